@@ -1,0 +1,53 @@
+/** One detection in source-frame pixels (SPEC section 4). */
+export interface Detection {
+  label: string;
+  class_id: number;
+  score: number;
+  box: { x1: number; y1: number; x2: number; y2: number };
+}
+
+export type OutputLayout = 'scores_boxes' | 'nms7' | 'efficient_nms';
+
+/** What a backend reports about the model it opened. */
+export interface ModelInfo {
+  path: string;
+  backend: 'onnxruntime' | 'tensorrt';
+  /** fixed input shape, batch 1, NCHW */
+  inputName: string;
+  inputWidth: number;
+  inputHeight: number;
+  layout: OutputLayout;
+  outputNames: string[];
+  labels: string[];
+}
+
+/** One RGB24 frame held in a Node Buffer (pixels are only touched by the addon). */
+export interface Frame {
+  data: Buffer;
+  width: number;
+  height: number;
+  /** index of the decoded frame from 0 */
+  index: number;
+  /** presentation time, seconds from the start of the source */
+  pts: number;
+}
+
+export interface DetectOptions {
+  threshold: number;
+  nmsIou: number;
+  /** class ids to keep; empty = all */
+  classes: number[];
+  topK: number;
+}
+
+export interface InferResult {
+  detections: Detection[];
+  timings: { preprocess_ms: number; inference_ms: number; postprocess_ms: number };
+}
+
+/** A detector backend: fixed input shape, named outputs, batch 1, async infer. */
+export interface Detector {
+  readonly info: ModelInfo;
+  infer(frame: Frame, options: DetectOptions): Promise<InferResult>;
+  close(): Promise<void>;
+}
