@@ -1,0 +1,158 @@
+import { createWriteStream, existsSync, mkdirSync, statSync, type WriteStream } from 'node:fs';
+import { basename, extname, join } from 'node:path';
+import { drawBoxes } from '../detect/detections.js';
+import type { Detector, DetectOptions } from '../detect/types.js';
+import { ConfigError, RuntimeFailure } from '../errors.js';
+import { listImages, readImage, writeImage } from '../media/image-io.js';
+import * as native from '../native.js';
+import { detectionMessage, type DetectionMessage } from '../sinks/detection-message.js';
+import { Mp4Writer } from '../sinks/mp4-writer.js';
+import { CameraPipeline } from '../service/camera-pipeline.js';
+import { silentLogger } from '../service/log.js';
+import { parseCommandArgs, type Command } from './args.js';
+import { numberOption, openModelFromArgs } from './model-options.js';
+
+const HELP = `Usage: trt-detect detect -m MODEL -i INPUT [-o OUT] [--json FILE] [-c FILE] [--threshold T]
+
+One-shot detection on an image, a directory of images, or a video file.
+
+Options:
+  -m, --model MODEL     .onnx model (or TensorRT engine on a Jetson); overrides model.path of -c
+  -i, --input INPUT     image file, directory of images, or video file
+  -o, --output OUT      annotated output: a file for an image/video input (out.jpg, out.mp4),
+                        a directory for a directory input
+                        (default: <input name>.detected.<ext> / <input>-detected/ in the current directory)
+  --json FILE           one JSON line per image or frame, in the MQTT detection-message shape
+  -c, --config FILE     use this config's model and detect sections
+  --threshold T         score threshold (default: detect.threshold, 0.4)
+  -h, --help            this help
+
+Exit codes: 0 done, 1 runtime failure (unreadable or corrupt input), 2 bad arguments or model.
+`;
+
+const IMAGE_EXT = new Set(['.jpg', '.jpeg', '.png', '.bmp']);
+
+class JsonLines {
+  private readonly stream: WriteStream | null;
+  constructor(file: string | undefined) {
+    this.stream = file ? createWriteStream(file) : null;
+  }
+  write(m: DetectionMessage): void {
+    this.stream?.write(`${JSON.stringify(m)}\n`);
+  }
+  close(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (!this.stream) return resolve();
+      this.stream.on('error', reject);
+      this.stream.end(resolve);
+    });
+  }
+}
+
+function summary(name: string, m: DetectionMessage): string {
+  const list = m.detections.map((d) => `${d.label} ${d.score.toFixed(2)}`).join(', ');
+  return `${name}: ${m.detections.length} detection${m.detections.length === 1 ? '' : 's'}${list ? ` (${list})` : ''}`;
+}
+
+async function detectImage(detector: Detector, options: DetectOptions, input: string, output: string, json: JsonLines): Promise<DetectionMessage> {
+  const img = await readImage(input);
+  const frame = { data: img.data, width: img.width, height: img.height, index: 0, pts: 0 };
+  const r = await detector.infer(frame, options);
+  const message = detectionMessage(basename(input), frame, r.detections, r.timings.inference_ms);
+  json.write(message);
+  if (r.detections.length) await native.draw(img.data, img.width, img.height, drawBoxes(r.detections));
+  await writeImage(output, img.data, img.width, img.height);
+  return message;
+}
+
+async function detectVideo(detector: Detector, options: DetectOptions, interval: number, input: string, output: string, json: JsonLines): Promise<number> {
+  let writer: Mp4Writer | null = null;
+  let frames = 0;
+  let detections = 0;
+  const camera = basename(input);
+  const pipeline = new CameraPipeline(
+    camera,
+    {
+      source: input,
+      loop: false,
+      detect: { threshold: options.threshold, nms_iou: options.nmsIou, classes: options.classes, interval, top_k: options.topK },
+      publishAll: true,
+      sink: (video) => {
+        writer = new Mp4Writer(output, { width: video.width, height: video.height, fps: video.fpsRational, atomic: true });
+        const w = writer;
+        return {
+          write: (frame) => {
+            frames++;
+            return w.write(frame);
+          },
+          close: () => w.finish(),
+          currentFile: output,
+        };
+      },
+    },
+    detector,
+    {
+      status: () => undefined,
+      detections: (_camera, message) => {
+        detections += message.detections.length;
+        json.write(message);
+      },
+    },
+    silentLogger(),
+  );
+  const state = await pipeline.run();
+  if (state === 'error') {
+    if (writer) await (writer as Mp4Writer).abort().catch(() => undefined);
+    throw new RuntimeFailure(pipeline.error ?? `${input}: detection failed`);
+  }
+  process.stdout.write(`${input}: ${frames} frames, ${detections} detections -> ${output}\n`);
+  return frames;
+}
+
+export const detectCommand: Command = async (argv) => {
+  const { values } = parseCommandArgs('detect', argv, {
+    model: { type: 'string', short: 'm' },
+    input: { type: 'string', short: 'i' },
+    output: { type: 'string', short: 'o' },
+    json: { type: 'string' },
+    config: { type: 'string', short: 'c' },
+    threshold: { type: 'string' },
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const input = values.input as string | undefined;
+  if (!input) throw new ConfigError('trt-detect detect: -i INPUT is required (an image, a directory of images or a video file)');
+  if (!existsSync(input)) throw new RuntimeFailure(`${input}: not found (check -i)`);
+  const threshold = numberOption('detect', 'threshold', values.threshold as string | undefined, 0, 1);
+  const { detector, options, interval } = await openModelFromArgs('detect', values as { model?: string; config?: string }, { threshold });
+  const json = new JsonLines(values.json as string | undefined);
+  try {
+    const ext = extname(input).toLowerCase();
+    const name = basename(input, extname(input));
+    if (statSync(input).isDirectory()) {
+      const images = await listImages(input);
+      if (images.length === 0) throw new RuntimeFailure(`${input}: no images (.jpg, .jpeg, .png, .bmp) in this directory`);
+      const outDir = (values.output as string | undefined) ?? `${basename(input)}-detected`;
+      mkdirSync(outDir, { recursive: true });
+      for (const img of images) {
+        const m = await detectImage(detector, options, img, join(outDir, basename(img)), json);
+        process.stdout.write(`${summary(basename(img), m)}\n`);
+      }
+      process.stdout.write(`${images.length} images -> ${outDir}\n`);
+    } else if (IMAGE_EXT.has(ext)) {
+      const out = (values.output as string | undefined) ?? `${name}.detected${ext}`;
+      const m = await detectImage(detector, options, input, out, json);
+      process.stdout.write(`${summary(basename(input), m)} -> ${out}\n`);
+    } else {
+      // Anything else goes to ffprobe: every container/codec ffmpeg reads is accepted.
+      const out = (values.output as string | undefined) ?? `${name}.detected.mp4`;
+      await detectVideo(detector, options, interval, input, out, json);
+    }
+  } finally {
+    await json.close();
+    await detector.close();
+  }
+  return 0;
+};

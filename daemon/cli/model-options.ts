@@ -1,0 +1,41 @@
+import { existsSync } from 'node:fs';
+import { loadConfig, type Config } from '../config/index.js';
+import { openDetector } from '../detect/open.js';
+import type { DetectOptions, Detector } from '../detect/types.js';
+import { classIdsFor } from '../detect/labels.js';
+import { ConfigError } from '../errors.js';
+
+/** SPEC defaults of the `detect` section, for commands run without -c. */
+export const DEFAULT_DETECT = { threshold: 0.4, nms_iou: 0.45, classes: [] as string[], interval: 0, top_k: 200 };
+
+/** `-m`/`-c` handling shared by detect, eval and bench: -m overrides model.path. */
+export async function openModelFromArgs(command: string, values: { model?: string; config?: string }, overrides: { threshold?: number } = {}) {
+  const config: Config | null = values.config ? loadConfig(values.config) : null;
+  const modelPath = values.model ?? config?.model.path;
+  if (!modelPath) throw new ConfigError(`trt-detect ${command}: -m MODEL is required (or -c CONFIG with model.path)`);
+  if (!existsSync(modelPath)) throw new ConfigError(`${modelPath}: model file not found (check -m or model.path)`);
+  const m = config?.model;
+  const detector: Detector = await openDetector({
+    modelPath,
+    backend: m?.backend ?? 'auto',
+    labels: m?.labels ?? null,
+    layout: m?.layout ?? 'auto',
+    ...(m ? { input: m.input, threads: m.threads } : {}),
+  });
+  const d = config?.detect ?? DEFAULT_DETECT;
+  const options: DetectOptions = {
+    threshold: overrides.threshold ?? d.threshold,
+    nmsIou: d.nms_iou,
+    topK: d.top_k,
+    classes: classIdsFor(d.classes, detector.info.labels),
+  };
+  return { config, detector, options, interval: d.interval };
+}
+
+/** Parses a numeric option with a one-line error (exit 2). */
+export function numberOption(command: string, name: string, raw: string | undefined, min: number, max: number): number | undefined {
+  if (raw === undefined) return undefined;
+  const v = Number(raw);
+  if (!Number.isFinite(v) || v < min || v > max) throw new ConfigError(`trt-detect ${command}: --${name} ${raw}: expected a number from ${min} to ${max}`);
+  return v;
+}

@@ -1,0 +1,67 @@
+import { execFile } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { RuntimeFailure } from '../errors.js';
+import { ffprobePath } from './image-io.js';
+
+export interface VideoInfo {
+  width: number;
+  height: number;
+  /** frames per second as a number and as ffmpeg's rational string (e.g. "30000/1001") */
+  fps: number;
+  fpsRational: string;
+  /** frame count when the container states it (null for streams) */
+  frameCount: number | null;
+  duration: number | null;
+  codec: string;
+}
+
+export function parseRational(r: string | undefined): number {
+  if (!r) return 0;
+  const [n, d] = r.split('/').map(Number);
+  if (!Number.isFinite(n) || !Number.isFinite(d ?? 1) || (d ?? 1) === 0) return 0;
+  return d === undefined ? n : n / d;
+}
+
+/** Reads size, frame rate and length of a video file with ffprobe. One-line errors, exit 1. */
+export function probeVideo(file: string): Promise<VideoInfo> {
+  if (!existsSync(file)) return Promise.reject(new RuntimeFailure(`${file}: not found (check the path)`));
+  if (statSync(file).isDirectory()) return Promise.reject(new RuntimeFailure(`${file}: is a directory, not a video file`));
+  const args = ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height,r_frame_rate,avg_frame_rate,nb_frames,codec_name:format=duration', '-of', 'json', file];
+  return new Promise((resolve, reject) => {
+    execFile(ffprobePath(), args, { maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
+      const why = String(stderr || '').trim().split('\n').pop() || (err ? err.message : '');
+      let parsed: { streams?: Array<Record<string, string | number>>; format?: { duration?: string } } = {};
+      try {
+        parsed = JSON.parse(String(stdout || '{}'));
+      } catch {
+        /* fall through to the error below */
+      }
+      const s = parsed.streams?.[0];
+      if (err || !s) {
+        reject(new RuntimeFailure(`${file}: not a video ffmpeg can read${why ? ` (${why.replace(/^.*?: /, '')})` : ' (no video stream)'}`));
+        return;
+      }
+      const width = Number(s.width);
+      const height = Number(s.height);
+      const avg = String(s.avg_frame_rate ?? '');
+      const real = String(s.r_frame_rate ?? '');
+      const fpsRational = parseRational(avg) > 0 ? avg : real;
+      const fps = parseRational(fpsRational);
+      if (!(width > 0 && height > 0)) {
+        reject(new RuntimeFailure(`${file}: video stream has no frame size (corrupt or truncated file?)`));
+        return;
+      }
+      const nb = Number(s.nb_frames);
+      const duration = Number(parsed.format?.duration);
+      resolve({
+        width,
+        height,
+        fps: fps > 0 ? fps : 25,
+        fpsRational: fps > 0 ? fpsRational : '25/1',
+        frameCount: Number.isFinite(nb) && nb > 0 ? nb : null,
+        duration: Number.isFinite(duration) && duration > 0 ? duration : null,
+        codec: String(s.codec_name ?? 'unknown'),
+      });
+    });
+  });
+}

@@ -1,0 +1,254 @@
+import { performance } from 'node:perf_hooks';
+import type { Detection, DetectOptions, Detector, Frame } from '../detect/types.js';
+import { drawBoxes } from '../detect/detections.js';
+import { classIdsFor } from '../detect/labels.js';
+import { errorMessage } from '../errors.js';
+import * as native from '../native.js';
+import { detectionMessage, type DetectionMessage } from '../sinks/detection-message.js';
+import { openSource, type VideoSource } from '../sources/open-source.js';
+import { BoundedQueue } from './bounded-queue.js';
+import type { Logger } from './log.js';
+import { MeanMeter, RateMeter } from './rate.js';
+
+export type CameraState = 'starting' | 'streaming' | 'reconnecting' | 'ended' | 'error';
+
+export interface CameraStatus {
+  state: CameraState;
+  fps?: number;
+  error?: string;
+}
+
+/** Where a camera's results go; the daemon wires MQTT here, tests may collect. */
+export interface CameraOutputs {
+  status(camera: string, status: CameraStatus): void;
+  detections(camera: string, message: DetectionMessage): void;
+}
+
+export interface CameraStats {
+  state: CameraState;
+  fps: number;
+  frames: number;
+  inferred: number;
+  dropped: number;
+  queue_depth: number;
+  inference_ms: number;
+  preprocess_ms: number;
+  postprocess_ms: number;
+  draw_ms: number;
+  encode_ms: number;
+  recording: string | null;
+}
+
+/** Where annotated frames go: segmented recordings, one MP4 file, an RTSP stream. */
+export interface FrameSink {
+  write(frame: Buffer, pts: number): Promise<void>;
+  close(): Promise<void>;
+  /** the file being written now, for stats */
+  readonly currentFile?: string | null;
+}
+
+export interface PipelineSpec {
+  source: string;
+  loop: boolean;
+  detect: { threshold: number; nms_iou: number; classes: Array<string | number>; interval: number; top_k: number };
+  /** publish frames without detections too (mqtt.publish: all_frames) */
+  publishAll: boolean;
+  /** made once the source's size and rate are known; null = no video output */
+  sink: ((video: { width: number; height: number; fpsRational: string }) => FrameSink) | null;
+}
+
+interface Work {
+  frame: Frame;
+  detections: Detection[];
+  inferred: boolean;
+  inferenceMs: number;
+}
+
+const QUEUE = 4;
+
+/**
+ * One camera: source -> [queue] -> detector -> [queue] -> MQTT + draw + record. The three stages
+ * run concurrently (decode, inference and encode overlap); pixels stay in Buffers that only the
+ * addon and ffmpeg touch. Files apply backpressure; live sources drop the oldest frame.
+ */
+export class CameraPipeline {
+  private source: VideoSource | null = null;
+  private recorder: FrameSink | null = null;
+  private stopping = false;
+  private state: CameraState = 'starting';
+  private readonly fps = new RateMeter();
+  private readonly inference = new MeanMeter();
+  private readonly pre = new MeanMeter();
+  private readonly post = new MeanMeter();
+  private readonly drawing = new MeanMeter();
+  private readonly encoding = new MeanMeter();
+  private frames = 0;
+  private inferred = 0;
+  private q1: BoundedQueue<Frame> | null = null;
+  private q2: BoundedQueue<Work> | null = null;
+  private lastError: string | null = null;
+
+  constructor(
+    readonly name: string,
+    readonly spec: PipelineSpec,
+    private readonly detector: Detector,
+    private readonly outputs: CameraOutputs,
+    private readonly logger: Logger,
+  ) {}
+
+  get error(): string | null {
+    return this.lastError;
+  }
+
+  get currentState(): CameraState {
+    return this.state;
+  }
+
+  private setState(state: CameraState, error?: string): void {
+    this.state = state;
+    const fps = this.fps.rate();
+    this.outputs.status(this.name, { state, fps, ...(error ? { error } : {}) });
+    this.logger.info({ camera: this.name, state, ...(error ? { error } : {}) }, `camera ${state}`);
+  }
+
+  /** Runs until the source ends (files) or stop() is called; never throws: failures become state `error`. */
+  async run(): Promise<CameraState> {
+    this.setState('starting');
+    try {
+      this.source = await openSource(this.spec.source, { loop: this.spec.loop });
+      const src = this.source;
+      this.recorder = this.spec.sink ? this.spec.sink(src.info) : null;
+      const release = (f: Frame) => src.pool.release(f.data);
+      this.q1 = new BoundedQueue<Frame>(QUEUE, src.live ? 'drop-oldest' : 'block', release);
+      this.q2 = new BoundedQueue<Work>(QUEUE, 'block', (w) => release(w.frame));
+      const results = await Promise.allSettled([this.readStage(src), this.detectStage(), this.outputStage(src)]);
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+      if (this.stopping) {
+        await this.recorder?.close();
+        return this.state;
+      }
+      await this.recorder?.close();
+      if (src.truncated) {
+        this.lastError = src.truncated;
+        this.setState('error', src.truncated);
+      } else {
+        this.setState('ended');
+      }
+    } catch (err) {
+      this.q1?.drain();
+      this.q2?.drain();
+      this.source?.stop();
+      await this.recorder?.close().catch(() => undefined);
+      this.lastError = errorMessage(err);
+      this.setState('error', this.lastError);
+    }
+    return this.state;
+  }
+
+  private async readStage(src: VideoSource): Promise<void> {
+    const q1 = this.q1 as BoundedQueue<Frame>;
+    try {
+      let first = true;
+      for await (const frame of src.frames()) {
+        if (this.stopping) {
+          src.pool.release(frame.data);
+          break;
+        }
+        if (first) {
+          first = false;
+          this.setState('streaming');
+        }
+        await q1.push(frame);
+      }
+    } finally {
+      q1.close();
+    }
+  }
+
+  private detectOptions(): DetectOptions {
+    const d = this.spec.detect;
+    return { threshold: d.threshold, nmsIou: d.nms_iou, topK: d.top_k, classes: classIdsFor(d.classes, this.detector.info.labels) };
+  }
+
+  private async detectStage(): Promise<void> {
+    const q1 = this.q1 as BoundedQueue<Frame>;
+    const q2 = this.q2 as BoundedQueue<Work>;
+    const opts = this.detectOptions();
+    const every = this.spec.detect.interval + 1;
+    let last: Detection[] = [];
+    try {
+      for (let frame = await q1.pop(); frame; frame = await q1.pop()) {
+        if (frame.index % every === 0) {
+          const r = await this.detector.infer(frame, opts);
+          last = r.detections;
+          this.inferred++;
+          this.inference.add(r.timings.inference_ms);
+          this.pre.add(r.timings.preprocess_ms);
+          this.post.add(r.timings.postprocess_ms);
+          await q2.push({ frame, detections: last, inferred: true, inferenceMs: r.timings.inference_ms });
+        } else {
+          await q2.push({ frame, detections: last, inferred: false, inferenceMs: 0 });
+        }
+      }
+    } catch (err) {
+      q1.drain();
+      throw err;
+    } finally {
+      q2.close();
+    }
+  }
+
+  private async outputStage(src: VideoSource): Promise<void> {
+    const q2 = this.q2 as BoundedQueue<Work>;
+    try {
+      for (let w = await q2.pop(); w; w = await q2.pop()) {
+        const { frame } = w;
+        try {
+          this.frames++;
+          this.fps.tick();
+          if (w.inferred && (this.spec.publishAll || w.detections.length > 0)) {
+            this.outputs.detections(this.name, detectionMessage(this.name, frame, w.detections, w.inferenceMs));
+          }
+          if (this.recorder) {
+            const t0 = performance.now();
+            if (w.detections.length > 0) await native.draw(frame.data, frame.width, frame.height, drawBoxes(w.detections));
+            const t1 = performance.now();
+            await this.recorder.write(frame.data, frame.pts);
+            this.drawing.add(t1 - t0);
+            this.encoding.add(performance.now() - t1);
+          }
+        } finally {
+          src.pool.release(frame.data);
+        }
+      }
+    } catch (err) {
+      q2.drain();
+      throw err;
+    }
+  }
+
+  stats(): CameraStats {
+    return {
+      state: this.state,
+      fps: this.fps.rate(),
+      frames: this.frames,
+      inferred: this.inferred,
+      dropped: this.q1?.dropped ?? 0,
+      queue_depth: (this.q1?.length ?? 0) + (this.q2?.length ?? 0),
+      inference_ms: this.inference.mean,
+      preprocess_ms: this.pre.mean,
+      postprocess_ms: this.post.mean,
+      draw_ms: this.drawing.mean,
+      encode_ms: this.encoding.mean,
+      recording: this.recorder?.currentFile ?? null,
+    };
+  }
+
+  /** Stops the source; queued frames are still recorded so segments end cleanly. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.source?.stop();
+    this.q1?.close();
+  }
+}

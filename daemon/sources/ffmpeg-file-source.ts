@@ -1,0 +1,139 @@
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { RuntimeFailure } from '../errors.js';
+import { ffmpegPath } from '../media/image-io.js';
+import type { VideoInfo } from '../media/probe.js';
+import type { Frame } from '../detect/types.js';
+import { FramePool } from './frame-pool.js';
+
+const SHOWINFO = /n:\s*(\d+)\s+pts:\s*(-?\d+)\s+pts_time:\s*(-?[\d.e+-]+)/;
+
+/**
+ * Decodes a video file with ffmpeg into RGB24 frames, in order, each with its index and pts.
+ * Pull-based: ffmpeg is only read as fast as the consumer asks, so a file never drops a frame
+ * (the pipe fills and ffmpeg waits). Pts come from ffmpeg's showinfo filter on stderr.
+ */
+export class FfmpegFileSource {
+  readonly pool: FramePool;
+  private proc: ChildProcessByStdio<null, Readable, Readable> | null = null;
+  private stopped = false;
+  /** ffmpeg's own error lines, for the one-line error a user sees */
+  readonly errors: string[] = [];
+  /** frames delivered, across loops */
+  delivered = 0;
+
+  constructor(
+    readonly file: string,
+    readonly info: VideoInfo,
+    private readonly opts: { loop?: boolean; poolSize?: number } = {},
+  ) {
+    this.pool = new FramePool(info.width * info.height * 3, opts.poolSize ?? 16);
+  }
+
+  async *frames(): AsyncGenerator<Frame> {
+    let ptsOffset = 0;
+    do {
+      let lastPts = 0;
+      let count = 0;
+      for await (const frame of this.decodeOnce(ptsOffset)) {
+        lastPts = frame.pts;
+        count++;
+        yield frame;
+      }
+      if (count === 0 || this.stopped) break;
+      ptsOffset = lastPts + 1 / this.info.fps;
+    } while (this.opts.loop && !this.stopped);
+  }
+
+  private async *decodeOnce(ptsOffset: number): AsyncGenerator<Frame> {
+    const { width, height } = this.info;
+    const frameBytes = width * height * 3;
+    const args = ['-nostdin', '-nostats', '-hide_banner', '-loglevel', 'info', '-i', this.file, '-map', '0:v:0', '-an', '-sn', '-dn',
+      '-vf', 'showinfo=checksum=0', '-fps_mode', 'passthrough', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'];
+    const proc = spawn(ffmpegPath(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.proc = proc;
+    const pts = new Map<number, number>();
+    let waiter: (() => void) | null = null;
+    let stderrDone = false;
+    const wake = () => {
+      const w = waiter;
+      waiter = null;
+      w?.();
+    };
+    const lines = createInterface({ input: proc.stderr });
+    lines.on('line', (line) => {
+      const m = SHOWINFO.exec(line);
+      if (m) {
+        pts.set(Number(m[1]), Number(m[3]));
+        wake();
+      } else if (/error|invalid|corrupt|truncat|not found|no such|could not|failed/i.test(line) && this.errors.length < 20) {
+        this.errors.push(line.replace(/^\[[^\]]+\]\s*/, '').trim());
+      }
+    });
+    lines.on('close', () => {
+      stderrDone = true;
+      wake();
+    });
+    const exited = new Promise<number | null>((resolve) => {
+      proc.on('close', (code) => resolve(code));
+      proc.on('error', (err) => {
+        this.errors.push(err.message);
+        resolve(-1);
+      });
+    });
+
+    let index = 0;
+    let buf = this.pool.acquire();
+    let filled = 0;
+    let firstPts: number | null = null;
+    const ptsOf = async (n: number): Promise<number> => {
+      while (!pts.has(n) && !stderrDone) await new Promise<void>((r) => (waiter = r));
+      const p = pts.get(n);
+      pts.delete(n);
+      return p ?? n / this.info.fps;
+    };
+    try {
+      for await (const chunk of proc.stdout as AsyncIterable<Buffer>) {
+        let off = 0;
+        while (off < chunk.length) {
+          const n = Math.min(frameBytes - filled, chunk.length - off);
+          chunk.copy(buf, filled, off, off + n);
+          filled += n;
+          off += n;
+          if (filled === frameBytes) {
+            const raw = await ptsOf(index);
+            if (firstPts === null) firstPts = raw;
+            const frame: Frame = { data: buf, width, height, index: this.delivered, pts: Number((raw - firstPts + ptsOffset).toFixed(6)) };
+            index++;
+            this.delivered++;
+            buf = this.pool.acquire();
+            filled = 0;
+            yield frame;
+          }
+        }
+      }
+    } finally {
+      this.pool.release(buf);
+      if (proc.exitCode === null && !proc.killed) proc.kill('SIGKILL');
+      this.proc = null;
+    }
+    const code = await exited;
+    if (this.stopped) return;
+    if (index === 0) {
+      throw new RuntimeFailure(`${this.file}: no frames could be decoded${this.errors.length ? ` (${this.errors[this.errors.length - 1]})` : ''} (corrupt or not a video file?)`);
+    }
+    if (code !== 0 && this.errors.length > 0) {
+      // Decoded what could be decoded; the caller reports the damage but keeps the frames.
+      this.truncated = `${this.file}: decoding stopped early after ${index} frames (${this.errors[this.errors.length - 1]})`;
+    }
+  }
+
+  /** Set when ffmpeg failed part-way (truncated or corrupt file): the frames before it were delivered. */
+  truncated: string | null = null;
+
+  stop(): void {
+    this.stopped = true;
+    this.proc?.kill('SIGKILL');
+  }
+}
