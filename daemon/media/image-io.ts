@@ -120,11 +120,12 @@ function encoderArgs(file: string): string[] {
   const ext = extname(file).toLowerCase();
   if (ext === '.png') return ['-c:v', 'png', '-pix_fmt', 'rgb24'];
   if (ext === '.jpg' || ext === '.jpeg') return ['-c:v', 'mjpeg', '-pix_fmt', 'yuvj420p', '-q:v', '2'];
-  throw new RuntimeFailure(`${file}: cannot write images of type "${ext || '(none)'}" (use .jpg, .jpeg or .png)`);
+  if (ext === '.bmp') return ['-c:v', 'bmp', '-pix_fmt', 'bgr24'];
+  throw new RuntimeFailure(`${file}: cannot write images of type "${ext || '(none)'}" (use .jpg, .jpeg, .png or .bmp)`);
 }
 
 /**
- * Encodes packed RGB24 pixels to a .jpg/.jpeg/.png file (by extension). The bytes go to a
+ * Encodes packed RGB24 pixels to a .jpg/.jpeg/.png/.bmp file (by extension). The bytes go to a
  * temporary file in the same directory which is then renamed, so readers never see a partial file.
  */
 export async function writeImage(file: string, rgb: Buffer, width: number, height: number): Promise<void> {

@@ -8,7 +8,7 @@ import { detectionMessage, type DetectionMessage } from '../sinks/detection-mess
 import { openSource, type VideoSource } from '../sources/open-source.js';
 import { BoundedQueue } from './bounded-queue.js';
 import type { Logger } from './log.js';
-import { MeanMeter, RateMeter } from './rate.js';
+import { LatencyStats, RateMeter } from './rate.js';
 
 export type CameraState = 'starting' | 'streaming' | 'reconnecting' | 'ended' | 'error';
 
@@ -77,11 +77,16 @@ export class CameraPipeline {
   private stopping = false;
   private state: CameraState = 'starting';
   private readonly fps = new RateMeter();
-  private readonly inference = new MeanMeter();
-  private readonly pre = new MeanMeter();
-  private readonly post = new MeanMeter();
-  private readonly drawing = new MeanMeter();
-  private readonly encoding = new MeanMeter();
+  /** per-stage latency, also read by `trt-detect bench` */
+  readonly timings = {
+    decode: new LatencyStats(),
+    preprocess: new LatencyStats(),
+    inference: new LatencyStats(),
+    postprocess: new LatencyStats(),
+    draw: new LatencyStats(),
+    encode: new LatencyStats(),
+    publish: new LatencyStats(),
+  };
   private frames = 0;
   private inferred = 0;
   private q1: BoundedQueue<Frame> | null = null;
@@ -150,7 +155,9 @@ export class CameraPipeline {
     const q1 = this.q1 as BoundedQueue<Frame>;
     try {
       let first = true;
+      let t = performance.now();
       for await (const frame of src.frames()) {
+        this.timings.decode.add(performance.now() - t);
         if (this.stopping) {
           src.pool.release(frame.data);
           break;
@@ -160,6 +167,7 @@ export class CameraPipeline {
           this.setState('streaming');
         }
         await q1.push(frame);
+        t = performance.now();
       }
     } finally {
       q1.close();
@@ -183,9 +191,9 @@ export class CameraPipeline {
           const r = await this.detector.infer(frame, opts);
           last = r.detections;
           this.inferred++;
-          this.inference.add(r.timings.inference_ms);
-          this.pre.add(r.timings.preprocess_ms);
-          this.post.add(r.timings.postprocess_ms);
+          this.timings.inference.add(r.timings.inference_ms);
+          this.timings.preprocess.add(r.timings.preprocess_ms);
+          this.timings.postprocess.add(r.timings.postprocess_ms);
           await q2.push({ frame, detections: last, inferred: true, inferenceMs: r.timings.inference_ms });
         } else {
           await q2.push({ frame, detections: last, inferred: false, inferenceMs: 0 });
@@ -208,15 +216,17 @@ export class CameraPipeline {
           this.frames++;
           this.fps.tick();
           if (w.inferred && (this.spec.publishAll || w.detections.length > 0)) {
+            const t = performance.now();
             this.outputs.detections(this.name, detectionMessage(this.name, frame, w.detections, w.inferenceMs));
+            this.timings.publish.add(performance.now() - t);
           }
           if (this.recorder) {
             const t0 = performance.now();
             if (w.detections.length > 0) await native.draw(frame.data, frame.width, frame.height, drawBoxes(w.detections));
             const t1 = performance.now();
             await this.recorder.write(frame.data, frame.pts);
-            this.drawing.add(t1 - t0);
-            this.encoding.add(performance.now() - t1);
+            this.timings.draw.add(t1 - t0);
+            this.timings.encode.add(performance.now() - t1);
           }
         } finally {
           src.pool.release(frame.data);
@@ -236,11 +246,11 @@ export class CameraPipeline {
       inferred: this.inferred,
       dropped: this.q1?.dropped ?? 0,
       queue_depth: (this.q1?.length ?? 0) + (this.q2?.length ?? 0),
-      inference_ms: this.inference.mean,
-      preprocess_ms: this.pre.mean,
-      postprocess_ms: this.post.mean,
-      draw_ms: this.drawing.mean,
-      encode_ms: this.encoding.mean,
+      inference_ms: this.timings.inference.mean,
+      preprocess_ms: this.timings.preprocess.mean,
+      postprocess_ms: this.timings.postprocess.mean,
+      draw_ms: this.timings.draw.mean,
+      encode_ms: this.timings.encode.mean,
       recording: this.recorder?.currentFile ?? null,
     };
   }

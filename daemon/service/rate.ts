@@ -20,15 +20,32 @@ export class RateMeter {
   }
 }
 
-/** Running mean of a latency (ms). */
-export class MeanMeter {
+/** Latency samples (ms) of one stage: mean, p50, p99. Keeps the newest `cap` samples. */
+export class LatencyStats {
+  private samples: number[] = [];
   count = 0;
   private sum = 0;
+  constructor(private readonly cap = 20_000) {}
+
   add(v: number): void {
     this.count++;
     this.sum += v;
+    this.samples.push(v);
+    if (this.samples.length > this.cap) this.samples = this.samples.slice(-Math.floor(this.cap / 2));
   }
+
   get mean(): number {
     return this.count ? Number((this.sum / this.count).toFixed(2)) : 0;
+  }
+
+  percentile(p: number): number {
+    if (!this.samples.length) return 0;
+    const sorted = [...this.samples].sort((a, b) => a - b);
+    const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+    return Number(sorted[i].toFixed(2));
+  }
+
+  summary(): { mean_ms: number; p50_ms: number; p99_ms: number; count: number } {
+    return { mean_ms: this.mean, p50_ms: this.percentile(50), p99_ms: this.percentile(99), count: this.count };
   }
 }

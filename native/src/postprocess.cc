@@ -1,0 +1,146 @@
+#include "postprocess.h"
+
+#include <algorithm>
+#include <cmath>
+#include <unordered_map>
+
+namespace trtd {
+
+namespace {
+
+bool contains(const std::vector<int>& v, int x) { return std::find(v.begin(), v.end(), x) != v.end(); }
+
+bool classWanted(int classId, const PostprocessOptions& o) {
+  if (contains(o.ignoreClasses, classId)) return false;
+  return o.classes.empty() || contains(o.classes, classId);
+}
+
+// Model-input pixels -> source pixels, clipped. Returns false for a degenerate (or NaN) box.
+bool mapToSource(double ix1, double iy1, double ix2, double iy2, const PostprocessOptions& o, RawDetection& d) {
+  const InputTransform& t = o.transform;
+  const double w = o.srcWidth;
+  const double h = o.srcHeight;
+  auto clip = [](double v, double hi) { return std::min(std::max(v, 0.0), hi); };
+  d.x1 = clip((ix1 - t.padX) / t.scaleX, w);
+  d.y1 = clip((iy1 - t.padY) / t.scaleY, h);
+  d.x2 = clip((ix2 - t.padX) / t.scaleX, w);
+  d.y2 = clip((iy2 - t.padY) / t.scaleY, h);
+  return d.x2 > d.x1 && d.y2 > d.y1;  // also false for NaN
+}
+
+// Sort by score, highest first; equal scores keep their input order.
+void sortByScore(std::vector<RawDetection>& v) {
+  std::stable_sort(v.begin(), v.end(), [](const RawDetection& a, const RawDetection& b) { return a.score > b.score; });
+}
+
+void cutToTopK(std::vector<RawDetection>& v, int topK) {
+  if (topK > 0 && v.size() > static_cast<size_t>(topK)) v.resize(static_cast<size_t>(topK));
+}
+
+// Filters, maps and keeps one already-decoded detection (model-input pixels).
+void addCandidate(std::vector<RawDetection>& out, int classId, float score, double ix1, double iy1, double ix2,
+                  double iy2, const PostprocessOptions& o) {
+  if (!(score >= o.threshold)) return;  // also drops NaN
+  if (!classWanted(classId, o)) return;
+  RawDetection d{classId, score, 0, 0, 0, 0};
+  if (mapToSource(ix1, iy1, ix2, iy2, o, d)) out.push_back(d);
+}
+
+}  // namespace
+
+double boxIou(const RawDetection& a, const RawDetection& b) {
+  const double iw = std::min(a.x2, b.x2) - std::max(a.x1, b.x1);
+  const double ih = std::min(a.y2, b.y2) - std::max(a.y1, b.y1);
+  if (iw <= 0 || ih <= 0) return 0.0;
+  const double inter = iw * ih;
+  const double uni = (a.x2 - a.x1) * (a.y2 - a.y1) + (b.x2 - b.x1) * (b.y2 - b.y1) - inter;
+  return uni > 0 ? inter / uni : 0.0;
+}
+
+std::vector<RawDetection> decodeScoresBoxes(const float* scores, const float* boxes, int numBoxes, int numClasses,
+                                            const PostprocessOptions& o) {
+  // Candidates grouped per class, boxes in source pixels (NMS runs on the boxes we report).
+  std::unordered_map<int, std::vector<RawDetection>> perClass;
+  const double iw = o.inputWidth;
+  const double ih = o.inputHeight;
+  for (int c = 0; c < numClasses; ++c) {
+    if (!classWanted(c, o)) continue;
+    std::vector<RawDetection>* bucket = nullptr;
+    for (int i = 0; i < numBoxes; ++i) {
+      const float score = scores[static_cast<size_t>(i) * numClasses + c];
+      if (!(score >= o.threshold)) continue;
+      const float* b = boxes + static_cast<size_t>(i) * 4;
+      RawDetection d{c, score, 0, 0, 0, 0};
+      if (!mapToSource(b[0] * iw, b[1] * ih, b[2] * iw, b[3] * ih, o, d)) continue;
+      if (!bucket) bucket = &perClass[c];
+      bucket->push_back(d);
+    }
+  }
+
+  std::vector<RawDetection> kept;
+  for (int c = 0; c < numClasses; ++c) {
+    auto it = perClass.find(c);
+    if (it == perClass.end()) continue;
+    std::vector<RawDetection>& cand = it->second;
+    sortByScore(cand);
+    const size_t firstOfClass = kept.size();
+    for (const RawDetection& d : cand) {
+      bool suppressed = false;
+      for (size_t k = firstOfClass; k < kept.size(); ++k) {
+        if (boxIou(kept[k], d) > o.nmsIou) {
+          suppressed = true;
+          break;
+        }
+      }
+      if (!suppressed) {
+        kept.push_back(d);
+        // No class can contribute more than topK boxes to the final list.
+        if (o.topK > 0 && kept.size() - firstOfClass >= static_cast<size_t>(o.topK)) break;
+      }
+    }
+  }
+  sortByScore(kept);
+  cutToTopK(kept, o.topK);
+  return kept;
+}
+
+std::vector<RawDetection> decodeNms7(const float* rows, int count, const PostprocessOptions& o) {
+  std::vector<RawDetection> out;
+  const double iw = o.inputWidth;
+  const double ih = o.inputHeight;
+  for (int i = 0; i < count; ++i) {
+    const float* r = rows + static_cast<size_t>(i) * 7;
+    if (!(r[0] >= 0.f) || !(r[1] >= 0.f)) continue;  // padding rows (-1) and NaN
+    const int classId = static_cast<int>(std::lround(r[1]));
+    addCandidate(out, classId, r[2], r[3] * iw, r[4] * ih, r[5] * iw, r[6] * ih, o);
+  }
+  sortByScore(out);
+  cutToTopK(out, o.topK);
+  return out;
+}
+
+std::vector<RawDetection> decodeEfficientNms(int numDets, const float* boxes, const float* scores,
+                                             const float* classesF, const int32_t* classesI, bool normalized,
+                                             const PostprocessOptions& o) {
+  std::vector<RawDetection> out;
+  const double sx = normalized ? o.inputWidth : 1.0;
+  const double sy = normalized ? o.inputHeight : 1.0;
+  for (int i = 0; i < numDets; ++i) {
+    int classId;
+    if (classesI) {
+      classId = classesI[i];
+    } else {
+      const float c = classesF[i];
+      if (!(c >= 0.f)) continue;
+      classId = static_cast<int>(std::lround(c));
+    }
+    if (classId < 0) continue;
+    const float* b = boxes + static_cast<size_t>(i) * 4;
+    addCandidate(out, classId, scores[i], b[0] * sx, b[1] * sy, b[2] * sx, b[3] * sy, o);
+  }
+  sortByScore(out);
+  cutToTopK(out, o.topK);
+  return out;
+}
+
+}  // namespace trtd

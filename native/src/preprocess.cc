@@ -1,0 +1,113 @@
+#include "preprocess.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+namespace trtd {
+
+InputTransform computeInputTransform(int srcW, int srcH, const PreprocessSpec& spec) {
+  InputTransform t;
+  if (spec.resize == ResizeMode::Stretch) {
+    t.scaleX = static_cast<double>(spec.width) / srcW;
+    t.scaleY = static_cast<double>(spec.height) / srcH;
+    return t;
+  }
+  const double s = std::min(static_cast<double>(spec.width) / srcW, static_cast<double>(spec.height) / srcH);
+  const int newW = std::max(1, std::min(spec.width, static_cast<int>(std::lround(srcW * s))));
+  const int newH = std::max(1, std::min(spec.height, static_cast<int>(std::lround(srcH * s))));
+  t.scaleX = static_cast<double>(newW) / srcW;
+  t.scaleY = static_cast<double>(newH) / srcH;
+  t.padX = (spec.width - newW) / 2;
+  t.padY = (spec.height - newH) / 2;
+  return t;
+}
+
+namespace {
+
+// One axis of the bilinear sampling: for each output index, the two source indices and the weight
+// of the second one. Output index o samples source position (o - pad + 0.5) / scale - 0.5.
+struct AxisTap {
+  int i0;
+  int i1;
+  float w1;
+  bool inside;  // false: padding (letterbox)
+};
+
+std::vector<AxisTap> axisTaps(int outLen, int srcLen, double scale, double pad) {
+  std::vector<AxisTap> taps(static_cast<size_t>(outLen));
+  const int begin = static_cast<int>(pad);
+  const int end = begin + static_cast<int>(std::lround(srcLen * scale));
+  for (int o = 0; o < outLen; ++o) {
+    AxisTap& tap = taps[static_cast<size_t>(o)];
+    tap.inside = o >= begin && o < end;
+    double pos = (o - pad + 0.5) / scale - 0.5;
+    pos = std::min(std::max(pos, 0.0), static_cast<double>(srcLen - 1));
+    tap.i0 = static_cast<int>(std::floor(pos));
+    tap.i1 = std::min(tap.i0 + 1, srcLen - 1);
+    tap.w1 = static_cast<float>(pos - tap.i0);
+  }
+  return taps;
+}
+
+}  // namespace
+
+InputTransform preprocessRgb24(const uint8_t* src, int srcW, int srcH, const PreprocessSpec& spec, float* out) {
+  const InputTransform t = computeInputTransform(srcW, srcH, spec);
+  const int W = spec.width;
+  const int H = spec.height;
+  const size_t plane = static_cast<size_t>(W) * H;
+  const std::vector<AxisTap> xs = axisTaps(W, srcW, t.scaleX, t.padX);
+  const std::vector<AxisTap> ys = axisTaps(H, srcH, t.scaleY, t.padY);
+
+  // value = px * gain[c] + offset[c]; c is the tensor channel, srcChannel[c] the RGB byte it reads.
+  float gain[3];
+  float offset[3];
+  int srcChannel[3];
+  float padValue[3];
+  for (int c = 0; c < 3; ++c) {
+    gain[c] = 1.0f / (255.0f * spec.std[c]);
+    offset[c] = -spec.mean[c] / spec.std[c];
+    srcChannel[c] = spec.color == ChannelOrder::Rgb ? c : 2 - c;
+    padValue[c] = (kLetterboxPadValue / 255.0f - spec.mean[c]) / spec.std[c];
+  }
+
+  const size_t stride = static_cast<size_t>(srcW) * 3;
+  for (int y = 0; y < H; ++y) {
+    const AxisTap& ty = ys[static_cast<size_t>(y)];
+    const uint8_t* row0 = src + static_cast<size_t>(ty.i0) * stride;
+    const uint8_t* row1 = src + static_cast<size_t>(ty.i1) * stride;
+    const float wy1 = ty.w1;
+    const float wy0 = 1.0f - wy1;
+    float* o0 = out + static_cast<size_t>(y) * W;
+    float* o1 = o0 + plane;
+    float* o2 = o1 + plane;
+    for (int x = 0; x < W; ++x) {
+      const AxisTap& tx = xs[static_cast<size_t>(x)];
+      if (!ty.inside || !tx.inside) {
+        o0[x] = padValue[0];
+        o1[x] = padValue[1];
+        o2[x] = padValue[2];
+        continue;
+      }
+      const uint8_t* p00 = row0 + static_cast<size_t>(tx.i0) * 3;
+      const uint8_t* p01 = row0 + static_cast<size_t>(tx.i1) * 3;
+      const uint8_t* p10 = row1 + static_cast<size_t>(tx.i0) * 3;
+      const uint8_t* p11 = row1 + static_cast<size_t>(tx.i1) * 3;
+      const float wx1 = tx.w1;
+      const float wx0 = 1.0f - wx1;
+      float rgb[3];
+      for (int k = 0; k < 3; ++k) {
+        const float top = p00[k] * wx0 + p01[k] * wx1;
+        const float bottom = p10[k] * wx0 + p11[k] * wx1;
+        rgb[k] = top * wy0 + bottom * wy1;
+      }
+      o0[x] = rgb[srcChannel[0]] * gain[0] + offset[0];
+      o1[x] = rgb[srcChannel[1]] * gain[1] + offset[1];
+      o2[x] = rgb[srcChannel[2]] * gain[2] + offset[2];
+    }
+  }
+  return t;
+}
+
+}  // namespace trtd

@@ -1,0 +1,42 @@
+// RGB24 frame -> normalised NCHW float32 tensor (bilinear resize, stretch or letterbox).
+// Pure C++: no Node-API types, so a CUDA/TensorRT path and plain C++ tests can reuse it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace trtd {
+
+enum class ResizeMode { Stretch, Letterbox };
+enum class ChannelOrder { Rgb, Bgr };
+
+struct PreprocessSpec {
+  int width = 0;   // model input width
+  int height = 0;  // model input height
+  float mean[3] = {0.f, 0.f, 0.f};  // per tensor channel, in the tensor's channel order
+  float std[3] = {1.f, 1.f, 1.f};
+  ChannelOrder color = ChannelOrder::Rgb;  // channel order of the tensor (frames are always RGB24)
+  ResizeMode resize = ResizeMode::Stretch;
+};
+
+// input_px = src_px * scale + pad, per axis (continuous pixel-edge coordinates).
+struct InputTransform {
+  double scaleX = 1.0;
+  double scaleY = 1.0;
+  double padX = 0.0;
+  double padY = 0.0;
+};
+
+// Grey level (0..255) of letterbox padding, before normalisation.
+constexpr float kLetterboxPadValue = 127.5f;
+
+// Where a srcW x srcH frame lands in the model input. Letterbox keeps the aspect ratio,
+// centres the picture (integer padding) and pads the rest.
+InputTransform computeInputTransform(int srcW, int srcH, const PreprocessSpec& spec);
+
+// Writes 3 * spec.width * spec.height floats to `out` (NCHW, batch 1) and returns the transform.
+// `src` holds srcW * srcH * 3 bytes, RGB, rows packed. Sizes must already be validated (> 0).
+// value = ((px / 255) - mean[c]) / std[c]
+InputTransform preprocessRgb24(const uint8_t* src, int srcW, int srcH, const PreprocessSpec& spec, float* out);
+
+}  // namespace trtd
