@@ -52,8 +52,8 @@ function runFfmpeg(args: string[], input?: Buffer): Promise<RunResult> {
     const proc = spawn(bin, args, { stdio: [input ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     let err = '';
-    proc.stdout.on('data', (c: Buffer) => out.push(c));
-    proc.stderr.on('data', (c: Buffer) => {
+    proc.stdout?.on('data', (c: Buffer) => out.push(c));
+    proc.stderr?.on('data', (c: Buffer) => {
       if (err.length < 8192) err += c.toString();
     });
     proc.on('error', (e: NodeJS.ErrnoException) => {

@@ -80,8 +80,10 @@ export class SegmentRecorder {
 
   private rotate(pts: number): void {
     if (this.writer) this.finishInBackground(this.writer);
-    let file = segmentPath(this.settings.path, this.camera, new Date());
-    for (let i = 1; existsSync(file) || this.written.includes(file); i++) file = file.replace(/(-\d+)?\.mp4$/, `-${i}.mp4`);
+    const base = segmentPath(this.settings.path, this.camera, new Date());
+    let file = base;
+    // several segments can start within one second (fast file sources): -1, -2, ...
+    for (let i = 1; existsSync(file) || this.written.includes(file); i++) file = base.replace(/\.mp4$/, `-${i}.mp4`);
     mkdirSync(join(file, '..'), { recursive: true });
     this.writer = new Mp4Writer(file, { ...this.video });
     this.segmentStartPts = pts;

@@ -1,0 +1,54 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Mp4Writer } from '../../daemon/sinks/mp4-writer.js';
+import { listSegments, segmentPath, SegmentRecorder } from '../../daemon/sinks/recorder.js';
+import { silentLogger } from '../../daemon/service/log.js';
+import { probeFrames, tempDir } from '../support/videos.js';
+
+const { dir, cleanup } = tempDir('mp4');
+afterAll(cleanup);
+
+function gradient(w: number, h: number, k: number): Buffer {
+  const b = Buffer.alloc(w * h * 3);
+  for (let i = 0; i < w * h; i++) b.fill((i + k * 7) & 255, i * 3, i * 3 + 3);
+  return b;
+}
+
+describe('Mp4Writer (real ffmpeg)', () => {
+  it('writes a fragmented H.264 MP4 with every frame at the given rate', async () => {
+    const file = join(dir, 'out.mp4');
+    const w = new Mp4Writer(file, { width: 128, height: 72, fps: '30000/1001', atomic: true });
+    for (let k = 0; k < 45; k++) await w.write(gradient(128, 72, k));
+    expect(existsSync(`${file}.partial`)).toBe(true);
+    await w.finish();
+    expect(existsSync(`${file}.partial`)).toBe(false);
+    const p = probeFrames(file);
+    expect(p).toMatchObject({ count: 45, width: 128, height: 72, fps: '30000/1001' });
+    p.pts.forEach((t, i) => expect(t).toBeCloseTo((i * 1001) / 30000, 3));
+  });
+
+  it('an aborted atomic write leaves nothing behind', async () => {
+    const file = join(dir, 'aborted.mp4');
+    const w = new Mp4Writer(file, { width: 64, height: 64, fps: 10, atomic: true });
+    await w.write(gradient(64, 64, 0));
+    await w.abort();
+    expect(readdirSync(dir).filter((f) => f.startsWith('aborted'))).toEqual([]);
+  });
+});
+
+describe('SegmentRecorder', () => {
+  it('names segments <path>/<camera>/<YYYY-MM-DD>/<HH-MM-SS>.mp4', () => {
+    expect(segmentPath('/rec', 'front', new Date(2026, 10, 23, 9, 5, 7))).toBe('/rec/front/2026-11-23/09-05-07.mp4');
+  });
+
+  it('cuts consecutive segments by source time with no frame lost', async () => {
+    const root = join(dir, 'rec');
+    const rec = new SegmentRecorder('cam', { path: root, segment_seconds: 1, retain_days: 7, min_free_percent: 0 }, { width: 64, height: 48, fps: 10 }, silentLogger());
+    for (let k = 0; k < 25; k++) await rec.write(gradient(64, 48, k), k / 10);
+    await rec.close();
+    const segs = listSegments(root, 'cam');
+    expect(segs.length).toBe(3);
+    expect(segs.map((s) => probeFrames(s).count)).toEqual([10, 10, 5]);
+  });
+});
