@@ -80,7 +80,7 @@ void drawText(Canvas& canvas, int x, int y, const std::string& text, int scale, 
   }
 }
 
-void drawLabel(Canvas& canvas, const OsdStyle& style, int left, int top, int bottom, const std::string& text, Rgb bg) {
+void drawLabel(Canvas& canvas, const OsdStyle& style, int left, int top, const std::string& text, Rgb bg) {
   const int advance = (kGlyphWidth + 1) * style.fontScale;
   const int labelH = kGlyphHeight * style.fontScale + 2 * style.padding;
   // Characters that fit across the frame; the rest is cut.
@@ -95,7 +95,6 @@ void drawLabel(Canvas& canvas, const OsdStyle& style, int left, int top, int bot
   if (y < 0) y = top;    // no room: just inside the top edge
   if (y + labelH > canvas.height()) y = canvas.height() - labelH;
   y = std::max(y, 0);
-  (void)bottom;
 
   canvas.fill(x, y, x + labelW, y + labelH, bg);
   const double luma = 0.299 * bg.r + 0.587 * bg.g + 0.114 * bg.b;
@@ -136,7 +135,7 @@ void drawBoxes(uint8_t* rgb, int width, int height, const std::vector<DrawBox>& 
   for (const DrawBox& b : boxes) {
     int left, top, right, bottom;
     if (b.text.empty() || !pixelBounds(b, width, height, left, top, right, bottom)) continue;
-    drawLabel(canvas, style, left, top, bottom, b.text, classColour(b.classId));
+    drawLabel(canvas, style, left, top, b.text, classColour(b.classId));
   }
 }
 
