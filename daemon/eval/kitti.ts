@@ -23,8 +23,8 @@ export interface KittiObject {
 /**
  * Which ground truth boxes are "difficult" (ignored like VOC difficult: matching one is neither
  * TP nor FP, missing one is not a FN). A box is difficult when it is largely occluded
- * (occluded == 2; 3 means unknown and is not difficult), truncated more than `maxTruncated`, or
- * less than `minHeight` pixels tall.
+ * (occluded == 2; 3 means unknown and is not difficult), truncated more than `maxTruncated`,
+ * less than `minHeight` pixels tall, or without width (no detection can match it).
  */
 export interface DifficultRule {
   maxTruncated: number;

@@ -1,14 +1,13 @@
+/**
+ * The core of `trt-detect eval`: run a detector over a KITTI-format dataset, compute AP per
+ * class and mAP, format the table. No argument parsing, no model loading.
+ */
 import { performance } from 'node:perf_hooks';
 import type { Detector, DetectOptions } from '../detect/types.js';
 import { ConfigError, RuntimeFailure, errorMessage } from '../errors.js';
 import { readImage, type RgbImage } from '../media/image-io.js';
 import { DEFAULT_DIFFICULT_RULE, readKittiDataset, type DifficultRule } from './kitti.js';
 import { computeMap, type DetectionImage } from './map.js';
-
-/**
- * The core of `trt-detect eval`: run a detector over a KITTI-format dataset, compute AP per
- * class and mAP, format the table. No argument parsing, no model loading.
- */
 
 export const DEFAULT_EVAL_THRESHOLD = 0.01;
 

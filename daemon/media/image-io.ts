@@ -68,9 +68,12 @@ function runFfmpeg(args: string[], input?: Buffer): Promise<RunResult> {
   });
 }
 
-function lastLine(stderr: string): string {
-  const lines = stderr.trim().split('\n').filter((l) => l.trim().length > 0);
-  return (lines.pop() ?? '').trim();
+/** ffmpeg's first error line (the cause; later lines are consequences), without its "[png @ 0x..]" tag. */
+function firstError(stderr: string, file?: string): string {
+  const line = stderr.split('\n').find((l) => l.trim().length > 0) ?? '';
+  let msg = line.replace(/^\[[^\]]*@ ?0x[0-9a-f]+\]\s*/i, '').trim();
+  if (file && msg.startsWith(`${file}: `)) msg = msg.slice(file.length + 2);
+  return msg.replace(/\.$/, '');
 }
 
 /** Reads the P6 header of a binary PPM: width, height and where the pixels start. */
@@ -108,7 +111,7 @@ export async function readImage(file: string): Promise<RgbImage> {
   const res = await runFfmpeg(args);
   const header = res.code === 0 ? parsePpm(res.stdout) : null;
   if (!header) {
-    const why = lastLine(res.stderr).replace(/^.*?: /, '');
+    const why = firstError(res.stderr, file);
     throw new RuntimeFailure(`${file}: not an image ffmpeg can read${why ? ` (${why})` : ''}`);
   }
   const { width, height, offset } = header;
@@ -139,7 +142,7 @@ export async function writeImage(file: string, rgb: Buffer, width: number, heigh
   const args = ['-v', 'error', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${width}x${height}`, '-i', 'pipe:0', '-frames:v', '1', ...codec, '-f', 'image2pipe', 'pipe:1'];
   const res = await runFfmpeg(args, rgb.length === width * height * 3 ? rgb : rgb.subarray(0, width * height * 3));
   if (res.code !== 0 || res.stdout.length === 0) {
-    throw new RuntimeFailure(`${file}: ffmpeg could not encode the image (${lastLine(res.stderr) || `exit code ${res.code}`})`);
+    throw new RuntimeFailure(`${file}: ffmpeg could not encode the image (${firstError(res.stderr) || `exit code ${res.code}`})`);
   }
   const dir = dirname(file);
   const tmp = join(dir, `.${basename(file)}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`);
@@ -148,6 +151,9 @@ export async function writeImage(file: string, rgb: Buffer, width: number, heigh
     await fsp.rename(tmp, file);
   } catch (err) {
     await fsp.unlink(tmp).catch(() => undefined);
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' && !existsSync(dir)) throw new RuntimeFailure(`${file}: cannot write (folder ${dir} does not exist)`);
+    if (code === 'EACCES' || code === 'EROFS') throw new RuntimeFailure(`${file}: cannot write (no permission to write in ${dir})`);
     throw new RuntimeFailure(`${file}: cannot write (${errorMessage(err)})`);
   }
 }

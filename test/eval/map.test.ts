@@ -24,6 +24,13 @@ describe('averagePrecision (VOC all-point)', () => {
     const recall = [1 / 3, 1 / 3, 2 / 3, 2 / 3, 1];
     expect(averagePrecision(recall, precision)).toBeCloseTo(34 / 45, 12);
   });
+  it('takes the envelope when precision rises again after a recall change', () => {
+    // TP FP FP TP TP with 3 GT: precision 1, 1/2, 1/3, 1/2, 3/5; recall 1/3, 1/3, 1/3, 2/3, 1.
+    // Envelope at recall 2/3 is 3/5 (not the raw 1/2): 1/3*1 + 1/3*3/5 + 1/3*3/5 = 11/15
+    const precision = [1, 1 / 2, 1 / 3, 1 / 2, 3 / 5];
+    const recall = [1 / 3, 1 / 3, 1 / 3, 2 / 3, 1];
+    expect(averagePrecision(recall, precision)).toBeCloseTo(11 / 15, 12);
+  });
   it('is 0 without detections', () => {
     expect(averagePrecision([], [])).toBe(0);
   });

@@ -1,0 +1,184 @@
+/**
+ * The typed face of the C++ addon (native/): exactly what it exports, nothing more.
+ *
+ * The addon is loaded on first use, so commands that never touch pixels (--help, check-config)
+ * work before it is built. Path: $TRT_DETECT_ADDON, else <repo>/build/native/Release/trt_detect.node
+ * (the repo is the nearest folder above this file with a package.json: works from daemon/ under
+ * vitest and from dist/daemon/ once compiled).
+ *
+ * Pixel work runs on the libuv thread pool; every async function resolves or rejects, never blocks
+ * the event loop. Buffers and typed arrays are used in place and must not be touched by JS until
+ * the returned Promise settles.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { RuntimeFailure, errorMessage } from './errors.js';
+
+export interface PreprocessSpec {
+  /** model input size */
+  width: number;
+  height: number;
+  /** applied as ((px/255) - mean[c]) / std[c], c in the tensor's channel order */
+  mean: [number, number, number];
+  std: [number, number, number];
+  /** channel order of the tensor (frames are always RGB24) */
+  color: 'rgb' | 'bgr';
+  /** letterbox: keep aspect, centre, pad with grey 127.5 (before normalisation) */
+  resize: 'stretch' | 'letterbox';
+}
+
+/** input_px = src_px * scale + pad (per axis) */
+export interface InputTransform {
+  scaleX: number;
+  scaleY: number;
+  padX: number;
+  padY: number;
+}
+
+export type PostprocessInput =
+  /** scores [N,C] probabilities, class 0 = background; boxes [N,4] normalized x1,y1,x2,y2 of the model input */
+  | { layout: 'scores_boxes'; scores: Float32Array; boxes: Float32Array; numBoxes: number; numClasses: number }
+  /** [K,7] = image_id,label,conf,x1,y1,x2,y2 normalized; keepCount limits rows when given */
+  | { layout: 'nms7'; detections: Float32Array; count: number; keepCount?: number }
+  /** boxes [maxDets,4] x1,y1,x2,y2 (normalized or model-input pixels) */
+  | { layout: 'efficient_nms'; numDets: number; boxes: Float32Array; scores: Float32Array; classes: Float32Array | Int32Array; normalized: boolean };
+
+export interface PostprocessOptions {
+  /** model input size */
+  inputWidth: number;
+  inputHeight: number;
+  /** source frame size */
+  srcWidth: number;
+  srcHeight: number;
+  /** from preprocess */
+  transform: InputTransform;
+  /** keep score >= threshold */
+  threshold: number;
+  /** scores_boxes: a box whose IoU with a better box of its class is > nmsIou is suppressed */
+  nmsIou: number;
+  /** at most topK results; 0 = no limit */
+  topK: number;
+  /** keep only these class ids; empty = all */
+  classes: number[];
+  /** never reported (the background ids) */
+  ignoreClasses: number[];
+}
+
+/** Source-frame pixels, clipped to [0,w]x[0,h], x1<x2, y1<y2, sorted by score desc, at most topK. */
+export interface RawDetection {
+  classId: number;
+  score: number;
+  x1: number;
+  y1: number;
+  x2: number;
+  y2: number;
+}
+
+export interface DrawBox {
+  x1: number;
+  y1: number;
+  x2: number;
+  y2: number;
+  classId: number;
+  /** label text, e.g. "vehicle 0.91"; empty = box only; characters outside ASCII 32..126 draw as '?' */
+  text: string;
+}
+
+export interface AddonInfo {
+  version: string;
+  tensorrt: boolean;
+  cuda: boolean;
+  gstreamer: boolean;
+}
+
+/** What the .node file exports (native/src/addon.cc). */
+interface Addon {
+  preprocess(frame: Uint8Array, width: number, height: number, spec: PreprocessSpec, out: Float32Array): Promise<InputTransform>;
+  postprocess(input: PostprocessInput, options: PostprocessOptions): Promise<RawDetection[]>;
+  draw(frame: Uint8Array, width: number, height: number, boxes: DrawBox[]): Promise<void>;
+  sdNotify(socketPath: string, state: string): boolean;
+  info: AddonInfo;
+}
+
+const ADDON_RELATIVE_PATH = join('build', 'native', 'Release', 'trt_detect.node');
+
+/** The nearest folder at or above `start` that holds a package.json. */
+function findRepoRoot(start: string): string | null {
+  let dir = start;
+  for (;;) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    const parent = dirname(dir);
+    if (parent === dir) return null;
+    dir = parent;
+  }
+}
+
+/** Where the addon is loaded from. */
+function addonPath(): string {
+  const fromEnv = process.env.TRT_DETECT_ADDON;
+  if (fromEnv) return fromEnv;
+  const here = dirname(fileURLToPath(import.meta.url));
+  const root = findRepoRoot(here) ?? join(here, '..');
+  return join(root, ADDON_RELATIVE_PATH);
+}
+
+let loaded: Addon | null = null;
+
+function addon(): Addon {
+  if (loaded) return loaded;
+  const path = addonPath();
+  if (!existsSync(path)) throw new RuntimeFailure(`native addon not built: run npm run setup (missing ${path})`);
+  try {
+    loaded = createRequire(import.meta.url)(path) as Addon;
+  } catch (err) {
+    throw new RuntimeFailure(`native addon ${path} could not be loaded (${errorMessage(err).split('\n')[0]}): run npm run setup to rebuild it`);
+  }
+  return loaded;
+}
+
+/** RGB24 frame -> NCHW float32 tensor written into `out` (length 3*height*width), bilinear resize. */
+export async function preprocess(frame: Buffer, width: number, height: number, spec: PreprocessSpec, out: Float32Array): Promise<InputTransform> {
+  return addon().preprocess(frame, width, height, spec, out);
+}
+
+/** Decodes a detector's outputs, applies threshold/classes/NMS/topK, maps boxes to source pixels. */
+export async function postprocess(input: PostprocessInput, options: PostprocessOptions): Promise<RawDetection[]> {
+  return addon().postprocess(input, options);
+}
+
+/**
+ * Draws boxes (2 px at <=720p, thicker for larger frames), a filled label background and the text
+ * in place on the RGB24 frame, colour per class id. Labels stay inside the frame.
+ */
+export async function draw(frame: Buffer, width: number, height: number, boxes: DrawBox[]): Promise<void> {
+  return addon().draw(frame, width, height, boxes);
+}
+
+/**
+ * sd_notify: sends `state` (e.g. "READY=1\nSTATUS=...") as one datagram to $NOTIFY_SOCKET (a path
+ * or an abstract '@' name). Returns false when NOTIFY_SOCKET is unset, true when sent; throws an
+ * Error naming the socket when sending fails (e.g. nobody listens).
+ */
+export function sdNotify(state: string): boolean {
+  const socket = process.env.NOTIFY_SOCKET;
+  if (!socket) return false;
+  return addon().sdNotify(socket, state);
+}
+
+/** What this build of the addon contains. Reading a field loads the addon (RuntimeFailure if it is missing). */
+export const addonInfo: AddonInfo = {
+  get version() {
+    return addon().info.version;
+  },
+  get tensorrt() {
+    return addon().info.tensorrt;
+  },
+  get cuda() {
+    return addon().info.cuda;
+  },
+  get gstreamer() {
+    return addon().info.gstreamer;
+  },
+};

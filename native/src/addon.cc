@@ -1,0 +1,508 @@
+// Node-API bindings only: argument checks, one AsyncWorker per call, results back to JS.
+// The pixel work lives in preprocess/postprocess/osd (pure C++). JS buffers are used in place;
+// a persistent reference keeps each one alive while its worker runs. Every argument error and
+// every C++ exception becomes a rejected Promise with a one-line message.
+#include <napi.h>
+
+#include <cmath>
+#include <cstdio>
+#include <exception>
+#include <initializer_list>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "notify.h"
+#include "osd.h"
+#include "postprocess.h"
+#include "preprocess.h"
+
+#ifndef TRT_DETECT_VERSION
+#define TRT_DETECT_VERSION "0.0.0"
+#endif
+#ifndef TRT_DETECT_HAVE_TENSORRT
+#define TRT_DETECT_HAVE_TENSORRT 0
+#endif
+#ifndef TRT_DETECT_HAVE_CUDA
+#define TRT_DETECT_HAVE_CUDA 0
+#endif
+#ifndef TRT_DETECT_HAVE_GSTREAMER
+#define TRT_DETECT_HAVE_GSTREAMER 0
+#endif
+
+namespace {
+
+using trtd::ChannelOrder;
+using trtd::DrawBox;
+using trtd::InputTransform;
+using trtd::PostprocessOptions;
+using trtd::PreprocessSpec;
+using trtd::RawDetection;
+using trtd::ResizeMode;
+
+constexpr int kMaxSide = 16384;  // frame and model sides above this are surely a mistake
+
+// ---- argument helpers: each throws a TypeError naming the argument, what it wants, what it got --
+
+std::string describe(const Napi::Value& v) {
+  if (v.IsUndefined()) return "undefined";
+  if (v.IsNull()) return "null";
+  if (v.IsNumber()) {
+    const double d = v.As<Napi::Number>().DoubleValue();
+    if (std::isnan(d)) return "NaN";
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "%.10g", d);
+    return buf;
+  }
+  if (v.IsString()) return "\"" + v.As<Napi::String>().Utf8Value() + "\"";
+  if (v.IsBoolean()) return v.As<Napi::Boolean>().Value() ? "true" : "false";
+  if (v.IsTypedArray()) return "a typed array of " + std::to_string(v.As<Napi::TypedArray>().ElementLength()) + " elements";
+  if (v.IsArray()) return "an array";
+  if (v.IsFunction()) return "a function";
+  return "an object";
+}
+
+[[noreturn]] void fail(const Napi::Env& env, const std::string& message) { throw Napi::TypeError::New(env, message); }
+
+Napi::Object objectArg(const Napi::Env& env, const Napi::Value& v, const std::string& name) {
+  if (!v.IsObject() || v.IsArray()) fail(env, name + " must be an object (got " + describe(v) + ")");
+  return v.As<Napi::Object>();
+}
+
+double numberArg(const Napi::Env& env, const Napi::Value& v, const std::string& name) {
+  if (!v.IsNumber()) fail(env, name + " must be a number (got " + describe(v) + ")");
+  const double d = v.As<Napi::Number>().DoubleValue();
+  if (!std::isfinite(d)) fail(env, name + " must be a finite number (got " + describe(v) + ")");
+  return d;
+}
+
+int intArg(const Napi::Env& env, const Napi::Value& v, const std::string& name, int lo, int hi) {
+  const bool isInt = v.IsNumber() && std::isfinite(v.As<Napi::Number>().DoubleValue()) &&
+                     std::floor(v.As<Napi::Number>().DoubleValue()) == v.As<Napi::Number>().DoubleValue();
+  const double d = isInt ? v.As<Napi::Number>().DoubleValue() : 0;
+  if (!isInt || d < lo || d > hi) {
+    fail(env, name + " must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi) + " (got " +
+                  describe(v) + ")");
+  }
+  return static_cast<int>(d);
+}
+
+std::string choiceArg(const Napi::Env& env, const Napi::Value& v, const std::string& name,
+                      std::initializer_list<const char*> choices) {
+  std::string list;
+  for (const char* c : choices) {
+    if (v.IsString() && v.As<Napi::String>().Utf8Value() == c) return c;
+    list += (list.empty() ? "\"" : ", \"") + std::string(c) + "\"";
+  }
+  fail(env, name + " must be one of " + list + " (got " + describe(v) + ")");
+}
+
+std::vector<int> intListArg(const Napi::Env& env, const Napi::Value& v, const std::string& name) {
+  std::vector<int> out;
+  if (v.IsUndefined() || v.IsNull()) return out;
+  if (!v.IsArray()) fail(env, name + " must be an array of class ids (got " + describe(v) + ")");
+  const Napi::Array a = v.As<Napi::Array>();
+  for (uint32_t i = 0; i < a.Length(); ++i) {
+    out.push_back(intArg(env, a.Get(i), name + "[" + std::to_string(i) + "]", 0, 1 << 30));
+  }
+  return out;
+}
+
+void tripleArg(const Napi::Env& env, const Napi::Value& v, const std::string& name, float out[3]) {
+  if (!v.IsArray() || v.As<Napi::Array>().Length() != 3) {
+    fail(env, name + " must be an array of 3 numbers (got " + describe(v) + ")");
+  }
+  const Napi::Array a = v.As<Napi::Array>();
+  for (uint32_t i = 0; i < 3; ++i) out[i] = static_cast<float>(numberArg(env, a.Get(i), name + "[" + std::to_string(i) + "]"));
+}
+
+const char* typedArrayName(napi_typedarray_type t) {
+  switch (t) {
+    case napi_uint8_array: return "Uint8Array";
+    case napi_float32_array: return "Float32Array";
+    case napi_int32_array: return "Int32Array";
+    default: return "another typed array";
+  }
+}
+
+Napi::TypedArray typedArrayArg(const Napi::Env& env, const Napi::Value& v, const std::string& name,
+                               std::initializer_list<napi_typedarray_type> types) {
+  std::string want;
+  for (napi_typedarray_type t : types) want += (want.empty() ? "" : " or ") + std::string(typedArrayName(t));
+  if (!v.IsTypedArray()) fail(env, name + " must be a " + want + " (got " + describe(v) + ")");
+  const Napi::TypedArray a = v.As<Napi::TypedArray>();
+  for (napi_typedarray_type t : types) {
+    if (a.TypedArrayType() == t) return a;
+  }
+  fail(env, name + " must be a " + want + " (got a " + typedArrayName(a.TypedArrayType()) + ")");
+}
+
+void expectLength(const Napi::Env& env, const Napi::TypedArray& a, const std::string& name, size_t want,
+                  const std::string& why) {
+  if (a.ElementLength() != want) {
+    fail(env, name + " has " + std::to_string(a.ElementLength()) + " elements but " + why + " needs " +
+                  std::to_string(want));
+  }
+}
+
+// ---- the worker every exported async function uses -----------------------------------------------
+
+class PromiseWorker : public Napi::AsyncWorker {
+ public:
+  PromiseWorker(Napi::Env env, const char* name) : Napi::AsyncWorker(env, name), deferred_(Napi::Promise::Deferred::New(env)) {}
+
+  Napi::Promise Promise() const { return deferred_.Promise(); }
+
+  // Keeps a JS object (a frame buffer, a tensor) alive until the worker is done with it.
+  void Keep(const Napi::Object& o) { kept_.push_back(Napi::Persistent(o)); }
+
+ protected:
+  virtual void Run() = 0;  // worker thread: no JS values in here
+  virtual Napi::Value Result(Napi::Env env) = 0;
+
+ private:
+  void Execute() final {
+    try {
+      Run();
+    } catch (const std::exception& e) {
+      SetError(e.what());
+    } catch (...) {
+      SetError("unexpected error in the native addon");
+    }
+  }
+  void OnOK() final { deferred_.Resolve(Result(Env())); }
+  void OnError(const Napi::Error& e) final { deferred_.Reject(e.Value()); }
+
+  Napi::Promise::Deferred deferred_;
+  std::vector<Napi::ObjectReference> kept_;
+};
+
+// Runs `build` (argument checks + worker creation); an argument error becomes a rejected Promise.
+template <typename Build>
+Napi::Value startWorker(const Napi::CallbackInfo& info, Build build) {
+  Napi::Env env = info.Env();
+  try {
+    PromiseWorker* worker = build(env);
+    Napi::Promise promise = worker->Promise();
+    worker->Queue();
+    return promise;
+  } catch (const Napi::Error& e) {
+    Napi::Promise::Deferred d = Napi::Promise::Deferred::New(env);
+    d.Reject(e.Value());
+    return d.Promise();
+  } catch (const std::exception& e) {
+    Napi::Promise::Deferred d = Napi::Promise::Deferred::New(env);
+    d.Reject(Napi::Error::New(env, e.what()).Value());
+    return d.Promise();
+  }
+}
+
+Napi::Uint8Array frameArg(const Napi::Env& env, const Napi::CallbackInfo& info, const char* fn, int& width, int& height) {
+  const std::string f(fn);
+  const Napi::TypedArray t = typedArrayArg(env, info[0], f + ": frame", {napi_uint8_array});
+  width = intArg(env, info[1], f + ": width", 1, kMaxSide);
+  height = intArg(env, info[2], f + ": height", 1, kMaxSide);
+  const size_t want = static_cast<size_t>(width) * height * 3;
+  if (t.ByteLength() != want) {
+    fail(env, f + ": frame is " + std::to_string(t.ByteLength()) + " bytes but a " + std::to_string(width) + "x" +
+                  std::to_string(height) + " RGB24 frame is " + std::to_string(want) + " (width*height*3)");
+  }
+  return t.As<Napi::Uint8Array>();
+}
+
+// ---- preprocess(frame, width, height, spec, out) -> Promise<InputTransform> ----------------------
+
+class PreprocessWorker : public PromiseWorker {
+ public:
+  PreprocessWorker(Napi::Env env, const uint8_t* src, int w, int h, const PreprocessSpec& spec, float* out)
+      : PromiseWorker(env, "trt-detect:preprocess"), src_(src), w_(w), h_(h), spec_(spec), out_(out) {}
+
+ protected:
+  void Run() override { transform_ = trtd::preprocessRgb24(src_, w_, h_, spec_, out_); }
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("scaleX", transform_.scaleX);
+    o.Set("scaleY", transform_.scaleY);
+    o.Set("padX", transform_.padX);
+    o.Set("padY", transform_.padY);
+    return o;
+  }
+
+ private:
+  const uint8_t* src_;
+  int w_, h_;
+  PreprocessSpec spec_;
+  float* out_;
+  InputTransform transform_;
+};
+
+Napi::Value Preprocess(const Napi::CallbackInfo& info) {
+  return startWorker(info, [&](Napi::Env env) -> PromiseWorker* {
+    int w = 0, h = 0;
+    const Napi::Uint8Array frame = frameArg(env, info, "preprocess", w, h);
+    const Napi::Object s = objectArg(env, info[3], "preprocess: spec");
+    PreprocessSpec spec;
+    spec.width = intArg(env, s.Get("width"), "preprocess: spec.width", 1, kMaxSide);
+    spec.height = intArg(env, s.Get("height"), "preprocess: spec.height", 1, kMaxSide);
+    tripleArg(env, s.Get("mean"), "preprocess: spec.mean", spec.mean);
+    tripleArg(env, s.Get("std"), "preprocess: spec.std", spec.std);
+    for (int c = 0; c < 3; ++c) {
+      if (spec.std[c] == 0.f) fail(env, "preprocess: spec.std[" + std::to_string(c) + "] must not be 0");
+    }
+    spec.color = choiceArg(env, s.Get("color"), "preprocess: spec.color", {"rgb", "bgr"}) == "bgr" ? ChannelOrder::Bgr
+                                                                                                   : ChannelOrder::Rgb;
+    spec.resize = choiceArg(env, s.Get("resize"), "preprocess: spec.resize", {"stretch", "letterbox"}) == "letterbox"
+                      ? ResizeMode::Letterbox
+                      : ResizeMode::Stretch;
+    const Napi::TypedArray out = typedArrayArg(env, info[4], "preprocess: out", {napi_float32_array});
+    expectLength(env, out, "preprocess: out", static_cast<size_t>(3) * spec.width * spec.height,
+                 "a 3x" + std::to_string(spec.height) + "x" + std::to_string(spec.width) + " tensor");
+    auto* worker = new PreprocessWorker(env, frame.Data(), w, h, spec, out.As<Napi::Float32Array>().Data());
+    worker->Keep(frame);
+    worker->Keep(out);
+    return worker;
+  });
+}
+
+// ---- postprocess(input, options) -> Promise<RawDetection[]> --------------------------------------
+
+class PostprocessWorker : public PromiseWorker {
+ public:
+  enum class Layout { ScoresBoxes, Nms7, EfficientNms };
+
+  PostprocessWorker(Napi::Env env, Layout layout, const PostprocessOptions& o)
+      : PromiseWorker(env, "trt-detect:postprocess"), layout_(layout), options_(o) {}
+
+  // scores_boxes: a = scores, b = boxes; nms7: a = rows; efficient_nms: a = scores, b = boxes.
+  const float* a = nullptr;
+  const float* b = nullptr;
+  const float* classesF = nullptr;
+  const int32_t* classesI = nullptr;
+  int n = 0;  // boxes / rows / detections
+  int numClasses = 0;
+  bool normalized = true;
+
+ protected:
+  void Run() override {
+    switch (layout_) {
+      case Layout::ScoresBoxes: result_ = trtd::decodeScoresBoxes(a, b, n, numClasses, options_); break;
+      case Layout::Nms7: result_ = trtd::decodeNms7(a, n, options_); break;
+      case Layout::EfficientNms: result_ = trtd::decodeEfficientNms(n, b, a, classesF, classesI, normalized, options_); break;
+    }
+  }
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Array arr = Napi::Array::New(env, result_.size());
+    for (size_t i = 0; i < result_.size(); ++i) {
+      const RawDetection& d = result_[i];
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("classId", d.classId);
+      o.Set("score", static_cast<double>(d.score));
+      o.Set("x1", d.x1);
+      o.Set("y1", d.y1);
+      o.Set("x2", d.x2);
+      o.Set("y2", d.y2);
+      arr.Set(static_cast<uint32_t>(i), o);
+    }
+    return arr;
+  }
+
+ private:
+  Layout layout_;
+  PostprocessOptions options_;
+  std::vector<RawDetection> result_;
+};
+
+PostprocessOptions postprocessOptionsArg(const Napi::Env& env, const Napi::Value& v) {
+  const Napi::Object o = objectArg(env, v, "postprocess: options");
+  PostprocessOptions p;
+  p.inputWidth = intArg(env, o.Get("inputWidth"), "postprocess: options.inputWidth", 1, kMaxSide);
+  p.inputHeight = intArg(env, o.Get("inputHeight"), "postprocess: options.inputHeight", 1, kMaxSide);
+  p.srcWidth = intArg(env, o.Get("srcWidth"), "postprocess: options.srcWidth", 1, kMaxSide);
+  p.srcHeight = intArg(env, o.Get("srcHeight"), "postprocess: options.srcHeight", 1, kMaxSide);
+  const Napi::Object t = objectArg(env, o.Get("transform"), "postprocess: options.transform");
+  p.transform.scaleX = numberArg(env, t.Get("scaleX"), "postprocess: options.transform.scaleX");
+  p.transform.scaleY = numberArg(env, t.Get("scaleY"), "postprocess: options.transform.scaleY");
+  p.transform.padX = numberArg(env, t.Get("padX"), "postprocess: options.transform.padX");
+  p.transform.padY = numberArg(env, t.Get("padY"), "postprocess: options.transform.padY");
+  if (p.transform.scaleX <= 0 || p.transform.scaleY <= 0) {
+    fail(env, "postprocess: options.transform.scaleX and scaleY must be > 0 (got " +
+                  describe(t.Get("scaleX")) + ", " + describe(t.Get("scaleY")) + ")");
+  }
+  p.threshold = static_cast<float>(numberArg(env, o.Get("threshold"), "postprocess: options.threshold"));
+  p.nmsIou = numberArg(env, o.Get("nmsIou"), "postprocess: options.nmsIou");
+  if (p.nmsIou < 0 || p.nmsIou > 1) fail(env, "postprocess: options.nmsIou must be from 0 to 1 (got " + describe(o.Get("nmsIou")) + ")");
+  p.topK = intArg(env, o.Get("topK"), "postprocess: options.topK", 0, 1 << 30);
+  p.classes = intListArg(env, o.Get("classes"), "postprocess: options.classes");
+  p.ignoreClasses = intListArg(env, o.Get("ignoreClasses"), "postprocess: options.ignoreClasses");
+  return p;
+}
+
+// A count read from a model output (keep count, num_dets): a number rounded to an integer.
+int countArg(const Napi::Env& env, const Napi::Value& v, const std::string& name, int hi) {
+  const double d = numberArg(env, v, name);
+  const long long n = std::llround(d);
+  if (n < 0 || n > hi) fail(env, name + " must be from 0 to " + std::to_string(hi) + " (got " + describe(v) + ")");
+  return static_cast<int>(n);
+}
+
+constexpr int kMaxRows = 1 << 24;
+
+Napi::Value Postprocess(const Napi::CallbackInfo& info) {
+  return startWorker(info, [&](Napi::Env env) -> PromiseWorker* {
+    const Napi::Object in = objectArg(env, info[0], "postprocess: input");
+    const PostprocessOptions options = postprocessOptionsArg(env, info[1]);
+    const std::string layout =
+        choiceArg(env, in.Get("layout"), "postprocess: input.layout", {"scores_boxes", "nms7", "efficient_nms"});
+    using Layout = PostprocessWorker::Layout;
+
+    if (layout == "scores_boxes") {
+      const int n = intArg(env, in.Get("numBoxes"), "postprocess: input.numBoxes", 0, kMaxRows);
+      const int c = intArg(env, in.Get("numClasses"), "postprocess: input.numClasses", 1, 1 << 16);
+      const Napi::TypedArray scores = typedArrayArg(env, in.Get("scores"), "postprocess: input.scores", {napi_float32_array});
+      const Napi::TypedArray boxes = typedArrayArg(env, in.Get("boxes"), "postprocess: input.boxes", {napi_float32_array});
+      expectLength(env, scores, "postprocess: input.scores", static_cast<size_t>(n) * c,
+                   "numBoxes*numClasses (" + std::to_string(n) + "*" + std::to_string(c) + ")");
+      expectLength(env, boxes, "postprocess: input.boxes", static_cast<size_t>(n) * 4,
+                   "numBoxes*4 (" + std::to_string(n) + "*4)");
+      auto* w = new PostprocessWorker(env, Layout::ScoresBoxes, options);
+      w->a = scores.As<Napi::Float32Array>().Data();
+      w->b = boxes.As<Napi::Float32Array>().Data();
+      w->n = n;
+      w->numClasses = c;
+      w->Keep(scores);
+      w->Keep(boxes);
+      return w;
+    }
+
+    if (layout == "nms7") {
+      const int count = intArg(env, in.Get("count"), "postprocess: input.count", 0, kMaxRows);
+      const Napi::TypedArray rows = typedArrayArg(env, in.Get("detections"), "postprocess: input.detections", {napi_float32_array});
+      expectLength(env, rows, "postprocess: input.detections", static_cast<size_t>(count) * 7,
+                   "count*7 (" + std::to_string(count) + "*7)");
+      int n = count;
+      const Napi::Value keep = in.Get("keepCount");
+      if (!keep.IsUndefined() && !keep.IsNull()) n = std::min(count, countArg(env, keep, "postprocess: input.keepCount", kMaxRows));
+      auto* w = new PostprocessWorker(env, Layout::Nms7, options);
+      w->a = rows.As<Napi::Float32Array>().Data();
+      w->n = n;
+      w->Keep(rows);
+      return w;
+    }
+
+    // efficient_nms
+    const Napi::TypedArray boxes = typedArrayArg(env, in.Get("boxes"), "postprocess: input.boxes", {napi_float32_array});
+    if (boxes.ElementLength() % 4 != 0) {
+      fail(env, "postprocess: input.boxes has " + std::to_string(boxes.ElementLength()) +
+                    " elements, not a multiple of 4 (x1,y1,x2,y2 per detection)");
+    }
+    const size_t maxDets = boxes.ElementLength() / 4;
+    const Napi::TypedArray scores = typedArrayArg(env, in.Get("scores"), "postprocess: input.scores", {napi_float32_array});
+    const Napi::TypedArray classes =
+        typedArrayArg(env, in.Get("classes"), "postprocess: input.classes", {napi_float32_array, napi_int32_array});
+    expectLength(env, scores, "postprocess: input.scores", maxDets, "one score per box (boxes.length/4)");
+    expectLength(env, classes, "postprocess: input.classes", maxDets, "one class per box (boxes.length/4)");
+    const int numDets = countArg(env, in.Get("numDets"), "postprocess: input.numDets", static_cast<int>(maxDets));
+    const Napi::Value norm = in.Get("normalized");
+    if (!norm.IsBoolean()) fail(env, "postprocess: input.normalized must be true or false (got " + describe(norm) + ")");
+    auto* w = new PostprocessWorker(env, Layout::EfficientNms, options);
+    w->a = scores.As<Napi::Float32Array>().Data();
+    w->b = boxes.As<Napi::Float32Array>().Data();
+    if (classes.TypedArrayType() == napi_int32_array) {
+      w->classesI = classes.As<Napi::Int32Array>().Data();
+    } else {
+      w->classesF = classes.As<Napi::Float32Array>().Data();
+    }
+    w->n = numDets;
+    w->normalized = norm.As<Napi::Boolean>().Value();
+    w->Keep(boxes);
+    w->Keep(scores);
+    w->Keep(classes);
+    return w;
+  });
+}
+
+// ---- draw(frame, width, height, boxes) -> Promise<void> ------------------------------------------
+
+class DrawWorker : public PromiseWorker {
+ public:
+  DrawWorker(Napi::Env env, uint8_t* rgb, int w, int h, std::vector<DrawBox> boxes)
+      : PromiseWorker(env, "trt-detect:draw"), rgb_(rgb), w_(w), h_(h), boxes_(std::move(boxes)) {}
+
+ protected:
+  void Run() override { trtd::drawBoxes(rgb_, w_, h_, boxes_); }
+  Napi::Value Result(Napi::Env env) override { return env.Undefined(); }
+
+ private:
+  uint8_t* rgb_;
+  int w_, h_;
+  std::vector<DrawBox> boxes_;
+};
+
+// Label text as printable ASCII: any other character becomes '?'.
+std::string asciiText(const Napi::Value& v, const std::string& name, const Napi::Env& env) {
+  if (v.IsUndefined() || v.IsNull()) return std::string();
+  if (!v.IsString()) fail(env, name + " must be a string (got " + describe(v) + ")");
+  const std::u16string s = v.As<Napi::String>().Utf16Value();
+  std::string out;
+  out.reserve(s.size());
+  for (char16_t ch : s) {
+    if (ch >= 0xDC00 && ch <= 0xDFFF) continue;  // second half of a surrogate pair: one '?' per character
+    out.push_back(ch >= 32 && ch <= 126 ? static_cast<char>(ch) : '?');
+  }
+  return out;
+}
+
+Napi::Value Draw(const Napi::CallbackInfo& info) {
+  return startWorker(info, [&](Napi::Env env) -> PromiseWorker* {
+    int w = 0, h = 0;
+    Napi::Uint8Array frame = frameArg(env, info, "draw", w, h);
+    if (!info[3].IsArray()) fail(env, "draw: boxes must be an array (got " + describe(info[3]) + ")");
+    const Napi::Array arr = info[3].As<Napi::Array>();
+    std::vector<DrawBox> boxes;
+    boxes.reserve(arr.Length());
+    for (uint32_t i = 0; i < arr.Length(); ++i) {
+      const std::string name = "draw: boxes[" + std::to_string(i) + "]";
+      const Napi::Object b = objectArg(env, arr.Get(i), name);
+      DrawBox d;
+      d.x1 = numberArg(env, b.Get("x1"), name + ".x1");
+      d.y1 = numberArg(env, b.Get("y1"), name + ".y1");
+      d.x2 = numberArg(env, b.Get("x2"), name + ".x2");
+      d.y2 = numberArg(env, b.Get("y2"), name + ".y2");
+      d.classId = intArg(env, b.Get("classId"), name + ".classId", 0, 1 << 30);
+      d.text = asciiText(b.Get("text"), name + ".text", env);
+      boxes.push_back(std::move(d));
+    }
+    auto* worker = new DrawWorker(env, frame.Data(), w, h, std::move(boxes));
+    worker->Keep(frame);
+    return worker;
+  });
+}
+
+// ---- sdNotify(socketPath, state) -> true (synchronous: one tiny syscall) -------------------------
+
+Napi::Value SdNotify(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString()) fail(env, "sdNotify: socket path must be a string (got " + describe(info[0]) + ")");
+  if (!info[1].IsString()) fail(env, "sdNotify: state must be a string (got " + describe(info[1]) + ")");
+  const std::string error = trtd::sendNotify(info[0].As<Napi::String>().Utf8Value(), info[1].As<Napi::String>().Utf8Value());
+  if (!error.empty()) throw Napi::Error::New(env, "sd_notify: " + error);
+  return Napi::Boolean::New(env, true);
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("preprocess", Napi::Function::New(env, Preprocess, "preprocess"));
+  exports.Set("postprocess", Napi::Function::New(env, Postprocess, "postprocess"));
+  exports.Set("draw", Napi::Function::New(env, Draw, "draw"));
+  exports.Set("sdNotify", Napi::Function::New(env, SdNotify, "sdNotify"));
+  Napi::Object info = Napi::Object::New(env);
+  info.Set("version", TRT_DETECT_VERSION);
+  info.Set("tensorrt", Napi::Boolean::New(env, TRT_DETECT_HAVE_TENSORRT != 0));
+  info.Set("cuda", Napi::Boolean::New(env, TRT_DETECT_HAVE_CUDA != 0));
+  info.Set("gstreamer", Napi::Boolean::New(env, TRT_DETECT_HAVE_GSTREAMER != 0));
+  exports.Set("info", info);
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(trt_detect, Init)
