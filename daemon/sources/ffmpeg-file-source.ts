@@ -16,6 +16,7 @@ const SHOWINFO = /n:\s*(\d+)\s+pts:\s*(-?\d+)\s+pts_time:\s*(-?[\d.e+-]+)/;
  */
 export class FfmpegFileSource {
   readonly pool: FramePool;
+  readonly live = false;
   private proc: ChildProcessByStdio<null, Readable, Readable> | null = null;
   private stopped = false;
   /** ffmpeg's own error lines, for the one-line error a user sees */
