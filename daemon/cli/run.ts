@@ -26,7 +26,8 @@ export const runCommand: Command = async (argv) => {
     process.stdout.write(HELP);
     return 0;
   }
-  const config = loadConfig((values.config as string | undefined) ?? defaultConfigPath());
+  const configPath = (values.config as string | undefined) ?? defaultConfigPath();
+  const config = loadConfig(configPath);
   const logger = createLogger(config.log.level);
   const daemon = new Daemon({ config, logger, exitWhenDone: Boolean(values['exit-when-done']) });
   let stopRequested: ((reason: string) => void) | null = null;
@@ -34,6 +35,25 @@ export const runCommand: Command = async (argv) => {
   const onSignal = (sig: NodeJS.Signals) => stopRequested?.(sig);
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  // SIGHUP (systemctl reload): re-read and validate; a broken config is rejected, the old one keeps running
+  let reloading = Promise.resolve();
+  const onHup = () => {
+    reloading = reloading.then(async () => {
+      let next;
+      try {
+        next = loadConfig(configPath);
+      } catch (err) {
+        logger.error({ err: errorMessage(err) }, `reload rejected: ${errorMessage(err).split('\n')[0]} (the running config stays)`);
+        return;
+      }
+      try {
+        await daemon.reload(next);
+      } catch (err) {
+        logger.error({ err: errorMessage(err) }, 'reload failed (the running config stays)');
+      }
+    });
+  };
+  process.on('SIGHUP', onHup);
   try {
     try {
       await daemon.start();
@@ -55,5 +75,6 @@ export const runCommand: Command = async (argv) => {
   } finally {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
+    process.off('SIGHUP', onHup);
   }
 };

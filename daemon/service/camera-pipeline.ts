@@ -30,6 +30,7 @@ export interface CameraStats {
   frames: number;
   inferred: number;
   dropped: number;
+  reconnects: number;
   queue_depth: number;
   inference_ms: number;
   preprocess_ms: number;
@@ -122,6 +123,9 @@ export class CameraPipeline {
     try {
       this.source = await openSource(this.spec.source, { loop: this.spec.loop });
       const src = this.source;
+      src.onState = (state, reason) => {
+        if (!this.stopping && state !== this.state) this.setState(state, reason);
+      };
       this.recorder = this.spec.sink ? this.spec.sink(src.info) : null;
       const release = (f: Frame) => src.pool.release(f.data);
       this.q1 = new BoundedQueue<Frame>(QUEUE, src.live ? 'drop-oldest' : 'block', release);
@@ -245,6 +249,7 @@ export class CameraPipeline {
       frames: this.frames,
       inferred: this.inferred,
       dropped: this.q1?.dropped ?? 0,
+      reconnects: this.source?.reconnects ?? 0,
       queue_depth: (this.q1?.length ?? 0) + (this.q2?.length ?? 0),
       inference_ms: this.timings.inference.mean,
       preprocess_ms: this.timings.preprocess.mean,

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Config } from '../config/index.js';
+import { diffConfigs, type Config, type ConfigDiff } from '../config/index.js';
 import { openDetector } from '../detect/open.js';
 import type { Detector } from '../detect/types.js';
 import { RuntimeFailure, errorMessage } from '../errors.js';
@@ -67,14 +67,19 @@ export class Daemon {
   private stopping: Promise<number> | null = null;
   private readonly startedAt = Date.now();
 
-  constructor(private readonly opts: DaemonOptions) {}
+  private config: Config;
+
+  constructor(private readonly opts: DaemonOptions) {
+    this.config = opts.config;
+  }
 
   get logger(): Logger {
     return this.opts.logger;
   }
 
   async start(): Promise<void> {
-    const { config: cfg, logger } = this.opts;
+    const cfg = this.config;
+    const { logger } = this.opts;
     this.detector = await openConfiguredDetector(cfg);
     const info = this.detector.info;
     logger.info({ model: info.path, backend: info.backend, input: `${info.inputWidth}x${info.inputHeight}`, layout: info.layout, labels: info.labels }, 'model loaded');
@@ -103,7 +108,7 @@ export class Daemon {
       source: cam.source,
       loop: cam.loop,
       detect: cam.effective_detect,
-      publishAll: this.opts.config.mqtt.publish === 'all_frames',
+      publishAll: this.config.mqtt.publish === 'all_frames',
       sink: cam.record.enabled ? (video) => new SegmentRecorder(name, cam.record, { width: video.width, height: video.height, fps: video.fpsRational }, logger) : null,
     };
     const pipeline = new CameraPipeline(name, spec, this.detector as Detector, this.outputs(), logger);
@@ -133,6 +138,56 @@ export class Daemon {
     const stats = this.statsSnapshot();
     this.publisher?.publishStats(stats);
     this.logger.info({ stats }, 'stats');
+  }
+
+  private async stopCamera(name: string): Promise<void> {
+    const p = this.pipelines.get(name);
+    if (!p) return;
+    await p.pipeline.stop();
+    await p.done;
+    this.pipelines.delete(name);
+  }
+
+  /**
+   * Applies a new, already validated config (SIGHUP): unchanged cameras keep running untouched;
+   * removed and changed ones stop (their recordings are finalized), added and changed ones start.
+   * A new model or MQTT section is opened first, so a failure leaves the old setup running.
+   */
+  async reload(next: Config): Promise<ConfigDiff> {
+    const diff = diffConfigs(this.config, next);
+    const logger = this.logger;
+    const modelChanged = diff.globalChanged.includes('model');
+    const mqttChanged = diff.globalChanged.includes('mqtt');
+    const newDetector = modelChanged ? await openConfiguredDetector(next) : null;
+    let newPublisher: MqttPublisher | null = null;
+    if (mqttChanged && next.mqtt.enabled) {
+      try {
+        newPublisher = await connectMqtt(next.mqtt, logger);
+      } catch (err) {
+        await newDetector?.close();
+        throw err;
+      }
+    }
+    // cameras that must restart: changed ones, and all of them when the model or detect settings changed
+    const restartAll = modelChanged || diff.globalChanged.includes('detect');
+    const restart = restartAll ? [...diff.changed, ...diff.unchanged] : diff.changed;
+    await Promise.all([...diff.removed, ...restart].map((n) => this.stopCamera(n)));
+    for (const name of diff.removed) this.publisher?.publishCameraStatus(name, { state: 'ended' });
+    if (mqttChanged) {
+      await this.publisher?.close(1500).catch(() => undefined);
+      this.publisher = newPublisher;
+    }
+    if (newDetector) {
+      await this.detector?.close();
+      this.detector = newDetector;
+    }
+    this.config = next;
+    for (const name of [...diff.added, ...restart]) {
+      const cam = next.cameras[name];
+      if (cam?.enabled) this.startCamera(name, cam);
+    }
+    logger.info({ added: diff.added, removed: diff.removed, changed: diff.changed, restarted: restart.length, global: diff.globalChanged }, 'config reloaded');
+    return diff;
   }
 
   /** Whether any camera ended in state `error`. */

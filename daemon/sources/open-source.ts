@@ -14,6 +14,13 @@ export interface VideoSource {
   stop(): void;
   /** set when a file could only be decoded part-way */
   readonly truncated: string | null;
+  /**
+   * Live sources call this when they lose their camera (`reconnecting`, with the reason) and when
+   * frames flow again (`streaming`); the pipeline publishes it as the camera status.
+   */
+  onState?: (state: 'reconnecting' | 'streaming', reason?: string) => void;
+  /** reconnect attempts so far (live sources) */
+  readonly reconnects?: number;
 }
 
 export type SourceKind = 'file' | 'rtsp' | 'csi' | 'v4l2';

@@ -354,6 +354,7 @@ def compose(bg: Image.Image, cam: Camera, things: list[Thing], time_s: float = 0
         if t.kind == 'vehicle':  # ground shadow
             w = (t.params['l'] if t.params['view'] == 'side' else t.params['w']) * ppm
             shadow.ellipse([gx - w * 0.55, gy - 0.12 * ppm, gx + w * 0.55, gy + 0.1 * ppm], fill=(0, 0, 0, 90))
+        first_idx = len(entries)  # entries of this thing (a pole with two panels has two)
         for sp, labelled in sprites_for(t, ppm, time_s):
             ox, oy = int(round(gx - sp.anchor[0])), int(round(gy - sp.anchor[1]))
             img.paste(sp.image, (ox, oy), sp.image)
@@ -377,7 +378,7 @@ def compose(bg: Image.Image, cam: Camera, things: list[Thing], time_s: float = 0
                 entries.append((t, box))
                 own_px.append(int(m.sum()))
                 region = owner[y0:y1, x0:x1]
-                region[a] = -2  # occluder part (pole, etc.)
+                region[a & (region < first_idx)] = -2  # occluder part (pole, etc.), not our own panels
                 region[m] = idx
             else:
                 owner[y0:y1, x0:x1][a] = -2
