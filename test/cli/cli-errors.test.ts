@@ -1,0 +1,68 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { MODEL, SAMPLE, runCli } from '../support/cli.js';
+import { tempDir } from '../support/videos.js';
+
+const { dir, cleanup } = tempDir('cli');
+afterAll(cleanup);
+
+const oneLine = (s: string) => {
+  expect(s.trim().split('\n')).toHaveLength(1);
+  expect(s).not.toMatch(/\n\s+at /); // no stack trace
+};
+
+describe('CLI exit codes and one-line errors', () => {
+  it('--help works on every command', async () => {
+    for (const cmd of ['run', 'check-config', 'detect', 'eval', 'bench', 'build-engine']) {
+      const r = await runCli([cmd, '--help']);
+      expect(r.code, cmd).toBe(0);
+      expect(r.stdout, cmd).toMatch(/Usage: trt-detect/);
+    }
+    const top = await runCli(['--help']);
+    expect(top.code).toBe(0);
+    expect(top.stdout).toMatch(/Commands:/);
+  });
+
+  it('unknown commands and options exit 2', async () => {
+    const a = await runCli(['frobnicate']);
+    expect(a.code).toBe(2);
+    oneLine(a.stderr);
+    const b = await runCli(['detect', '--frob']);
+    expect(b.code).toBe(2);
+    oneLine(b.stderr);
+    expect(b.stderr).toMatch(/^trt-detect detect: .*--frob/);
+  });
+
+  it('detect: missing arguments exit 2, missing input exit 1, missing model exit 2', async () => {
+    const noInput = await runCli(['detect', '-m', MODEL]);
+    expect(noInput.code).toBe(2);
+    oneLine(noInput.stderr);
+    const missing = await runCli(['detect', '-m', MODEL, '-i', join(dir, 'nope.jpg')]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr.trim()).toBe(`${join(dir, 'nope.jpg')}: not found (check -i)`);
+    const noModel = await runCli(['detect', '-m', join(dir, 'none.onnx'), '-i', SAMPLE]);
+    expect(noModel.code).toBe(2);
+    expect(noModel.stderr.trim()).toBe(`${join(dir, 'none.onnx')}: model file not found (check -m or model.path)`);
+    const badThr = await runCli(['detect', '-m', MODEL, '-i', SAMPLE, '--threshold', '2']);
+    expect(badThr.code).toBe(2);
+    oneLine(badThr.stderr);
+  });
+
+  it('detect: a non-video, non-image input is one line and exit 1, nothing written', async () => {
+    const junk = join(dir, 'junk.bin');
+    writeFileSync(junk, Buffer.alloc(5000, 7));
+    const out = join(dir, 'junk-out.mp4');
+    const r = await runCli(['detect', '-m', MODEL, '-i', junk, '-o', out]);
+    expect(r.code).toBe(1);
+    oneLine(r.stderr);
+    expect(r.stderr).toContain(junk);
+  });
+
+  it('build-engine without TensorRT: one clear line, exit 1', async () => {
+    const r = await runCli(['build-engine', '-m', MODEL, '--precision', 'fp16']);
+    expect(r.code).toBe(1);
+    oneLine(r.stderr);
+    expect(r.stderr).toMatch(/TensorRT/);
+  });
+});
