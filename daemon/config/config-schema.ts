@@ -1,0 +1,184 @@
+import type { ArraySchema, BooleanSchema, EnumSchema, NumberSchema, ObjectSchema, Schema, StringSchema } from './schema.js';
+
+/**
+ * config.yaml's keys, types and defaults (SPEC section 3): the one place they are written down.
+ * config/config.yaml documents the same keys for users; a test keeps the two in step.
+ */
+
+const str = (dflt: string | null | undefined, more: Partial<StringSchema> = {}): StringSchema => ({ type: 'string', ...(dflt !== undefined ? { default: dflt } : {}), ...(dflt === null ? { nullable: true } : {}), ...more });
+const num = (dflt: number | null | undefined, more: Partial<NumberSchema> = {}): NumberSchema => ({ type: 'number', ...(dflt !== undefined ? { default: dflt } : {}), ...(dflt === null ? { nullable: true } : {}), ...more });
+const int = (dflt: number | null | undefined, more: Partial<NumberSchema> = {}): NumberSchema => num(dflt, { integer: true, ...more });
+const bool = (dflt: boolean): BooleanSchema => ({ type: 'boolean', default: dflt });
+const oneOf = (values: readonly string[], dflt?: string): EnumSchema => ({ type: 'enum', values, ...(dflt !== undefined ? { default: dflt } : {}) });
+const obj = (fields: Record<string, Schema>, aliases?: Record<string, string>): ObjectSchema => ({ type: 'object', fields, ...(aliases ? { aliases } : {}) });
+const optional = <S extends Schema>(s: S): S => {
+  const { default: _drop, ...rest } = s as S & { default?: unknown };
+  return { ...rest, optional: true } as S;
+};
+
+const nonEmpty = (what: string) => (v: string) => (v.trim() === '' ? `empty value (write ${what})` : null);
+
+export const MODEL_EXTENSIONS = ['.onnx', '.engine', '.plan', '.trt'];
+
+function modelPathProblem(v: string): string | null {
+  if (v.trim() === '') return 'empty value (write the path of an .onnx model or a TensorRT .engine/.plan)';
+  const dot = v.lastIndexOf('.');
+  const ext = dot > v.lastIndexOf('/') ? v.slice(dot).toLowerCase() : '';
+  if (!MODEL_EXTENSIONS.includes(ext)) return `unsupported model file "${v}" (expected an .onnx model or a TensorRT .engine/.plan)`;
+  return null;
+}
+
+export const SOURCE_SCHEMES = ['csi', 'rtsp', 'rtsps', 'v4l2', 'file'];
+
+/** Checks a camera source URI; returns "what is wrong (what to do)" or null. */
+export function sourceProblem(v: string): string | null {
+  if (v.trim() === '') return 'empty value (write csi://0, rtsp://host/path, v4l2:///dev/video0 or a file path)';
+  const m = /^([a-z][a-z0-9+.-]*):\/\/(.*)$/i.exec(v);
+  if (!m) {
+    if (/^[a-z][a-z0-9+.-]*:\/(?!\/)/i.test(v)) return `malformed source "${v}" (write scheme:// with two slashes, e.g. rtsp://host/path)`;
+    return null; // a plain path: a video file
+  }
+  const scheme = m[1].toLowerCase();
+  const rest = m[2];
+  switch (scheme) {
+    case 'csi':
+      return /^\d+$/.test(rest) ? null : `invalid CSI sensor "${rest}" (write csi://0, csi://1, ...)`;
+    case 'v4l2':
+      return rest.startsWith('/') && rest.length > 1 ? null : `invalid V4L2 device "${v}" (write v4l2:///dev/video0, with three slashes)`;
+    case 'rtsp':
+    case 'rtsps': {
+      const authority = rest.split(/[/?#]/)[0];
+      const host = authority.slice(authority.lastIndexOf('@') + 1);
+      return host ? null : `missing host in "${scheme}://" (write rtsp://[user:pass@]host[:port]/path)`;
+    }
+    case 'file':
+      return rest ? null : 'missing path (write file:///absolute/path.mp4 or a plain path)';
+    default:
+      return `unsupported scheme "${m[1]}" (expected csi, rtsp, v4l2, file)`;
+  }
+}
+
+const MQTT_SCHEMES = ['mqtt', 'mqtts', 'tcp', 'tls', 'ssl', 'ws', 'wss'];
+
+function mqttUrlProblem(v: string): string | null {
+  const m = /^([a-z][a-z0-9+.-]*):\/\/([^/?#]*)/i.exec(v);
+  if (!m) return `malformed URL "${v}" (write mqtt://host:1883 or mqtts://host:8883)`;
+  if (!MQTT_SCHEMES.includes(m[1].toLowerCase())) return `unsupported scheme "${m[1]}" (expected mqtt, mqtts, ws or wss)`;
+  const host = m[2].slice(m[2].lastIndexOf('@') + 1);
+  if (!host) return `missing host in "${v}" (write mqtt://host:1883)`;
+  return null;
+}
+
+function topicPrefixProblem(v: string): string | null {
+  if (v === '') return 'empty value (write a topic prefix such as trt-detect)';
+  if (/[+#\u0000]/.test(v)) return `"${v}" contains an MQTT wildcard (+ or #) (use plain topic levels such as site1/trt-detect)`;
+  if (v.startsWith('/') || v.endsWith('/') || v.includes('//')) return `"${v}" has an empty topic level (remove the leading, trailing or doubled /)`;
+  return null;
+}
+
+const port = (dflt: number) => int(dflt, { min: 1, max: 65535 });
+const triple = (dflt: number[], nonZero: boolean): ArraySchema => ({
+  type: 'array',
+  length: 3,
+  default: dflt,
+  example: '[0.5, 0.5, 0.5]',
+  items: num(undefined, nonZero ? { check: (v) => (v === 0 ? '0 is not allowed (std divides the pixel values; use a non-zero number such as 0.5)' : null) } : {}),
+});
+const labelList = (dflt: string[] | null, example: string): ArraySchema => ({
+  type: 'array',
+  items: str(undefined, { check: nonEmpty('a label name') }),
+  default: dflt,
+  ...(dflt === null ? { nullable: true } : {}),
+  example,
+});
+
+const detectFields = {
+  threshold: num(0.4, { min: 0, max: 1 }),
+  nms_iou: num(0.45, { min: 0, max: 1 }),
+  classes: labelList([], '[vehicle, pedestrian]'),
+  interval: int(0, { min: 0, max: 1000 }),
+  top_k: int(200, { min: 1, max: 10000 }),
+};
+
+export const DETECT_KEYS = Object.keys(detectFields);
+
+const cameraSchema = obj(
+  {
+    source: str(undefined, { check: sourceProblem }),
+    enabled: bool(true),
+    loop: bool(false),
+    width: int(null, { min: 1, max: 16384 }),
+    height: int(null, { min: 1, max: 16384 }),
+    fps: num(null, { above: 0, max: 1000 }),
+    rtsp_transport: oneOf(['tcp', 'udp'], 'tcp'),
+    decoder: oneOf(['auto', 'gstreamer', 'ffmpeg'], 'auto'),
+    stall_timeout_seconds: num(10, { min: 1, max: 3600 }),
+    detect: obj(Object.fromEntries(Object.entries(detectFields).map(([k, s]) => [k, optional(s)]))),
+    record: obj({
+      enabled: bool(true),
+      path: str('/var/lib/trt-detect/recordings', { check: nonEmpty('a directory') }),
+      segment_seconds: int(60, { min: 1, max: 86400 }),
+      retain_days: num(7, { min: 0, max: 3650 }),
+      min_free_percent: num(10, { min: 0, max: 99 }),
+    }),
+    rtsp_out: bool(false),
+  },
+  { url: 'source', uri: 'source', input: 'source', rtsp: 'source', recording: 'record', record_path: 'record' },
+);
+
+export const configSchema: ObjectSchema = obj({
+  base_dir: str(null, { check: nonEmpty('a directory') }),
+  model: obj({
+    path: str('models/ssd-traffic.onnx', { check: modelPathProblem }),
+    backend: oneOf(['auto', 'tensorrt', 'onnxruntime'], 'auto'),
+    precision: oneOf(['int8', 'fp16', 'fp32'], 'int8'),
+    strict_precision: bool(false),
+    calibration: obj({
+      images: str('/var/lib/trt-detect/calib', { check: nonEmpty('a directory of calibration images') }),
+      cache: str('/var/lib/trt-detect/calib.cache', { check: nonEmpty('a file path') }),
+    }),
+    labels: labelList(null, '[background, vehicle, pedestrian]'),
+    layout: oneOf(['auto', 'scores_boxes', 'nms7', 'efficient_nms'], 'auto'),
+    input: obj({
+      color: oneOf(['rgb', 'bgr'], 'rgb'),
+      mean: triple([0.5, 0.5, 0.5], false),
+      std: triple([0.5, 0.5, 0.5], true),
+      resize: oneOf(['stretch', 'letterbox'], 'stretch'),
+      width: int(null, { min: 1, max: 8192 }),
+      height: int(null, { min: 1, max: 8192 }),
+    }),
+    threads: int(0, { min: 0, max: 256 }),
+  }),
+  detect: obj(detectFields),
+  cameras: {
+    type: 'map',
+    keyPattern: /^[A-Za-z0-9_-]+$/,
+    keyProblem: 'invalid camera name (use letters, digits, _ and - only: names become MQTT topic levels and directory names)',
+    values: cameraSchema,
+    minEntries: 1,
+    emptyProblem: 'no cameras configured (add one, e.g. front: {source: rtsp://host/stream})',
+  },
+  mqtt: obj(
+    {
+      enabled: bool(true),
+      url: str('mqtt://localhost:1883', { check: mqttUrlProblem }),
+      topic_prefix: str('trt-detect', { check: topicPrefixProblem }),
+      qos: int(0, { min: 0, max: 2 }),
+      retain_status: bool(true),
+      publish: oneOf(['detections', 'all_frames'], 'detections'),
+      client_id: str(null, { check: nonEmpty('a client id, or remove the key') }),
+      username: str(null),
+      password: str(null),
+      password_file: str(null, { check: nonEmpty('a file path, or remove the key') }),
+      ca: str(null, { check: nonEmpty('a file path, or remove the key') }),
+      cert: str(null, { check: nonEmpty('a file path, or remove the key') }),
+      key: str(null, { check: nonEmpty('a file path, or remove the key') }),
+      queue_limit: int(1000, { min: 0, max: 1_000_000 }),
+      stats_interval_seconds: num(10, { min: 1, max: 86400 }),
+    },
+    { broker: 'url', host: 'url', prefix: 'topic_prefix', user: 'username', pass: 'password' },
+  ),
+  rtsp_server: obj({ enabled: bool(true), port: port(8554) }),
+  http: obj({ enabled: bool(true), host: str('0.0.0.0', { check: nonEmpty('an address such as 0.0.0.0 or 127.0.0.1') }), port: port(9100) }),
+  log: obj({ level: oneOf(['trace', 'debug', 'info', 'warn', 'error'], 'info') }),
+});

@@ -1,0 +1,67 @@
+import { maskSecrets } from './secrets.js';
+import type { CameraConfig, Config, DetectSettings } from './types.js';
+
+function sourceKind(source: string): string {
+  const m = /^([a-z][a-z0-9+.-]*):\/\//i.exec(source);
+  if (!m) return 'file';
+  const s = m[1].toLowerCase();
+  return s === 'rtsps' ? 'rtsp' : s;
+}
+
+function detectText(d: DetectSettings): string {
+  return `threshold ${d.threshold}, nms_iou ${d.nms_iou}, classes ${d.classes.length ? d.classes.join(', ') : 'all'}, every ${d.interval === 0 ? 'frame' : `${d.interval + 1}th frame`}, top_k ${d.top_k}`;
+}
+
+function cameraLines(name: string, cam: CameraConfig, cfg: Config): string[] {
+  const kind = sourceKind(cam.source);
+  const caps = [cam.width && cam.height ? `${cam.width}x${cam.height}` : null, cam.fps ? `${cam.fps} fps` : null].filter(Boolean).join(', ');
+  const opts = [
+    kind === 'file' ? (cam.loop ? 'loop' : 'no loop') : null,
+    kind === 'rtsp' ? `${cam.rtsp_transport}` : null,
+    caps || null,
+    `decoder ${cam.decoder}`,
+    kind === 'file' ? null : `stall timeout ${cam.stall_timeout_seconds} s`,
+  ].filter(Boolean);
+  const lines = [`  ${name}${cam.enabled ? '' : ' (disabled)'}: ${kind} ${maskSecrets(cam.source)} (${opts.join(', ')})`];
+  lines.push(`    detect: ${detectText(cam.effective_detect)}`);
+  const r = cam.record;
+  lines.push(
+    r.enabled
+      ? `    record: ${r.path}/${name}/<date>/<time>.mp4, ${r.segment_seconds} s segments, kept ${r.retain_days === 0 ? 'until the disk fills' : `${r.retain_days} days`}, min free ${r.min_free_percent}%`
+      : '    record: off',
+  );
+  lines.push(`    rtsp_out: ${cam.rtsp_out ? (cfg.rtsp_server.enabled ? `rtsp://<host>:${cfg.rtsp_server.port}/${name}` : 'on, but rtsp_server is disabled') : 'off'}`);
+  return lines;
+}
+
+/** The human summary `check-config` prints: what would run, secrets masked. */
+export function describeConfig(cfg: Config): string {
+  const m = cfg.model;
+  const out: string[] = [];
+  out.push(`base_dir: ${cfg.base_dir}`);
+  out.push(`model: ${m.path}`);
+  out.push(`  backend ${m.backend}, precision ${m.precision}${m.strict_precision ? ' (strict)' : ''}, layout ${m.layout}, threads ${m.threads === 0 ? 'auto' : m.threads}`);
+  out.push(`  labels: ${m.labels ? m.labels.join(', ') : 'from the label file beside the model'}`);
+  const size = m.input.width && m.input.height ? `${m.input.width}x${m.input.height}` : 'size from the model';
+  out.push(`  input: ${m.input.color}, mean [${m.input.mean.join(', ')}], std [${m.input.std.join(', ')}], ${m.input.resize}, ${size}`);
+  if (m.precision === 'int8') out.push(`  int8 calibration: images ${m.calibration.images}, cache ${m.calibration.cache}`);
+  out.push(`detect: ${detectText(cfg.detect)}`);
+  const names = Object.keys(cfg.cameras);
+  const enabled = names.filter((n) => cfg.cameras[n].enabled).length;
+  out.push(`cameras: ${names.length} (${enabled} enabled)`);
+  for (const name of names) out.push(...cameraLines(name, cfg.cameras[name], cfg));
+  const q = cfg.mqtt;
+  if (q.enabled) {
+    const auth = [q.username ? `user ${q.username}` : null, q.password !== null ? 'password ***' : null, q.password_file ? `password_file ${q.password_file}` : null, q.ca ? `ca ${q.ca}` : null, q.cert ? `cert ${q.cert}` : null]
+      .filter(Boolean)
+      .join(', ');
+    out.push(`mqtt: ${maskSecrets(q.url)}${auth ? ` (${auth})` : ''}`);
+    out.push(`  topics: ${q.topic_prefix}/status, ${q.topic_prefix}/<camera>/detections (${q.publish === 'all_frames' ? 'every processed frame' : 'frames with detections'}), qos ${q.qos}, stats every ${q.stats_interval_seconds} s`);
+  } else {
+    out.push('mqtt: off');
+  }
+  out.push(`rtsp_server: ${cfg.rtsp_server.enabled ? `port ${cfg.rtsp_server.port}` : 'off'}`);
+  out.push(`http: ${cfg.http.enabled ? `http://${cfg.http.host}:${cfg.http.port}/healthz, /metrics` : 'off'}`);
+  out.push(`log: ${cfg.log.level}`);
+  return `${out.join('\n')}\n`;
+}
