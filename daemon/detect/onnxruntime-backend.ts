@@ -1,12 +1,12 @@
 import { existsSync, statSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import * as ort from 'onnxruntime-node';
 import { ConfigError, RuntimeFailure, errorMessage } from '../errors.js';
 import * as native from '../native.js';
 import { bindLayout, type LayoutBinding } from './layouts.js';
 import { backgroundIds, resolveLabels } from './labels.js';
 import type { DetectOptions, Detector, Frame, InferResult, ModelInfo, OutputLayout } from './types.js';
 import { toDetections } from './detections.js';
+import { OnnxRuntimeThread, type OutputTensor } from './onnxruntime-thread.js';
 
 export interface OnnxBackendOptions {
   modelPath: string;
@@ -19,7 +19,7 @@ export interface OnnxBackendOptions {
 
 const DEFAULT_INPUT = { color: 'rgb' as const, mean: [0.5, 0.5, 0.5] as [number, number, number], std: [0.5, 0.5, 0.5] as [number, number, number], resize: 'stretch' as const };
 
-function tensorData(t: ort.Tensor | undefined, name: string): Float32Array | Int32Array {
+function tensorData(t: OutputTensor | undefined, name: string): Float32Array | Int32Array {
   if (!t) throw new RuntimeFailure(`model output "${name}" missing from the inference result`);
   const d = t.data;
   if (d instanceof Float32Array || d instanceof Int32Array) return d;
@@ -51,26 +51,24 @@ export function postprocessInput(binding: LayoutBinding, out: (name: string) => 
 /** ONNX Runtime on CPU: fixed input shape, batch 1, pre/post-processing in the addon off the event loop. */
 export class OnnxRuntimeDetector implements Detector {
   private chain: Promise<unknown> = Promise.resolve();
-  private readonly inputTensor: ort.Tensor;
 
   private constructor(
     readonly info: ModelInfo,
-    private readonly session: ort.InferenceSession,
+    private readonly session: OnnxRuntimeThread,
     private readonly binding: LayoutBinding,
     private readonly spec: native.PreprocessSpec,
-    private readonly inputBuffer: Float32Array,
+    /** the input tensor; its buffer travels to the inference thread and back on every call */
+    private inputBuffer: Float32Array,
     private readonly ignore: number[],
-  ) {
-    this.inputTensor = new ort.Tensor('float32', inputBuffer, [1, 3, spec.height, spec.width]);
-  }
+  ) {}
 
   static async open(opts: OnnxBackendOptions): Promise<OnnxRuntimeDetector> {
     const { modelPath } = opts;
     if (!existsSync(modelPath)) throw new ConfigError(`${modelPath}: model file not found (check model.path or -m)`);
     if (statSync(modelPath).isDirectory()) throw new ConfigError(`${modelPath}: is a directory, not a model file (check model.path or -m)`);
-    let session: ort.InferenceSession;
+    let session: OnnxRuntimeThread;
     try {
-      session = await ort.InferenceSession.create(modelPath, {
+      session = await OnnxRuntimeThread.open(modelPath, {
         executionProviders: ['cpu'],
         graphOptimizationLevel: 'all',
         executionMode: 'sequential',
@@ -83,7 +81,7 @@ export class OnnxRuntimeDetector implements Detector {
       throw new ConfigError(`${modelPath}: expected one image input, the model has ${session.inputNames.length} (${session.inputNames.join(', ')})`);
     }
     const inMeta = session.inputMetadata[0];
-    const shape = inMeta && inMeta.isTensor ? inMeta.shape : [];
+    const shape = inMeta && inMeta.isTensor ? inMeta.shape ?? [] : [];
     const dim = (i: number, fallback: number | null | undefined): number => {
       const d = shape[i];
       if (typeof d === 'number' && d > 0) return d;
@@ -96,7 +94,7 @@ export class OnnxRuntimeDetector implements Detector {
     const input = { ...DEFAULT_INPUT, ...(opts.input ?? {}) };
     const height = dim(2, input.height);
     const width = dim(3, input.width);
-    const outputs = session.outputMetadata.map((m) => ({ name: m.name, shape: m.isTensor ? m.shape : [] }));
+    const outputs = session.outputMetadata.map((m) => ({ name: m.name, shape: m.isTensor ? m.shape ?? [] : [] }));
     const binding = bindLayout(modelPath, outputs, opts.layout ?? 'auto');
     const numClasses = binding.layout === 'scores_boxes' ? binding.numClasses : null;
     const labels = resolveLabels(modelPath, opts.labels, numClasses);
@@ -128,14 +126,18 @@ export class OnnxRuntimeDetector implements Detector {
     const t0 = performance.now();
     const transform = await native.preprocess(frame.data, frame.width, frame.height, this.spec, this.inputBuffer);
     const t1 = performance.now();
-    let results: ort.InferenceSession.OnnxValueMapType;
+    let results: Record<string, OutputTensor>;
     try {
-      results = await this.session.run({ [this.info.inputName]: this.inputTensor });
+      const reply = await this.session.run(this.info.inputName, this.inputBuffer.buffer as ArrayBuffer, [1, 3, this.spec.height, this.spec.width]);
+      this.inputBuffer = new Float32Array(reply.buffer);
+      results = reply.outputs;
     } catch (err) {
+      const back = (err as { buffer?: ArrayBuffer }).buffer;
+      if (back) this.inputBuffer = new Float32Array(back);
       throw new RuntimeFailure(`${this.info.path}: inference failed (${errorMessage(err).split('\n')[0]})`);
     }
     const t2 = performance.now();
-    const input = postprocessInput(this.binding, (name) => tensorData(results[name] as ort.Tensor | undefined, name));
+    const input = postprocessInput(this.binding, (name) => tensorData(results[name], name));
     const raw = await native.postprocess(input, {
       inputWidth: this.spec.width,
       inputHeight: this.spec.height,
@@ -157,6 +159,6 @@ export class OnnxRuntimeDetector implements Detector {
 
   async close(): Promise<void> {
     await this.chain;
-    await this.session.release();
+    await this.session.close();
   }
 }

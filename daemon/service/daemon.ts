@@ -8,6 +8,7 @@ import { SegmentRecorder } from '../sinks/recorder.js';
 import { CameraPipeline, type CameraOutputs, type PipelineSpec } from './camera-pipeline.js';
 import type { Logger } from './log.js';
 import { LoopDelayMonitor } from './loop-delay.js';
+import * as native from '../native.js';
 
 export interface DaemonOptions {
   config: Config;
@@ -38,6 +39,7 @@ export async function connectMqtt(cfg: Config['mqtt'], logger: Logger): Promise<
     cert: readSecretFile(cfg.cert, 'mqtt.cert'),
     key: readSecretFile(cfg.key, 'mqtt.key'),
     queueLimit: cfg.queue_limit,
+    retainStatus: cfg.retain_status,
     logger,
   });
 }
@@ -87,6 +89,8 @@ export class Daemon {
       this.publisher = await connectMqtt(cfg.mqtt, logger);
       logger.info({ url: cfg.mqtt.url, topic_prefix: cfg.mqtt.topic_prefix }, 'mqtt connected');
     }
+    void native.addonInfo.version; // load the addon now: dlopen blocks the loop once, before frames flow
+    this.loop.reset(); // from here on the event loop must stay free (steady state)
     for (const [name, cam] of Object.entries(cfg.cameras)) {
       if (cam.enabled) this.startCamera(name, cam);
     }

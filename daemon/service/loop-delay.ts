@@ -24,6 +24,13 @@ export class LoopDelayMonitor {
     return r;
   }
 
+  /** Forgets everything measured so far (start-up work such as loading the model is not steady state). */
+  reset(): void {
+    this.total.reset();
+    this.recent.reset();
+  }
+
+  /** Delay since start (or the last reset()). */
   overall() {
     return LoopDelayMonitor.read(this.total);
   }

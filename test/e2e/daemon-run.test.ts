@@ -133,7 +133,7 @@ describe('trt-detect run on a video file with a real mosquitto', () => {
       const run = await runCli(['run', '-c', config({ source, record: true }), '--exit-when-done'], { timeoutMs: 30000 });
       expect(run.code).toBe(1);
       await sub.waitFor((ms) => ms.some((m) => JSON.parse(m.payload).state === 'error'), 5000);
-      const err = sub.messages.map((m) => JSON.parse(m.payload)).find((s) => s.state === 'error');
+      const err = sub.messages.map((m) => JSON.parse(m.payload)).filter((s) => s.state === 'error').pop();
       expect(err.error).toContain(source);
       await sub.close();
     }

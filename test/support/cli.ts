@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CLI = join(ROOT, 'dist', 'daemon', 'cli', 'main.js');
 export const MODEL = join(ROOT, 'models', 'ssd-traffic.onnx');
-export const SAMPLE = join(ROOT, 'samples', 'traffic.mp4');
+export const SAMPLE = process.env.TRT_TEST_SAMPLE ?? join(ROOT, 'samples', 'traffic.mp4');
 
 export interface CliResult {
   code: number | null;

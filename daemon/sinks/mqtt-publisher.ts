@@ -1,0 +1,278 @@
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { RuntimeFailure, errorMessage } from '../errors.js';
+import type { CameraStatus } from '../service/camera-pipeline.js';
+import type { Logger } from '../service/log.js';
+import { maskUrlPasswords } from '../service/log.js';
+import type { DetectionMessage } from './detection-message.js';
+
+export interface MqttPublisherOptions {
+  url: string;
+  /** P in P/status, P/<camera>/detections, ... */
+  topicPrefix: string;
+  qos: 0 | 1 | 2;
+  clientId?: string;
+  username?: string;
+  password?: string;
+  ca?: Buffer | null;
+  cert?: Buffer | null;
+  key?: Buffer | null;
+  /** messages kept while the broker is away; beyond it the oldest are dropped and counted */
+  queueLimit: number;
+  /** status messages retained (mqtt.retain_status); default true */
+  retainStatus?: boolean;
+  logger?: Logger;
+}
+
+export interface MqttStats {
+  connected: boolean;
+  /** messages waiting for the broker */
+  queued: number;
+  /** messages dropped because the queue was full */
+  dropped: number;
+  published: number;
+  reconnects: number;
+}
+
+interface Pending {
+  topic: string;
+  payload: string;
+}
+
+/** Above this many bytes waiting in the socket the broker is treated as slow and messages queue here. */
+const SOCKET_HIGH_WATER = 4 * 1024 * 1024;
+
+/**
+ * Publishes detections, camera status and stats (SPEC section 4). Never blocks or slows the video
+ * path: publish calls return at once; while the broker is unreachable or slow, messages wait in a
+ * bounded queue (oldest dropped and counted) and go out when it is back. `P/status` is `online`
+ * (retained) while connected, with a retained `offline` Last Will; the latest status of every
+ * camera is re-published after a reconnect.
+ */
+export class MqttPublisher {
+  private readonly queue: Pending[] = [];
+  private readonly cameraStatus = new Map<string, string>();
+  private counters = { dropped: 0, published: 0, reconnects: 0 };
+  private closing = false;
+  private everConnected = false;
+  private outage = false;
+
+  private constructor(
+    private readonly client: MqttClient,
+    private readonly opts: MqttPublisherOptions,
+  ) {}
+
+  /**
+   * Connects to the broker; rejects with one clear RuntimeFailure line when it cannot be reached
+   * within `timeoutMs`, refuses the credentials, or the URL is unusable.
+   */
+  static connect(opts: MqttPublisherOptions, timeoutMs = 5000): Promise<MqttPublisher> {
+    const prefix = opts.topicPrefix;
+    const shown = maskUrlPasswords(opts.url);
+    const options: IClientOptions = {
+      clientId: opts.clientId ?? `trt-detect-${process.pid}-${Math.random().toString(16).slice(2, 8)}`,
+      clean: true,
+      keepalive: 30,
+      reconnectPeriod: 2000,
+      connectTimeout: Math.max(1000, timeoutMs),
+      queueQoSZero: false,
+      resubscribe: false,
+      will: { topic: `${prefix}/status`, payload: Buffer.from('offline'), qos: 1, retain: true },
+      ...(opts.username !== undefined ? { username: opts.username } : {}),
+      ...(opts.password !== undefined ? { password: opts.password } : {}),
+      ...(opts.ca ? { ca: opts.ca } : {}),
+      ...(opts.cert ? { cert: opts.cert } : {}),
+      ...(opts.key ? { key: opts.key } : {}),
+    };
+    let client: MqttClient;
+    try {
+      client = mqtt.connect(opts.url, options);
+    } catch (err) {
+      return Promise.reject(new RuntimeFailure(`mqtt: cannot use ${shown} (${errorMessage(err)}) (check mqtt.url)`));
+    }
+    const publisher = new MqttPublisher(client, opts);
+    return new Promise<MqttPublisher>((resolve, reject) => {
+      let lastError: string | null = null;
+      const watchStream = () => {
+        client.stream?.on?.('error', (err: Error) => {
+          lastError = errorMessage(err);
+        });
+      };
+      watchStream();
+      const fail = (why: string) => {
+        cleanup();
+        client.end(true);
+        reject(new RuntimeFailure(`mqtt: cannot connect to ${shown} (${why}) (check mqtt.url and that the broker is running)`));
+      };
+      const onConnect = () => {
+        cleanup();
+        publisher.attach();
+        publisher.onConnected(false);
+        resolve(publisher);
+      };
+      const onError = (err: Error & { code?: number | string }) => {
+        const msg = errorMessage(err);
+        if (/not authori[sz]ed|bad user ?name or password/i.test(msg)) {
+          cleanup();
+          client.end(true);
+          reject(new RuntimeFailure(`mqtt: ${shown} refused the credentials (${msg}) (check mqtt.username and mqtt.password/password_file)`));
+          return;
+        }
+        lastError = msg;
+      };
+      const onClose = () => {
+        // a refused/failed first connection: report it now instead of retrying until the timeout
+        setImmediate(() => {
+          if (!publisher.everConnected) fail(lastError ?? 'connection closed by the broker');
+        });
+      };
+      const onReconnect = () => watchStream();
+      const timer = setTimeout(() => fail(lastError ?? `no answer within ${Math.round(timeoutMs / 100) / 10} s`), timeoutMs);
+      const cleanup = () => {
+        clearTimeout(timer);
+        client.off('connect', onConnect);
+        client.off('error', onError);
+        client.off('close', onClose);
+        client.off('reconnect', onReconnect);
+      };
+      client.on('connect', onConnect);
+      client.on('error', onError);
+      client.on('close', onClose);
+      client.on('reconnect', onReconnect);
+    });
+  }
+
+  /** Long-lived handlers, attached once the first connection is up. */
+  private attach(): void {
+    const log = this.opts.logger;
+    this.client.on('connect', () => {
+      this.counters.reconnects += 1;
+      this.onConnected(true);
+    });
+    this.client.on('offline', () => {
+      if (this.closing || this.outage) return;
+      this.outage = true;
+      log?.warn({ url: this.opts.url }, 'mqtt broker unreachable; queueing messages');
+    });
+    this.client.on('error', (err) => {
+      if (!this.closing) log?.warn({ url: this.opts.url, error: errorMessage(err) }, 'mqtt error');
+    });
+  }
+
+  private onConnected(again: boolean): void {
+    this.everConnected = true;
+    if (again) {
+      this.outage = false;
+      this.opts.logger?.info({ url: this.opts.url, queued: this.queue.length, dropped: this.counters.dropped }, 'mqtt reconnected');
+    }
+    this.send(`${this.opts.topicPrefix}/status`, 'online', true, 1);
+    for (const [camera, payload] of this.cameraStatus) this.send(this.cameraTopic(camera, 'status'), payload, this.retainStatus, 1);
+    this.flush();
+  }
+
+  private get retainStatus(): boolean {
+    return this.opts.retainStatus ?? true;
+  }
+
+  private cameraTopic(camera: string, leaf: string): string {
+    return `${this.opts.topicPrefix}/${camera}/${leaf}`;
+  }
+
+  private writable(): boolean {
+    if (!this.client.connected || this.closing) return false;
+    const pending = (this.client.stream as { writableLength?: number } | undefined)?.writableLength ?? 0;
+    return pending < SOCKET_HIGH_WATER;
+  }
+
+  private send(topic: string, payload: string, retain: boolean, qos: 0 | 1 | 2): void {
+    this.client.publish(topic, payload, { qos, retain }, (err) => {
+      if (err && !this.closing) this.opts.logger?.debug({ topic, error: errorMessage(err) }, 'mqtt publish failed');
+    });
+    this.counters.published += 1;
+  }
+
+  private enqueue(topic: string, payload: string): void {
+    if (this.queue.length === 0 && this.writable()) {
+      this.send(topic, payload, false, this.opts.qos);
+      return;
+    }
+    if (this.opts.queueLimit <= 0) {
+      this.counters.dropped += 1;
+      return;
+    }
+    this.queue.push({ topic, payload });
+    while (this.queue.length > this.opts.queueLimit) {
+      this.queue.shift();
+      this.counters.dropped += 1;
+    }
+    this.flush();
+  }
+
+  private flush(): void {
+    while (this.queue.length > 0 && this.writable()) {
+      const next = this.queue.shift() as Pending;
+      this.send(next.topic, next.payload, false, this.opts.qos);
+    }
+    if (this.queue.length > 0 && this.client.connected && !this.closing) {
+      // the socket is congested: try again when it drains
+      const stream = this.client.stream as NodeJS.WritableStream | undefined;
+      stream?.once?.('drain', () => this.flush());
+    }
+  }
+
+  publishDetections(camera: string, message: DetectionMessage): void {
+    this.enqueue(this.cameraTopic(camera, 'detections'), JSON.stringify(message));
+  }
+
+  /** Retained latest state of a camera; re-published after every reconnect, never dropped. */
+  publishCameraStatus(camera: string, status: CameraStatus): void {
+    const payload = JSON.stringify(status);
+    this.cameraStatus.set(camera, payload);
+    if (this.writable()) this.send(this.cameraTopic(camera, 'status'), payload, this.retainStatus, 1);
+  }
+
+  /** Clears a removed camera's retained status topic. */
+  forgetCamera(camera: string): void {
+    this.cameraStatus.delete(camera);
+    if (this.writable()) this.send(this.cameraTopic(camera, 'status'), '', true, 1);
+  }
+
+  publishStats(stats: unknown): void {
+    this.enqueue(`${this.opts.topicPrefix}/stats`, JSON.stringify(stats));
+  }
+
+  get stats(): MqttStats {
+    return { connected: this.client.connected, queued: this.queue.length, ...this.counters };
+  }
+
+  /**
+   * Publishes the retained `offline`, waits for what is in flight (at most `timeoutMs`), closes.
+   * Messages still queued for an absent broker are counted as dropped.
+   */
+  async close(timeoutMs = 2000): Promise<void> {
+    if (this.closing) return;
+    const deadline = Date.now() + timeoutMs;
+    if (this.client.connected) {
+      this.flush();
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
+        this.client.publish(`${this.opts.topicPrefix}/status`, 'offline', { qos: 1, retain: true }, () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    this.closing = true;
+    this.counters.dropped += this.queue.length;
+    this.queue.length = 0;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.client.end(true);
+        resolve();
+      }, Math.max(100, deadline - Date.now()));
+      this.client.end(false, {}, () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+}
