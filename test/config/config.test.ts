@@ -1,0 +1,160 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { afterAll, describe, expect, it } from 'vitest';
+import { configSchema, diffConfigs, loadConfig, parseConfig } from '../../daemon/config/index.js';
+import type { ObjectSchema, Schema } from '../../daemon/config/schema.js';
+import { ConfigError } from '../../daemon/errors.js';
+import { MODEL, ROOT, runCli } from '../support/cli.js';
+import { tempDir } from '../support/videos.js';
+
+const { dir, cleanup } = tempDir('config');
+afterAll(cleanup);
+
+/** The ConfigError lines parseConfig throws for `text` (named a.yaml). */
+function problems(text: string, env: NodeJS.ProcessEnv = {}): string[] {
+  try {
+    parseConfig(text, 'a.yaml', { env, cwd: dir });
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as Error).message.split('\n');
+  }
+  throw new Error('expected the config to be rejected');
+}
+
+const minimal = (camera = 'source: /data/in.mp4') => `cameras:\n  front:\n    ${camera}\n`;
+
+describe('config validation', () => {
+  it('names file:line:col and the key path, with a did-you-mean for misspelt keys', () => {
+    const lines = problems(`model:
+  precison: fp16
+detect:
+  threshold: 1.5
+cameras:
+  front:
+    source: rtps://cam/1
+    recrd: {enabled: true}
+mqtt:
+  qos: 3
+`);
+    expect(lines).toEqual([
+      'a.yaml:2:3: model.precison: unknown key (did you mean "precision"?)',
+      'a.yaml:4:3: detect.threshold: 1.5 is out of range (expected a number from 0 to 1)',
+      'a.yaml:7:5: cameras.front.source: unsupported scheme "rtps" (expected csi, rtsp, v4l2, file)',
+      'a.yaml:8:5: cameras.front.recrd: unknown key (did you mean "record"?)',
+      'a.yaml:10:3: mqtt.qos: 3 is out of range (expected an integer from 0 to 2)',
+    ]);
+  });
+
+  it('rejects wrong types, bad enums, bad names, bad URLs and an empty camera list', () => {
+    expect(problems(minimal('source: 42'))[0]).toMatch(/^a\.yaml:3:5: cameras\.front\.source: /);
+    expect(problems(`model: {backend: tensorflow}\n${minimal()}`)[0]).toMatch(/^a\.yaml:1:\d+: model\.backend: .*auto.*tensorrt.*onnxruntime/);
+    expect(problems('cameras:\n  "bad name":\n    source: /x.mp4\n')[0]).toMatch(/^a\.yaml:2:3: cameras\.bad name: invalid camera name/);
+    expect(problems(`mqtt: {url: "http://broker"}\n${minimal()}`)[0]).toMatch(/mqtt\.url: unsupported scheme "http"/);
+    expect(problems('cameras: {}\n')[0]).toMatch(/cameras: no cameras configured/);
+    expect(problems(`model: {input: {std: [0.5, 0, 0.5]}}\n${minimal()}`)[0]).toMatch(/model\.input\.std\[1\]: 0 is not allowed/);
+    expect(problems(minimal('source: rtsp:/host/x'))[0]).toMatch(/malformed source/);
+  });
+
+  it('reports YAML syntax errors and empty files with a position', () => {
+    expect(problems('model: [\n')[0]).toMatch(/^a\.yaml:\d+:\d+: YAML syntax error: /);
+    expect(problems('')[0]).toMatch(/^a\.yaml:1:1: \(top level\): the file is empty/);
+  });
+
+  it('expands ${VAR} and names a missing variable', () => {
+    const cfg = parseConfig(minimal('source: rtsp://${CAM_USER}@h/s'), 'a.yaml', { env: { CAM_USER: 'bob' } });
+    expect(cfg.cameras.front.source).toBe('rtsp://bob@h/s');
+    expect(problems(minimal('source: ${NOPE}'))[0]).toMatch(/cameras\.front\.source: environment variable NOPE is not set/);
+  });
+
+  it('merges per-camera detect overrides over the top-level detect section', () => {
+    const cfg = parseConfig(`detect: {threshold: 0.3, interval: 1}\ncameras:\n  a: {source: /a.mp4}\n  b: {source: /b.mp4, detect: {threshold: 0.7}}\n`, 'a.yaml', { cwd: dir });
+    expect(cfg.cameras.a.effective_detect).toMatchObject({ threshold: 0.3, interval: 1, nms_iou: 0.45 });
+    expect(cfg.cameras.b.effective_detect).toMatchObject({ threshold: 0.7, interval: 1 });
+  });
+
+  it('finds missing files only when asked (check-config), line-numbered', () => {
+    const file = join(dir, 'files.yaml');
+    writeFileSync(file, `model: {path: nope.onnx}\n${minimal('source: missing.mp4')}`);
+    expect(() => loadConfig(file, { cwd: dir })).not.toThrow();
+    try {
+      loadConfig(file, { checkFiles: true, cwd: dir });
+      throw new Error('not rejected');
+    } catch (err) {
+      const lines = (err as Error).message.split('\n');
+      expect(lines[0]).toMatch(/files\.yaml:1:\d+: model\.path: model file not found: .*nope\.onnx/);
+      expect(lines[1]).toMatch(/files\.yaml:4:5: cameras\.front\.source: video file not found: .*missing\.mp4/);
+    }
+    expect(() => loadConfig(join(dir, 'absent.yaml'))).toThrow(/absent\.yaml: file not found/);
+  });
+
+  it('diffConfigs tells unchanged, changed, added and removed cameras apart', () => {
+    const a = parseConfig('cameras:\n  x: {source: /x.mp4}\n  y: {source: /y.mp4}\n  z: {source: /z.mp4}\n', 'a.yaml');
+    const b = parseConfig('cameras:\n  x: {source: /x.mp4}\n  y: {source: /y.mp4, detect: {threshold: 0.9}}\n  w: {source: /w.mp4}\nlog: {level: debug}\n', 'b.yaml');
+    expect(diffConfigs(a, b)).toEqual({ added: ['w'], removed: ['z'], changed: ['y'], unchanged: ['x'], globalChanged: ['log'] });
+  });
+});
+
+describe('the shipped config/config.yaml', () => {
+  const shipped = join(ROOT, 'config', 'config.yaml');
+  const text = readFileSync(shipped, 'utf8');
+
+  it('is valid and shows every default the schema has (the two are kept in step)', () => {
+    const full = parseConfig(text, shipped, { cwd: ROOT });
+    const bare = parseConfig(minimal('source: samples/traffic.mp4').replace('front', 'demo'), 'bare.yaml', { cwd: ROOT });
+    // every default written in the file is the schema's default
+    const { cameras: c1, ...rest1 } = full;
+    const { cameras: c2, ...rest2 } = bare;
+    expect(rest1).toEqual(rest2);
+    expect({ ...c1.demo, record: { ...c1.demo.record, path: '' } }).toEqual({ ...c2.demo, record: { ...c2.demo.record, path: '' } });
+
+    // and every key of the schema appears in the file
+    const doc = parse(text) as Record<string, unknown>;
+    const missing: string[] = [];
+    const walk = (schema: Schema, value: unknown, path: string) => {
+      if (schema.type === 'object') {
+        for (const [k, s] of Object.entries((schema as ObjectSchema).fields)) {
+          const v = value && typeof value === 'object' ? (value as Record<string, unknown>)[k] : undefined;
+          if (v === undefined && !(path === '' && k === 'base_dir') && !path.endsWith('.detect')) missing.push(`${path}${path ? '.' : ''}${k}`);
+          else walk(s, v, `${path}${path ? '.' : ''}${k}`);
+        }
+      } else if (schema.type === 'map') {
+        for (const [k, v] of Object.entries((value as Record<string, unknown>) ?? {})) walk((schema as { values: Schema }).values, v, `${path}.${k}`);
+      }
+    };
+    walk(configSchema, doc, '');
+    expect(missing).toEqual([]);
+    // base_dir is documented as a comment
+    expect(text).toMatch(/^# base_dir:/m);
+  });
+});
+
+describe('trt-detect check-config', () => {
+  it('prints what would run with secrets masked, exit 0; problems on stderr, exit 2', async () => {
+    const good = join(dir, 'good.yaml');
+    writeFileSync(
+      good,
+      `model: {path: ${MODEL}}\ncameras:\n  front: {source: "rtsp://admin:s3cret@192.0.2.10:554/stream1", rtsp_out: true}\nmqtt: {url: "mqtt://bob:hunter2@localhost:1883"}\n`,
+    );
+    const ok = await runCli(['check-config', '-c', good]);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain('config OK');
+    expect(ok.stdout).toContain('rtsp://admin:***@192.0.2.10:554/stream1');
+    expect(ok.stdout).toContain('mqtt://bob:***@localhost:1883');
+    expect(ok.stdout + ok.stderr).not.toMatch(/s3cret|hunter2/);
+    expect(ok.stdout).toContain('rtsp://<host>:8554/front');
+
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, `${minimal('source: /x.mp4')}mqtt: {qos: 5}\n`);
+    const ko = await runCli(['check-config', '-c', bad]);
+    expect(ko.code).toBe(2);
+    expect(ko.stdout).toBe('');
+    expect(ko.stderr).toContain(`${bad}:4:8: mqtt.qos: 5 is out of range`);
+    const missing = join(dir, 'missing.yaml');
+    writeFileSync(missing, `model: {path: ${MODEL}}\n${minimal('source: /x.mp4')}`);
+    const ko2 = await runCli(['check-config', '-c', missing]);
+    expect(ko2.code).toBe(2);
+    expect(ko2.stderr.trim()).toBe(`${missing}:4:5: cameras.front.source: video file not found: /x.mp4 (check the path; relative paths resolve against the current directory ${ROOT})`);
+    expect(ko.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  });
+});
