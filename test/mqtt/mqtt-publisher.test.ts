@@ -1,0 +1,121 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { MqttPublisher, type MqttPublisherOptions } from '../../daemon/sinks/mqtt-publisher.js';
+import type { DetectionMessage } from '../../daemon/sinks/detection-message.js';
+import { ROOT } from '../support/cli.js';
+import { collectMessages, freePort, startMosquitto, until, type Collector, type Mosquitto } from '../support/mosquitto.js';
+
+const cleanups: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()?.().catch(() => undefined);
+});
+
+async function broker(opts: Parameters<typeof startMosquitto>[0] = {}): Promise<Mosquitto> {
+  const b = await startMosquitto(opts);
+  cleanups.push(() => b.stop());
+  return b;
+}
+async function collector(url: string, filter: string, opts: Parameters<typeof collectMessages>[2] = {}): Promise<Collector> {
+  const c = await collectMessages(url, filter, opts);
+  cleanups.push(() => c.close());
+  return c;
+}
+async function publisher(url: string, more: Partial<MqttPublisherOptions> = {}): Promise<MqttPublisher> {
+  const p = await MqttPublisher.connect({ url, topicPrefix: 't', qos: 1, queueLimit: 100, ...more });
+  cleanups.push(() => p.close(500));
+  return p;
+}
+
+const message = (frame: number): DetectionMessage => ({
+  camera: 'cam',
+  frame,
+  pts: frame / 25,
+  timestamp: new Date(0).toISOString(),
+  width: 640,
+  height: 360,
+  inference_ms: 1,
+  detections: [],
+});
+const frames = (c: Collector) => c.messages.filter((m) => m.topic === 't/cam/detections').map((m) => (JSON.parse(m.payload) as DetectionMessage).frame);
+
+describe('MqttPublisher against a real mosquitto', () => {
+  it('publishes online (retained), camera status (retained), detections and stats; offline on close', async () => {
+    const b = await broker();
+    const p = await publisher(b.url);
+    p.publishCameraStatus('cam', { state: 'streaming', fps: 25 });
+    p.publishDetections('cam', message(0));
+    p.publishStats({ cameras: {} });
+    await until(() => p.stats.published >= 4, 3000, 'published');
+    // a late subscriber still learns the retained state
+    const late = await collector(b.url, 't/#');
+    await late.waitFor((ms) => ms.some((m) => m.topic === 't/status') && ms.some((m) => m.topic === 't/cam/status'), 3000);
+    expect(late.messages.find((m) => m.topic === 't/status')).toMatchObject({ payload: 'online', retain: true });
+    expect(late.messages.find((m) => m.topic === 't/cam/status')).toMatchObject({ payload: '{"state":"streaming","fps":25}', retain: true });
+    expect(late.messages.some((m) => m.topic === 't/cam/detections')).toBe(false); // not retained
+    await p.close(1000);
+    await late.waitFor((ms) => ms.some((m) => m.topic === 't/status' && m.payload === 'offline'), 3000);
+  });
+
+  it('queues while the broker is down and delivers in order after it comes back, re-publishing status', async () => {
+    const b = await broker({ persistence: true });
+    const sub = await collector(b.url, 't/#', { clientId: 'queue-sub', clean: false, qos: 1 });
+    const p = await publisher(b.url);
+    p.publishCameraStatus('cam', { state: 'streaming', fps: 25 });
+    p.publishDetections('cam', message(0));
+    await sub.waitFor(() => frames(sub).includes(0), 3000);
+    await b.restart(async () => {
+      await until(() => !p.stats.connected, 5000, 'publisher notices the outage');
+      for (let i = 1; i <= 5; i++) p.publishDetections('cam', message(i));
+      p.publishCameraStatus('cam', { state: 'reconnecting', error: 'test' });
+      expect(p.stats.queued).toBe(5);
+    });
+    await sub.waitFor(() => frames(sub).includes(5), 15000);
+    // QoS 1 is at-least-once: a message in flight during the restart may come twice, never out of order
+    expect([...new Set(frames(sub))]).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(p.stats).toMatchObject({ connected: true, queued: 0, dropped: 0 });
+    expect(p.stats.reconnects).toBeGreaterThanOrEqual(1);
+    await sub.waitFor((ms) => ms.some((m) => m.topic === 't/cam/status' && m.payload.includes('reconnecting')), 3000);
+  });
+
+  it('drops the oldest messages beyond queue_limit and counts them', async () => {
+    const b = await broker({ persistence: true });
+    const sub = await collector(b.url, 't/cam/detections', { clientId: 'drop-sub', clean: false, qos: 1 });
+    const p = await publisher(b.url, { queueLimit: 3 });
+    await b.restart(async () => {
+      await until(() => !p.stats.connected, 5000, 'publisher notices the outage');
+      for (let i = 0; i < 10; i++) p.publishDetections('cam', message(i));
+      expect(p.stats).toMatchObject({ queued: 3, dropped: 7 });
+    });
+    await sub.waitFor(() => frames(sub).includes(9), 15000);
+    expect([...new Set(frames(sub))]).toEqual([7, 8, 9]);
+    expect(p.stats.dropped).toBe(7);
+  });
+
+  it('the broker publishes the retained offline Last Will when the process dies', async () => {
+    const b = await broker();
+    const sub = await collector(b.url, 't/status');
+    const script = `import { MqttPublisher } from ${JSON.stringify(join(ROOT, 'dist', 'daemon', 'sinks', 'mqtt-publisher.js'))};
+      await MqttPublisher.connect({ url: ${JSON.stringify(b.url)}, topicPrefix: 't', qos: 0, queueLimit: 10 });
+      console.log('up'); setInterval(() => {}, 1000);`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    cleanups.push(async () => child.kill('SIGKILL'));
+    await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+    await sub.waitFor((ms) => ms.some((m) => m.payload === 'online'), 3000);
+    child.kill('SIGKILL');
+    await sub.waitFor((ms) => ms.at(-1)?.payload === 'offline', 10000);
+  });
+
+  it('refused credentials and an unreachable broker are one clear error each', async () => {
+    const b = await broker({ auth: { username: 'u', password: 'right' } });
+    await expect(MqttPublisher.connect({ url: b.url, topicPrefix: 't', qos: 0, queueLimit: 1, username: 'u', password: 'wrong' })).rejects.toThrow(
+      /^mqtt: mqtt:\/\/127\.0\.0\.1:\d+ refused the credentials .*\(check mqtt\.username and mqtt\.password\/password_file\)$/,
+    );
+    const ok = await publisher(b.url, { username: 'u', password: 'right' });
+    expect(ok.stats.connected).toBe(true);
+    const port = await freePort();
+    await expect(MqttPublisher.connect({ url: `mqtt://127.0.0.1:${port}`, topicPrefix: 't', qos: 0, queueLimit: 1 }, 3000)).rejects.toThrow(
+      new RegExp(`^mqtt: cannot connect to mqtt://127\\.0\\.0\\.1:${port} \\(.*\\) \\(check mqtt\\.url and that the broker is running\\)$`),
+    );
+  });
+});
