@@ -158,3 +158,15 @@ describe('trt-detect check-config', () => {
     expect(ko.stderr).not.toMatch(/\n\s+at /); // no stack trace
   });
 });
+
+describe('config/examples', () => {
+  it('every example is a valid config', async () => {
+    const { readdirSync } = await import('node:fs');
+    const files = readdirSync(join(ROOT, 'config', 'examples')).filter((f) => f.endsWith('.yaml'));
+    expect(files.length).toBeGreaterThanOrEqual(3);
+    for (const f of files) {
+      const text = readFileSync(join(ROOT, 'config', 'examples', f), 'utf8');
+      expect(() => parseConfig(text, f, { env: { DRIVEWAY_PASSWORD: 'x' }, cwd: ROOT }), f).not.toThrow();
+    }
+  });
+});
