@@ -1,150 +1,42 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
-import { drawBoxes } from '../detect/detections.js';
-import type { Detector, DetectOptions, Frame } from '../detect/types.js';
-import { ConfigError, RuntimeFailure } from '../errors.js';
-import * as native from '../native.js';
-import { detectionMessage } from '../sinks/detection-message.js';
-import { Mp4Writer } from '../sinks/mp4-writer.js';
-import { CameraPipeline } from '../service/camera-pipeline.js';
-import { silentLogger } from '../service/log.js';
-import { LatencyStats } from '../service/rate.js';
-import { openSource } from '../sources/open-source.js';
+import { dirname, join, resolve } from 'node:path';
+import { openBenchMqtt } from '../bench/bench-broker.js';
+import { describeMachine } from '../bench/machine.js';
+import { firstFrame, inferenceOnly, pipelined, sequential, STAGES, type BenchContext, type SequentialResult } from '../bench/phases.js';
+import { RssSampler } from '../bench/rss-sampler.js';
+import { ConfigError, RuntimeFailure, errorMessage } from '../errors.js';
+import { probeVideo } from '../media/probe.js';
 import { parseCommandArgs, type Command } from './args.js';
 import { numberOption, openModelFromArgs } from './model-options.js';
 
-const HELP = `Usage: trt-detect bench -m MODEL [-i INPUT] [--seconds N] [--cameras N] [--sequential] [--interval N] [--json FILE] [-c FILE]
+const HELP = `Usage: trt-detect bench -m MODEL [-i INPUT] [--seconds N] [--cameras N] [--interval N] [--sequential]
+                        [--mqtt URL|none] [--loop-minutes N] [--json FILE] [-c FILE]
 
-Measures stage timings (decode, preprocess, inference, postprocess, draw, encode, publish) and
-throughput of the pipelined engine on a video file (looped), with recording to a temporary MP4.
-In the same run it measures the detector alone (inference_fps) and, with --sequential, the classic
-one-frame-at-a-time loop as the baseline, so ratios come from one run on one machine.
+Measures the pipelined engine on a video file (looped) with recording to a temporary MP4 and
+every inferred frame published over MQTT: per-stage latency (decode, preprocess, inference,
+postprocess, draw, encode, publish: mean, p50, p99), end-to-end FPS, CPU% (this process and its
+ffmpeg children) and RSS. In the same run it measures the detector alone (inference_fps) and,
+with --sequential, the classic one-frame-at-a-time loop, so ratios come from one run on one machine.
 
 Options:
-  -m, --model MODEL   model (default: model.path of -c)
-  -i, --input FILE    video file (default samples/traffic.mp4)
-  --seconds N         seconds per measured phase (default 20)
-  --cameras N         cameras decoding the same file at once, sharing the detector (default 1)
-  --interval N        detect.interval (run the detector on every N+1-th frame; default from -c or 0)
-  --sequential        also run the sequential baseline
-  --json FILE         write the results as JSON
-  -c, --config FILE   use this config's model and detect sections
+  -m, --model MODEL    model (default: model.path of -c)
+  -i, --input FILE     video file (default samples/traffic.mp4)
+  --seconds N          seconds measured per phase, after a short warm-up (default 20)
+  --cameras N          cameras decoding the same file at once, sharing the detector (default 1)
+  --interval N         detect.interval: run the detector on every N+1-th frame (default from -c, else 0)
+  --sequential         also run the sequential baseline
+  --mqtt URL|none      publish to this broker; default: a private mosquitto on a free port when
+                       mosquitto is installed, else nowhere (the JSON says which)
+  --loop-minutes N     memory run: the pipelined phase runs N minutes (fractions allowed) and RSS is
+                       sampled every --rss-every seconds; reports the RSS slope after warm-up
+  --rss-every S        seconds between RSS samples of the memory run (default 5)
+  --json FILE          write the results as JSON
+  -c, --config FILE    use this config's model and detect sections
 `;
 
-type StageName = 'decode' | 'preprocess' | 'inference' | 'postprocess' | 'draw' | 'encode' | 'publish';
-
-class RssSampler {
-  max = 0;
-  private readonly timer: NodeJS.Timeout;
-  constructor() {
-    this.sample();
-    this.timer = setInterval(() => this.sample(), 250);
-  }
-  sample(): void {
-    this.max = Math.max(this.max, process.memoryUsage().rss);
-  }
-  stop(): number {
-    clearInterval(this.timer);
-    this.sample();
-    return Number((this.max / 1048576).toFixed(1));
-  }
-}
-
-async function firstFrame(input: string): Promise<Frame> {
-  const src = await openSource(input);
-  for await (const f of src.frames()) {
-    src.stop();
-    return { ...f, data: Buffer.from(f.data) };
-  }
-  throw new RuntimeFailure(`${input}: no frames`);
-}
-
-async function inferenceOnly(detector: Detector, options: DetectOptions, frame: Frame, seconds: number) {
-  const stats = new LatencyStats();
-  const t0 = performance.now();
-  let n = 0;
-  while (performance.now() - t0 < seconds * 1000 || n < 5) {
-    const r = await detector.infer(frame, options);
-    stats.add(r.timings.inference_ms);
-    n++;
-  }
-  return { fps: n / ((performance.now() - t0) / 1000), frames: n, inference: stats };
-}
-
-async function pipelined(detector: Detector, options: DetectOptions, input: string, seconds: number, cameras: number, interval: number, dir: string) {
-  const pipes: CameraPipeline[] = [];
-  for (let c = 0; c < cameras; c++) {
-    pipes.push(
-      new CameraPipeline(
-        `bench${c}`,
-        {
-          source: input,
-          loop: true,
-          detect: { threshold: options.threshold, nms_iou: options.nmsIou, classes: options.classes, interval, top_k: options.topK },
-          publishAll: true,
-          sink: (video) => {
-            const w = new Mp4Writer(join(dir, `bench${c}.mp4`), { width: video.width, height: video.height, fps: video.fpsRational });
-            return { write: (f) => w.write(f), close: () => w.finish() };
-          },
-        },
-        detector,
-        { status: () => undefined, detections: (_cam, m) => void JSON.stringify(m) },
-        silentLogger(),
-      ),
-    );
-  }
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  const runs = pipes.map((p) => p.run());
-  await new Promise((r) => setTimeout(r, seconds * 1000));
-  const frames = pipes.reduce((a, p) => a + p.stats().frames, 0);
-  const elapsed = (performance.now() - t0) / 1000;
-  const cpu = process.cpuUsage(cpu0);
-  await Promise.all(pipes.map((p) => p.stop()));
-  await Promise.all(runs);
-  const failed = pipes.find((p) => p.currentState === 'error');
-  if (failed) throw new RuntimeFailure(failed.error ?? 'bench pipeline failed');
-  return { fps: frames / elapsed, frames, elapsed, cpuPercent: (100 * (cpu.user + cpu.system)) / 1e6 / elapsed, pipes };
-}
-
-/** The classic loop: read -> preprocess+infer+postprocess -> draw -> encode, one frame at a time. */
-async function sequential(detector: Detector, options: DetectOptions, input: string, seconds: number, dir: string) {
-  const src = await openSource(input, { loop: true });
-  const w = new Mp4Writer(join(dir, 'sequential.mp4'), { width: src.info.width, height: src.info.height, fps: src.info.fpsRational });
-  const stages = { decode: new LatencyStats(), preprocess: new LatencyStats(), inference: new LatencyStats(), postprocess: new LatencyStats(), draw: new LatencyStats(), encode: new LatencyStats(), publish: new LatencyStats() };
-  const t0 = performance.now();
-  let frames = 0;
-  let t = performance.now();
-  for await (const frame of src.frames()) {
-    stages.decode.add(performance.now() - t);
-    const r = await detector.infer(frame, options);
-    stages.preprocess.add(r.timings.preprocess_ms);
-    stages.inference.add(r.timings.inference_ms);
-    stages.postprocess.add(r.timings.postprocess_ms);
-    let s = performance.now();
-    void JSON.stringify(detectionMessage('sequential', frame, r.detections, r.timings.inference_ms));
-    stages.publish.add(performance.now() - s);
-    s = performance.now();
-    if (r.detections.length) await native.draw(frame.data, frame.width, frame.height, drawBoxes(r.detections));
-    stages.draw.add(performance.now() - s);
-    s = performance.now();
-    await w.write(frame.data);
-    stages.encode.add(performance.now() - s);
-    src.pool.release(frame.data);
-    frames++;
-    if (performance.now() - t0 > seconds * 1000) break;
-    t = performance.now();
-  }
-  src.stop();
-  const elapsed = (performance.now() - t0) / 1000;
-  await w.finish();
-  return { fps: frames / elapsed, frames, stages };
-}
-
-const summarize = (stages: Record<StageName, LatencyStats>) =>
-  Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, { mean_ms: v.mean, p50_ms: v.percentile(50), p99_ms: v.percentile(99) }]));
+const r2 = (v: number) => Number(v.toFixed(2));
+const ratio = (a: number, b: number) => (b > 0 ? r2(a / b) : null);
 
 export const benchCommand: Command = async (argv) => {
   const { values } = parseCommandArgs('bench', argv, {
@@ -154,6 +46,9 @@ export const benchCommand: Command = async (argv) => {
     cameras: { type: 'string' },
     interval: { type: 'string' },
     sequential: { type: 'boolean' },
+    mqtt: { type: 'string' },
+    'loop-minutes': { type: 'string' },
+    'rss-every': { type: 'string' },
     json: { type: 'string' },
     config: { type: 'string', short: 'c' },
   });
@@ -161,59 +56,99 @@ export const benchCommand: Command = async (argv) => {
     process.stdout.write(HELP);
     return 0;
   }
-  const seconds = numberOption('bench', 'seconds', values.seconds as string | undefined, 1, 86400) ?? 20;
-  const cameras = numberOption('bench', 'cameras', values.cameras as string | undefined, 1, 64) ?? 1;
-  const input = (values.input as string | undefined) ?? 'samples/traffic.mp4';
-  const { detector, options, interval: cfgInterval } = await openModelFromArgs('bench', values as { model?: string; config?: string });
-  const interval = numberOption('bench', 'interval', values.interval as string | undefined, 0, 1000) ?? cfgInterval;
-  if (!Number.isInteger(interval)) throw new ConfigError('trt-detect bench: --interval must be a whole number');
+  const seconds = numberOption('bench', 'seconds', values.seconds, 1, 86400) ?? 20;
+  const cameras = numberOption('bench', 'cameras', values.cameras, 1, 64) ?? 1;
+  if (!Number.isInteger(cameras)) throw new ConfigError(`trt-detect bench: --cameras ${values.cameras}: expected a whole number from 1 to 64`);
+  const loopMinutes = numberOption('bench', 'loop-minutes', values['loop-minutes'], 0.01, 1440);
+  const rssEvery = numberOption('bench', 'rss-every', values['rss-every'], 0.25, 600) ?? 5;
+  const intervalArg = numberOption('bench', 'interval', values.interval, 0, 1000);
+  if (intervalArg !== undefined && !Number.isInteger(intervalArg)) throw new ConfigError(`trt-detect bench: --interval ${values.interval}: expected a whole number from 0 to 1000`);
+  if (values.json && !existsSync(dirname(resolve(values.json)))) throw new ConfigError(`trt-detect bench: --json ${values.json}: its directory does not exist`);
+  const input = values.input ?? 'samples/traffic.mp4';
+  if (!existsSync(input)) throw new RuntimeFailure(`${input}: not found (check -i)`);
+  const video = await probeVideo(input);
+
+  const { detector, options, interval: cfgInterval } = await openModelFromArgs('bench', values);
+  const interval = intervalArg ?? cfgInterval;
+  const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
   const dir = mkdtempSync(join(tmpdir(), 'trt-detect-bench-'));
-  const rss = new RssSampler();
+  let mqtt: Awaited<ReturnType<typeof openBenchMqtt>> | null = null;
+  let rss: RssSampler | null = null;
   try {
-    const frame = await firstFrame(input);
-    for (let i = 0; i < 3; i++) await detector.infer(frame, options); // warm-up
-    const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
+    mqtt = await openBenchMqtt(values.mqtt);
+    const exclude = new Set(mqtt.brokerPid ? [mqtt.brokerPid] : []);
+    rss = new RssSampler(5, exclude);
+    const ctx: BenchContext = { detector, options, input, interval, dir, publisher: mqtt.publisher, exclude };
+    const machine = describeMachine(detector.info.backend);
+    log(`${machine.cpu_model}, ${machine.cores} cores, ${detector.info.backend}; MQTT ${mqtt.mode}${mqtt.url ? ` ${mqtt.url}` : ''}`);
+
     log(`detector alone, ${seconds}s ...`);
-    const inf = await inferenceOnly(detector, options, frame, seconds);
-    log(`pipelined, ${cameras} camera(s), ${seconds}s ...`);
-    const pipe = await pipelined(detector, options, input, seconds, cameras, interval, dir);
-    // stage timings of the first camera (every camera runs the same stages on the same file)
-    const pipeStages = pipe.pipes[0].timings as Record<StageName, LatencyStats>;
-    let seq: Awaited<ReturnType<typeof sequential>> | null = null;
+    const inf = await inferenceOnly(ctx, await firstFrame(input), seconds);
+    const pipeSeconds = loopMinutes !== undefined ? loopMinutes * 60 : seconds;
+    log(`pipelined, ${cameras} camera(s), interval ${interval}, ${pipeSeconds}s${loopMinutes !== undefined ? `, RSS every ${rssEvery}s` : ''} ...`);
+    const pipe = await pipelined(ctx, pipeSeconds, cameras, loopMinutes !== undefined ? rssEvery : null);
+    let seq: SequentialResult | null = null;
     if (values.sequential) {
       log(`sequential baseline, ${seconds}s ...`);
-      seq = await sequential(detector, options, input, seconds, dir);
+      seq = await sequential(ctx, seconds);
     }
+    const published = mqtt.publisher?.stats;
     const result = {
+      fps: r2(pipe.fps),
+      inference_fps: r2(inf.fps),
+      ...(seq ? { sequential_fps: r2(seq.fps) } : {}),
+      frames: pipe.frames,
+      inferred_frames: pipe.inferred,
+      fps_per_camera: r2(pipe.fps / cameras),
+      camera_fps: pipe.cameraFps,
+      pipelined_vs_inference: ratio(pipe.fps, inf.fps),
+      ...(seq ? { pipelined_vs_sequential: ratio(pipe.fps, seq.fps) } : {}),
+      rss_mb: rss.maxMb,
+      children_rss_mb: rss.maxChildrenMb,
+      cpu_percent: pipe.cpu.total_percent,
+      /** CPU time (process + ffmpeg children) per end-to-end frame: robust to other load on the machine */
+      cpu_ms_per_frame: pipe.fps > 0 ? r2((pipe.cpu.total_percent * 10) / pipe.fps) : null,
+      cpu: pipe.cpu,
+      stages: pipe.stages,
       model: detector.info.path,
       backend: detector.info.backend,
-      input,
+      input: { file: input, width: video.width, height: video.height, fps: r2(video.fps) },
       cameras,
       interval,
-      seconds,
-      fps: Number(pipe.fps.toFixed(2)),
-      fps_per_camera: Number((pipe.fps / cameras).toFixed(2)),
-      inference_fps: Number(inf.fps.toFixed(2)),
-      frames: pipe.frames,
-      rss_mb: rss.stop(),
-      cpu_percent_node: Number(pipe.cpuPercent.toFixed(1)),
-      stages: summarize(pipeStages),
-      ...(seq ? { sequential: { fps: Number(seq.fps.toFixed(2)), frames: seq.frames, stages: summarize(seq.stages) }, pipelined_vs_sequential: Number((pipe.fps / seq.fps).toFixed(2)) } : {}),
-      pipelined_vs_inference: Number((pipe.fps / inf.fps).toFixed(2)),
+      seconds: r2(pipe.elapsed),
+      recording: true,
+      mqtt: { mode: mqtt.mode, url: mqtt.url, publish: 'all_frames', published: published?.published ?? 0, dropped: published?.dropped ?? 0, ...(mqtt.note ? { note: mqtt.note } : {}) },
+      inference_only: { fps: r2(inf.fps), frames: inf.frames, stages: inf.stages, cpu: inf.cpu, cpu_ms_per_frame: inf.fps > 0 ? r2((inf.cpu.total_percent * 10) / inf.fps) : null },
+      ...(seq ? { sequential: { fps: r2(seq.fps), frames: seq.frames, stages: seq.stages, cpu: seq.cpu, cpu_ms_per_frame: seq.fps > 0 ? r2((seq.cpu.total_percent * 10) / seq.fps) : null } } : {}),
+      ...(pipe.memory ? { memory: { minutes: loopMinutes, ...pipe.memory } } : {}),
+      machine,
+      date: new Date().toISOString(),
     };
     const lines = [
-      `model ${result.model} (${result.backend}), input ${input}, ${cameras} camera(s), interval ${interval}`,
-      `end-to-end ${result.fps} FPS (${result.frames} frames), detector alone ${result.inference_fps} FPS, ratio ${result.pipelined_vs_inference}`,
-      ...(seq ? [`sequential baseline ${seq.fps.toFixed(2)} FPS, pipelined/sequential ${result.pipelined_vs_sequential}`] : []),
-      `RSS max ${result.rss_mb} MB, node CPU ${result.cpu_percent_node}%`,
-      'stage         mean ms   p50 ms   p99 ms',
-      ...Object.entries(result.stages).map(([k, v]) => `${k.padEnd(12)} ${String(v.mean_ms).padStart(8)} ${String(v.p50_ms).padStart(8)} ${String(v.p99_ms).padStart(8)}`),
+      `model ${result.model} (${result.backend}), input ${input} ${video.width}x${video.height}, ${cameras} camera(s), interval ${interval}, recording on, MQTT ${mqtt.mode}`,
+      `end-to-end ${result.fps} FPS (${result.frames} frames in ${result.seconds}s${cameras > 1 ? `, ${result.fps_per_camera} per camera` : ''}), detector alone ${result.inference_fps} FPS, ratio ${result.pipelined_vs_inference}`,
+      ...(seq ? [`sequential baseline ${result.sequential_fps} FPS, pipelined/sequential ${result.pipelined_vs_sequential}`] : []),
+      `CPU ${pipe.cpu.total_percent}% of one core, ${result.cpu_ms_per_frame} ms per frame (process ${pipe.cpu.process_percent}%, ffmpeg children ${pipe.cpu.children_percent ?? 'n/a'}%; ${pipe.cpu.machine_percent}% of ${pipe.cpu.cores} cores)`,
+      `RSS max ${result.rss_mb} MB (children ${result.children_rss_mb ?? 'n/a'} MB)`,
+      ...(pipe.memory ? [`memory run: RSS slope after ${pipe.memory.trend.warmup_s}s warm-up ${pipe.memory.trend.slope_mb_per_min} MB/min (${pipe.memory.trend.min_mb}..${pipe.memory.trend.max_mb} MB, ${pipe.memory.samples.length} samples)`] : []),
+      'stage          mean ms   p50 ms   p99 ms    per s',
+      ...STAGES.filter((k) => pipe.stages[k]).map((k) => {
+        const v = pipe.stages[k]!;
+        return `${k.padEnd(12)} ${String(v.mean_ms).padStart(8)} ${String(v.p50_ms).padStart(8)} ${String(v.p99_ms).padStart(8)} ${String(v.per_s).padStart(8)}`;
+      }),
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
-    if (values.json) writeFileSync(values.json as string, `${JSON.stringify(result, null, 2)}\n`);
+    if (values.json) {
+      try {
+        writeFileSync(values.json, `${JSON.stringify(result, null, 2)}\n`);
+      } catch (err) {
+        throw new RuntimeFailure(`${values.json}: cannot write the JSON results (${errorMessage(err)})`);
+      }
+    }
     return 0;
   } finally {
-    rss.stop();
+    rss?.stop();
+    await mqtt?.close().catch(() => undefined);
     await detector.close();
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,13 +1,20 @@
+import type { Config } from '../config/index.js';
 import { loadConfig, defaultConfigPath } from '../config/index.js';
 import { UserError, errorMessage } from '../errors.js';
 import { Daemon } from '../service/daemon.js';
-import { createLogger } from '../service/log.js';
+import { HttpServer } from '../service/http-server.js';
+import { createLogger, type Logger } from '../service/log.js';
+import { daemonView, type ServiceView } from '../service/metrics.js';
+import { ServiceNotifier, statusSummary, untilSourcesStarted } from '../service/notify.js';
 import { parseCommandArgs, type Command } from './args.js';
 
 const HELP = `Usage: trt-detect run [-c FILE] [--exit-when-done]
 
 Runs the daemon: every enabled camera in the config is decoded, run through the detector,
 recorded with boxes drawn in, and published over MQTT. Logs are JSON lines on stdout.
+Serves /healthz and /metrics on http.host:http.port when http.enabled. Under systemd
+(Type=notify) it reports READY=1 once running and pings the watchdog while cameras progress.
+SIGHUP re-reads the config (systemctl reload); SIGTERM/SIGINT stop cleanly.
 
 Options:
   -c, --config FILE     config file (default /etc/trt-detect/config.yaml, else ./config/config.yaml)
@@ -16,6 +23,17 @@ Options:
 
 Exit codes: 0 clean stop, 1 fatal runtime error, 2 bad config or arguments.
 `;
+
+/** How long READY=1 waits for the sources to open (an RTSP camera may be slow or away). */
+const SOURCES_START_WAIT_MS = 20_000;
+
+function startHttp(config: Config, configPath: string, view: ServiceView, logger: Logger): Promise<HttpServer | null> {
+  if (!config.http.enabled) return Promise.resolve(null);
+  return HttpServer.listen({ host: config.http.host, port: config.http.port, view, logger, configPath }).then((server) => {
+    logger.info({ host: config.http.host, port: server.port }, `http: /healthz and /metrics on ${config.http.host}:${server.port}`);
+    return server;
+  });
+}
 
 export const runCommand: Command = async (argv) => {
   const { values } = parseCommandArgs('run', argv, {
@@ -30,49 +48,81 @@ export const runCommand: Command = async (argv) => {
   const config = loadConfig(configPath);
   const logger = createLogger(config.log.level);
   const daemon = new Daemon({ config, logger, exitWhenDone: Boolean(values['exit-when-done']) });
+  const view = daemonView(daemon);
+  const notifier = new ServiceNotifier({ view, logger });
+  let http: HttpServer | null = null;
   let stopRequested: ((reason: string) => void) | null = null;
   const stopSignal = new Promise<string>((resolve) => (stopRequested = resolve));
   const onSignal = (sig: NodeJS.Signals) => stopRequested?.(sig);
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+
+  /** After a reload: the HTTP endpoint follows a changed `http` section; a failure keeps the daemon running. */
+  const reconfigureHttp = async (next: Config) => {
+    await http?.close();
+    http = null;
+    try {
+      http = await startHttp(next, configPath, view, logger);
+    } catch (err) {
+      logger.error({ err: errorMessage(err) }, `${errorMessage(err)}; /healthz and /metrics are off until the next reload`);
+    }
+  };
+
   // SIGHUP (systemctl reload): re-read and validate; a broken config is rejected, the old one keeps running
   let reloading = Promise.resolve();
+  let stopping = false;
   const onHup = () => {
     reloading = reloading.then(async () => {
-      let next;
+      if (stopping) return;
+      notifier.reloading();
       try {
-        next = loadConfig(configPath);
-      } catch (err) {
-        logger.error({ err: errorMessage(err) }, `reload rejected: ${errorMessage(err).split('\n')[0]} (the running config stays)`);
-        return;
-      }
-      try {
-        await daemon.reload(next);
-      } catch (err) {
-        logger.error({ err: errorMessage(err) }, 'reload failed (the running config stays)');
+        let next;
+        try {
+          next = loadConfig(configPath);
+        } catch (err) {
+          logger.error({ err: errorMessage(err) }, `reload rejected: ${errorMessage(err).split('\n')[0]} (the running config stays)`);
+          return;
+        }
+        try {
+          const diff = await daemon.reload(next);
+          if (diff.globalChanged.includes('http')) await reconfigureHttp(next);
+        } catch (err) {
+          logger.error({ err: errorMessage(err) }, 'reload failed (the running config stays)');
+        }
+      } finally {
+        notifier.reloaded();
       }
     });
   };
   process.on('SIGHUP', onHup);
   try {
     try {
+      notifier.status('starting: opening the HTTP endpoint, the model, MQTT and the cameras');
+      http = await startHttp(config, configPath, view, logger);
       await daemon.start();
+      await Promise.race([untilSourcesStarted(view, SOURCES_START_WAIT_MS), stopSignal]);
     } catch (err) {
       if (err instanceof UserError) logger.error({ err: err.message }, 'startup failed');
       await daemon.stop('startup failed');
+      await http?.close();
       throw err;
     }
-    logger.info({ cameras: Object.keys(config.cameras).length }, 'running');
+    notifier.ready();
+    logger.info({ cameras: Object.keys(config.cameras).length, status: statusSummary(view.cameras()), watchdog_ms: notifier.watchdogMs }, 'running');
     const reason = values['exit-when-done']
       ? await Promise.race([daemon.whenSourcesDone().then(() => 'all sources ended'), stopSignal])
       : await stopSignal;
-    const code = await daemon.stop(reason);
+    stopping = true;
+    notifier.stopping(reason);
+    await reloading;
+    const [code] = await Promise.all([daemon.stop(reason), http?.close()]);
     logger.info({ code }, 'stopped');
     return code;
   } catch (err) {
     if (!(err instanceof UserError)) logger.error({ err: errorMessage(err) }, 'fatal error');
     throw err;
   } finally {
+    notifier.close();
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
     process.off('SIGHUP', onHup);

@@ -1,33 +1,62 @@
-import { extname } from 'node:path';
-import { ConfigError } from '../errors.js';
+import { ConfigError, errorMessage } from '../errors.js';
 import { addonInfo } from '../native.js';
-import { OnnxRuntimeDetector, type OnnxBackendOptions } from './onnxruntime-backend.js';
+import { OnnxRuntimeDetector } from './onnxruntime-backend.js';
+import { TensorRtDetector, isEnginePath, type TensorRtBackendOptions } from './tensorrt-backend.js';
+import { tensorRtAddon } from './tensorrt-addon.js';
 import type { Detector } from './types.js';
 
-export interface OpenDetectorOptions extends OnnxBackendOptions {
+export interface OpenDetectorOptions extends TensorRtBackendOptions {
   backend?: 'auto' | 'tensorrt' | 'onnxruntime';
 }
 
-const ENGINE_EXT = new Set(['.engine', '.plan', '.trt']);
+export interface BackendChoice {
+  backend: 'tensorrt' | 'onnxruntime';
+  /** why auto chose ONNX Runtime (logged at info level); null otherwise */
+  fallback: string | null;
+}
 
 /**
- * Opens the detector backend for a model: TensorRT for .engine/.plan files (and for .onnx when
- * `backend: tensorrt`) where the addon was built with TensorRT, ONNX Runtime on CPU otherwise.
+ * Which backend runs a model. `tensorrt` (or an .engine/.plan model) needs the addon built with
+ * TensorRT and a GPU: without them it is a ConfigError (exit 2). `auto` takes TensorRT when it can
+ * and falls back to ONNX Runtime on the CPU, saying why. `gpuError` is null when a GPU answered,
+ * a reason when it did not, undefined when not asked (TensorRT not built).
+ */
+export function chooseBackend(modelPath: string, requested: 'auto' | 'tensorrt' | 'onnxruntime', tensorrtBuilt: boolean, gpuError?: string | null): BackendChoice {
+  const isEngine = isEnginePath(modelPath);
+  if (requested === 'onnxruntime') {
+    if (isEngine) throw new ConfigError(`${modelPath}: ONNX Runtime cannot load a TensorRT engine (use the .onnx model or backend: tensorrt on a Jetson)`);
+    return { backend: 'onnxruntime', fallback: null };
+  }
+  const needsTensorRt = requested === 'tensorrt' || isEngine;
+  const what = isEngine ? 'TensorRT engines need' : 'model.backend: tensorrt needs';
+  if (!tensorrtBuilt) {
+    if (needsTensorRt) {
+      throw new ConfigError(`${modelPath}: ${what} the addon built with TensorRT (on a Jetson: npm run setup finds TensorRT; elsewhere use the .onnx model with backend onnxruntime)`);
+    }
+    return { backend: 'onnxruntime', fallback: 'this build has no TensorRT: running the ONNX model with ONNX Runtime on the CPU' };
+  }
+  if (gpuError) {
+    if (needsTensorRt) throw new ConfigError(`${modelPath}: ${what} a GPU: ${gpuError}`);
+    return { backend: 'onnxruntime', fallback: `TensorRT cannot run here (${gpuError}): running the ONNX model with ONNX Runtime on the CPU` };
+  }
+  return { backend: 'tensorrt', fallback: null };
+}
+
+/**
+ * Opens the detector backend for a model: TensorRT for .engine/.plan files and, where the addon
+ * was built with TensorRT and a GPU answers, for .onnx models with backend auto|tensorrt (engine
+ * built once and cached beside the model); ONNX Runtime on the CPU otherwise.
  */
 export async function openDetector(opts: OpenDetectorOptions): Promise<Detector> {
-  const isEngine = ENGINE_EXT.has(extname(opts.modelPath).toLowerCase());
-  const backend = opts.backend ?? 'auto';
-  const wantsTensorRt = backend === 'tensorrt' || (backend === 'auto' && isEngine);
-  if (wantsTensorRt && !addonInfo.tensorrt) {
-    throw new ConfigError(
-      `${opts.modelPath}: ${isEngine ? 'TensorRT engines need' : 'model.backend: tensorrt needs'} the addon built with TensorRT (on a Jetson: npm run setup finds TensorRT; elsewhere use the .onnx model with backend onnxruntime)`,
-    );
+  const requested = opts.backend ?? 'auto';
+  const built = requested === 'onnxruntime' ? false : addonInfo.tensorrt;
+  let gpuError: string | null | undefined;
+  if (built) {
+    const trt = tensorRtAddon();
+    gpuError = trt ? await trt.deviceInfo().then(() => null, (err: unknown) => errorMessage(err)) : 'no TensorRT functions in the addon';
   }
-  if (wantsTensorRt) {
-    throw new ConfigError(`${opts.modelPath}: the TensorRT backend is not part of this build yet (use backend: onnxruntime)`);
-  }
-  if (isEngine) {
-    throw new ConfigError(`${opts.modelPath}: ONNX Runtime cannot load a TensorRT engine (use the .onnx model or backend: tensorrt on a Jetson)`);
-  }
+  const choice = chooseBackend(opts.modelPath, requested, built, gpuError);
+  if (choice.fallback) opts.log?.('info', `${opts.modelPath}: ${choice.fallback}`);
+  if (choice.backend === 'tensorrt') return TensorRtDetector.open(opts);
   return OnnxRuntimeDetector.open(opts);
 }

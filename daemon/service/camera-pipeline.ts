@@ -5,7 +5,7 @@ import { classIdsFor } from '../detect/labels.js';
 import { errorMessage } from '../errors.js';
 import * as native from '../native.js';
 import { detectionMessage, type DetectionMessage } from '../sinks/detection-message.js';
-import { openSource, type VideoSource } from '../sources/open-source.js';
+import { openSource, type SourceOptions, type VideoSource } from '../sources/open-source.js';
 import { BoundedQueue } from './bounded-queue.js';
 import type { Logger } from './log.js';
 import { LatencyStats, RateMeter } from './rate.js';
@@ -51,11 +51,31 @@ export interface FrameSink {
 export interface PipelineSpec {
   source: string;
   loop: boolean;
+  /** live source settings (size, fps, transport, decoder, stall timeout); files use `loop` only */
+  sourceOptions?: Omit<SourceOptions, 'loop' | 'logger'>;
   detect: { threshold: number; nms_iou: number; classes: Array<string | number>; interval: number; top_k: number };
   /** publish frames without detections too (mqtt.publish: all_frames) */
   publishAll: boolean;
-  /** made once the source's size and rate are known; null = no video output */
+  /** made once the source's size and rate are known (live: at the first frame); null = no video output */
   sink: ((video: { width: number; height: number; fpsRational: string }) => FrameSink) | null;
+}
+
+/** Several sinks as one (recording and RTSP output): each frame goes to all of them. */
+export function allSinks(sinks: FrameSink[]): FrameSink {
+  if (sinks.length === 1) return sinks[0];
+  return {
+    async write(frame, pts) {
+      await Promise.all(sinks.map((s) => s.write(frame, pts)));
+    },
+    async close() {
+      const results = await Promise.allSettled(sinks.map((s) => s.close()));
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+    },
+    get currentFile() {
+      return sinks.map((s) => s.currentFile).find((f) => f) ?? null;
+    },
+  };
 }
 
 interface Work {
@@ -121,12 +141,17 @@ export class CameraPipeline {
   async run(): Promise<CameraState> {
     this.setState('starting');
     try {
-      this.source = await openSource(this.spec.source, { loop: this.spec.loop });
+      this.source = await openSource(this.spec.source, { ...this.spec.sourceOptions, loop: this.spec.loop, logger: this.logger });
       const src = this.source;
+      let lastReason: string | undefined;
       src.onState = (state, reason) => {
-        if (!this.stopping && state !== this.state) this.setState(state, reason);
+        // published on change: a new state, or a new reason (refused → stalled) while reconnecting
+        if (this.stopping || (state === this.state && reason === lastReason)) return;
+        lastReason = reason;
+        this.setState(state, reason);
       };
-      this.recorder = this.spec.sink ? this.spec.sink(src.info) : null;
+      // a file's size is known now; a live camera's once its first frame arrives
+      if (!src.live) this.recorder = this.spec.sink ? this.spec.sink(src.info) : null;
       const release = (f: Frame) => src.pool.release(f.data);
       this.q1 = new BoundedQueue<Frame>(QUEUE, src.live ? 'drop-oldest' : 'block', release);
       this.q2 = new BoundedQueue<Work>(QUEUE, 'block', (w) => release(w.frame));
@@ -168,6 +193,7 @@ export class CameraPipeline {
         }
         if (first) {
           first = false;
+          if (!this.recorder && this.spec.sink) this.recorder = this.spec.sink(src.info);
           this.setState('streaming');
         }
         await q1.push(frame);

@@ -3,10 +3,13 @@ import { diffConfigs, type Config, type ConfigDiff } from '../config/index.js';
 import { openDetector } from '../detect/open.js';
 import type { Detector } from '../detect/types.js';
 import { RuntimeFailure, errorMessage } from '../errors.js';
-import { MqttPublisher } from '../sinks/mqtt-publisher.js';
+import { MqttPublisher, type MqttStats } from '../sinks/mqtt-publisher.js';
 import { SegmentRecorder } from '../sinks/recorder.js';
-import { CameraPipeline, type CameraOutputs, type PipelineSpec } from './camera-pipeline.js';
+import { RtspOutSink } from '../sinks/rtsp-out.js';
+import { RtspServer } from '../sinks/rtsp-server.js';
+import { allSinks, CameraPipeline, type CameraOutputs, type FrameSink, type PipelineSpec } from './camera-pipeline.js';
 import type { Logger } from './log.js';
+import { FairDetector } from './fair-detector.js';
 import { LoopDelayMonitor } from './loop-delay.js';
 import * as native from '../native.js';
 
@@ -62,9 +65,13 @@ export function openConfiguredDetector(cfg: Config): Promise<Detector> {
  */
 export class Daemon {
   private detector: Detector | null = null;
+  /** the detector shared round-robin by every camera */
+  private fair: FairDetector | null = null;
   private publisher: MqttPublisher | null = null;
   private readonly pipelines = new Map<string, { pipeline: CameraPipeline; done: Promise<unknown> }>();
   private statsTimer: NodeJS.Timeout | null = null;
+  /** serves cameras with rtsp_out at rtsp://<host>:<rtsp_server.port>/<camera> */
+  private rtspServer: RtspServer | null = null;
   private readonly loop = new LoopDelayMonitor();
   private stopping: Promise<number> | null = null;
   private readonly startedAt = Date.now();
@@ -79,16 +86,33 @@ export class Daemon {
     return this.opts.logger;
   }
 
+  /** The config running now (changes on reload). */
+  get activeConfig(): Config {
+    return this.config;
+  }
+
+  /** The running camera pipelines by name, for read-only use (/healthz, /metrics, the systemd watchdog). */
+  get cameraPipelines(): ReadonlyMap<string, CameraPipeline> {
+    return new Map([...this.pipelines].map(([name, p]) => [name, p.pipeline]));
+  }
+
+  /** MQTT counters; null when MQTT is disabled. */
+  get mqttStats(): MqttStats | null {
+    return this.publisher ? this.publisher.stats : null;
+  }
+
   async start(): Promise<void> {
     const cfg = this.config;
     const { logger } = this.opts;
     this.detector = await openConfiguredDetector(cfg);
+    this.fair = new FairDetector(this.detector);
     const info = this.detector.info;
     logger.info({ model: info.path, backend: info.backend, input: `${info.inputWidth}x${info.inputHeight}`, layout: info.layout, labels: info.labels }, 'model loaded');
     if (cfg.mqtt.enabled) {
       this.publisher = await connectMqtt(cfg.mqtt, logger);
       logger.info({ url: cfg.mqtt.url, topic_prefix: cfg.mqtt.topic_prefix }, 'mqtt connected');
     }
+    await this.startRtspServer(cfg);
     void native.addonInfo.version; // load the addon now: dlopen blocks the loop once, before frames flow
     this.loop.reset(); // from here on the event loop must stay free (steady state)
     for (const [name, cam] of Object.entries(cfg.cameras)) {
@@ -106,16 +130,44 @@ export class Daemon {
     };
   }
 
+  /** Starts the RTSP server when a camera wants rtsp_out (and rtsp_server.enabled); one clear line when the port is taken. */
+  private async startRtspServer(cfg: Config): Promise<void> {
+    const wanted = cfg.rtsp_server.enabled && Object.values(cfg.cameras).some((c) => c.enabled && c.rtsp_out);
+    if (!wanted || this.rtspServer) return;
+    const server = new RtspServer();
+    await server.listen(cfg.rtsp_server.port);
+    this.rtspServer = server;
+    this.logger.info({ port: server.port }, 'rtsp server listening');
+  }
+
   private startCamera(name: string, cam: Config['cameras'][string]): void {
     const logger = this.logger.child({ camera: name });
+    const rtsp = cam.rtsp_out ? this.rtspServer : null;
+    if (cam.rtsp_out && !rtsp) logger.warn({ camera: name }, 'rtsp_out is on but the RTSP server is not running (rtsp_server.enabled: false, or its port was taken)');
+    const wantsSink = cam.record.enabled || rtsp !== null;
     const spec: PipelineSpec = {
       source: cam.source,
       loop: cam.loop,
+      sourceOptions: {
+        width: cam.width,
+        height: cam.height,
+        fps: cam.fps,
+        rtsp_transport: cam.rtsp_transport,
+        decoder: cam.decoder,
+        stall_timeout_seconds: cam.stall_timeout_seconds,
+      },
       detect: cam.effective_detect,
       publishAll: this.config.mqtt.publish === 'all_frames',
-      sink: cam.record.enabled ? (video) => new SegmentRecorder(name, cam.record, { width: video.width, height: video.height, fps: video.fpsRational }, logger) : null,
+      sink: wantsSink
+        ? (video) => {
+            const sinks: FrameSink[] = [];
+            if (cam.record.enabled) sinks.push(new SegmentRecorder(name, cam.record, { width: video.width, height: video.height, fps: video.fpsRational }, logger));
+            if (rtsp) sinks.push(new RtspOutSink(rtsp.mount(name), { width: video.width, height: video.height, fps: video.fpsRational }, logger));
+            return allSinks(sinks);
+          }
+        : null,
     };
-    const pipeline = new CameraPipeline(name, spec, this.detector as Detector, this.outputs(), logger);
+    const pipeline = new CameraPipeline(name, spec, (this.fair as FairDetector).forCamera(name), this.outputs(), logger);
     const done = pipeline.run();
     this.pipelines.set(name, { pipeline, done });
   }
@@ -174,8 +226,16 @@ export class Daemon {
     }
     // cameras that must restart: changed ones, and all of them when the model or detect settings changed
     const restartAll = modelChanged || diff.globalChanged.includes('detect');
-    const restart = restartAll ? [...diff.changed, ...diff.unchanged] : diff.changed;
+    // a moved RTSP server restarts the cameras it serves
+    const rtspChanged = diff.globalChanged.includes('rtsp_server');
+    const restart = restartAll ? [...diff.changed, ...diff.unchanged] : rtspChanged ? [...diff.changed, ...diff.unchanged.filter((n) => this.config.cameras[n]?.rtsp_out)] : diff.changed;
     await Promise.all([...diff.removed, ...restart].map((n) => this.stopCamera(n)));
+    for (const name of diff.removed) this.rtspServer?.unmount(name);
+    if (rtspChanged) {
+      await this.rtspServer?.close();
+      this.rtspServer = null;
+    }
+    await this.startRtspServer(next).catch((err: unknown) => logger.error({ error: errorMessage(err) }, 'rtsp server not started; cameras run without rtsp_out'));
     for (const name of diff.removed) this.publisher?.publishCameraStatus(name, { state: 'ended' });
     if (mqttChanged) {
       await this.publisher?.close(1500).catch(() => undefined);
@@ -184,6 +244,7 @@ export class Daemon {
     if (newDetector) {
       await this.detector?.close();
       this.detector = newDetector;
+      if (this.fair) this.fair.target = newDetector;
     }
     this.config = next;
     for (const name of [...diff.added, ...restart]) {
@@ -212,6 +273,7 @@ export class Daemon {
       this.logger.info({ stats: final, event_loop_overall: loop }, 'final stats');
       await this.publisher?.close(1500).catch((err) => this.logger.warn({ err }, 'mqtt close failed'));
       await this.detector?.close().catch(() => undefined);
+      await this.rtspServer?.close();
       this.loop.stop();
       return this.anyCameraFailed ? 1 : 0;
     })();

@@ -20,16 +20,32 @@ export class RateMeter {
   }
 }
 
+/** Upper bounds (ms) of the cumulative latency histogram every LatencyStats keeps (/metrics). */
+export const LATENCY_BUCKETS_MS: readonly number[] = [1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000];
+
+/** A cumulative histogram since start (Prometheus semantics): counts[i] = samples <= bounds[i]. */
+export interface LatencyHistogram {
+  bounds_ms: readonly number[];
+  counts: number[];
+  count: number;
+  sum_ms: number;
+}
+
 /** Latency samples (ms) of one stage: mean, p50, p99. Keeps the newest `cap` samples. */
 export class LatencyStats {
   private samples: number[] = [];
   count = 0;
   private sum = 0;
+  /** per-bucket (not cumulative) counts over LATENCY_BUCKETS_MS, plus one overflow slot */
+  private readonly buckets = new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0);
   constructor(private readonly cap = 20_000) {}
 
   add(v: number): void {
     this.count++;
     this.sum += v;
+    let b = 0;
+    while (b < LATENCY_BUCKETS_MS.length && v > LATENCY_BUCKETS_MS[b]) b++;
+    this.buckets[b]++;
     this.samples.push(v);
     if (this.samples.length > this.cap) this.samples = this.samples.slice(-Math.floor(this.cap / 2));
   }
@@ -43,6 +59,22 @@ export class LatencyStats {
     const sorted = [...this.samples].sort((a, b) => a - b);
     const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
     return Number(sorted[i].toFixed(2));
+  }
+
+  /** Every sample since start, bucketed (cumulative counts, as Prometheus histograms are). */
+  histogram(): LatencyHistogram {
+    const counts: number[] = [];
+    let acc = 0;
+    for (let i = 0; i < LATENCY_BUCKETS_MS.length; i++) counts.push((acc += this.buckets[i]));
+    return { bounds_ms: LATENCY_BUCKETS_MS, counts, count: this.count, sum_ms: this.sum };
+  }
+
+  /** Forgets every sample (`trt-detect bench` discards its warm-up this way). */
+  reset(): void {
+    this.samples = [];
+    this.count = 0;
+    this.sum = 0;
+    this.buckets.fill(0);
   }
 
   summary(): { mean_ms: number; p50_ms: number; p99_ms: number; count: number } {

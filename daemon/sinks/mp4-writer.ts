@@ -1,8 +1,9 @@
-import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { renameSync, rmSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { RuntimeFailure } from '../errors.js';
 import { ffmpegPath } from '../media/image-io.js';
+import { h264StreamEncoder, hardwareEncoder } from '../media/encoder.js';
 import { parseRational } from '../media/probe.js';
 
 export interface Mp4WriterOptions {
@@ -19,43 +20,74 @@ export interface Mp4WriterOptions {
    * (one-shot outputs). Recordings write in place: fragmented MP4 plays up to its last fragment.
    */
   atomic?: boolean;
+  /**
+   * `x264`: one ffmpeg encodes and muxes. `stream`: an H.264 stream encoder (the Jetson's
+   * nvv4l2h264enc/omxh264enc through GStreamer) piped into ffmpeg, which only muxes.
+   * Default: `stream` where a hardware encoder exists, else `x264`.
+   */
+  encoder?: 'x264' | 'stream';
 }
 
+const FRAGMENTED = ['-movflags', '+frag_keyframe+empty_moov+default_base_moof', '-f', 'mp4'];
+
 /**
- * Encodes RGB24 frames to a fragmented H.264 MP4 with ffmpeg (libx264). Every frame written is
- * one frame of the output at the given constant frame rate. `write` waits while ffmpeg's pipe is
- * full (backpressure), so memory stays bounded.
+ * Encodes RGB24 frames to a fragmented H.264 MP4 (libx264 through ffmpeg, or the Jetson's hardware
+ * encoder through GStreamer with ffmpeg muxing). Every frame written is one frame of the output at
+ * the given constant frame rate. `write` waits while the encoder's pipe is full (backpressure), so
+ * memory stays bounded. Fragments start at every keyframe (one per second by default), so a file
+ * cut short by a crash plays up to its last complete fragment.
  */
 export class Mp4Writer {
-  private readonly proc: ChildProcessByStdio<Writable, null, Readable>;
+  /** the processes, first one takes the frames; all must exit 0 */
+  private readonly procs: ChildProcess[] = [];
+  private readonly input: Writable;
   private readonly target: string;
   private stderr = '';
   private failed: Error | null = null;
   private readonly exited: Promise<number | null>;
+  readonly encoder: string;
   frames = 0;
 
   constructor(readonly file: string, private readonly opts: Mp4WriterOptions) {
     this.target = opts.atomic ? `${file}.partial` : file;
     const fps = String(opts.fps);
     const gop = opts.gop ?? Math.max(1, Math.round(parseRational(fps)));
-    const args = ['-nostdin', '-hide_banner', '-loglevel', 'error', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${opts.width}x${opts.height}`, '-r', fps, '-i', 'pipe:0',
-      '-an', '-c:v', 'libx264', '-preset', opts.preset ?? 'veryfast', '-crf', String(opts.crf ?? 23), '-pix_fmt', 'yuv420p',
-      '-g', String(gop), '-keyint_min', String(gop), '-sc_threshold', '0', '-bf', '0',
-      '-movflags', '+frag_keyframe+empty_moov+default_base_moof', '-f', 'mp4', '-y', this.target];
-    this.proc = spawn(ffmpegPath(), args, { stdio: ['pipe', 'ignore', 'pipe'] });
-    this.proc.stderr.on('data', (d: Buffer) => {
-      if (this.stderr.length < 4000) this.stderr += d.toString();
-    });
-    this.proc.stdin.on('error', (err) => {
+    const mode = opts.encoder ?? (hardwareEncoder() ? 'stream' : 'x264');
+    if (mode === 'stream') {
+      const enc = h264StreamEncoder({ width: opts.width, height: opts.height, fps, gop });
+      this.encoder = enc.encoder;
+      const encoder = spawn(enc.command, enc.args, { stdio: ['pipe', 'pipe', 'pipe'] });
+      const muxer = spawn(ffmpegPath(), ['-nostdin', '-hide_banner', '-loglevel', 'error', '-f', 'h264', '-framerate', fps, '-i', 'pipe:0', '-c:v', 'copy', ...FRAGMENTED, '-y', this.target], { stdio: ['pipe', 'ignore', 'pipe'] });
+      (encoder.stdout as Readable).pipe(muxer.stdin as Writable);
+      (muxer.stdin as Writable).on('error', () => undefined); // reported through exit codes
+      this.procs.push(encoder, muxer);
+    } else {
+      this.encoder = 'libx264';
+      const args = ['-nostdin', '-hide_banner', '-loglevel', 'error', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${opts.width}x${opts.height}`, '-r', fps, '-i', 'pipe:0',
+        '-an', '-c:v', 'libx264', '-preset', opts.preset ?? 'veryfast', '-crf', String(opts.crf ?? 23), '-pix_fmt', 'yuv420p',
+        '-g', String(gop), '-keyint_min', String(gop), '-sc_threshold', '0', '-bf', '0', ...FRAGMENTED, '-y', this.target];
+      this.procs.push(spawn(ffmpegPath(), args, { stdio: ['pipe', 'ignore', 'pipe'] }));
+    }
+    this.input = this.procs[0].stdin as Writable;
+    for (const p of this.procs) {
+      p.stderr?.on('data', (d: Buffer) => {
+        if (this.stderr.length < 4000) this.stderr += d.toString();
+      });
+    }
+    this.input.on('error', (err) => {
       this.failed ??= new RuntimeFailure(`${file}: encoder stopped (${this.stderr.trim().split('\n').pop() || err.message})`);
     });
-    this.exited = new Promise((resolve) => {
-      this.proc.on('close', (code) => resolve(code));
-      this.proc.on('error', (err) => {
-        this.failed ??= new RuntimeFailure(`${file}: cannot start ffmpeg (${err.message}) (install ffmpeg: npm run setup)`);
-        resolve(-1);
-      });
-    });
+    const exits = this.procs.map(
+      (p) =>
+        new Promise<number | null>((resolve) => {
+          p.on('close', (code) => resolve(code));
+          p.on('error', (err) => {
+            this.failed ??= new RuntimeFailure(`${file}: cannot start ${p.spawnfile} (${err.message}) (install it: npm run setup)`);
+            resolve(-1);
+          });
+        }),
+    );
+    this.exited = Promise.all(exits).then((codes) => codes.find((c) => c !== 0) ?? 0);
   }
 
   /** Writes one frame; resolves once ffmpeg has taken it (the buffer may then be reused). */
@@ -63,7 +95,7 @@ export class Mp4Writer {
     if (this.failed) return Promise.reject(this.failed);
     this.frames++;
     return new Promise((resolve, reject) => {
-      this.proc.stdin.write(frame, (err) => {
+      this.input.write(frame, (err) => {
         if (err) reject(this.failed ?? new RuntimeFailure(`${this.file}: encoder stopped (${err.message})`));
         else resolve();
       });
@@ -72,7 +104,7 @@ export class Mp4Writer {
 
   /** Finishes the file: closes ffmpeg's input and waits for the last fragment. */
   async finish(): Promise<void> {
-    if (!this.proc.stdin.destroyed) this.proc.stdin.end();
+    if (!this.input.destroyed) this.input.end();
     const code = await this.exited;
     if (code !== 0 || this.failed) {
       if (this.opts.atomic) rmSync(this.target, { force: true });
@@ -83,7 +115,7 @@ export class Mp4Writer {
 
   /** Stops without a clean finish; an atomic output is removed. */
   async abort(): Promise<void> {
-    this.proc.kill('SIGKILL');
+    for (const p of this.procs) p.kill('SIGKILL');
     await this.exited;
     if (this.opts.atomic) rmSync(this.target, { force: true });
   }

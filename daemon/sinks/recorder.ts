@@ -71,6 +71,8 @@ export class SegmentRecorder {
     private readonly settings: RecordSettings,
     private readonly video: { width: number; height: number; fps: string | number },
     private readonly logger: Logger,
+    /** how full the disk is; df by default (tests simulate a filling disk) */
+    private readonly diskFree: (path: string) => Promise<number | null> = freePercent,
   ) {}
 
   async write(frame: Buffer, pts: number): Promise<void> {
@@ -128,7 +130,7 @@ export class SegmentRecorder {
     }
     const left = segments.filter((f) => !deleted.includes(f));
     while (left.length > 0) {
-      const free = await freePercent(this.settings.path);
+      const free = await this.diskFree(this.settings.path);
       if (free === null || free >= this.settings.min_free_percent) break;
       const f = left.shift() as string;
       try {

@@ -95,9 +95,10 @@ export class FfmpegFileSource {
       return p ?? n / this.info.fps;
     };
     try {
-      for await (const chunk of proc.stdout as AsyncIterable<Buffer>) {
+      read: for await (const chunk of proc.stdout as AsyncIterable<Buffer>) {
         let off = 0;
         while (off < chunk.length) {
+          if (this.stopped) break read; // stop() ends the stream now, not after the chunk in hand
           const n = Math.min(frameBytes - filled, chunk.length - off);
           chunk.copy(buf, filled, off, off + n);
           filled += n;

@@ -1,9 +1,14 @@
 import { fileURLToPath } from 'node:url';
-import { ConfigError, RuntimeFailure } from '../errors.js';
+import { ConfigError } from '../errors.js';
+import { platform, type Platform } from '../media/platform.js';
+import type { Logger } from '../service/log.js';
 import { probeVideo } from '../media/probe.js';
 import type { Frame } from '../detect/types.js';
 import { FfmpegFileSource } from './ffmpeg-file-source.js';
 import type { FramePool } from './frame-pool.js';
+import { GstFileSource } from './gst-file-source.js';
+import { LiveSource } from './live-source.js';
+import { chooseBackend } from './source-plans.js';
 
 export interface VideoSource {
   /** live sources drop the oldest frame when the pipeline falls behind; files never drop */
@@ -37,12 +42,48 @@ export function parseSource(source: string): { kind: SourceKind; target: string 
   throw new ConfigError(`source: unsupported scheme "${scheme}" (expected csi, rtsp, v4l2, file)`);
 }
 
-/** Opens a camera's source. Files are probed first so a bad file fails with one clear line. */
-export async function openSource(source: string, opts: { loop?: boolean } = {}): Promise<VideoSource> {
+/** A camera's source settings beyond its URI (config keys cameras.X.*). */
+export interface SourceOptions {
+  loop?: boolean;
+  width?: number | null;
+  height?: number | null;
+  fps?: number | null;
+  rtsp_transport?: 'tcp' | 'udp';
+  decoder?: 'auto' | 'gstreamer' | 'ffmpeg';
+  stall_timeout_seconds?: number;
+  /** retry pauses (tests shorten them); default 1 s doubling to 30 s */
+  backoff?: { initialMs: number; maxMs: number };
+  platform?: Platform;
+  logger?: Logger;
+}
+
+/**
+ * Opens a camera's source. Files are probed first so a bad file fails with one clear line; live
+ * sources (rtsp, v4l2, csi) return at once and connect in `frames()`, reconnecting by themselves.
+ */
+export async function openSource(source: string, opts: SourceOptions = {}): Promise<VideoSource> {
   const { kind, target } = parseSource(source);
-  if (kind !== 'file') {
-    throw new RuntimeFailure(`${kind} sources are not supported by this build yet (use a file source)`);
+  if (kind === 'file') {
+    const info = await probeVideo(target);
+    const plat = opts.platform ?? platform();
+    const settings = { kind, target, width: null, height: null, fps: null, rtspTransport: 'tcp', decoder: opts.decoder ?? 'auto', codec: info.codec } as const;
+    if (chooseBackend(settings, plat) === 'gstreamer') return new GstFileSource(target, info, plat, { loop: opts.loop });
+    return new FfmpegFileSource(target, info, { loop: opts.loop });
   }
-  const info = await probeVideo(target);
-  return new FfmpegFileSource(target, info, { loop: opts.loop });
+  if (kind === 'csi' && !/^\d+$/.test(target)) throw new ConfigError(`source: invalid CSI sensor "${target}" (write csi://0, csi://1, ...)`);
+  return new LiveSource({
+    settings: {
+      kind,
+      target,
+      width: opts.width ?? null,
+      height: opts.height ?? null,
+      fps: opts.fps ?? null,
+      rtspTransport: opts.rtsp_transport ?? 'tcp',
+      decoder: opts.decoder ?? 'auto',
+    },
+    stallTimeoutMs: (opts.stall_timeout_seconds ?? 10) * 1000,
+    ...(opts.backoff ? { backoff: opts.backoff } : {}),
+    ...(opts.platform ? { platform: opts.platform } : {}),
+    ...(opts.logger ? { logger: opts.logger } : {}),
+  });
 }

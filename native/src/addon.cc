@@ -30,6 +30,10 @@
 #define TRT_DETECT_HAVE_GSTREAMER 0
 #endif
 
+#if TRT_DETECT_HAVE_TENSORRT
+#include "trt/trt_addon.h"
+#endif
+
 namespace {
 
 using trtd::ChannelOrder;
@@ -500,6 +504,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   info.Set("cuda", Napi::Boolean::New(env, TRT_DETECT_HAVE_CUDA != 0));
   info.Set("gstreamer", Napi::Boolean::New(env, TRT_DETECT_HAVE_GSTREAMER != 0));
   exports.Set("info", info);
+#if TRT_DETECT_HAVE_TENSORRT
+  trtd::trt::registerTensorRt(env, exports);  // exports.tensorrt
+#endif
   return exports;
 }
 

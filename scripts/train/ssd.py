@@ -170,10 +170,15 @@ def batched_iou(a, b):
     return inter / (area_a + area_b - inter).clamp(min=1e-9)
 
 
-def ssd_loss(logits, deltas, anchors, anchors_xyxy, gt_boxes, gt_labels, pos_iou=0.5, neg_ratio=3):
+def ssd_loss(logits, deltas, anchors, anchors_xyxy, gt_boxes, gt_labels, pos_iou=0.5, neg_ratio=3,
+             topk=0, topk_min_iou=0.25):
     """Matching + CE with hard negative mining + smooth L1.
 
     gt_boxes [B,M,4] normalized xyxy; gt_labels [B,M] (0 = padding, -1 = ignore/DontCare, 1.. = class).
+    An anchor is positive when its IoU with a box is >= pos_iou, when it is the best anchor of a box,
+    or (topk > 0) when it is among the topk anchors of a box with IoU >= topk_min_iou: small and thin
+    objects (a 6x16 px pedestrian between stride-8 anchor centres) rarely reach IoU 0.5 with any anchor
+    and would otherwise train on one positive only.
     """
     B, N, C = logits.shape
     valid = gt_labels > 0
@@ -188,6 +193,11 @@ def ssd_loss(logits, deltas, anchors, anchors_xyxy, gt_boxes, gt_labels, pos_iou
             best_gt[bi, ai] = mi
             best_iou[bi, ai] = 2.0
         pos = best_iou >= pos_iou
+        if topk > 0 and valid.any():
+            top_v, top_i = iou_v.topk(topk, dim=2)  # [B,M,k]
+            ok = (top_v >= topk_min_iou) & valid[..., None]
+            b_idx = torch.arange(B, device=top_i.device)[:, None, None].expand_as(top_i)
+            pos[b_idx[ok], top_i[ok]] = True  # labelled by the box it overlaps most (best_gt)
         labels = torch.where(pos, gt_labels.gather(1, best_gt).long(), torch.zeros_like(best_gt))
         if ignore.any():
             iou_i = torch.where(ignore[..., None], iou, torch.zeros_like(iou)).amax(1)

@@ -69,6 +69,9 @@ def main():
     ap.add_argument('--val-count', type=int, default=500)
     ap.add_argument('--eval-every', type=float, default=90.0)
     ap.add_argument('--warm-images', type=int, default=3000, help='images rendered before the first step')
+    ap.add_argument('--match-topk', type=int, default=4, help='also match each box to its k best anchors (0: off)')
+    ap.add_argument('--match-min-iou', type=float, default=0.25, help='... when their IoU is at least this')
+    ap.add_argument('--seed', type=int, default=0, help='torch seed (weights init, batch sampling, augmentation)')
     ap.add_argument('--resume', default='')
     ap.add_argument('--export', default='', help='ONNX path written at the end')
     ap.add_argument('--cpu-test', action='store_true', help='tiny run on CPU to check the code path')
@@ -105,6 +108,7 @@ def main():
     from evaluate import compute_map, rows_to_gt
     from export import export
 
+    torch.manual_seed(a.seed)
     dev = torch.device('cpu' if a.cpu_test or not torch.cuda.is_available() else 'cuda')
     torch.backends.cudnn.benchmark = True
     torch.backends.cuda.matmul.allow_tf32 = True
@@ -153,10 +157,12 @@ def main():
 
     net = SSDNet(width=a.width_mult).to(dev)
     step0 = 0
+    prev_seconds = 0.0
     if a.resume:
         ck = torch.load(a.resume, map_location='cpu')
         net.load_state_dict({k: v.float() for k, v in ck['model'].items()})
         step0 = ck.get('step', 0)
+        prev_seconds = float(ck.get('train_seconds_total', 0.0))
         print(f'resumed from {a.resume} (step {step0})', flush=True)
     net = net.to(memory_format=torch.channels_last)
     ema = SSDNet(width=a.width_mult).to(dev)
@@ -255,7 +261,19 @@ def main():
     def save(model, step, tag='ckpt.pt'):
         sd = {k: v.detach().cpu() for k, v in model.state_dict().items()}
         torch.save({'model': sd, 'width': a.width_mult, 'height': a.in_h, 'width_px': a.in_w, 'step': step,
-                    'args': vars(a)}, os.path.join(a.out, tag))
+                    'train_seconds_total': prev_seconds + time.time() - t_train, 'args': vars(a)},
+                   os.path.join(a.out, tag))
+
+    def write_history():
+        with open(os.path.join(a.out, 'history.json'), 'w') as f:
+            json.dump(dict(history=hist, train_seconds=time.time() - t_train,
+                           train_seconds_total=prev_seconds + time.time() - t_train, steps=step,
+                           images_rendered=n_in[0], batch=a.batch, args=vars(a)), f, indent=1)
+
+    ema_f = [v for v in ema.state_dict().values() if v.dtype.is_floating_point]
+    ema_i = [v for v in ema.state_dict().values() if not v.dtype.is_floating_point]
+    net_f = [v for v in net.state_dict().values() if v.dtype.is_floating_point]
+    net_i = [v for v in net.state_dict().values() if not v.dtype.is_floating_point]
 
     step = step0
     last_eval = time.time()
@@ -282,7 +300,8 @@ def main():
         x, boxes, labels = augment(x, boxes, labels)
         with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=use_amp):
             logits, deltas = net(x)
-        cls_l, box_l = ssd_loss(logits, deltas, anchors, anchors_xyxy, boxes, labels)
+        cls_l, box_l = ssd_loss(logits, deltas, anchors, anchors_xyxy, boxes, labels,
+                                topk=a.match_topk, topk_min_iou=a.match_min_iou)
         loss = cls_l + box_l
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -291,12 +310,10 @@ def main():
         step += 1
         with torch.no_grad():
             d = min(0.9995, (1 + s_rel) / (10 + s_rel))
-            msd, esd = net.state_dict(), ema.state_dict()
-            for k, v in esd.items():
-                if v.dtype.is_floating_point:
-                    v.mul_(d).add_(msd[k].detach(), alpha=1 - d)
-                else:
-                    v.copy_(msd[k])
+            torch._foreach_mul_(ema_f, d)
+            torch._foreach_add_(ema_f, net_f, alpha=1 - d)
+            for e, n in zip(ema_i, net_i):
+                e.copy_(n)
         if step % 50 == 0:
             loss_acc[0] += float(cls_l)
             loss_acc[1] += float(box_l)
@@ -312,6 +329,7 @@ def main():
             print(f'EVAL step {step} val mAP@0.5={m:.4f} ' + ' '.join(f'{k}={v:.3f}' for k, v in ap.items() if v is not None),
                   flush=True)
             save(ema, step)
+            write_history()
             last_eval = time.time()
     stop.set()
     m, ap = evaluate(ema)
@@ -320,9 +338,7 @@ def main():
           flush=True)
     save(ema, step)
     train_s = time.time() - t_train
-    with open(os.path.join(a.out, 'history.json'), 'w') as f:
-        json.dump(dict(history=hist, train_seconds=train_s, steps=step, images_rendered=n_in[0],
-                       batch=a.batch, args=vars(a)), f, indent=1)
+    write_history()
     print(f'training took {train_s:.0f}s ({step - step0} steps, {n_in[0]} images rendered)', flush=True)
     pool.terminate()
     if a.export:

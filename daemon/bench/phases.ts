@@ -1,0 +1,272 @@
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { drawBoxes } from '../detect/detections.js';
+import type { Detection, Detector, DetectOptions, Frame } from '../detect/types.js';
+import { RuntimeFailure } from '../errors.js';
+import * as native from '../native.js';
+import { detectionMessage, type DetectionMessage } from '../sinks/detection-message.js';
+import type { MqttPublisher } from '../sinks/mqtt-publisher.js';
+import { Mp4Writer } from '../sinks/mp4-writer.js';
+import { CameraPipeline, type CameraOutputs } from '../service/camera-pipeline.js';
+import { silentLogger } from '../service/log.js';
+import { LatencyStats } from '../service/rate.js';
+import { openSource } from '../sources/open-source.js';
+import { CpuMeter, type CpuFigures } from './process-usage.js';
+import { RssSampler, type RssSample, type RssTrend } from './rss-sampler.js';
+
+/**
+ * The measured phases of `trt-detect bench`, each on the same detector and input:
+ * the detector alone, the pipelined engine (CameraPipeline, N cameras, recording + MQTT) and the
+ * classic one-frame-at-a-time loop. Every phase discards a warm-up before it measures.
+ */
+
+export const STAGES = ['decode', 'preprocess', 'inference', 'postprocess', 'draw', 'encode', 'publish'] as const;
+export type StageName = (typeof STAGES)[number];
+export type StageTimings = Record<StageName, LatencyStats>;
+
+export interface StageSummary {
+  mean_ms: number;
+  p50_ms: number;
+  p99_ms: number;
+  /** samples measured */
+  count: number;
+  /** samples per second of the measured span (the stage's throughput) */
+  per_s: number;
+}
+
+export function summarizeStages(stages: Partial<Record<StageName, LatencyStats>>, elapsedSeconds: number): Partial<Record<StageName, StageSummary>> {
+  const out: Partial<Record<StageName, StageSummary>> = {};
+  for (const name of STAGES) {
+    const s = stages[name];
+    if (!s) continue;
+    out[name] = { mean_ms: s.mean, p50_ms: s.percentile(50), p99_ms: s.percentile(99), count: s.count, per_s: Number((s.count / Math.max(elapsedSeconds, 1e-3)).toFixed(2)) };
+  }
+  return out;
+}
+
+const newStages = (): StageTimings => ({
+  decode: new LatencyStats(),
+  preprocess: new LatencyStats(),
+  inference: new LatencyStats(),
+  postprocess: new LatencyStats(),
+  draw: new LatencyStats(),
+  encode: new LatencyStats(),
+  publish: new LatencyStats(),
+});
+
+/** Where the bench sends detections: the MQTT publisher, or only serialised when there is none. */
+export function publishFn(publisher: MqttPublisher | null): (camera: string, message: DetectionMessage) => void {
+  return publisher ? (camera, message) => publisher.publishDetections(camera, message) : (_camera, message) => void JSON.stringify(message);
+}
+
+export interface BenchContext {
+  detector: Detector;
+  options: DetectOptions;
+  input: string;
+  interval: number;
+  /** temp dir for the recordings */
+  dir: string;
+  publisher: MqttPublisher | null;
+  /** child pids not part of the measured work (the private broker) */
+  exclude: ReadonlySet<number>;
+}
+
+/** Warm-up before measuring: a fifth of the phase, between 0.5 and 5 seconds. */
+export const warmupSeconds = (seconds: number) => Math.min(5, Math.max(0.5, seconds * 0.2));
+
+/** The first decoded frame of the input, copied out of the source's pool. */
+export async function firstFrame(input: string): Promise<Frame> {
+  const src = await openSource(input);
+  for await (const f of src.frames()) {
+    src.stop();
+    return { ...f, data: Buffer.from(f.data) };
+  }
+  throw new RuntimeFailure(`${input}: no frames could be decoded (is it a video file?)`);
+}
+
+export interface InferenceOnlyResult {
+  fps: number;
+  frames: number;
+  stages: Partial<Record<StageName, StageSummary>>;
+  cpu: CpuFigures;
+}
+
+/** The detector alone (preprocess + inference + postprocess), one frame after another, same settings. */
+export async function inferenceOnly(ctx: BenchContext, frame: Frame, seconds: number): Promise<InferenceOnlyResult> {
+  const stages = { preprocess: new LatencyStats(), inference: new LatencyStats(), postprocess: new LatencyStats() };
+  const warm = performance.now() + warmupSeconds(seconds) * 1000;
+  let n = 0;
+  while (performance.now() < warm || n < 3) {
+    await ctx.detector.infer(frame, ctx.options);
+    n++;
+  }
+  const cpu = new CpuMeter(ctx.exclude).start();
+  const t0 = performance.now();
+  n = 0;
+  while (performance.now() - t0 < seconds * 1000 || n < 5) {
+    const r = await ctx.detector.infer(frame, ctx.options);
+    stages.preprocess.add(r.timings.preprocess_ms);
+    stages.inference.add(r.timings.inference_ms);
+    stages.postprocess.add(r.timings.postprocess_ms);
+    n++;
+  }
+  const elapsed = (performance.now() - t0) / 1000;
+  return { fps: n / elapsed, frames: n, stages: summarizeStages(stages, elapsed), cpu: cpu.stop() };
+}
+
+export interface PipelinedResult {
+  fps: number;
+  frames: number;
+  /** frames the detector ran on (fewer than frames with an interval) */
+  inferred: number;
+  elapsed: number;
+  cameraFps: number[];
+  /** stage timings of the first camera (every camera runs the same stages on the same file) */
+  stages: Partial<Record<StageName, StageSummary>>;
+  cpu: CpuFigures;
+  memory: { every_s: number; samples: RssSample[]; trend: RssTrend; max_children_rss_mb: number | null } | null;
+}
+
+/** Sleeps `ms`, or less when one of `runs` settles first (a camera failed or its file ended). */
+function sleepUnlessEnded(ms: number, runs: Array<Promise<unknown>>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([new Promise<void>((r) => (timer = setTimeout(r, ms))), ...runs.map((p) => p.then(() => undefined))]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * The pipelined engine: `cameras` CameraPipelines decoding the same looping file, sharing the
+ * detector, each recording to an MP4 and publishing every inferred frame. `rssEvery` (seconds)
+ * turns on the memory trend: RSS samples from the start, slope after a warm-up.
+ */
+export async function pipelined(ctx: BenchContext, seconds: number, cameras: number, rssEvery: number | null): Promise<PipelinedResult> {
+  const publish = publishFn(ctx.publisher);
+  const outputs: CameraOutputs = {
+    status: (camera, status) => ctx.publisher?.publishCameraStatus(camera, status),
+    detections: publish,
+  };
+  const pipes: CameraPipeline[] = [];
+  for (let c = 0; c < cameras; c++) {
+    pipes.push(
+      new CameraPipeline(
+        `bench${c}`,
+        {
+          source: ctx.input,
+          loop: true,
+          detect: { threshold: ctx.options.threshold, nms_iou: ctx.options.nmsIou, classes: ctx.options.classes, interval: ctx.interval, top_k: ctx.options.topK },
+          publishAll: true,
+          sink: (video) => {
+            const w = new Mp4Writer(join(ctx.dir, `bench${c}.mp4`), { width: video.width, height: video.height, fps: video.fpsRational });
+            return { write: (f) => w.write(f), close: () => w.finish() };
+          },
+        },
+        ctx.detector,
+        outputs,
+        silentLogger(),
+      ),
+    );
+  }
+  const rss = rssEvery ? new RssSampler(rssEvery, ctx.exclude) : null;
+  const runs = pipes.map((p) => p.run());
+  const failure = () => pipes.find((p) => p.currentState === 'error' || p.currentState === 'ended');
+  try {
+    // warm-up: every camera has written frames (its ffmpeg processes are up), then a little more
+    const deadline = performance.now() + 120_000;
+    while (!failure() && pipes.some((p) => p.stats().frames < 2) && performance.now() < deadline) await sleepUnlessEnded(50, runs);
+    if (pipes.some((p) => p.stats().frames < 2) && !failure()) throw new RuntimeFailure(`${ctx.input}: no frame came through the pipeline within 120 s`);
+    await sleepUnlessEnded(warmupSeconds(seconds) * 1000, runs);
+    for (const p of pipes) for (const s of Object.values(p.timings)) s.reset();
+    const frames0 = pipes.map((p) => p.stats().frames);
+    const inferred0 = pipes.reduce((a, p) => a + p.stats().inferred, 0);
+    const cpu = new CpuMeter(ctx.exclude).start();
+    const t0 = performance.now();
+    if (!failure()) await sleepUnlessEnded(seconds * 1000, runs);
+    const elapsed = (performance.now() - t0) / 1000;
+    const cameraFrames = pipes.map((p, i) => p.stats().frames - frames0[i]);
+    const inferred = pipes.reduce((a, p) => a + p.stats().inferred, 0) - inferred0;
+    const cpuFigures = cpu.stop();
+    const stages = summarizeStages(pipes[0].timings, elapsed);
+    rss?.stop();
+    await Promise.all(pipes.map((p) => p.stop()));
+    await Promise.all(runs);
+    const bad = pipes.find((p) => p.currentState === 'error');
+    if (bad) throw new RuntimeFailure(bad.error ?? `${ctx.input}: the bench pipeline failed`);
+    const frames = cameraFrames.reduce((a, b) => a + b, 0);
+    const memory =
+      rss && rssEvery
+        ? { every_s: rssEvery, samples: rss.samples, trend: rss.trend(Math.min(60, 0.2 * (seconds + warmupSeconds(seconds)))), max_children_rss_mb: rss.maxChildrenMb }
+        : null;
+    return { fps: frames / elapsed, frames, inferred, elapsed, cameraFps: cameraFrames.map((f) => Number((f / elapsed).toFixed(2))), stages, cpu: cpuFigures, memory };
+  } finally {
+    rss?.stop();
+    await Promise.all(pipes.map((p) => p.stop()));
+    await Promise.allSettled(runs);
+  }
+}
+
+export interface SequentialResult {
+  fps: number;
+  frames: number;
+  stages: Partial<Record<StageName, StageSummary>>;
+  cpu: CpuFigures;
+}
+
+/**
+ * The classic loop as the baseline: read a frame -> preprocess + infer + postprocess -> publish ->
+ * draw -> encode, one frame at a time, nothing overlapping in this process (same interval).
+ */
+export async function sequential(ctx: BenchContext, seconds: number): Promise<SequentialResult> {
+  const publish = publishFn(ctx.publisher);
+  const src = await openSource(ctx.input, { loop: true });
+  const w = new Mp4Writer(join(ctx.dir, 'sequential.mp4'), { width: src.info.width, height: src.info.height, fps: src.info.fpsRational });
+  const stages = newStages();
+  const every = ctx.interval + 1;
+  const warmEnd = performance.now() + warmupSeconds(seconds) * 1000;
+  let measuring = false;
+  let cpu = new CpuMeter(ctx.exclude);
+  let t0 = performance.now();
+  let frames = 0;
+  let last: Detection[] = [];
+  let t = performance.now();
+  try {
+    for await (const frame of src.frames()) {
+      stages.decode.add(performance.now() - t);
+      if (frame.index % every === 0) {
+        const r = await ctx.detector.infer(frame, ctx.options);
+        last = r.detections;
+        stages.preprocess.add(r.timings.preprocess_ms);
+        stages.inference.add(r.timings.inference_ms);
+        stages.postprocess.add(r.timings.postprocess_ms);
+        const s = performance.now();
+        publish('sequential', detectionMessage('sequential', frame, r.detections, r.timings.inference_ms));
+        stages.publish.add(performance.now() - s);
+      }
+      let s = performance.now();
+      if (last.length) await native.draw(frame.data, frame.width, frame.height, drawBoxes(last));
+      stages.draw.add(performance.now() - s);
+      s = performance.now();
+      await w.write(frame.data);
+      stages.encode.add(performance.now() - s);
+      src.pool.release(frame.data);
+      const now = performance.now();
+      if (!measuring && now >= warmEnd) {
+        measuring = true;
+        for (const st of Object.values(stages)) st.reset();
+        cpu = new CpuMeter(ctx.exclude).start();
+        t0 = now;
+        frames = 0;
+      } else if (measuring) {
+        frames++;
+        if (now - t0 >= seconds * 1000) break;
+      }
+      t = performance.now();
+    }
+  } finally {
+    src.stop();
+  }
+  const elapsed = (performance.now() - t0) / 1000;
+  const cpuFigures = cpu.stop();
+  await w.finish();
+  if (src.truncated) throw new RuntimeFailure(src.truncated);
+  if (!measuring) throw new RuntimeFailure(`${ctx.input}: the sequential baseline ended before it could measure`);
+  return { fps: frames / elapsed, frames, stages: summarizeStages(stages, elapsed), cpu: cpuFigures };
+}

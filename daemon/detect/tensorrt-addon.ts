@@ -1,0 +1,105 @@
+/**
+ * The typed face of the addon's TensorRT part (`exports.tensorrt`, native/src/trt/trt_addon.cc),
+ * present only when the addon was built with TensorRT (addonInfo.tensorrt). Every function runs on
+ * the libuv thread pool and returns a Promise; errors are one-line Error messages.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { RuntimeFailure } from '../errors.js';
+import { addonInfo, type InputTransform, type PreprocessSpec } from '../native.js';
+
+export interface TensorRtDeviceInfo {
+  /** of the loaded libnvinfer, e.g. "8.2.1" */
+  tensorrtVersion: string;
+  /** of the headers the addon was compiled with */
+  compiledVersion: string;
+  gpuName: string;
+  /** "5.3" on a Jetson Nano */
+  computeCapability: string;
+  totalMemory: number;
+  fastFp16: boolean;
+  fastInt8: boolean;
+}
+
+export interface TensorRtBuildOptions {
+  onnxPath: string;
+  enginePath: string;
+  precision: 'fp32' | 'fp16' | 'int8';
+  /** int8: raw float32 NCHW input tensors, one image each (see tensorrt-calibration.ts) */
+  calibrationFiles?: string[];
+  /** int8: TensorRT calibration cache, read when present and written after calibration */
+  calibrationCache?: string;
+  workspaceMb?: number;
+  /** for ONNX inputs with dynamic H/W */
+  inputWidth?: number | null;
+  inputHeight?: number | null;
+}
+
+export interface TensorRtBuildResult {
+  precision: string;
+  engineBytes: number;
+  seconds: number;
+  calibrationBatches: number;
+  warnings: string[];
+}
+
+export interface TensorRtTensor {
+  name: string;
+  input: boolean;
+  /** batch dimension included */
+  shape: number[];
+  type: 'float32' | 'int32';
+  elements: number;
+}
+
+/** An opaque engine handle (a native External). */
+export type EngineHandle = { readonly __engine: unique symbol };
+
+export interface OpenedEngine {
+  handle: EngineHandle;
+  tensors: TensorRtTensor[];
+  /** pre-processing runs as CUDA kernels (else on the CPU) */
+  gpuPreprocess: boolean;
+  deviceMemoryBytes: number;
+}
+
+export interface TensorRtInferResult extends InputTransform {
+  preprocessMs: number;
+  inferenceMs: number;
+}
+
+export interface TensorRtAddon {
+  compiledVersion: string;
+  deviceInfo(): Promise<TensorRtDeviceInfo>;
+  /** parses the ONNX model with TensorRT's parser; shapes use -1 for dynamic dimensions */
+  inspectOnnx(path: string): Promise<Array<{ name: string; input: boolean; shape: number[] }>>;
+  buildEngine(options: TensorRtBuildOptions, onProgress?: (line: string) => void): Promise<TensorRtBuildResult>;
+  openEngine(path: string): Promise<OpenedEngine>;
+  /** outputs: one typed array per output tensor (tensors order), filled in place */
+  infer(handle: EngineHandle, frame: Uint8Array, width: number, height: number, spec: PreprocessSpec, outputs: Array<Float32Array | Int32Array>): Promise<TensorRtInferResult>;
+  closeEngine(handle: EngineHandle): Promise<void>;
+}
+
+// Same path rule as daemon/native.ts ($TRT_DETECT_ADDON, else <repo>/build/native/Release): Node
+// caches the module, so this is the very object native.ts loaded.
+function addonPath(): string {
+  const fromEnv = process.env.TRT_DETECT_ADDON;
+  if (fromEnv) return fromEnv;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(join(dir, 'package.json'))) return join(dir, 'build', 'native', 'Release', 'trt_detect.node');
+    const parent = dirname(dir);
+    if (parent === dir) return join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'build', 'native', 'Release', 'trt_detect.node');
+    dir = parent;
+  }
+}
+
+/** The TensorRT functions, or null when the addon was built without TensorRT. */
+export function tensorRtAddon(): TensorRtAddon | null {
+  if (!addonInfo.tensorrt) return null; // also loads the addon (RuntimeFailure when it is missing)
+  const mod = createRequire(import.meta.url)(addonPath()) as { tensorrt?: TensorRtAddon };
+  if (!mod.tensorrt) throw new RuntimeFailure('the native addon reports TensorRT but exports no tensorrt functions: rebuild it (npm run setup)');
+  return mod.tensorrt;
+}

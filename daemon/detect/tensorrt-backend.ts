@@ -1,0 +1,309 @@
+/**
+ * The TensorRT backend (Jetson / any host where the addon was built with TensorRT): loads a
+ * serialized engine, or builds one from ONNX into the engine cache beside the model (see
+ * tensorrt-engine-cache.ts) with the precision fallback of tensorrt-precision.ts and INT8
+ * calibration from tensorrt-calibration.ts. Inference is one native call per frame: upload,
+ * pre-processing (CUDA kernels when built), enqueue, outputs copied into typed arrays allocated
+ * once; post-processing is the shared addon code every backend uses.
+ */
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { extname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { ConfigError, RuntimeFailure, errorMessage } from '../errors.js';
+import * as native from '../native.js';
+import { backgroundIds, resolveLabels } from './labels.js';
+import { bindLayout, type LayoutBinding } from './layouts.js';
+import { postprocessInput, type OnnxBackendOptions } from './onnxruntime-backend.js';
+import { toDetections } from './detections.js';
+import { writeCalibrationTensors } from './tensorrt-calibration.js';
+import {
+  engineCacheLocation,
+  foreignEngineReasons,
+  inputKey,
+  lookupCachedEngine,
+  readSidecar,
+  sha256File,
+  writeSidecar,
+  type EngineKey,
+  type EngineSidecar,
+  type Precision,
+} from './tensorrt-engine-cache.js';
+import { resolvePrecision } from './tensorrt-precision.js';
+import { tensorRtAddon, type OpenedEngine, type TensorRtAddon, type TensorRtDeviceInfo } from './tensorrt-addon.js';
+import type { DetectOptions, Detector, Frame, InferResult, ModelInfo } from './types.js';
+
+export const ENGINE_EXTENSIONS = ['.engine', '.plan', '.trt'];
+
+export type TensorRtLog = (level: 'info' | 'warn', message: string) => void;
+
+export interface TensorRtBackendOptions extends OnnxBackendOptions {
+  precision?: Precision;
+  strictPrecision?: boolean;
+  /** INT8: a folder of images/recordings and the calibration cache file (TensorRT format, TAO cal.bin works) */
+  calibration?: { images: string; cache: string } | null;
+  /** where to write the built engine (default: the cache path beside the model) */
+  enginePath?: string;
+  /** rebuild even when a fresh cached engine exists */
+  rebuild?: boolean;
+  workspaceMb?: number;
+  /** warnings (precision fallback) and info lines (cache hits, builds) */
+  log?: TensorRtLog;
+  /** progress lines during an engine build */
+  onProgress?: (line: string) => void;
+  /** the TensorRT functions (default: the addon's; tests pass a stand-in) */
+  addon?: TensorRtAddon;
+}
+
+const DEFAULT_INPUT = { color: 'rgb' as const, mean: [0.5, 0.5, 0.5] as [number, number, number], std: [0.5, 0.5, 0.5] as [number, number, number], resize: 'stretch' as const };
+
+export function isEnginePath(path: string): boolean {
+  return ENGINE_EXTENSIONS.includes(extname(path).toLowerCase());
+}
+
+function requireAddon(modelPath: string, given?: TensorRtAddon): TensorRtAddon {
+  const trt = given ?? tensorRtAddon();
+  if (!trt) {
+    throw new ConfigError(`${modelPath}: this build of trt-detect has no TensorRT (the addon was built where TensorRT was not found; on a Jetson run npm run setup, elsewhere use the .onnx model with model.backend: onnxruntime)`);
+  }
+  return trt;
+}
+
+async function deviceInfo(trt: TensorRtAddon, modelPath: string): Promise<TensorRtDeviceInfo> {
+  try {
+    return await trt.deviceInfo();
+  } catch (err) {
+    throw new RuntimeFailure(`${modelPath}: ${errorMessage(err)}`);
+  }
+}
+
+export interface EngineBuildOutcome {
+  enginePath: string;
+  sidecar: EngineSidecar;
+  /** true when a fresh cached engine was used and nothing was built */
+  cached: boolean;
+  precision: Precision;
+  /** TensorRT's own warnings during the build (the precision fallback goes to `log`) */
+  warnings: string[];
+}
+
+/**
+ * Returns a usable engine for an ONNX model: the cached one when its key matches this host and
+ * model, else a new build (precision fallback, INT8 calibration, progress lines).
+ */
+export async function ensureEngine(onnxPath: string, opts: TensorRtBackendOptions): Promise<EngineBuildOutcome> {
+  if (!existsSync(onnxPath)) throw new ConfigError(`${onnxPath}: model file not found (check model.path or -m)`);
+  if (statSync(onnxPath).isDirectory()) throw new ConfigError(`${onnxPath}: is a directory, not a model file (check model.path or -m)`);
+  const trt = requireAddon(onnxPath, opts.addon);
+  const log = opts.log ?? (() => undefined);
+  const dev = await deviceInfo(trt, onnxPath);
+  const requested = opts.precision ?? 'fp16';
+  const choice = resolvePrecision(requested, { fastFp16: dev.fastFp16, fastInt8: dev.fastInt8, gpuName: dev.gpuName, computeCapability: dev.computeCapability }, opts.strictPrecision ?? false);
+  if (choice.warning) log('warn', `${onnxPath}: ${choice.warning}`);
+  const precision = choice.precision;
+  const input = { ...DEFAULT_INPUT, ...(opts.input ?? {}) };
+  const key: EngineKey = {
+    model_sha256: await sha256File(onnxPath),
+    tensorrt: dev.tensorrtVersion,
+    gpu: dev.gpuName,
+    compute_capability: dev.computeCapability,
+    precision,
+    input: inputKey(input.width, input.height),
+  };
+  const enginePath = opts.enginePath ?? engineCacheLocation(onnxPath, precision);
+  if (!opts.rebuild) {
+    const found = await lookupCachedEngine(enginePath, key);
+    if (found.status === 'fresh') {
+      log('info', `${onnxPath}: using the cached TensorRT engine ${enginePath} (${precision}, TensorRT ${key.tensorrt}, ${key.gpu})`);
+      return { enginePath, sidecar: found.sidecar, cached: true, precision, warnings: [] };
+    }
+    if (found.status === 'stale') log('info', `${enginePath}: rebuilding the engine: ${found.reasons.join('; ')}`);
+  }
+
+  // The input size decides the calibration tensors: from the model, else from model.input.
+  const tensors = await trt.inspectOnnx(onnxPath).catch((err: unknown) => {
+    throw new ConfigError(`${errorMessage(err)} (use an .onnx SSD model)`);
+  });
+  const inputs = tensors.filter((t) => t.input);
+  if (inputs.length !== 1 || inputs[0].shape.length !== 4) {
+    throw new ConfigError(`${onnxPath}: expected one image input [1,3,H,W], the model has ${inputs.map((t) => `${t.name}[${t.shape.join(',')}]`).join(', ') || 'none'}`);
+  }
+  const shape = inputs[0].shape;
+  const height = shape[2] > 0 ? shape[2] : input.height;
+  const width = shape[3] > 0 ? shape[3] : input.width;
+  if (!width || !height) throw new ConfigError(`${onnxPath}: input ${inputs[0].name} has a dynamic size [${shape.join(',')}] (set model.input.width and model.input.height)`);
+  const spec: native.PreprocessSpec = { width, height, mean: input.mean, std: input.std, color: input.color, resize: input.resize };
+
+  let calibrationFiles: string[] = [];
+  let calibDir: string | null = null;
+  const cache = opts.calibration?.cache ?? '';
+  try {
+    if (precision === 'int8') {
+      if (cache && existsSync(cache)) {
+        log('info', `${onnxPath}: INT8 calibration from the cache ${cache} (delete it to calibrate again from images)`);
+      } else {
+        const images = opts.calibration?.images;
+        if (!images) throw new ConfigError(`${onnxPath}: INT8 needs calibration images (model.calibration.images or --calib DIR) or a calibration cache`);
+        calibDir = mkdtempSync(join(tmpdir(), 'trt-detect-calib-'));
+        calibrationFiles = await writeCalibrationTensors({ dir: images, spec, outDir: calibDir, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
+      }
+    }
+    const started = performance.now();
+    let result;
+    try {
+      result = await trt.buildEngine(
+        {
+          onnxPath,
+          enginePath,
+          precision,
+          calibrationFiles,
+          ...(cache ? { calibrationCache: cache } : {}),
+          ...(opts.workspaceMb ? { workspaceMb: opts.workspaceMb } : {}),
+          inputWidth: shape[3] > 0 ? null : width,
+          inputHeight: shape[2] > 0 ? null : height,
+        },
+        opts.onProgress,
+      );
+    } catch (err) {
+      throw new RuntimeFailure(errorMessage(err));
+    }
+    log('info', `${enginePath}: built ${precision} engine in ${((performance.now() - started) / 1000).toFixed(0)} s (${(result.engineBytes / 1e6).toFixed(1)} MB)`);
+    const sidecar: EngineSidecar = {
+      format: 1,
+      built_by: 'trt-detect',
+      built_at: new Date().toISOString(),
+      ...key,
+      engine_sha256: await sha256File(enginePath),
+      engine_bytes: result.engineBytes,
+      input_shape: [1, 3, height, width],
+      ...(precision !== requested ? { requested_precision: requested } : {}),
+      ...(precision === 'int8' ? { calibration: { images: result.calibrationBatches, cache: cache || null } } : {}),
+    };
+    await writeSidecar(enginePath, sidecar);
+    return { enginePath, sidecar, cached: false, precision, warnings: result.warnings };
+  } finally {
+    if (calibDir) rmSync(calibDir, { recursive: true, force: true });
+  }
+}
+
+/** Output typed arrays, allocated once per engine: float32 or int32 as the engine declares. */
+function allocateOutputs(engine: OpenedEngine): Map<string, Float32Array | Int32Array> {
+  const out = new Map<string, Float32Array | Int32Array>();
+  for (const t of engine.tensors) if (!t.input) out.set(t.name, t.type === 'int32' ? new Int32Array(t.elements) : new Float32Array(t.elements));
+  return out;
+}
+
+export class TensorRtDetector implements Detector {
+  private chain: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  private constructor(
+    readonly info: ModelInfo,
+    private readonly trt: TensorRtAddon,
+    private readonly engine: OpenedEngine,
+    private readonly binding: LayoutBinding,
+    private readonly spec: native.PreprocessSpec,
+    private readonly outputs: Map<string, Float32Array | Int32Array>,
+    private readonly ignore: number[],
+    /** true when pre-processing runs as CUDA kernels */
+    readonly gpuPreprocess: boolean,
+  ) {}
+
+  /** Opens an .engine/.plan, or an .onnx through the engine cache. */
+  static async open(opts: TensorRtBackendOptions): Promise<TensorRtDetector> {
+    const { modelPath } = opts;
+    if (!existsSync(modelPath)) throw new ConfigError(`${modelPath}: model file not found (check model.path or -m)`);
+    if (statSync(modelPath).isDirectory()) throw new ConfigError(`${modelPath}: is a directory, not a model file (check model.path or -m)`);
+    const trt = requireAddon(modelPath, opts.addon);
+    let enginePath = modelPath;
+    if (!isEnginePath(modelPath)) {
+      enginePath = (await ensureEngine(modelPath, opts)).enginePath;
+    } else {
+      const dev = await deviceInfo(trt, modelPath);
+      const reasons = foreignEngineReasons(await readSidecar(modelPath), { tensorrt: dev.tensorrtVersion, gpu: dev.gpuName, compute_capability: dev.computeCapability });
+      if (reasons.length) {
+        throw new ConfigError(`${modelPath}: this engine cannot run here: ${reasons.join('; ')} (rebuild it on this device: trt-detect build-engine -m MODEL.onnx)`);
+      }
+    }
+    let engine: OpenedEngine;
+    try {
+      engine = await trt.openEngine(enginePath);
+    } catch (err) {
+      throw new ConfigError(errorMessage(err));
+    }
+    try {
+      const inputT = engine.tensors.find((t) => t.input);
+      if (!inputT) throw new ConfigError(`${enginePath}: the engine has no input tensor`);
+      const [, , height, width] = inputT.shape;
+      const outs = engine.tensors.filter((t) => !t.input).map((t) => ({ name: t.name, shape: t.shape }));
+      const binding = bindLayout(enginePath, outs, opts.layout ?? 'auto');
+      const numClasses = binding.layout === 'scores_boxes' ? binding.numClasses : null;
+      const labels = resolveLabels(modelPath, opts.labels, numClasses);
+      if (numClasses !== null && labels.length !== numClasses) {
+        throw new ConfigError(`${modelPath}: the model has ${numClasses} classes but ${labels.length} labels were given (fix model.labels or the .labels.txt file)`);
+      }
+      const input = { ...DEFAULT_INPUT, ...(opts.input ?? {}) };
+      const info: ModelInfo = {
+        path: modelPath,
+        backend: 'tensorrt',
+        inputName: inputT.name,
+        inputWidth: width,
+        inputHeight: height,
+        layout: binding.layout,
+        outputNames: outs.map((o) => o.name),
+        labels,
+      };
+      const spec: native.PreprocessSpec = { width, height, mean: input.mean, std: input.std, color: input.color, resize: input.resize };
+      return new TensorRtDetector(info, trt, engine, binding, spec, allocateOutputs(engine), backgroundIds(labels), engine.gpuPreprocess);
+    } catch (err) {
+      await trt.closeEngine(engine.handle).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Calls are serialised: one engine context, buffers reused. */
+  infer(frame: Frame, options: DetectOptions): Promise<InferResult> {
+    const run = this.chain.then(() => this.inferNow(frame, options));
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async inferNow(frame: Frame, options: DetectOptions): Promise<InferResult> {
+    if (this.closed) throw new RuntimeFailure(`${this.info.path}: the detector is closed`);
+    let r;
+    try {
+      r = await this.trt.infer(this.engine.handle, frame.data, frame.width, frame.height, this.spec, [...this.outputs.values()]);
+    } catch (err) {
+      throw new RuntimeFailure(`${this.info.path}: inference failed (${errorMessage(err).split('\n')[0]})`);
+    }
+    const t0 = performance.now();
+    const input = postprocessInput(this.binding, (name) => {
+      const a = this.outputs.get(name);
+      if (!a) throw new RuntimeFailure(`engine output "${name}" missing`);
+      return a;
+    });
+    const raw = await native.postprocess(input, {
+      inputWidth: this.spec.width,
+      inputHeight: this.spec.height,
+      srcWidth: frame.width,
+      srcHeight: frame.height,
+      transform: { scaleX: r.scaleX, scaleY: r.scaleY, padX: r.padX, padY: r.padY },
+      threshold: options.threshold,
+      nmsIou: options.nmsIou,
+      topK: options.topK,
+      classes: options.classes,
+      ignoreClasses: this.ignore,
+    });
+    return {
+      detections: toDetections(raw, this.info.labels),
+      timings: { preprocess_ms: r.preprocessMs, inference_ms: r.inferenceMs, postprocess_ms: performance.now() - t0 },
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.chain;
+    if (this.closed) return;
+    this.closed = true;
+    await this.trt.closeEngine(this.engine.handle);
+  }
+}

@@ -1,0 +1,91 @@
+import { ffmpegPath } from './image-io.js';
+import { platform, type Platform } from './platform.js';
+import { parseRational } from './probe.js';
+
+/**
+ * H.264 encoders for annotated frames (RGB24 on stdin → Annex-B byte stream on stdout): the
+ * Jetson's hardware encoder through GStreamer (nvv4l2h264enc, or omxh264enc on older JetPacks)
+ * where it exists, libx264 through ffmpeg everywhere else. Every access unit starts with a
+ * delimiter, keyframes repeat SPS/PPS, there are no B-frames (one picture out per picture in).
+ */
+
+export interface EncoderInput {
+  width: number;
+  height: number;
+  /** ffmpeg rational ("30000/1001") or number */
+  fps: string | number;
+  /** keyframe interval in frames; default one second */
+  gop?: number;
+}
+
+export interface Command {
+  command: string;
+  args: string[];
+  /** which encoder this is, for logs */
+  encoder: 'nvv4l2h264enc' | 'omxh264enc' | 'libx264';
+}
+
+/** "30000/1001" / 12.5 → GStreamer fraction "30000/1001" / "25/2". */
+export function gstFraction(fps: string | number): string {
+  const s = String(fps);
+  if (/^\d+\/\d+$/.test(s)) return s;
+  const n = Number(s);
+  if (Number.isInteger(n)) return `${n}/1`;
+  return `${Math.round(n * 1000)}/1000`;
+}
+
+function gop(input: EncoderInput): number {
+  return input.gop ?? Math.max(1, Math.round(parseRational(String(input.fps)) || Number(input.fps) || 25));
+}
+
+/** The hardware encoder this machine has, if any. */
+export function hardwareEncoder(plat: Platform = platform()): 'nvv4l2h264enc' | 'omxh264enc' | null {
+  if (!plat.jetson || !plat.gstreamer) return null;
+  if (plat.hasElement('nvv4l2h264enc')) return 'nvv4l2h264enc';
+  if (plat.hasElement('omxh264enc')) return 'omxh264enc';
+  return null;
+}
+
+/** gst-launch arguments: one element per word, `!` between elements. */
+export function gstArgs(elements: string[]): string[] {
+  const out: string[] = ['-q'];
+  elements.forEach((e, i) => {
+    if (i > 0) out.push('!');
+    out.push(...e.split(' ').filter(Boolean));
+  });
+  return out;
+}
+
+/** The encoder command for a live H.264 stream. */
+export function h264StreamEncoder(input: EncoderInput, plat: Platform = platform()): Command {
+  const g = gop(input);
+  const hw = hardwareEncoder(plat);
+  if (hw) {
+    const enc =
+      hw === 'nvv4l2h264enc'
+        ? `nvv4l2h264enc insert-sps-pps=true insert-aud=true iframeinterval=${g} idrinterval=${g} maxperf-enable=true`
+        : `omxh264enc insert-sps-pps=true insert-aud=true iframeinterval=${g}`;
+    return {
+      command: 'gst-launch-1.0',
+      encoder: hw,
+      args: gstArgs([
+        `fdsrc fd=0 blocksize=${input.width * input.height * 3}`,
+        `rawvideoparse width=${input.width} height=${input.height} format=rgb framerate=${gstFraction(input.fps)}`,
+        'videoconvert',
+        'video/x-raw,format=I420',
+        'nvvidconv',
+        'video/x-raw(memory:NVMM),format=NV12',
+        enc,
+        'video/x-h264,stream-format=byte-stream,alignment=au',
+        'fdsink fd=1 sync=false',
+      ]),
+    };
+  }
+  return {
+    command: ffmpegPath(),
+    encoder: 'libx264',
+    args: ['-nostdin', '-hide_banner', '-loglevel', 'error', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${input.width}x${input.height}`, '-r', String(input.fps), '-i', 'pipe:0',
+      '-an', '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p', '-g', String(g), '-keyint_min', String(g), '-sc_threshold', '0', '-bf', '0',
+      '-x264-params', 'repeat-headers=1:aud=1', '-f', 'h264', 'pipe:1'],
+  };
+}

@@ -1,0 +1,156 @@
+/**
+ * The daemon's HTTP endpoint (config `http`): GET /healthz and GET /metrics (Prometheus text).
+ * node:http only; every request is answered from the in-memory ServiceView, nothing blocks.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { RuntimeFailure, errorMessage } from '../errors.js';
+import type { Logger } from './log.js';
+import { LoopDelayMonitor } from './loop-delay.js';
+import { renderMetrics, type CameraView, type ProcessFigures, type ServiceView } from './metrics.js';
+
+export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+export interface Health {
+  ok: boolean;
+  body: {
+    status: 'ok' | 'unhealthy';
+    /** why unhealthy: the cameras that are neither streaming nor ended, with their states */
+    reason?: string;
+    cameras: Record<string, { state: string; fps: number; error?: string }>;
+    mqtt: { connected: boolean } | null;
+  };
+}
+
+/** Healthy when every enabled camera is streaming or ended (file sources that finished). */
+export function healthOf(view: ServiceView): Health {
+  const cams = view.cameras();
+  const cameras: Health['body']['cameras'] = {};
+  const bad: CameraView[] = [];
+  for (const c of cams) {
+    cameras[c.name] = { state: c.state, fps: c.stats?.fps ?? 0, ...(c.state === 'error' && c.error ? { error: c.error } : {}) };
+    if (c.state !== 'streaming' && c.state !== 'ended') bad.push(c);
+  }
+  const mqttStats = view.mqtt();
+  const mqtt = mqttStats ? { connected: mqttStats.connected } : null;
+  if (!bad.length) return { ok: true, body: { status: 'ok', cameras, mqtt } };
+  const reason = `cameras not streaming: ${bad.map((c) => `${c.name} (${c.state}${c.state === 'error' && c.error ? `: ${c.error}` : ''})`).join(', ')}`;
+  return { ok: false, body: { status: 'unhealthy', reason, cameras, mqtt } };
+}
+
+export interface HttpServerOptions {
+  host: string;
+  port: number;
+  view: ServiceView;
+  logger: Logger;
+  /** for error messages: where http.port was set */
+  configPath?: string;
+  /** process figures for /metrics; default: this process */
+  processFigures?: () => ProcessFigures;
+}
+
+/** Serves /healthz and /metrics until close(). */
+export class HttpServer {
+  private readonly loop = new LoopDelayMonitor();
+
+  private constructor(
+    private readonly server: Server,
+    private readonly opts: HttpServerOptions,
+  ) {}
+
+  /** The port actually bound (useful with port 0). */
+  get port(): number {
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  get host(): string {
+    return this.opts.host;
+  }
+
+  /**
+   * Binds host:port. A port in use or not allowed rejects with one RuntimeFailure line naming
+   * the address and the config key to change.
+   */
+  static listen(opts: HttpServerOptions): Promise<HttpServer> {
+    const server = createServer();
+    const http = new HttpServer(server, opts);
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => http.handle(req, res));
+    // a scraper that never finishes its request must not hold the daemon open at shutdown
+    server.keepAliveTimeout = 5000;
+    server.headersTimeout = 10000;
+    return new Promise((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException) => {
+        http.loop.stop();
+        const where = `${opts.host}:${opts.port}`;
+        const key = opts.configPath ? `${opts.configPath}: http.port` : 'http.port';
+        if (err.code === 'EADDRINUSE') reject(new RuntimeFailure(`http: ${where} is already in use (${key}: choose a free port, or stop the program that holds it)`));
+        else if (err.code === 'EACCES') reject(new RuntimeFailure(`http: not allowed to listen on ${where} (${key}: use a port above 1023)`));
+        else if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND') reject(new RuntimeFailure(`http: cannot listen on ${where}: no such local address (check http.host)`));
+        else reject(new RuntimeFailure(`http: cannot listen on ${where} (${errorMessage(err)})`));
+      };
+      server.once('error', onError);
+      server.listen(opts.port, opts.host, () => {
+        server.off('error', onError);
+        server.on('error', (err) => opts.logger.error({ err: errorMessage(err) }, 'http server error'));
+        resolve(http);
+      });
+    });
+  }
+
+  private processFigures(): ProcessFigures {
+    if (this.opts.processFigures) return this.opts.processFigures();
+    return {
+      rssBytes: process.memoryUsage().rss,
+      startTimeSeconds: Math.round(Date.now() / 1000 - process.uptime()),
+      loopDelay: this.loop.window(),
+    };
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const path = (req.url ?? '/').split('?')[0];
+    try {
+      if (path !== '/healthz' && path !== '/metrics') {
+        this.send(req, res, 404, 'application/json', JSON.stringify({ error: `no such path ${path} (try /healthz or /metrics)` }));
+        return;
+      }
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        res.setHeader('Allow', 'GET, HEAD');
+        this.send(req, res, 405, 'application/json', JSON.stringify({ error: `method ${req.method} not allowed` }));
+        return;
+      }
+      if (path === '/healthz') {
+        const health = healthOf(this.opts.view);
+        this.send(req, res, health.ok ? 200 : 503, 'application/json', JSON.stringify(health.body));
+      } else {
+        this.send(req, res, 200, METRICS_CONTENT_TYPE, renderMetrics(this.opts.view, this.processFigures()));
+      }
+    } catch (err) {
+      this.opts.logger.error({ err: errorMessage(err), path }, 'http request failed');
+      this.send(req, res, 500, 'application/json', JSON.stringify({ error: errorMessage(err) }));
+    }
+  }
+
+  private send(req: IncomingMessage, res: ServerResponse, status: number, type: string, body: string): void {
+    res.statusCode = status;
+    res.setHeader('Content-Type', type);
+    res.setHeader('Cache-Control', 'no-store');
+    res.setHeader('Content-Length', Buffer.byteLength(body));
+    res.end(req.method === 'HEAD' ? undefined : body);
+  }
+
+  /** Stops listening and closes idle keep-alive connections; resolves within `timeoutMs`. */
+  close(timeoutMs = 2000): Promise<void> {
+    this.loop.stop();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      timer.unref();
+      this.server.close(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+      // Node 18.2+: drop idle keep-alive sockets now (on Node 16 they end with keepAliveTimeout)
+      const s = this.server as Server & { closeIdleConnections?: () => void };
+      s.closeIdleConnections?.();
+    });
+  }
+}

@@ -1,0 +1,399 @@
+import { randomBytes } from 'node:crypto';
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { createServer, type Server, type Socket } from 'node:net';
+import { RuntimeFailure } from '../errors.js';
+import { NAL, nalType, profileLevelId, type AccessUnit } from '../media/h264.js';
+
+/**
+ * A small RTSP 1.0 server (RFC 2326) for H.264 live streams: one stream per path
+ * (`rtsp://host:port/<name>`), any number of clients, RFC 6184 packetization (single NAL unit and
+ * FU-A). RTP goes over the RTSP TCP connection (interleaved, RFC 2326 section 10.12) or, for
+ * clients that ask for it, unicast UDP; the TCP connection is the session either way (a client
+ * that closes it stops receiving). Multicast is not offered.
+ *
+ * A client that reads too slowly loses pictures (never the other clients or the pipeline): when
+ * its socket buffer holds more than `maxClientBacklog` bytes it waits for the next keyframe.
+ */
+
+const RTP_MTU = 1400;
+const PAYLOAD_TYPE = 96;
+const CLOCK = 90_000;
+const SERVER = 'trt-detect';
+/** a client that has not read for this long while media piles up is disconnected */
+const STUCK_MS = 30_000;
+
+interface RtspRequest {
+  method: string;
+  url: string;
+  headers: Map<string, string>;
+}
+
+/** One mounted stream: producers push access units; the server fans them out to its clients. */
+export class RtspStream {
+  sps: Buffer | null = null;
+  pps: Buffer | null = null;
+  readonly clients = new Set<RtspClient>();
+  private readonly spsWaiters: Array<() => void> = [];
+  /** access units pushed so far */
+  pushed = 0;
+  /** keeps RTP time increasing when a producer restarts its pts (camera restarted by a reload) */
+  private tsOffset = 0;
+  private lastTs: number | null = null;
+
+  constructor(readonly name: string) {}
+
+  /** Sends one picture to every playing client; `pts` in seconds (any origin, increasing). */
+  push(au: AccessUnit, pts: number): void {
+    for (const n of au.nals) {
+      const t = nalType(n);
+      if (t === NAL.SPS) this.sps = n;
+      else if (t === NAL.PPS) this.pps = n;
+    }
+    if (this.sps && this.pps && this.spsWaiters.length) for (const w of this.spsWaiters.splice(0)) w();
+    this.pushed++;
+    let ts = Math.round(pts * CLOCK) + this.tsOffset;
+    if (this.lastTs !== null && ts <= this.lastTs) {
+      this.tsOffset += this.lastTs - ts + 3000;
+      ts = this.lastTs + 3000;
+    }
+    this.lastTs = ts;
+    for (const c of this.clients) c.send(au, ts, this);
+  }
+
+  /** Resolves once parameter sets are known, or after `timeoutMs` (DESCRIBE then omits them). */
+  waitForParameterSets(timeoutMs: number): Promise<void> {
+    if (this.sps && this.pps) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, timeoutMs);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.spsWaiters.push(done);
+    });
+  }
+
+  sdp(host: string, sessionId: string): string {
+    const fmtp = ['packetization-mode=1'];
+    if (this.sps && this.pps) {
+      fmtp.push(`profile-level-id=${profileLevelId(this.sps)}`, `sprop-parameter-sets=${this.sps.toString('base64')},${this.pps.toString('base64')}`);
+    }
+    return [
+      'v=0',
+      `o=- ${sessionId} 1 IN IP4 ${host}`,
+      `s=${SERVER} ${this.name}`,
+      'c=IN IP4 0.0.0.0',
+      't=0 0',
+      'a=control:*',
+      'a=range:npt=0-',
+      `m=video 0 RTP/AVP ${PAYLOAD_TYPE}`,
+      `a=rtpmap:${PAYLOAD_TYPE} H264/${CLOCK}`,
+      `a=fmtp:${PAYLOAD_TYPE} ${fmtp.join(';')}`,
+      'a=control:trackID=0',
+      '',
+    ].join('\r\n');
+  }
+
+  /** Disconnects every client (the stream is being removed). */
+  closeClients(): void {
+    for (const c of [...this.clients]) c.close();
+  }
+}
+
+/** One RTSP connection. */
+class RtspClient {
+  private buffer = Buffer.alloc(0);
+  readonly session = randomBytes(8).toString('hex');
+  private stream: RtspStream | null = null;
+  private channel = 0;
+  private playing = false;
+  /** waiting for a keyframe before sending (start of play, or after falling behind) */
+  private needKeyframe = true;
+  private seq = randomBytes(2).readUInt16BE(0);
+  private readonly ssrc = randomBytes(4).readUInt32BE(0);
+  private readonly tsBase = randomBytes(4).readUInt32BE(0);
+  private firstTs: number | null = null;
+  private closed = false;
+  /** pictures skipped because this client read too slowly */
+  skipped = 0;
+  /** UDP transport: our sockets and where the client listens; null = interleaved on TCP */
+  private udp: { rtp: UdpSocket; rtcp: UdpSocket; host: string; port: number } | null = null;
+  /** since when this client has been too far behind (it is dropped after STUCK_MS) */
+  private behindSince: number | null = null;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly server: RtspServer,
+  ) {
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, 10_000); // a viewer that vanished without closing is noticed
+    socket.setTimeout(60_000, () => this.close()); // idle: neither requests nor media for a minute
+    socket.on('data', (d: Buffer) => this.onData(d));
+    socket.on('error', () => this.close());
+    socket.on('close', () => this.close());
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.udp?.rtp.close();
+    this.udp?.rtcp.close();
+    this.udp = null;
+    this.stream?.clients.delete(this);
+    this.server.clients.delete(this);
+    this.socket.destroy();
+  }
+
+  private onData(d: Buffer): void {
+    this.buffer = this.buffer.length ? Buffer.concat([this.buffer, d]) : d;
+    for (;;) {
+      if (this.buffer.length === 0) return;
+      if (this.buffer[0] === 0x24) {
+        // interleaved binary data from the client (RTCP receiver reports): skip it
+        if (this.buffer.length < 4) return;
+        const len = this.buffer.readUInt16BE(2);
+        if (this.buffer.length < 4 + len) return;
+        this.buffer = this.buffer.subarray(4 + len);
+        continue;
+      }
+      const end = this.buffer.indexOf('\r\n\r\n');
+      if (end < 0) {
+        if (this.buffer.length > 16384) this.close(); // not RTSP
+        return;
+      }
+      const head = this.buffer.subarray(0, end).toString('latin1');
+      const headers = new Map<string, string>();
+      const lines = head.split('\r\n');
+      for (const line of lines.slice(1)) {
+        const colon = line.indexOf(':');
+        if (colon > 0) headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
+      }
+      const bodyLength = Number(headers.get('content-length') ?? 0) || 0;
+      if (this.buffer.length < end + 4 + bodyLength) return;
+      this.buffer = this.buffer.subarray(end + 4 + bodyLength);
+      const [method = '', url = ''] = lines[0].split(' ');
+      void this.handle({ method: method.toUpperCase(), url, headers });
+    }
+  }
+
+  private reply(req: RtspRequest, status: string, headers: Record<string, string | number> = {}, body = ''): void {
+    if (this.closed) return;
+    const lines = [`RTSP/1.0 ${status}`, `CSeq: ${req.headers.get('cseq') ?? '0'}`, `Server: ${SERVER}`, `Date: ${new Date().toUTCString()}`];
+    for (const [k, v] of Object.entries(headers)) lines.push(`${k}: ${v}`);
+    if (body) lines.push('Content-Type: application/sdp', `Content-Length: ${Buffer.byteLength(body)}`);
+    this.socket.write(lines.join('\r\n') + '\r\n\r\n' + body);
+  }
+
+  private async handle(req: RtspRequest): Promise<void> {
+    const sessionHeader = { Session: `${this.session};timeout=60` };
+    switch (req.method) {
+      case 'OPTIONS':
+        return this.reply(req, '200 OK', { Public: 'OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER, SET_PARAMETER' });
+      case 'DESCRIBE': {
+        const stream = this.server.streamFor(req.url);
+        if (!stream) return this.reply(req, '404 Not Found');
+        await stream.waitForParameterSets(3000);
+        const base = req.url.endsWith('/') ? req.url : `${req.url}/`;
+        return this.reply(req, '200 OK', { 'Content-Base': base }, stream.sdp(this.socket.localAddress ?? '0.0.0.0', this.session));
+      }
+      case 'SETUP': {
+        const stream = this.server.streamFor(req.url);
+        if (!stream) return this.reply(req, '404 Not Found');
+        const transport = req.headers.get('transport') ?? '';
+        const offers = transport.split(',');
+        const tcp = offers.find((t) => /RTP\/AVP\/TCP/i.test(t));
+        const udp = offers.find((t) => /^RTP\/AVP(\/UDP)?;/i.test(t.trim()) && /unicast/i.test(t) && /client_port=\d+/i.test(t));
+        if (!tcp && udp && !this.udp) {
+          const ports = /client_port=(\d+)(?:-(\d+))?/i.exec(udp) as RegExpExecArray;
+          const client = Number(ports[1]);
+          try {
+            const remote = (this.socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/i, '');
+            const family = remote.includes(':') ? 'udp6' : 'udp4';
+            const [rtp, rtcp] = await Promise.all([udpSocket(family), udpSocket(family)]);
+            rtcp.on('message', () => undefined); // receiver reports: nothing to do with them
+            this.udp = { rtp, rtcp, host: remote, port: client };
+            this.stream = stream;
+            return this.reply(req, '200 OK', {
+              Transport: `RTP/AVP;unicast;client_port=${client}-${ports[2] ?? client + 1};server_port=${rtp.address().port}-${rtcp.address().port};ssrc=${this.ssrc.toString(16).padStart(8, '0')}`,
+              ...sessionHeader,
+            });
+          } catch {
+            return this.reply(req, '500 Internal Server Error');
+          }
+        }
+        if (!tcp) return this.reply(req, '461 Unsupported Transport');
+        const m = /interleaved=(\d+)(?:-(\d+))?/i.exec(tcp);
+        this.channel = m ? Number(m[1]) : 0;
+        this.stream = stream;
+        return this.reply(req, '200 OK', {
+          Transport: `RTP/AVP/TCP;unicast;interleaved=${this.channel}-${this.channel + 1};ssrc=${this.ssrc.toString(16).padStart(8, '0')}`,
+          ...sessionHeader,
+        });
+      }
+      case 'PLAY': {
+        if (!this.stream) return this.reply(req, '455 Method Not Valid in This State');
+        this.playing = true;
+        this.needKeyframe = true;
+        // media over UDP leaves the RTSP connection quiet: TCP keepalive alone watches it from now on
+        if (this.udp) this.socket.setTimeout(0);
+        this.stream.clients.add(this);
+        return this.reply(req, '200 OK', { ...sessionHeader, Range: 'npt=0.000-', 'RTP-Info': `url=${req.url.replace(/\/$/, '')}/trackID=0;seq=${this.seq};rtptime=${this.tsBase}` });
+      }
+      case 'PAUSE':
+        this.playing = false;
+        this.stream?.clients.delete(this);
+        return this.reply(req, '200 OK', sessionHeader);
+      case 'TEARDOWN':
+        this.reply(req, '200 OK', sessionHeader);
+        return this.close();
+      case 'GET_PARAMETER':
+      case 'SET_PARAMETER':
+        return this.reply(req, '200 OK', sessionHeader);
+      default:
+        return this.reply(req, '501 Not Implemented');
+    }
+  }
+
+  /** Packetizes one access unit (RFC 6184) and writes it interleaved on the RTSP connection. */
+  send(au: AccessUnit, ts: number, stream: RtspStream): void {
+    if (!this.playing || this.closed) return;
+    if (this.socket.writableLength > this.server.maxClientBacklog) {
+      this.needKeyframe = true;
+      this.skipped++;
+      this.behindSince ??= Date.now();
+      if (Date.now() - this.behindSince > STUCK_MS) this.close();
+      return;
+    }
+    this.behindSince = null;
+    if (this.needKeyframe) {
+      if (!au.keyframe) {
+        this.skipped++;
+        return;
+      }
+      this.needKeyframe = false;
+    }
+    if (this.firstTs === null) this.firstTs = ts;
+    const rtpTs = (this.tsBase + ts - this.firstTs) >>> 0;
+    let nals = au.nals;
+    // a client joining at a keyframe needs the parameter sets in-band if the encoder sent them earlier
+    if (au.keyframe && !nals.some((n) => nalType(n) === NAL.SPS) && stream.sps && stream.pps) nals = [stream.sps, stream.pps, ...nals];
+    const packets: Buffer[] = [];
+    nals.forEach((nal, i) => {
+      const last = i === nals.length - 1;
+      if (nal.length <= RTP_MTU) {
+        packets.push(this.packet(nal, null, rtpTs, last));
+        return;
+      }
+      // FU-A: indicator (F, NRI, type 28), header (S, E, type), then a piece of the payload
+      const indicator = (nal[0] & 0xe0) | 28;
+      const type = nal[0] & 0x1f;
+      for (let off = 1; off < nal.length; off += RTP_MTU - 2) {
+        const end = Math.min(nal.length, off + RTP_MTU - 2);
+        const header = (off === 1 ? 0x80 : 0) | (end === nal.length ? 0x40 : 0) | type;
+        packets.push(this.packet(nal.subarray(off, end), Buffer.from([indicator, header]), rtpTs, last && end === nal.length));
+      }
+    });
+    if (this.udp) {
+      const { rtp, host, port } = this.udp;
+      for (const pkt of packets) rtp.send(pkt.subarray(4), port, host);
+      return;
+    }
+    this.socket.write(Buffer.concat(packets));
+  }
+
+  private packet(payload: Buffer, prefix: Buffer | null, ts: number, marker: boolean): Buffer {
+    const size = 12 + (prefix ? prefix.length : 0) + payload.length;
+    const out = Buffer.allocUnsafe(4 + size);
+    out[0] = 0x24;
+    out[1] = this.channel;
+    out.writeUInt16BE(size, 2);
+    out[4] = 0x80; // version 2
+    out[5] = (marker ? 0x80 : 0) | PAYLOAD_TYPE;
+    out.writeUInt16BE(this.seq, 6);
+    this.seq = (this.seq + 1) & 0xffff;
+    out.writeUInt32BE(ts, 8);
+    out.writeUInt32BE(this.ssrc, 12);
+    let off = 16;
+    if (prefix) {
+      prefix.copy(out, off);
+      off += prefix.length;
+    }
+    payload.copy(out, off);
+    return out;
+  }
+}
+
+/** A UDP socket on a free port, for one client's RTP or RTCP. */
+function udpSocket(family: 'udp4' | 'udp6'): Promise<UdpSocket> {
+  return new Promise((resolve, reject) => {
+    const s = createSocket(family);
+    s.once('error', reject);
+    s.bind(0, () => {
+      s.removeListener('error', reject);
+      s.on('error', () => undefined); // ICMP port unreachable after the client left: ignore
+      resolve(s);
+    });
+  });
+}
+
+/** The mount name of an RTSP URL: its first path segment (`rtsp://h:p/front/trackID=0` → `front`). */
+export function streamNameOf(url: string): string {
+  const path = url.replace(/^rtsps?:\/\/[^/]*/i, '').split('?')[0];
+  return decodeURIComponent(path.split('/').filter(Boolean)[0] ?? '');
+}
+
+export class RtspServer {
+  private server: Server | null = null;
+  private readonly streams = new Map<string, RtspStream>();
+  readonly clients = new Set<RtspClient>();
+  /** bytes a client may have unsent before it skips to the next keyframe */
+  maxClientBacklog = 4 * 1024 * 1024;
+  port = 0;
+
+  /** Starts listening; rejects with one clear line when the port is taken. */
+  listen(port: number, host = '0.0.0.0'): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const server = createServer((socket) => {
+        this.clients.add(new RtspClient(socket, this));
+      });
+      server.once('error', (err: NodeJS.ErrnoException) => {
+        const why = err.code === 'EADDRINUSE' ? `port ${port} is already in use (set rtsp_server.port to a free port)` : err.message;
+        reject(new RuntimeFailure(`rtsp_server: cannot listen on ${host}:${port}: ${why}`));
+      });
+      server.listen(port, host, () => {
+        const addr = server.address();
+        this.port = typeof addr === 'object' && addr ? addr.port : port;
+        this.server = server;
+        resolve();
+      });
+    });
+  }
+
+  /** The stream served at `/<name>` (made on first use). */
+  mount(name: string): RtspStream {
+    let s = this.streams.get(name);
+    if (!s) {
+      s = new RtspStream(name);
+      this.streams.set(name, s);
+    }
+    return s;
+  }
+
+  unmount(name: string): void {
+    const s = this.streams.get(name);
+    if (!s) return;
+    s.closeClients();
+    this.streams.delete(name);
+  }
+
+  streamFor(url: string): RtspStream | undefined {
+    return this.streams.get(streamNameOf(url));
+  }
+
+  async close(): Promise<void> {
+    for (const c of [...this.clients]) c.close();
+    const server = this.server;
+    this.server = null;
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}

@@ -1,0 +1,98 @@
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import type { Frame } from '../detect/types.js';
+import { RuntimeFailure } from '../errors.js';
+import type { Platform } from '../media/platform.js';
+import type { VideoInfo } from '../media/probe.js';
+import { FramePool } from './frame-pool.js';
+import { gstPlan } from './source-plans.js';
+
+/**
+ * A video file decoded by GStreamer (on a Jetson: qtdemux ! h264parse ! nvv4l2decoder ! nvvidconv,
+ * the hardware path; elsewhere decodebin when `decoder: gstreamer` is forced). Frames come on fd 3
+ * at the size ffprobe found; the pipe applies backpressure, so no frame is ever dropped. Pts are
+ * index / fps (constant frame rate), continuing across loops.
+ */
+export class GstFileSource {
+  readonly live = false;
+  readonly pool: FramePool;
+  truncated: string | null = null;
+  delivered = 0;
+  private stopped = false;
+  private proc: ReturnType<typeof spawn> | null = null;
+
+  constructor(
+    readonly file: string,
+    readonly info: VideoInfo,
+    private readonly plat: Platform,
+    private readonly opts: { loop?: boolean } = {},
+  ) {
+    this.pool = new FramePool(info.width * info.height * 3, 16);
+  }
+
+  async *frames(): AsyncGenerator<Frame> {
+    do {
+      const before = this.delivered;
+      yield* this.decodeOnce();
+      if (this.delivered === before || this.stopped || this.truncated) break;
+    } while (this.opts.loop && !this.stopped);
+  }
+
+  private async *decodeOnce(): AsyncGenerator<Frame> {
+    const { width, height, fps } = this.info;
+    // the size is forced so frames match what ffprobe reported (and what recordings are opened with)
+    const plan = gstPlan({ kind: 'file', target: this.file, width: null, height: null, fps: null, rtspTransport: 'tcp', decoder: 'gstreamer', codec: this.info.codec }, { width, height, fps: null }, this.plat);
+    const proc = spawn(plan.command, plan.args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
+    this.proc = proc;
+    let lastError = '';
+    createInterface({ input: proc.stderr as Readable }).on('line', (l) => {
+      if (/ERROR|error/.test(l)) lastError = l.replace(/^ERROR: (from element \S+: )?/, '').trim();
+    });
+    (proc.stdout as Readable).resume();
+    const exited = new Promise<number | null>((resolve) => {
+      proc.once('close', (code) => resolve(code));
+      proc.once('error', (err) => {
+        lastError = `cannot start gst-launch-1.0 (${err.message})`;
+        resolve(-1);
+      });
+    });
+    const frameBytes = width * height * 3;
+    let buf = this.pool.acquire();
+    let filled = 0;
+    let count = 0;
+    try {
+      read: for await (const chunk of proc.stdio[3] as Readable as AsyncIterable<Buffer>) {
+        let off = 0;
+        while (off < chunk.length) {
+          if (this.stopped) break read;
+          const n = Math.min(frameBytes - filled, chunk.length - off);
+          chunk.copy(buf, filled, off, off + n);
+          filled += n;
+          off += n;
+          if (filled === frameBytes) {
+            const index = this.delivered++;
+            count++;
+            const frame: Frame = { data: buf, width, height, index, pts: Number((index / fps).toFixed(6)) };
+            buf = this.pool.acquire();
+            filled = 0;
+            yield frame;
+          }
+        }
+      }
+    } finally {
+      this.pool.release(buf);
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+      this.proc = null;
+    }
+    const code = await exited;
+    if (this.stopped) return;
+    if (count === 0) throw new RuntimeFailure(`${this.file}: no frames could be decoded by GStreamer${lastError ? ` (${lastError})` : ''} (try decoder: ffmpeg)`);
+    if (code !== 0) this.truncated = `${this.file}: decoding stopped early after ${count} frames (${lastError || `gst-launch-1.0 exit ${code}`})`;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.proc?.kill('SIGKILL');
+  }
+}

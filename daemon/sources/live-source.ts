@@ -1,0 +1,233 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import type { Frame } from '../detect/types.js';
+import { gstFraction } from '../media/encoder.js';
+import { platform, type Platform } from '../media/platform.js';
+import { maskUrlPasswords, type Logger } from '../service/log.js';
+import { FramePool } from './frame-pool.js';
+import type { VideoSource } from './open-source.js';
+import { chooseBackend, launchPlan, parseStreamInfo, type LaunchPlan, type LiveSourceSettings, type OutputShape } from './source-plans.js';
+
+export interface LiveSourceOptions {
+  settings: LiveSourceSettings;
+  /** no frame for this long (connection open or not) → the process is killed and restarted */
+  stallTimeoutMs: number;
+  /** first retry pause, doubled per failed attempt up to maxMs; reset once frames flow */
+  backoff?: { initialMs: number; maxMs: number };
+  platform?: Platform;
+  logger?: Logger;
+}
+
+const ERROR_LINE = /error|refused|failed|not found|no such|timed out|timeout|invalid|could not|unauthori[sz]ed|forbidden|unreachable|denied|end of file|no route|not supported|unsupported/i;
+
+/** Pause before the n-th retry (n from 0): 1 s, 2 s, 4 s … capped (SPEC: reconnect backoff capped at 30 s). */
+export function backoffDelay(attempt: number, initialMs = 1000, maxMs = 30_000): number {
+  return Math.min(maxMs, initialMs * 2 ** Math.min(attempt, 30));
+}
+
+/**
+ * A camera (RTSP, V4L2, CSI) decoded by a child process (ffmpeg or gst-launch-1.0) into RGB24
+ * frames. It never ends by itself: a refused or dropped connection, a process that dies, or a
+ * stream that stalls (no frame for `stallTimeoutMs`) is reported through `onState('reconnecting',
+ * reason)` and retried with exponential backoff; the first frame after that reports `streaming`.
+ * The first connection fixes the frame size and rate; later ones are scaled to it, so recordings
+ * and the detector see one size for the whole run. `pts` is the time since the source opened.
+ */
+export class LiveSource implements VideoSource {
+  readonly live = true;
+  readonly truncated = null;
+  onState?: (state: 'reconnecting' | 'streaming', reason?: string) => void;
+  reconnects = 0;
+  /** frames delivered so far (the next frame's index) */
+  delivered = 0;
+  readonly backend: 'ffmpeg' | 'gstreamer';
+  /** the command line of the current (or last) attempt, secrets masked */
+  describe = '';
+  /** why the last connection ended */
+  lastReason: string | null = null;
+  private readonly plat: Platform;
+  private readonly shape: OutputShape;
+  private current: { width: number; height: number; fps: number; fpsRational: string; frameCount: null } | null = null;
+  private framePool: FramePool | null = null;
+  private stopped = false;
+  private proc: ChildProcess | null = null;
+  private wake: (() => void) | null = null;
+  private readonly openedAt = performance.now();
+
+  constructor(private readonly opts: LiveSourceOptions) {
+    this.plat = opts.platform ?? platform();
+    // fail now, with one clear line, for what can never work (CSI off a Jetson, missing gst-launch)
+    this.backend = chooseBackend(opts.settings, this.plat);
+    const s = opts.settings;
+    this.shape = { width: s.width, height: s.height, fps: s.fps };
+  }
+
+  /** Frame size and rate; zeros until the first connection delivered its description. */
+  get info(): { width: number; height: number; fps: number; fpsRational: string; frameCount: number | null } {
+    return this.current ?? { width: 0, height: 0, fps: 0, fpsRational: '0/1', frameCount: null };
+  }
+
+  get pool(): FramePool {
+    this.framePool ??= new FramePool(this.current ? this.current.width * this.current.height * 3 : 0, 24);
+    return this.framePool;
+  }
+
+  async *frames(): AsyncGenerator<Frame> {
+    const initial = this.opts.backoff?.initialMs ?? 1000;
+    const max = this.opts.backoff?.maxMs ?? 30_000;
+    let attempt = 0;
+    let reconnecting = false;
+    while (!this.stopped) {
+      const run = { frames: 0, reason: '' };
+      for await (const frame of this.runOnce(run)) {
+        if (run.frames === 1 && reconnecting) {
+          reconnecting = false;
+          this.opts.logger?.info({ source: this.opts.settings.target, reconnects: this.reconnects }, 'camera reconnected');
+          this.onState?.('streaming');
+        }
+        yield frame;
+      }
+      if (this.stopped) return;
+      if (run.frames > 0) attempt = 0;
+      const delay = backoffDelay(attempt++, initial, max);
+      this.lastReason = run.reason;
+      this.reconnects++;
+      reconnecting = true;
+      this.opts.logger?.warn({ source: this.opts.settings.target, reason: run.reason, retry_in_ms: delay, attempt }, 'camera lost; reconnecting');
+      this.onState?.('reconnecting', run.reason);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delay);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wake = null;
+    }
+  }
+
+  private plan(): LaunchPlan {
+    const shape = this.current ? { width: this.current.width, height: this.current.height, fps: this.shape.fps } : this.shape;
+    return launchPlan(this.opts.settings, shape, this.plat);
+  }
+
+  /** One connection: spawn, read frames until the process ends or stalls; `run.reason` says why it ended. */
+  private async *runOnce(run: { frames: number; reason: string }): AsyncGenerator<Frame> {
+    const plan = this.plan();
+    this.describe = plan.describe;
+    const proc = spawn(plan.command, plan.args, { stdio: plan.frameFd === 3 ? ['ignore', 'pipe', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe'] });
+    this.proc = proc;
+    const frameStream = proc.stdio[plan.frameFd] as Readable;
+    const infoStream = (plan.backend === 'ffmpeg' ? proc.stderr : proc.stdout) as Readable;
+    let announced: { width: number; height: number; fps: number | null } | null = null;
+    let lastError = '';
+    let spawnError = '';
+    let stalled = '';
+    let lastFrameAt = performance.now();
+    const onErrorLine = (line: string) => {
+      const clean = line.replace(/^\[[^\]]+\]\s*/, '').replace(/^ERROR: (from element \S+: )?/, '').trim();
+      if (clean && ERROR_LINE.test(clean) && !/^Additional debug info/.test(clean)) lastError = clean;
+    };
+    createInterface({ input: infoStream }).on('line', (line) => {
+      announced ??= parseStreamInfo(plan.backend, line);
+      if (plan.backend === 'ffmpeg') onErrorLine(line);
+    });
+    if (plan.backend === 'gstreamer') createInterface({ input: proc.stderr as Readable }).on('line', onErrorLine);
+    const exited = new Promise<number | null>((resolve) => {
+      proc.once('close', (code) => resolve(code));
+      proc.once('error', (err) => {
+        spawnError = `cannot start ${plan.command} (${err.message})`;
+        resolve(-1);
+      });
+    });
+    const stallMs = this.opts.stallTimeoutMs;
+    const watchdog = setInterval(() => {
+      if (performance.now() - lastFrameAt > stallMs && !stalled) {
+        stalled = `no frames for ${Math.round(stallMs / 100) / 10} s (stream stalled)`;
+        this.kill(proc, plan);
+      }
+    }, Math.min(1000, Math.max(50, stallMs / 4)));
+
+    const pending: Buffer[] = [];
+    let frameBytes = 0;
+    let buf: Buffer | null = null;
+    let filled = 0;
+    try {
+      read: for await (const chunk of frameStream as AsyncIterable<Buffer>) {
+        if (this.stopped) break;
+        if (!frameBytes) {
+          const size = announced as { width: number; height: number; fps: number | null } | null;
+          if (!size) {
+            pending.push(chunk);
+            if (pending.reduce((n, c) => n + c.length, 0) > 256 * 1024 * 1024) {
+              stalled = `${plan.backend} sent frames but no frame size this version can read (try decoder: ${plan.backend === 'ffmpeg' ? 'gstreamer' : 'ffmpeg'})`;
+              break;
+            }
+            continue;
+          }
+          if (this.current && (size.width !== this.current.width || size.height !== this.current.height)) {
+            stalled = `frame size changed to ${size.width}x${size.height} (expected ${this.current.width}x${this.current.height})`;
+            break;
+          }
+          if (!this.current) {
+            // streams that do not state a rate make ffmpeg guess odd ones (90k): trust 1..120 only
+            const fps = size.fps && size.fps >= 1 && size.fps <= 120 ? size.fps : (this.opts.settings.fps ?? 25);
+            this.current = { width: size.width, height: size.height, fps, fpsRational: gstFraction(fps), frameCount: null };
+            this.framePool = new FramePool(size.width * size.height * 3, 24);
+          }
+          frameBytes = size.width * size.height * 3;
+          buf = this.pool.acquire();
+        }
+        const chunks = pending.length ? [...pending.splice(0), chunk] : [chunk];
+        for (const c of chunks) {
+          let off = 0;
+          while (off < c.length) {
+            if (this.stopped) break read;
+            const n = Math.min(frameBytes - filled, c.length - off);
+            c.copy(buf as Buffer, filled, off, off + n);
+            filled += n;
+            off += n;
+            if (filled === frameBytes) {
+              const now = performance.now();
+              lastFrameAt = now;
+              run.frames++;
+              const frame: Frame = { data: buf as Buffer, width: this.info.width, height: this.info.height, index: this.delivered++, pts: Number(((now - this.openedAt) / 1000).toFixed(6)) };
+              buf = this.pool.acquire();
+              filled = 0;
+              yield frame;
+            }
+          }
+        }
+      }
+    } finally {
+      clearInterval(watchdog);
+      if (buf) this.pool.release(buf);
+      this.kill(proc, plan);
+      if (this.proc === proc) this.proc = null;
+    }
+    const code = await exited;
+    const why = stalled || spawnError || lastError || (code === 0 ? 'the camera ended the stream (connection closed)' : `${plan.backend} exited with code ${code}`);
+    run.reason = maskUrlPasswords(why);
+  }
+
+  /** Ends a decoder: GStreamer gets SIGINT first (an unclean stop can wedge nvargus-daemon), ffmpeg SIGKILL. */
+  private kill(proc: ChildProcess, plan: Pick<LaunchPlan, 'backend'>): void {
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    if (plan.backend === 'gstreamer') {
+      proc.kill('SIGINT');
+      const t = setTimeout(() => proc.exitCode === null && proc.signalCode === null && proc.kill('SIGKILL'), 2000);
+      t.unref();
+      proc.once('close', () => clearTimeout(t));
+    } else {
+      proc.kill('SIGKILL');
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.proc) this.kill(this.proc, { backend: this.backend });
+    this.wake?.();
+  }
+}

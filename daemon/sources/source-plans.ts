@@ -1,0 +1,176 @@
+import { RuntimeFailure } from '../errors.js';
+import { gstFraction } from '../media/encoder.js';
+import { ffmpegPath } from '../media/image-io.js';
+import type { Platform } from '../media/platform.js';
+import { maskUrlPasswords } from '../service/log.js';
+import type { SourceKind } from './open-source.js';
+
+/**
+ * How a live source is decoded: a child process (ffmpeg, or gst-launch-1.0 with the Jetson's
+ * hardware elements) that writes raw RGB24 frames to a pipe. ffmpeg writes frames to stdout and
+ * its stream description to stderr; gst-launch writes frames to fd 3 and, with -v, the caps it
+ * negotiated to stdout. The frame size is read from that description once the process runs.
+ */
+export interface LaunchPlan {
+  backend: 'ffmpeg' | 'gstreamer';
+  command: string;
+  args: string[];
+  /** the file descriptor carrying frames */
+  frameFd: 1 | 3;
+  /** the GStreamer pipeline as one line, for logs and tests (secrets masked) */
+  describe: string;
+}
+
+export interface LiveSourceSettings {
+  kind: Exclude<SourceKind, 'file'> | 'file';
+  /** URL for rtsp, device path for v4l2, sensor id for csi, path for files */
+  target: string;
+  width: number | null;
+  height: number | null;
+  fps: number | null;
+  rtspTransport: 'tcp' | 'udp';
+  decoder: 'auto' | 'gstreamer' | 'ffmpeg';
+  /** files: the video codec ffprobe found (the Jetson's hardware path is for H.264 in MP4/MOV) */
+  codec?: string;
+}
+
+/** A file the Jetson's fixed hardware pipeline (qtdemux ! h264parse ! nvv4l2decoder) can read. */
+export function isH264Mp4(s: Pick<LiveSourceSettings, 'kind' | 'target' | 'codec'>): boolean {
+  return s.kind === 'file' && s.codec === 'h264' && /\.(mp4|m4v|mov)$/i.test(s.target);
+}
+
+/** CSI sensors (IMX219/IMX477) deliver this mode unless width/height/fps say otherwise. */
+export const CSI_DEFAULT = { width: 1280, height: 720, fps: 30 };
+
+/** Decides ffmpeg or GStreamer for a source (SPEC: automatic, forced by `decoder`). */
+export function chooseBackend(s: LiveSourceSettings, plat: Platform): 'ffmpeg' | 'gstreamer' {
+  if (s.kind === 'csi') {
+    if (!plat.jetson) throw new RuntimeFailure(`csi://${s.target}: CSI cameras need a Jetson (nvarguscamerasrc); this machine is not one (use v4l2:///dev/videoN for a USB camera, or rtsp://)`);
+    if (!plat.gstreamer) throw new RuntimeFailure(`csi://${s.target}: gst-launch-1.0 not found (install JetPack's GStreamer: apt-get install gstreamer1.0-tools nvidia-l4t-gstreamer)`);
+    if (s.decoder === 'ffmpeg') throw new RuntimeFailure(`csi://${s.target}: decoder: ffmpeg cannot read CSI cameras (use decoder: auto or gstreamer)`);
+    return 'gstreamer';
+  }
+  if (s.decoder === 'ffmpeg') return 'ffmpeg';
+  if (s.decoder === 'gstreamer') {
+    if (!plat.gstreamer) throw new RuntimeFailure(`${s.kind} source: decoder: gstreamer but gst-launch-1.0 is not installed (apt-get install gstreamer1.0-tools gstreamer1.0-plugins-good gstreamer1.0-libav, or use decoder: ffmpeg)`);
+    return 'gstreamer';
+  }
+  // auto: the Jetson's hardware decoder where it exists, ffmpeg's software decoders elsewhere
+  if (s.kind === 'file' && !isH264Mp4(s)) return 'ffmpeg';
+  if (plat.jetson && plat.gstreamer && plat.hasElement('nvv4l2decoder') && plat.hasElement('nvvidconv')) return 'gstreamer';
+  return 'ffmpeg';
+}
+
+/** Frame size and rate forced on the output: the configured ones, else the size the first connection had. */
+export interface OutputShape {
+  width: number | null;
+  height: number | null;
+  fps: number | null;
+}
+
+function ffmpegFilters(shape: OutputShape): string[] {
+  const f: string[] = [];
+  if (shape.width && shape.height) f.push(`scale=${shape.width}:${shape.height}`);
+  if (shape.fps) f.push(`fps=${shape.fps}`);
+  return f.length ? ['-vf', f.join(',')] : [];
+}
+
+export function ffmpegPlan(s: LiveSourceSettings, shape: OutputShape): LaunchPlan {
+  const input: string[] = [];
+  if (s.kind === 'rtsp') {
+    input.push('-rtsp_transport', s.rtspTransport, '-i', s.target);
+  } else if (s.kind === 'v4l2') {
+    input.push('-f', 'v4l2');
+    if (s.width && s.height) input.push('-video_size', `${s.width}x${s.height}`);
+    if (s.fps) input.push('-framerate', String(s.fps));
+    input.push('-i', s.target);
+  } else if (s.kind === 'file') {
+    input.push('-i', s.target);
+  } else {
+    throw new RuntimeFailure(`csi://${s.target}: ffmpeg cannot read CSI cameras (use decoder: gstreamer on a Jetson)`);
+  }
+  const args = ['-nostdin', '-nostats', '-hide_banner', '-loglevel', 'info', ...input, '-map', '0:v:0', '-an', '-sn', '-dn', ...ffmpegFilters(shape), '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'];
+  return { backend: 'ffmpeg', command: ffmpegPath(), args, frameFd: 1, describe: maskUrlPasswords(`ffmpeg ${args.join(' ')}`) };
+}
+
+/** gst-launch arguments from elements; a value in double quotes stays one word. */
+export function gstLaunchArgs(elements: string[]): string[] {
+  const out: string[] = ['-e', '-v'];
+  elements.forEach((e, i) => {
+    if (i > 0) out.push('!');
+    out.push(...(e.match(/(?:[^\s"]+|"[^"]*")+/g) ?? []));
+  });
+  return out;
+}
+
+function rawCaps(format: string, shape: OutputShape): string {
+  const parts = [`video/x-raw,format=${format}`];
+  if (shape.width && shape.height) parts.push(`width=${shape.width}`, `height=${shape.height}`);
+  if (shape.fps) parts.push(`framerate=${gstFraction(shape.fps)}`);
+  return parts.join(',');
+}
+
+const quote = (v: string) => `"${v.replace(/"/g, '%22')}"`;
+
+/**
+ * GStreamer pipeline elements for a source. On a Jetson decoding uses nvv4l2decoder and scaling
+ * and color conversion nvvidconv (in NVMM memory, no CPU copies) down to BGRx, then one CPU
+ * videoconvert to the RGB the detector takes. Elsewhere the software decoders (decodebin).
+ */
+export function gstElements(s: LiveSourceSettings, shape: OutputShape, plat: Platform): string[] {
+  const sink = 'fdsink name=out fd=3 sync=false';
+  const toRgbFromNvmm = [`nvvidconv${s.kind === 'csi' ? ' flip-method=0' : ''}`, rawCaps('BGRx', { width: shape.width, height: shape.height, fps: null }), 'videoconvert', rawCaps('RGB', { width: null, height: null, fps: null })];
+  const toRgbSoftware = ['videoconvert', 'videoscale', ...(shape.fps ? ['videorate'] : []), rawCaps('RGB', shape)];
+  const hw = plat.jetson && plat.hasElement('nvv4l2decoder');
+  switch (s.kind) {
+    case 'csi': {
+      const w = s.width ?? CSI_DEFAULT.width;
+      const h = s.height ?? CSI_DEFAULT.height;
+      const fps = s.fps ?? CSI_DEFAULT.fps;
+      return [`nvarguscamerasrc sensor-id=${s.target}`, `video/x-raw(memory:NVMM),width=${w},height=${h},framerate=${gstFraction(fps)},format=NV12`, ...toRgbFromNvmm, sink];
+    }
+    case 'rtsp': {
+      const src = `rtspsrc location=${quote(s.target)} protocols=${s.rtspTransport} latency=200`;
+      if (hw) return [src, 'rtph264depay', 'h264parse', 'nvv4l2decoder', ...toRgbFromNvmm, ...(shape.fps ? ['videorate', rawCaps('RGB', { width: null, height: null, fps: shape.fps })] : []), sink];
+      return [src, 'decodebin', ...toRgbSoftware, sink];
+    }
+    case 'v4l2': {
+      const caps = s.width && s.height ? [`video/x-raw,width=${s.width},height=${s.height}${s.fps ? `,framerate=${gstFraction(s.fps)}` : ''}`] : [];
+      return [`v4l2src device=${quote(s.target)}`, ...caps, ...toRgbSoftware, sink];
+    }
+    case 'file': {
+      const src = `filesrc location=${quote(s.target)}`;
+      if (hw && isH264Mp4(s)) return [src, 'qtdemux', 'h264parse', 'nvv4l2decoder', ...toRgbFromNvmm, sink];
+      return [src, 'decodebin', ...toRgbSoftware, sink];
+    }
+  }
+}
+
+export function gstPlan(s: LiveSourceSettings, shape: OutputShape, plat: Platform): LaunchPlan {
+  const elements = gstElements(s, shape, plat);
+  return { backend: 'gstreamer', command: 'gst-launch-1.0', args: gstLaunchArgs(elements), frameFd: 3, describe: maskUrlPasswords(elements.join(' ! ')) };
+}
+
+export function launchPlan(s: LiveSourceSettings, shape: OutputShape, plat: Platform): LaunchPlan {
+  return chooseBackend(s, plat) === 'gstreamer' ? gstPlan(s, shape, plat) : ffmpegPlan(s, shape);
+}
+
+/** The frame size and rate a running process announced, from one line of its output. */
+export function parseStreamInfo(backend: 'ffmpeg' | 'gstreamer', line: string): { width: number; height: number; fps: number | null } | null {
+  if (backend === 'ffmpeg') {
+    // "  Stream #0:0: Video: rawvideo (RGB[24] / 0x18424752), rgb24(pc, ...), 640x480 [SAR 1:1 DAR 4:3], q=2-31, 221184 kb/s, 25 fps, 25 tbn"
+    if (!/Stream #\d+:\d+.*Video: rawvideo \(RGB\[24\]/.test(line)) return null;
+    const size = /, (\d{1,5})x(\d{1,5})[, ]/.exec(line);
+    if (!size) return null;
+    const fps = /, ([\d.]+) fps/.exec(line);
+    return { width: Number(size[1]), height: Number(size[2]), fps: fps ? Number(fps[1]) : null };
+  }
+  // "/GstPipeline:pipeline0/GstFdSink:out.GstPad:sink: caps = video/x-raw, format=(string)RGB, width=(int)640, height=(int)480, framerate=(fraction)30/1, ..."
+  if (!/GstFdSink:out\.GstPad:sink: caps = video\/x-raw/.test(line)) return null;
+  const w = /width=\(int\)(\d+)/.exec(line);
+  const h = /height=\(int\)(\d+)/.exec(line);
+  if (!w || !h) return null;
+  const f = /framerate=\(fraction\)(\d+)\/(\d+)/.exec(line);
+  const fps = f && Number(f[2]) > 0 && Number(f[1]) > 0 ? Number(f[1]) / Number(f[2]) : null;
+  return { width: Number(w[1]), height: Number(h[1]), fps };
+}

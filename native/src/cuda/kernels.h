@@ -1,0 +1,62 @@
+// Launchers of the CUDA kernels (preprocess_kernels.cu, draw_kernels.cu). Plain host C++ API:
+// every pointer named dev* is device memory; nothing here allocates or synchronises.
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+
+#include "cuda/pixel_formats.h"
+
+namespace trtd {
+namespace cuda {
+
+// One output index of a resize axis: bilinear between source indices i0 and i1 (weight w1 on i1);
+// inside == 0 marks letterbox padding.
+struct AxisTap {
+  int i0;
+  int i1;
+  float w1;
+  int inside;
+};
+
+// A source image in device memory. Rgb24/Rgba32: `data` with `pitch` bytes per row.
+// Nv12: `data` is the Y plane (pitch), `uv` the interleaved chroma plane (uvPitch).
+struct DeviceImage {
+  const uint8_t* data = nullptr;
+  size_t pitch = 0;
+  const uint8_t* uv = nullptr;
+  size_t uvPitch = 0;
+  int width = 0;
+  int height = 0;
+  PixelFormat format = PixelFormat::Rgb24;
+};
+
+// value(c) = sample(srcChannel[c]) * gain[c] + offset[c]; padding writes padValue[c].
+struct NormalizeParams {
+  int width;   // tensor width
+  int height;  // tensor height
+  float gain[3];
+  float offset[3];
+  int srcChannel[3];
+  float padValue[3];
+};
+
+// NCHW float tensor (batch 1) from `src`; xs has params.width taps, ys params.height.
+cudaError_t launchPreprocess(const DeviceImage& src, const AxisTap* devXs, const AxisTap* devYs,
+                             const NormalizeParams& params, float* devOut, cudaStream_t stream);
+
+// A box outline in frame pixels: [left,right) x [top,bottom), clipped, `thickness` wide.
+struct DeviceBox {
+  int left, top, right, bottom;
+  int thickness;
+  uint8_t r, g, b;
+};
+
+// Paints the outlines in place on an RGB24 (channels 3) or RGBA (channels 4) frame; later boxes
+// paint over earlier ones, as the CPU drawBoxes does.
+cudaError_t launchDrawBoxes(uint8_t* devImage, int width, int height, size_t pitch, int channels,
+                            const DeviceBox* devBoxes, int count, cudaStream_t stream);
+
+}  // namespace cuda
+}  // namespace trtd

@@ -1,0 +1,443 @@
+// Node-API face of the TensorRT backend. Same rules as addon.cc: argument checks here, every
+// TensorRT/CUDA call on a worker thread (Napi::AsyncWorker), every failure one rejected Promise
+// with a one-line message; JS buffers used in place, kept alive while a worker runs.
+#include "trt/trt_addon.h"
+
+#include <atomic>
+#include <cmath>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "trt/builder.h"
+#include "trt/device_info.h"
+#include "trt/engine.h"
+
+namespace trtd {
+namespace trt {
+
+namespace {
+
+constexpr int kMaxSide = 16384;
+
+[[noreturn]] void fail(const Napi::Env& env, const std::string& message) { throw Napi::TypeError::New(env, message); }
+
+std::string stringArg(const Napi::Env& env, const Napi::Value& v, const std::string& name) {
+  if (!v.IsString()) fail(env, name + " must be a string");
+  return v.As<Napi::String>().Utf8Value();
+}
+
+int intArg(const Napi::Env& env, const Napi::Value& v, const std::string& name, int lo, int hi) {
+  if (!v.IsNumber()) fail(env, name + " must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
+  const double d = v.As<Napi::Number>().DoubleValue();
+  if (!std::isfinite(d) || std::floor(d) != d || d < lo || d > hi) {
+    fail(env, name + " must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
+  }
+  return static_cast<int>(d);
+}
+
+// Holds an engine between JS calls; `busy` guards against a second call while a worker uses it.
+struct EngineHolder {
+  std::unique_ptr<Engine> engine;
+  std::atomic<bool> busy{false};
+};
+
+class TrtWorker : public Napi::AsyncWorker {
+ public:
+  TrtWorker(Napi::Env env, const char* name) : Napi::AsyncWorker(env, name), deferred_(Napi::Promise::Deferred::New(env)) {}
+  Napi::Promise Promise() const { return deferred_.Promise(); }
+  void Keep(const Napi::Value& v) { kept_.push_back(Napi::Persistent(v.As<Napi::Object>())); }
+
+ protected:
+  virtual void Run() = 0;
+  virtual Napi::Value Result(Napi::Env env) = 0;
+  virtual void Done() {}
+
+ private:
+  void Execute() final {
+    try {
+      Run();
+    } catch (const std::exception& e) {
+      SetError(e.what());
+    } catch (...) {
+      SetError("unexpected error in the TensorRT backend");
+    }
+  }
+  void OnOK() final {
+    Done();
+    deferred_.Resolve(Result(Env()));
+  }
+  void OnError(const Napi::Error& e) final {
+    Done();
+    deferred_.Reject(e.Value());
+  }
+  Napi::Promise::Deferred deferred_;
+  std::vector<Napi::ObjectReference> kept_;
+};
+
+template <typename Build>
+Napi::Value start(const Napi::CallbackInfo& info, Build build) {
+  Napi::Env env = info.Env();
+  try {
+    TrtWorker* w = build(env);
+    Napi::Promise p = w->Promise();
+    w->Queue();
+    return p;
+  } catch (const Napi::Error& e) {
+    Napi::Promise::Deferred d = Napi::Promise::Deferred::New(env);
+    d.Reject(e.Value());
+    return d.Promise();
+  }
+}
+
+// ---- deviceInfo() -------------------------------------------------------------------------------
+
+class DeviceInfoWorker : public TrtWorker {
+ public:
+  using TrtWorker::TrtWorker;
+
+ protected:
+  void Run() override { info_ = queryDevice(); }
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("tensorrtVersion", info_.tensorrtVersion);
+    o.Set("compiledVersion", info_.compiledVersion);
+    o.Set("gpuName", info_.gpuName);
+    o.Set("computeCapability", std::to_string(info_.ccMajor) + "." + std::to_string(info_.ccMinor));
+    o.Set("totalMemory", static_cast<double>(info_.totalMemory));
+    o.Set("fastFp16", info_.fastFp16);
+    o.Set("fastInt8", info_.fastInt8);
+    return o;
+  }
+
+ private:
+  DeviceInfo info_;
+};
+
+Napi::Value DeviceInfoFn(const Napi::CallbackInfo& info) {
+  return start(info, [&](Napi::Env env) -> TrtWorker* { return new DeviceInfoWorker(env, "trt-detect:tensorrt-device"); });
+}
+
+// ---- buildEngine(options, onProgress?) ----------------------------------------------------------
+
+class BuildWorker : public TrtWorker {
+ public:
+  BuildWorker(Napi::Env env, BuildOptions o, Napi::Value onProgress) : TrtWorker(env, "trt-detect:tensorrt-build"), options_(std::move(o)) {
+    if (onProgress.IsFunction()) {
+      tsfn_ = Napi::ThreadSafeFunction::New(env, onProgress.As<Napi::Function>(), "trt-detect:build-progress", 0, 1);
+      hasTsfn_ = true;
+      Napi::ThreadSafeFunction tsfn = tsfn_;
+      options_.progress = [tsfn](const std::string& line) mutable {
+        auto* copy = new std::string(line);
+        const napi_status s = tsfn.BlockingCall(copy, [](Napi::Env env, Napi::Function fn, std::string* text) {
+          fn.Call({Napi::String::New(env, *text)});
+          delete text;
+        });
+        if (s != napi_ok) delete copy;
+      };
+    }
+  }
+
+ protected:
+  void Run() override { result_ = buildEngine(options_); }
+  void Done() override {
+    if (hasTsfn_) {
+      tsfn_.Release();
+      hasTsfn_ = false;
+    }
+  }
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("precision", result_.precision);
+    o.Set("engineBytes", static_cast<double>(result_.engineBytes));
+    o.Set("seconds", result_.seconds);
+    o.Set("calibrationBatches", static_cast<double>(result_.calibrationBatches));
+    Napi::Array w = Napi::Array::New(env, result_.warnings.size());
+    for (size_t i = 0; i < result_.warnings.size(); ++i) w.Set(static_cast<uint32_t>(i), result_.warnings[i]);
+    o.Set("warnings", w);
+    return o;
+  }
+
+ private:
+  BuildOptions options_;
+  BuildResult result_;
+  Napi::ThreadSafeFunction tsfn_;
+  bool hasTsfn_ = false;
+};
+
+Napi::Value BuildEngineFn(const Napi::CallbackInfo& info) {
+  return start(info, [&](Napi::Env env) -> TrtWorker* {
+    if (!info[0].IsObject()) fail(env, "buildEngine: options must be an object");
+    const Napi::Object o = info[0].As<Napi::Object>();
+    BuildOptions b;
+    b.onnxPath = stringArg(env, o.Get("onnxPath"), "buildEngine: options.onnxPath");
+    b.enginePath = stringArg(env, o.Get("enginePath"), "buildEngine: options.enginePath");
+    b.precision = stringArg(env, o.Get("precision"), "buildEngine: options.precision");
+    if (b.precision != "fp32" && b.precision != "fp16" && b.precision != "int8") {
+      fail(env, "buildEngine: options.precision must be \"int8\", \"fp16\" or \"fp32\"");
+    }
+    const Napi::Value files = o.Get("calibrationFiles");
+    if (files.IsArray()) {
+      const Napi::Array a = files.As<Napi::Array>();
+      for (uint32_t i = 0; i < a.Length(); ++i) {
+        b.calibrationFiles.push_back(stringArg(env, a.Get(i), "buildEngine: options.calibrationFiles[" + std::to_string(i) + "]"));
+      }
+    }
+    const Napi::Value cache = o.Get("calibrationCache");
+    if (cache.IsString()) b.calibrationCache = cache.As<Napi::String>().Utf8Value();
+    const Napi::Value ws = o.Get("workspaceMb");
+    if (!ws.IsUndefined()) b.workspaceBytes = static_cast<size_t>(intArg(env, ws, "buildEngine: options.workspaceMb", 16, 1 << 20)) << 20;
+    const Napi::Value iw = o.Get("inputWidth");
+    if (!iw.IsUndefined() && !iw.IsNull()) b.inputWidth = intArg(env, iw, "buildEngine: options.inputWidth", 1, kMaxSide);
+    const Napi::Value ih = o.Get("inputHeight");
+    if (!ih.IsUndefined() && !ih.IsNull()) b.inputHeight = intArg(env, ih, "buildEngine: options.inputHeight", 1, kMaxSide);
+    return new BuildWorker(env, std::move(b), info[1]);
+  });
+}
+
+// ---- inspectOnnx(path) -> [{name, input, shape}] -------------------------------------------------
+
+class InspectWorker : public TrtWorker {
+ public:
+  InspectWorker(Napi::Env env, std::string path) : TrtWorker(env, "trt-detect:tensorrt-inspect"), path_(std::move(path)) {}
+
+ protected:
+  void Run() override { tensors_ = inspectOnnx(path_); }
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Array arr = Napi::Array::New(env, tensors_.size());
+    for (size_t i = 0; i < tensors_.size(); ++i) {
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("name", tensors_[i].name);
+      o.Set("input", tensors_[i].input);
+      Napi::Array shape = Napi::Array::New(env, tensors_[i].shape.size());
+      for (size_t k = 0; k < tensors_[i].shape.size(); ++k) shape.Set(static_cast<uint32_t>(k), static_cast<double>(tensors_[i].shape[k]));
+      o.Set("shape", shape);
+      arr.Set(static_cast<uint32_t>(i), o);
+    }
+    return arr;
+  }
+
+ private:
+  std::string path_;
+  std::vector<OnnxTensor> tensors_;
+};
+
+Napi::Value InspectOnnxFn(const Napi::CallbackInfo& info) {
+  return start(info, [&](Napi::Env env) -> TrtWorker* {
+    return new InspectWorker(env, stringArg(env, info[0], "inspectOnnx: path"));
+  });
+}
+
+// ---- openEngine(path) -> { handle, tensors, gpuPreprocess, deviceMemoryBytes } -----------------
+
+const char* typeName(ElementType t) {
+  return t == ElementType::Float32 ? "float32" : (t == ElementType::Int32 ? "int32" : "unsupported");
+}
+
+class OpenWorker : public TrtWorker {
+ public:
+  OpenWorker(Napi::Env env, std::string path) : TrtWorker(env, "trt-detect:tensorrt-open"), path_(std::move(path)) {}
+
+ protected:
+  void Run() override { engine_ = Engine::load(path_); }
+  Napi::Value Result(Napi::Env env) override {
+    auto* holder = new EngineHolder();
+    holder->engine = std::move(engine_);
+    const Engine& e = *holder->engine;
+    Napi::Object o = Napi::Object::New(env);
+    Napi::Array tensors = Napi::Array::New(env, e.tensors().size());
+    for (size_t i = 0; i < e.tensors().size(); ++i) {
+      const TensorInfo& t = e.tensors()[i];
+      Napi::Object to = Napi::Object::New(env);
+      to.Set("name", t.name);
+      to.Set("input", t.input);
+      Napi::Array shape = Napi::Array::New(env, t.shape.size());
+      for (size_t k = 0; k < t.shape.size(); ++k) shape.Set(static_cast<uint32_t>(k), static_cast<double>(t.shape[k]));
+      to.Set("shape", shape);
+      to.Set("type", typeName(t.type));
+      to.Set("elements", static_cast<double>(t.elements));
+      tensors.Set(static_cast<uint32_t>(i), to);
+    }
+    o.Set("tensors", tensors);
+    o.Set("gpuPreprocess", e.gpuPreprocess());
+    o.Set("deviceMemoryBytes", static_cast<double>(e.deviceMemoryBytes()));
+    o.Set("handle", Napi::External<EngineHolder>::New(env, holder, [](Napi::Env, EngineHolder* h) {
+            // garbage-collected without close(): free it unless a worker still runs (then it leaks
+            // rather than crashing; close() is the documented way)
+            if (!h->busy.load()) delete h;
+          }));
+    return o;
+  }
+
+ private:
+  std::string path_;
+  std::unique_ptr<Engine> engine_;
+};
+
+Napi::Value OpenEngineFn(const Napi::CallbackInfo& info) {
+  return start(info, [&](Napi::Env env) -> TrtWorker* {
+    return new OpenWorker(env, stringArg(env, info[0], "openEngine: path"));
+  });
+}
+
+EngineHolder* holderArg(const Napi::Env& env, const Napi::Value& v, const char* fn) {
+  if (!v.IsExternal()) fail(env, std::string(fn) + ": handle must be the handle openEngine returned");
+  EngineHolder* h = v.As<Napi::External<EngineHolder>>().Data();
+  if (!h->engine) fail(env, std::string(fn) + ": the engine is closed");
+  bool expected = false;
+  if (!h->busy.compare_exchange_strong(expected, true)) fail(env, std::string(fn) + ": the engine is busy (calls must be serialised)");
+  return h;
+}
+
+// ---- infer(handle, frame, width, height, spec, outputs) -> {scaleX..padY, preprocessMs, inferenceMs}
+
+class InferWorker : public TrtWorker {
+ public:
+  InferWorker(Napi::Env env, EngineHolder* h) : TrtWorker(env, "trt-detect:tensorrt-infer"), holder_(h) {}
+  const uint8_t* rgb = nullptr;
+  int w = 0, h = 0;
+  PreprocessSpec spec;
+  std::vector<void*> outputs;
+
+ protected:
+  void Run() override { transform_ = holder_->engine->infer(rgb, w, h, spec, outputs, &timings_); }
+  void Done() override { holder_->busy.store(false); }
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("scaleX", transform_.scaleX);
+    o.Set("scaleY", transform_.scaleY);
+    o.Set("padX", transform_.padX);
+    o.Set("padY", transform_.padY);
+    o.Set("preprocessMs", static_cast<double>(timings_.preprocessMs));
+    o.Set("inferenceMs", static_cast<double>(timings_.inferenceMs));
+    return o;
+  }
+
+ private:
+  EngineHolder* holder_;
+  InputTransform transform_;
+  InferTimings timings_;
+};
+
+void tripleArg(const Napi::Env& env, const Napi::Value& v, const std::string& name, float out[3]) {
+  if (!v.IsArray() || v.As<Napi::Array>().Length() != 3) fail(env, name + " must be an array of 3 numbers");
+  const Napi::Array a = v.As<Napi::Array>();
+  for (uint32_t i = 0; i < 3; ++i) {
+    const Napi::Value x = a.Get(i);
+    if (!x.IsNumber() || !std::isfinite(x.As<Napi::Number>().DoubleValue())) fail(env, name + " must be an array of 3 numbers");
+    out[i] = static_cast<float>(x.As<Napi::Number>().DoubleValue());
+  }
+}
+
+Napi::Value InferFn(const Napi::CallbackInfo& info) {
+  return start(info, [&](Napi::Env env) -> TrtWorker* {
+    // all checks before taking the engine, so a bad argument never leaves it marked busy
+    if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+      fail(env, "infer: frame must be a Uint8Array (RGB24)");
+    }
+    const Napi::Uint8Array frame = info[1].As<Napi::Uint8Array>();
+    const int w = intArg(env, info[2], "infer: width", 1, kMaxSide);
+    const int h = intArg(env, info[3], "infer: height", 1, kMaxSide);
+    if (frame.ByteLength() != static_cast<size_t>(w) * h * 3) fail(env, "infer: frame is not width*height*3 bytes");
+    if (!info[4].IsObject()) fail(env, "infer: spec must be an object");
+    const Napi::Object s = info[4].As<Napi::Object>();
+    PreprocessSpec spec;
+    spec.width = intArg(env, s.Get("width"), "infer: spec.width", 1, kMaxSide);
+    spec.height = intArg(env, s.Get("height"), "infer: spec.height", 1, kMaxSide);
+    tripleArg(env, s.Get("mean"), "infer: spec.mean", spec.mean);
+    tripleArg(env, s.Get("std"), "infer: spec.std", spec.std);
+    for (float v : spec.std) {
+      if (v == 0.f) fail(env, "infer: spec.std must not contain 0");
+    }
+    spec.color = s.Get("color").ToString().Utf8Value() == "bgr" ? ChannelOrder::Bgr : ChannelOrder::Rgb;
+    spec.resize = s.Get("resize").ToString().Utf8Value() == "letterbox" ? ResizeMode::Letterbox : ResizeMode::Stretch;
+    if (!info[5].IsArray()) fail(env, "infer: outputs must be an array of typed arrays");
+    const Napi::Array outs = info[5].As<Napi::Array>();
+    if (!info[0].IsExternal()) fail(env, "infer: handle must be the handle openEngine returned");
+    EngineHolder* peek = info[0].As<Napi::External<EngineHolder>>().Data();
+    if (!peek->engine) fail(env, "infer: the engine is closed");
+    std::vector<const TensorInfo*> wanted;
+    for (const TensorInfo& t : peek->engine->tensors()) {
+      if (!t.input) wanted.push_back(&t);
+    }
+    if (outs.Length() != wanted.size()) fail(env, "infer: outputs must hold " + std::to_string(wanted.size()) + " typed arrays");
+    std::vector<void*> ptrs;
+    std::vector<Napi::Value> keep;
+    for (uint32_t i = 0; i < outs.Length(); ++i) {
+      const Napi::Value v = outs.Get(i);
+      const TensorInfo& t = *wanted[i];
+      const napi_typedarray_type want = t.type == ElementType::Int32 ? napi_int32_array : napi_float32_array;
+      if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != want ||
+          v.As<Napi::TypedArray>().ElementLength() != t.elements) {
+        fail(env, "infer: outputs[" + std::to_string(i) + "] must be a " + (want == napi_int32_array ? "Int32Array" : "Float32Array") +
+                      " of " + std::to_string(t.elements) + " elements (tensor " + t.name + ")");
+      }
+      const Napi::TypedArray ta = v.As<Napi::TypedArray>();
+      ptrs.push_back(static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset());
+      keep.push_back(v);
+    }
+    EngineHolder* holder = holderArg(env, info[0], "infer");
+    auto* worker = new InferWorker(env, holder);
+    worker->rgb = frame.Data();
+    worker->w = w;
+    worker->h = h;
+    worker->spec = spec;
+    worker->outputs = std::move(ptrs);
+    worker->Keep(frame);
+    worker->Keep(info[0].As<Napi::Object>());
+    for (const Napi::Value& v : keep) worker->Keep(v);
+    return worker;
+  });
+}
+
+// ---- closeEngine(handle) ------------------------------------------------------------------------
+
+class CloseWorker : public TrtWorker {
+ public:
+  CloseWorker(Napi::Env env, EngineHolder* h) : TrtWorker(env, "trt-detect:tensorrt-close"), holder_(h) {}
+
+ protected:
+  void Run() override { holder_->engine.reset(); }
+  void Done() override { holder_->busy.store(false); }
+  Napi::Value Result(Napi::Env env) override { return env.Undefined(); }
+
+ private:
+  EngineHolder* holder_;
+};
+
+Napi::Value CloseEngineFn(const Napi::CallbackInfo& info) {
+  return start(info, [&](Napi::Env env) -> TrtWorker* {
+    if (info[0].IsExternal() && !info[0].As<Napi::External<EngineHolder>>().Data()->engine) {
+      // closing twice is harmless
+      struct Noop : TrtWorker {
+        using TrtWorker::TrtWorker;
+        void Run() override {}
+        Napi::Value Result(Napi::Env e) override { return e.Undefined(); }
+      };
+      return new Noop(env, "trt-detect:tensorrt-close");
+    }
+    EngineHolder* holder = holderArg(env, info[0], "closeEngine");
+    auto* worker = new CloseWorker(env, holder);
+    worker->Keep(info[0].As<Napi::Object>());
+    return worker;
+  });
+}
+
+}  // namespace
+
+void registerTensorRt(Napi::Env env, Napi::Object exports) {
+  Napi::Object t = Napi::Object::New(env);
+  t.Set("deviceInfo", Napi::Function::New(env, DeviceInfoFn, "deviceInfo"));
+  t.Set("buildEngine", Napi::Function::New(env, BuildEngineFn, "buildEngine"));
+  t.Set("inspectOnnx", Napi::Function::New(env, InspectOnnxFn, "inspectOnnx"));
+  t.Set("openEngine", Napi::Function::New(env, OpenEngineFn, "openEngine"));
+  t.Set("infer", Napi::Function::New(env, InferFn, "infer"));
+  t.Set("closeEngine", Napi::Function::New(env, CloseEngineFn, "closeEngine"));
+  t.Set("compiledVersion", compiledVersion());
+  exports.Set("tensorrt", t);
+}
+
+}  // namespace trt
+}  // namespace trtd

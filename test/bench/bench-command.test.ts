@@ -1,0 +1,196 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CpuMeter } from '../../daemon/bench/process-usage.js';
+import { slope } from '../../daemon/bench/rss-sampler.js';
+import { MODEL, ROOT, runCli } from '../support/cli.js';
+import { collectMessages, freePort, startMosquitto } from '../support/mosquitto.js';
+import { makeTestVideo, tempDir } from '../support/videos.js';
+
+const STAGES = ['decode', 'preprocess', 'inference', 'postprocess', 'draw', 'encode', 'publish'];
+
+const hasMosquitto = ['/usr/sbin', ...(process.env.PATH ?? '').split(':')].some((d) => {
+  try {
+    accessSync(join(d, 'mosquitto'), constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+});
+
+let tmp: ReturnType<typeof tempDir>;
+let clip: string;
+
+beforeAll(() => {
+  tmp = tempDir('bench');
+  clip = makeTestVideo(join(tmp.dir, 'tiny.mp4'), { width: 320, height: 240, fps: 15, frames: 30 });
+});
+afterAll(() => tmp.cleanup());
+
+const readJson = (file: string) => JSON.parse(readFileSync(file, 'utf8')) as Record<string, any>;
+
+function expectStages(stages: Record<string, any>, names: string[]): void {
+  for (const name of names) {
+    const s = stages[name];
+    expect(s, name).toBeDefined();
+    for (const k of ['mean_ms', 'p50_ms', 'p99_ms']) {
+      expect(typeof s[k], `${name}.${k}`).toBe('number');
+      expect(s[k], `${name}.${k}`).toBeGreaterThanOrEqual(0);
+    }
+    expect(s.p50_ms, `${name} p50 <= p99`).toBeLessThanOrEqual(s.p99_ms);
+    expect(s.count, `${name}.count`).toBeGreaterThan(0);
+  }
+}
+
+describe('trt-detect bench', () => {
+  it('--sequential --json: fps, inference_fps, sequential_fps, frames, rss, cpu, every stage, the machine', async () => {
+    const out = join(tmp.dir, 'c1-i0.json');
+    const r = await runCli(['bench', '-m', MODEL, '-i', clip, '--seconds', '2', '--sequential', '--json', out], { timeoutMs: 240_000 });
+    expect(r.stderr).not.toMatch(/internal error|at .*\.js:\d+/);
+    expect(r.code, r.stderr).toBe(0);
+    const j = readJson(out);
+    expect(j.fps).toBeGreaterThan(0);
+    expect(j.inference_fps).toBeGreaterThan(0);
+    expect(j.sequential_fps).toBeGreaterThan(0);
+    expect(j.pipelined_vs_sequential).toBeCloseTo(j.fps / j.sequential_fps, 1);
+    expect(j.pipelined_vs_inference).toBeCloseTo(j.fps / j.inference_fps, 1);
+    expect(Number.isInteger(j.frames) && j.frames > 0).toBe(true);
+    expect(j.rss_mb).toBeGreaterThan(10);
+    expect(j.cpu_percent).toBeGreaterThan(0);
+    expect(j.cpu.total_percent).toBeCloseTo(j.cpu.process_percent + (j.cpu.children_percent ?? 0), 0);
+    // on Linux the ffmpeg decoder and encoder are counted too
+    expect(j.cpu.children_percent).toBeGreaterThan(0);
+    expectStages(j.stages, STAGES);
+    expectStages(j.sequential.stages, STAGES);
+    expectStages(j.inference_only.stages, ['preprocess', 'inference', 'postprocess']);
+    expect(j.input).toMatchObject({ width: 320, height: 240 });
+    expect(j.cameras).toBe(1);
+    expect(j.interval).toBe(0);
+    expect(j.backend).toBe('onnxruntime');
+    expect(j.machine.cores).toBeGreaterThanOrEqual(1);
+    expect(j.machine.cpu_model.length).toBeGreaterThan(0);
+    expect(j.machine.node).toBe(process.version);
+    expect(j.machine.backend).toBe('onnxruntime');
+    if (hasMosquitto) {
+      expect(j.mqtt.mode).toBe('private');
+      expect(j.mqtt.published).toBeGreaterThan(0);
+    } else {
+      expect(j.mqtt.mode).toBe('none');
+      expect(j.mqtt.note).toMatch(/mosquitto/);
+    }
+    expect(r.stdout).toMatch(/end-to-end [\d.]+ FPS/);
+    expect(r.stdout).toMatch(/sequential baseline [\d.]+ FPS/);
+  });
+
+  it.skipIf(!hasMosquitto)(
+    `--mqtt URL, 2 cameras, interval 1, memory run: detections reach the broker, RSS samples and slope (${hasMosquitto ? 'real mosquitto' : 'skipped: mosquitto missing, apt-get install mosquitto'})`,
+    async () => {
+      const broker = await startMosquitto();
+      const collector = await collectMessages(broker.url, 'trt-detect-bench/+/detections');
+      try {
+        const out = join(tmp.dir, 'c2-i0.json');
+        const r = await runCli(['bench', '-m', MODEL, '-i', clip, '--seconds', '2', '--cameras', '2', '--interval', '1', '--mqtt', broker.url, '--loop-minutes', '0.1', '--rss-every', '1', '--json', out], { timeoutMs: 240_000 });
+        expect(r.code, r.stderr).toBe(0);
+        const j = readJson(out);
+        expect(j.cameras).toBe(2);
+        expect(j.interval).toBe(1);
+        expect(j.camera_fps).toHaveLength(2);
+        for (const f of j.camera_fps) expect(f).toBeGreaterThan(0);
+        expect(j.fps_per_camera).toBeCloseTo(j.fps / 2, 1);
+        expect(j.inferred_frames).toBeGreaterThan(0);
+        expect(j.mqtt).toMatchObject({ mode: 'external', url: broker.url });
+        expect(j.mqtt.published).toBeGreaterThan(0);
+        const msgs = await collector.waitFor((m) => m.length > 0, 10_000);
+        const first = JSON.parse(msgs[0].payload) as { camera: string; width: number; detections: unknown[] };
+        expect(['bench0', 'bench1']).toContain(first.camera);
+        expect(first.width).toBe(320);
+        expect(Array.isArray(first.detections)).toBe(true);
+        // the memory run: samples from the start of the pipelined phase, a slope after warm-up
+        expect(j.memory.minutes).toBe(0.1);
+        expect(j.memory.samples.length).toBeGreaterThanOrEqual(3);
+        for (const s of j.memory.samples) expect(s.rss_mb).toBeGreaterThan(10);
+        expect(Number.isFinite(j.memory.trend.slope_mb_per_min)).toBe(true);
+        expect(j.memory.trend.samples_used).toBeGreaterThanOrEqual(2);
+        expect(j.memory.trend.max_mb).toBeGreaterThanOrEqual(j.memory.trend.min_mb);
+      } finally {
+        await collector.close();
+        await broker.stop();
+      }
+    },
+  );
+
+  it('bad arguments and inputs: one line each, exit 2 or 1', async () => {
+    const cams = await runCli(['bench', '-m', MODEL, '-i', clip, '--cameras', '0']);
+    expect(cams.code).toBe(2);
+    expect(cams.stderr.trim()).toBe('trt-detect bench: --cameras 0: expected a number from 1 to 64');
+    const missing = await runCli(['bench', '-m', MODEL, '-i', join(tmp.dir, 'nope.mp4')]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr.trim()).toBe(`${join(tmp.dir, 'nope.mp4')}: not found (check -i)`);
+    const loop = await runCli(['bench', '-m', MODEL, '-i', clip, '--loop-minutes', 'x']);
+    expect(loop.code).toBe(2);
+    expect(loop.stderr.trim().split('\n')).toHaveLength(1);
+    const port = await freePort();
+    const broker = await runCli(['bench', '-m', MODEL, '-i', clip, '--seconds', '1', '--mqtt', `mqtt://127.0.0.1:${port}`], { timeoutMs: 60_000 });
+    expect(broker.code).toBe(1);
+    expect(broker.stderr.trim().split('\n')).toHaveLength(1);
+    expect(broker.stderr).toContain(`127.0.0.1:${port}`);
+  });
+
+  it('scripts/bench-plot.mjs turns bench JSON into REPORT.md and four SVG plots', () => {
+    const data = join(tmp.dir, 'data');
+    const out = join(tmp.dir, 'report');
+    mkdirSync(data, { recursive: true });
+    const base = readJson(join(tmp.dir, 'c1-i0.json'));
+    writeFileSync(join(data, 'c1-i0.json'), JSON.stringify(base));
+    const multi = join(tmp.dir, 'c2-i0.json');
+    if (existsSync(multi)) {
+      writeFileSync(join(data, 'c2-i0.json'), readFileSync(multi));
+      writeFileSync(join(data, 'memory.json'), readFileSync(multi));
+    }
+    writeFileSync(join(data, 'meta.json'), JSON.stringify({ command: 'scripts/bench --test', input: clip }));
+    const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'bench-plot.mjs'), data, out], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const report = readFileSync(join(out, 'REPORT.md'), 'utf8');
+    expect(report).toContain(base.machine.cpu_model);
+    expect(report).toContain(`${base.fps.toFixed(2)} / ${base.inference_fps.toFixed(2)} FPS`);
+    expect(report).toContain(`${base.sequential_fps.toFixed(2)} FPS`);
+    // no interval-2 run in this data: the report says so instead of inventing a ratio
+    expect(report).toMatch(/interval 2 ≥ 2\.5 × interval 0 \| n\/a .*not measured/);
+    const svgs = ['pipelined-vs-sequential.svg', 'stage-latency.svg', ...(existsSync(multi) ? ['fps-vs-cameras.svg', 'rss-over-time.svg'] : [])];
+    for (const f of svgs) {
+      const svg = readFileSync(join(out, f), 'utf8');
+      expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"'), f).toBe(true);
+      expect(svg.trim().endsWith('</svg>'), f).toBe(true);
+      expect(svg, f).not.toMatch(/NaN|undefined|Infinity/);
+      expect(report).toContain(`](${f})`);
+    }
+    const empty = join(tmp.dir, 'empty');
+    mkdirSync(empty);
+    const bad = spawnSync(process.execPath, [join(ROOT, 'scripts', 'bench-plot.mjs'), empty, out], { encoding: 'utf8' });
+    expect(bad.status).toBe(1);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
+
+describe('bench helpers', () => {
+  it('slope: least squares over points, 0 for fewer than two', () => {
+    expect(slope([[0, 1], [1, 3], [2, 5]])).toBeCloseTo(2, 9);
+    expect(slope([[0, 5], [1, 5], [2, 5]])).toBe(0);
+    expect(slope([[3, 7]])).toBe(0);
+    expect(slope([[0, 0], [1, 1], [2, 0], [3, 1]])).toBeCloseTo(0.2, 9);
+  });
+
+  it.skipIf(process.platform !== 'linux')('CpuMeter counts a child process that exits while measuring (linux /proc)', async () => {
+    const meter = new CpuMeter().start();
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn(process.execPath, ['-e', 'const end = Date.now() + 400; while (Date.now() < end);'], { stdio: 'ignore' });
+      child.on('error', reject);
+      child.on('close', () => resolve());
+    });
+    const cpu = meter.stop();
+    expect(cpu.children_percent).toBeGreaterThan(0);
+    expect(cpu.cores).toBeGreaterThanOrEqual(1);
+    expect(cpu.total_percent).toBeCloseTo(cpu.process_percent + (cpu.children_percent as number), 0);
+  });
+});

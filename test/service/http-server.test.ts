@@ -1,0 +1,180 @@
+import { spawn } from 'node:child_process';
+import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CameraStats } from '../../daemon/service/camera-pipeline.js';
+import { HttpServer, METRICS_CONTENT_TYPE } from '../../daemon/service/http-server.js';
+import { silentLogger } from '../../daemon/service/log.js';
+import type { CameraView, ServiceView } from '../../daemon/service/metrics.js';
+import { LatencyStats } from '../../daemon/service/rate.js';
+import { RuntimeFailure } from '../../daemon/errors.js';
+import { CLI, MODEL, runCli } from '../support/cli.js';
+import { freePort, until } from '../support/mosquitto.js';
+import { makeTestVideo, tempDir } from '../support/videos.js';
+
+function cam(name: string, state: CameraView['state'], frames = 10, error: string | null = null): CameraView {
+  const inf = new LatencyStats();
+  inf.add(20);
+  const stats: CameraStats | null = state === 'stopped' ? null : {
+    state, fps: 5, frames, inferred: frames, dropped: 0, reconnects: 0, queue_depth: 0, inference_ms: 20,
+    preprocess_ms: 1, postprocess_ms: 1, draw_ms: 1, encode_ms: 1, recording: null,
+  };
+  return { name, state, stats, decoded: frames, inference: stats ? inf.histogram() : null, error, progress: frames };
+}
+
+/** A view whose cameras the test sets. */
+function mutableView(cameras: CameraView[]): ServiceView & { cameras_: CameraView[] } {
+  const v = { cameras_: cameras, cameras: () => v.cameras_, mqtt: () => ({ connected: true, queued: 0, dropped: 0, published: 3, reconnects: 0 }) };
+  return v;
+}
+
+describe('HttpServer', () => {
+  const view = mutableView([]);
+  let server: HttpServer;
+  let base: string;
+
+  beforeAll(async () => {
+    server = await HttpServer.listen({ host: '127.0.0.1', port: 0, view, logger: silentLogger() });
+    base = `http://127.0.0.1:${server.port}`;
+  });
+  afterAll(() => server?.close());
+
+  it('/healthz is 200 while every camera is streaming or ended', async () => {
+    view.cameras_ = [cam('front', 'streaming'), cam('file', 'ended')];
+    const res = await fetch(`${base}/healthz`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/json');
+    expect(await res.json()).toEqual({
+      status: 'ok',
+      cameras: { front: { state: 'streaming', fps: 5 }, file: { state: 'ended', fps: 5 } },
+      mqtt: { connected: true },
+    });
+  });
+
+  it('/healthz is 503 naming each camera that is not streaming and its state', async () => {
+    view.cameras_ = [cam('front', 'streaming'), cam('yard', 'reconnecting'), cam('gate', 'error', 0, 'rtsp://cam/1: 401 Unauthorized'), cam('back', 'stopped')];
+    const res = await fetch(`${base}/healthz`);
+    expect(res.status).toBe(503);
+    const body = (await res.json()) as { status: string; reason: string; cameras: Record<string, { state: string; error?: string }> };
+    expect(body.status).toBe('unhealthy');
+    expect(body.reason).toBe('cameras not streaming: yard (reconnecting), gate (error: rtsp://cam/1: 401 Unauthorized), back (stopped)');
+    expect(body.cameras.gate).toEqual({ state: 'error', fps: 5, error: 'rtsp://cam/1: 401 Unauthorized' });
+    expect(body.cameras.front.state).toBe('streaming');
+  });
+
+  it('/healthz is 503 while a camera is still starting', async () => {
+    view.cameras_ = [cam('front', 'starting', 0)];
+    expect((await fetch(`${base}/healthz`)).status).toBe(503);
+  });
+
+  it('/metrics serves Prometheus text 0.0.4 with the current figures', async () => {
+    view.cameras_ = [cam('front', 'streaming', 42)];
+    const res = await fetch(`${base}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe(METRICS_CONTENT_TYPE);
+    const text = await res.text();
+    expect(text).toContain('\ntrt_detect_frames_processed_total{camera="front"} 42\n');
+    expect(text).toContain('trt_detect_inference_seconds_bucket{camera="front",le="0.025"} 1\n');
+    expect(text).toContain('\ntrt_detect_mqtt_published_total 3\n');
+    expect(text).toMatch(/\nprocess_resident_memory_bytes [1-9][0-9]+\n/);
+  });
+
+  it('answers HEAD without a body, 404 for other paths and 405 for other methods', async () => {
+    const head = await fetch(`${base}/metrics`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(await head.text()).toBe('');
+    const missing = await fetch(`${base}/nope?x=1`);
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toEqual({ error: 'no such path /nope (try /healthz or /metrics)' });
+    const post = await fetch(`${base}/healthz`, { method: 'POST' });
+    expect(post.status).toBe(405);
+    expect(post.headers.get('allow')).toBe('GET, HEAD');
+  });
+});
+
+describe('HttpServer on a port in use', () => {
+  let blocker: Server;
+  let port: number;
+  beforeAll(async () => {
+    port = await freePort();
+    blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(port, '127.0.0.1', () => r()));
+  });
+  afterAll(() => new Promise<void>((r) => blocker.close(() => r())));
+
+  it('rejects with one RuntimeFailure line naming the address and the key', async () => {
+    const err = await HttpServer.listen({ host: '127.0.0.1', port, view: mutableView([]), logger: silentLogger(), configPath: '/etc/trt-detect/config.yaml' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RuntimeFailure);
+    expect((err as RuntimeFailure).exitCode).toBe(1);
+    expect((err as Error).message).toBe(`http: 127.0.0.1:${port} is already in use (/etc/trt-detect/config.yaml: http.port: choose a free port, or stop the program that holds it)`);
+  });
+
+  it('makes trt-detect run exit 1 with that line before it loads anything', async () => {
+    const { dir, cleanup } = tempDir('http-inuse');
+    try {
+      const cfg = join(dir, 'config.yaml');
+      const clip = makeTestVideo(join(dir, 'clip.mp4'), { frames: 5 });
+      writeFileSync(cfg, `model: {path: ${MODEL}}\ncameras:\n  cam: {source: ${clip}, record: {enabled: false}}\nmqtt: {enabled: false}\nrtsp_server: {enabled: false}\nhttp: {host: 127.0.0.1, port: ${port}}\n`);
+      const r = await runCli(['run', '-c', cfg], { timeoutMs: 60000 });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toBe(`http: 127.0.0.1:${port} is already in use (${cfg}: http.port: choose a free port, or stop the program that holds it)\n`);
+    } finally {
+      cleanup();
+    }
+  });
+});
+
+describe('trt-detect run serves /healthz and /metrics from the running pipelines', () => {
+  it('reports 200 and growing frame counters while a looping file streams, then stops on SIGTERM', async () => {
+    const { dir, cleanup } = tempDir('http-daemon');
+    const port = await freePort();
+    const clip = makeTestVideo(join(dir, 'clip.mp4'), { frames: 30, fps: 15 });
+    const cfg = join(dir, 'config.yaml');
+    writeFileSync(cfg, `model: {path: ${MODEL}}\ncameras:\n  loopcam: {source: ${clip}, loop: true, record: {enabled: false}}\n  offcam: {source: ${clip}, enabled: false}\nmqtt: {enabled: false}\nrtsp_server: {enabled: false}\nhttp: {host: 127.0.0.1, port: ${port}}\n`);
+    const child = spawn(process.execPath, [CLI, 'run', '-c', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    const base = `http://127.0.0.1:${port}`;
+    const get = async (path: string) => {
+      try {
+        const res = await fetch(`${base}${path}`);
+        return { status: res.status, text: await res.text() };
+      } catch {
+        return { status: 0, text: '' };
+      }
+    };
+    const processed = (text: string) => Number(/\ntrt_detect_frames_processed_total\{camera="loopcam"\} (\d+)\n/.exec(text)?.[1] ?? -1);
+    try {
+      let health = { status: 0, text: '' };
+      await until(() => stdout.includes('"msg":"running"'), 45000, `the daemon to run (stderr: ${stderr})`);
+      // READY comes after the sources left `starting`: healthy from then on
+      health = await get('/healthz');
+      expect(health.status).toBe(200);
+      expect(JSON.parse(health.text)).toMatchObject({ status: 'ok', cameras: { loopcam: { state: 'streaming' } } });
+      expect(JSON.parse(health.text).cameras.offcam).toBeUndefined();
+      const first = processed((await get('/metrics')).text);
+      let later = first;
+      const deadline = Date.now() + 30000;
+      while (later <= first && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 200));
+        later = processed((await get('/metrics')).text);
+      }
+      expect(first).toBeGreaterThanOrEqual(0);
+      expect(later).toBeGreaterThan(first);
+      const metrics = (await get('/metrics')).text;
+      expect(metrics).toContain('trt_detect_camera_state{camera="loopcam",state="streaming"} 1');
+      expect(metrics).toMatch(/trt_detect_inference_seconds_count\{camera="loopcam"\} [1-9]/);
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(stderr).toBe('');
+      expect((await get('/healthz')).status).toBe(0); // the port is closed again
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      cleanup();
+    }
+  });
+});

@@ -1,0 +1,62 @@
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { gstFraction, h264StreamEncoder, hardwareEncoder } from '../../daemon/media/encoder.js';
+import { fakePlatform } from '../../daemon/media/platform.js';
+import { Mp4Writer } from '../../daemon/sinks/mp4-writer.js';
+import { probeFrames, tempDir } from '../support/videos.js';
+
+const { dir, cleanup } = tempDir('encoder');
+afterAll(cleanup);
+
+const nano = fakePlatform({ jetson: true, gstreamer: true, elements: ['nvv4l2h264enc', 'omxh264enc', 'nvvidconv', 'nvv4l2decoder'] });
+const oldJetson = fakePlatform({ jetson: true, gstreamer: true, elements: ['omxh264enc', 'nvvidconv'] });
+const pc = fakePlatform({ jetson: false, gstreamer: true, elements: ['x264enc'] });
+
+/** The pipeline elements of a gst-launch argument list (split at `!`). */
+function elements(args: string[]): string[] {
+  return args.filter((a) => !a.startsWith('-')).join(' ').split(' ! ').map((e) => e.trim());
+}
+
+describe('H.264 encoder choice', () => {
+  it('uses nvv4l2h264enc on a Jetson: RGB → I420 → nvvidconv into NVMM NV12 → encoder → byte-stream to stdout', () => {
+    const c = h264StreamEncoder({ width: 1280, height: 720, fps: '30000/1001' }, nano);
+    expect(c.command).toBe('gst-launch-1.0');
+    expect(c.encoder).toBe('nvv4l2h264enc');
+    expect(elements(c.args)).toEqual([
+      'fdsrc fd=0 blocksize=2764800',
+      'rawvideoparse width=1280 height=720 format=rgb framerate=30000/1001',
+      'videoconvert',
+      'video/x-raw,format=I420',
+      'nvvidconv',
+      'video/x-raw(memory:NVMM),format=NV12',
+      'nvv4l2h264enc insert-sps-pps=true insert-aud=true iframeinterval=30 idrinterval=30 maxperf-enable=true',
+      'video/x-h264,stream-format=byte-stream,alignment=au',
+      'fdsink fd=1 sync=false',
+    ]);
+  });
+
+  it('falls back to omxh264enc on JetPacks without nvv4l2h264enc, and libx264 off a Jetson', () => {
+    expect(hardwareEncoder(oldJetson)).toBe('omxh264enc');
+    expect(elements(h264StreamEncoder({ width: 640, height: 480, fps: 15 }, oldJetson).args)).toContain('omxh264enc insert-sps-pps=true insert-aud=true iframeinterval=15');
+    expect(hardwareEncoder(pc)).toBeNull();
+    const x = h264StreamEncoder({ width: 640, height: 480, fps: 15 }, pc);
+    expect(x.encoder).toBe('libx264');
+    expect(x.args).toEqual(expect.arrayContaining(['-c:v', 'libx264', '-bf', '0', '-g', '15', '-f', 'h264', 'pipe:1']));
+  });
+
+  it('writes GStreamer fractions', () => {
+    expect([gstFraction('30000/1001'), gstFraction(25), gstFraction(12.5)]).toEqual(['30000/1001', '25/1', '12500/1000']);
+  });
+});
+
+describe('Mp4Writer through a stream encoder (the Jetson path, here with libx264 as the stream encoder)', () => {
+  it('muxes the encoder\'s byte stream into a fragmented MP4 with every frame at the given rate', async () => {
+    const file = join(dir, 'stream.mp4');
+    const w = new Mp4Writer(file, { width: 96, height: 64, fps: 10, encoder: 'stream' });
+    for (let k = 0; k < 25; k++) await w.write(Buffer.alloc(96 * 64 * 3, k * 9));
+    await w.finish();
+    const p = probeFrames(file);
+    expect(p).toMatchObject({ count: 25, width: 96, height: 64 });
+    p.pts.forEach((t, i) => expect(t).toBeCloseTo(i / 10, 3));
+  });
+});

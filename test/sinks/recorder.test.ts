@@ -1,0 +1,121 @@
+import { mkdirSync, readdirSync, utimesSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { freePercent, listSegments, SegmentRecorder } from '../../daemon/sinks/recorder.js';
+import { silentLogger } from '../../daemon/service/log.js';
+import { probeFrames, tempDir } from '../support/videos.js';
+
+const { dir, cleanup } = tempDir('recorder');
+afterAll(cleanup);
+
+const DAY = 86_400_000;
+
+/** Lays out segment files `<root>/cam/<day>/<time>.mp4` with the given ages (days). */
+function layout(root: string, entries: Array<[string, string, number]>): string[] {
+  const now = Date.now();
+  return entries.map(([day, time, ageDays]) => {
+    const d = join(root, 'cam', day);
+    mkdirSync(d, { recursive: true });
+    const f = join(d, `${time}.mp4`);
+    writeFileSync(f, 'x');
+    const t = new Date(now - ageDays * DAY);
+    utimesSync(f, t, t);
+    return f;
+  });
+}
+
+function frame(w: number, h: number, k: number): Buffer {
+  const b = Buffer.alloc(w * h * 3);
+  for (let i = 0; i < b.length; i += 3) b[i] = (i + k * 11) & 255;
+  return b;
+}
+
+describe('SegmentRecorder retention', () => {
+  it('deletes segments older than retain_days, oldest first, and empty day folders', async () => {
+    const root = join(dir, 'age');
+    const files = layout(root, [
+      ['2026-11-01', '10-00-00', 10],
+      ['2026-11-01', '10-01-00', 9.9],
+      ['2026-11-05', '08-00-00', 6],
+      ['2026-11-09', '23-59-00', 1],
+    ]);
+    const rec = new SegmentRecorder('cam', { path: root, segment_seconds: 60, retain_days: 7, min_free_percent: 0 }, { width: 64, height: 48, fps: 10 }, silentLogger(), async () => 90);
+    const deleted = await rec.applyRetention();
+    expect(deleted).toEqual(files.slice(0, 2));
+    expect(listSegments(root, 'cam')).toEqual(files.slice(2));
+    expect(existsSync(join(root, 'cam', '2026-11-01'))).toBe(false);
+  });
+
+  it('deletes the oldest segments while the disk is nearly full, and stops once there is room', async () => {
+    const root = join(dir, 'full');
+    const files = layout(root, [
+      ['2026-11-08', '09-00-00', 0.5],
+      ['2026-11-08', '09-01-00', 0.4],
+      ['2026-11-08', '10-00-00', 0.3],
+      ['2026-11-09', '00-00-00', 0.2],
+      ['2026-11-09', '00-01-00', 0.1],
+    ]);
+    // a disk that gains 10 % per deleted segment: 5 segments → 40 % free
+    const simulated = async () => 90 - 10 * listSegments(root, 'cam').length;
+    const rec = new SegmentRecorder('cam', { path: root, segment_seconds: 60, retain_days: 30, min_free_percent: 65 }, { width: 64, height: 48, fps: 10 }, silentLogger(), simulated);
+    const deleted = await rec.applyRetention();
+    expect(deleted).toEqual(files.slice(0, 3));
+    expect(listSegments(root, 'cam')).toEqual(files.slice(3));
+  });
+
+  it('never deletes the segment being written', async () => {
+    const root = join(dir, 'current');
+    const rec = new SegmentRecorder('cam', { path: root, segment_seconds: 60, retain_days: 0, min_free_percent: 99 }, { width: 64, height: 48, fps: 10 }, silentLogger(), async () => 1);
+    await rec.write(frame(64, 48, 0), 0);
+    const current = rec.currentFile as string;
+    for (let k = 1; !existsSync(current) && k < 400; k++) {
+      await rec.write(frame(64, 48, k), k / 10); // ffmpeg creates the file once it has output
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(existsSync(current)).toBe(true);
+    await rec.applyRetention(Date.now() + 10 * DAY);
+    expect(existsSync(current)).toBe(true);
+    await rec.close();
+  });
+
+  it('reads free space from the real file system', async () => {
+    const free = await freePercent(dir);
+    expect(free).not.toBeNull();
+    expect(free as number).toBeGreaterThan(0);
+    expect(free as number).toBeLessThanOrEqual(100);
+  });
+});
+
+describe('SegmentRecorder segments', () => {
+  it('consecutive segments join without a gap: every frame in exactly one, each starting where the last ended', async () => {
+    const root = join(dir, 'gapless');
+    const rec = new SegmentRecorder('cam', { path: root, segment_seconds: 2, retain_days: 7, min_free_percent: 0 }, { width: 64, height: 48, fps: 10 }, silentLogger(), async () => 90);
+    // a live camera's pts: jittery spacing around 100 ms
+    let pts = 0;
+    const all: number[] = [];
+    for (let k = 0; k < 57; k++) {
+      all.push(pts);
+      await rec.write(frame(64, 48, k), pts);
+      pts += 0.1 + ((k % 3) - 1) * 0.02;
+    }
+    await rec.close();
+    const segs = listSegments(root, 'cam');
+    const counts = segs.map((s) => probeFrames(s).count);
+    expect(counts.reduce((a, b) => a + b, 0)).toBe(57);
+    // the frames each segment should hold: cut where pts passes segment_seconds from the segment start
+    const expected: number[] = [];
+    let start = all[0];
+    let n = 0;
+    for (const p of all) {
+      if (p - start >= 2) {
+        expected.push(n);
+        n = 0;
+        start = p;
+      }
+      n++;
+    }
+    expected.push(n);
+    expect(counts).toEqual(expected);
+    expect(readdirSync(join(root, 'cam')).length).toBeGreaterThan(0);
+  });
+});

@@ -1,0 +1,167 @@
+import { execFile, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { AnnexBParser, NAL, nalType } from '../../daemon/media/h264.js';
+import { RtspOutSink } from '../../daemon/sinks/rtsp-out.js';
+import { RtspServer, streamNameOf } from '../../daemon/sinks/rtsp-server.js';
+import { silentLogger } from '../../daemon/service/log.js';
+import { openSource } from '../../daemon/sources/open-source.js';
+import { rtspCamera } from '../live/rtsp-camera.js';
+import { makeTestVideo, tempDir } from '../support/videos.js';
+
+const { dir, cleanup } = tempDir('rtsp-server');
+afterAll(cleanup);
+
+interface Probed {
+  frames: Array<{ width: number; height: number; pict_type?: string }>;
+  codec: string;
+}
+
+/** Reads `count` decoded frames from an RTSP URL with ffprobe (a standard client). */
+function probeRtsp(url: string, count: number, transport: 'tcp' | 'udp' | 'default' = 'tcp'): Promise<Probed> {
+  const args = ['-v', 'error', ...(transport === 'default' ? [] : ['-rtsp_transport', transport]), '-select_streams', 'v:0', '-read_intervals', `%+#${count}`,
+    '-show_entries', 'frame=width,height,pict_type:stream=codec_name', '-of', 'json', url];
+  return new Promise((resolve, reject) => {
+    execFile('ffprobe', args, { timeout: 30_000 }, (err, stdout, stderr) => {
+      if (err) return reject(new Error(`ffprobe ${url}: ${stderr || err.message}`));
+      const j = JSON.parse(stdout) as { frames?: Probed['frames']; streams?: Array<{ codec_name: string }> };
+      resolve({ frames: j.frames ?? [], codec: j.streams?.[0]?.codec_name ?? '' });
+    });
+  });
+}
+
+describe('H.264 Annex-B parser', () => {
+  it('groups NAL units into access units, keyframes first with SPS/PPS', async () => {
+    const file = join(dir, 'es.h264');
+    await new Promise<void>((resolve, reject) =>
+      execFile('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=64x48:rate=10', '-frames:v', '12', '-c:v', 'libx264', '-g', '5', '-bf', '0', '-f', 'h264', '-y', file], (e) => (e ? reject(e) : resolve())),
+    );
+    const aus: Array<{ types: number[]; keyframe: boolean }> = [];
+    const parser = new AnnexBParser((au) => aus.push({ types: au.nals.map(nalType), keyframe: au.keyframe }));
+    const { readFileSync } = await import('node:fs');
+    const data = readFileSync(file);
+    // feed in odd-sized chunks so start codes straddle chunk boundaries
+    for (let off = 0; off < data.length; off += 7) parser.push(data.subarray(off, off + 7));
+    parser.flush();
+    expect(aus.length).toBe(12);
+    expect(aus.filter((a) => a.keyframe).length).toBe(3); // frames 0, 5, 10
+    expect(aus[0].types).toContain(NAL.SPS);
+    expect(aus[0].types).toContain(NAL.PPS);
+    expect(aus[1].types).not.toContain(NAL.IDR);
+    expect(parser.sps && nalType(parser.sps)).toBe(NAL.SPS);
+  });
+});
+
+describe('RTSP server (real ffmpeg/ffprobe clients)', () => {
+  it('names streams by the first path segment', () => {
+    expect(streamNameOf('rtsp://127.0.0.1:8554/front')).toBe('front');
+    expect(streamNameOf('rtsp://h:1/front/trackID=0')).toBe('front');
+    expect(streamNameOf('rtsp://h/back/?x=1')).toBe('back');
+  });
+
+  it('serves a live H.264 stream to three clients at once: over TCP, over UDP, and a client left to choose', async () => {
+    const cam = await rtspCamera({ name: 'cam', width: 160, height: 120, fps: 15 });
+    try {
+      const [a, b, c] = await Promise.all([probeRtsp(cam.url, 8, 'tcp'), probeRtsp(cam.url, 8, 'udp'), probeRtsp(cam.url, 8, 'default')]);
+      for (const p of [a, b, c]) {
+        expect(p.codec).toBe('h264');
+        expect(p.frames.length).toBeGreaterThanOrEqual(8);
+        for (const f of p.frames) expect([f.width, f.height]).toEqual([160, 120]);
+        expect(p.frames[0].pict_type).toBe('I'); // clients start at a keyframe
+      }
+    } finally {
+      await cam.stop();
+    }
+  });
+
+  it('answers 404 for an unknown stream', async () => {
+    const cam = await rtspCamera({ name: 'cam' });
+    try {
+      await expect(probeRtsp(`rtsp://127.0.0.1:${cam.port}/nope`, 1)).rejects.toThrow(/404|Not Found/i);
+    } finally {
+      await cam.stop();
+    }
+  });
+
+  it('reports a taken port in one line', async () => {
+    const a = new RtspServer();
+    await a.listen(0, '127.0.0.1');
+    const b = new RtspServer();
+    await expect(b.listen(a.port, '127.0.0.1')).rejects.toThrow(`port ${a.port} is already in use (set rtsp_server.port to a free port)`);
+    await a.close();
+  });
+});
+
+describe('annotated RTSP output (frames → encoder → RTSP)', () => {
+  it('serves the frames written to it; a client that disconnects does not disturb the writer or other clients', async () => {
+    const file = makeTestVideo(join(dir, 'in.mp4'), { width: 176, height: 144, fps: 15, frames: 15 });
+    const server = new RtspServer();
+    await server.listen(0, '127.0.0.1');
+    const stream = server.mount('front');
+    const logger = silentLogger();
+    const sink = new RtspOutSink(stream, { width: 176, height: 144, fps: 15 }, logger);
+    const src = await openSource(file, { loop: true });
+    let written = 0;
+    let writeError: unknown = null;
+    let running = true;
+    const feeding = (async () => {
+      for await (const f of src.frames()) {
+        try {
+          await sink.write(f.data, f.pts);
+          written++;
+        } catch (err) {
+          writeError = err;
+        }
+        src.pool.release(f.data);
+        if (!running) break;
+        await new Promise((r) => setTimeout(r, 1000 / 15));
+      }
+    })();
+    const url = `rtsp://127.0.0.1:${server.port}/front`;
+    try {
+      // a client that connects, receives, and is killed mid-stream
+      const dropper = spawn('ffmpeg', ['-v', 'error', '-rtsp_transport', 'tcp', '-i', url, '-f', 'null', '-'], { stdio: 'ignore' });
+      const dropped = new Promise((r) => dropper.once('close', r));
+      const until = Date.now() + 20_000;
+      while (stream.clients.size < 1 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+      expect(stream.clients.size).toBe(1);
+      const before = written;
+      const p = probeRtsp(url, 10, 'tcp');
+      await new Promise((r) => setTimeout(r, 300));
+      dropper.kill('SIGKILL');
+      await dropped;
+      const probed = await p;
+      expect(probed.frames.length).toBeGreaterThanOrEqual(10);
+      for (const f of probed.frames) expect([f.width, f.height]).toEqual([176, 144]);
+      expect(written).toBeGreaterThan(before);
+      expect(writeError).toBeNull();
+      // the killed client is gone from the stream; the server keeps serving
+      const again = await probeRtsp(url, 3, 'tcp');
+      expect(again.frames.length).toBeGreaterThanOrEqual(3);
+      expect(stream.clients.size).toBe(0);
+    } finally {
+      running = false;
+      src.stop();
+      await feeding;
+      await sink.close();
+      await server.close();
+    }
+  });
+
+  it('never holds up the pipeline: a stuck encoder makes the live view skip frames, not wait', async () => {
+    const server = new RtspServer();
+    await server.listen(0, '127.0.0.1');
+    const sink = new RtspOutSink(server.mount('cam'), { width: 320, height: 240, fps: 25 }, silentLogger());
+    const pid = sink.encoderPid as number;
+    const frame = Buffer.alloc(320 * 240 * 3, 77);
+    try {
+      process.kill(pid, 'SIGSTOP'); // the encoder stops reading: its pipe fills up
+      for (let i = 0; i < 200; i++) await sink.write(frame, i / 25); // 15 MB, far beyond a pipe's buffer
+      expect(sink.skipped).toBeGreaterThan(150);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+      await sink.close();
+      await server.close();
+    }
+  });
+});

@@ -1,0 +1,203 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { createServer, type Socket } from 'node:net';
+import { afterAll, describe, expect, it } from 'vitest';
+import { platform } from '../../daemon/media/platform.js';
+import type { Frame } from '../../daemon/detect/types.js';
+import { backoffDelay, LiveSource } from '../../daemon/sources/live-source.js';
+import { openSource, type VideoSource } from '../../daemon/sources/open-source.js';
+import { rtspCamera, type RtspCamera } from '../live/rtsp-camera.js';
+import { freePort } from '../support/mosquitto.js';
+
+const cameras: RtspCamera[] = [];
+afterAll(async () => {
+  for (const c of cameras) await c.stop();
+});
+
+/** Reads frames until `enough` says stop (or the timeout passes); records state changes. */
+async function watch(src: VideoSource, enough: (frames: Frame[], states: string[]) => boolean, timeoutMs = 30_000) {
+  const frames: Frame[] = [];
+  const states: string[] = [];
+  const reasons: string[] = [];
+  src.onState = (s, reason) => {
+    states.push(s);
+    if (reason) reasons.push(reason);
+  };
+  const timer = setTimeout(() => src.stop(), timeoutMs);
+  const check = setInterval(() => {
+    if (enough(frames, states)) src.stop();
+  }, 20);
+  try {
+    for await (const f of src.frames()) {
+      frames.push({ ...f, data: Buffer.alloc(0) });
+      expect(f.data.length).toBe(f.width * f.height * 3);
+      src.pool.release(f.data);
+      if (enough(frames, states)) break;
+    }
+  } finally {
+    clearTimeout(timer);
+    clearInterval(check);
+    src.stop();
+  }
+  return { frames, states, reasons };
+}
+
+describe('backoff', () => {
+  it('doubles from 1 s and is capped at 30 s', () => {
+    expect([0, 1, 2, 3, 4, 5, 6, 50].map((n) => backoffDelay(n))).toEqual([1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000]);
+  });
+});
+
+describe('RTSP source through ffmpeg (real RTSP server)', () => {
+  it('delivers RGB frames of the camera size with increasing index and pts', async () => {
+    const cam = await rtspCamera({ width: 160, height: 120, fps: 15 });
+    cameras.push(cam);
+    const src = await openSource(cam.url, { decoder: 'ffmpeg' });
+    expect(src.live).toBe(true);
+    const { frames, states } = await watch(src, (f) => f.length >= 10);
+    expect(frames.length).toBeGreaterThanOrEqual(10);
+    expect(src.info).toMatchObject({ width: 160, height: 120, fps: 15 });
+    frames.forEach((f, i) => {
+      expect(f.index).toBe(i);
+      if (i > 0) expect(f.pts).toBeGreaterThan(frames[i - 1].pts);
+    });
+    expect(states).toEqual([]);
+  });
+
+  it('scales to the configured size and limits the rate to the configured fps', async () => {
+    const cam = await rtspCamera({ width: 160, height: 120, fps: 15 });
+    cameras.push(cam);
+    const src = await openSource(cam.url, { decoder: 'ffmpeg', width: 96, height: 64, fps: 5 });
+    const { frames } = await watch(src, (f) => f.length >= 3);
+    expect(frames[0]).toMatchObject({ width: 96, height: 64 });
+    expect(src.info).toMatchObject({ width: 96, height: 64, fps: 5, fpsRational: '5/1' });
+  });
+
+  it('reports reconnecting when the server goes away and streaming when it is back, frames continuing', async () => {
+    const cam = await rtspCamera({ width: 128, height: 96 });
+    cameras.push(cam);
+    const src = await openSource(cam.url, { decoder: 'ffmpeg', stall_timeout_seconds: 3, backoff: { initialMs: 200, maxMs: 1000 } });
+    let phase = 0;
+    let beforeDrop = 0;
+    const { frames, states, reasons } = await watch(src, (f, s) => {
+      if (phase === 0 && f.length >= 5) {
+        phase = 1;
+        beforeDrop = f.length;
+        void cam.stop().then(() => new Promise((r) => setTimeout(r, 1500))).then(() => cam.start());
+      }
+      return s.includes('streaming') && f.length >= beforeDrop + 5;
+    }, 40_000);
+    expect(states[0]).toBe('reconnecting');
+    expect(states).toContain('streaming');
+    expect(reasons.length).toBeGreaterThan(0);
+    expect(src.reconnects).toBeGreaterThanOrEqual(1);
+    expect(frames.length).toBeGreaterThanOrEqual(beforeDrop + 5);
+    frames.forEach((f, i) => expect(f.index).toBe(i));
+    for (let i = 1; i < frames.length; i++) expect(frames[i].pts).toBeGreaterThan(frames[i - 1].pts);
+  });
+
+  it('reports a refused connection as reconnecting with the reason, and keeps retrying', async () => {
+    const port = await freePort();
+    const src = await openSource(`rtsp://user:secret@127.0.0.1:${port}/cam`, { decoder: 'ffmpeg', backoff: { initialMs: 100, maxMs: 200 } });
+    const { states, reasons } = await watch(src, (_f, s) => s.length >= 2, 20_000);
+    expect(states.slice(0, 2)).toEqual(['reconnecting', 'reconnecting']);
+    expect(reasons[0]).toMatch(/refused/i);
+    expect(reasons.join(' ')).not.toContain('secret');
+  });
+
+  it('detects a server that accepts the connection and sends nothing (stall watchdog)', async () => {
+    const sockets: Socket[] = [];
+    const server = createServer((s) => sockets.push(s));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const src = await openSource(`rtsp://127.0.0.1:${port}/cam`, { decoder: 'ffmpeg', stall_timeout_seconds: 1, backoff: { initialMs: 100, maxMs: 200 } });
+      const { states, reasons } = await watch(src, (_f, s) => s.length >= 1, 20_000);
+      expect(states[0]).toBe('reconnecting');
+      expect(reasons[0]).toBe('no frames for 1 s (stream stalled)');
+      expect(sockets.length).toBeGreaterThanOrEqual(1); // it did connect
+    } finally {
+      for (const s of sockets) s.destroy();
+      server.close();
+    }
+  });
+});
+
+const gst = platform();
+const gstMissing = !gst.gstreamer || !gst.hasElement('rtspsrc') || !gst.hasElement('avdec_h264');
+
+describe('RTSP source through GStreamer (real gst-launch-1.0)', () => {
+  it.skipIf(gstMissing)('delivers frames via rtspsrc/decodebin when decoder: gstreamer (needs gstreamer1.0-tools, -plugins-good, -libav)', async () => {
+    const cam = await rtspCamera({ width: 160, height: 120 });
+    cameras.push(cam);
+    const src = await openSource(cam.url, { decoder: 'gstreamer' });
+    expect((src as LiveSource).backend).toBe('gstreamer');
+    const { frames } = await watch(src, (f) => f.length >= 5);
+    expect(frames.length).toBeGreaterThanOrEqual(5);
+    expect(frames[0]).toMatchObject({ width: 160, height: 120 });
+    expect(src.info.fps).toBe(15);
+  });
+});
+
+const videoDevices = existsSync('/dev') ? readdirSync('/dev').filter((d) => /^video\d+$/.test(d)) : [];
+
+describe('V4L2 source', () => {
+  it.skipIf(videoDevices.length === 0)('reads frames from /dev/video* (skipped: this machine has no V4L2 device and no v4l2loopback module)', async () => {
+    const src = await openSource(`v4l2:///dev/${videoDevices[0]}`, { decoder: 'ffmpeg' });
+    const { frames } = await watch(src, (f) => f.length >= 3, 20_000);
+    expect(frames.length).toBeGreaterThanOrEqual(3);
+  });
+});
+
+describe('video file through GStreamer (decoder: gstreamer)', () => {
+  it.skipIf(!gst.gstreamer || !gst.hasElement('avdec_h264'))('decodes every frame in order with pts index/fps, and loops (needs gstreamer1.0-tools, -libav)', async () => {
+    const { makeTestVideo, tempDir } = await import('../support/videos.js');
+    const { dir, cleanup } = tempDir('gstfile');
+    try {
+      const file = makeTestVideo(`${dir}/a.mp4`, { width: 96, height: 64, fps: 10, frames: 12 });
+      const once = await openSource(file, { decoder: 'gstreamer' });
+      expect(once.constructor.name).toBe('GstFileSource');
+      const seen: Frame[] = [];
+      for await (const f of once.frames()) {
+        expect(f.data.length).toBe(96 * 64 * 3);
+        seen.push(f);
+        once.pool.release(f.data);
+      }
+      expect(seen.map((f) => f.index)).toEqual([...Array(12).keys()]);
+      seen.forEach((f, i) => expect(f.pts).toBeCloseTo(i / 10, 5));
+      expect(once.truncated).toBeNull();
+      const looped = await openSource(file, { decoder: 'gstreamer', loop: true });
+      let n = 0;
+      for await (const f of looped.frames()) {
+        expect(f.index).toBe(n++);
+        looped.pool.release(f.data);
+        if (n === 30) looped.stop();
+      }
+      expect(n).toBe(30);
+    } finally {
+      cleanup();
+    }
+  });
+});
+
+describe('RTSP reconnect through GStreamer', () => {
+  it.skipIf(gstMissing)('reports reconnecting when the server goes away and streaming when it is back (needs gstreamer1.0-tools, -plugins-good, -libav)', async () => {
+    const cam = await rtspCamera({ width: 128, height: 96 });
+    cameras.push(cam);
+    const src = await openSource(cam.url, { decoder: 'gstreamer', stall_timeout_seconds: 3, backoff: { initialMs: 200, maxMs: 1000 } });
+    let phase = 0;
+    let beforeDrop = 0;
+    const { frames, states, reasons } = await watch(src, (f, s) => {
+      if (phase === 0 && f.length >= 5) {
+        phase = 1;
+        beforeDrop = f.length;
+        void cam.stop().then(() => new Promise((r) => setTimeout(r, 1500))).then(() => cam.start());
+      }
+      return s.includes('streaming') && f.length >= beforeDrop + 5;
+    }, 40_000);
+    expect(states[0]).toBe('reconnecting');
+    expect(states).toContain('streaming');
+    expect(reasons[0].length).toBeGreaterThan(0);
+    expect(frames.length).toBeGreaterThanOrEqual(beforeDrop + 5);
+    frames.forEach((f, i) => expect(f.index).toBe(i));
+  }, 60_000);
+});

@@ -1,0 +1,136 @@
+import { describe, expect, it } from 'vitest';
+import { detectJetson, fakePlatform } from '../../daemon/media/platform.js';
+import { openSource, parseSource } from '../../daemon/sources/open-source.js';
+import { chooseBackend, ffmpegPlan, gstPlan, parseStreamInfo, type LiveSourceSettings } from '../../daemon/sources/source-plans.js';
+import { tempDir } from '../support/videos.js';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const nano = fakePlatform({ jetson: true, gstreamer: true, elements: ['nvarguscamerasrc', 'nvv4l2decoder', 'nvvidconv', 'nvv4l2h264enc'] });
+const pc = fakePlatform({ jetson: false, gstreamer: true, elements: ['rtspsrc', 'avdec_h264'] });
+const bare = fakePlatform({ jetson: false, gstreamer: false });
+
+const settings = (s: Partial<LiveSourceSettings>): LiveSourceSettings => ({ kind: 'rtsp', target: 'rtsp://cam/stream', width: null, height: null, fps: null, rtspTransport: 'tcp', decoder: 'auto', ...s });
+const none = { width: null, height: null, fps: null };
+const elements = (s: LiveSourceSettings, shape = none, plat = nano) => gstPlan(s, shape, plat).describe.split(' ! ');
+
+describe('Jetson GStreamer pipelines', () => {
+  it('CSI (IMX219 on a Nano): nvarguscamerasrc in NVMM → nvvidconv → BGRx → RGB on fd 3', () => {
+    expect(elements(settings({ kind: 'csi', target: '0' }))).toEqual([
+      'nvarguscamerasrc sensor-id=0',
+      'video/x-raw(memory:NVMM),width=1280,height=720,framerate=30/1,format=NV12',
+      'nvvidconv flip-method=0',
+      'video/x-raw,format=BGRx',
+      'videoconvert',
+      'video/x-raw,format=RGB',
+      'fdsink name=out fd=3 sync=false',
+    ]);
+  });
+
+  it('CSI with a configured mode: the sensor mode and the output size', () => {
+    const e = elements(settings({ kind: 'csi', target: '1', width: 1920, height: 1080, fps: 30 }), { width: 960, height: 540, fps: null });
+    expect(e[0]).toBe('nvarguscamerasrc sensor-id=1');
+    expect(e[1]).toBe('video/x-raw(memory:NVMM),width=1920,height=1080,framerate=30/1,format=NV12');
+    expect(e[3]).toBe('video/x-raw,format=BGRx,width=960,height=540');
+  });
+
+  it('RTSP on a Jetson: rtspsrc over TCP → depay → parse → nvv4l2decoder → nvvidconv → RGB', () => {
+    expect(elements(settings({ target: 'rtsp://admin:hunter2@192.0.2.10/s1' }))).toEqual([
+      'rtspsrc location="rtsp://admin:***@192.0.2.10/s1" protocols=tcp latency=200',
+      'rtph264depay',
+      'h264parse',
+      'nvv4l2decoder',
+      'nvvidconv',
+      'video/x-raw,format=BGRx',
+      'videoconvert',
+      'video/x-raw,format=RGB',
+      'fdsink name=out fd=3 sync=false',
+    ]);
+    // the real arguments carry the password (gst-launch needs it); only the description is masked
+    const plan = gstPlan(settings({ target: 'rtsp://admin:hunter2@192.0.2.10/s1', rtspTransport: 'udp' }), none, nano);
+    expect(plan.args).toContain('location="rtsp://admin:hunter2@192.0.2.10/s1"');
+    expect(plan.args).toContain('protocols=udp');
+    expect(plan.args.slice(0, 2)).toEqual(['-e', '-v']);
+    expect(plan.frameFd).toBe(3);
+  });
+
+  it('video files on a Jetson decode in hardware too', () => {
+    expect(elements(settings({ kind: 'file', target: '/data/in.mp4', codec: 'h264' }))).toEqual([
+      'filesrc location="/data/in.mp4"', 'qtdemux', 'h264parse', 'nvv4l2decoder', 'nvvidconv', 'video/x-raw,format=BGRx', 'videoconvert', 'video/x-raw,format=RGB', 'fdsink name=out fd=3 sync=false',
+    ]);
+  });
+
+  it('V4L2 webcams: v4l2src with the requested mode, converted to RGB', () => {
+    expect(elements(settings({ kind: 'v4l2', target: '/dev/video1', width: 640, height: 480, fps: 30 }), { width: 640, height: 480, fps: 30 })).toEqual([
+      'v4l2src device="/dev/video1"', 'video/x-raw,width=640,height=480,framerate=30/1', 'videoconvert', 'videoscale', 'videorate', 'video/x-raw,format=RGB,width=640,height=480,framerate=30/1', 'fdsink name=out fd=3 sync=false',
+    ]);
+  });
+
+  it('software GStreamer off a Jetson: decodebin', () => {
+    expect(elements(settings({}), none, pc)).toEqual(['rtspsrc location="rtsp://cam/stream" protocols=tcp latency=200', 'decodebin', 'videoconvert', 'videoscale', 'video/x-raw,format=RGB', 'fdsink name=out fd=3 sync=false']);
+  });
+});
+
+describe('backend choice', () => {
+  it('auto picks GStreamer with hardware decoding on a Jetson, ffmpeg elsewhere; decoder forces it', () => {
+    expect(chooseBackend(settings({}), nano)).toBe('gstreamer');
+    expect(chooseBackend(settings({}), pc)).toBe('ffmpeg');
+    expect(chooseBackend(settings({ decoder: 'ffmpeg' }), nano)).toBe('ffmpeg');
+    expect(chooseBackend(settings({ decoder: 'gstreamer' }), pc)).toBe('gstreamer');
+    expect(chooseBackend(settings({ kind: 'v4l2', target: '/dev/video0' }), pc)).toBe('ffmpeg');
+  });
+
+  it('explains what cannot work, in one line', () => {
+    expect(() => chooseBackend(settings({ kind: 'csi', target: '0' }), pc)).toThrow('csi://0: CSI cameras need a Jetson (nvarguscamerasrc); this machine is not one (use v4l2:///dev/videoN for a USB camera, or rtsp://)');
+    expect(() => chooseBackend(settings({ decoder: 'gstreamer' }), bare)).toThrow(/gst-launch-1.0 is not installed .*use decoder: ffmpeg/);
+    expect(() => chooseBackend(settings({ kind: 'csi', target: '0', decoder: 'ffmpeg' }), nano)).toThrow(/decoder: ffmpeg cannot read CSI cameras/);
+  });
+
+  it('a CSI source off a Jetson fails when opened, with that line', async () => {
+    await expect(openSource('csi://0', { platform: pc })).rejects.toThrow(/CSI cameras need a Jetson/);
+    expect(parseSource('csi://0')).toEqual({ kind: 'csi', target: '0' });
+    expect(parseSource('v4l2:///dev/video2')).toEqual({ kind: 'v4l2', target: '/dev/video2' });
+  });
+});
+
+describe('ffmpeg plans', () => {
+  it('RTSP over TCP (default) or UDP, scaled and rate-limited when asked', () => {
+    const p = ffmpegPlan(settings({ target: 'rtsp://u:pw@cam/s', rtspTransport: 'udp' }), { width: 640, height: 360, fps: 5 });
+    expect(p.args).toEqual(expect.arrayContaining(['-rtsp_transport', 'udp', '-i', 'rtsp://u:pw@cam/s', '-vf', 'scale=640:360,fps=5', '-pix_fmt', 'rgb24', 'pipe:1']));
+    expect(p.describe).not.toContain('pw@');
+    expect(p.frameFd).toBe(1);
+  });
+
+  it('V4L2 with size and rate', () => {
+    const p = ffmpegPlan(settings({ kind: 'v4l2', target: '/dev/video0', width: 1280, height: 720, fps: 30 }), none);
+    expect(p.args).toEqual(expect.arrayContaining(['-f', 'v4l2', '-video_size', '1280x720', '-framerate', '30', '-i', '/dev/video0']));
+  });
+
+  it('reads the frame size from ffmpeg\'s output description and GStreamer\'s caps', () => {
+    expect(parseStreamInfo('ffmpeg', '  Stream #0:0: Video: rawvideo (RGB[24] / 0x18424752), rgb24(pc, gbr/unknown/unknown, progressive), 640x480 [SAR 1:1 DAR 4:3], q=2-31, 221184 kb/s, 25 fps, 25 tbn')).toEqual({ width: 640, height: 480, fps: 25 });
+    expect(parseStreamInfo('ffmpeg', '  Stream #0:0: Video: rawvideo (YUY2 / 0x32595559), yuyv422, 640x480, 147456 kb/s, 30 fps, 30 tbr')).toBeNull(); // a V4L2 input, not our output
+    expect(parseStreamInfo('gstreamer', '/GstPipeline:pipeline0/GstFdSink:out.GstPad:sink: caps = video/x-raw, width=(int)1280, height=(int)720, framerate=(fraction)30000/1001, format=(string)RGB')).toEqual({ width: 1280, height: 720, fps: 30000 / 1001 });
+    expect(parseStreamInfo('gstreamer', '/GstPipeline:pipeline0/GstCapsFilter:capsfilter0.GstPad:src: caps = video/x-raw, width=(int)1280')).toBeNull();
+  });
+});
+
+describe('Jetson detection', () => {
+  it('recognises L4T by /etc/nv_tegra_release or the device-tree model', () => {
+    const { dir, cleanup } = tempDir('jetson');
+    try {
+      mkdirSync(join(dir, 'etc'));
+      const release = join(dir, 'etc', 'nv_tegra_release');
+      writeFileSync(release, '# R32 (release), REVISION: 7.1, GCID: 29818004, BOARD: t210ref, EABI: aarch64\n');
+      const model = join(dir, 'model');
+      writeFileSync(model, 'NVIDIA Jetson Nano Developer Kit\0');
+      const missing = join(dir, 'nope');
+      expect(detectJetson({ tegraRelease: release, deviceTreeModel: model })).toEqual({ jetson: true, model: 'NVIDIA Jetson Nano Developer Kit' });
+      expect(detectJetson({ tegraRelease: missing, deviceTreeModel: model }).jetson).toBe(true);
+      expect(detectJetson({ tegraRelease: release, deviceTreeModel: missing })).toEqual({ jetson: true, model: 'NVIDIA Jetson (L4T)' });
+      writeFileSync(model, 'Raspberry Pi 4 Model B Rev 1.4\0');
+      expect(detectJetson({ tegraRelease: missing, deviceTreeModel: model }).jetson).toBe(false);
+    } finally {
+      cleanup();
+    }
+  });
+});
