@@ -2,6 +2,7 @@ import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { RuntimeFailure } from '../errors.js';
+import { passthroughArgs } from '../media/ffmpeg-features.js';
 import { ffmpegPath } from '../media/image-io.js';
 import type { VideoInfo } from '../media/probe.js';
 import type { Frame } from '../detect/types.js';
@@ -51,7 +52,7 @@ export class FfmpegFileSource {
     const { width, height } = this.info;
     const frameBytes = width * height * 3;
     const args = ['-nostdin', '-nostats', '-hide_banner', '-loglevel', 'info', '-i', this.file, '-map', '0:v:0', '-an', '-sn', '-dn',
-      '-vf', 'showinfo=checksum=0', '-fps_mode', 'passthrough', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'];
+      '-vf', 'showinfo=checksum=0', ...(await passthroughArgs()), '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'];
     const proc = spawn(ffmpegPath(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc = proc;
     const pts = new Map<number, number>();

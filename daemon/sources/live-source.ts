@@ -117,6 +117,7 @@ export class LiveSource implements VideoSource {
   private async *runOnce(run: { frames: number; reason: string }): AsyncGenerator<Frame> {
     const plan = this.plan();
     this.describe = plan.describe;
+    if (this.reconnects === 0) this.opts.logger?.info({ source: this.opts.settings.target, backend: plan.backend, pipeline: plan.describe }, 'camera connecting');
     const proc = spawn(plan.command, plan.args, { stdio: plan.frameFd === 3 ? ['ignore', 'pipe', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe'] });
     this.proc = proc;
     const frameStream = proc.stdio[plan.frameFd] as Readable;

@@ -211,6 +211,18 @@ describe('TensorRT backend (stand-in TensorRT, real addon pre/post-processing)',
     expect((none as ConfigError).message).toMatch(/calibration folder not found/);
   });
 
+  it('an ONNX input with dynamic H/W is built at model.input.width/height; without them one ConfigError', async () => {
+    const model = onnxModel('dyn', SCORES_BOXES, ['background', 'car', 'person']);
+    const trt = new StandIn(ORIN, SCORES_BOXES.map(tensor), [-1, 3, -1, -1]);
+    const input = { color: 'rgb' as const, mean: [0.5, 0.5, 0.5] as [number, number, number], std: [0.5, 0.5, 0.5] as [number, number, number], resize: 'stretch' as const, width: W, height: H };
+    const out = await ensureEngine(model, { modelPath: model, precision: 'fp16', input, addon: trt });
+    expect(trt.builds[0]).toMatchObject({ inputWidth: W, inputHeight: H });
+    expect(out.sidecar).toMatchObject({ input: `${W}x${H}`, input_shape: [1, 3, H, W] });
+    const err = await ensureEngine(model, { modelPath: model, precision: 'fp16', addon: trt, rebuild: true }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).message).toBe(`${model}: input input has a dynamic size [-1,3,-1,-1] (set model.input.width and model.input.height)`);
+  });
+
   it('a TAO/tlt-converter engine (nms7 + int32 keep count) given directly: boxes in source pixels, background never reported', async () => {
     const rows = [0, 1, 0.95, 0.1, 0.2, 0.5, 0.6, 0, 2, 0.85, 0.5, 0.5, 1.1, 0.9, 0, 0, 0.99, 0, 0, 1, 1, 0, 1, 0.2, 0.1, 0.1, 0.2, 0.2];
     const outputs = [

@@ -12,6 +12,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include <unistd.h>
+
 #include "trt/calibrator.h"
 #include "trt/logger.h"
 #include "trt/trt_compat.h"
@@ -298,7 +300,7 @@ BuildResult buildEngine(const BuildOptions& o) {
   }
   if (!plan || plan->size() == 0) throw fail("TensorRT could not build the engine");
 
-  const std::string tmp = o.enginePath + ".tmp";
+  const std::string tmp = o.enginePath + ".tmp." + std::to_string(::getpid());  // two builders never share it
   std::FILE* f = std::fopen(tmp.c_str(), "wb");
   if (!f) throw std::runtime_error(o.enginePath + ": cannot write the engine (check the directory's permissions)");
   const size_t wrote = std::fwrite(plan->data(), 1, plan->size(), f);

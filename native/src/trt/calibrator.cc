@@ -6,6 +6,8 @@
 #include <stdexcept>
 #include <utility>
 
+#include <unistd.h>
+
 namespace trtd {
 namespace trt {
 
@@ -67,7 +69,7 @@ void const* EntropyCalibrator::readCalibrationCache(std::size_t& length) noexcep
 void EntropyCalibrator::writeCalibrationCache(void const* ptr, std::size_t length) noexcept {
   if (cachePath_.empty() || !ptr) return;
   try {
-    const std::string tmp = cachePath_ + ".tmp";
+    const std::string tmp = cachePath_ + ".tmp." + std::to_string(::getpid());
     {
       std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
       out.write(static_cast<const char*>(ptr), static_cast<std::streamsize>(length));

@@ -355,11 +355,17 @@ Napi::Value InferFn(const Napi::CallbackInfo& info) {
     spec.resize = s.Get("resize").ToString().Utf8Value() == "letterbox" ? ResizeMode::Letterbox : ResizeMode::Stretch;
     if (!info[5].IsArray()) fail(env, "infer: outputs must be an array of typed arrays");
     const Napi::Array outs = info[5].As<Napi::Array>();
-    if (!info[0].IsExternal()) fail(env, "infer: handle must be the handle openEngine returned");
-    EngineHolder* peek = info[0].As<Napi::External<EngineHolder>>().Data();
-    if (!peek->engine) fail(env, "infer: the engine is closed");
+    // take the engine first (a close() in flight cannot free it under us), give it back on a bad argument
+    EngineHolder* holder = holderArg(env, info[0], "infer");
+    struct Release {
+      EngineHolder* h;
+      bool armed;
+      ~Release() {
+        if (armed) h->busy.store(false);
+      }
+    } release{holder, true};
     std::vector<const TensorInfo*> wanted;
-    for (const TensorInfo& t : peek->engine->tensors()) {
+    for (const TensorInfo& t : holder->engine->tensors()) {
       if (!t.input) wanted.push_back(&t);
     }
     if (outs.Length() != wanted.size()) fail(env, "infer: outputs must hold " + std::to_string(wanted.size()) + " typed arrays");
@@ -378,8 +384,8 @@ Napi::Value InferFn(const Napi::CallbackInfo& info) {
       ptrs.push_back(static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset());
       keep.push_back(v);
     }
-    EngineHolder* holder = holderArg(env, info[0], "infer");
     auto* worker = new InferWorker(env, holder);
+    release.armed = false;  // the worker gives the engine back when it is done
     worker->rgb = frame.Data();
     worker->w = w;
     worker->h = h;
