@@ -45,8 +45,16 @@ def _positive_int(name):
     return parse
 
 
+class OneLineErrors(argparse.ArgumentParser):
+    """argparse that reports a bad argument as one line (no usage block), exit code 2."""
+
+    def error(self, message):
+        print(f'{self.prog}: error: {message} (see --help)', file=sys.stderr)
+        sys.exit(2)
+
+
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog='make-dataset', description=__doc__,
+    ap = OneLineErrors(prog='make-dataset', description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--seed', type=_positive_int('--seed'), required=True, help='random seed of the split')
     ap.add_argument('--count', type=_positive_int('--count'), required=True, help='number of images')

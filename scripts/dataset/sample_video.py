@@ -181,8 +181,16 @@ def positive(kind):
     return parse
 
 
+class OneLineErrors(argparse.ArgumentParser):
+    """argparse that reports a bad argument as one line (no usage block), exit code 2."""
+
+    def error(self, message):
+        print(f'{self.prog}: error: {message} (see --help)', file=sys.stderr)
+        sys.exit(2)
+
+
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog='make-sample-video', description=__doc__,
+    ap = OneLineErrors(prog='make-sample-video', description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--seed', type=int, default=7, help='scene seed (default 7; 1, 2, 3 are the dataset splits)')
     ap.add_argument('--out', default='samples/traffic.mp4', help='MP4 file to write')
@@ -196,6 +204,8 @@ def main(argv=None):
     a = ap.parse_args(argv)
     if a.seed < 0:
         ap.error(f'--seed must be >= 0, got {a.seed}')
+    if not 0 <= a.crf <= 51:
+        ap.error(f'--crf must be from 0 to 51, got {a.crf}')
     ffmpeg = shutil.which('ffmpeg')
     if not ffmpeg:
         print('make-sample-video: ffmpeg not found on PATH (install it: apt-get install ffmpeg)', file=sys.stderr)
@@ -234,6 +244,8 @@ def main(argv=None):
     except BrokenPipeError:
         pass
     if enc.wait() != 0:
+        if os.path.exists(tmp_out):
+            os.remove(tmp_out)
         print(f'make-sample-video: ffmpeg failed to encode {a.out} (see its message above)', file=sys.stderr)
         return 1
     os.replace(tmp_out, a.out)
