@@ -82,6 +82,13 @@ inner)
   mkdir -p "$R/var/log/journal" "$R/srv/trt-test"
   mount -t tmpfs -o mode=0755 tmpfs "$R/var/log/journal"
   mount --bind "$T/share" "$R/srv/trt-test"
+  # the checkout itself (the tests run scripts/install from it): below the fresh /tmp or on another
+  # mount (the overlay only shows /'s own file system) it would be missing, so bind it at its path
+  REPO=$(cd "$(dirname "$0")/../.." && pwd -P)
+  if [[ ! -f $R$REPO/scripts/install ]]; then
+    mkdir -p "$R$REPO"
+    mount --bind "$REPO" "$R$REPO"
+  fi
   # only the test's units (the overlay hides the host's; the host's files stay as they are)
   rm -rf "$R/etc/systemd/system"
   mkdir -p "$R/etc/systemd/system"
