@@ -18,6 +18,11 @@ export interface LiveSourceOptions {
   backoff?: { initialMs: number; maxMs: number };
   platform?: Platform;
   logger?: Logger;
+  /**
+   * Builds the command of each connection attempt (default: launchPlan). Tests use it to put a
+   * stand-in device element (videotestsrc) in front of the real V4L2/CSI pipeline remainder.
+   */
+  planner?: (settings: LiveSourceSettings, shape: OutputShape, plat: Platform) => LaunchPlan;
 }
 
 const ERROR_LINE = /error|refused|failed|not found|no such|timed out|timeout|invalid|could not|unauthori[sz]ed|forbidden|unreachable|denied|end of file|no route|not supported|unsupported/i;
@@ -110,7 +115,7 @@ export class LiveSource implements VideoSource {
 
   private plan(): LaunchPlan {
     const shape = this.current ? { width: this.current.width, height: this.current.height, fps: this.shape.fps } : this.shape;
-    return launchPlan(this.opts.settings, shape, this.plat);
+    return (this.opts.planner ?? launchPlan)(this.opts.settings, shape, this.plat);
   }
 
   /** One connection: spawn, read frames until the process ends or stalls; `run.reason` says why it ended. */

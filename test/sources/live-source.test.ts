@@ -4,6 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { platform } from '../../daemon/media/platform.js';
 import type { Frame } from '../../daemon/detect/types.js';
 import { backoffDelay, LiveSource } from '../../daemon/sources/live-source.js';
+import { gstElements, gstLaunchArgs } from '../../daemon/sources/source-plans.js';
 import { openSource, type VideoSource } from '../../daemon/sources/open-source.js';
 import { rtspCamera, type RtspCamera } from '../live/rtsp-camera.js';
 import { freePort } from '../support/mosquitto.js';
@@ -200,4 +201,29 @@ describe('RTSP reconnect through GStreamer', () => {
     expect(frames.length).toBeGreaterThanOrEqual(beforeDrop + 5);
     frames.forEach((f, i) => expect(f.index).toBe(i));
   }, 60_000);
+});
+
+describe('V4L2 pipeline through GStreamer with videotestsrc standing in for the device', () => {
+  const gst = platform();
+  it.skipIf(!gst.gstreamer)('the v4l2:// GStreamer pipeline (caps, convert, scale, rate, fdsink) delivers live frames of the requested mode (needs gstreamer1.0-tools, -plugins-base)', async () => {
+    const settings = { kind: 'v4l2' as const, target: '/dev/video0', width: 320, height: 240, fps: 10, rtspTransport: 'tcp' as const, decoder: 'gstreamer' as const };
+    const src = new LiveSource({
+      settings,
+      stallTimeoutMs: 10_000,
+      platform: { ...gst, jetson: false },
+      // the pipeline trt-detect builds for v4l2:///dev/video0, with the device element swapped
+      planner: (s, shape, plat) => {
+        const elements = gstElements(s, shape, plat);
+        expect(elements[0]).toBe('v4l2src device="/dev/video0"');
+        elements[0] = 'videotestsrc is-live=true pattern=ball';
+        return { backend: 'gstreamer', command: 'gst-launch-1.0', args: gstLaunchArgs(elements), frameFd: 3, describe: elements.join(' ! ') };
+      },
+    });
+    const { frames, states } = await watch(src, (f) => f.length >= 8, 20_000);
+    expect(frames.length).toBeGreaterThanOrEqual(8);
+    expect(frames[0]).toMatchObject({ width: 320, height: 240 });
+    expect(src.info).toMatchObject({ width: 320, height: 240, fps: 10 });
+    frames.forEach((f, i) => expect(f.index).toBe(i));
+    expect(states).toEqual([]);
+  });
 });
