@@ -138,6 +138,11 @@ function addon(): Addon {
   return loaded;
 }
 
+/** The addon's whole export object (optional parts such as `tensorrt` included); loads it. */
+export function addonExports(): Record<string, unknown> {
+  return addon() as unknown as Record<string, unknown>;
+}
+
 /** RGB24 frame -> NCHW float32 tensor written into `out` (length 3*height*width), bilinear resize. */
 export async function preprocess(frame: Buffer, width: number, height: number, spec: PreprocessSpec, out: Float32Array): Promise<InputTransform> {
   return addon().preprocess(frame, width, height, spec, out);

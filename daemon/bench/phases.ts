@@ -8,6 +8,7 @@ import { detectionMessage, type DetectionMessage } from '../sinks/detection-mess
 import type { MqttPublisher } from '../sinks/mqtt-publisher.js';
 import { Mp4Writer } from '../sinks/mp4-writer.js';
 import { CameraPipeline, type CameraOutputs } from '../service/camera-pipeline.js';
+import { FairDetector } from '../service/fair-detector.js';
 import { silentLogger } from '../service/log.js';
 import { LatencyStats } from '../service/rate.js';
 import { openSource } from '../sources/open-source.js';
@@ -135,7 +136,8 @@ function sleepUnlessEnded(ms: number, runs: Array<Promise<unknown>>): Promise<vo
 
 /**
  * The pipelined engine: `cameras` CameraPipelines decoding the same looping file, sharing the
- * detector, each recording to an MP4 and publishing every inferred frame. `rssEvery` (seconds)
+ * detector through the daemon's FairDetector (round-robin), each recording to an MP4 and
+ * publishing every inferred frame. `rssEvery` (seconds)
  * turns on the memory trend: RSS samples from the start, slope after a warm-up.
  */
 export async function pipelined(ctx: BenchContext, seconds: number, cameras: number, rssEvery: number | null): Promise<PipelinedResult> {
@@ -145,6 +147,8 @@ export async function pipelined(ctx: BenchContext, seconds: number, cameras: num
     detections: publish,
   };
   const pipes: CameraPipeline[] = [];
+  // as in the daemon: one detector, served to the cameras in turn
+  const fair = new FairDetector(ctx.detector);
   for (let c = 0; c < cameras; c++) {
     pipes.push(
       new CameraPipeline(
@@ -159,7 +163,7 @@ export async function pipelined(ctx: BenchContext, seconds: number, cameras: num
             return { write: (f) => w.write(f), close: () => w.finish() };
           },
         },
-        ctx.detector,
+        fair.forCamera(`bench${c}`),
         outputs,
         silentLogger(),
       ),

@@ -130,7 +130,7 @@ export const benchCommand: Command = async (argv) => {
       ...(seq ? [`sequential baseline ${result.sequential_fps} FPS, pipelined/sequential ${result.pipelined_vs_sequential}`] : []),
       `CPU ${pipe.cpu.total_percent}% of one core, ${result.cpu_ms_per_frame} ms per frame (process ${pipe.cpu.process_percent}%, ffmpeg children ${pipe.cpu.children_percent ?? 'n/a'}%; ${pipe.cpu.machine_percent}% of ${pipe.cpu.cores} cores)`,
       `RSS max ${result.rss_mb} MB (children ${result.children_rss_mb ?? 'n/a'} MB)`,
-      ...(pipe.memory ? [`memory run: RSS slope after ${pipe.memory.trend.warmup_s}s warm-up ${pipe.memory.trend.slope_mb_per_min} MB/min (${pipe.memory.trend.min_mb}..${pipe.memory.trend.max_mb} MB, ${pipe.memory.samples.length} samples)`] : []),
+      ...(pipe.memory ? [`memory run: RSS slope after ${pipe.memory.trend.warmup_s}s warm-up ${pipe.memory.trend.slope_mb_per_min} ± ${pipe.memory.trend.slope_ci95_mb_per_min} MB/min (95%; per-minute peaks ${pipe.memory.trend.minute_peaks_mb.join(', ') || 'n/a'} MB; ${pipe.memory.trend.min_mb}..${pipe.memory.trend.max_mb} MB, ${pipe.memory.samples.length} samples)`] : []),
       'stage          mean ms   p50 ms   p99 ms    per s',
       ...STAGES.filter((k) => pipe.stages[k]).map((k) => {
         const v = pipe.stages[k]!;

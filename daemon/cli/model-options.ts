@@ -20,7 +20,11 @@ export async function openModelFromArgs(command: string, values: { model?: strin
     backend: m?.backend ?? 'auto',
     labels: m?.labels ?? null,
     layout: m?.layout ?? 'auto',
-    ...(m ? { input: m.input, threads: m.threads } : {}),
+    ...(m ? { input: m.input, threads: m.threads, precision: m.precision, strictPrecision: m.strict_precision, calibration: m.calibration } : {}),
+    log: (level, msg) => {
+      if (level === 'warn') process.stderr.write(`${msg}\n`);
+    },
+    onProgress: (line) => process.stderr.write(`engine build: ${line}\n`),
   });
   const d = config?.detect ?? DEFAULT_DETECT;
   const options: DetectOptions = {

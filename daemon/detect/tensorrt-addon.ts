@@ -3,12 +3,8 @@
  * present only when the addon was built with TensorRT (addonInfo.tensorrt). Every function runs on
  * the libuv thread pool and returns a Promise; errors are one-line Error messages.
  */
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { RuntimeFailure } from '../errors.js';
-import { addonInfo, type InputTransform, type PreprocessSpec } from '../native.js';
+import { addonExports, addonInfo, type InputTransform, type PreprocessSpec } from '../native.js';
 
 export interface TensorRtDeviceInfo {
   /** of the loaded libnvinfer, e.g. "8.2.1" */
@@ -31,6 +27,8 @@ export interface TensorRtBuildOptions {
   calibrationFiles?: string[];
   /** int8: TensorRT calibration cache, read when present and written after calibration */
   calibrationCache?: string;
+  /** TensorRT timing cache (tactic timings of this GPU): read when valid, written after the build */
+  timingCache?: string;
   workspaceMb?: number;
   /** for ONNX inputs with dynamic H/W */
   inputWidth?: number | null;
@@ -82,24 +80,10 @@ export interface TensorRtAddon {
   closeEngine(handle: EngineHandle): Promise<void>;
 }
 
-// Same path rule as daemon/native.ts ($TRT_DETECT_ADDON, else <repo>/build/native/Release): Node
-// caches the module, so this is the very object native.ts loaded.
-function addonPath(): string {
-  const fromEnv = process.env.TRT_DETECT_ADDON;
-  if (fromEnv) return fromEnv;
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, 'package.json'))) return join(dir, 'build', 'native', 'Release', 'trt_detect.node');
-    const parent = dirname(dir);
-    if (parent === dir) return join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'build', 'native', 'Release', 'trt_detect.node');
-    dir = parent;
-  }
-}
-
 /** The TensorRT functions, or null when the addon was built without TensorRT. */
 export function tensorRtAddon(): TensorRtAddon | null {
   if (!addonInfo.tensorrt) return null; // also loads the addon (RuntimeFailure when it is missing)
-  const mod = createRequire(import.meta.url)(addonPath()) as { tensorrt?: TensorRtAddon };
+  const mod = addonExports() as { tensorrt?: TensorRtAddon };
   if (!mod.tensorrt) throw new RuntimeFailure('the native addon reports TensorRT but exports no tensorrt functions: rebuild it (npm run setup)');
   return mod.tensorrt;
 }

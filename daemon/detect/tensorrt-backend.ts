@@ -8,7 +8,7 @@
  */
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { extname, join } from 'node:path';
+import { dirname, extname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ConfigError, RuntimeFailure, errorMessage } from '../errors.js';
 import * as native from '../native.js';
@@ -34,6 +34,9 @@ import { tensorRtAddon, type OpenedEngine, type TensorRtAddon, type TensorRtDevi
 import type { DetectOptions, Detector, Frame, InferResult, ModelInfo } from './types.js';
 
 export const ENGINE_EXTENSIONS = ['.engine', '.plan', '.trt'];
+
+/** TensorRT's tactic timings, shared by the engines of one folder: rebuilds skip timing done before. */
+export const TIMING_CACHE_NAME = 'tensorrt.timing.cache';
 
 export type TensorRtLog = (level: 'info' | 'warn', message: string) => void;
 
@@ -158,6 +161,7 @@ export async function ensureEngine(onnxPath: string, opts: TensorRtBackendOption
           precision,
           calibrationFiles,
           ...(cache ? { calibrationCache: cache } : {}),
+          timingCache: join(dirname(enginePath), TIMING_CACHE_NAME),
           ...(opts.workspaceMb ? { workspaceMb: opts.workspaceMb } : {}),
           inputWidth: shape[3] > 0 ? null : width,
           inputHeight: shape[2] > 0 ? null : height,

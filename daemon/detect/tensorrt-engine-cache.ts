@@ -150,7 +150,7 @@ export async function lookupCachedEngine(enginePath: string, key: EngineKey): Pr
 /** Writes the sidecar atomically (temp file + rename) after a successful build. */
 export async function writeSidecar(enginePath: string, sidecar: EngineSidecar): Promise<void> {
   const path = sidecarPath(enginePath);
-  const tmp = `${path}.tmp`;
+  const tmp = `${path}.tmp.${process.pid}`;
   try {
     await fsp.writeFile(tmp, `${JSON.stringify(sidecar, null, 2)}\n`);
     await fsp.rename(tmp, path);

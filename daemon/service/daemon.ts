@@ -47,7 +47,7 @@ export async function connectMqtt(cfg: Config['mqtt'], logger: Logger): Promise<
   });
 }
 
-export function openConfiguredDetector(cfg: Config): Promise<Detector> {
+export function openConfiguredDetector(cfg: Config, logger?: Logger): Promise<Detector> {
   const m = cfg.model;
   return openDetector({
     modelPath: m.path,
@@ -56,6 +56,15 @@ export function openConfiguredDetector(cfg: Config): Promise<Detector> {
     layout: m.layout,
     input: m.input,
     threads: m.threads,
+    precision: m.precision,
+    strictPrecision: m.strict_precision,
+    calibration: m.calibration,
+    ...(logger
+      ? {
+          log: (level: 'info' | 'warn', msg: string) => logger[level](msg),
+          onProgress: (line: string) => logger.info(`engine build: ${line}`),
+        }
+      : {}),
   });
 }
 
@@ -104,7 +113,7 @@ export class Daemon {
   async start(): Promise<void> {
     const cfg = this.config;
     const { logger } = this.opts;
-    this.detector = await openConfiguredDetector(cfg);
+    this.detector = await openConfiguredDetector(cfg, this.logger);
     this.fair = new FairDetector(this.detector);
     const info = this.detector.info;
     logger.info({ model: info.path, backend: info.backend, input: `${info.inputWidth}x${info.inputHeight}`, layout: info.layout, labels: info.labels }, 'model loaded');
@@ -214,7 +223,7 @@ export class Daemon {
     const logger = this.logger;
     const modelChanged = diff.globalChanged.includes('model');
     const mqttChanged = diff.globalChanged.includes('mqtt');
-    const newDetector = modelChanged ? await openConfiguredDetector(next) : null;
+    const newDetector = modelChanged ? await openConfiguredDetector(next, this.logger) : null;
     let newPublisher: MqttPublisher | null = null;
     if (mqttChanged && next.mqtt.enabled) {
       try {
