@@ -87,7 +87,7 @@ describe('TensorRT engine cache', () => {
     expect(noSidecar.status).toBe('stale');
 
     await writeSidecar(path, sidecar);
-    expect(existsSync(`${sidecarPath(path)}.tmp`)).toBe(false);
+    expect(existsSync(`${sidecarPath(path)}.tmp.${process.pid}`)).toBe(false);
     expect(JSON.parse(readFileSync(sidecarPath(path), 'utf8'))).toEqual(sidecar);
     expect(await lookupCachedEngine(path, key)).toEqual({ status: 'fresh', sidecar });
 

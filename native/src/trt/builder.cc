@@ -11,6 +11,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <thread>
+#include <vector>
 
 #include <unistd.h>
 
@@ -137,6 +138,30 @@ class LogProgress {
  private:
   Heartbeat& heartbeat_;
 };
+
+std::vector<char> readFile(const std::string& path) {
+  std::vector<char> out;
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return out;
+  char buf[65536];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) out.insert(out.end(), buf, buf + n);
+  std::fclose(f);
+  return out;
+}
+
+bool writeFileAtomically(const std::string& path, const void* data, size_t size) {
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  std::FILE* f = std::fopen(tmp.c_str(), "wb");
+  if (!f) return false;
+  const bool wrote = std::fwrite(data, 1, size, f) == size;
+  const bool closed = std::fclose(f) == 0;
+  if (!wrote || !closed || std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    return false;
+  }
+  return true;
+}
 
 void say(const BuildOptions& o, const std::string& line) {
   if (o.progress) o.progress(line);
@@ -277,6 +302,20 @@ BuildResult buildEngine(const BuildOptions& o) {
   }
   TRTD_ALLOW_DEPRECATED_END
 
+  // Timing cache: a rebuild (new model version, other precision) skips the tactic timing TensorRT
+  // already did on this GPU. A cache from another GPU/TensorRT is rejected by TensorRT: start empty.
+  Ptr<nvinfer1::ITimingCache> timing;
+  if (!o.timingCache.empty()) {
+    std::vector<char> blob = readFile(o.timingCache);
+    timing.reset(config->createTimingCache(blob.empty() ? nullptr : blob.data(), blob.size()));
+    if (timing && !config->setTimingCache(*timing, false)) {
+      timing.reset(config->createTimingCache(nullptr, 0));
+      if (timing) config->setTimingCache(*timing, false);
+    }
+    if (!blob.empty()) say(o, "timing cache " + o.timingCache + (timing ? "" : " unusable, starting empty"));
+    logger().takeLastError();  // a rejected (foreign) cache is not this build's error
+  }
+
 #if TRTD_PROGRESS
   ProgressMonitor monitor(o.progress);
   if (o.progress) config->setProgressMonitor(&monitor);
@@ -300,18 +339,21 @@ BuildResult buildEngine(const BuildOptions& o) {
   }
   if (!plan || plan->size() == 0) throw fail("TensorRT could not build the engine");
 
-  const std::string tmp = o.enginePath + ".tmp." + std::to_string(::getpid());  // two builders never share it
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) throw std::runtime_error(o.enginePath + ": cannot write the engine (check the directory's permissions)");
-  const size_t wrote = std::fwrite(plan->data(), 1, plan->size(), f);
-  const bool closed = std::fclose(f) == 0;
-  if (wrote != plan->size() || !closed || std::rename(tmp.c_str(), o.enginePath.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw std::runtime_error(o.enginePath + ": writing the engine failed (disk full?)");
+  if (!writeFileAtomically(o.enginePath, plan->data(), plan->size())) {
+    throw std::runtime_error(o.enginePath + ": cannot write the engine (check the folder exists, is writable and has space)");
+  }
+  if (timing) {
+    Ptr<nvinfer1::IHostMemory> data(config->getTimingCache()->serialize());
+    if (!data || !writeFileAtomically(o.timingCache, data->data(), data->size())) {
+      result.warnings.push_back("cannot write the timing cache " + o.timingCache);
+    }
   }
   result.engineBytes = plan->size();
   result.seconds = secondsSince(t0);
-  result.warnings = logger().takeWarnings();
+  {
+    std::vector<std::string> trtWarnings = logger().takeWarnings();
+    result.warnings.insert(result.warnings.begin(), trtWarnings.begin(), trtWarnings.end());
+  }
   if (calibrator && !calibrator->cacheError().empty()) result.warnings.push_back(calibrator->cacheError());
   return result;
 }

@@ -187,6 +187,8 @@ Napi::Value BuildEngineFn(const Napi::CallbackInfo& info) {
     }
     const Napi::Value cache = o.Get("calibrationCache");
     if (cache.IsString()) b.calibrationCache = cache.As<Napi::String>().Utf8Value();
+    const Napi::Value tc = o.Get("timingCache");
+    if (tc.IsString()) b.timingCache = tc.As<Napi::String>().Utf8Value();
     const Napi::Value ws = o.Get("workspaceMb");
     if (!ws.IsUndefined()) b.workspaceBytes = static_cast<size_t>(intArg(env, ws, "buildEngine: options.workspaceMb", 16, 1 << 20)) << 20;
     const Napi::Value iw = o.Get("inputWidth");
