@@ -1,6 +1,7 @@
 import type { Config } from '../config/index.js';
 import { loadConfig, defaultConfigPath } from '../config/index.js';
 import { UserError, errorMessage } from '../errors.js';
+import type { CalibrationControl } from '../service/calibration-capture.js';
 import { Daemon } from '../service/daemon.js';
 import { HttpServer } from '../service/http-server.js';
 import { createLogger, type Logger } from '../service/log.js';
@@ -27,10 +28,10 @@ Exit codes: 0 clean stop, 1 fatal runtime error, 2 bad config or arguments.
 /** How long READY=1 waits for the sources to open (an RTSP camera may be slow or away). */
 const SOURCES_START_WAIT_MS = 20_000;
 
-function startHttp(config: Config, configPath: string, view: ServiceView, logger: Logger): Promise<HttpServer | null> {
+function startHttp(config: Config, configPath: string, view: ServiceView, logger: Logger, calibration: CalibrationControl): Promise<HttpServer | null> {
   if (!config.http.enabled) return Promise.resolve(null);
-  return HttpServer.listen({ host: config.http.host, port: config.http.port, view, logger, configPath }).then((server) => {
-    logger.info({ host: config.http.host, port: server.port }, `http: /healthz and /metrics on ${config.http.host}:${server.port}`);
+  return HttpServer.listen({ host: config.http.host, port: config.http.port, view, logger, configPath, calibration }).then((server) => {
+    logger.info({ host: config.http.host, port: server.port }, `http: /healthz, /metrics and /calibration/capture on ${config.http.host}:${server.port}`);
     return server;
   });
 }
@@ -62,7 +63,7 @@ export const runCommand: Command = async (argv) => {
     await http?.close();
     http = null;
     try {
-      http = await startHttp(next, configPath, view, logger);
+      http = await startHttp(next, configPath, view, logger, daemon.calibration);
     } catch (err) {
       logger.error({ err: errorMessage(err) }, `${errorMessage(err)}; /healthz and /metrics are off until the next reload`);
     }
@@ -98,7 +99,7 @@ export const runCommand: Command = async (argv) => {
   try {
     try {
       notifier.status('starting: opening the HTTP endpoint, the model, MQTT and the cameras');
-      http = await startHttp(config, configPath, view, logger);
+      http = await startHttp(config, configPath, view, logger, daemon.calibration);
       await daemon.start();
       await Promise.race([untilSourcesStarted(view, SOURCES_START_WAIT_MS), stopSignal]);
     } catch (err) {

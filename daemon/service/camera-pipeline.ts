@@ -58,6 +58,8 @@ export interface PipelineSpec {
   publishAll: boolean;
   /** made once the source's size and rate are known (live: at the first frame); null = no video output */
   sink: ((video: { width: number; height: number; fpsRational: string }) => FrameSink) | null;
+  /** sees every decoded frame before boxes are drawn (calibration capture); must copy what it keeps and return at once */
+  capture?: (frame: Frame) => void;
 }
 
 /** Several sinks as one (recording and RTSP output): each frame goes to all of them. */
@@ -250,6 +252,7 @@ export class CameraPipeline {
             this.outputs.detections(this.name, detectionMessage(this.name, frame, w.detections, w.inferenceMs));
             this.timings.publish.add(performance.now() - t);
           }
+          this.spec.capture?.(frame);
           if (this.recorder) {
             const t0 = performance.now();
             if (w.detections.length > 0) await native.draw(frame.data, frame.width, frame.height, drawBoxes(w.detections));

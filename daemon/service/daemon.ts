@@ -7,6 +7,7 @@ import { MqttPublisher, type MqttStats } from '../sinks/mqtt-publisher.js';
 import { SegmentRecorder } from '../sinks/recorder.js';
 import { RtspOutSink } from '../sinks/rtsp-out.js';
 import { RtspServer } from '../sinks/rtsp-server.js';
+import { CalibrationCapture } from './calibration-capture.js';
 import { allSinks, CameraPipeline, type CameraOutputs, type FrameSink, type PipelineSpec } from './camera-pipeline.js';
 import type { Logger } from './log.js';
 import { FairDetector } from './fair-detector.js';
@@ -87,8 +88,19 @@ export class Daemon {
 
   private config: Config;
 
+  /** POST/GET /calibration/capture: saves frames of the running cameras for INT8 calibration */
+  readonly calibration: CalibrationCapture;
+
   constructor(private readonly opts: DaemonOptions) {
     this.config = opts.config;
+    this.calibration = new CalibrationCapture(
+      {
+        names: () => [...this.pipelines.keys()],
+        fps: (camera) => this.pipelines.get(camera)?.pipeline.stats().fps ?? 0,
+        imagesDir: () => this.config.model.calibration.images,
+      },
+      opts.logger,
+    );
   }
 
   get logger(): Logger {
@@ -167,6 +179,7 @@ export class Daemon {
       },
       detect: cam.effective_detect,
       publishAll: this.config.mqtt.publish === 'all_frames',
+      capture: (frame) => this.calibration.offer(name, frame),
       sink: wantsSink
         ? (video) => {
             const sinks: FrameSink[] = [];

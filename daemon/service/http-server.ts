@@ -1,10 +1,12 @@
 /**
- * The daemon's HTTP endpoint (config `http`): GET /healthz and GET /metrics (Prometheus text).
+ * The daemon's HTTP endpoint (config `http`): GET /healthz, GET /metrics (Prometheus text) and, when
+ * given a CalibrationControl, POST/GET /calibration/capture (INT8 calibration frames).
  * node:http only; every request is answered from the in-memory ServiceView, nothing blocks.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { RuntimeFailure, errorMessage } from '../errors.js';
+import { CaptureRequestError, type CalibrationControl } from './calibration-capture.js';
 import type { Logger } from './log.js';
 import { LoopDelayMonitor } from './loop-delay.js';
 import { renderMetrics, type CameraView, type ProcessFigures, type ServiceView } from './metrics.js';
@@ -47,7 +49,11 @@ export interface HttpServerOptions {
   configPath?: string;
   /** process figures for /metrics; default: this process */
   processFigures?: () => ProcessFigures;
+  /** POST/GET /calibration/capture (the daemon's CalibrationCapture); absent = that path is 404 */
+  calibration?: CalibrationControl;
 }
+
+export const CALIBRATION_PATH = '/calibration/capture';
 
 /** Serves /healthz and /metrics until close(). */
 export class HttpServer {
@@ -107,8 +113,12 @@ export class HttpServer {
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
-    const path = (req.url ?? '/').split('?')[0];
+    const [path, query = ''] = (req.url ?? '/').split('?', 2);
     try {
+      if (path === CALIBRATION_PATH && this.opts.calibration) {
+        this.calibrationRequest(req, res, this.opts.calibration, new URLSearchParams(query));
+        return;
+      }
       if (path !== '/healthz' && path !== '/metrics') {
         this.send(req, res, 404, 'application/json', JSON.stringify({ error: `no such path ${path} (try /healthz or /metrics)` }));
         return;
@@ -127,6 +137,23 @@ export class HttpServer {
     } catch (err) {
       this.opts.logger.error({ err: errorMessage(err), path }, 'http request failed');
       this.send(req, res, 500, 'application/json', JSON.stringify({ error: errorMessage(err) }));
+    }
+  }
+
+  /** POST starts a capture (202), GET/HEAD reports progress; bad requests get {"error": ...} with 400/404/409. */
+  private calibrationRequest(req: IncomingMessage, res: ServerResponse, calibration: CalibrationControl, query: URLSearchParams): void {
+    if (req.method === 'POST') {
+      try {
+        this.send(req, res, 202, 'application/json', JSON.stringify(calibration.start(query)));
+      } catch (err) {
+        if (!(err instanceof CaptureRequestError)) throw err;
+        this.send(req, res, err.status, 'application/json', JSON.stringify({ error: err.message }));
+      }
+    } else if (req.method === 'GET' || req.method === 'HEAD') {
+      this.send(req, res, 200, 'application/json', JSON.stringify(calibration.progress()));
+    } else {
+      res.setHeader('Allow', 'GET, HEAD, POST');
+      this.send(req, res, 405, 'application/json', JSON.stringify({ error: `method ${req.method} not allowed` }));
     }
   }
 
