@@ -3,7 +3,7 @@ import { accessSync, constants, existsSync, mkdirSync, readFileSync, writeFileSy
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CpuMeter } from '../../daemon/bench/process-usage.js';
-import { slope } from '../../daemon/bench/rss-sampler.js';
+import { fitLine, slope } from '../../daemon/bench/rss-sampler.js';
 import { MODEL, ROOT, runCli } from '../support/cli.js';
 import { collectMessages, freePort, startMosquitto } from '../support/mosquitto.js';
 import { makeTestVideo, tempDir } from '../support/videos.js';
@@ -111,6 +111,8 @@ describe('trt-detect bench', () => {
         expect(j.memory.samples.length).toBeGreaterThanOrEqual(3);
         for (const s of j.memory.samples) expect(s.rss_mb).toBeGreaterThan(10);
         expect(Number.isFinite(j.memory.trend.slope_mb_per_min)).toBe(true);
+        expect(j.memory.trend.slope_ci95_mb_per_min).toBeGreaterThanOrEqual(0);
+        for (const s of j.memory.samples) expect(s.heap_used_mb).toBeGreaterThan(0);
         expect(j.memory.trend.samples_used).toBeGreaterThanOrEqual(2);
         expect(j.memory.trend.max_mb).toBeGreaterThanOrEqual(j.memory.trend.min_mb);
       } finally {
@@ -148,13 +150,15 @@ describe('trt-detect bench', () => {
       writeFileSync(join(data, 'c2-i0.json'), readFileSync(multi));
       writeFileSync(join(data, 'memory.json'), readFileSync(multi));
     }
-    writeFileSync(join(data, 'meta.json'), JSON.stringify({ command: 'scripts/bench --test', input: clip }));
+    writeFileSync(join(data, 'meta.json'), JSON.stringify({ runs: { timing: { command: 'scripts/bench --test', input: clip, date: base.date, load_at_start: '0.11 0.22 0.33' } } }));
     const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'bench-plot.mjs'), data, out], { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
     const report = readFileSync(join(out, 'REPORT.md'), 'utf8');
     expect(report).toContain(base.machine.cpu_model);
     expect(report).toContain(`${base.fps.toFixed(2)} / ${base.inference_fps.toFixed(2)} FPS`);
     expect(report).toContain(`${base.sequential_fps.toFixed(2)} FPS`);
+    expect(report).toContain('`scripts/bench --test`');
+    expect(report).toContain('load average (1, 5, 15 min) 0.11 0.22 0.33 at the start');
     // no interval-2 run in this data: the report says so instead of inventing a ratio
     expect(report).toMatch(/interval 2 ≥ 2\.5 × interval 0 \| n\/a .*not measured/);
     const svgs = ['pipelined-vs-sequential.svg', 'stage-latency.svg', ...(existsSync(multi) ? ['fps-vs-cameras.svg', 'rss-over-time.svg'] : [])];
@@ -179,6 +183,16 @@ describe('bench helpers', () => {
     expect(slope([[0, 5], [1, 5], [2, 5]])).toBe(0);
     expect(slope([[3, 7]])).toBe(0);
     expect(slope([[0, 0], [1, 1], [2, 0], [3, 1]])).toBeCloseTo(0.2, 9);
+  });
+
+  it('fitLine: the 95% interval of the slope is 0 on a perfect line and covers the noise otherwise', () => {
+    const exact = fitLine([[0, 1], [1, 3], [2, 5], [3, 7]]);
+    expect(exact.slope).toBeCloseTo(2, 9);
+    expect(exact.ci95).toBeCloseTo(0, 9);
+    // around the fitted line 0.2 + 0.2x the squared residuals sum to 0.8; sxx = 5, n - 2 = 2
+    const f = fitLine([[0, 0], [1, 1], [2, 0], [3, 1]]);
+    expect(f.slope).toBeCloseTo(0.2, 9);
+    expect(f.ci95).toBeCloseTo(1.96 * Math.sqrt(0.8 / 2 / 5), 9);
   });
 
   it.skipIf(process.platform !== 'linux')('CpuMeter counts a child process that exits while measuring (linux /proc)', async () => {
