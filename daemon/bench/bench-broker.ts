@@ -1,9 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { RuntimeFailure } from '../errors.js';
+import { which } from '../media/platform.js';
+import { canConnect, freePort } from '../net.js';
 import { MqttPublisher } from '../sinks/mqtt-publisher.js';
 
 /**
@@ -26,43 +27,6 @@ export interface BenchMqtt {
 }
 
 export const BENCH_TOPIC_PREFIX = 'trt-detect-bench';
-
-function findMosquitto(): string | null {
-  const dirs = ['/usr/sbin', '/usr/local/sbin', ...(process.env.PATH ?? '').split(delimiter).filter(Boolean)];
-  for (const dir of dirs) {
-    const file = join(dir, 'mosquitto');
-    try {
-      accessSync(file, constants.X_OK);
-      return file;
-    } catch {
-      /* not here */
-    }
-  }
-  return null;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -105,7 +69,7 @@ export async function openBenchMqtt(url: string | undefined): Promise<BenchMqtt>
   if (url === 'none') return none('--mqtt none: detections were serialised but not published');
   let broker: Awaited<ReturnType<typeof startPrivateBroker>> | null = null;
   if (url === undefined) {
-    const binary = findMosquitto();
+    const binary = which('mosquitto', ['/usr/sbin', '/usr/local/sbin']);
     if (!binary) return none('no --mqtt URL and no mosquitto installed: detections were serialised but not published');
     broker = await startPrivateBroker(binary);
   }

@@ -25,9 +25,9 @@ function readText(file: string): string | null {
   }
 }
 
-/** Finds an executable on PATH. */
-export function which(name: string): string | null {
-  for (const dir of (process.env.PATH ?? '').split(delimiter).filter(Boolean)) {
+/** Finds an executable in `firstDirs` (e.g. /usr/sbin, often missing from PATH), then on PATH. */
+export function which(name: string, firstDirs: string[] = []): string | null {
+  for (const dir of [...firstDirs, ...(process.env.PATH ?? '').split(delimiter).filter(Boolean)]) {
     const file = join(dir, name);
     try {
       accessSync(file, constants.X_OK);

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "napi_util.h"
 #include "notify.h"
 #include "osd.h"
 #include "postprocess.h"
@@ -43,53 +44,18 @@ using trtd::PostprocessOptions;
 using trtd::PreprocessSpec;
 using trtd::RawDetection;
 using trtd::ResizeMode;
+using trtd::napi::describe;
+using trtd::napi::fail;
+using trtd::napi::intArg;
+using trtd::napi::numberArg;
+using trtd::napi::objectArg;
+using trtd::napi::PromiseWorker;
+using trtd::napi::startWorker;
 
 constexpr int kMaxSide = 16384;  // frame and model sides above this are surely a mistake
 
-// ---- argument helpers: each throws a TypeError naming the argument, what it wants, what it got --
-
-std::string describe(const Napi::Value& v) {
-  if (v.IsUndefined()) return "undefined";
-  if (v.IsNull()) return "null";
-  if (v.IsNumber()) {
-    const double d = v.As<Napi::Number>().DoubleValue();
-    if (std::isnan(d)) return "NaN";
-    char buf[32];
-    std::snprintf(buf, sizeof(buf), "%.10g", d);
-    return buf;
-  }
-  if (v.IsString()) return "\"" + v.As<Napi::String>().Utf8Value() + "\"";
-  if (v.IsBoolean()) return v.As<Napi::Boolean>().Value() ? "true" : "false";
-  if (v.IsTypedArray()) return "a typed array of " + std::to_string(v.As<Napi::TypedArray>().ElementLength()) + " elements";
-  if (v.IsArray()) return "an array";
-  if (v.IsFunction()) return "a function";
-  return "an object";
-}
-
-[[noreturn]] void fail(const Napi::Env& env, const std::string& message) { throw Napi::TypeError::New(env, message); }
-
-Napi::Object objectArg(const Napi::Env& env, const Napi::Value& v, const std::string& name) {
-  if (!v.IsObject() || v.IsArray()) fail(env, name + " must be an object (got " + describe(v) + ")");
-  return v.As<Napi::Object>();
-}
-
-double numberArg(const Napi::Env& env, const Napi::Value& v, const std::string& name) {
-  if (!v.IsNumber()) fail(env, name + " must be a number (got " + describe(v) + ")");
-  const double d = v.As<Napi::Number>().DoubleValue();
-  if (!std::isfinite(d)) fail(env, name + " must be a finite number (got " + describe(v) + ")");
-  return d;
-}
-
-int intArg(const Napi::Env& env, const Napi::Value& v, const std::string& name, int lo, int hi) {
-  const bool isInt = v.IsNumber() && std::isfinite(v.As<Napi::Number>().DoubleValue()) &&
-                     std::floor(v.As<Napi::Number>().DoubleValue()) == v.As<Napi::Number>().DoubleValue();
-  const double d = isInt ? v.As<Napi::Number>().DoubleValue() : 0;
-  if (!isInt || d < lo || d > hi) {
-    fail(env, name + " must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi) + " (got " +
-                  describe(v) + ")");
-  }
-  return static_cast<int>(d);
-}
+// ---- argument helpers (napi_util.h has the common ones): each throws a TypeError naming the
+// argument, what it wants and what it got
 
 std::string choiceArg(const Napi::Env& env, const Napi::Value& v, const std::string& name,
                       std::initializer_list<const char*> choices) {
@@ -146,58 +112,6 @@ void expectLength(const Napi::Env& env, const Napi::TypedArray& a, const std::st
   if (a.ElementLength() != want) {
     fail(env, name + " has " + std::to_string(a.ElementLength()) + " elements but " + why + " needs " +
                   std::to_string(want));
-  }
-}
-
-// ---- the worker every exported async function uses -----------------------------------------------
-
-class PromiseWorker : public Napi::AsyncWorker {
- public:
-  PromiseWorker(Napi::Env env, const char* name) : Napi::AsyncWorker(env, name), deferred_(Napi::Promise::Deferred::New(env)) {}
-
-  Napi::Promise Promise() const { return deferred_.Promise(); }
-
-  // Keeps a JS object (a frame buffer, a tensor) alive until the worker is done with it.
-  void Keep(const Napi::Object& o) { kept_.push_back(Napi::Persistent(o)); }
-
- protected:
-  virtual void Run() = 0;  // worker thread: no JS values in here
-  virtual Napi::Value Result(Napi::Env env) = 0;
-
- private:
-  void Execute() final {
-    try {
-      Run();
-    } catch (const std::exception& e) {
-      SetError(e.what());
-    } catch (...) {
-      SetError("unexpected error in the native addon");
-    }
-  }
-  void OnOK() final { deferred_.Resolve(Result(Env())); }
-  void OnError(const Napi::Error& e) final { deferred_.Reject(e.Value()); }
-
-  Napi::Promise::Deferred deferred_;
-  std::vector<Napi::ObjectReference> kept_;
-};
-
-// Runs `build` (argument checks + worker creation); an argument error becomes a rejected Promise.
-template <typename Build>
-Napi::Value startWorker(const Napi::CallbackInfo& info, Build build) {
-  Napi::Env env = info.Env();
-  try {
-    PromiseWorker* worker = build(env);
-    Napi::Promise promise = worker->Promise();
-    worker->Queue();
-    return promise;
-  } catch (const Napi::Error& e) {
-    Napi::Promise::Deferred d = Napi::Promise::Deferred::New(env);
-    d.Reject(e.Value());
-    return d.Promise();
-  } catch (const std::exception& e) {
-    Napi::Promise::Deferred d = Napi::Promise::Deferred::New(env);
-    d.Reject(Napi::Error::New(env, e.what()).Value());
-    return d.Promise();
   }
 }
 

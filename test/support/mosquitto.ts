@@ -4,11 +4,14 @@
  * mqtt.js and records what arrives. Both clean up everything they create.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { which } from '../../daemon/media/platform.js';
+import { canConnect, freePort } from '../../daemon/net.js';
+
+export { freePort };
 
 export interface MosquittoOptions {
   /** listen on this port instead of a free one */
@@ -28,44 +31,6 @@ export interface Mosquitto {
   restart(whileDown?: () => unknown): Promise<void>;
 }
 
-function findBinary(name: string, preferred: string[]): string | null {
-  const dirs = [...preferred, ...(process.env.PATH ?? '').split(delimiter).filter(Boolean)];
-  for (const dir of dirs) {
-    const candidate = join(dir, name);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return null;
-}
-
-/** A TCP port nobody listens on right now (bind port 0, read it, release it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls `cond` every 25 ms until it is true; rejects with `what` after `timeoutMs`. */
@@ -78,7 +43,7 @@ export async function until(cond: () => boolean, timeoutMs: number, what = 'cond
 }
 
 export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosquitto> {
-  const binary = findBinary('mosquitto', ['/usr/sbin']);
+  const binary = which('mosquitto', ['/usr/sbin']);
   if (!binary) throw new Error('mosquitto not found in /usr/sbin or PATH (apt-get install mosquitto)');
   const dir = mkdtempSync(join(tmpdir(), 'trt-mosquitto-'));
   const port = opts.port ?? (await freePort());
@@ -86,7 +51,7 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
   // run as ourselves: as root mosquitto would switch to user "mosquitto", who cannot read our temp dir
   conf.push(`user ${userInfo().username}`);
   if (opts.auth) {
-    const passwd = findBinary('mosquitto_passwd', ['/usr/bin']);
+    const passwd = which('mosquitto_passwd', ['/usr/bin']);
     if (!passwd) throw new Error('mosquitto_passwd not found (apt-get install mosquitto)');
     const file = join(dir, 'passwd');
     const made = spawnSync(passwd, ['-b', '-c', file, opts.auth.username, opts.auth.password], { encoding: 'utf8' });

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "napi_util.h"
 #include "trt/builder.h"
 #include "trt/device_info.h"
 #include "trt/engine.h"
@@ -22,75 +23,16 @@ namespace {
 
 constexpr int kMaxSide = 16384;
 
-[[noreturn]] void fail(const Napi::Env& env, const std::string& message) { throw Napi::TypeError::New(env, message); }
-
-std::string stringArg(const Napi::Env& env, const Napi::Value& v, const std::string& name) {
-  if (!v.IsString()) fail(env, name + " must be a string");
-  return v.As<Napi::String>().Utf8Value();
-}
-
-int intArg(const Napi::Env& env, const Napi::Value& v, const std::string& name, int lo, int hi) {
-  if (!v.IsNumber()) fail(env, name + " must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
-  const double d = v.As<Napi::Number>().DoubleValue();
-  if (!std::isfinite(d) || std::floor(d) != d || d < lo || d > hi) {
-    fail(env, name + " must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
-  }
-  return static_cast<int>(d);
-}
+using napi::fail;
+using napi::intArg;
+using napi::stringArg;
+using TrtWorker = napi::PromiseWorker;
 
 // Holds an engine between JS calls; `busy` guards against a second call while a worker uses it.
 struct EngineHolder {
   std::unique_ptr<Engine> engine;
   std::atomic<bool> busy{false};
 };
-
-class TrtWorker : public Napi::AsyncWorker {
- public:
-  TrtWorker(Napi::Env env, const char* name) : Napi::AsyncWorker(env, name), deferred_(Napi::Promise::Deferred::New(env)) {}
-  Napi::Promise Promise() const { return deferred_.Promise(); }
-  void Keep(const Napi::Value& v) { kept_.push_back(Napi::Persistent(v.As<Napi::Object>())); }
-
- protected:
-  virtual void Run() = 0;
-  virtual Napi::Value Result(Napi::Env env) = 0;
-  virtual void Done() {}
-
- private:
-  void Execute() final {
-    try {
-      Run();
-    } catch (const std::exception& e) {
-      SetError(e.what());
-    } catch (...) {
-      SetError("unexpected error in the TensorRT backend");
-    }
-  }
-  void OnOK() final {
-    Done();
-    deferred_.Resolve(Result(Env()));
-  }
-  void OnError(const Napi::Error& e) final {
-    Done();
-    deferred_.Reject(e.Value());
-  }
-  Napi::Promise::Deferred deferred_;
-  std::vector<Napi::ObjectReference> kept_;
-};
-
-template <typename Build>
-Napi::Value start(const Napi::CallbackInfo& info, Build build) {
-  Napi::Env env = info.Env();
-  try {
-    TrtWorker* w = build(env);
-    Napi::Promise p = w->Promise();
-    w->Queue();
-    return p;
-  } catch (const Napi::Error& e) {
-    Napi::Promise::Deferred d = Napi::Promise::Deferred::New(env);
-    d.Reject(e.Value());
-    return d.Promise();
-  }
-}
 
 // ---- deviceInfo() -------------------------------------------------------------------------------
 
@@ -117,7 +59,7 @@ class DeviceInfoWorker : public TrtWorker {
 };
 
 Napi::Value DeviceInfoFn(const Napi::CallbackInfo& info) {
-  return start(info, [&](Napi::Env env) -> TrtWorker* { return new DeviceInfoWorker(env, "trt-detect:tensorrt-device"); });
+  return napi::startWorker(info, [&](Napi::Env env) -> TrtWorker* { return new DeviceInfoWorker(env, "trt-detect:tensorrt-device"); });
 }
 
 // ---- buildEngine(options, onProgress?) ----------------------------------------------------------
@@ -168,7 +110,7 @@ class BuildWorker : public TrtWorker {
 };
 
 Napi::Value BuildEngineFn(const Napi::CallbackInfo& info) {
-  return start(info, [&](Napi::Env env) -> TrtWorker* {
+  return napi::startWorker(info, [&](Napi::Env env) -> TrtWorker* {
     if (!info[0].IsObject()) fail(env, "buildEngine: options must be an object");
     const Napi::Object o = info[0].As<Napi::Object>();
     BuildOptions b;
@@ -227,7 +169,7 @@ class InspectWorker : public TrtWorker {
 };
 
 Napi::Value InspectOnnxFn(const Napi::CallbackInfo& info) {
-  return start(info, [&](Napi::Env env) -> TrtWorker* {
+  return napi::startWorker(info, [&](Napi::Env env) -> TrtWorker* {
     return new InspectWorker(env, stringArg(env, info[0], "inspectOnnx: path"));
   });
 }
@@ -279,7 +221,7 @@ class OpenWorker : public TrtWorker {
 };
 
 Napi::Value OpenEngineFn(const Napi::CallbackInfo& info) {
-  return start(info, [&](Napi::Env env) -> TrtWorker* {
+  return napi::startWorker(info, [&](Napi::Env env) -> TrtWorker* {
     return new OpenWorker(env, stringArg(env, info[0], "openEngine: path"));
   });
 }
@@ -334,7 +276,7 @@ void tripleArg(const Napi::Env& env, const Napi::Value& v, const std::string& na
 }
 
 Napi::Value InferFn(const Napi::CallbackInfo& info) {
-  return start(info, [&](Napi::Env env) -> TrtWorker* {
+  return napi::startWorker(info, [&](Napi::Env env) -> TrtWorker* {
     // all checks before taking the engine, so a bad argument never leaves it marked busy
     if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
       fail(env, "infer: frame must be a Uint8Array (RGB24)");
@@ -416,7 +358,7 @@ class CloseWorker : public TrtWorker {
 };
 
 Napi::Value CloseEngineFn(const Napi::CallbackInfo& info) {
-  return start(info, [&](Napi::Env env) -> TrtWorker* {
+  return napi::startWorker(info, [&](Napi::Env env) -> TrtWorker* {
     if (info[0].IsExternal() && !info[0].As<Napi::External<EngineHolder>>().Data()->engine) {
       // closing twice is harmless
       struct Noop : TrtWorker {

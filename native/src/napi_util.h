@@ -1,0 +1,128 @@
+// What every Node-API entry point of the addon shares (addon.cc and, when built, trt/trt_addon.cc):
+// argument helpers that throw a TypeError naming the argument, what it wants and what it got, and
+// the Promise-returning AsyncWorker that runs the work off the event loop.
+#pragma once
+
+#include <napi.h>
+
+#include <cmath>
+#include <cstdio>
+#include <exception>
+#include <string>
+#include <vector>
+
+namespace trtd {
+namespace napi {
+
+// A short description of a JS value for error messages: 3, "abc", undefined, an array, ...
+inline std::string describe(const Napi::Value& v) {
+  if (v.IsUndefined()) return "undefined";
+  if (v.IsNull()) return "null";
+  if (v.IsNumber()) {
+    const double d = v.As<Napi::Number>().DoubleValue();
+    if (std::isnan(d)) return "NaN";
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "%.10g", d);
+    return buf;
+  }
+  if (v.IsString()) return "\"" + v.As<Napi::String>().Utf8Value() + "\"";
+  if (v.IsBoolean()) return v.As<Napi::Boolean>().Value() ? "true" : "false";
+  if (v.IsTypedArray()) return "a typed array of " + std::to_string(v.As<Napi::TypedArray>().ElementLength()) + " elements";
+  if (v.IsArray()) return "an array";
+  if (v.IsFunction()) return "a function";
+  return "an object";
+}
+
+[[noreturn]] inline void fail(const Napi::Env& env, const std::string& message) { throw Napi::TypeError::New(env, message); }
+
+inline Napi::Object objectArg(const Napi::Env& env, const Napi::Value& v, const std::string& name) {
+  if (!v.IsObject() || v.IsArray()) fail(env, name + " must be an object (got " + describe(v) + ")");
+  return v.As<Napi::Object>();
+}
+
+inline std::string stringArg(const Napi::Env& env, const Napi::Value& v, const std::string& name) {
+  if (!v.IsString()) fail(env, name + " must be a string (got " + describe(v) + ")");
+  return v.As<Napi::String>().Utf8Value();
+}
+
+inline double numberArg(const Napi::Env& env, const Napi::Value& v, const std::string& name) {
+  if (!v.IsNumber()) fail(env, name + " must be a number (got " + describe(v) + ")");
+  const double d = v.As<Napi::Number>().DoubleValue();
+  if (!std::isfinite(d)) fail(env, name + " must be a finite number (got " + describe(v) + ")");
+  return d;
+}
+
+inline int intArg(const Napi::Env& env, const Napi::Value& v, const std::string& name, int lo, int hi) {
+  const bool isInt = v.IsNumber() && std::isfinite(v.As<Napi::Number>().DoubleValue()) &&
+                     std::floor(v.As<Napi::Number>().DoubleValue()) == v.As<Napi::Number>().DoubleValue();
+  const double d = isInt ? v.As<Napi::Number>().DoubleValue() : 0;
+  if (!isInt || d < lo || d > hi) {
+    fail(env, name + " must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi) + " (got " +
+                  describe(v) + ")");
+  }
+  return static_cast<int>(d);
+}
+
+// One call's worker: Run() on a libuv worker thread (no JS values in there), Result() back on the
+// JS thread resolves the Promise; an exception from Run() rejects it with its message. Done() runs
+// on the JS thread before either (release what Run() held).
+class PromiseWorker : public Napi::AsyncWorker {
+ public:
+  PromiseWorker(Napi::Env env, const char* name) : Napi::AsyncWorker(env, name), deferred_(Napi::Promise::Deferred::New(env)) {}
+
+  Napi::Promise Promise() const { return deferred_.Promise(); }
+
+  // Keeps a JS object (a frame buffer, a tensor) alive until the worker is done with it.
+  void Keep(const Napi::Value& v) { kept_.push_back(Napi::Persistent(v.As<Napi::Object>())); }
+
+ protected:
+  virtual void Run() = 0;
+  virtual Napi::Value Result(Napi::Env env) = 0;
+  virtual void Done() {}
+
+ private:
+  void Execute() final {
+    try {
+      Run();
+    } catch (const std::exception& e) {
+      SetError(e.what());
+    } catch (...) {
+      SetError("unexpected error in the native addon");
+    }
+  }
+  void OnOK() final {
+    Done();
+    deferred_.Resolve(Result(Env()));
+  }
+  void OnError(const Napi::Error& e) final {
+    Done();
+    deferred_.Reject(e.Value());
+  }
+
+  Napi::Promise::Deferred deferred_;
+  std::vector<Napi::ObjectReference> kept_;
+};
+
+// Runs `build` (argument checks + worker creation) and queues the worker; an argument error or any
+// other exception becomes a rejected Promise instead of a throw.
+template <typename Build>
+Napi::Value startWorker(const Napi::CallbackInfo& info, Build build) {
+  Napi::Env env = info.Env();
+  try {
+    PromiseWorker* worker = build(env);
+    Napi::Promise promise = worker->Promise();
+    worker->Queue();
+    return promise;
+  } catch (const Napi::Error& e) {
+    Napi::Promise::Deferred d = Napi::Promise::Deferred::New(env);
+    d.Reject(e.Value());
+    return d.Promise();
+  } catch (const std::exception& e) {
+    Napi::Promise::Deferred d = Napi::Promise::Deferred::New(env);
+    d.Reject(Napi::Error::New(env, e.what()).Value());
+    return d.Promise();
+  }
+}
+
+}  // namespace napi
+}  // namespace trtd
