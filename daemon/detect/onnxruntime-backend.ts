@@ -50,18 +50,27 @@ export function postprocessInput(binding: LayoutBinding, out: (name: string) => 
 
 /** ONNX Runtime on CPU: fixed input shape, batch 1, pre/post-processing in the addon off the event loop. */
 export class OnnxRuntimeDetector implements Detector {
-  private chain: Promise<unknown> = Promise.resolve();
+  /** the pre-processing of the previous call; each call's starts after it (calls stay in order) */
+  private preChain: Promise<unknown> = Promise.resolve();
+  /** the inference of the previous call: the model runs one frame at a time, in call order */
+  private runChain: Promise<unknown> = Promise.resolve();
+  /** every call not finished yet (close waits for them) */
+  private readonly running = new Set<Promise<unknown>>();
+  /** waiting for an input tensor to come back from the inference thread */
+  private readonly waiting: Array<(t: Float32Array) => void> = [];
 
   private constructor(
     readonly info: ModelInfo,
     private readonly session: OnnxRuntimeThread,
     private readonly binding: LayoutBinding,
     private readonly spec: native.PreprocessSpec,
-    /** the input tensor; its buffer travels to the inference thread and back on every call */
-    private inputBuffer: Float32Array,
+    /**
+     * Input tensors not in use. There are two, so the next frame is pre-processed while this one
+     * is inferred; each tensor's buffer travels to the inference thread and back (no copy).
+     */
+    private readonly idle: Float32Array[],
     private readonly ignore: number[],
   ) {}
-
   static async open(opts: OnnxBackendOptions): Promise<OnnxRuntimeDetector> {
     const { modelPath } = opts;
     if (!existsSync(modelPath)) throw new ConfigError(`${modelPath}: model file not found (check model.path or -m)`);
@@ -73,6 +82,9 @@ export class OnnxRuntimeDetector implements Detector {
         graphOptimizationLevel: 'all',
         executionMode: 'sequential',
         ...(opts.threads && opts.threads > 0 ? { intraOpNumThreads: opts.threads, interOpNumThreads: 1 } : { interOpNumThreads: 1 }),
+        // ONNX Runtime's pool threads spin while waiting for work by default: CPU the decoder,
+        // encoder and drawing of the same frames need (measured with trt-detect bench)
+        extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
       });
     } catch (err) {
       throw new ConfigError(`${modelPath}: not a model ONNX Runtime can load (${errorMessage(err).split('\n')[0]}) (use an .onnx SSD model or a TensorRT engine on a Jetson)`);
@@ -112,53 +124,92 @@ export class OnnxRuntimeDetector implements Detector {
       labels,
     };
     const spec: native.PreprocessSpec = { width, height, mean: input.mean, std: input.std, color: input.color, resize: input.resize };
-    return new OnnxRuntimeDetector(info, session, binding, spec, new Float32Array(3 * width * height), backgroundIds(labels));
+    const tensors = [new Float32Array(3 * width * height), new Float32Array(3 * width * height)];
+    return new OnnxRuntimeDetector(info, session, binding, spec, tensors, backgroundIds(labels));
   }
 
-  /** Calls are serialised: the input tensor is reused, never reallocated per frame. */
+  /**
+   * Calls may overlap and finish in call order: pre-processing of one frame (addon worker thread)
+   * runs while the previous frame is inferred (inference thread), and post-processing of a frame
+   * while the next is inferred. The model itself sees one frame at a time. Input tensors are
+   * reused, never allocated per frame.
+   */
   infer(frame: Frame, options: DetectOptions): Promise<InferResult> {
-    const run = this.chain.then(() => this.inferNow(frame, options));
-    this.chain = run.catch(() => undefined);
-    return run;
+    const pre = this.preChain.then(() => this.preprocess(frame));
+    this.preChain = pre.catch(() => undefined);
+    const ran = Promise.all([pre, this.runChain]).then(([p]) => this.run(p));
+    // the next inference waits for this one's pre-processing too, so a failed one lets it go
+    this.runChain = ran.catch(() => undefined);
+    const done = ran.then((r) => this.postprocess(frame, options, r));
+    const tracked = done.catch(() => undefined);
+    this.running.add(tracked);
+    void tracked.then(() => this.running.delete(tracked));
+    return done;
   }
 
-  private async inferNow(frame: Frame, options: DetectOptions): Promise<InferResult> {
+  private takeTensor(): Promise<Float32Array> {
+    const t = this.idle.pop();
+    return t ? Promise.resolve(t) : new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  private giveTensor(t: Float32Array): void {
+    const next = this.waiting.shift();
+    if (next) next(t);
+    else this.idle.push(t);
+  }
+
+  private async preprocess(frame: Frame): Promise<{ tensor: Float32Array; transform: native.InputTransform; ms: number }> {
+    const tensor = await this.takeTensor();
     const t0 = performance.now();
-    const transform = await native.preprocess(frame.data, frame.width, frame.height, this.spec, this.inputBuffer);
-    const t1 = performance.now();
-    let results: Record<string, OutputTensor>;
     try {
-      const reply = await this.session.run(this.info.inputName, this.inputBuffer.buffer as ArrayBuffer, [1, 3, this.spec.height, this.spec.width]);
-      this.inputBuffer = new Float32Array(reply.buffer);
-      results = reply.outputs;
+      const transform = await native.preprocess(frame.data, frame.width, frame.height, this.spec, tensor);
+      return { tensor, transform, ms: performance.now() - t0 };
+    } catch (err) {
+      this.giveTensor(tensor);
+      throw err;
+    }
+  }
+
+  private async run(p: { tensor: Float32Array; transform: native.InputTransform; ms: number }) {
+    const t0 = performance.now();
+    try {
+      const reply = await this.session.run(this.info.inputName, p.tensor.buffer as ArrayBuffer, [1, 3, this.spec.height, this.spec.width]);
+      this.giveTensor(new Float32Array(reply.buffer));
+      return { outputs: reply.outputs, transform: p.transform, preprocessMs: p.ms, inferenceMs: performance.now() - t0 };
     } catch (err) {
       const back = (err as { buffer?: ArrayBuffer }).buffer;
-      if (back) this.inputBuffer = new Float32Array(back);
+      this.giveTensor(back ? new Float32Array(back) : new Float32Array(p.tensor.length));
       throw new RuntimeFailure(`${this.info.path}: inference failed (${errorMessage(err).split('\n')[0]})`);
     }
-    const t2 = performance.now();
-    const input = postprocessInput(this.binding, (name) => tensorData(results[name], name));
+  }
+
+  private async postprocess(
+    frame: Frame,
+    options: DetectOptions,
+    r: { outputs: Record<string, OutputTensor>; transform: native.InputTransform; preprocessMs: number; inferenceMs: number },
+  ): Promise<InferResult> {
+    const t0 = performance.now();
+    const input = postprocessInput(this.binding, (name) => tensorData(r.outputs[name], name));
     const raw = await native.postprocess(input, {
       inputWidth: this.spec.width,
       inputHeight: this.spec.height,
       srcWidth: frame.width,
       srcHeight: frame.height,
-      transform,
+      transform: r.transform,
       threshold: options.threshold,
       nmsIou: options.nmsIou,
       topK: options.topK,
       classes: options.classes,
       ignoreClasses: this.ignore,
     });
-    const t3 = performance.now();
     return {
       detections: toDetections(raw, this.info.labels),
-      timings: { preprocess_ms: t1 - t0, inference_ms: t2 - t1, postprocess_ms: t3 - t2 },
+      timings: { preprocess_ms: r.preprocessMs, inference_ms: r.inferenceMs, postprocess_ms: performance.now() - t0 },
     };
   }
 
   async close(): Promise<void> {
-    await this.chain;
+    await Promise.all([...this.running]);
     await this.session.close();
   }
 }

@@ -82,6 +82,8 @@ export interface SessionOptions {
   executionMode: 'sequential' | 'parallel';
   intraOpNumThreads?: number;
   interOpNumThreads?: number;
+  /** ONNX Runtime session config entries (`session.intra_op.allow_spinning`, ...) */
+  extra?: Record<string, unknown>;
 }
 
 /**

@@ -88,6 +88,8 @@ interface Work {
 }
 
 const QUEUE = 4;
+/** frames handed to the detector at once per camera */
+const DETECT_DEPTH = 2;
 
 /**
  * One camera: source -> [queue] -> detector -> [queue] -> MQTT + draw + record. The three stages
@@ -157,7 +159,7 @@ export class CameraPipeline {
       const release = (f: Frame) => src.pool.release(f.data);
       this.q1 = new BoundedQueue<Frame>(QUEUE, src.live ? 'drop-oldest' : 'block', release);
       this.q2 = new BoundedQueue<Work>(QUEUE, 'block', (w) => release(w.frame));
-      const results = await Promise.allSettled([this.readStage(src), this.detectStage(), this.outputStage(src)]);
+      const results = await Promise.allSettled([this.readStage(src), this.detectStage(src), this.outputStage(src)]);
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
       if (this.stopping) {
@@ -211,28 +213,46 @@ export class CameraPipeline {
     return { threshold: d.threshold, nmsIou: d.nms_iou, topK: d.top_k, classes: classIdsFor(d.classes, this.detector.info.labels) };
   }
 
-  private async detectStage(): Promise<void> {
+  /**
+   * Hands frames to the detector up to DETECT_DEPTH at a time (the backend pre-processes the next
+   * frame while it infers this one) and passes them on in their order. With detect.interval > 0
+   * the frames in between carry the detections of the last inferred frame before them.
+   */
+  private async detectStage(src: VideoSource): Promise<void> {
     const q1 = this.q1 as BoundedQueue<Frame>;
     const q2 = this.q2 as BoundedQueue<Work>;
     const opts = this.detectOptions();
     const every = this.spec.detect.interval + 1;
-    let last: Detection[] = [];
+    let last: Promise<Detection[]> = Promise.resolve([]);
+    const pending: Array<{ frame: Frame; work: Promise<Work> }> = [];
     try {
       for (let frame = await q1.pop(); frame; frame = await q1.pop()) {
+        let work: Promise<Work>;
         if (frame.index % every === 0) {
-          const r = await this.detector.infer(frame, opts);
-          last = r.detections;
-          this.inferred++;
-          this.timings.inference.add(r.timings.inference_ms);
-          this.timings.preprocess.add(r.timings.preprocess_ms);
-          this.timings.postprocess.add(r.timings.postprocess_ms);
-          await q2.push({ frame, detections: last, inferred: true, inferenceMs: r.timings.inference_ms });
+          const f = frame;
+          const r = this.detector.infer(f, opts);
+          last = r.then((x) => x.detections);
+          work = r.then((x) => {
+            this.inferred++;
+            this.timings.inference.add(x.timings.inference_ms);
+            this.timings.preprocess.add(x.timings.preprocess_ms);
+            this.timings.postprocess.add(x.timings.postprocess_ms);
+            return { frame: f, detections: x.detections, inferred: true, inferenceMs: x.timings.inference_ms };
+          });
         } else {
-          await q2.push({ frame, detections: last, inferred: false, inferenceMs: 0 });
+          const f = frame;
+          work = last.then((detections) => ({ frame: f, detections, inferred: false, inferenceMs: 0 }));
         }
+        work.catch(() => undefined); // awaited below, in order; no unhandled rejection meanwhile
+        pending.push({ frame, work });
+        while (pending.length >= DETECT_DEPTH) await q2.push(await (pending.shift() as { work: Promise<Work> }).work);
       }
+      while (pending.length > 0) await q2.push(await (pending.shift() as { work: Promise<Work> }).work);
     } catch (err) {
       q1.drain();
+      // the frames still with the detector go back to the pool once it is done with them
+      await Promise.allSettled(pending.map((p) => p.work));
+      for (const p of pending.splice(0)) src.pool.release(p.frame.data);
       throw err;
     } finally {
       q2.close();

@@ -9,20 +9,25 @@ interface Job {
 
 /**
  * One detector shared by every camera, fairly: each camera has its own queue and the detector
- * serves the cameras in turn (round-robin), one inference at a time. A fast camera that submits
- * many frames waits behind one frame of each other camera, never the other way round. Whatever
- * the backend does with concurrent calls, the model sees one frame at a time.
+ * serves the cameras in turn (round-robin). A fast camera that submits many frames waits behind
+ * one frame of each other camera, never the other way round. Up to `depth` calls are handed to the
+ * backend at once (default 2), so it can pre-process the next frame while it infers this one; the
+ * backends still run the model on one frame at a time, in the order they were handed them.
  */
 export class FairDetector {
   private readonly queues = new Map<string, Job[]>();
   private order: string[] = [];
   /** the camera served last; the turn passes to the one after it */
   private last: string | null = null;
-  private busy = false;
+  private inFlight = 0;
+  private scheduled = false;
   /** inferences run per camera */
   readonly served = new Map<string, number>();
 
-  constructor(public target: Detector) {}
+  constructor(
+    public target: Detector,
+    private readonly depth = 2,
+  ) {}
 
   /** The detector as one camera sees it (closing it does not close the shared one). */
   forCamera(camera: string): Detector {
@@ -45,7 +50,14 @@ export class FairDetector {
         this.order.push(camera);
       }
       q.push({ frame, options, resolve, reject });
-      void this.pump();
+      // frames submitted in the same tick by several cameras are all queued before the first pick
+      if (!this.scheduled) {
+        this.scheduled = true;
+        queueMicrotask(() => {
+          this.scheduled = false;
+          this.pump();
+        });
+      }
     });
   }
 
@@ -70,21 +82,25 @@ export class FairDetector {
     return null;
   }
 
-  private async pump(): Promise<void> {
-    if (this.busy) return;
-    this.busy = true;
-    try {
-      for (let p = this.pick(); p; p = this.pick()) {
-        const [camera, job] = p;
-        try {
-          job.resolve(await this.target.infer(job.frame, job.options));
-          this.served.set(camera, (this.served.get(camera) ?? 0) + 1);
-        } catch (err) {
-          job.reject(err);
-        }
-      }
-    } finally {
-      this.busy = false;
+  private pump(): void {
+    while (this.inFlight < this.depth) {
+      const p = this.pick();
+      if (!p) return;
+      const [camera, job] = p;
+      this.inFlight++;
+      void Promise.resolve()
+        .then(() => this.target.infer(job.frame, job.options))
+        .then(
+          (r) => {
+            this.served.set(camera, (this.served.get(camera) ?? 0) + 1);
+            job.resolve(r);
+          },
+          (err: unknown) => job.reject(err),
+        )
+        .finally(() => {
+          this.inFlight--;
+          this.pump();
+        });
     }
   }
 }

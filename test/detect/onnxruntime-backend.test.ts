@@ -1,8 +1,11 @@
+import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openDetector } from '../../daemon/detect/open.js';
 import type { Frame } from '../../daemon/detect/types.js';
+import { ffmpegPath } from '../../daemon/media/image-io.js';
+import { ROOT, SAMPLE } from '../support/cli.js';
 import { buildConstantModel, type ConstantOutput } from '../support/onnx-writer.js';
 import { tempDir } from '../support/videos.js';
 
@@ -98,5 +101,22 @@ describe('ONNX Runtime backend (real onnxruntime-node, constant-output SSD graph
     ], ['background', 'a']);
     await expect(openDetector({ modelPath: mism })).rejects.toThrow('the model has 3 classes but 2 labels were given');
     await expect(openDetector({ modelPath: join(dir, 'x.engine') })).rejects.toThrow(/x\.engine: TensorRT engines need the addon built with TensorRT/);
+  });
+
+  it('overlapping calls (bundled model, real frames) give the same detections as one call at a time', async () => {
+    // 8 frames 20 apart from the sample clip, so each has other objects in other places
+    const w = 480;
+    const h = 270;
+    const raw = execFileSync(ffmpegPath(), ['-v', 'error', '-i', SAMPLE, '-vf', `select=not(mod(n\\,20)),scale=${w}:${h}`, '-vsync', '0', '-frames:v', '8', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'], { maxBuffer: 64 << 20 });
+    const frames: Frame[] = [];
+    for (let i = 0; i < 8; i++) frames.push({ data: raw.subarray(i * w * h * 3, (i + 1) * w * h * 3), width: w, height: h, index: i, pts: i });
+    const det = await openDetector({ modelPath: join(ROOT, 'models', 'ssd-traffic.onnx') });
+    const one: unknown[] = [];
+    for (const f of frames) one.push((await det.infer(f, opts)).detections);
+    const all = await Promise.all(frames.map((f) => det.infer(f, opts)));
+    expect(all.map((r) => r.detections)).toEqual(one);
+    // the frames differ, so a mixed-up tensor or result order would show
+    expect(new Set(one.map((d) => JSON.stringify(d))).size).toBe(8);
+    await det.close();
   });
 });

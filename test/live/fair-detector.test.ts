@@ -37,9 +37,20 @@ describe('FairDetector (one detector, many cameras)', () => {
     jobs.push(b.infer(frame('b1'), opts), b.infer(frame('b2'), opts), c.infer(frame('c1'), opts));
     await Promise.all(jobs);
     expect(seen).toEqual(['a1', 'b1', 'c1', 'a2', 'b2', 'a3', 'a4', 'a5', 'a6']);
-    expect(maxRunning()).toBe(1);
+    // two calls at a time reach the backend (it pre-processes one frame while it infers the other)
+    expect(maxRunning()).toBe(2);
     expect(Object.fromEntries(fair.served)).toEqual({ a: 6, b: 2, c: 1 });
     expect(a.info.inputWidth).toBe(8);
+  });
+
+  it('with depth 1 hands the backend one call at a time, in the same fair order', async () => {
+    const { det, seen, maxRunning } = recordingDetector();
+    const fair = new FairDetector(det, 1);
+    const a = fair.forCamera('a');
+    const b = fair.forCamera('b');
+    await Promise.all([a.infer(frame('a1'), opts), a.infer(frame('a2'), opts), a.infer(frame('a3'), opts), b.infer(frame('b1'), opts)]);
+    expect(seen).toEqual(['a1', 'b1', 'a2', 'a3']);
+    expect(maxRunning()).toBe(1);
   });
 
   it('a failed inference rejects only that frame', async () => {
