@@ -71,6 +71,7 @@ export class OnnxRuntimeDetector implements Detector {
     private readonly idle: Float32Array[],
     private readonly ignore: number[],
   ) {}
+
   static async open(opts: OnnxBackendOptions): Promise<OnnxRuntimeDetector> {
     const { modelPath } = opts;
     if (!existsSync(modelPath)) throw new ConfigError(`${modelPath}: model file not found (check model.path or -m)`);
