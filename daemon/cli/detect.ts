@@ -102,8 +102,11 @@ async function detectVideo(detector: Detector, options: DetectOptions, interval:
   );
   const state = await pipeline.run();
   if (state === 'error') {
+    const why = pipeline.error ?? `${input}: detection failed`;
+    // a file damaged part-way: the frames before the damage are annotated and kept, not thrown away
+    if (writer && frames > 0 && existsSync(output)) throw new RuntimeFailure(`${why}; the ${frames} frames before it are in ${output}`);
     if (writer) await (writer as Mp4Writer).abort().catch(() => undefined);
-    throw new RuntimeFailure(pipeline.error ?? `${input}: detection failed`);
+    throw new RuntimeFailure(why);
   }
   process.stdout.write(`${input}: ${frames} frames, ${detections} detections -> ${output}\n`);
   return frames;

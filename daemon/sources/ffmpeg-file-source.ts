@@ -126,10 +126,23 @@ export class FfmpegFileSource {
     if (index === 0) {
       throw new RuntimeFailure(`${this.file}: no frames could be decoded${this.errors.length ? ` (${this.errors[this.errors.length - 1]})` : ''} (corrupt or not a video file?)`);
     }
-    if (code !== 0 && this.errors.length > 0) {
+    // ffmpeg exits 0 on a file cut short (it logs "partial file" / corrupt packets and stops at the
+    // cut): with error lines, fewer frames than the container states also counts as damage.
+    const expected = this.expectedFrames();
+    const short = expected !== null && index < expected;
+    if (this.errors.length > 0 && (code !== 0 || short)) {
       // Decoded what could be decoded; the caller reports the damage but keeps the frames.
-      this.truncated = `${this.file}: decoding stopped early after ${index} frames (${this.errors[this.errors.length - 1]})`;
+      const of = expected !== null ? ` of ${expected}` : '';
+      this.truncated = `${this.file}: decoding stopped early after ${index}${of} frames (${this.errors[this.errors.length - 1]})`;
     }
+  }
+
+  /**
+   * Frames the container says it holds (MP4/MOV state it), null when it does not. Not estimated
+   * from the duration: that covers the audio too and would call a healthy file short.
+   */
+  private expectedFrames(): number | null {
+    return this.info.frameCount;
   }
 
   /** Set when ffmpeg failed part-way (truncated or corrupt file): the frames before it were delivered. */

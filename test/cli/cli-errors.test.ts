@@ -1,8 +1,9 @@
-import { writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MODEL, SAMPLE, runCli } from '../support/cli.js';
-import { tempDir } from '../support/videos.js';
+import { probeFrames, tempDir } from '../support/videos.js';
 
 const { dir, cleanup } = tempDir('cli');
 afterAll(cleanup);
@@ -47,6 +48,27 @@ describe('CLI exit codes and one-line errors', () => {
     const badThr = await runCli(['detect', '-m', MODEL, '-i', SAMPLE, '--threshold', '2']);
     expect(badThr.code).toBe(2);
     oneLine(badThr.stderr);
+  });
+
+  it('detect: a video cut short is one line and exit 1; the frames before the cut are kept', async () => {
+    const full = join(dir, 'whole.mp4');
+    execFileSync('ffmpeg', ['-v', 'error', '-i', SAMPLE, '-frames:v', '60', '-c:v', 'libx264', '-preset', 'veryfast', '-movflags', '+faststart', '-y', full]);
+    const cut = join(dir, 'cut.mp4');
+    const bytes = readFileSync(full);
+    writeFileSync(cut, bytes.subarray(0, Math.floor(bytes.length * 0.6)));
+    const out = join(dir, 'cut-out.mp4');
+    const json = join(dir, 'cut.jsonl');
+    const r = await runCli(['detect', '-m', MODEL, '-i', cut, '-o', out, '--json', json]);
+    expect(r.code).toBe(1);
+    oneLine(r.stderr);
+    const m = new RegExp(`^${cut}: decoding stopped early after (\\d+) of 60 frames \\(.+\\); the (\\d+) frames before it are in ${out}$`).exec(r.stderr.trim());
+    expect(m, r.stderr).not.toBeNull();
+    const n = Number((m as RegExpExecArray)[1]);
+    expect(n).toBeGreaterThan(10);
+    expect(n).toBeLessThan(60);
+    expect(Number((m as RegExpExecArray)[2])).toBe(n);
+    expect(probeFrames(out).count).toBe(n);
+    expect(readFileSync(json, 'utf8').trim().split('\n')).toHaveLength(n);
   });
 
   it('detect: a non-video, non-image input is one line and exit 1, nothing written', async () => {
