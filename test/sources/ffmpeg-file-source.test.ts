@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { probeVideo } from '../../daemon/media/probe.js';
 import { FfmpegFileSource } from '../../daemon/sources/ffmpeg-file-source.js';
@@ -9,6 +9,20 @@ import { makeTestVideo, tempDir } from '../support/videos.js';
 
 const { dir, cleanup } = tempDir('source');
 afterAll(cleanup);
+
+/** Writes the first half of `full` to cut-<name> and decodes all of it. */
+async function decodeFirstHalf(full: string) {
+  const cut = join(dir, `cut-${basename(full)}`);
+  const bytes = readFileSync(full);
+  writeFileSync(cut, bytes.subarray(0, Math.floor(bytes.length / 2)));
+  const src = await openSource(cut);
+  let n = 0;
+  for await (const f of src.frames()) {
+    n++;
+    src.pool.release(f.data);
+  }
+  return { cut, src, n };
+}
 
 describe('file source (real ffmpeg)', () => {
   it('decodes every frame in order with its pts, RGB24 of the right size', async () => {
@@ -79,15 +93,7 @@ describe('file source (real ffmpeg)', () => {
     // ffmpeg exits 0 after logging the damage; the container's frame count shows what is missing
     const full = join(dir, 'full.mp4');
     execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=10', '-frames:v', '60', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-movflags', '+faststart', '-y', full]);
-    const cut = join(dir, 'cut.mp4');
-    const bytes = readFileSync(full);
-    writeFileSync(cut, bytes.subarray(0, Math.floor(bytes.length / 2)));
-    const src = await openSource(cut);
-    let n = 0;
-    for await (const f of src.frames()) {
-      n++;
-      src.pool.release(f.data);
-    }
+    const { cut, src, n } = await decodeFirstHalf(full);
     expect(n).toBeGreaterThan(5);
     expect(n).toBeLessThan(60);
     expect(src.truncated).toMatch(new RegExp(`^${cut}: decoding stopped early after ${n} of 60 frames \\(.+\\)$`));
@@ -99,15 +105,7 @@ describe('file source (real ffmpeg)', () => {
 
   it('a Matroska file cut short delivers what is there (ffmpeg reports nothing: it just ends)', async () => {
     const full = makeTestVideo(join(dir, 'full.mkv'), { width: 160, height: 120, fps: 10, frames: 60 });
-    const cut = join(dir, 'cut.mkv');
-    const bytes = readFileSync(full);
-    writeFileSync(cut, bytes.subarray(0, Math.floor(bytes.length / 2)));
-    const src = await openSource(cut);
-    let n = 0;
-    for await (const f of src.frames()) {
-      n++;
-      src.pool.release(f.data);
-    }
+    const { n } = await decodeFirstHalf(full);
     expect(n).toBeGreaterThan(5);
     expect(n).toBeLessThan(60);
   });
