@@ -13,7 +13,7 @@ function stats(over: Partial<CameraStats>): CameraStats {
 function camera(name: string, state: CameraView['state'], s: Partial<CameraStats>, latencies: number[] = []): CameraView {
   const inf = new LatencyStats();
   for (const v of latencies) inf.add(v);
-  return { name, state, stats: state === 'stopped' ? null : stats({ state: state === 'stopped' ? 'starting' : state, ...s }), decoded: (s.frames ?? 0) + (s.dropped ?? 0), inference: inf.histogram(), error: null, progress: s.frames ?? 0 };
+  return { name, state, stats: state === 'stopped' ? null : stats({ state, ...s }), decoded: (s.frames ?? 0) + (s.dropped ?? 0), inference: inf.histogram(), error: null, progress: s.frames ?? 0 };
 }
 
 /** name{labels} -> value, for every sample line; throws on a line the exposition format does not allow. */

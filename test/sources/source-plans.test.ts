@@ -11,7 +11,7 @@ const pc = fakePlatform({ jetson: false, gstreamer: true, elements: ['rtspsrc', 
 const bare = fakePlatform({ jetson: false, gstreamer: false });
 
 const settings = (s: Partial<LiveSourceSettings>): LiveSourceSettings => ({ kind: 'rtsp', target: 'rtsp://cam/stream', width: null, height: null, fps: null, rtspTransport: 'tcp', decoder: 'auto', ...s });
-const none = { width: null, height: null, fps: null };
+const none: Parameters<typeof gstPlan>[1] = { width: null, height: null, fps: null };
 const elements = (s: LiveSourceSettings, shape = none, plat = nano) => gstPlan(s, shape, plat).describe.split(' ! ');
 
 describe('Jetson GStreamer pipelines', () => {
