@@ -115,15 +115,22 @@ void expectLength(const Napi::Env& env, const Napi::TypedArray& a, const std::st
   }
 }
 
-Napi::Uint8Array frameArg(const Napi::Env& env, const Napi::CallbackInfo& info, const char* fn, int& width, int& height) {
+// A frame is RGB24 or RGBA: its byte length says which (width*height*3 or *4, never both).
+Napi::Uint8Array frameArg(const Napi::Env& env, const Napi::CallbackInfo& info, const char* fn, int& width, int& height,
+                          int& bytesPerPixel) {
   const std::string f(fn);
   const Napi::TypedArray t = typedArrayArg(env, info[0], f + ": frame", {napi_uint8_array});
   width = intArg(env, info[1], f + ": width", 1, kMaxSide);
   height = intArg(env, info[2], f + ": height", 1, kMaxSide);
-  const size_t want = static_cast<size_t>(width) * height * 3;
-  if (t.ByteLength() != want) {
+  const size_t pixels = static_cast<size_t>(width) * height;
+  if (t.ByteLength() == pixels * 3) {
+    bytesPerPixel = 3;
+  } else if (t.ByteLength() == pixels * 4) {
+    bytesPerPixel = 4;
+  } else {
     fail(env, f + ": frame is " + std::to_string(t.ByteLength()) + " bytes but a " + std::to_string(width) + "x" +
-                  std::to_string(height) + " RGB24 frame is " + std::to_string(want) + " (width*height*3)");
+                  std::to_string(height) + " RGB24 frame is " + std::to_string(pixels * 3) + " (width*height*3) and an RGBA frame " +
+                  std::to_string(pixels * 4) + " (width*height*4)");
   }
   return t.As<Napi::Uint8Array>();
 }
@@ -132,11 +139,11 @@ Napi::Uint8Array frameArg(const Napi::Env& env, const Napi::CallbackInfo& info, 
 
 class PreprocessWorker : public PromiseWorker {
  public:
-  PreprocessWorker(Napi::Env env, const uint8_t* src, int w, int h, const PreprocessSpec& spec, float* out)
-      : PromiseWorker(env, "trt-detect:preprocess"), src_(src), w_(w), h_(h), spec_(spec), out_(out) {}
+  PreprocessWorker(Napi::Env env, const uint8_t* src, int w, int h, int bpp, const PreprocessSpec& spec, float* out)
+      : PromiseWorker(env, "trt-detect:preprocess"), src_(src), w_(w), h_(h), bpp_(bpp), spec_(spec), out_(out) {}
 
  protected:
-  void Run() override { transform_ = trtd::preprocessRgb24(src_, w_, h_, spec_, out_); }
+  void Run() override { transform_ = trtd::preprocessPacked(src_, w_, h_, bpp_, spec_, out_); }
   Napi::Value Result(Napi::Env env) override {
     Napi::Object o = Napi::Object::New(env);
     o.Set("scaleX", transform_.scaleX);
@@ -148,7 +155,7 @@ class PreprocessWorker : public PromiseWorker {
 
  private:
   const uint8_t* src_;
-  int w_, h_;
+  int w_, h_, bpp_;
   PreprocessSpec spec_;
   float* out_;
   InputTransform transform_;
@@ -156,8 +163,8 @@ class PreprocessWorker : public PromiseWorker {
 
 Napi::Value Preprocess(const Napi::CallbackInfo& info) {
   return startWorker(info, [&](Napi::Env env) -> PromiseWorker* {
-    int w = 0, h = 0;
-    const Napi::Uint8Array frame = frameArg(env, info, "preprocess", w, h);
+    int w = 0, h = 0, bpp = 3;
+    const Napi::Uint8Array frame = frameArg(env, info, "preprocess", w, h, bpp);
     const Napi::Object s = objectArg(env, info[3], "preprocess: spec");
     PreprocessSpec spec;
     spec.width = intArg(env, s.Get("width"), "preprocess: spec.width", 1, kMaxSide);
@@ -175,7 +182,7 @@ Napi::Value Preprocess(const Napi::CallbackInfo& info) {
     const Napi::TypedArray out = typedArrayArg(env, info[4], "preprocess: out", {napi_float32_array});
     expectLength(env, out, "preprocess: out", static_cast<size_t>(3) * spec.width * spec.height,
                  "a 3x" + std::to_string(spec.height) + "x" + std::to_string(spec.width) + " tensor");
-    auto* worker = new PreprocessWorker(env, frame.Data(), w, h, spec, out.As<Napi::Float32Array>().Data());
+    auto* worker = new PreprocessWorker(env, frame.Data(), w, h, bpp, spec, out.As<Napi::Float32Array>().Data());
     worker->Keep(frame);
     worker->Keep(out);
     return worker;
@@ -343,16 +350,16 @@ Napi::Value Postprocess(const Napi::CallbackInfo& info) {
 
 class DrawWorker : public PromiseWorker {
  public:
-  DrawWorker(Napi::Env env, uint8_t* rgb, int w, int h, std::vector<DrawBox> boxes)
-      : PromiseWorker(env, "trt-detect:draw"), rgb_(rgb), w_(w), h_(h), boxes_(std::move(boxes)) {}
+  DrawWorker(Napi::Env env, uint8_t* pixels, int w, int h, int bpp, std::vector<DrawBox> boxes)
+      : PromiseWorker(env, "trt-detect:draw"), px_(pixels), w_(w), h_(h), bpp_(bpp), boxes_(std::move(boxes)) {}
 
  protected:
-  void Run() override { trtd::drawBoxes(rgb_, w_, h_, boxes_); }
+  void Run() override { trtd::drawBoxes(px_, w_, h_, boxes_, bpp_); }
   Napi::Value Result(Napi::Env env) override { return env.Undefined(); }
 
  private:
-  uint8_t* rgb_;
-  int w_, h_;
+  uint8_t* px_;
+  int w_, h_, bpp_;
   std::vector<DrawBox> boxes_;
 };
 
@@ -372,8 +379,8 @@ std::string asciiText(const Napi::Value& v, const std::string& name, const Napi:
 
 Napi::Value Draw(const Napi::CallbackInfo& info) {
   return startWorker(info, [&](Napi::Env env) -> PromiseWorker* {
-    int w = 0, h = 0;
-    Napi::Uint8Array frame = frameArg(env, info, "draw", w, h);
+    int w = 0, h = 0, bpp = 3;
+    Napi::Uint8Array frame = frameArg(env, info, "draw", w, h, bpp);
     if (!info[3].IsArray()) fail(env, "draw: boxes must be an array (got " + describe(info[3]) + ")");
     const Napi::Array arr = info[3].As<Napi::Array>();
     std::vector<DrawBox> boxes;
@@ -390,7 +397,7 @@ Napi::Value Draw(const Napi::CallbackInfo& info) {
       d.text = asciiText(b.Get("text"), name + ".text", env);
       boxes.push_back(std::move(d));
     }
-    auto* worker = new DrawWorker(env, frame.Data(), w, h, std::move(boxes));
+    auto* worker = new DrawWorker(env, frame.Data(), w, h, bpp, std::move(boxes));
     worker->Keep(frame);
     return worker;
   });

@@ -18,7 +18,8 @@ constexpr int kPaletteSize = sizeof(kPalette) / sizeof(kPalette[0]);
 
 class Canvas {
  public:
-  Canvas(uint8_t* rgb, int width, int height) : rgb_(rgb), w_(width), h_(height) {}
+  Canvas(uint8_t* pixels, int width, int height, int bytesPerPixel)
+      : px_(pixels), w_(width), h_(height), bpp_(static_cast<size_t>(bytesPerPixel)) {}
 
   // Fills [x0,x1) x [y0,y1), clipped to the frame.
   void fill(int x0, int y0, int x1, int y1, Rgb c) {
@@ -27,8 +28,8 @@ class Canvas {
     x1 = std::min(x1, w_);
     y1 = std::min(y1, h_);
     for (int y = y0; y < y1; ++y) {
-      uint8_t* p = rgb_ + (static_cast<size_t>(y) * w_ + x0) * 3;
-      for (int x = x0; x < x1; ++x, p += 3) {
+      uint8_t* p = px_ + (static_cast<size_t>(y) * w_ + x0) * bpp_;
+      for (int x = x0; x < x1; ++x, p += bpp_) {
         p[0] = c.r;
         p[1] = c.g;
         p[2] = c.b;
@@ -40,9 +41,10 @@ class Canvas {
   int height() const { return h_; }
 
  private:
-  uint8_t* rgb_;
+  uint8_t* px_;
   int w_;
   int h_;
+  size_t bpp_;
 };
 
 // Pixel bounds of a box, clipped: [left,right) x [top,bottom). False when nothing is visible.
@@ -118,8 +120,8 @@ Rgb classColour(int classId) {
   return kPalette[i];
 }
 
-void drawBoxes(uint8_t* rgb, int width, int height, const std::vector<DrawBox>& boxes) {
-  Canvas canvas(rgb, width, height);
+void drawBoxes(uint8_t* pixels, int width, int height, const std::vector<DrawBox>& boxes, int bytesPerPixel) {
+  Canvas canvas(pixels, width, height, bytesPerPixel);
   const OsdStyle style = osdStyleFor(width, height);
   // All frames first, then all labels, so a neighbour's box never paints over a label.
   for (const DrawBox& b : boxes) {

@@ -1,4 +1,4 @@
-// On-screen display: boxes and labels drawn in place on an RGB24 frame.
+// On-screen display: boxes and labels drawn in place on an RGB24 or RGBA frame.
 #pragma once
 
 #include <cstdint>
@@ -31,6 +31,7 @@ Rgb classColour(int classId);
 
 // Draws every box (clipped to the frame) and its label, which always stays inside the frame:
 // above the box when there is room, else just inside its top edge.
-void drawBoxes(uint8_t* rgb, int width, int height, const std::vector<DrawBox>& boxes);
+// `bytesPerPixel` 3 = RGB24, 4 = RGBA/RGBx (the fourth byte is left as it is).
+void drawBoxes(uint8_t* pixels, int width, int height, const std::vector<DrawBox>& boxes, int bytesPerPixel = 3);
 
 }  // namespace trtd

@@ -52,7 +52,9 @@ std::vector<AxisTap> axisTaps(int outLen, int srcLen, double scale, double pad) 
 
 }  // namespace
 
-InputTransform preprocessRgb24(const uint8_t* src, int srcW, int srcH, const PreprocessSpec& spec, float* out) {
+InputTransform preprocessPacked(const uint8_t* src, int srcW, int srcH, int bytesPerPixel, const PreprocessSpec& spec,
+                                float* out) {
+  const size_t bpp = static_cast<size_t>(bytesPerPixel);
   const InputTransform t = computeInputTransform(srcW, srcH, spec);
   const int W = spec.width;
   const int H = spec.height;
@@ -72,7 +74,7 @@ InputTransform preprocessRgb24(const uint8_t* src, int srcW, int srcH, const Pre
     padValue[c] = (kLetterboxPadValue / 255.0f - spec.mean[c]) / spec.std[c];
   }
 
-  const size_t stride = static_cast<size_t>(srcW) * 3;
+  const size_t stride = static_cast<size_t>(srcW) * bpp;
   for (int y = 0; y < H; ++y) {
     const AxisTap& ty = ys[static_cast<size_t>(y)];
     const uint8_t* row0 = src + static_cast<size_t>(ty.i0) * stride;
@@ -90,10 +92,10 @@ InputTransform preprocessRgb24(const uint8_t* src, int srcW, int srcH, const Pre
         o2[x] = padValue[2];
         continue;
       }
-      const uint8_t* p00 = row0 + static_cast<size_t>(tx.i0) * 3;
-      const uint8_t* p01 = row0 + static_cast<size_t>(tx.i1) * 3;
-      const uint8_t* p10 = row1 + static_cast<size_t>(tx.i0) * 3;
-      const uint8_t* p11 = row1 + static_cast<size_t>(tx.i1) * 3;
+      const uint8_t* p00 = row0 + static_cast<size_t>(tx.i0) * bpp;
+      const uint8_t* p01 = row0 + static_cast<size_t>(tx.i1) * bpp;
+      const uint8_t* p10 = row1 + static_cast<size_t>(tx.i0) * bpp;
+      const uint8_t* p11 = row1 + static_cast<size_t>(tx.i1) * bpp;
       const float wx1 = tx.w1;
       const float wx0 = 1.0f - wx1;
       float rgb[3];

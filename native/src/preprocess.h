@@ -1,4 +1,4 @@
-// RGB24 frame -> normalised NCHW float32 tensor (bilinear resize, stretch or letterbox).
+// RGB24 or RGBA frame -> normalised NCHW float32 tensor (bilinear resize, stretch or letterbox).
 // Pure C++: no Node-API types, so a CUDA/TensorRT path and plain C++ tests can reuse it.
 #pragma once
 
@@ -15,7 +15,7 @@ struct PreprocessSpec {
   int height = 0;  // model input height
   float mean[3] = {0.f, 0.f, 0.f};  // per tensor channel, in the tensor's channel order
   float std[3] = {1.f, 1.f, 1.f};
-  ChannelOrder color = ChannelOrder::Rgb;  // channel order of the tensor (frames are always RGB24)
+  ChannelOrder color = ChannelOrder::Rgb;  // channel order of the tensor (frames are RGB24 or RGBA)
   ResizeMode resize = ResizeMode::Stretch;
 };
 
@@ -35,8 +35,14 @@ constexpr float kLetterboxPadValue = 127.5f;
 InputTransform computeInputTransform(int srcW, int srcH, const PreprocessSpec& spec);
 
 // Writes 3 * spec.width * spec.height floats to `out` (NCHW, batch 1) and returns the transform.
-// `src` holds srcW * srcH * 3 bytes, RGB, rows packed. Sizes must already be validated (> 0).
+// `src` holds srcW * srcH * bytesPerPixel bytes, rows packed: 3 = RGB24, 4 = RGBA (or RGBx; the
+// fourth byte is ignored). Sizes must already be validated (> 0).
 // value = ((px / 255) - mean[c]) / std[c]
-InputTransform preprocessRgb24(const uint8_t* src, int srcW, int srcH, const PreprocessSpec& spec, float* out);
+InputTransform preprocessPacked(const uint8_t* src, int srcW, int srcH, int bytesPerPixel, const PreprocessSpec& spec,
+                                float* out);
+
+inline InputTransform preprocessRgb24(const uint8_t* src, int srcW, int srcH, const PreprocessSpec& spec, float* out) {
+  return preprocessPacked(src, srcW, srcH, 3, spec, out);
+}
 
 }  // namespace trtd

@@ -125,10 +125,31 @@ describe('draw', () => {
   });
 
   it('rejects bad inputs with a clear message', async () => {
-    await expect(draw(Buffer.alloc(10), 2, 2, [])).rejects.toThrow('draw: frame is 10 bytes but a 2x2 RGB24 frame is 12 (width*height*3)');
+    await expect(draw(Buffer.alloc(10), 2, 2, [])).rejects.toThrow('draw: frame is 10 bytes but a 2x2 RGB24 frame is 12 (width*height*3) and an RGBA frame 16 (width*height*4)');
     await expect(draw(Buffer.alloc(12), 2, 2, {} as unknown as DrawBox[])).rejects.toThrow('draw: boxes must be an array (got an object)');
     await expect(draw(Buffer.alloc(12), 2, 2, [{ ...box(0, 0, 1, 1), x2: NaN }])).rejects.toThrow('draw: boxes[0].x2 must be a finite number (got NaN)');
     await expect(draw(Buffer.alloc(12), 2, 2, [{ ...box(0, 0, 1, 1), text: 5 as unknown as string }])).rejects.toThrow('draw: boxes[0].text must be a string (got 5)');
     await expect(draw(Buffer.alloc(12), 2, 2, [{ ...box(0, 0, 1, 1), classId: -1 }])).rejects.toThrow('draw: boxes[0].classId must be an integer from 0 to');
+  });
+
+  it('draws the same pixels on an RGBA frame as on RGB24, leaving alpha as it was', async () => {
+    const w = 120;
+    const h = 80;
+    const boxes = [box(10, 30, 70, 75, 1, 'vehicle 0.91'), box(60, 5, 118, 50, 3, 'pedestrian 0.5')];
+    const rgb = greyFrame(w, h);
+    const rgba = Buffer.alloc(w * h * 4);
+    for (let p = 0; p < w * h; p++) {
+      rgba.fill(GREY, p * 4, p * 4 + 3);
+      rgba[p * 4 + 3] = p % 251;
+    }
+    await draw(rgb, w, h, boxes);
+    await draw(rgba, w, h, boxes);
+    let drawn = 0;
+    for (let p = 0; p < w * h; p++) {
+      expect([rgba[p * 4], rgba[p * 4 + 1], rgba[p * 4 + 2]], `pixel ${p}`).toEqual([rgb[p * 3], rgb[p * 3 + 1], rgb[p * 3 + 2]]);
+      expect(rgba[p * 4 + 3]).toBe(p % 251);
+      if (rgb[p * 3] !== GREY || rgb[p * 3 + 1] !== GREY || rgb[p * 3 + 2] !== GREY) drawn++;
+    }
+    expect(drawn).toBeGreaterThan(500);
   });
 });

@@ -142,7 +142,7 @@ describe('preprocess', () => {
 
     it('frame length does not match width*height*3', async () => {
       await expect(preprocess(Buffer.alloc(11), 2, 2, spec({}), new Float32Array(12))).rejects.toThrow(
-        'preprocess: frame is 11 bytes but a 2x2 RGB24 frame is 12 (width*height*3)',
+        'preprocess: frame is 11 bytes but a 2x2 RGB24 frame is 12 (width*height*3) and an RGBA frame 16 (width*height*4)',
       );
     });
 
@@ -167,5 +167,25 @@ describe('preprocess', () => {
       );
       await expect(preprocess(f, 2, 2, null as unknown as PreprocessSpec, out)).rejects.toThrow('preprocess: spec must be an object (got null)');
     });
+  });
+
+  it('reads RGBA frames (nvvidconv output) exactly like the same RGB24 frame; alpha is ignored', async () => {
+    const w = 37;
+    const h = 23;
+    const rgb = Buffer.alloc(w * h * 3);
+    for (let i = 0; i < rgb.length; i++) rgb[i] = (i * 7919 + 13) % 256;
+    const rgba = Buffer.alloc(w * h * 4);
+    for (let p = 0; p < w * h; p++) {
+      rgb.copy(rgba, p * 4, p * 3, p * 3 + 3);
+      rgba[p * 4 + 3] = (p * 31) % 256; // any alpha
+    }
+    for (const over of [{ width: 16, height: 9 }, { width: 20, height: 20, resize: 'letterbox' as const, color: 'bgr' as const, mean: [0.5, 0.4, 0.3] as [number, number, number] }]) {
+      const a = new Float32Array(3 * over.width * over.height);
+      const b = new Float32Array(3 * over.width * over.height);
+      const ta = await preprocess(rgb, w, h, spec(over), a);
+      const tb = await preprocess(rgba, w, h, spec(over), b);
+      expect(tb).toEqual(ta);
+      expect(Array.from(b)).toEqual(Array.from(a));
+    }
   });
 });

@@ -225,8 +225,8 @@ Engine::~Engine() {
   if (stream_) cudaStreamDestroy(stream_);
 }
 
-InputTransform Engine::infer(const uint8_t* rgb, int w, int h, const PreprocessSpec& spec, const std::vector<void*>& outputs,
-                             InferTimings* timings) {
+InputTransform Engine::infer(const uint8_t* pixels, int w, int h, int bytesPerPixel, const PreprocessSpec& spec,
+                             const std::vector<void*>& outputs, InferTimings* timings) {
   const TensorInfo& in = tensors_[static_cast<size_t>(input_)];
   if (spec.height != in.shape[2] || spec.width != in.shape[3]) {
     throw std::runtime_error(path_ + ": pre-processing size " + std::to_string(spec.width) + "x" + std::to_string(spec.height) +
@@ -240,20 +240,20 @@ InputTransform Engine::infer(const uint8_t* rgb, int w, int h, const PreprocessS
   InputTransform transform;
   cudaCheck(cudaEventRecord(events_[0], stream_), "cudaEventRecord");
 #if TRT_DETECT_HAVE_CUDA
-  const size_t frameBytes = static_cast<size_t>(w) * h * 3;
+  const size_t frameBytes = static_cast<size_t>(w) * h * bytesPerPixel;
   ensureFrameStaging(frameBytes);
-  std::memcpy(frameHost_, rgb, frameBytes);
+  std::memcpy(frameHost_, pixels, frameBytes);
   cudaCheck(cudaMemcpyAsync(frameDevice_, frameHost_, frameBytes, cudaMemcpyHostToDevice, stream_), path_ + ": frame upload");
   cuda::DeviceImage img;
   img.data = frameDevice_;
-  img.pitch = static_cast<size_t>(w) * 3;
+  img.pitch = static_cast<size_t>(w) * bytesPerPixel;
   img.width = w;
   img.height = h;
-  img.format = cuda::PixelFormat::Rgb24;
+  img.format = bytesPerPixel == 4 ? cuda::PixelFormat::Rgba32 : cuda::PixelFormat::Rgb24;
   transform = gpu_->run(img, spec, devInput, stream_);
 #else
   float* hostInput = static_cast<float*>(host_[static_cast<size_t>(input_)]);
-  transform = preprocessRgb24(rgb, w, h, spec, hostInput);
+  transform = preprocessPacked(pixels, w, h, bytesPerPixel, spec, hostInput);
   cudaCheck(cudaMemcpyAsync(devInput, hostInput, in.elements * 4, cudaMemcpyHostToDevice, stream_), path_ + ": input upload");
 #endif
   cudaCheck(cudaEventRecord(events_[1], stream_), "cudaEventRecord");

@@ -240,13 +240,13 @@ EngineHolder* holderArg(const Napi::Env& env, const Napi::Value& v, const char* 
 class InferWorker : public TrtWorker {
  public:
   InferWorker(Napi::Env env, EngineHolder* h) : TrtWorker(env, "trt-detect:tensorrt-infer"), holder_(h) {}
-  const uint8_t* rgb = nullptr;
-  int w = 0, h = 0;
+  const uint8_t* pixels = nullptr;
+  int w = 0, h = 0, bpp = 3;
   PreprocessSpec spec;
   std::vector<void*> outputs;
 
  protected:
-  void Run() override { transform_ = holder_->engine->infer(rgb, w, h, spec, outputs, &timings_); }
+  void Run() override { transform_ = holder_->engine->infer(pixels, w, h, bpp, spec, outputs, &timings_); }
   void Done() override { holder_->busy.store(false); }
   Napi::Value Result(Napi::Env env) override {
     Napi::Object o = Napi::Object::New(env);
@@ -279,12 +279,16 @@ Napi::Value InferFn(const Napi::CallbackInfo& info) {
   return napi::startWorker(info, [&](Napi::Env env) -> TrtWorker* {
     // all checks before taking the engine, so a bad argument never leaves it marked busy
     if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
-      fail(env, "infer: frame must be a Uint8Array (RGB24)");
+      fail(env, "infer: frame must be a Uint8Array (RGB24 or RGBA)");
     }
     const Napi::Uint8Array frame = info[1].As<Napi::Uint8Array>();
     const int w = intArg(env, info[2], "infer: width", 1, kMaxSide);
     const int h = intArg(env, info[3], "infer: height", 1, kMaxSide);
-    if (frame.ByteLength() != static_cast<size_t>(w) * h * 3) fail(env, "infer: frame is not width*height*3 bytes");
+    const size_t pixels = static_cast<size_t>(w) * h;
+    const int bpp = frame.ByteLength() == pixels * 4 ? 4 : 3;
+    if (frame.ByteLength() != pixels * static_cast<size_t>(bpp)) {
+      fail(env, "infer: frame is neither width*height*3 (RGB24) nor width*height*4 (RGBA) bytes");
+    }
     if (!info[4].IsObject()) fail(env, "infer: spec must be an object");
     const Napi::Object s = info[4].As<Napi::Object>();
     PreprocessSpec spec;
@@ -330,7 +334,8 @@ Napi::Value InferFn(const Napi::CallbackInfo& info) {
     }
     auto* worker = new InferWorker(env, holder);
     release.armed = false;  // the worker gives the engine back when it is done
-    worker->rgb = frame.Data();
+    worker->pixels = frame.Data();
+    worker->bpp = bpp;
     worker->w = w;
     worker->h = h;
     worker->spec = spec;
