@@ -159,7 +159,7 @@ export async function pipelined(ctx: BenchContext, seconds: number, cameras: num
           detect: { threshold: ctx.options.threshold, nms_iou: ctx.options.nmsIou, classes: ctx.options.classes, interval: ctx.interval, top_k: ctx.options.topK },
           publishAll: true,
           sink: (video) => {
-            const w = new Mp4Writer(join(ctx.dir, `bench${c}.mp4`), { width: video.width, height: video.height, fps: video.fpsRational });
+            const w = new Mp4Writer(join(ctx.dir, `bench${c}.mp4`), { width: video.width, height: video.height, fps: video.fpsRational, pixelFormat: video.pixelFormat });
             return { write: (f) => w.write(f), close: () => w.finish() };
           },
         },
@@ -221,7 +221,7 @@ export interface SequentialResult {
 export async function sequential(ctx: BenchContext, seconds: number): Promise<SequentialResult> {
   const publish = publishFn(ctx.publisher);
   const src = await openSource(ctx.input, { loop: true });
-  const w = new Mp4Writer(join(ctx.dir, 'sequential.mp4'), { width: src.info.width, height: src.info.height, fps: src.info.fpsRational });
+  const w = new Mp4Writer(join(ctx.dir, 'sequential.mp4'), { width: src.info.width, height: src.info.height, fps: src.info.fpsRational, pixelFormat: src.info.pixelFormat });
   const stages = newStages();
   const every = ctx.interval + 1;
   const warmEnd = performance.now() + warmupSeconds(seconds) * 1000;

@@ -78,7 +78,7 @@ async function detectVideo(detector: Detector, options: DetectOptions, interval:
       detect: { threshold: options.threshold, nms_iou: options.nmsIou, classes: options.classes, interval, top_k: options.topK },
       publishAll: true,
       sink: (video) => {
-        writer = new Mp4Writer(output, { width: video.width, height: video.height, fps: video.fpsRational, atomic: true });
+        writer = new Mp4Writer(output, { width: video.width, height: video.height, fps: video.fpsRational, pixelFormat: video.pixelFormat, atomic: true });
         const w = writer;
         return {
           write: (frame) => {

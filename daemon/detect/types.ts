@@ -22,7 +22,19 @@ export interface ModelInfo {
 }
 
 /** One RGB24 frame held in a Node Buffer (pixels are only touched by the addon). */
+/**
+ * How a frame's bytes are laid out, rows packed: `rgb24` (3 bytes a pixel, what ffmpeg and the
+ * software GStreamer pipelines hand over) or `rgba` (4 bytes, R G B then a byte nobody reads: what
+ * the Jetson's nvvidconv hands over, so no CPU color conversion is needed on the way in or out).
+ */
+export type PixelFormat = 'rgb24' | 'rgba';
+
+export function bytesPerPixel(format: PixelFormat | undefined): 3 | 4 {
+  return format === 'rgba' ? 4 : 3;
+}
+
 export interface Frame {
+  /** width * height * bytesPerPixel(format) bytes */
   data: Buffer;
   width: number;
   height: number;
@@ -30,6 +42,8 @@ export interface Frame {
   index: number;
   /** presentation time, seconds from the start of the source */
   pts: number;
+  /** default rgb24 */
+  format?: PixelFormat;
 }
 
 export interface DetectOptions {

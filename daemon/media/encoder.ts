@@ -1,9 +1,10 @@
+import { bytesPerPixel, type PixelFormat } from '../detect/types.js';
 import { ffmpegPath } from './image-io.js';
 import { platform, type Platform } from './platform.js';
 import { parseRational } from './probe.js';
 
 /**
- * H.264 encoders for annotated frames (RGB24 on stdin → Annex-B byte stream on stdout): the
+ * H.264 encoders for annotated frames (RGB24 or RGBA on stdin → Annex-B byte stream on stdout): the
  * Jetson's hardware encoder through GStreamer (nvv4l2h264enc, or omxh264enc on older JetPacks)
  * where it exists, libx264 through ffmpeg everywhere else. Every access unit starts with a
  * delimiter, keyframes repeat SPS/PPS, there are no B-frames (one picture out per picture in).
@@ -16,6 +17,8 @@ export interface EncoderInput {
   fps: string | number;
   /** keyframe interval in frames; default one second */
   gop?: number;
+  /** the frames' layout; default rgb24 */
+  pixelFormat?: PixelFormat;
 }
 
 export interface Command {
@@ -36,6 +39,11 @@ export function gstFraction(fps: string | number): string {
 
 function gop(input: EncoderInput): number {
   return input.gop ?? Math.max(1, Math.round(parseRational(String(input.fps)) || Number(input.fps) || 25));
+}
+
+/** ffmpeg's name of a frame layout (`-pix_fmt`). */
+export function ffmpegPixelFormat(format: PixelFormat | undefined): 'rgb24' | 'rgba' {
+  return format === 'rgba' ? 'rgba' : 'rgb24';
 }
 
 /** The hardware encoder this machine has, if any. */
@@ -69,10 +77,10 @@ export function h264StreamEncoder(input: EncoderInput, plat: Platform = platform
       command: 'gst-launch-1.0',
       encoder: hw,
       args: gstArgs([
-        `fdsrc fd=0 blocksize=${input.width * input.height * 3}`,
-        `rawvideoparse width=${input.width} height=${input.height} format=rgb framerate=${gstFraction(input.fps)}`,
-        'videoconvert',
-        'video/x-raw,format=I420',
+        `fdsrc fd=0 blocksize=${input.width * input.height * bytesPerPixel(input.pixelFormat)}`,
+        `rawvideoparse width=${input.width} height=${input.height} format=${input.pixelFormat === 'rgba' ? 'rgba' : 'rgb'} framerate=${gstFraction(input.fps)}`,
+        // nvvidconv takes RGBA from system memory itself; RGB needs a CPU conversion first
+        ...(input.pixelFormat === 'rgba' ? [] : ['videoconvert', 'video/x-raw,format=I420']),
         'nvvidconv',
         'video/x-raw(memory:NVMM),format=NV12',
         enc,
@@ -84,7 +92,7 @@ export function h264StreamEncoder(input: EncoderInput, plat: Platform = platform
   return {
     command: ffmpegPath(),
     encoder: 'libx264',
-    args: ['-nostdin', '-hide_banner', '-loglevel', 'error', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${input.width}x${input.height}`, '-r', String(input.fps), '-i', 'pipe:0',
+    args: ['-nostdin', '-hide_banner', '-loglevel', 'error', '-f', 'rawvideo', '-pix_fmt', ffmpegPixelFormat(input.pixelFormat), '-s', `${input.width}x${input.height}`, '-r', String(input.fps), '-i', 'pipe:0',
       '-an', '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p', '-g', String(g), '-keyint_min', String(g), '-sc_threshold', '0', '-bf', '0',
       '-x264-params', 'repeat-headers=1:aud=1', '-f', 'h264', 'pipe:1'],
   };

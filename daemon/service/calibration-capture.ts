@@ -18,6 +18,19 @@ export const CAPTURE_EVERY_MAX = 100_000;
 /** every-K default when a camera's frame rate is not measured yet */
 export const CAPTURE_EVERY_FALLBACK = 25;
 
+/** An RGB24 copy of a frame's pixels (RGBA frames lose their fourth byte). */
+export function rgb24Copy(frame: Frame): Buffer {
+  const pixels = frame.width * frame.height;
+  if (frame.format !== 'rgba') return Buffer.from(frame.data.subarray(0, pixels * 3));
+  const out = Buffer.allocUnsafe(pixels * 3);
+  for (let p = 0, i = 0, o = 0; p < pixels; p++, i += 4, o += 3) {
+    out[o] = frame.data[i];
+    out[o + 1] = frame.data[i + 1];
+    out[o + 2] = frame.data[i + 2];
+  }
+  return out;
+}
+
 /** A request the HTTP endpoint answers with `status` and `{"error": message}`. */
 export class CaptureRequestError extends Error {
   constructor(
@@ -102,7 +115,7 @@ export class CaptureSink {
     }
     this.writing = true;
     // the frame pool reuses this buffer once the pipeline is done with it: keep a copy
-    const pixels = Buffer.from(frame.data.subarray(0, frame.width * frame.height * 3));
+    const pixels = rgb24Copy(frame);
     const file = join(this.dir, `${stamp(new Date())}-${String(frame.index).padStart(6, '0')}.jpg`);
     void this.write(file, pixels, frame.width, frame.height);
   }

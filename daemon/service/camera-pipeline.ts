@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { Detection, DetectOptions, Detector, Frame } from '../detect/types.js';
+import type { Detection, DetectOptions, Detector, Frame, PixelFormat } from '../detect/types.js';
 import { drawBoxes } from '../detect/detections.js';
 import { classIdsFor } from '../detect/labels.js';
 import { errorMessage } from '../errors.js';
@@ -57,7 +57,7 @@ export interface PipelineSpec {
   /** publish frames without detections too (mqtt.publish: all_frames) */
   publishAll: boolean;
   /** made once the source's size and rate are known (live: at the first frame); null = no video output */
-  sink: ((video: { width: number; height: number; fpsRational: string }) => FrameSink) | null;
+  sink: ((video: { width: number; height: number; fpsRational: string; pixelFormat?: PixelFormat }) => FrameSink) | null;
   /** sees every decoded frame before boxes are drawn (calibration capture); must copy what it keeps and return at once */
   capture?: (frame: Frame) => void;
 }

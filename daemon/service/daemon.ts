@@ -183,8 +183,9 @@ export class Daemon {
       sink: wantsSink
         ? (video) => {
             const sinks: FrameSink[] = [];
-            if (cam.record.enabled) sinks.push(new SegmentRecorder(name, cam.record, { width: video.width, height: video.height, fps: video.fpsRational }, logger));
-            if (rtsp) sinks.push(new RtspOutSink(rtsp.mount(name), { width: video.width, height: video.height, fps: video.fpsRational }, logger));
+            const format = { width: video.width, height: video.height, fps: video.fpsRational, pixelFormat: video.pixelFormat };
+            if (cam.record.enabled) sinks.push(new SegmentRecorder(name, cam.record, format, logger));
+            if (rtsp) sinks.push(new RtspOutSink(rtsp.mount(name), format, logger));
             return allSinks(sinks);
           }
         : null,

@@ -3,7 +3,8 @@ import { renameSync, rmSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { RuntimeFailure } from '../errors.js';
 import { ffmpegPath } from '../media/image-io.js';
-import { h264StreamEncoder, hardwareEncoder } from '../media/encoder.js';
+import type { PixelFormat } from '../detect/types.js';
+import { ffmpegPixelFormat, h264StreamEncoder, hardwareEncoder } from '../media/encoder.js';
 import { parseRational } from '../media/probe.js';
 
 export interface Mp4WriterOptions {
@@ -13,6 +14,8 @@ export interface Mp4WriterOptions {
   fps: string | number;
   /** keyframe interval in frames (also the fragment length) */
   gop?: number;
+  /** the frames' layout; default rgb24 */
+  pixelFormat?: PixelFormat;
   crf?: number;
   preset?: string;
   /**
@@ -31,7 +34,7 @@ export interface Mp4WriterOptions {
 const FRAGMENTED = ['-movflags', '+frag_keyframe+empty_moov+default_base_moof', '-f', 'mp4'];
 
 /**
- * Encodes RGB24 frames to a fragmented H.264 MP4 (libx264 through ffmpeg, or the Jetson's hardware
+ * Encodes RGB24 or RGBA frames to a fragmented H.264 MP4 (libx264 through ffmpeg, or the Jetson's hardware
  * encoder through GStreamer with ffmpeg muxing). Every frame written is one frame of the output at
  * the given constant frame rate. `write` waits while the encoder's pipe is full (backpressure), so
  * memory stays bounded. Fragments start at every keyframe (one per second by default), so a file
@@ -54,7 +57,7 @@ export class Mp4Writer {
     const gop = opts.gop ?? Math.max(1, Math.round(parseRational(fps)));
     const mode = opts.encoder ?? (hardwareEncoder() ? 'stream' : 'x264');
     if (mode === 'stream') {
-      const enc = h264StreamEncoder({ width: opts.width, height: opts.height, fps, gop });
+      const enc = h264StreamEncoder({ width: opts.width, height: opts.height, fps, gop, pixelFormat: opts.pixelFormat });
       this.encoder = enc.encoder;
       const encoder = spawn(enc.command, enc.args, { stdio: ['pipe', 'pipe', 'pipe'] });
       const muxer = spawn(ffmpegPath(), ['-nostdin', '-hide_banner', '-loglevel', 'error', '-f', 'h264', '-framerate', fps, '-i', 'pipe:0', '-c:v', 'copy', ...FRAGMENTED, '-y', this.target], { stdio: ['pipe', 'ignore', 'pipe'] });
@@ -63,7 +66,7 @@ export class Mp4Writer {
       this.procs.push(encoder, muxer);
     } else {
       this.encoder = 'libx264';
-      const args = ['-nostdin', '-hide_banner', '-loglevel', 'error', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${opts.width}x${opts.height}`, '-r', fps, '-i', 'pipe:0',
+      const args = ['-nostdin', '-hide_banner', '-loglevel', 'error', '-f', 'rawvideo', '-pix_fmt', ffmpegPixelFormat(opts.pixelFormat), '-s', `${opts.width}x${opts.height}`, '-r', fps, '-i', 'pipe:0',
         '-an', '-c:v', 'libx264', '-preset', opts.preset ?? 'veryfast', '-crf', String(opts.crf ?? 23), '-pix_fmt', 'yuv420p',
         '-g', String(gop), '-keyint_min', String(gop), '-sc_threshold', '0', '-bf', '0', ...FRAGMENTED, '-y', this.target];
       this.procs.push(spawn(ffmpegPath(), args, { stdio: ['pipe', 'ignore', 'pipe'] }));

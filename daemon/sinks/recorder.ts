@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import type { PixelFormat } from '../detect/types.js';
 import type { Logger } from '../service/log.js';
 import { Mp4Writer } from './mp4-writer.js';
 
@@ -69,7 +70,7 @@ export class SegmentRecorder {
   constructor(
     private readonly camera: string,
     private readonly settings: RecordSettings,
-    private readonly video: { width: number; height: number; fps: string | number },
+    private readonly video: { width: number; height: number; fps: string | number; pixelFormat?: PixelFormat },
     private readonly logger: Logger,
     /** how full the disk is; df by default (tests simulate a filling disk) */
     private readonly diskFree: (path: string) => Promise<number | null> = freePercent,

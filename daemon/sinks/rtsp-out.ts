@@ -1,5 +1,6 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
+import type { PixelFormat } from '../detect/types.js';
 import { AnnexBParser } from '../media/h264.js';
 import { h264StreamEncoder } from '../media/encoder.js';
 import type { Logger } from '../service/log.js';
@@ -10,6 +11,8 @@ export interface RtspOutOptions {
   height: number;
   /** ffmpeg rational or number */
   fps: string | number;
+  /** the frames' layout; default rgb24 */
+  pixelFormat?: PixelFormat;
 }
 
 /** An encoder that died is started again on a later frame, at most this often. */

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import type { Frame } from '../detect/types.js';
+import { bytesPerPixel, type Frame, type PixelFormat } from '../detect/types.js';
 import { RuntimeFailure } from '../errors.js';
 import type { Platform } from '../media/platform.js';
 import type { VideoInfo } from '../media/probe.js';
@@ -22,13 +22,22 @@ export class GstFileSource {
   private stopped = false;
   private proc: ReturnType<typeof spawn> | null = null;
 
+  readonly info: VideoInfo & { pixelFormat: PixelFormat };
+
   constructor(
     readonly file: string,
-    readonly info: VideoInfo,
+    info: VideoInfo,
     private readonly plat: Platform,
     private readonly opts: { loop?: boolean } = {},
   ) {
-    this.pool = new FramePool(info.width * info.height * 3, 16);
+    this.info = { ...info, pixelFormat: this.plan(info).pixelFormat };
+    this.pool = new FramePool(info.width * info.height * bytesPerPixel(this.info.pixelFormat), 16);
+  }
+
+  /** the size is forced so frames match what ffprobe reported (and what recordings are opened with) */
+  private plan(info: VideoInfo) {
+    const { width, height, codec } = info;
+    return gstPlan({ kind: 'file', target: this.file, width: null, height: null, fps: null, rtspTransport: 'tcp', decoder: 'gstreamer', codec }, { width, height, fps: null }, this.plat);
   }
 
   async *frames(): AsyncGenerator<Frame> {
@@ -40,9 +49,8 @@ export class GstFileSource {
   }
 
   private async *decodeOnce(): AsyncGenerator<Frame> {
-    const { width, height, fps } = this.info;
-    // the size is forced so frames match what ffprobe reported (and what recordings are opened with)
-    const plan = gstPlan({ kind: 'file', target: this.file, width: null, height: null, fps: null, rtspTransport: 'tcp', decoder: 'gstreamer', codec: this.info.codec }, { width, height, fps: null }, this.plat);
+    const { width, height, fps, pixelFormat } = this.info;
+    const plan = this.plan(this.info);
     const proc = spawn(plan.command, plan.args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
     this.proc = proc;
     let lastError = '';
@@ -57,7 +65,7 @@ export class GstFileSource {
         resolve(-1);
       });
     });
-    const frameBytes = width * height * 3;
+    const frameBytes = width * height * bytesPerPixel(pixelFormat);
     let buf = this.pool.acquire();
     let filled = 0;
     let count = 0;
@@ -73,7 +81,7 @@ export class GstFileSource {
           if (filled === frameBytes) {
             const index = this.delivered++;
             count++;
-            const frame: Frame = { data: buf, width, height, index, pts: Number((index / fps).toFixed(6)) };
+            const frame: Frame = { data: buf, width, height, index, pts: Number((index / fps).toFixed(6)), format: pixelFormat };
             buf = this.pool.acquire();
             filled = 0;
             yield frame;

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import type { Frame } from '../detect/types.js';
+import { bytesPerPixel, type Frame, type PixelFormat } from '../detect/types.js';
 import { gstFraction } from '../media/encoder.js';
 import { platform, type Platform } from '../media/platform.js';
 import { maskUrlPasswords, type Logger } from '../service/log.js';
@@ -54,7 +54,7 @@ export class LiveSource implements VideoSource {
   lastReason: string | null = null;
   private readonly plat: Platform;
   private readonly shape: OutputShape;
-  private current: { width: number; height: number; fps: number; fpsRational: string; frameCount: null } | null = null;
+  private current: { width: number; height: number; fps: number; fpsRational: string; frameCount: null; pixelFormat: PixelFormat } | null = null;
   private framePool: FramePool | null = null;
   private stopped = false;
   private proc: ChildProcess | null = null;
@@ -70,12 +70,12 @@ export class LiveSource implements VideoSource {
   }
 
   /** Frame size and rate; zeros until the first connection delivered its description. */
-  get info(): { width: number; height: number; fps: number; fpsRational: string; frameCount: number | null } {
-    return this.current ?? { width: 0, height: 0, fps: 0, fpsRational: '0/1', frameCount: null };
+  get info(): { width: number; height: number; fps: number; fpsRational: string; frameCount: number | null; pixelFormat: PixelFormat } {
+    return this.current ?? { width: 0, height: 0, fps: 0, fpsRational: '0/1', frameCount: null, pixelFormat: 'rgb24' };
   }
 
   get pool(): FramePool {
-    this.framePool ??= new FramePool(this.current ? this.current.width * this.current.height * 3 : 0, 24);
+    this.framePool ??= new FramePool(this.current ? this.current.width * this.current.height * bytesPerPixel(this.current.pixelFormat) : 0, 24);
     return this.framePool;
   }
 
@@ -173,17 +173,17 @@ export class LiveSource implements VideoSource {
             }
             continue;
           }
-          if (this.current && (size.width !== this.current.width || size.height !== this.current.height)) {
+          if (this.current && (size.width !== this.current.width || size.height !== this.current.height || plan.pixelFormat !== this.current.pixelFormat)) {
             stalled = `frame size changed to ${size.width}x${size.height} (expected ${this.current.width}x${this.current.height})`;
             break;
           }
           if (!this.current) {
             // streams that do not state a rate make ffmpeg guess odd ones (90k): trust 1..120 only
             const fps = size.fps && size.fps >= 1 && size.fps <= 120 ? size.fps : (this.opts.settings.fps ?? 25);
-            this.current = { width: size.width, height: size.height, fps, fpsRational: gstFraction(fps), frameCount: null };
-            this.framePool = new FramePool(size.width * size.height * 3, 24);
+            this.current = { width: size.width, height: size.height, fps, fpsRational: gstFraction(fps), frameCount: null, pixelFormat: plan.pixelFormat };
+            this.framePool = new FramePool(size.width * size.height * bytesPerPixel(plan.pixelFormat), 24);
           }
-          frameBytes = size.width * size.height * 3;
+          frameBytes = size.width * size.height * bytesPerPixel(plan.pixelFormat);
           buf = this.pool.acquire();
         }
         const chunks = pending.length ? [...pending.splice(0), chunk] : [chunk];
@@ -199,7 +199,7 @@ export class LiveSource implements VideoSource {
               const now = performance.now();
               lastFrameAt = now;
               run.frames++;
-              const frame: Frame = { data: buf as Buffer, width: this.info.width, height: this.info.height, index: this.delivered++, pts: Number(((now - this.openedAt) / 1000).toFixed(6)) };
+              const frame: Frame = { data: buf as Buffer, width: this.info.width, height: this.info.height, index: this.delivered++, pts: Number(((now - this.openedAt) / 1000).toFixed(6)), format: plan.pixelFormat };
               buf = this.pool.acquire();
               filled = 0;
               yield frame;

@@ -3,7 +3,7 @@ import { ConfigError } from '../errors.js';
 import { platform, type Platform } from '../media/platform.js';
 import type { Logger } from '../service/log.js';
 import { probeVideo } from '../media/probe.js';
-import type { Frame } from '../detect/types.js';
+import type { Frame, PixelFormat } from '../detect/types.js';
 import { FfmpegFileSource } from './ffmpeg-file-source.js';
 import type { FramePool } from './frame-pool.js';
 import { GstFileSource } from './gst-file-source.js';
@@ -13,7 +13,7 @@ import { chooseBackend } from './source-plans.js';
 export interface VideoSource {
   /** live sources drop the oldest frame when the pipeline falls behind; files never drop */
   readonly live: boolean;
-  readonly info: { width: number; height: number; fps: number; fpsRational: string; frameCount: number | null };
+  readonly info: { width: number; height: number; fps: number; fpsRational: string; frameCount: number | null; pixelFormat?: PixelFormat };
   readonly pool: FramePool;
   frames(): AsyncGenerator<Frame>;
   stop(): void;

@@ -1,3 +1,4 @@
+import type { PixelFormat } from '../detect/types.js';
 import { RuntimeFailure } from '../errors.js';
 import { gstFraction } from '../media/encoder.js';
 import { ffmpegPath } from '../media/image-io.js';
@@ -19,6 +20,8 @@ export interface LaunchPlan {
   frameFd: 1 | 3;
   /** the GStreamer pipeline as one line, for logs and tests (secrets masked) */
   describe: string;
+  /** the layout of the frames on frameFd */
+  pixelFormat: PixelFormat;
 }
 
 export interface LiveSourceSettings {
@@ -90,7 +93,7 @@ export function ffmpegPlan(s: LiveSourceSettings, shape: OutputShape): LaunchPla
     throw new RuntimeFailure(`csi://${s.target}: ffmpeg cannot read CSI cameras (use decoder: gstreamer on a Jetson)`);
   }
   const args = ['-nostdin', '-nostats', '-hide_banner', '-loglevel', 'info', ...input, '-map', '0:v:0', '-an', '-sn', '-dn', ...ffmpegFilters(shape), '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'];
-  return { backend: 'ffmpeg', command: ffmpegPath(), args, frameFd: 1, describe: maskUrlPasswords(`ffmpeg ${args.join(' ')}`) };
+  return { backend: 'ffmpeg', command: ffmpegPath(), args, frameFd: 1, describe: maskUrlPasswords(`ffmpeg ${args.join(' ')}`), pixelFormat: 'rgb24' };
 }
 
 /** gst-launch arguments from elements; a value in double quotes stays one word. */
@@ -113,13 +116,13 @@ function rawCaps(format: string, shape: OutputShape): string {
 const quote = (v: string) => `"${v.replace(/"/g, '%22')}"`;
 
 /**
- * GStreamer pipeline elements for a source. On a Jetson decoding uses nvv4l2decoder and scaling
- * and color conversion nvvidconv (in NVMM memory, no CPU copies) down to BGRx, then one CPU
- * videoconvert to the RGB the detector takes. Elsewhere the software decoders (decodebin).
+ * GStreamer pipeline elements for a source. On a Jetson decoding uses nvv4l2decoder, and scaling
+ * and color conversion nvvidconv (the VIC engine, NVMM memory in, no CPU work) straight to the RGBA
+ * frames the addon and the encoders take. Elsewhere the software decoders (decodebin) and RGB.
  */
 export function gstElements(s: LiveSourceSettings, shape: OutputShape, plat: Platform): string[] {
   const sink = 'fdsink name=out fd=3 sync=false';
-  const toRgbFromNvmm = [`nvvidconv${s.kind === 'csi' ? ' flip-method=0' : ''}`, rawCaps('BGRx', { width: shape.width, height: shape.height, fps: null }), 'videoconvert', rawCaps('RGB', { width: null, height: null, fps: null })];
+  const toRgbaFromNvmm = [`nvvidconv${s.kind === 'csi' ? ' flip-method=0' : ''}`, rawCaps('RGBA', { width: shape.width, height: shape.height, fps: null })];
   const toRgbSoftware = ['videoconvert', 'videoscale', ...(shape.fps ? ['videorate'] : []), rawCaps('RGB', shape)];
   const hw = plat.jetson && plat.hasElement('nvv4l2decoder');
   switch (s.kind) {
@@ -127,11 +130,11 @@ export function gstElements(s: LiveSourceSettings, shape: OutputShape, plat: Pla
       const w = s.width ?? CSI_DEFAULT.width;
       const h = s.height ?? CSI_DEFAULT.height;
       const fps = s.fps ?? CSI_DEFAULT.fps;
-      return [`nvarguscamerasrc sensor-id=${s.target}`, `video/x-raw(memory:NVMM),width=${w},height=${h},framerate=${gstFraction(fps)},format=NV12`, ...toRgbFromNvmm, sink];
+      return [`nvarguscamerasrc sensor-id=${s.target}`, `video/x-raw(memory:NVMM),width=${w},height=${h},framerate=${gstFraction(fps)},format=NV12`, ...toRgbaFromNvmm, sink];
     }
     case 'rtsp': {
       const src = `rtspsrc location=${quote(s.target)} protocols=${s.rtspTransport} latency=200`;
-      if (hw) return [src, 'rtph264depay', 'h264parse', 'nvv4l2decoder', ...toRgbFromNvmm, ...(shape.fps ? ['videorate', rawCaps('RGB', { width: null, height: null, fps: shape.fps })] : []), sink];
+      if (hw) return [src, 'rtph264depay', 'h264parse', 'nvv4l2decoder', ...toRgbaFromNvmm, ...(shape.fps ? ['videorate', rawCaps('RGBA', { width: null, height: null, fps: shape.fps })] : []), sink];
       return [src, 'decodebin', ...toRgbSoftware, sink];
     }
     case 'v4l2': {
@@ -140,7 +143,7 @@ export function gstElements(s: LiveSourceSettings, shape: OutputShape, plat: Pla
     }
     case 'file': {
       const src = `filesrc location=${quote(s.target)}`;
-      if (hw && isH264Mp4(s)) return [src, 'qtdemux', 'h264parse', 'nvv4l2decoder', ...toRgbFromNvmm, sink];
+      if (hw && isH264Mp4(s)) return [src, 'qtdemux', 'h264parse', 'nvv4l2decoder', ...toRgbaFromNvmm, sink];
       return [src, 'decodebin', ...toRgbSoftware, sink];
     }
   }
@@ -148,7 +151,8 @@ export function gstElements(s: LiveSourceSettings, shape: OutputShape, plat: Pla
 
 export function gstPlan(s: LiveSourceSettings, shape: OutputShape, plat: Platform): LaunchPlan {
   const elements = gstElements(s, shape, plat);
-  return { backend: 'gstreamer', command: 'gst-launch-1.0', args: gstLaunchArgs(elements), frameFd: 3, describe: maskUrlPasswords(elements.join(' ! ')) };
+  const pixelFormat: PixelFormat = elements.some((e) => e.startsWith('video/x-raw,format=RGBA')) ? 'rgba' : 'rgb24';
+  return { backend: 'gstreamer', command: 'gst-launch-1.0', args: gstLaunchArgs(elements), frameFd: 3, describe: maskUrlPasswords(elements.join(' ! ')), pixelFormat };
 }
 
 export function launchPlan(s: LiveSourceSettings, shape: OutputShape, plat: Platform): LaunchPlan {

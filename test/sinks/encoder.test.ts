@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { gstFraction, h264StreamEncoder, hardwareEncoder } from '../../daemon/media/encoder.js';
@@ -35,6 +36,18 @@ describe('H.264 encoder choice', () => {
     ]);
   });
 
+  it('takes the RGBA frames of the Jetson sources straight into nvvidconv (no CPU conversion)', () => {
+    const c = h264StreamEncoder({ width: 1280, height: 720, fps: 30, pixelFormat: 'rgba' }, nano);
+    expect(elements(c.args).slice(0, 4)).toEqual([
+      'fdsrc fd=0 blocksize=3686400',
+      'rawvideoparse width=1280 height=720 format=rgba framerate=30/1',
+      'nvvidconv',
+      'video/x-raw(memory:NVMM),format=NV12',
+    ]);
+    const x = h264StreamEncoder({ width: 640, height: 480, fps: 15, pixelFormat: 'rgba' }, pc);
+    expect(x.args.slice(x.args.indexOf('-pix_fmt'), x.args.indexOf('-pix_fmt') + 2)).toEqual(['-pix_fmt', 'rgba']);
+  });
+
   it('falls back to omxh264enc on JetPacks without nvv4l2h264enc, and libx264 off a Jetson', () => {
     expect(hardwareEncoder(oldJetson)).toBe('omxh264enc');
     expect(elements(h264StreamEncoder({ width: 640, height: 480, fps: 15 }, oldJetson).args)).toContain('omxh264enc insert-sps-pps=true insert-aud=true iframeinterval=15');
@@ -50,6 +63,30 @@ describe('H.264 encoder choice', () => {
 });
 
 describe('Mp4Writer through a stream encoder (the Jetson path, here with libx264 as the stream encoder)', () => {
+  it('encodes RGBA frames to the same picture as RGB24 frames (both encoders)', async () => {
+    for (const encoder of ['x264', 'stream'] as const) {
+      const files = { rgb: join(dir, `rgb-${encoder}.mp4`), rgba: join(dir, `rgba-${encoder}.mp4`) };
+      const a = new Mp4Writer(files.rgb, { width: 64, height: 48, fps: 10, encoder });
+      const b = new Mp4Writer(files.rgba, { width: 64, height: 48, fps: 10, encoder, pixelFormat: 'rgba' });
+      for (let k = 0; k < 12; k++) {
+        const rgb = Buffer.alloc(64 * 48 * 3);
+        const rgba = Buffer.alloc(64 * 48 * 4, 255);
+        for (let p = 0; p < 64 * 48; p++) {
+          const v = [(p * 3 + k * 20) % 256, (p * 5) % 256, (k * 40) % 256];
+          rgb.set(v, p * 3);
+          rgba.set(v, p * 4);
+        }
+        await a.write(rgb);
+        await b.write(rgba);
+      }
+      await a.finish();
+      await b.finish();
+      const decoded = (f: string) => execFileSync('ffmpeg', ['-v', 'error', '-i', f, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-']);
+      expect(probeFrames(files.rgba)).toMatchObject({ count: 12, width: 64, height: 48 });
+      expect(decoded(files.rgba).equals(decoded(files.rgb)), encoder).toBe(true);
+    }
+  });
+
   it('muxes the encoder\'s byte stream into a fragmented MP4 with every frame at the given rate', async () => {
     const file = join(dir, 'stream.mp4');
     const w = new Mp4Writer(file, { width: 96, height: 64, fps: 10, encoder: 'stream' });

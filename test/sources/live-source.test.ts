@@ -1,10 +1,10 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
-import { platform } from '../../daemon/media/platform.js';
+import { fakePlatform, platform } from '../../daemon/media/platform.js';
 import type { Frame } from '../../daemon/detect/types.js';
 import { backoffDelay, LiveSource } from '../../daemon/sources/live-source.js';
-import { gstElements, gstLaunchArgs } from '../../daemon/sources/source-plans.js';
+import { gstElements, gstLaunchArgs, gstPlan } from '../../daemon/sources/source-plans.js';
 import { openSource, type VideoSource } from '../../daemon/sources/open-source.js';
 import { rtspCamera, type RtspCamera } from '../live/rtsp-camera.js';
 import { freePort } from '../support/mosquitto.js';
@@ -216,7 +216,7 @@ describe('V4L2 pipeline through GStreamer with videotestsrc standing in for the 
         const elements = gstElements(s, shape, plat);
         expect(elements[0]).toBe('v4l2src device="/dev/video0"');
         elements[0] = 'videotestsrc is-live=true pattern=ball';
-        return { backend: 'gstreamer', command: 'gst-launch-1.0', args: gstLaunchArgs(elements), frameFd: 3, describe: elements.join(' ! ') };
+        return { backend: 'gstreamer', command: 'gst-launch-1.0', args: gstLaunchArgs(elements), frameFd: 3, describe: elements.join(' ! '), pixelFormat: 'rgb24' };
       },
     });
     const { frames, states } = await watch(src, (f) => f.length >= 8, 20_000);
@@ -226,4 +226,43 @@ describe('V4L2 pipeline through GStreamer with videotestsrc standing in for the 
     frames.forEach((f, i) => expect(f.index).toBe(i));
     expect(states).toEqual([]);
   });
+});
+
+describe('Jetson pipelines hand over RGBA (software elements standing in for the NVMM ones)', () => {
+  const gst = platform();
+  it.skipIf(!gst.gstreamer)('the csi:// pipeline ends in RGBA caps: frames of width*height*4 bytes marked rgba, the same picture as RGB (needs gstreamer1.0-tools, -plugins-base)', async () => {
+    const nano = fakePlatform({ jetson: true, gstreamer: true, elements: ['nvarguscamerasrc', 'nvvidconv', 'nvv4l2decoder'] });
+    const settings = { kind: 'csi' as const, target: '0', width: 320, height: 240, fps: 10, rtspTransport: 'tcp' as const, decoder: 'auto' as const };
+    const firstFrame = async (format: 'RGBA' | 'RGB'): Promise<Frame> => {
+      const src = new LiveSource({
+        settings,
+        stallTimeoutMs: 10_000,
+        platform: nano,
+        planner: (s, shape, plat) => {
+          const plan = gstPlan(s, shape, plat);
+          const elements = gstElements(s, shape, plat);
+          expect(elements.slice(0, 3)).toEqual(['nvarguscamerasrc sensor-id=0', 'video/x-raw(memory:NVMM),width=320,height=240,framerate=10/1,format=NV12', 'nvvidconv flip-method=0']);
+          expect(elements[3]).toBe('video/x-raw,format=RGBA,width=320,height=240');
+          // camera + nvvidconv swapped for a test picture and a software conversion; caps and sink kept
+          const soft = ['videotestsrc is-live=true pattern=smpte', 'video/x-raw,width=320,height=240,framerate=10/1', 'videoconvert', ...elements.slice(3)];
+          if (format === 'RGB') soft[3] = 'video/x-raw,format=RGB,width=320,height=240';
+          return { ...plan, args: gstLaunchArgs(soft), describe: soft.join(' ! '), pixelFormat: format === 'RGBA' ? plan.pixelFormat : 'rgb24' };
+        },
+      });
+      try {
+        for await (const f of src.frames()) return { ...f, data: Buffer.from(f.data) };
+        throw new Error('no frame');
+      } finally {
+        src.stop();
+      }
+    };
+    const rgba = await firstFrame('RGBA');
+    const rgb = await firstFrame('RGB');
+    expect(rgba).toMatchObject({ width: 320, height: 240, format: 'rgba' });
+    expect(rgba.data.length).toBe(320 * 240 * 4);
+    expect(rgb.data.length).toBe(320 * 240 * 3);
+    const stripped = Buffer.alloc(320 * 240 * 3);
+    for (let p = 0; p < 320 * 240; p++) rgba.data.copy(stripped, p * 3, p * 4, p * 4 + 3);
+    expect(stripped.equals(rgb.data)).toBe(true);
+  }, 30_000);
 });

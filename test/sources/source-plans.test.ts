@@ -15,37 +15,35 @@ const none: Parameters<typeof gstPlan>[1] = { width: null, height: null, fps: nu
 const elements = (s: LiveSourceSettings, shape = none, plat = nano) => gstPlan(s, shape, plat).describe.split(' ! ');
 
 describe('Jetson GStreamer pipelines', () => {
-  it('CSI (IMX219 on a Nano): nvarguscamerasrc in NVMM → nvvidconv → BGRx → RGB on fd 3', () => {
+  it('CSI (IMX219 on a Nano): nvarguscamerasrc in NVMM → nvvidconv → RGBA on fd 3, no CPU conversion', () => {
     expect(elements(settings({ kind: 'csi', target: '0' }))).toEqual([
       'nvarguscamerasrc sensor-id=0',
       'video/x-raw(memory:NVMM),width=1280,height=720,framerate=30/1,format=NV12',
       'nvvidconv flip-method=0',
-      'video/x-raw,format=BGRx',
-      'videoconvert',
-      'video/x-raw,format=RGB',
+      'video/x-raw,format=RGBA',
       'fdsink name=out fd=3 sync=false',
     ]);
+    expect(gstPlan(settings({ kind: 'csi', target: '0' }), none, nano).pixelFormat).toBe('rgba');
   });
 
   it('CSI with a configured mode: the sensor mode and the output size', () => {
     const e = elements(settings({ kind: 'csi', target: '1', width: 1920, height: 1080, fps: 30 }), { width: 960, height: 540, fps: null });
     expect(e[0]).toBe('nvarguscamerasrc sensor-id=1');
     expect(e[1]).toBe('video/x-raw(memory:NVMM),width=1920,height=1080,framerate=30/1,format=NV12');
-    expect(e[3]).toBe('video/x-raw,format=BGRx,width=960,height=540');
+    expect(e[3]).toBe('video/x-raw,format=RGBA,width=960,height=540');
   });
 
-  it('RTSP on a Jetson: rtspsrc over TCP → depay → parse → nvv4l2decoder → nvvidconv → RGB', () => {
+  it('RTSP on a Jetson: rtspsrc over TCP → depay → parse → nvv4l2decoder → nvvidconv → RGBA', () => {
     expect(elements(settings({ target: 'rtsp://admin:hunter2@192.0.2.10/s1' }))).toEqual([
       'rtspsrc location="rtsp://admin:***@192.0.2.10/s1" protocols=tcp latency=200',
       'rtph264depay',
       'h264parse',
       'nvv4l2decoder',
       'nvvidconv',
-      'video/x-raw,format=BGRx',
-      'videoconvert',
-      'video/x-raw,format=RGB',
+      'video/x-raw,format=RGBA',
       'fdsink name=out fd=3 sync=false',
     ]);
+    expect(elements(settings({ fps: 10 }), { width: null, height: null, fps: 10 }).slice(-3)).toEqual(['videorate', 'video/x-raw,format=RGBA,framerate=10/1', 'fdsink name=out fd=3 sync=false']);
     // the real arguments carry the password (gst-launch needs it); only the description is masked
     const plan = gstPlan(settings({ target: 'rtsp://admin:hunter2@192.0.2.10/s1', rtspTransport: 'udp' }), none, nano);
     expect(plan.args).toContain('location="rtsp://admin:hunter2@192.0.2.10/s1"');
@@ -56,8 +54,9 @@ describe('Jetson GStreamer pipelines', () => {
 
   it('video files on a Jetson decode in hardware too', () => {
     expect(elements(settings({ kind: 'file', target: '/data/in.mp4', codec: 'h264' }))).toEqual([
-      'filesrc location="/data/in.mp4"', 'qtdemux', 'h264parse', 'nvv4l2decoder', 'nvvidconv', 'video/x-raw,format=BGRx', 'videoconvert', 'video/x-raw,format=RGB', 'fdsink name=out fd=3 sync=false',
+      'filesrc location="/data/in.mp4"', 'qtdemux', 'h264parse', 'nvv4l2decoder', 'nvvidconv', 'video/x-raw,format=RGBA', 'fdsink name=out fd=3 sync=false',
     ]);
+    expect(gstPlan(settings({ kind: 'file', target: '/data/in.mp4', codec: 'h264' }), none, nano).pixelFormat).toBe('rgba');
   });
 
   it('V4L2 webcams: v4l2src with the requested mode, converted to RGB', () => {
@@ -68,6 +67,8 @@ describe('Jetson GStreamer pipelines', () => {
 
   it('software GStreamer off a Jetson: decodebin', () => {
     expect(elements(settings({}), none, pc)).toEqual(['rtspsrc location="rtsp://cam/stream" protocols=tcp latency=200', 'decodebin', 'videoconvert', 'videoscale', 'video/x-raw,format=RGB', 'fdsink name=out fd=3 sync=false']);
+    expect(gstPlan(settings({}), none, pc).pixelFormat).toBe('rgb24');
+    expect(gstPlan(settings({ kind: 'v4l2', target: '/dev/video0' }), none, nano).pixelFormat).toBe('rgb24');
   });
 });
 
