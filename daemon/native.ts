@@ -23,7 +23,7 @@ export interface PreprocessSpec {
   /** applied as ((px/255) - mean[c]) / std[c], c in the tensor's channel order */
   mean: [number, number, number];
   std: [number, number, number];
-  /** channel order of the tensor (frames are always RGB24) */
+  /** channel order of the tensor (frames are RGB24 or RGBA) */
   color: 'rgb' | 'bgr';
   /** letterbox: keep aspect, centre, pad with grey 127.5 (before normalisation) */
   resize: 'stretch' | 'letterbox';
@@ -143,7 +143,7 @@ export function addonExports(): Record<string, unknown> {
   return addon() as unknown as Record<string, unknown>;
 }
 
-/** RGB24 frame -> NCHW float32 tensor written into `out` (length 3*height*width), bilinear resize. */
+/** RGB24 or RGBA frame (the byte length says which) -> NCHW float32 tensor written into `out` (length 3*height*width), bilinear resize. */
 export async function preprocess(frame: Buffer, width: number, height: number, spec: PreprocessSpec, out: Float32Array): Promise<InputTransform> {
   return addon().preprocess(frame, width, height, spec, out);
 }
@@ -155,7 +155,7 @@ export async function postprocess(input: PostprocessInput, options: PostprocessO
 
 /**
  * Draws boxes (2 px at <=720p, thicker for larger frames), a filled label background and the text
- * in place on the RGB24 frame, colour per class id. Labels stay inside the frame.
+ * in place on the RGB24 or RGBA frame, colour per class id. Labels stay inside the frame.
  */
 export async function draw(frame: Buffer, width: number, height: number, boxes: DrawBox[]): Promise<void> {
   return addon().draw(frame, width, height, boxes);
