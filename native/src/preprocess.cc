@@ -23,24 +23,13 @@ InputTransform computeInputTransform(int srcW, int srcH, const PreprocessSpec& s
   return t;
 }
 
-namespace {
-
-// One axis of the bilinear sampling: for each output index, the two source indices and the weight
-// of the second one. Output index o samples source position (o - pad + 0.5) / scale - 0.5.
-struct AxisTap {
-  int i0;
-  int i1;
-  float w1;
-  bool inside;  // false: padding (letterbox)
-};
-
-std::vector<AxisTap> axisTaps(int outLen, int srcLen, double scale, double pad) {
-  std::vector<AxisTap> taps(static_cast<size_t>(outLen));
+std::vector<ResizeTap> resizeTaps(int outLen, int srcLen, double scale, double pad) {
+  std::vector<ResizeTap> taps(static_cast<size_t>(outLen));
   const int begin = static_cast<int>(pad);
   const int end = begin + static_cast<int>(std::lround(srcLen * scale));
   for (int o = 0; o < outLen; ++o) {
-    AxisTap& tap = taps[static_cast<size_t>(o)];
-    tap.inside = o >= begin && o < end;
+    ResizeTap& tap = taps[static_cast<size_t>(o)];
+    tap.inside = o >= begin && o < end ? 1 : 0;
     double pos = (o - pad + 0.5) / scale - 0.5;
     pos = std::min(std::max(pos, 0.0), static_cast<double>(srcLen - 1));
     tap.i0 = static_cast<int>(std::floor(pos));
@@ -50,7 +39,16 @@ std::vector<AxisTap> axisTaps(int outLen, int srcLen, double scale, double pad) 
   return taps;
 }
 
-}  // namespace
+ChannelNormalization channelNormalization(const PreprocessSpec& spec) {
+  ChannelNormalization n{};
+  for (int c = 0; c < 3; ++c) {
+    n.gain[c] = 1.0f / (255.0f * spec.std[c]);
+    n.offset[c] = -spec.mean[c] / spec.std[c];
+    n.srcChannel[c] = spec.color == ChannelOrder::Rgb ? c : 2 - c;
+    n.padValue[c] = (kLetterboxPadValue / 255.0f - spec.mean[c]) / spec.std[c];
+  }
+  return n;
+}
 
 InputTransform preprocessPacked(const uint8_t* src, int srcW, int srcH, int bytesPerPixel, const PreprocessSpec& spec,
                                 float* out) {
@@ -59,24 +57,19 @@ InputTransform preprocessPacked(const uint8_t* src, int srcW, int srcH, int byte
   const int W = spec.width;
   const int H = spec.height;
   const size_t plane = static_cast<size_t>(W) * H;
-  const std::vector<AxisTap> xs = axisTaps(W, srcW, t.scaleX, t.padX);
-  const std::vector<AxisTap> ys = axisTaps(H, srcH, t.scaleY, t.padY);
+  const std::vector<ResizeTap> xs = resizeTaps(W, srcW, t.scaleX, t.padX);
+  const std::vector<ResizeTap> ys = resizeTaps(H, srcH, t.scaleY, t.padY);
 
   // value = px * gain[c] + offset[c]; c is the tensor channel, srcChannel[c] the RGB byte it reads.
-  float gain[3];
-  float offset[3];
-  int srcChannel[3];
-  float padValue[3];
-  for (int c = 0; c < 3; ++c) {
-    gain[c] = 1.0f / (255.0f * spec.std[c]);
-    offset[c] = -spec.mean[c] / spec.std[c];
-    srcChannel[c] = spec.color == ChannelOrder::Rgb ? c : 2 - c;
-    padValue[c] = (kLetterboxPadValue / 255.0f - spec.mean[c]) / spec.std[c];
-  }
+  const ChannelNormalization n = channelNormalization(spec);
+  const float* gain = n.gain;
+  const float* offset = n.offset;
+  const int* srcChannel = n.srcChannel;
+  const float* padValue = n.padValue;
 
   const size_t stride = static_cast<size_t>(srcW) * bpp;
   for (int y = 0; y < H; ++y) {
-    const AxisTap& ty = ys[static_cast<size_t>(y)];
+    const ResizeTap& ty = ys[static_cast<size_t>(y)];
     const uint8_t* row0 = src + static_cast<size_t>(ty.i0) * stride;
     const uint8_t* row1 = src + static_cast<size_t>(ty.i1) * stride;
     const float wy1 = ty.w1;
@@ -85,7 +78,7 @@ InputTransform preprocessPacked(const uint8_t* src, int srcW, int srcH, int byte
     float* o1 = o0 + plane;
     float* o2 = o1 + plane;
     for (int x = 0; x < W; ++x) {
-      const AxisTap& tx = xs[static_cast<size_t>(x)];
+      const ResizeTap& tx = xs[static_cast<size_t>(x)];
       if (!ty.inside || !tx.inside) {
         o0[x] = padValue[0];
         o1[x] = padValue[1];

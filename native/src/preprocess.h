@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 namespace trtd {
 
@@ -29,6 +30,30 @@ struct InputTransform {
 
 // Grey level (0..255) of letterbox padding, before normalisation.
 constexpr float kLetterboxPadValue = 127.5f;
+
+// One output index of a resize axis for bilinear sampling: source indices i0 and i1, the weight
+// w1 of i1; inside == 0 marks letterbox padding. Output index o samples source position
+// (o - pad + 0.5) / scale - 0.5. A plain struct the CUDA kernels read as it is.
+struct ResizeTap {
+  int i0;
+  int i1;
+  float w1;
+  int inside;
+};
+
+// The taps of one axis: outLen outputs from srcLen inputs.
+std::vector<ResizeTap> resizeTaps(int outLen, int srcLen, double scale, double pad);
+
+// value(c) = sample(srcChannel[c]) * gain[c] + offset[c] for tensor channel c; padding writes
+// padValue[c]. The same numbers on the CPU and on the GPU.
+struct ChannelNormalization {
+  float gain[3];
+  float offset[3];
+  int srcChannel[3];
+  float padValue[3];
+};
+
+ChannelNormalization channelNormalization(const PreprocessSpec& spec);
 
 // Where a srcW x srcH frame lands in the model input. Letterbox keeps the aspect ratio,
 // centres the picture (integer padding) and pads the rest.

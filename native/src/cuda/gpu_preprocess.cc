@@ -13,32 +13,16 @@ void check(cudaError_t err, const char* what) {
   if (err != cudaSuccess) throw std::runtime_error(std::string(what) + ": " + cudaGetErrorString(err));
 }
 
-// Same formula as preprocess.cc: output index o samples source position (o - pad + 0.5) / scale - 0.5.
-std::vector<AxisTap> axisTaps(int outLen, int srcLen, double scale, double pad) {
-  std::vector<AxisTap> taps(static_cast<size_t>(outLen));
-  const int begin = static_cast<int>(pad);
-  const int end = begin + static_cast<int>(std::lround(srcLen * scale));
-  for (int o = 0; o < outLen; ++o) {
-    AxisTap& tap = taps[static_cast<size_t>(o)];
-    tap.inside = o >= begin && o < end ? 1 : 0;
-    double pos = (o - pad + 0.5) / scale - 0.5;
-    pos = std::min(std::max(pos, 0.0), static_cast<double>(srcLen - 1));
-    tap.i0 = static_cast<int>(std::floor(pos));
-    tap.i1 = std::min(tap.i0 + 1, srcLen - 1);
-    tap.w1 = static_cast<float>(pos - tap.i0);
-  }
-  return taps;
-}
-
 NormalizeParams normalizeParams(const PreprocessSpec& spec) {
   NormalizeParams p{};
   p.width = spec.width;
   p.height = spec.height;
+  const ChannelNormalization n = channelNormalization(spec);
   for (int c = 0; c < 3; ++c) {
-    p.gain[c] = 1.0f / (255.0f * spec.std[c]);
-    p.offset[c] = -spec.mean[c] / spec.std[c];
-    p.srcChannel[c] = spec.color == ChannelOrder::Rgb ? c : 2 - c;
-    p.padValue[c] = (kLetterboxPadValue / 255.0f - spec.mean[c]) / spec.std[c];
+    p.gain[c] = n.gain[c];
+    p.offset[c] = n.offset[c];
+    p.srcChannel[c] = n.srcChannel[c];
+    p.padValue[c] = n.padValue[c];
   }
   return p;
 }
@@ -59,8 +43,8 @@ GpuPreprocessor::~GpuPreprocessor() {
 void GpuPreprocessor::prepare(int srcW, int srcH, const PreprocessSpec& spec) {
   if (prepared_ && srcW == srcW_ && srcH == srcH_ && sameSpec(spec, spec_)) return;
   transform_ = computeInputTransform(srcW, srcH, spec);
-  std::vector<AxisTap> taps = axisTaps(spec.width, srcW, transform_.scaleX, transform_.padX);
-  const std::vector<AxisTap> ys = axisTaps(spec.height, srcH, transform_.scaleY, transform_.padY);
+  std::vector<AxisTap> taps = resizeTaps(spec.width, srcW, transform_.scaleX, transform_.padX);
+  const std::vector<AxisTap> ys = resizeTaps(spec.height, srcH, transform_.scaleY, transform_.padY);
   taps.insert(taps.end(), ys.begin(), ys.end());
   if (taps.size() > tapCapacity_) {
     if (devTaps_) cudaFree(devTaps_);

@@ -16,10 +16,7 @@
 namespace trtd {
 namespace cuda {
 
-// The taps of one resize axis (outLen outputs from srcLen inputs), as the CPU computes them.
-std::vector<AxisTap> axisTaps(int outLen, int srcLen, double scale, double pad);
-
-// Gains/offsets/channel map of a spec (value = px * gain + offset), as the CPU computes them.
+// The tensor size and the CPU's channelNormalization() of a spec, for the kernel.
 NormalizeParams normalizeParams(const PreprocessSpec& spec);
 
 class GpuPreprocessor {

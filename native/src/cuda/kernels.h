@@ -7,18 +7,13 @@
 #include <cstdint>
 
 #include "cuda/pixel_formats.h"
+#include "preprocess.h"
 
 namespace trtd {
 namespace cuda {
 
-// One output index of a resize axis: bilinear between source indices i0 and i1 (weight w1 on i1);
-// inside == 0 marks letterbox padding.
-struct AxisTap {
-  int i0;
-  int i1;
-  float w1;
-  int inside;
-};
+// One output index of a resize axis, computed by the CPU code (preprocess.h) and read as it is.
+using AxisTap = trtd::ResizeTap;
 
 // A source image in device memory. Rgb24/Rgba32: `data` with `pitch` bytes per row.
 // Nv12: `data` is the Y plane (pitch), `uv` the interleaved chroma plane (uvPitch).
