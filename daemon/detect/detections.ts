@@ -1,5 +1,6 @@
+import * as native from '../native.js';
 import type { RawDetection } from '../native.js';
-import type { Detection } from './types.js';
+import type { Detection, DetectOptions, Frame } from './types.js';
 
 const round = (v: number, digits: number): number => Number(v.toFixed(digits));
 
@@ -16,4 +17,31 @@ export function toDetections(raw: RawDetection[], labels: string[]): Detection[]
 /** What the addon's draw() needs: one box and its caption per detection. */
 export function drawBoxes(detections: Detection[]) {
   return detections.map((d) => ({ ...d.box, classId: d.class_id, text: `${d.label} ${d.score.toFixed(2)}` }));
+}
+
+/**
+ * The post-processing every backend shares: the addon decodes the model's outputs (threshold,
+ * classes, per-class NMS, top-K) off the event loop and maps the boxes back to frame pixels.
+ */
+export async function decodeDetections(
+  input: native.PostprocessInput,
+  frame: Frame,
+  spec: native.PreprocessSpec,
+  transform: native.InputTransform,
+  options: DetectOptions,
+  model: { labels: string[]; ignoreClasses: number[] },
+): Promise<Detection[]> {
+  const raw = await native.postprocess(input, {
+    inputWidth: spec.width,
+    inputHeight: spec.height,
+    srcWidth: frame.width,
+    srcHeight: frame.height,
+    transform,
+    threshold: options.threshold,
+    nmsIou: options.nmsIou,
+    topK: options.topK,
+    classes: options.classes,
+    ignoreClasses: model.ignoreClasses,
+  });
+  return toDetections(raw, model.labels);
 }

@@ -5,7 +5,7 @@ import * as native from '../native.js';
 import { bindLayout, type LayoutBinding } from './layouts.js';
 import { backgroundIds, resolveLabels } from './labels.js';
 import type { DetectOptions, Detector, Frame, InferResult, ModelInfo, OutputLayout } from './types.js';
-import { toDetections } from './detections.js';
+import { decodeDetections } from './detections.js';
 import { OnnxRuntimeThread, type OutputTensor } from './onnxruntime-thread.js';
 
 export interface OnnxBackendOptions {
@@ -191,20 +191,9 @@ export class OnnxRuntimeDetector implements Detector {
   ): Promise<InferResult> {
     const t0 = performance.now();
     const input = postprocessInput(this.binding, (name) => tensorData(r.outputs[name], name));
-    const raw = await native.postprocess(input, {
-      inputWidth: this.spec.width,
-      inputHeight: this.spec.height,
-      srcWidth: frame.width,
-      srcHeight: frame.height,
-      transform: r.transform,
-      threshold: options.threshold,
-      nmsIou: options.nmsIou,
-      topK: options.topK,
-      classes: options.classes,
-      ignoreClasses: this.ignore,
-    });
+    const detections = await decodeDetections(input, frame, this.spec, r.transform, options, { labels: this.info.labels, ignoreClasses: this.ignore });
     return {
-      detections: toDetections(raw, this.info.labels),
+      detections,
       timings: { preprocess_ms: r.preprocessMs, inference_ms: r.inferenceMs, postprocess_ms: performance.now() - t0 },
     };
   }

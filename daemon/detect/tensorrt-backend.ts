@@ -15,7 +15,7 @@ import * as native from '../native.js';
 import { backgroundIds, resolveLabels } from './labels.js';
 import { bindLayout, type LayoutBinding } from './layouts.js';
 import { postprocessInput, type OnnxBackendOptions } from './onnxruntime-backend.js';
-import { toDetections } from './detections.js';
+import { decodeDetections } from './detections.js';
 import { writeCalibrationTensors } from './tensorrt-calibration.js';
 import {
   engineCacheLocation,
@@ -286,20 +286,10 @@ export class TensorRtDetector implements Detector {
       if (!a) throw new RuntimeFailure(`engine output "${name}" missing`);
       return a;
     });
-    const raw = await native.postprocess(input, {
-      inputWidth: this.spec.width,
-      inputHeight: this.spec.height,
-      srcWidth: frame.width,
-      srcHeight: frame.height,
-      transform: { scaleX: r.scaleX, scaleY: r.scaleY, padX: r.padX, padY: r.padY },
-      threshold: options.threshold,
-      nmsIou: options.nmsIou,
-      topK: options.topK,
-      classes: options.classes,
-      ignoreClasses: this.ignore,
-    });
+    const transform = { scaleX: r.scaleX, scaleY: r.scaleY, padX: r.padX, padY: r.padY };
+    const detections = await decodeDetections(input, frame, this.spec, transform, options, { labels: this.info.labels, ignoreClasses: this.ignore });
     return {
-      detections: toDetections(raw, this.info.labels),
+      detections,
       timings: { preprocess_ms: r.preprocessMs, inference_ms: r.inferenceMs, postprocess_ms: performance.now() - t0 },
     };
   }
