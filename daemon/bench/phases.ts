@@ -10,7 +10,7 @@ import { Mp4Writer } from '../sinks/mp4-writer.js';
 import { CameraPipeline, type CameraOutputs } from '../service/camera-pipeline.js';
 import { FairDetector } from '../service/fair-detector.js';
 import { silentLogger } from '../service/log.js';
-import { LatencyStats } from '../service/rate.js';
+import { LatencyStats, stageTimings } from '../service/rate.js';
 import { openSource } from '../sources/open-source.js';
 import { CpuMeter, type CpuFigures } from './process-usage.js';
 import { RssSampler, type RssSample, type RssTrend } from './rss-sampler.js';
@@ -45,15 +45,7 @@ export function summarizeStages(stages: Partial<Record<StageName, LatencyStats>>
   return out;
 }
 
-const newStages = (): StageTimings => ({
-  decode: new LatencyStats(),
-  preprocess: new LatencyStats(),
-  inference: new LatencyStats(),
-  postprocess: new LatencyStats(),
-  draw: new LatencyStats(),
-  encode: new LatencyStats(),
-  publish: new LatencyStats(),
-});
+const newStages = (): StageTimings => stageTimings();
 
 /** Where the bench sends detections: the MQTT publisher, or only serialised when there is none. */
 export function publishFn(publisher: MqttPublisher | null): (camera: string, message: DetectionMessage) => void {

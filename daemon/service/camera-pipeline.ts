@@ -8,7 +8,7 @@ import { detectionMessage, type DetectionMessage } from '../sinks/detection-mess
 import { openSource, type SourceOptions, type VideoSource } from '../sources/open-source.js';
 import { BoundedQueue } from './bounded-queue.js';
 import type { Logger } from './log.js';
-import { LatencyStats, RateMeter } from './rate.js';
+import { RateMeter, stageTimings } from './rate.js';
 
 export type CameraState = 'starting' | 'streaming' | 'reconnecting' | 'ended' | 'error';
 
@@ -103,15 +103,7 @@ export class CameraPipeline {
   private state: CameraState = 'starting';
   private readonly fps = new RateMeter();
   /** per-stage latency, also read by `trt-detect bench` */
-  readonly timings = {
-    decode: new LatencyStats(),
-    preprocess: new LatencyStats(),
-    inference: new LatencyStats(),
-    postprocess: new LatencyStats(),
-    draw: new LatencyStats(),
-    encode: new LatencyStats(),
-    publish: new LatencyStats(),
-  };
+  readonly timings = stageTimings();
   private frames = 0;
   private inferred = 0;
   private q1: BoundedQueue<Frame> | null = null;

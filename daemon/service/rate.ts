@@ -81,3 +81,16 @@ export class LatencyStats {
     return { mean_ms: this.mean, p50_ms: this.percentile(50), p99_ms: this.percentile(99), count: this.count };
   }
 }
+
+/** One LatencyStats per pipeline stage, as the camera pipeline and `trt-detect bench` keep them. */
+export function stageTimings() {
+  return {
+    decode: new LatencyStats(),
+    preprocess: new LatencyStats(),
+    inference: new LatencyStats(),
+    postprocess: new LatencyStats(),
+    draw: new LatencyStats(),
+    encode: new LatencyStats(),
+    publish: new LatencyStats(),
+  };
+}
