@@ -15,6 +15,7 @@ from multiprocessing import Pool
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from cli import OneLineErrors  # noqa: E402
 from scene import kitti_text, render_image  # noqa: E402
 
 JPEG_QUALITY = 92
@@ -43,14 +44,6 @@ def _positive_int(name):
             raise argparse.ArgumentTypeError(f'{name} must be >= 0, got {n}')
         return n
     return parse
-
-
-class OneLineErrors(argparse.ArgumentParser):
-    """argparse that reports a bad argument as one line (no usage block), exit code 2."""
-
-    def error(self, message):
-        print(f'{self.prog}: error: {message} (see --help)', file=sys.stderr)
-        sys.exit(2)
 
 
 def main(argv=None):

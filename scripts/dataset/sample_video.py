@@ -34,6 +34,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from cli import OneLineErrors  # noqa: E402
 from scene import (Thing, camera_effects, compose, kitti_text, label_objects, make_camera,  # noqa: E402
                    make_street, render_background)
 from sprites import (bicycle_params, distractor_params, person_params, sign_params,  # noqa: E402
@@ -179,14 +180,6 @@ def positive(kind):
             raise argparse.ArgumentTypeError(f'expected a positive number, got "{v}"')
         return x
     return parse
-
-
-class OneLineErrors(argparse.ArgumentParser):
-    """argparse that reports a bad argument as one line (no usage block), exit code 2."""
-
-    def error(self, message):
-        print(f'{self.prog}: error: {message} (see --help)', file=sys.stderr)
-        sys.exit(2)
 
 
 def main(argv=None):
