@@ -144,14 +144,7 @@ class PreprocessWorker : public PromiseWorker {
 
  protected:
   void Run() override { transform_ = trtd::preprocessPacked(src_, w_, h_, bpp_, spec_, out_); }
-  Napi::Value Result(Napi::Env env) override {
-    Napi::Object o = Napi::Object::New(env);
-    o.Set("scaleX", transform_.scaleX);
-    o.Set("scaleY", transform_.scaleY);
-    o.Set("padX", transform_.padX);
-    o.Set("padY", transform_.padY);
-    return o;
-  }
+  Napi::Value Result(Napi::Env env) override { return trtd::napi::transformObject(env, transform_); }
 
  private:
   const uint8_t* src_;

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "preprocess.h"
+
 namespace trtd {
 namespace napi {
 
@@ -61,6 +63,16 @@ inline int intArg(const Napi::Env& env, const Napi::Value& v, const std::string&
                   describe(v) + ")");
   }
   return static_cast<int>(d);
+}
+
+// {scaleX, scaleY, padX, padY}: where the frame landed in the model input.
+inline Napi::Object transformObject(Napi::Env env, const InputTransform& t) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("scaleX", t.scaleX);
+  o.Set("scaleY", t.scaleY);
+  o.Set("padX", t.padX);
+  o.Set("padY", t.padY);
+  return o;
 }
 
 // One call's worker: Run() on a libuv worker thread (no JS values in there), Result() back on the

@@ -249,11 +249,7 @@ class InferWorker : public TrtWorker {
   void Run() override { transform_ = holder_->engine->infer(pixels, w, h, bpp, spec, outputs, &timings_); }
   void Done() override { holder_->busy.store(false); }
   Napi::Value Result(Napi::Env env) override {
-    Napi::Object o = Napi::Object::New(env);
-    o.Set("scaleX", transform_.scaleX);
-    o.Set("scaleY", transform_.scaleY);
-    o.Set("padX", transform_.padX);
-    o.Set("padY", transform_.padY);
+    Napi::Object o = napi::transformObject(env, transform_);
     o.Set("preprocessMs", static_cast<double>(timings_.preprocessMs));
     o.Set("inferenceMs", static_cast<double>(timings_.inferenceMs));
     return o;
