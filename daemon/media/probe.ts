@@ -12,6 +12,8 @@ export interface VideoInfo {
   /** frame count when the container states it (null for streams) */
   frameCount: number | null;
   duration: number | null;
+  /** the video stream's own length in seconds when the container states it (Matroska's DURATION tag) */
+  videoDuration?: number | null;
   codec: string;
 }
 
@@ -22,15 +24,23 @@ export function parseRational(r: string | undefined): number {
   return d === undefined ? n : n / d;
 }
 
+/** "00:00:10.000000000" -> 10; null when it is not such a clock. */
+export function parseClock(v: string | undefined): number | null {
+  const m = /^(\d+):(\d{2}):(\d{2}(?:\.\d+)?)$/.exec(v ?? '');
+  if (!m) return null;
+  const s = Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3]);
+  return s > 0 ? s : null;
+}
+
 /** Reads size, frame rate and length of a video file with ffprobe. One-line errors, exit 1. */
 export function probeVideo(file: string): Promise<VideoInfo> {
   if (!existsSync(file)) return Promise.reject(new RuntimeFailure(`${file}: not found (check the path)`));
   if (statSync(file).isDirectory()) return Promise.reject(new RuntimeFailure(`${file}: is a directory, not a video file`));
-  const args = ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height,r_frame_rate,avg_frame_rate,nb_frames,codec_name:format=duration', '-of', 'json', file];
+  const args = ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height,r_frame_rate,avg_frame_rate,nb_frames,codec_name,duration:stream_tags=DURATION:format=duration', '-of', 'json', file];
   return new Promise((resolve, reject) => {
     execFile(ffprobePath(), args, { maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
       const why = String(stderr || '').trim().split('\n').pop() || (err ? err.message : '');
-      let parsed: { streams?: Array<Record<string, string | number>>; format?: { duration?: string } } = {};
+      let parsed: { streams?: Array<Record<string, string | number | Record<string, string>>>; format?: { duration?: string } } = {};
       try {
         parsed = JSON.parse(String(stdout || '{}'));
       } catch {
@@ -53,6 +63,8 @@ export function probeVideo(file: string): Promise<VideoInfo> {
       }
       const nb = Number(s.nb_frames);
       const duration = Number(parsed.format?.duration);
+      const tags = (typeof s.tags === 'object' ? s.tags : {}) as Record<string, string>;
+      const videoDuration = Number(s.duration) > 0 ? Number(s.duration) : parseClock(tags.DURATION);
       resolve({
         width,
         height,
@@ -60,6 +72,7 @@ export function probeVideo(file: string): Promise<VideoInfo> {
         fpsRational: fps > 0 ? fpsRational : '25/1',
         frameCount: Number.isFinite(nb) && nb > 0 ? nb : null,
         duration: Number.isFinite(duration) && duration > 0 ? duration : null,
+        videoDuration,
         codec: String(s.codec_name ?? 'unknown'),
       });
     });

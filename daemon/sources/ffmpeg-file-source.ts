@@ -126,23 +126,19 @@ export class FfmpegFileSource {
     if (index === 0) {
       throw new RuntimeFailure(`${this.file}: no frames could be decoded${this.errors.length ? ` (${this.errors[this.errors.length - 1]})` : ''} (corrupt or not a video file?)`);
     }
-    // ffmpeg exits 0 on a file cut short (it logs "partial file" / corrupt packets and stops at the
-    // cut): with error lines, fewer frames than the container states also counts as damage.
-    const expected = this.expectedFrames();
-    const short = expected !== null && index < expected;
+    // Decoded what could be decoded; the caller reports the damage but keeps the frames.
+    // ffmpeg exits 0 on a file cut short: an MP4 logs "partial file" / corrupt packets and stops at
+    // the cut (fewer frames than it states, with error lines); a Matroska file just ends (fewer
+    // frames than its video stream's stated length, no error at all).
+    const stated = this.info.frameCount;
+    const short = stated !== null && index < stated;
     if (this.errors.length > 0 && (code !== 0 || short)) {
-      // Decoded what could be decoded; the caller reports the damage but keeps the frames.
-      const of = expected !== null ? ` of ${expected}` : '';
+      const of = stated !== null ? ` of ${stated}` : '';
       this.truncated = `${this.file}: decoding stopped early after ${index}${of} frames (${this.errors[this.errors.length - 1]})`;
+    } else if (stated === null && this.info.videoDuration && index < 0.9 * this.info.videoDuration * this.info.fps) {
+      const got = (index / this.info.fps).toFixed(1);
+      this.truncated = `${this.file}: the video ends after ${index} frames (${got} s) but the file says it lasts ${this.info.videoDuration.toFixed(1)} s (cut short?)`;
     }
-  }
-
-  /**
-   * Frames the container says it holds (MP4/MOV state it), null when it does not. Not estimated
-   * from the duration: that covers the audio too and would call a healthy file short.
-   */
-  private expectedFrames(): number | null {
-    return this.info.frameCount;
   }
 
   /** Set when ffmpeg failed part-way (truncated or corrupt file): the frames before it were delivered. */

@@ -103,11 +103,23 @@ describe('file source (real ffmpeg)', () => {
     expect(whole.truncated).toBeNull();
   });
 
-  it('a Matroska file cut short delivers what is there (ffmpeg reports nothing: it just ends)', async () => {
+  it('a Matroska file cut short (ffmpeg just ends, no error) is caught by its stated length', async () => {
     const full = makeTestVideo(join(dir, 'full.mkv'), { width: 160, height: 120, fps: 10, frames: 60 });
-    const { n } = await decodeFirstHalf(full);
+    const { cut, src, n } = await decodeFirstHalf(full);
     expect(n).toBeGreaterThan(5);
     expect(n).toBeLessThan(60);
+    expect(src.truncated).toBe(`${cut}: the video ends after ${n} frames (${(n / 10).toFixed(1)} s) but the file says it lasts 6.0 s (cut short?)`);
+    // a whole file whose audio outlasts its video is not short
+    const av = join(dir, 'av.mkv');
+    execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=10:duration=3', '-f', 'lavfi', '-i', 'sine=duration=8', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-y', av]);
+    const whole = await openSource(av);
+    let frames = 0;
+    for await (const f of whole.frames()) {
+      frames++;
+      whole.pool.release(f.data);
+    }
+    expect(frames).toBe(30);
+    expect(whole.truncated).toBeNull();
   });
 
   it('parses source URIs', () => {
