@@ -102,6 +102,9 @@ const detectFields = {
 
 export const DETECT_KEYS = Object.keys(detectFields);
 
+/** libx264's speed/size trade-offs, fastest first */
+export const X264_PRESETS = ['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow'] as const;
+
 const cameraSchema = obj(
   {
     source: str(undefined, { check: sourceProblem }),
@@ -120,6 +123,8 @@ const cameraSchema = obj(
       segment_seconds: int(60, { min: 1, max: 86400 }),
       retain_days: num(7, { min: 0, max: 3650 }),
       min_free_percent: num(10, { min: 0, max: 99 }),
+      preset: oneOf(X264_PRESETS, 'veryfast'),
+      crf: int(23, { min: 0, max: 51 }),
     }),
     rtsp_out: bool(false),
   },

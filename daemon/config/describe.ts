@@ -1,3 +1,4 @@
+import { hardwareEncoder } from '../media/encoder.js';
 import { maskSecrets } from './secrets.js';
 import type { CameraConfig, Config, DetectSettings } from './types.js';
 
@@ -25,9 +26,10 @@ function cameraLines(name: string, cam: CameraConfig, cfg: Config): string[] {
   const lines = [`  ${name}${cam.enabled ? '' : ' (disabled)'}: ${kind} ${maskSecrets(cam.source)} (${opts.join(', ')})`];
   lines.push(`    detect: ${detectText(cam.effective_detect)}`);
   const r = cam.record;
+  const hw = hardwareEncoder();
   lines.push(
     r.enabled
-      ? `    record: ${r.path}/${name}/<date>/<time>.mp4, ${r.segment_seconds} s segments, kept ${r.retain_days === 0 ? 'until the disk fills' : `${r.retain_days} days`}, min free ${r.min_free_percent}%`
+      ? `    record: ${r.path}/${name}/<date>/<time>.mp4, ${r.segment_seconds} s segments, kept ${r.retain_days === 0 ? 'until the disk fills' : `${r.retain_days} days`}, min free ${r.min_free_percent}%, ${hw ? `${hw} (hardware)` : `libx264 ${r.preset} crf ${r.crf}`}`
       : '    record: off',
   );
   lines.push(`    rtsp_out: ${cam.rtsp_out ? (cfg.rtsp_server.enabled ? `rtsp://<host>:${cfg.rtsp_server.port}/${name}` : 'on, but rtsp_server is disabled') : 'off'}`);

@@ -20,6 +20,10 @@ export interface RecordConfig {
   segment_seconds: number;
   retain_days: number;
   min_free_percent: number;
+  /** libx264 preset of the recordings (not used by the Jetson's hardware encoder) */
+  preset: string;
+  /** libx264 constant rate factor: 0 lossless .. 51 worst; +6 roughly halves the size */
+  crf: number;
 }
 
 export interface CameraConfig {

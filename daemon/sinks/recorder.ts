@@ -11,6 +11,9 @@ export interface RecordSettings {
   retain_days: number;
   /** delete oldest segments while the disk has less free space than this (percent) */
   min_free_percent: number;
+  /** libx264 preset and quality (default veryfast, 23); the Jetson's hardware encoder ignores them */
+  preset?: string;
+  crf?: number;
 }
 
 const pad = (n: number) => String(n).padStart(2, '0');
@@ -88,7 +91,7 @@ export class SegmentRecorder {
     // several segments can start within one second (fast file sources): -1, -2, ...
     for (let i = 1; existsSync(file) || this.written.includes(file); i++) file = base.replace(/\.mp4$/, `-${i}.mp4`);
     mkdirSync(join(file, '..'), { recursive: true });
-    this.writer = new Mp4Writer(file, { ...this.video });
+    this.writer = new Mp4Writer(file, { ...this.video, preset: this.settings.preset, crf: this.settings.crf });
     this.segmentStartPts = pts;
     this.written.push(file);
     this.logger.info({ camera: this.camera, file }, 'recording segment started');

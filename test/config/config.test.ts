@@ -54,6 +54,8 @@ mqtt:
     expect(problems('cameras: {}\n')[0]).toMatch(/cameras: no cameras configured/);
     expect(problems(`model: {input: {std: [0.5, 0, 0.5]}}\n${minimal()}`)[0]).toMatch(/model\.input\.std\[1\]: 0 is not allowed/);
     expect(problems(minimal('source: rtsp:/host/x'))[0]).toMatch(/malformed source/);
+    expect(problems(minimal('source: /x.mp4\n    record: {preset: fastest}'))[0]).toMatch(/cameras\.front\.record\.preset: .*ultrafast.*veryslow/);
+    expect(problems(minimal('source: /x.mp4\n    record: {crf: 60}'))[0]).toMatch(/cameras\.front\.record\.crf: /);
   });
 
   it('reports YAML syntax errors and empty files with a position', () => {

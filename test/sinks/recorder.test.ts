@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, utimesSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync, utimesSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePercent, listSegments, SegmentRecorder } from '../../daemon/sinks/recorder.js';
@@ -87,6 +87,22 @@ describe('SegmentRecorder retention', () => {
 });
 
 describe('SegmentRecorder segments', () => {
+  it('record.preset and record.crf reach the encoder: a lower crf makes a bigger file of the same frames', async () => {
+    const size = async (name: string, preset: string, crf: number) => {
+      const root = join(dir, name);
+      const rec = new SegmentRecorder('cam', { path: root, segment_seconds: 60, retain_days: 7, min_free_percent: 0, preset, crf }, { width: 64, height: 48, fps: 10 }, silentLogger(), async () => 90);
+      for (let k = 0; k < 20; k++) await rec.write(frame(64, 48, k), k / 10);
+      await rec.close();
+      const [file] = listSegments(root, 'cam');
+      expect(probeFrames(file).count).toBe(20);
+      return statSync(file).size;
+    };
+    const fine = await size('crf-10', 'veryfast', 10);
+    const coarse = await size('crf-45', 'veryfast', 45);
+    expect(fine).toBeGreaterThan(2 * coarse);
+    expect(await size('ultrafast', 'ultrafast', 23)).toBeGreaterThan(0);
+  });
+
   it('consecutive segments join without a gap: every frame in exactly one, each starting where the last ended', async () => {
     const root = join(dir, 'gapless');
     const rec = new SegmentRecorder('cam', { path: root, segment_seconds: 2, retain_days: 7, min_free_percent: 0 }, { width: 64, height: 48, fps: 10 }, silentLogger(), async () => 90);
