@@ -21,7 +21,6 @@ export interface ModelInfo {
   labels: string[];
 }
 
-/** One RGB24 frame held in a Node Buffer (pixels are only touched by the addon). */
 /**
  * How a frame's bytes are laid out, rows packed: `rgb24` (3 bytes a pixel, what ffmpeg and the
  * software GStreamer pipelines hand over) or `rgba` (4 bytes, R G B then a byte nobody reads: what
@@ -33,6 +32,7 @@ export function bytesPerPixel(format: PixelFormat | undefined): 3 | 4 {
   return format === 'rgba' ? 4 : 3;
 }
 
+/** One frame held in a Node Buffer (pixels are only touched by the addon and the encoders). */
 export interface Frame {
   /** width * height * bytesPerPixel(format) bytes */
   data: Buffer;

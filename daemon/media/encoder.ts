@@ -1,5 +1,5 @@
 import { bytesPerPixel, type PixelFormat } from '../detect/types.js';
-import { ffmpegPath } from './image-io.js';
+import { ffmpegPath, ffmpegPixelFormat } from './image-io.js';
 import { platform, type Platform } from './platform.js';
 import { parseRational } from './probe.js';
 
@@ -39,11 +39,6 @@ export function gstFraction(fps: string | number): string {
 
 function gop(input: EncoderInput): number {
   return input.gop ?? Math.max(1, Math.round(parseRational(String(input.fps)) || Number(input.fps) || 25));
-}
-
-/** ffmpeg's name of a frame layout (`-pix_fmt`). */
-export function ffmpegPixelFormat(format: PixelFormat | undefined): 'rgb24' | 'rgba' {
-  return format === 'rgba' ? 'rgba' : 'rgb24';
 }
 
 /** The hardware encoder this machine has, if any. */

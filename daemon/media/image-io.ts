@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, promises as fsp, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, extname, join } from 'node:path';
+import { bytesPerPixel, type PixelFormat } from '../detect/types.js';
 import { RuntimeFailure, errorMessage } from '../errors.js';
 
 /** Image file extensions the project reads (lower case, with the dot). */
@@ -127,20 +128,26 @@ function encoderArgs(file: string): string[] {
   throw new RuntimeFailure(`${file}: cannot write images of type "${ext || '(none)'}" (use .jpg, .jpeg, .png or .bmp)`);
 }
 
+/** ffmpeg's name of a frame layout (`-pix_fmt`). */
+export function ffmpegPixelFormat(format: PixelFormat | undefined): 'rgb24' | 'rgba' {
+  return format === 'rgba' ? 'rgba' : 'rgb24';
+}
+
 /**
- * Encodes packed RGB24 pixels to a .jpg/.jpeg/.png/.bmp file (by extension). The bytes go to a
- * temporary file in the same directory which is then renamed, so readers never see a partial file.
+ * Encodes packed RGB24 (or RGBA) pixels to a .jpg/.jpeg/.png/.bmp file (by extension). The bytes go
+ * to a temporary file in the same directory which is then renamed, so readers never see a partial file.
  */
-export async function writeImage(file: string, rgb: Buffer, width: number, height: number): Promise<void> {
+export async function writeImage(file: string, pixels: Buffer, width: number, height: number, format: PixelFormat = 'rgb24'): Promise<void> {
   const codec = encoderArgs(file);
   if (!(Number.isInteger(width) && Number.isInteger(height) && width > 0 && height > 0)) {
     throw new RuntimeFailure(`${file}: image size must be positive integers, got ${width}x${height}`);
   }
-  if (rgb.length < width * height * 3) {
-    throw new RuntimeFailure(`${file}: expected ${width * height * 3} bytes of RGB24 for ${width}x${height}, got ${rgb.length}`);
+  const bytes = width * height * bytesPerPixel(format);
+  if (pixels.length < bytes) {
+    throw new RuntimeFailure(`${file}: expected ${bytes} bytes of ${format === 'rgba' ? 'RGBA' : 'RGB24'} for ${width}x${height}, got ${pixels.length}`);
   }
-  const args = ['-v', 'error', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${width}x${height}`, '-i', 'pipe:0', '-frames:v', '1', ...codec, '-f', 'image2pipe', 'pipe:1'];
-  const res = await runFfmpeg(args, rgb.length === width * height * 3 ? rgb : rgb.subarray(0, width * height * 3));
+  const args = ['-v', 'error', '-f', 'rawvideo', '-pix_fmt', ffmpegPixelFormat(format), '-s', `${width}x${height}`, '-i', 'pipe:0', '-frames:v', '1', ...codec, '-f', 'image2pipe', 'pipe:1'];
+  const res = await runFfmpeg(args, pixels.length === bytes ? pixels : pixels.subarray(0, bytes));
   if (res.code !== 0 || res.stdout.length === 0) {
     throw new RuntimeFailure(`${file}: ffmpeg could not encode the image (${firstError(res.stderr) || `exit code ${res.code}`})`);
   }

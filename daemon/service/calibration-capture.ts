@@ -7,7 +7,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
-import type { Frame } from '../detect/types.js';
+import { bytesPerPixel, type Frame, type PixelFormat } from '../detect/types.js';
 import { errorMessage } from '../errors.js';
 import { writeImage } from '../media/image-io.js';
 import type { Logger } from './log.js';
@@ -17,19 +17,6 @@ export const CAPTURE_FRAMES_MAX = 5000;
 export const CAPTURE_EVERY_MAX = 100_000;
 /** every-K default when a camera's frame rate is not measured yet */
 export const CAPTURE_EVERY_FALLBACK = 25;
-
-/** An RGB24 copy of a frame's pixels (RGBA frames lose their fourth byte). */
-export function rgb24Copy(frame: Frame): Buffer {
-  const pixels = frame.width * frame.height;
-  if (frame.format !== 'rgba') return Buffer.from(frame.data.subarray(0, pixels * 3));
-  const out = Buffer.allocUnsafe(pixels * 3);
-  for (let p = 0, i = 0, o = 0; p < pixels; p++, i += 4, o += 3) {
-    out[o] = frame.data[i];
-    out[o + 1] = frame.data[i + 1];
-    out[o + 2] = frame.data[i + 2];
-  }
-  return out;
-}
 
 /** A request the HTTP endpoint answers with `status` and `{"error": message}`. */
 export class CaptureRequestError extends Error {
@@ -114,13 +101,14 @@ export class CaptureSink {
       return;
     }
     this.writing = true;
-    // the frame pool reuses this buffer once the pipeline is done with it: keep a copy
-    const pixels = rgb24Copy(frame);
+    // the frame pool reuses this buffer once the pipeline is done with it: keep a copy (RGBA frames
+    // stay RGBA: ffmpeg converts them off the event loop)
+    const pixels = Buffer.from(frame.data.subarray(0, frame.width * frame.height * bytesPerPixel(frame.format)));
     const file = join(this.dir, `${stamp(new Date())}-${String(frame.index).padStart(6, '0')}.jpg`);
-    void this.write(file, pixels, frame.width, frame.height);
+    void this.write(file, pixels, frame.width, frame.height, frame.format);
   }
 
-  private async write(file: string, pixels: Buffer, width: number, height: number): Promise<void> {
+  private async write(file: string, pixels: Buffer, width: number, height: number, format: PixelFormat | undefined): Promise<void> {
     try {
       if (!this.dirReady) {
         try {
@@ -132,7 +120,7 @@ export class CaptureSink {
         }
         this.dirReady = true;
       }
-      await writeImage(file, pixels, width, height);
+      await writeImage(file, pixels, width, height, format);
       this.saved++;
       if (this.saved >= this.wanted) {
         this.logger.info({ camera: this.camera, saved: this.saved, skipped: this.skipped, dir: this.dir }, `calibration capture finished: ${this.saved} frames in ${this.dir}`);

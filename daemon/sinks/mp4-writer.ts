@@ -2,9 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { renameSync, rmSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { RuntimeFailure } from '../errors.js';
-import { ffmpegPath } from '../media/image-io.js';
+import { ffmpegPath, ffmpegPixelFormat } from '../media/image-io.js';
 import type { PixelFormat } from '../detect/types.js';
-import { ffmpegPixelFormat, h264StreamEncoder, hardwareEncoder } from '../media/encoder.js';
+import { h264StreamEncoder, hardwareEncoder } from '../media/encoder.js';
 import { parseRational } from '../media/probe.js';
 
 export interface Mp4WriterOptions {

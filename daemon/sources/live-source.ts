@@ -173,7 +173,7 @@ export class LiveSource implements VideoSource {
             }
             continue;
           }
-          if (this.current && (size.width !== this.current.width || size.height !== this.current.height || plan.pixelFormat !== this.current.pixelFormat)) {
+          if (this.current && (size.width !== this.current.width || size.height !== this.current.height)) {
             stalled = `frame size changed to ${size.width}x${size.height} (expected ${this.current.width}x${this.current.height})`;
             break;
           }

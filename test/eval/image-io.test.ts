@@ -38,6 +38,23 @@ describe('image-io', () => {
     expect(execFileSync(ffprobePath(), ['-version']).toString()).toMatch(/^ffprobe version/);
   });
 
+  it('writes RGBA pixels (the Jetson frames calibration capture saves) as the same image as RGB24', async () => {
+    const w = 21;
+    const h = 13;
+    const rgb = pattern(w, h);
+    const rgba = Buffer.alloc(w * h * 4);
+    for (let p = 0; p < w * h; p++) {
+      rgb.copy(rgba, p * 4, p * 3, p * 3 + 3);
+      rgba[p * 4 + 3] = p % 256;
+    }
+    await writeImage(join(dir, 'from-rgba.png'), rgba, w, h, 'rgba');
+    await writeImage(join(dir, 'from-rgb.png'), rgb, w, h);
+    const a = await readImage(join(dir, 'from-rgba.png'));
+    expect(a.data.equals((await readImage(join(dir, 'from-rgb.png'))).data)).toBe(true);
+    expect(a.data.equals(rgb)).toBe(true);
+    await expect(writeImage(join(dir, 'short.png'), rgb, w, h, 'rgba')).rejects.toThrow(`expected ${w * h * 4} bytes of RGBA for ${w}x${h}, got ${w * h * 3}`);
+  });
+
   it('PNG round trip keeps every pixel (odd size)', async () => {
     const w = 67;
     const h = 33;

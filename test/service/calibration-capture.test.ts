@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../daemon/config/index.js';
-import { rgb24Copy } from '../../daemon/service/calibration-capture.js';
 import { Daemon } from '../../daemon/service/daemon.js';
 import { HttpServer } from '../../daemon/service/http-server.js';
 import { createLogger } from '../../daemon/service/log.js';
@@ -143,17 +142,4 @@ describe('calibration capture into a folder that cannot be created', () => {
       cleanup();
     }
   }, 120000);
-});
-
-describe('captured pixels', () => {
-  it('are an RGB24 copy for RGB24 and RGBA frames alike', () => {
-    const rgb = Buffer.from([1, 2, 3, 4, 5, 6]);
-    const rgba = Buffer.from([1, 2, 3, 255, 4, 5, 6, 0]);
-    const a = rgb24Copy({ data: rgb, width: 2, height: 1, index: 0, pts: 0 });
-    const b = rgb24Copy({ data: rgba, width: 2, height: 1, index: 0, pts: 0, format: 'rgba' });
-    expect([...a]).toEqual([1, 2, 3, 4, 5, 6]);
-    expect([...b]).toEqual([1, 2, 3, 4, 5, 6]);
-    rgb[0] = 9; // a copy: the frame pool may reuse the frame's buffer
-    expect(a[0]).toBe(1);
-  });
 });
