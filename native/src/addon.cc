@@ -123,11 +123,8 @@ Napi::Uint8Array frameArg(const Napi::Env& env, const Napi::CallbackInfo& info, 
   width = intArg(env, info[1], f + ": width", 1, kMaxSide);
   height = intArg(env, info[2], f + ": height", 1, kMaxSide);
   const size_t pixels = static_cast<size_t>(width) * height;
-  if (t.ByteLength() == pixels * 3) {
-    bytesPerPixel = 3;
-  } else if (t.ByteLength() == pixels * 4) {
-    bytesPerPixel = 4;
-  } else {
+  bytesPerPixel = trtd::napi::packedBytesPerPixel(t.ByteLength(), width, height);
+  if (bytesPerPixel == 0) {
     fail(env, f + ": frame is " + std::to_string(t.ByteLength()) + " bytes but a " + std::to_string(width) + "x" +
                   std::to_string(height) + " RGB24 frame is " + std::to_string(pixels * 3) + " (width*height*3) and an RGBA frame " +
                   std::to_string(pixels * 4) + " (width*height*4)");

@@ -65,6 +65,12 @@ inline int intArg(const Napi::Env& env, const Napi::Value& v, const std::string&
   return static_cast<int>(d);
 }
 
+// Bytes per pixel of a packed frame from its length: 3 (RGB24), 4 (RGBA), 0 (neither).
+inline int packedBytesPerPixel(size_t byteLength, int width, int height) {
+  const size_t pixels = static_cast<size_t>(width) * static_cast<size_t>(height);
+  return byteLength == pixels * 3 ? 3 : byteLength == pixels * 4 ? 4 : 0;
+}
+
 // {scaleX, scaleY, padX, padY}: where the frame landed in the model input.
 inline Napi::Object transformObject(Napi::Env env, const InputTransform& t) {
   Napi::Object o = Napi::Object::New(env);

@@ -280,9 +280,8 @@ Napi::Value InferFn(const Napi::CallbackInfo& info) {
     const Napi::Uint8Array frame = info[1].As<Napi::Uint8Array>();
     const int w = intArg(env, info[2], "infer: width", 1, kMaxSide);
     const int h = intArg(env, info[3], "infer: height", 1, kMaxSide);
-    const size_t pixels = static_cast<size_t>(w) * h;
-    const int bpp = frame.ByteLength() == pixels * 4 ? 4 : 3;
-    if (frame.ByteLength() != pixels * static_cast<size_t>(bpp)) {
+    const int bpp = napi::packedBytesPerPixel(frame.ByteLength(), w, h);
+    if (bpp == 0) {
       fail(env, "infer: frame is neither width*height*3 (RGB24) nor width*height*4 (RGBA) bytes");
     }
     if (!info[4].IsObject()) fail(env, "infer: spec must be an object");
