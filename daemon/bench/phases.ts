@@ -45,8 +45,6 @@ export function summarizeStages(stages: Partial<Record<StageName, LatencyStats>>
   return out;
 }
 
-const newStages = (): StageTimings => stageTimings();
-
 /** Where the bench sends detections: the MQTT publisher, or only serialised when there is none. */
 export function publishFn(publisher: MqttPublisher | null): (camera: string, message: DetectionMessage) => void {
   return publisher ? (camera, message) => publisher.publishDetections(camera, message) : (_camera, message) => void JSON.stringify(message);
@@ -214,7 +212,7 @@ export async function sequential(ctx: BenchContext, seconds: number): Promise<Se
   const publish = publishFn(ctx.publisher);
   const src = await openSource(ctx.input, { loop: true });
   const w = new Mp4Writer(join(ctx.dir, 'sequential.mp4'), { width: src.info.width, height: src.info.height, fps: src.info.fpsRational, pixelFormat: src.info.pixelFormat });
-  const stages = newStages();
+  const stages: StageTimings = stageTimings();
   const every = ctx.interval + 1;
   const warmEnd = performance.now() + warmupSeconds(seconds) * 1000;
   let measuring = false;

@@ -12,7 +12,7 @@ export interface VideoInfo {
   /** frame count when the container states it (null for streams) */
   frameCount: number | null;
   duration: number | null;
-  /** the video stream's own length in seconds when the container states it (Matroska's DURATION tag) */
+  /** the video stream's own length in seconds when the container states it (its duration, or Matroska's DURATION tag); audio does not count */
   videoDuration?: number | null;
   codec: string;
 }
