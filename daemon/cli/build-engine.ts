@@ -46,7 +46,7 @@ export const buildEngineCommand: Command = async (argv) => {
     process.stdout.write(HELP);
     return 0;
   }
-  const config: Config | null = values.config ? loadConfig(values.config) : null;
+  const config: Config | null = values.config ? loadConfig(values.config, { modelOnly: true }) : null;
   const modelPath = values.model ?? config?.model.path;
   if (!modelPath) throw new ConfigError('trt-detect build-engine: -m MODEL.onnx is required (or -c CONFIG with model.path)');
   const precision = values.precision ?? config?.model.precision ?? 'fp16';

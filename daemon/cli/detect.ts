@@ -1,8 +1,9 @@
-import { createWriteStream, existsSync, mkdirSync, statSync, type WriteStream } from 'node:fs';
+import { createWriteStream, existsSync, openSync, statSync, type WriteStream } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { drawBoxes } from '../detect/detections.js';
 import type { Detector, DetectOptions } from '../detect/types.js';
 import { ConfigError, RuntimeFailure } from '../errors.js';
+import { fileWriteProblem, FolderError, makeDirs } from '../files.js';
 import { listImages, readImage, writeImage } from '../media/image-io.js';
 import * as native from '../native.js';
 import { detectionMessage, type DetectionMessage } from '../sinks/detection-message.js';
@@ -22,20 +23,33 @@ Options:
   -o, --output OUT      annotated output: a file for an image/video input (out.jpg, out.mp4),
                         a directory for a directory input
                         (default: <input name>.detected.<ext> / <input>-detected/ in the current directory)
-  --json FILE           one JSON line per image or frame, in the MQTT detection-message shape
+  --json FILE           one JSON line per image or frame, in the MQTT detection-message shape;
+                        with detect.interval N (-c), the frames between inferences carry the
+                        last inferred frame's detections (the boxes drawn on them), inference_ms 0
   -c, --config FILE     use this config's model and detect sections
   --threshold T         score threshold (default: detect.threshold, 0.4)
   -h, --help            this help
 
-Exit codes: 0 done, 1 runtime failure (unreadable or corrupt input), 2 bad arguments or model.
+Exit codes: 0 done, 1 runtime failure (unreadable or corrupt input), 2 bad arguments, model, or an
+output path (-o, --json) that cannot be written.
 `;
 
 const IMAGE_EXT = new Set(['.jpg', '.jpeg', '.png', '.bmp']);
 
+/** The --json file, opened before any work so that a path that cannot be written is one line, exit 2. */
 class JsonLines {
   private readonly stream: WriteStream | null;
   constructor(file: string | undefined) {
-    this.stream = file ? createWriteStream(file) : null;
+    this.stream = file ? createWriteStream(file, { fd: JsonLines.open(file) }) : null;
+  }
+  private static open(file: string): number {
+    const problem = fileWriteProblem(file);
+    if (problem) throw new ConfigError(`--json ${file}: cannot write (${problem})`);
+    try {
+      return openSync(file, 'w');
+    } catch (err) {
+      throw new ConfigError(`--json ${file}: cannot write (${(err as Error).message})`);
+    }
   }
   write(m: DetectionMessage): void {
     this.stream?.write(`${JSON.stringify(m)}\n`);
@@ -77,6 +91,7 @@ async function detectVideo(detector: Detector, options: DetectOptions, interval:
       loop: false,
       detect: { threshold: options.threshold, nms_iou: options.nmsIou, classes: options.classes, interval, top_k: options.topK },
       publishAll: true,
+      publishCarried: true,
       sink: (video) => {
         writer = new Mp4Writer(output, { width: video.width, height: video.height, fps: video.fpsRational, pixelFormat: video.pixelFormat, atomic: true });
         const w = writer;
@@ -112,6 +127,32 @@ async function detectVideo(detector: Detector, options: DetectOptions, interval:
   return frames;
 }
 
+type Target = { kind: 'directory' | 'image' | 'video'; out: string };
+
+/** What the input is and where its annotated output goes; a path that cannot be written is one line, exit 2. */
+function outputFor(input: string, output: string | undefined): Target {
+  const ext = extname(input).toLowerCase();
+  const name = basename(input, extname(input));
+  if (statSync(input).isDirectory()) {
+    const out = output ?? `${basename(input)}-detected`;
+    if (existsSync(out) && !statSync(out).isDirectory()) {
+      throw new ConfigError(`-o ${out}: is a file (for a directory of images -o names the output folder)`);
+    }
+    return { kind: 'directory', out };
+  }
+  // Anything that is not an image goes to ffprobe: every container/codec ffmpeg reads is accepted.
+  const kind = IMAGE_EXT.has(ext) ? 'image' : 'video';
+  const out = output ?? (kind === 'image' ? `${name}.detected${ext}` : `${name}.detected.mp4`);
+  const outExt = extname(out).toLowerCase();
+  if (kind === 'image' && !IMAGE_EXT.has(outExt)) {
+    throw new ConfigError(`-o ${out}: for an image input -o names the annotated image (.jpg, .jpeg, .png or .bmp)`);
+  }
+  if (kind === 'video' && outExt !== '.mp4') throw new ConfigError(`-o ${out}: for a video input -o names the annotated MP4 (out.mp4)`);
+  const problem = fileWriteProblem(out);
+  if (problem) throw new ConfigError(`-o ${out}: cannot write (${problem})`);
+  return { kind, out };
+}
+
 export const detectCommand: Command = async (argv) => {
   const { values } = parseCommandArgs('detect', argv, {
     model: { type: 'string', short: 'm' },
@@ -129,32 +170,35 @@ export const detectCommand: Command = async (argv) => {
   if (!input) throw new ConfigError('trt-detect detect: -i INPUT is required (an image, a directory of images or a video file)');
   if (!existsSync(input)) throw new RuntimeFailure(`${input}: not found (check -i)`);
   const threshold = numberOption('detect', 'threshold', values.threshold as string | undefined, 0, 1);
+  const target = outputFor(input, values.output as string | undefined);
+  const jsonFile = values.json as string | undefined;
+  const jsonProblem = jsonFile ? fileWriteProblem(jsonFile) : null;
+  if (jsonProblem) throw new ConfigError(`--json ${jsonFile}: cannot write (${jsonProblem})`);
   const { detector, options, interval } = await openModelFromArgs('detect', values as { model?: string; config?: string }, { threshold });
-  const json = new JsonLines(values.json as string | undefined);
+  let json: JsonLines | null = null;
   try {
-    const ext = extname(input).toLowerCase();
-    const name = basename(input, extname(input));
-    if (statSync(input).isDirectory()) {
+    json = new JsonLines(jsonFile);
+    if (target.kind === 'directory') {
       const images = await listImages(input);
       if (images.length === 0) throw new RuntimeFailure(`${input}: no images (.jpg, .jpeg, .png, .bmp) in this directory`);
-      const outDir = (values.output as string | undefined) ?? `${basename(input)}-detected`;
-      mkdirSync(outDir, { recursive: true });
+      try {
+        makeDirs(target.out);
+      } catch (err) {
+        throw new ConfigError(`-o ${target.out}: cannot create the output folder (${err instanceof FolderError ? err.message : String(err)})`);
+      }
       for (const img of images) {
-        const m = await detectImage(detector, options, img, join(outDir, basename(img)), json);
+        const m = await detectImage(detector, options, img, join(target.out, basename(img)), json);
         process.stdout.write(`${summary(basename(img), m)}\n`);
       }
-      process.stdout.write(`${images.length} images -> ${outDir}\n`);
-    } else if (IMAGE_EXT.has(ext)) {
-      const out = (values.output as string | undefined) ?? `${name}.detected${ext}`;
-      const m = await detectImage(detector, options, input, out, json);
-      process.stdout.write(`${summary(basename(input), m)} -> ${out}\n`);
+      process.stdout.write(`${images.length} images -> ${target.out}\n`);
+    } else if (target.kind === 'image') {
+      const m = await detectImage(detector, options, input, target.out, json);
+      process.stdout.write(`${summary(basename(input), m)} -> ${target.out}\n`);
     } else {
-      // Anything else goes to ffprobe: every container/codec ffmpeg reads is accepted.
-      const out = (values.output as string | undefined) ?? `${name}.detected.mp4`;
-      await detectVideo(detector, options, interval, input, out, json);
+      await detectVideo(detector, options, interval, input, target.out, json);
     }
   } finally {
-    await json.close();
+    await json?.close();
     await detector.close();
   }
   return 0;

@@ -10,7 +10,7 @@ export const DEFAULT_DETECT = { threshold: 0.4, nms_iou: 0.45, classes: [] as st
 
 /** `-m`/`-c` handling shared by detect, eval and bench: -m overrides model.path. */
 export async function openModelFromArgs(command: string, values: { model?: string; config?: string }, overrides: { threshold?: number } = {}) {
-  const config: Config | null = values.config ? loadConfig(values.config) : null;
+  const config: Config | null = values.config ? loadConfig(values.config, { modelOnly: true }) : null;
   const modelPath = values.model ?? config?.model.path;
   if (!modelPath) throw new ConfigError(`trt-detect ${command}: -m MODEL is required (or -c CONFIG with model.path)`);
   if (!existsSync(modelPath)) throw new ConfigError(`${modelPath}: model file not found (check -m or model.path)`);

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { labelFileFor } from '../detect/labels.js';
 import { hardwareEncoder } from '../media/encoder.js';
 import { maskSecrets } from './secrets.js';
 import type { CameraConfig, Config, DetectSettings } from './types.js';
@@ -36,6 +38,13 @@ function cameraLines(name: string, cam: CameraConfig, cfg: Config): string[] {
   return lines;
 }
 
+/** Where the labels come from; says so when there are none (detections are then named class_<id>). */
+function labelSource(modelPath: string, labels: string[] | null): string {
+  if (labels && labels.length > 0) return labels.join(', ');
+  const file = labelFileFor(modelPath);
+  return existsSync(file) ? `from ${file}` : `none (no model.labels and no ${file}: detections are named class_<id>)`;
+}
+
 /** The human summary `check-config` prints: what would run, secrets masked. */
 export function describeConfig(cfg: Config): string {
   const m = cfg.model;
@@ -43,7 +52,7 @@ export function describeConfig(cfg: Config): string {
   out.push(`base_dir: ${cfg.base_dir}`);
   out.push(`model: ${m.path}`);
   out.push(`  backend ${m.backend}, precision ${m.precision}${m.strict_precision ? ' (strict)' : ''}, layout ${m.layout}, threads ${m.threads === 0 ? 'auto' : m.threads}`);
-  out.push(`  labels: ${m.labels ? m.labels.join(', ') : 'from the label file beside the model'}`);
+  out.push(`  labels: ${labelSource(m.path, m.labels)}`);
   const size = m.input.width && m.input.height ? `${m.input.width}x${m.input.height}` : 'size from the model';
   out.push(`  input: ${m.input.color}, mean [${m.input.mean.join(', ')}], std [${m.input.std.join(', ')}], ${m.input.resize}, ${size}`);
   if (m.precision === 'int8') out.push(`  int8 calibration: images ${m.calibration.images}, cache ${m.calibration.cache}`);

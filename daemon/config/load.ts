@@ -4,7 +4,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { LineCounter, isMap, isScalar, parseDocument } from 'yaml';
 import { ConfigError } from '../errors.js';
 import { DETECT_KEYS, configSchema } from './config-schema.js';
-import { Validator, isMissing, type Issue } from './schema.js';
+import { Validator, isMissing, type Issue, type MapSchema, type ObjectSchema } from './schema.js';
 import type { CameraConfig, Config, DetectSettings } from './types.js';
 
 export interface LoadOptions {
@@ -17,9 +17,20 @@ export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
   /** directory relative paths resolve against when the config sets no base_dir (default process.cwd()) */
   cwd?: string;
+  /**
+   * The config is read for its model and detect sections only (detect, eval, bench, build-engine
+   * with -c): it may have no cameras. The daemon and check-config need at least one.
+   */
+  modelOnly?: boolean;
 }
 
 const SYSTEM_CONFIG = '/etc/trt-detect/config.yaml';
+
+/** The config schema with the cameras section optional (LoadOptions.modelOnly). */
+const modelOnlySchema: ObjectSchema = {
+  ...configSchema,
+  fields: { ...configSchema.fields, cameras: { ...(configSchema.fields.cameras as MapSchema), minEntries: undefined } },
+};
 
 /** SPEC section 2: /etc/trt-detect/config.yaml if it exists, else ./config/config.yaml. */
 export function defaultConfigPath(): string {
@@ -70,7 +81,7 @@ export function parseConfig(text: string, file: string, options: LoadOptions = {
   }
 
   const validator = new Validator(doc, options.env ?? process.env);
-  const value = validator.validate(configSchema, root, '', 0);
+  const value = validator.validate(options.modelOnly ? modelOnlySchema : configSchema, root, '', 0);
   const issues = [...validator.issues];
   const at = (path: string) => {
     for (let p = path; ; p = p.replace(/(\.[^.[\]]+|\[\d+\])$/, '')) {

@@ -25,9 +25,13 @@ export function resolveLabels(modelPath: string, configured: string[] | null | u
   return Array.from({ length: numClasses ?? 0 }, (_, i) => `class_${i}`);
 }
 
-/** Class ids that are never reported: labels named "background" (any case). */
-export function backgroundIds(labels: string[]): number[] {
-  return labels.flatMap((l, i) => (l.trim().toLowerCase() === 'background' ? [i] : []));
+/**
+ * Class ids that are never reported: labels named "background" (any case), and class 0 of a
+ * `scores_boxes` model, which that layout defines as the background class whatever its label.
+ */
+export function backgroundIds(labels: string[], layout: string): number[] {
+  const ids = labels.flatMap((l, i) => (l.trim().toLowerCase() === 'background' ? [i] : []));
+  return layout === 'scores_boxes' && !ids.includes(0) ? [0, ...ids] : ids;
 }
 
 /** Maps `detect.classes` names (or numeric ids) to class ids; unknown names are config errors. */

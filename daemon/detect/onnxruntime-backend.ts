@@ -126,7 +126,7 @@ export class OnnxRuntimeDetector implements Detector {
     };
     const spec: native.PreprocessSpec = { width, height, mean: input.mean, std: input.std, color: input.color, resize: input.resize };
     const tensors = [new Float32Array(3 * width * height), new Float32Array(3 * width * height)];
-    return new OnnxRuntimeDetector(info, session, binding, spec, tensors, backgroundIds(labels));
+    return new OnnxRuntimeDetector(info, session, binding, spec, tensors, backgroundIds(labels, binding.layout));
   }
 
   /**

@@ -258,7 +258,7 @@ export class TensorRtDetector implements Detector {
         labels,
       };
       const spec: native.PreprocessSpec = { width, height, mean: input.mean, std: input.std, color: input.color, resize: input.resize };
-      return new TensorRtDetector(info, trt, engine, binding, spec, allocateOutputs(engine), backgroundIds(labels), engine.gpuPreprocess);
+      return new TensorRtDetector(info, trt, engine, binding, spec, allocateOutputs(engine), backgroundIds(labels, binding.layout), engine.gpuPreprocess);
     } catch (err) {
       await trt.closeEngine(engine.handle).catch(() => undefined);
       throw err;

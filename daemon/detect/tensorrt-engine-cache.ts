@@ -6,9 +6,10 @@
  * does not match this host and model is stale or foreign and is rebuilt, never loaded blindly.
  */
 import { createHash } from 'node:crypto';
-import { accessSync, constants as fsConstants, createReadStream, existsSync, mkdirSync, promises as fsp } from 'node:fs';
+import { accessSync, constants as fsConstants, createReadStream, existsSync, promises as fsp } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import { RuntimeFailure, errorMessage } from '../errors.js';
+import { makeDirs } from '../files.js';
 
 export type Precision = 'fp32' | 'fp16' | 'int8';
 
@@ -77,7 +78,7 @@ export function engineCacheLocation(modelPath: string, precision: Precision, env
     }
   }
   try {
-    mkdirSync(dir, { recursive: true });
+    makeDirs(dir);
   } catch (err) {
     throw new RuntimeFailure(`${dir}: cannot create the TensorRT engine cache folder (${errorMessage(err)}; set TRT_DETECT_ENGINE_CACHE to a writable folder)`);
   }

@@ -5,10 +5,10 @@
  * One JPEG is encoded at a time per camera by an ffmpeg child process (image-io writeImage);
  * frames that come while a write is in flight are skipped and counted, so the pipeline never waits.
  */
-import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { bytesPerPixel, type Frame, type PixelFormat } from '../detect/types.js';
 import { errorMessage } from '../errors.js';
+import { makeDirs } from '../files.js';
 import { writeImage } from '../media/image-io.js';
 import type { Logger } from './log.js';
 
@@ -112,11 +112,9 @@ export class CaptureSink {
     try {
       if (!this.dirReady) {
         try {
-          await fsp.mkdir(this.dir, { recursive: true });
+          makeDirs(this.dir);
         } catch (err) {
-          const code = (err as NodeJS.ErrnoException).code;
-          const why = code === 'EACCES' || code === 'EPERM' || code === 'EROFS' ? 'no permission' : code === 'EEXIST' || code === 'ENOTDIR' ? 'a file is in the way' : errorMessage(err);
-          throw new Error(`${this.dir}: cannot create the calibration folder (${why}; set model.calibration.images to a writable folder)`);
+          throw new Error(`${this.dir}: cannot create the calibration folder (${errorMessage(err)}; set model.calibration.images to a writable folder)`);
         }
         this.dirReady = true;
       }

@@ -56,6 +56,12 @@ export interface PipelineSpec {
   detect: { threshold: number; nms_iou: number; classes: Array<string | number>; interval: number; top_k: number };
   /** publish frames without detections too (mqtt.publish: all_frames) */
   publishAll: boolean;
+  /**
+   * also publish the frames between inferences (detect.interval > 0), with the detections they
+   * carry from the last inferred frame (the boxes drawn on them) and inference_ms 0: `detect --json`
+   * writes one line per frame. The daemon publishes inferred frames only.
+   */
+  publishCarried?: boolean;
   /** made once the source's size and rate are known (live: at the first frame); null = no video output */
   sink: ((video: { width: number; height: number; fpsRational: string; pixelFormat?: PixelFormat }) => FrameSink) | null;
   /** sees every decoded frame before boxes are drawn (calibration capture); must copy what it keeps and return at once */
@@ -130,7 +136,14 @@ export class CameraPipeline {
     this.state = state;
     const fps = this.fps.rate();
     this.outputs.status(this.name, { state, fps, ...(error ? { error } : {}) });
-    this.logger.info({ camera: this.name, state, ...(error ? { error } : {}) }, `camera ${state}`);
+    const level = state === 'error' ? 'error' : state === 'reconnecting' ? 'warn' : 'info';
+    // the logger is bound to the camera (the daemon's child logger): no `camera` field here
+    this.logger[level](error ? { state, error } : { state }, `camera ${state}${error ? `: ${error}` : ''}`);
+  }
+
+  /** Publishes the current state again with the current frame rate (the daemon does so with its stats). */
+  refreshStatus(): void {
+    if (this.state === 'streaming') this.outputs.status(this.name, { state: this.state, fps: this.fps.rate() });
   }
 
   /** Runs until the source ends (files) or stop() is called; never throws: failures become state `error`. */
@@ -156,6 +169,8 @@ export class CameraPipeline {
       if (failed) throw failed.reason;
       if (this.stopping) {
         await this.recorder?.close();
+        // stopped (daemon stop, reload, removed camera): its retained status must not say streaming
+        this.setState('ended');
         return this.state;
       }
       await this.recorder?.close();
@@ -259,7 +274,7 @@ export class CameraPipeline {
         try {
           this.frames++;
           this.fps.tick();
-          if (w.inferred && (this.spec.publishAll || w.detections.length > 0)) {
+          if ((w.inferred || this.spec.publishCarried) && (this.spec.publishAll || w.detections.length > 0)) {
             const t = performance.now();
             this.outputs.detections(this.name, detectionMessage(this.name, frame, w.detections, w.inferenceMs));
             this.timings.publish.add(performance.now() - t);

@@ -162,9 +162,10 @@ export class Daemon {
   }
 
   private startCamera(name: string, cam: Config['cameras'][string]): void {
+    // every line of this camera's pipeline, recorder and source carries `camera` from this binding
     const logger = this.logger.child({ camera: name });
     const rtsp = cam.rtsp_out ? this.rtspServer : null;
-    if (cam.rtsp_out && !rtsp) logger.warn({ camera: name }, 'rtsp_out is on but the RTSP server is not running (rtsp_server.enabled: false, or its port was taken)');
+    if (cam.rtsp_out && !rtsp) logger.warn('rtsp_out is on but the RTSP server is not running (rtsp_server.enabled: false, or its port was taken)');
     const wantsSink = cam.record.enabled || rtsp !== null;
     const spec: PipelineSpec = {
       source: cam.source,
@@ -216,6 +217,8 @@ export class Daemon {
   private publishStats(): void {
     const stats = this.statsSnapshot();
     this.publisher?.publishStats(stats);
+    // the retained camera status carries the frame rate of now, not the one at the last state change
+    for (const p of this.pipelines.values()) p.pipeline.refreshStatus();
     this.logger.info({ stats }, 'stats');
   }
 
@@ -259,7 +262,6 @@ export class Daemon {
       this.rtspServer = null;
     }
     await this.startRtspServer(next).catch((err: unknown) => logger.error({ error: errorMessage(err) }, 'rtsp server not started; cameras run without rtsp_out'));
-    for (const name of diff.removed) this.publisher?.publishCameraStatus(name, { state: 'ended' });
     if (mqttChanged) {
       await this.publisher?.close(1500).catch(() => undefined);
       this.publisher = newPublisher;

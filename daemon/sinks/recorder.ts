@@ -1,7 +1,9 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { PixelFormat } from '../detect/types.js';
+import { errorMessage, RuntimeFailure } from '../errors.js';
+import { makeDirs } from '../files.js';
 import type { Logger } from '../service/log.js';
 import { Mp4Writer } from './mp4-writer.js';
 
@@ -90,18 +92,22 @@ export class SegmentRecorder {
     let file = base;
     // several segments can start within one second (fast file sources): -1, -2, ...
     for (let i = 1; existsSync(file) || this.written.includes(file); i++) file = base.replace(/\.mp4$/, `-${i}.mp4`);
-    mkdirSync(join(file, '..'), { recursive: true });
+    try {
+      makeDirs(dirname(file));
+    } catch (err) {
+      throw new RuntimeFailure(`record.path ${this.settings.path}: cannot create the recordings folder: ${errorMessage(err)} (point record.path at a writable folder)`);
+    }
     this.writer = new Mp4Writer(file, { ...this.video, preset: this.settings.preset, crf: this.settings.crf });
     this.segmentStartPts = pts;
     this.written.push(file);
-    this.logger.info({ camera: this.camera, file }, 'recording segment started');
+    this.logger.info({ file }, 'recording segment started');
     void this.applyRetention();
   }
 
   private finishInBackground(w: Mp4Writer): void {
     const p = w.finish().then(
-      () => this.logger.info({ camera: this.camera, file: w.file, frames: w.frames }, 'recording segment finished'),
-      (err: Error) => this.logger.error({ camera: this.camera, file: w.file, err }, 'recording segment failed'),
+      () => this.logger.info({ file: w.file, frames: w.frames }, 'recording segment finished'),
+      (err: Error) => this.logger.error({ file: w.file, err }, 'recording segment failed'),
     );
     this.finishing.push(p);
   }
@@ -151,7 +157,7 @@ export class SegmentRecorder {
         /* not empty */
       }
     }
-    if (deleted.length) this.logger.info({ camera: this.camera, deleted: deleted.length }, 'old recordings deleted');
+    if (deleted.length) this.logger.info({ deleted: deleted.length }, 'old recordings deleted');
     return deleted;
   }
 }

@@ -58,7 +58,11 @@ describe('labels', () => {
   });
 
   it('finds background ids and maps class names', () => {
-    expect(backgroundIds(['Background', 'car', 'BACKGROUND'])).toEqual([0, 2]);
+    expect(backgroundIds(['Background', 'car', 'BACKGROUND'], 'nms7')).toEqual([0, 2]);
+    expect(backgroundIds(['car', 'bus'], 'efficient_nms')).toEqual([]);
+    // scores_boxes: class 0 is the background by the layout's definition, whatever it is called
+    expect(backgroundIds(['bg', 'sign', 'BackGround'], 'scores_boxes')).toEqual([0, 2]);
+    expect(backgroundIds(['class_0', 'class_1'], 'scores_boxes')).toEqual([0]);
     expect(classIdsFor(['vehicle', 3, '1'], ['background', 'vehicle', 'x', 'y'])).toEqual([1, 3, 1]);
     expect(() => classIdsFor(['truck'], ['background', 'vehicle'])).toThrow('detect.classes: unknown class "truck" (the model\'s labels are background, vehicle)');
   });

@@ -38,7 +38,7 @@ function startDaemon(configFile: string, detached = false): { proc: ChildProcess
   return { proc, out: () => out, exit };
 }
 
-const statusOf = (ms: CollectedMessage[], topic: string) => ms.filter((m) => m.topic === topic).map((m) => JSON.parse(m.payload) as { state: string; error?: string });
+const statusOf = (ms: CollectedMessage[], topic: string) => ms.filter((m) => m.topic === topic).map((m) => JSON.parse(m.payload) as { state: string; error?: string; fps?: number });
 
 function ffprobeRtsp(url: string, frames: number): Promise<Array<{ width: number; height: number }>> {
   return new Promise((resolve, reject) =>
@@ -121,8 +121,24 @@ http: {enabled: false}
       const backFrames = sub.messages.filter((m) => m.topic === 'live/back/detections').map((m) => JSON.parse(m.payload).frame as number);
       for (const f of backFrames) expect(f % 4).toBe(0);
 
+      // the retained camera status is re-published with the stats: it carries the frame rate of
+      // now, not the 0 of the moment the camera started streaming
+      await sub.waitFor((ms) => statusOf(ms, 'live/back/status').some((s) => s.state === 'streaming' && (s.fps ?? 0) > 0), 15_000);
+
       daemon.proc.kill('SIGTERM');
       expect(await daemon.exit).toBe(0);
+      // a clean stop leaves no camera "streaming" behind in the retained status
+      await sub.waitFor((ms) => ms.some((m) => m.topic === 'live/status' && m.payload === 'offline'), 10_000);
+      for (const cam of ['front', 'back', 'mute']) expect(statusOf(sub.messages, `live/${cam}/status`).pop()?.state, cam).toBe('ended');
+      // log lines: the camera named once; a camera reconnecting is a warning
+      const logs = daemon
+        .out()
+        .split('\n')
+        .filter((l) => l.startsWith('{'));
+      for (const l of logs) expect((l.match(/"camera":/g) ?? []).length, l).toBeLessThanOrEqual(1);
+      const reconnecting = logs.map((l) => JSON.parse(l) as { level: string; camera?: string; msg: string }).filter((l) => l.camera === 'mute' && l.msg.startsWith('camera reconnecting'));
+      expect(reconnecting.length).toBeGreaterThan(0);
+      for (const l of reconnecting) expect(l.level).toBe('warn');
       // recordings: consecutive segments that ffprobe decodes at the camera's size
       const segs = listSegments(rec, 'front');
       expect(segs.length).toBeGreaterThanOrEqual(2);

@@ -130,7 +130,7 @@ describe('calibration capture into a folder that cannot be created', () => {
         await new Promise((r) => setTimeout(r, 200));
         p = await progress(d.base);
       }
-      const why = `${join(blocker, 'calib', 'loopcam')}: cannot create the calibration folder (a file is in the way; set model.calibration.images to a writable folder)`;
+      const why = `${join(blocker, 'calib', 'loopcam')}: cannot create the calibration folder (${blocker} is a file, not a folder; set model.calibration.images to a writable folder)`;
       expect(p.loopcam).toMatchObject({ saved: 0, state: 'error', error: why });
       expect(d.log().split('\n').filter((l) => l.includes('calibration capture failed'))).toEqual([expect.stringContaining(`"msg":"calibration capture failed: ${why}"`)]);
       const frames = d.daemon.cameraPipelines.get('loopcam')?.stats().frames ?? 0;

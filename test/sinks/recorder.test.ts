@@ -134,4 +134,19 @@ describe('SegmentRecorder segments', () => {
     expect(counts).toEqual(expected);
     expect(readdirSync(join(root, 'cam')).length).toBeGreaterThan(0);
   });
+
+  it('a record.path that cannot be made is one clear error at once (under /proc Node\'s own recursive mkdir never returns)', async () => {
+    const blocker = join(dir, 'blocker');
+    writeFileSync(blocker, 'x');
+    for (const [root, why] of [
+      ['/proc/trt-detect-recordings', '/proc/trt-detect-recordings cannot be created there (ENOENT'],
+      [join(blocker, 'rec'), `${blocker} is a file, not a folder`],
+    ]) {
+      const rec = new SegmentRecorder('cam', { path: root, segment_seconds: 60, retain_days: 7, min_free_percent: 0 }, { width: 64, height: 48, fps: 10 }, silentLogger(), async () => 90);
+      const t0 = Date.now();
+      await expect(rec.write(frame(64, 48, 0), 0)).rejects.toThrow(`record.path ${root}: cannot create the recordings folder: ${why}`);
+      expect(Date.now() - t0).toBeLessThan(5000);
+      await rec.close();
+    }
+  });
 });

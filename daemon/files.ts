@@ -1,0 +1,99 @@
+import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+
+/**
+ * Folder and output-path helpers with errors a user can act on.
+ *
+ * `makeDirs` replaces `mkdirSync(dir, { recursive: true })`: Node's recursive mkdir never returns
+ * when the missing folder is under a filesystem that refuses new entries with ENOENT (`/proc/x`
+ * spins at 100 % CPU, unkillable by SIGTERM), and its errors name the innermost path only.
+ */
+
+function errnoCode(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException | null)?.code;
+}
+
+/** Why creating or writing in `path` failed, in words (the errno code in brackets). */
+export function fsProblem(err: unknown, path: string): string {
+  const code = errnoCode(err);
+  switch (code) {
+    case 'EACCES':
+    case 'EPERM':
+      return `no permission to write in ${path} (${code})`;
+    case 'EROFS':
+      return `${path} is on a read-only filesystem (EROFS)`;
+    case 'ENOTDIR':
+      return `a part of ${path} is a file, not a folder (ENOTDIR)`;
+    case 'ENOENT':
+      return `${path} cannot be created there (ENOENT: that filesystem does not take new folders)`;
+    case 'ENOSPC':
+      return `no space left on the device of ${path} (ENOSPC)`;
+    default:
+      return `${path}: ${(err as Error)?.message ?? String(err)}`;
+  }
+}
+
+/** An Error whose message is `fsProblem`, keeping the errno code. */
+export class FolderError extends Error {
+  constructor(
+    readonly code: string | undefined,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Creates `dir` and any missing parents, one level at a time. Throws FolderError with a message
+ * that names the folder that could not be made and why.
+ */
+export function makeDirs(dir: string): void {
+  const missing: string[] = [];
+  for (let p = resolve(dir); ; p = dirname(p)) {
+    let isDir: boolean;
+    try {
+      isDir = statSync(p).isDirectory();
+    } catch (err) {
+      const code = errnoCode(err);
+      // ENOTDIR: a file further up is in the way; the walk up names it
+      if ((code !== 'ENOENT' && code !== 'ENOTDIR') || dirname(p) === p) throw new FolderError(code, fsProblem(err, p));
+      missing.push(p);
+      continue;
+    }
+    if (!isDir) throw new FolderError('ENOTDIR', `${p} is a file, not a folder`);
+    break;
+  }
+  for (const p of missing.reverse()) {
+    try {
+      mkdirSync(p);
+    } catch (err) {
+      if (errnoCode(err) !== 'EEXIST') throw new FolderError(errnoCode(err), fsProblem(err, p));
+    }
+  }
+}
+
+/**
+ * Why a file cannot be written at `file` (its folder is missing, is not a folder or is not
+ * writable; the path is a folder), or null when it can. Nothing is created.
+ */
+export function fileWriteProblem(file: string): string | null {
+  try {
+    if (statSync(file).isDirectory()) return `${file} is a folder (give a file name)`;
+  } catch {
+    // does not exist yet: fine
+  }
+  const dir = dirname(resolve(file));
+  let st;
+  try {
+    st = statSync(dir);
+  } catch {
+    return `folder ${dir} does not exist`;
+  }
+  if (!st.isDirectory()) return `${dir} is a file, not a folder`;
+  try {
+    accessSync(dir, constants.W_OK);
+  } catch {
+    return `no permission to write in ${dir}`;
+  }
+  return null;
+}

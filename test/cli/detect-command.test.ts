@@ -1,0 +1,151 @@
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MODEL, SAMPLE, runCli } from '../support/cli.js';
+import { probeFrames, tempDir } from '../support/videos.js';
+
+const { dir, cleanup } = tempDir('detect-cmd');
+afterAll(cleanup);
+
+const IMAGE = join(dir, 'street.jpg');
+const CLIP = join(dir, 'clip.mp4');
+beforeAll(() => {
+  execFileSync('ffmpeg', ['-v', 'error', '-i', SAMPLE, '-frames:v', '1', '-y', IMAGE]);
+  execFileSync('ffmpeg', ['-v', 'error', '-i', SAMPLE, '-frames:v', '20', '-c:v', 'libx264', '-preset', 'veryfast', '-y', CLIP]);
+});
+
+interface Line {
+  frame: number;
+  inference_ms: number;
+  detections: Array<{ label: string; class_id: number; score: number }>;
+}
+const jsonLines = (file: string): Line[] =>
+  readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Line);
+
+const oneLine = (s: string) => {
+  expect(s.trim().split('\n'), s).toHaveLength(1);
+  expect(s).not.toMatch(/\n\s+at /);
+};
+
+describe('detect: outputs that cannot be written are one line, exit 2, before any work', () => {
+  it('--json into a missing folder, onto a folder', async () => {
+    for (const [json, why] of [
+      [join(dir, 'nope', 'x.jsonl'), `folder ${join(dir, 'nope')} does not exist`],
+      [dir, `${dir} is a folder (give a file name)`],
+    ]) {
+      for (const input of [IMAGE, CLIP]) {
+        const r = await runCli(['detect', '-m', MODEL, '-i', input, '-o', join(dir, input === IMAGE ? 'o.jpg' : 'o.mp4'), '--json', json]);
+        expect(r.code, r.stderr).toBe(2);
+        oneLine(r.stderr);
+        expect(r.stderr.trim()).toBe(`--json ${json}: cannot write (${why})`);
+      }
+    }
+  });
+
+  it('-o: a video into a missing folder, a file where a folder belongs, a folder where a file belongs', async () => {
+    const missing = await runCli(['detect', '-m', MODEL, '-i', CLIP, '-o', join(dir, 'none', 'out.mp4')]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr.trim()).toBe(`-o ${join(dir, 'none', 'out.mp4')}: cannot write (folder ${join(dir, 'none')} does not exist)`);
+
+    const images = join(dir, 'imgs');
+    mkdirSync(images);
+    copyFileSync(IMAGE, join(images, 'a.jpg'));
+    const file = join(dir, 'taken.png');
+    writeFileSync(file, 'x');
+    const dirAsFile = await runCli(['detect', '-m', MODEL, '-i', images, '-o', file]);
+    expect(dirAsFile.code).toBe(2);
+    expect(dirAsFile.stderr.trim()).toBe(`-o ${file}: is a file (for a directory of images -o names the output folder)`);
+
+    const outDir = join(dir, 'outdir');
+    mkdirSync(outDir);
+    const imageToDir = await runCli(['detect', '-m', MODEL, '-i', IMAGE, '-o', outDir]);
+    expect(imageToDir.code).toBe(2);
+    oneLine(imageToDir.stderr);
+    expect(imageToDir.stderr).toContain(`-o ${outDir}: for an image input -o names the annotated image`);
+
+    const notMp4 = await runCli(['detect', '-m', MODEL, '-i', CLIP, '-o', join(dir, 'out.avi')]);
+    expect(notMp4.code).toBe(2);
+    oneLine(notMp4.stderr);
+  });
+
+  it('a directory input creates the -o folder and its parents', async () => {
+    const images = join(dir, 'imgs2');
+    mkdirSync(images);
+    copyFileSync(IMAGE, join(images, 'a.jpg'));
+    const out = join(dir, 'made', 'by', 'detect');
+    const r = await runCli(['detect', '-m', MODEL, '-i', images, '-o', out]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(existsSync(join(out, 'a.jpg'))).toBe(true);
+  });
+});
+
+describe('detect -c', () => {
+  it('uses a config with only model and detect sections (no cameras); -m overrides model.path', async () => {
+    const cfg = join(dir, 'model-only.yaml');
+    writeFileSync(cfg, `model:\n  path: ${join(dir, 'missing.onnx')}\ndetect:\n  threshold: 0.9\n  classes: [vehicle]\n`);
+    const json = join(dir, 'c.jsonl');
+    const r = await runCli(['detect', '-c', cfg, '-m', MODEL, '-i', IMAGE, '-o', join(dir, 'c.jpg'), '--json', json]);
+    expect(r.code, r.stderr).toBe(0);
+    const [line] = jsonLines(json);
+    expect(line.detections.length).toBeGreaterThan(0);
+    for (const d of line.detections) {
+      expect(d.label).toBe('vehicle');
+      expect(d.score).toBeGreaterThanOrEqual(0.9);
+    }
+    // the daemon still insists on cameras
+    const check = await runCli(['check-config', '-c', cfg]);
+    expect(check.code).toBe(2);
+    expect(check.stderr).toMatch(/cameras: no cameras configured/);
+  });
+
+  it('with detect.interval 2 writes one JSON line per frame; frames in between carry the boxes drawn on them', async () => {
+    const cfg = join(dir, 'interval.yaml');
+    writeFileSync(cfg, `model:\n  path: ${MODEL}\ndetect:\n  interval: 2\n`);
+    const json = join(dir, 'interval.jsonl');
+    const out = join(dir, 'interval.mp4');
+    const r = await runCli(['detect', '-c', cfg, '-i', CLIP, '-o', out, '--json', json]);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = jsonLines(json);
+    expect(lines.map((l) => l.frame)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    expect(probeFrames(out).count).toBe(20);
+    for (const l of lines) {
+      if (l.frame % 3 === 0) expect(l.inference_ms).toBeGreaterThan(0);
+      else {
+        expect(l.inference_ms).toBe(0);
+        expect(l.detections).toEqual(lines[l.frame - (l.frame % 3)].detections);
+      }
+    }
+  });
+});
+
+describe('detect: class 0 of a scores_boxes model is the background, whatever its label', () => {
+  it('is never reported, with an odd label file or with none', async () => {
+    const reference = join(dir, 'ref.jsonl');
+    expect((await runCli(['detect', '-m', MODEL, '-i', IMAGE, '-o', join(dir, 'ref.jpg'), '--json', reference])).code).toBe(0);
+    const expected = jsonLines(reference)[0].detections.map((d) => [d.class_id, d.score]);
+    expect(expected.length).toBeGreaterThan(0);
+
+    const labelled = join(dir, 'labelled');
+    mkdirSync(labelled);
+    copyFileSync(MODEL, join(labelled, 'mymodel.onnx'));
+    writeFileSync(join(labelled, 'mymodel.labels.txt'), 'bg\nsign\ncar\nwalker\ncycle\n');
+    const unlabelled = join(dir, 'unlabelled');
+    mkdirSync(unlabelled);
+    copyFileSync(MODEL, join(unlabelled, 'mymodel.onnx'));
+    for (const [model, names] of [
+      [join(labelled, 'mymodel.onnx'), ['bg', 'sign', 'car', 'walker', 'cycle']],
+      [join(unlabelled, 'mymodel.onnx'), ['class_0', 'class_1', 'class_2', 'class_3', 'class_4']],
+    ] as const) {
+      const json = join(dir, 'bg.jsonl');
+      const r = await runCli(['detect', '-m', model, '-i', IMAGE, '-o', join(dir, 'bg.jpg'), '--json', json]);
+      expect(r.code, r.stderr).toBe(0);
+      const got = jsonLines(json)[0].detections;
+      expect(got.map((d) => [d.class_id, d.score])).toEqual(expected);
+      for (const d of got) expect(d.label).toBe(names[d.class_id]);
+    }
+  });
+});
