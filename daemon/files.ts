@@ -1,5 +1,6 @@
-import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /**
  * Folder and output-path helpers with errors a user can act on.
@@ -96,4 +97,13 @@ export function fileWriteProblem(file: string): string | null {
     return `no permission to write in ${dir}`;
   }
   return null;
+}
+
+/** The installed package (or checkout): the first folder above this module with a package.json. */
+export function packageRoot(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  for (let dir = here; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    if (dirname(dir) === dir) return join(here, '..');
+  }
 }

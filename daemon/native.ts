@@ -12,9 +12,9 @@
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { RuntimeFailure, errorMessage } from './errors.js';
+import { packageRoot } from './files.js';
 
 export interface PreprocessSpec {
   /** model input size */
@@ -105,23 +105,11 @@ interface Addon {
 const ADDON_RELATIVE_PATH = join('build', 'native', 'Release', 'trt_detect.node');
 
 /** The nearest folder at or above `start` that holds a package.json. */
-function findRepoRoot(start: string): string | null {
-  let dir = start;
-  for (;;) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    const parent = dirname(dir);
-    if (parent === dir) return null;
-    dir = parent;
-  }
-}
-
 /** Where the addon is loaded from. */
 function addonPath(): string {
   const fromEnv = process.env.TRT_DETECT_ADDON;
   if (fromEnv) return fromEnv;
-  const here = dirname(fileURLToPath(import.meta.url));
-  const root = findRepoRoot(here) ?? join(here, '..');
-  return join(root, ADDON_RELATIVE_PATH);
+  return join(packageRoot(), ADDON_RELATIVE_PATH);
 }
 
 let loaded: Addon | null = null;

@@ -1,11 +1,12 @@
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { openBenchMqtt } from '../bench/bench-broker.js';
 import { describeMachine } from '../bench/machine.js';
 import { firstFrame, inferenceOnly, pipelined, sequential, STAGES, type BenchContext, type SequentialResult } from '../bench/phases.js';
 import { RssSampler } from '../bench/rss-sampler.js';
 import { ConfigError, RuntimeFailure, errorMessage } from '../errors.js';
+import { fileWriteProblem, packageRoot } from '../files.js';
 import { probeVideo } from '../media/probe.js';
 import { parseCommandArgs, type Command } from './args.js';
 import { numberOption, openModelFromArgs } from './model-options.js';
@@ -21,7 +22,7 @@ with --sequential, the classic one-frame-at-a-time loop, so ratios come from one
 
 Options:
   -m, --model MODEL    model (default: model.path of -c)
-  -i, --input FILE     video file (default samples/traffic.mp4)
+  -i, --input FILE     video file (default: the bundled samples/traffic.mp4)
   --seconds N          seconds measured per phase, after a short warm-up (default 20)
   --cameras N          cameras decoding the same file at once, sharing the detector (default 1)
   --interval N         detect.interval: run the detector on every N+1-th frame (default from -c, else 0)
@@ -63,8 +64,10 @@ export const benchCommand: Command = async (argv) => {
   const rssEvery = numberOption('bench', 'rss-every', values['rss-every'], 0.25, 600) ?? 5;
   const intervalArg = numberOption('bench', 'interval', values.interval, 0, 1000);
   if (intervalArg !== undefined && !Number.isInteger(intervalArg)) throw new ConfigError(`trt-detect bench: --interval ${values.interval}: expected a whole number from 0 to 1000`);
-  if (values.json && !existsSync(dirname(resolve(values.json)))) throw new ConfigError(`trt-detect bench: --json ${values.json}: its directory does not exist`);
-  const input = values.input ?? 'samples/traffic.mp4';
+  const jsonProblem = values.json ? fileWriteProblem(values.json) : null;
+  if (jsonProblem) throw new ConfigError(`trt-detect bench: --json ${values.json}: cannot write (${jsonProblem})`);
+  if (!values.model && !values.config) throw new ConfigError('trt-detect bench: -m MODEL is required (or -c CONFIG with model.path)');
+  const input = values.input ?? join(packageRoot(), 'samples', 'traffic.mp4');
   if (!existsSync(input)) throw new RuntimeFailure(`${input}: not found (check -i)`);
   const video = await probeVideo(input);
 

@@ -129,6 +129,13 @@ describe('trt-detect bench', () => {
     const missing = await runCli(['bench', '-m', MODEL, '-i', join(tmp.dir, 'nope.mp4')]);
     expect(missing.code).toBe(1);
     expect(missing.stderr.trim()).toBe(`${join(tmp.dir, 'nope.mp4')}: not found (check -i)`);
+    // no model: that is what is missing, wherever it runs (not the default input beside it)
+    const noModel = await runCli(['bench'], { cwd: tmp.dir });
+    expect(noModel.code).toBe(2);
+    expect(noModel.stderr.trim()).toBe('trt-detect bench: -m MODEL is required (or -c CONFIG with model.path)');
+    const json = await runCli(['bench', '-m', MODEL, '-i', clip, '--json', join(tmp.dir, 'no', 'b.json')]);
+    expect(json.code).toBe(2);
+    expect(json.stderr.trim()).toBe(`trt-detect bench: --json ${join(tmp.dir, 'no', 'b.json')}: cannot write (folder ${join(tmp.dir, 'no')} does not exist)`);
     const loop = await runCli(['bench', '-m', MODEL, '-i', clip, '--loop-minutes', 'x']);
     expect(loop.code).toBe(2);
     expect(loop.stderr.trim().split('\n')).toHaveLength(1);
