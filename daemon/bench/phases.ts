@@ -149,8 +149,8 @@ export async function pipelined(ctx: BenchContext, seconds: number, cameras: num
           detect: { threshold: ctx.options.threshold, nms_iou: ctx.options.nmsIou, classes: ctx.options.classes, interval: ctx.interval, top_k: ctx.options.topK },
           publishAll: true,
           sink: (video) => {
-            const w = new Mp4Writer(join(ctx.dir, `bench${c}.mp4`), { width: video.width, height: video.height, fps: video.fpsRational, pixelFormat: video.pixelFormat });
-            return { write: (f) => w.write(f), close: () => w.finish() };
+            const w = new Mp4Writer(join(ctx.dir, `bench${c}.mp4`), { width: video.width, height: video.height, fps: video.fpsRational, pixelFormat: video.pixelFormat, timescale: video.timescale });
+            return { write: (f, pts) => w.write(f, pts), close: () => w.finish() };
           },
         },
         fair.forCamera(`bench${c}`),
@@ -211,7 +211,7 @@ export interface SequentialResult {
 export async function sequential(ctx: BenchContext, seconds: number): Promise<SequentialResult> {
   const publish = publishFn(ctx.publisher);
   const src = await openSource(ctx.input, { loop: true });
-  const w = new Mp4Writer(join(ctx.dir, 'sequential.mp4'), { width: src.info.width, height: src.info.height, fps: src.info.fpsRational, pixelFormat: src.info.pixelFormat });
+  const w = new Mp4Writer(join(ctx.dir, 'sequential.mp4'), { width: src.info.width, height: src.info.height, fps: src.info.fpsRational, pixelFormat: src.info.pixelFormat, timescale: src.info.timescale });
   const stages: StageTimings = stageTimings();
   const every = ctx.interval + 1;
   const warmEnd = performance.now() + warmupSeconds(seconds) * 1000;
@@ -238,7 +238,7 @@ export async function sequential(ctx: BenchContext, seconds: number): Promise<Se
       if (last.length) await native.draw(frame.data, frame.width, frame.height, drawBoxes(last));
       stages.draw.add(performance.now() - s);
       s = performance.now();
-      await w.write(frame.data);
+      await w.write(frame.data, frame.pts);
       stages.encode.add(performance.now() - s);
       src.pool.release(frame.data);
       const now = performance.now();

@@ -93,12 +93,12 @@ async function detectVideo(detector: Detector, options: DetectOptions, interval:
       publishAll: true,
       publishCarried: true,
       sink: (video) => {
-        writer = new Mp4Writer(output, { width: video.width, height: video.height, fps: video.fpsRational, pixelFormat: video.pixelFormat, atomic: true });
+        writer = new Mp4Writer(output, { width: video.width, height: video.height, fps: video.fpsRational, pixelFormat: video.pixelFormat, timescale: video.timescale, atomic: true });
         const w = writer;
         return {
-          write: (frame) => {
+          write: (frame, pts) => {
             frames++;
-            return w.write(frame);
+            return w.write(frame, pts);
           },
           close: () => w.finish(),
           currentFile: output,

@@ -15,6 +15,8 @@ export interface VideoInfo {
   /** the video stream's own length in seconds when the container states it (its duration, or Matroska's DURATION tag); audio does not count */
   videoDuration?: number | null;
   codec: string;
+  /** ticks per second of the stream's timestamps (its time base 1/N), when known */
+  timescale?: number | null;
 }
 
 export function parseRational(r: string | undefined): number {
@@ -33,10 +35,17 @@ export function parseClock(v: string | undefined): number | null {
 }
 
 /** Reads size, frame rate and length of a video file with ffprobe. One-line errors, exit 1. */
+/** "1/12800" → 12800: the ticks per second of a stream's timestamps (null unless 1/N). */
+function timescaleOf(timeBase: string): number | null {
+  const m = /^1\/(\d+)$/.exec(timeBase);
+  const n = m ? Number(m[1]) : NaN;
+  return Number.isInteger(n) && n > 0 && n <= 10_000_000 ? n : null;
+}
+
 export function probeVideo(file: string): Promise<VideoInfo> {
   if (!existsSync(file)) return Promise.reject(new RuntimeFailure(`${file}: not found (check the path)`));
   if (statSync(file).isDirectory()) return Promise.reject(new RuntimeFailure(`${file}: is a directory, not a video file`));
-  const args = ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height,r_frame_rate,avg_frame_rate,nb_frames,codec_name,duration:stream_tags=DURATION:format=duration', '-of', 'json', file];
+  const args = ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height,r_frame_rate,avg_frame_rate,time_base,nb_frames,codec_name,duration:stream_tags=DURATION:format=duration', '-of', 'json', file];
   return new Promise((resolve, reject) => {
     execFile(ffprobePath(), args, { maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
       const why = String(stderr || '').trim().split('\n').pop() || (err ? err.message : '');
@@ -74,6 +83,7 @@ export function probeVideo(file: string): Promise<VideoInfo> {
         duration: Number.isFinite(duration) && duration > 0 ? duration : null,
         videoDuration,
         codec: String(s.codec_name ?? 'unknown'),
+        timescale: timescaleOf(String(s.time_base ?? '')),
       });
     });
   });

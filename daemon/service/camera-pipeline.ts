@@ -63,7 +63,7 @@ export interface PipelineSpec {
    */
   publishCarried?: boolean;
   /** made once the source's size and rate are known (live: at the first frame); null = no video output */
-  sink: ((video: { width: number; height: number; fpsRational: string; pixelFormat?: PixelFormat }) => FrameSink) | null;
+  sink: ((video: { width: number; height: number; fpsRational: string; pixelFormat?: PixelFormat; timescale?: number | null }) => FrameSink) | null;
   /** sees every decoded frame before boxes are drawn (calibration capture); must copy what it keeps and return at once */
   capture?: (frame: Frame) => void;
 }

@@ -184,7 +184,7 @@ export class Daemon {
       sink: wantsSink
         ? (video) => {
             const sinks: FrameSink[] = [];
-            const format = { width: video.width, height: video.height, fps: video.fpsRational, pixelFormat: video.pixelFormat };
+            const format = { width: video.width, height: video.height, fps: video.fpsRational, pixelFormat: video.pixelFormat, timescale: video.timescale };
             if (cam.record.enabled) sinks.push(new SegmentRecorder(name, cam.record, format, logger));
             if (rtsp) sinks.push(new RtspOutSink(rtsp.mount(name), format, logger));
             return allSinks(sinks);

@@ -6,6 +6,8 @@ import { ffmpegPath, ffmpegPixelFormat } from '../media/image-io.js';
 import type { PixelFormat } from '../detect/types.js';
 import { h264StreamEncoder, hardwareEncoder } from '../media/encoder.js';
 import { parseRational } from '../media/probe.js';
+import { keepTimestampArgs } from '../media/ffmpeg-features.js';
+import { MatroskaFrames } from '../media/matroska-frames.js';
 
 export interface Mp4WriterOptions {
   width: number;
@@ -29,63 +31,102 @@ export interface Mp4WriterOptions {
    * Default: `stream` where a hardware encoder exists, else `x264`.
    */
   encoder?: 'x264' | 'stream';
+  /** ticks per second of the output's timestamps: the source's time base (default 90000) */
+  timescale?: number | null;
 }
 
 const FRAGMENTED = ['-movflags', '+frag_keyframe+empty_moov+default_base_moof', '-f', 'mp4'];
 
+/** Ticks per second of the output track when the source does not say: exact for 25, 30000/1001, 12.5, 50 ... fps. */
+const DEFAULT_TIMESCALE = 90000;
+
 /**
- * Encodes RGB24 or RGBA frames to a fragmented H.264 MP4 (libx264 through ffmpeg, or the Jetson's hardware
- * encoder through GStreamer with ffmpeg muxing). Every frame written is one frame of the output at
- * the given constant frame rate. `write` waits while the encoder's pipe is full (backpressure), so
- * memory stays bounded. Fragments start at every keyframe (one per second by default), so a file
- * cut short by a crash plays up to its last complete fragment.
+ * Encodes RGB24 or RGBA frames to a fragmented H.264 MP4 (libx264 through ffmpeg, or the Jetson's
+ * hardware encoder through GStreamer with ffmpeg muxing). `write` waits while the encoder's pipe is
+ * full (backpressure), so memory stays bounded. Fragments start at every keyframe (one per second
+ * by default), so a file cut short by a crash plays up to its last complete fragment.
+ *
+ * Timing: with libx264 every frame keeps its own time (`write`'s pts, counted from the file's first
+ * frame), carried to ffmpeg in a Matroska stream: a variable-frame-rate source, or a live camera
+ * that skipped frames, plays back with its real timing. The hardware path takes raw frames at the
+ * nominal rate (GStreamer's Matroska reader has no RGBA), so there each frame lasts 1/fps.
  */
 export class Mp4Writer {
   /** the processes, first one takes the frames; all must exit 0 */
   private readonly procs: ChildProcess[] = [];
-  private readonly input: Writable;
+  private input: Writable | null = null;
   private readonly target: string;
   private stderr = '';
   private failed: Error | null = null;
-  private readonly exited: Promise<number | null>;
+  private exited: Promise<number | null> = Promise.resolve(0);
+  /** set once the processes run */
+  private readonly ready: Promise<void>;
+  /** libx264 path: frames framed with their timestamps */
+  private framing: MatroskaFrames | null = null;
+  private firstPts: number | null = null;
+  private readonly fps: number;
   readonly encoder: string;
   frames = 0;
 
   constructor(readonly file: string, private readonly opts: Mp4WriterOptions) {
     this.target = opts.atomic ? `${file}.partial` : file;
-    const fps = String(opts.fps);
-    const gop = opts.gop ?? Math.max(1, Math.round(parseRational(fps)));
+    this.fps = parseRational(String(opts.fps)) || Number(opts.fps) || 25;
     const mode = opts.encoder ?? (hardwareEncoder() ? 'stream' : 'x264');
     if (mode === 'stream') {
-      const enc = h264StreamEncoder({ width: opts.width, height: opts.height, fps, gop, pixelFormat: opts.pixelFormat });
-      this.encoder = enc.encoder;
-      const encoder = spawn(enc.command, enc.args, { stdio: ['pipe', 'pipe', 'pipe'] });
-      const muxer = spawn(ffmpegPath(), ['-nostdin', '-hide_banner', '-loglevel', 'error', '-f', 'h264', '-framerate', fps, '-i', 'pipe:0', '-c:v', 'copy', ...FRAGMENTED, '-y', this.target], { stdio: ['pipe', 'ignore', 'pipe'] });
-      (encoder.stdout as Readable).pipe(muxer.stdin as Writable);
-      (muxer.stdin as Writable).on('error', () => undefined); // reported through exit codes
-      this.procs.push(encoder, muxer);
+      this.encoder = h264StreamEncoder({ width: opts.width, height: opts.height, fps: String(opts.fps), pixelFormat: opts.pixelFormat }).encoder;
+      this.ready = Promise.resolve(this.startStream());
     } else {
       this.encoder = 'libx264';
-      const args = ['-nostdin', '-hide_banner', '-loglevel', 'error', '-f', 'rawvideo', '-pix_fmt', ffmpegPixelFormat(opts.pixelFormat), '-s', `${opts.width}x${opts.height}`, '-r', fps, '-i', 'pipe:0',
-        '-an', '-c:v', 'libx264', '-preset', opts.preset ?? 'veryfast', '-crf', String(opts.crf ?? 23), '-pix_fmt', 'yuv420p',
-        '-g', String(gop), '-keyint_min', String(gop), '-sc_threshold', '0', '-bf', '0', ...FRAGMENTED, '-y', this.target];
-      this.procs.push(spawn(ffmpegPath(), args, { stdio: ['pipe', 'ignore', 'pipe'] }));
+      this.ready = this.startX264();
     }
-    this.input = this.procs[0].stdin as Writable;
-    for (const p of this.procs) {
+  }
+
+  private gop(): number {
+    return this.opts.gop ?? Math.max(1, Math.round(this.fps));
+  }
+
+  private startStream(): void {
+    const opts = this.opts;
+    const fps = String(opts.fps);
+    const enc = h264StreamEncoder({ width: opts.width, height: opts.height, fps, gop: this.gop(), pixelFormat: opts.pixelFormat });
+    const encoder = spawn(enc.command, enc.args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const muxer = spawn(ffmpegPath(), ['-nostdin', '-hide_banner', '-loglevel', 'error', '-f', 'h264', '-framerate', fps, '-i', 'pipe:0', '-c:v', 'copy', ...FRAGMENTED, '-y', this.target], { stdio: ['pipe', 'ignore', 'pipe'] });
+    (encoder.stdout as Readable).pipe(muxer.stdin as Writable);
+    (muxer.stdin as Writable).on('error', () => undefined); // reported through exit codes
+    this.watch([encoder, muxer]);
+  }
+
+  private async startX264(): Promise<void> {
+    const opts = this.opts;
+    const timescale = opts.timescale ?? DEFAULT_TIMESCALE;
+    const keep = await keepTimestampArgs(timescale);
+    this.framing = new MatroskaFrames({ width: opts.width, height: opts.height, fps: this.fps, pixelFormat: opts.pixelFormat });
+    const gop = String(this.gop());
+    const args = ['-nostdin', '-hide_banner', '-loglevel', 'error', '-f', 'matroska', '-i', 'pipe:0', ...keep,
+      '-an', '-c:v', 'libx264', '-preset', opts.preset ?? 'veryfast', '-crf', String(opts.crf ?? 23), '-pix_fmt', 'yuv420p',
+      '-g', gop, '-keyint_min', gop, '-sc_threshold', '0', '-bf', '0', '-video_track_timescale', String(timescale), ...FRAGMENTED, '-y', this.target];
+    this.watch([spawn(ffmpegPath(), args, { stdio: ['pipe', 'ignore', 'pipe'] })]);
+    (this.input as Writable).write(this.framing.header());
+  }
+
+  private watch(procs: ChildProcess[]): void {
+    this.procs.push(...procs);
+    const input = procs[0].stdin as Writable;
+    this.input = input;
+    for (const p of procs) {
       p.stderr?.on('data', (d: Buffer) => {
         if (this.stderr.length < 4000) this.stderr += d.toString();
       });
     }
-    this.input.on('error', (err) => {
-      this.failed ??= new RuntimeFailure(`${file}: encoder stopped (${this.stderr.trim().split('\n').pop() || err.message})`);
+    input.on('error', (err) => {
+      this.failed ??= new RuntimeFailure(`${this.file}: encoder stopped (${this.stderr.trim().split('\n').pop() || err.message})`);
     });
-    const exits = this.procs.map(
+    const exits = procs.map(
       (p) =>
         new Promise<number | null>((resolve) => {
           p.on('close', (code) => resolve(code));
           p.on('error', (err) => {
-            this.failed ??= new RuntimeFailure(`${file}: cannot start ${p.spawnfile} (${err.message}) (install it: npm run setup)`);
+            this.failed ??= new RuntimeFailure(`${this.file}: cannot start ${p.spawnfile} (${err.message}) (install it: npm run setup)`);
             resolve(-1);
           });
         }),
@@ -93,12 +134,23 @@ export class Mp4Writer {
     this.exited = Promise.all(exits).then((codes) => codes.find((c) => c !== 0) ?? 0);
   }
 
-  /** Writes one frame; resolves once ffmpeg has taken it (the buffer may then be reused). */
-  write(frame: Buffer): Promise<void> {
-    if (this.failed) return Promise.reject(this.failed);
-    this.frames++;
+  /**
+   * Writes one frame shown at `pts` seconds (source time; the file starts at its first frame's);
+   * without pts, frames follow each other at the nominal rate. Resolves once ffmpeg has taken the
+   * frame (the buffer may then be reused).
+   */
+  async write(frame: Buffer, pts?: number): Promise<void> {
+    await this.ready;
+    if (this.failed) throw this.failed;
+    const input = this.input as Writable;
+    const index = this.frames++;
+    if (this.framing) {
+      const t = pts ?? index / this.fps;
+      this.firstPts ??= t;
+      input.write(this.framing.frameHeader(t - this.firstPts));
+    }
     return new Promise((resolve, reject) => {
-      this.input.write(frame, (err) => {
+      input.write(frame, (err) => {
         if (err) reject(this.failed ?? new RuntimeFailure(`${this.file}: encoder stopped (${err.message})`));
         else resolve();
       });
@@ -107,7 +159,9 @@ export class Mp4Writer {
 
   /** Finishes the file: closes ffmpeg's input and waits for the last fragment. */
   async finish(): Promise<void> {
-    if (!this.input.destroyed) this.input.end();
+    await this.ready;
+    const input = this.input as Writable;
+    if (!input.destroyed) input.end();
     const code = await this.exited;
     if (code !== 0 || this.failed) {
       if (this.opts.atomic) rmSync(this.target, { force: true });
@@ -118,6 +172,7 @@ export class Mp4Writer {
 
   /** Stops without a clean finish; an atomic output is removed. */
   async abort(): Promise<void> {
+    await this.ready;
     for (const p of this.procs) p.kill('SIGKILL');
     await this.exited;
     if (this.opts.atomic) rmSync(this.target, { force: true });

@@ -75,7 +75,7 @@ export class SegmentRecorder {
   constructor(
     private readonly camera: string,
     private readonly settings: RecordSettings,
-    private readonly video: { width: number; height: number; fps: string | number; pixelFormat?: PixelFormat },
+    private readonly video: { width: number; height: number; fps: string | number; pixelFormat?: PixelFormat; timescale?: number | null },
     private readonly logger: Logger,
     /** how full the disk is; df by default (tests simulate a filling disk) */
     private readonly diskFree: (path: string) => Promise<number | null> = freePercent,
@@ -83,7 +83,7 @@ export class SegmentRecorder {
 
   async write(frame: Buffer, pts: number): Promise<void> {
     if (!this.writer || pts - this.segmentStartPts >= this.settings.segment_seconds) this.rotate(pts);
-    await (this.writer as Mp4Writer).write(frame);
+    await (this.writer as Mp4Writer).write(frame, pts);
   }
 
   private rotate(pts: number): void {

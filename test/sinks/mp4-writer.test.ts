@@ -28,6 +28,29 @@ describe('Mp4Writer (real ffmpeg)', () => {
     p.pts.forEach((t, i) => expect(t).toBeCloseTo((i * 1001) / 30000, 3));
   });
 
+  it('keeps every frame\'s own time: a variable rate, a gap, a first frame later than 0', async () => {
+    // as a live camera that dropped frames, or a phone video, gives them (source seconds)
+    const pts = [10, 10.04, 10.08, 10.12, 10.68, 10.72, 10.76, 11.5, 11.54, 11.6];
+    for (const [timescale, name] of [[12800, 'vfr-12800.mp4'], [null, 'vfr-default.mp4']] as const) {
+      const file = join(dir, name);
+      const w = new Mp4Writer(file, { width: 64, height: 48, fps: 25, timescale, encoder: 'x264' });
+      for (const [k, t] of pts.entries()) await w.write(gradient(64, 48, k), t);
+      await w.finish();
+      const p = probeFrames(file);
+      expect(p.count).toBe(pts.length);
+      // the file starts at its first frame; each frame where the source had it
+      p.pts.forEach((t, i) => expect(t).toBeCloseTo(pts[i] - pts[0], 5));
+    }
+  });
+
+  it('RGBA frames with their times too', async () => {
+    const file = join(dir, 'rgba-times.mp4');
+    const w = new Mp4Writer(file, { width: 64, height: 48, fps: 10, pixelFormat: 'rgba', encoder: 'x264' });
+    for (const t of [0, 0.1, 0.5, 0.6]) await w.write(Buffer.alloc(64 * 48 * 4, 128), t);
+    await w.finish();
+    expect(probeFrames(file).pts).toEqual([0, 0.1, 0.5, 0.6]);
+  });
+
   it('an aborted atomic write leaves nothing behind', async () => {
     const file = join(dir, 'aborted.mp4');
     const w = new Mp4Writer(file, { width: 64, height: 64, fps: 10, atomic: true });

@@ -1,0 +1,142 @@
+import { bytesPerPixel, type PixelFormat } from '../detect/types.js';
+
+/**
+ * Raw frames with their own timestamps, as a live Matroska stream for ffmpeg's stdin.
+ *
+ * ffmpeg's `rawvideo` input has one frame rate and no per-frame time: a variable-frame-rate file,
+ * or a live camera that skipped or dropped frames, came out re-timed to a constant rate (shorter or
+ * longer than the source). Matroska carries every frame's time; ffmpeg reads it from a pipe, and
+ * the frame bytes are written as they are after a small per-frame header (no copy).
+ *
+ * Layout: EBML header, a Segment of unknown size, Info (timestamps in nanoseconds), one video track
+ * `V_UNCOMPRESSED` whose ColourSpace names the pixel layout, then one Cluster per frame holding its
+ * absolute timestamp and one SimpleBlock. Sizes are written as 8-byte EBML numbers.
+ */
+
+/** EBML element ids used here */
+const ID = {
+  EBML: 0x1a45dfa3,
+  EBMLVersion: 0x4286,
+  EBMLReadVersion: 0x42f7,
+  EBMLMaxIDLength: 0x42f2,
+  EBMLMaxSizeLength: 0x42f3,
+  DocType: 0x4282,
+  DocTypeVersion: 0x4287,
+  DocTypeReadVersion: 0x4285,
+  Segment: 0x18538067,
+  Info: 0x1549a966,
+  TimestampScale: 0x2ad7b1,
+  Tracks: 0x1654ae6b,
+  TrackEntry: 0xae,
+  TrackNumber: 0xd7,
+  TrackUID: 0x73c5,
+  TrackType: 0x83,
+  DefaultDuration: 0x23e383,
+  CodecID: 0x86,
+  Video: 0xe0,
+  PixelWidth: 0xb0,
+  PixelHeight: 0xba,
+  ColourSpace: 0x2eb524,
+  Cluster: 0x1f43b675,
+  Timestamp: 0xe7,
+  SimpleBlock: 0xa3,
+} as const;
+
+function idBytes(id: number): Buffer {
+  const len = id > 0xffffff ? 4 : id > 0xffff ? 3 : id > 0xff ? 2 : 1;
+  const b = Buffer.alloc(len);
+  b.writeUIntBE(id, 0, len);
+  return b;
+}
+
+/** An EBML data size in 8 bytes (marker bit 0x01 in the first byte). */
+function size8(n: number): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64BE(BigInt(n));
+  b[0] |= 0x01;
+  return b;
+}
+
+/** Unsigned integer payload, shortest big-endian form (at least one byte). */
+function uint(v: number | bigint): Buffer {
+  let hex = BigInt(v).toString(16);
+  if (hex.length % 2) hex = `0${hex}`;
+  return Buffer.from(hex, 'hex');
+}
+
+function element(id: number, payload: Buffer): Buffer {
+  return Buffer.concat([idBytes(id), size8(payload.length), payload]);
+}
+
+/** Segment of unknown size: it grows as long as frames come. */
+const UNKNOWN_SIZE = Buffer.from('01ffffffffffffff', 'hex');
+
+/** The ColourSpace FourCC ffmpeg maps to each layout ('RGB' 24 and 'RGBA'). */
+const FOURCC: Record<PixelFormat, Buffer> = {
+  rgb24: Buffer.from([0x52, 0x47, 0x42, 24]),
+  rgba: Buffer.from('RGBA', 'latin1'),
+};
+
+export interface MatroskaVideo {
+  width: number;
+  height: number;
+  /** nominal frame rate (frames/s), written as the track's default frame duration */
+  fps: number;
+  pixelFormat?: PixelFormat;
+}
+
+export class MatroskaFrames {
+  readonly frameBytes: number;
+  private lastNs = -1n;
+
+  constructor(private readonly video: MatroskaVideo) {
+    this.frameBytes = video.width * video.height * bytesPerPixel(video.pixelFormat);
+  }
+
+  /** Everything before the first frame. */
+  header(): Buffer {
+    const v = this.video;
+    const ebml = element(
+      ID.EBML,
+      Buffer.concat([
+        element(ID.EBMLVersion, uint(1)),
+        element(ID.EBMLReadVersion, uint(1)),
+        element(ID.EBMLMaxIDLength, uint(4)),
+        element(ID.EBMLMaxSizeLength, uint(8)),
+        element(ID.DocType, Buffer.from('matroska', 'latin1')),
+        element(ID.DocTypeVersion, uint(4)),
+        element(ID.DocTypeReadVersion, uint(2)),
+      ]),
+    );
+    const info = element(ID.Info, element(ID.TimestampScale, uint(1))); // 1 ns
+    const track = element(
+      ID.TrackEntry,
+      Buffer.concat([
+        element(ID.TrackNumber, uint(1)),
+        element(ID.TrackUID, uint(1)),
+        element(ID.TrackType, uint(1)), // video
+        ...(v.fps > 0 ? [element(ID.DefaultDuration, uint(Math.round(1e9 / v.fps)))] : []),
+        element(ID.CodecID, Buffer.from('V_UNCOMPRESSED', 'latin1')),
+        element(ID.Video, Buffer.concat([element(ID.PixelWidth, uint(v.width)), element(ID.PixelHeight, uint(v.height)), element(ID.ColourSpace, FOURCC[v.pixelFormat ?? 'rgb24'])])),
+      ]),
+    );
+    return Buffer.concat([ebml, idBytes(ID.Segment), UNKNOWN_SIZE, info, element(ID.Tracks, track)]);
+  }
+
+  /**
+   * The bytes that go before one frame's pixels: a Cluster at `seconds` holding one keyframe
+   * SimpleBlock of `frameBytes`. Times must rise; one that does not is moved 1 µs after the last.
+   */
+  frameHeader(seconds: number): Buffer {
+    let ns = BigInt(Math.round(seconds * 1e9));
+    if (ns <= this.lastNs) ns = this.lastNs + 1000n;
+    this.lastNs = ns;
+    const timestamp = element(ID.Timestamp, uint(ns));
+    // SimpleBlock payload: track number 1 (EBML 0x81), relative time 0 (int16), flags: keyframe
+    const blockHead = Buffer.from([0x81, 0x00, 0x00, 0x80]);
+    const blockSize = blockHead.length + this.frameBytes;
+    const simpleBlock = Buffer.concat([idBytes(ID.SimpleBlock), size8(blockSize), blockHead]);
+    const clusterSize = timestamp.length + simpleBlock.length + this.frameBytes;
+    return Buffer.concat([idBytes(ID.Cluster), size8(clusterSize), timestamp, simpleBlock]);
+  }
+}
