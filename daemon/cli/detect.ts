@@ -36,11 +36,17 @@ output path (-o, --json) that cannot be written.
 
 const IMAGE_EXT = new Set(['.jpg', '.jpeg', '.png', '.bmp']);
 
-/** The --json file, opened before any work so that a path that cannot be written is one line, exit 2. */
+/**
+ * The --json file: its path is checked before any work (one line, exit 2); it is created at the
+ * first line, so a run that reads nothing leaves no empty file behind.
+ */
 class JsonLines {
-  private readonly stream: WriteStream | null;
-  constructor(file: string | undefined) {
-    this.stream = file ? createWriteStream(file, { fd: JsonLines.open(file) }) : null;
+  private stream: WriteStream | null = null;
+  constructor(private readonly file: string | undefined) {}
+  write(m: DetectionMessage): void {
+    if (!this.file) return;
+    this.stream ??= createWriteStream(this.file, { fd: JsonLines.open(this.file) });
+    this.stream.write(`${JSON.stringify(m)}\n`);
   }
   private static open(file: string): number {
     const problem = fileWriteProblem(file);
@@ -50,9 +56,6 @@ class JsonLines {
     } catch (err) {
       throw new ConfigError(`--json ${file}: cannot write (${(err as Error).message})`);
     }
-  }
-  write(m: DetectionMessage): void {
-    this.stream?.write(`${JSON.stringify(m)}\n`);
   }
   close(): Promise<void> {
     return new Promise((resolve, reject) => {
@@ -186,11 +189,21 @@ export const detectCommand: Command = async (argv) => {
       } catch (err) {
         throw new ConfigError(`-o ${target.out}: cannot create the output folder (${err instanceof FolderError ? err.message : String(err)})`);
       }
+      // one unreadable image is one line on stderr; the others are still done
+      const failed: string[] = [];
       for (const img of images) {
-        const m = await detectImage(detector, options, img, join(target.out, basename(img)), json);
-        process.stdout.write(`${summary(basename(img), m)}\n`);
+        try {
+          const m = await detectImage(detector, options, img, join(target.out, basename(img)), json);
+          process.stdout.write(`${summary(basename(img), m)}\n`);
+        } catch (err) {
+          if (!(err instanceof RuntimeFailure)) throw err;
+          failed.push(img);
+          process.stderr.write(`${err.message}\n`);
+        }
       }
-      process.stdout.write(`${images.length} images -> ${target.out}\n`);
+      const done = images.length - failed.length;
+      process.stdout.write(`${done} images -> ${target.out}\n`);
+      if (failed.length > 0) throw new RuntimeFailure(`${input}: ${failed.length} of ${images.length} images could not be read (above); the other ${done} are in ${target.out}`);
     } else if (target.kind === 'image') {
       const m = await detectImage(detector, options, input, target.out, json);
       process.stdout.write(`${summary(basename(input), m)} -> ${target.out}\n`);

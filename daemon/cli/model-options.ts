@@ -39,7 +39,7 @@ export async function openModelFromArgs(command: string, values: { model?: strin
 /** Parses a numeric option with a one-line error (exit 2). */
 export function numberOption(command: string, name: string, raw: string | undefined, min: number, max: number): number | undefined {
   if (raw === undefined) return undefined;
-  const v = Number(raw);
+  const v = raw.trim() === '' ? NaN : Number(raw);
   if (!Number.isFinite(v) || v < min || v > max) throw new ConfigError(`trt-detect ${command}: --${name} ${raw}: expected a number from ${min} to ${max}`);
   return v;
 }

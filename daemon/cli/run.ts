@@ -55,6 +55,9 @@ export const runCommand: Command = async (argv) => {
   let stopRequested: ((reason: string) => void) | null = null;
   const stopSignal = new Promise<string>((resolve) => (stopRequested = resolve));
   const onSignal = (sig: NodeJS.Signals) => stopRequested?.(sig);
+  // the daemon runs until a signal even when nothing else holds the event loop open (every camera
+  // ended or failed, MQTT/HTTP/RTSP off): a pending promise alone would let Node exit with 0
+  const keepAlive = setInterval(() => undefined, 1 << 30);
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
 
@@ -123,6 +126,7 @@ export const runCommand: Command = async (argv) => {
     if (!(err instanceof UserError)) logger.error({ err: errorMessage(err) }, 'fatal error');
     throw err;
   } finally {
+    clearInterval(keepAlive);
     notifier.close();
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);

@@ -48,6 +48,13 @@ describe('CLI exit codes and one-line errors', () => {
     const badThr = await runCli(['detect', '-m', MODEL, '-i', SAMPLE, '--threshold', '2']);
     expect(badThr.code).toBe(2);
     oneLine(badThr.stderr);
+    // a negative value is the option's value (not "ambiguous"); an empty one is not 0
+    const negative = await runCli(['detect', '-m', MODEL, '-i', SAMPLE, '--threshold', '-0.2']);
+    expect(negative.code).toBe(2);
+    expect(negative.stderr.trim()).toBe('trt-detect detect: --threshold -0.2: expected a number from 0 to 1');
+    const empty = await runCli(['detect', '-m', MODEL, '-i', SAMPLE, '--threshold', '']);
+    expect(empty.code).toBe(2);
+    expect(empty.stderr.trim()).toBe('trt-detect detect: --threshold : expected a number from 0 to 1');
   });
 
   it('detect: a video cut short is one line and exit 1; the frames before the cut are kept', async () => {

@@ -83,6 +83,36 @@ describe('detect: outputs that cannot be written are one line, exit 2, before an
   });
 });
 
+describe('detect on a directory with an unreadable image', () => {
+  it('does every readable image, names the bad one on its own line, exits 1', async () => {
+    const images = join(dir, 'mixed');
+    mkdirSync(images);
+    writeFileSync(join(images, 'a-corrupt.jpg'), Buffer.alloc(300, 1)); // sorts first
+    copyFileSync(IMAGE, join(images, 'b.jpg'));
+    copyFileSync(IMAGE, join(images, 'c.jpg'));
+    const out = join(dir, 'mixed-out');
+    const json = join(dir, 'mixed.jsonl');
+    const r = await runCli(['detect', '-m', MODEL, '-i', images, '-o', out, '--json', json]);
+    expect(r.code).toBe(1);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(new RegExp(`^${join(images, 'a-corrupt.jpg')}: `));
+    expect(lines[1]).toBe(`${images}: 1 of 3 images could not be read (above); the other 2 are in ${out}`);
+    expect(existsSync(join(out, 'b.jpg')) && existsSync(join(out, 'c.jpg'))).toBe(true);
+    expect(jsonLines(json).length).toBe(2);
+  });
+
+  it('a video that cannot be read leaves no empty --json file behind', async () => {
+    const junk = join(dir, 'junk.mp4');
+    writeFileSync(junk, Buffer.alloc(4000, 3));
+    const json = join(dir, 'junk.jsonl');
+    const r = await runCli(['detect', '-m', MODEL, '-i', junk, '-o', join(dir, 'junk-out.mp4'), '--json', json]);
+    expect(r.code).toBe(1);
+    oneLine(r.stderr);
+    expect(existsSync(json)).toBe(false);
+  });
+});
+
 describe('detect -c', () => {
   it('uses a config with only model and detect sections (no cameras); -m overrides model.path', async () => {
     const cfg = join(dir, 'model-only.yaml');

@@ -1,8 +1,8 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MODEL, SAMPLE, logLines, runCli } from '../support/cli.js';
+import { CLI, MODEL, SAMPLE, logLines, runCli } from '../support/cli.js';
 import { collectMessages, startMosquitto } from '../support/mosquitto.js';
 import { probeFrames, tempDir } from '../support/videos.js';
 
@@ -118,6 +118,23 @@ describe('trt-detect run on a video file with a real mosquitto', () => {
     // inference or pixel work on the loop would put every frame's 20-200 ms into the tail)
     const final = logLines(run.stdout).find((l) => l.msg === 'final stats') as { event_loop_overall: { max_ms: number; p99_ms: number } };
     expect(final.event_loop_overall.p99_ms).toBeLessThan(50);
+  });
+
+  it('without --exit-when-done it keeps running after its only source ended, until SIGTERM (even with MQTT, HTTP and RTSP off)', async () => {
+    const file = join(dir, 'no-exit.yaml');
+    writeFileSync(file, `model: {path: ${MODEL}}\ncameras:\n  cam: {source: ${clip}, record: {enabled: false}}\nmqtt: {enabled: false}\nhttp: {enabled: false}\nrtsp_server: {enabled: false}\n`);
+    const child = spawn(process.execPath, [CLI, 'run', '-c', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const exit = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+    const deadline = Date.now() + 60_000;
+    while (!out.includes('"msg":"camera ended"') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(out).toContain('"msg":"camera ended"');
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(child.exitCode).toBeNull();
+    child.kill('SIGTERM');
+    expect(await exit).toBe(0);
+    expect(out).toContain('"msg":"stopped"');
   });
 
   it('an unreachable broker is one clear line and exit 1', async () => {
