@@ -1,11 +1,14 @@
 import { defaultConfigPath, describeConfig, loadConfig } from '../config/index.js';
-import { ConfigError } from '../errors.js';
+import type { Config } from '../config/index.js';
+import { openDetector } from '../detect/open.js';
+import { ConfigError, RuntimeFailure, errorMessage } from '../errors.js';
 import { parseCommandArgs, type Command } from './args.js';
 
 const HELP = `Usage: trt-detect check-config [-c FILE]
 
-Validates a config.yaml (keys, types, ranges, sources, and that the model and file sources exist)
-and prints what trt-detect run would do with it, secrets masked. Problems are printed one per line
+Validates a config.yaml (keys, types, ranges, sources; that the model and file sources exist and
+the recording folders can be written; an .onnx model is loaded with ONNX Runtime to check its
+outputs and labels) and prints what trt-detect run would do with it, secrets masked. Problems are printed one per line
 as file:line:col: key.path: what is wrong (what to do).
 
 Options:
@@ -14,6 +17,26 @@ Options:
 
 Exit codes: 0 valid, 2 invalid.
 `;
+
+/**
+ * Loads an .onnx model the way `run` would (ONNX Runtime on the CPU, whatever the backend: the
+ * outputs, layout and labels are the same for a TensorRT build), so a file that is not a model, an
+ * unsupported layout or labels that do not match are found here, not at the first start.
+ * TensorRT engines are loaded by `run` only (they need the GPU).
+ */
+async function checkModel(file: string, config: Config): Promise<string> {
+  const m = config.model;
+  if (!/\.onnx$/i.test(m.path)) return `model check: ${m.path} is a TensorRT engine; run loads it on the GPU`;
+  try {
+    const detector = await openDetector({ modelPath: m.path, backend: 'onnxruntime', labels: m.labels, layout: m.layout, input: m.input, threads: 1 });
+    const i = detector.info;
+    await detector.close();
+    return `model check: loaded with ONNX Runtime: input ${i.inputWidth}x${i.inputHeight}, layout ${i.layout}, labels ${i.labels.join(', ')}`;
+  } catch (err) {
+    if (err instanceof ConfigError || err instanceof RuntimeFailure) throw new ConfigError(`${file}: model.path: ${m.path}: ${errorMessage(err).replace(`${m.path}: `, '')}`);
+    throw err;
+  }
+}
 
 export const checkConfigCommand: Command = async (argv) => {
   const { values } = parseCommandArgs('check-config', argv, { config: { type: 'string', short: 'c' } });
@@ -24,7 +47,8 @@ export const checkConfigCommand: Command = async (argv) => {
   const file = (values.config as string | undefined) ?? defaultConfigPath();
   try {
     const config = loadConfig(file, { checkFiles: true });
-    process.stdout.write(`config: ${file}\n${describeConfig(config)}config OK\n`);
+    const model = await checkModel(file, config);
+    process.stdout.write(`config: ${file}\n${describeConfig(config)}${model}\nconfig OK\n`);
     return 0;
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;

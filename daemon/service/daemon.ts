@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { diffConfigs, type Config, type ConfigDiff } from '../config/index.js';
 import { openDetector } from '../detect/open.js';
 import type { Detector } from '../detect/types.js';
-import { RuntimeFailure, errorMessage } from '../errors.js';
+import { ConfigError, RuntimeFailure, errorMessage } from '../errors.js';
 import { MqttPublisher, type MqttStats } from '../sinks/mqtt-publisher.js';
 import { SegmentRecorder } from '../sinks/recorder.js';
 import { RtspOutSink } from '../sinks/rtsp-out.js';
@@ -25,7 +25,8 @@ function readSecretFile(file: string | null, what: string): Buffer | undefined {
   try {
     return readFileSync(file);
   } catch (err) {
-    throw new RuntimeFailure(`${file}: cannot read ${what} (${errorMessage(err)})`);
+    // a file the config names: a config problem (exit 2), like check-config's
+    throw new ConfigError(`${what} ${file}: cannot read the file (${errorMessage(err)}) (check the path)`);
   }
 }
 

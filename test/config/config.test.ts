@@ -161,6 +161,39 @@ describe('trt-detect check-config', () => {
   });
 });
 
+describe('check-config looks at what run would trip over', () => {
+  it('loads an .onnx model: not a model, labels that do not match; a record.path that cannot be written', async () => {
+    const good = join(dir, 'model-ok.yaml');
+    writeFileSync(good, `model: {path: ${MODEL}}\ncameras:\n  front: {source: "rtsp://192.0.2.10/s"}\n`);
+    const ok = await runCli(['check-config', '-c', good]);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain('model check: loaded with ONNX Runtime: input 512x288, layout scores_boxes, labels background, road_sign, vehicle, pedestrian, bicycle');
+
+    const notModel = join(dir, 'text.onnx');
+    writeFileSync(notModel, 'not a model\n');
+    const c1 = join(dir, 'model-text.yaml');
+    writeFileSync(c1, `model: {path: ${notModel}}\ncameras:\n  front: {source: "rtsp://192.0.2.10/s"}\n`);
+    const r1 = await runCli(['check-config', '-c', c1]);
+    expect(r1.code).toBe(2);
+    expect(r1.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r1.stderr).toMatch(new RegExp(`^${c1}: model.path: ${notModel}: not a model ONNX Runtime can load`));
+
+    const c2 = join(dir, 'model-labels.yaml');
+    writeFileSync(c2, `model: {path: ${MODEL}, labels: [background, car, person]}\ncameras:\n  front: {source: "rtsp://192.0.2.10/s"}\n`);
+    const r2 = await runCli(['check-config', '-c', c2]);
+    expect(r2.code).toBe(2);
+    expect(r2.stderr.trim()).toBe(`${c2}: model.path: ${MODEL}: the model has 5 classes but 3 labels were given (fix model.labels or the .labels.txt file)`);
+
+    const blocker = join(dir, 'a-file');
+    writeFileSync(blocker, 'x');
+    const c3 = join(dir, 'record-path.yaml');
+    writeFileSync(c3, `model: {path: ${MODEL}}\ncameras:\n  front:\n    source: "rtsp://192.0.2.10/s"\n    record: {path: ${join(blocker, 'rec')}}\n`);
+    const r3 = await runCli(['check-config', '-c', c3]);
+    expect(r3.code).toBe(2);
+    expect(r3.stderr.trim()).toBe(`${c3}:5:14: cameras.front.record.path: ${blocker} is a file, not a folder (point record.path at a folder trt-detect can write)`);
+  });
+});
+
 describe('config/examples', () => {
   it('every example is a valid config', async () => {
     const { readdirSync } = await import('node:fs');
