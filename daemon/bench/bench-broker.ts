@@ -2,7 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { RuntimeFailure } from '../errors.js';
+import { mqttUrlProblem } from '../config/config-schema.js';
+import { ConfigError, RuntimeFailure } from '../errors.js';
 import { which } from '../media/platform.js';
 import { canConnect, freePort } from '../net.js';
 import { MqttPublisher } from '../sinks/mqtt-publisher.js';
@@ -67,6 +68,8 @@ async function startPrivateBroker(binary: string): Promise<{ url: string; proc: 
 export async function openBenchMqtt(url: string | undefined): Promise<BenchMqtt> {
   const none = (note: string): BenchMqtt => ({ mode: 'none', url: null, publisher: null, brokerPid: null, note, close: async () => undefined });
   if (url === 'none') return none('--mqtt none: detections were serialised but not published');
+  const urlProblem = url === undefined ? null : mqttUrlProblem(url);
+  if (urlProblem) throw new ConfigError(`trt-detect bench: --mqtt: ${urlProblem}`);
   let broker: Awaited<ReturnType<typeof startPrivateBroker>> | null = null;
   if (url === undefined) {
     const binary = which('mosquitto', ['/usr/sbin', '/usr/local/sbin']);

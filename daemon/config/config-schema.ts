@@ -60,7 +60,7 @@ export function sourceProblem(v: string): string | null {
 
 const MQTT_SCHEMES = ['mqtt', 'mqtts', 'tcp', 'tls', 'ssl', 'ws', 'wss'];
 
-function mqttUrlProblem(v: string): string | null {
+export function mqttUrlProblem(v: string): string | null {
   const m = /^([a-z][a-z0-9+.-]*):\/\/([^/?#]*)/i.exec(v);
   if (!m) return `malformed URL "${v}" (write mqtt://host:1883 or mqtts://host:8883)`;
   if (!MQTT_SCHEMES.includes(m[1].toLowerCase())) return `unsupported scheme "${m[1]}" (expected mqtt, mqtts, ws or wss)`;

@@ -66,6 +66,10 @@ export function parseConfig(text: string, file: string, options: LoadOptions = {
         .map((e) => {
           const pos = e.linePos?.[0];
           const what = e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+          if (e.code === 'DUPLICATE_KEY') {
+            const key = /^["']?([^"':\n]+)/.exec(text.slice(e.pos[0]))?.[1]?.trim() ?? '?';
+            return `${file}:${pos?.line ?? 1}:${pos?.col ?? 1}: "${key}" appears twice in the same section (keep one of them)`;
+          }
           return `${file}:${pos?.line ?? 1}:${pos?.col ?? 1}: YAML syntax error: ${what} (fix the YAML syntax at that line)`;
         })
         .join('\n'),

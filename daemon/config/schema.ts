@@ -201,7 +201,8 @@ export class Validator {
       }
       case 'number': {
         if (typeof v !== 'number' && typeof v !== 'bigint') {
-          return this.report(anchor, path, `expected ${rangeText(schema)}, got ${describeValue(node)} (write the number without quotes)`);
+          const quotedNumber = typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v));
+          return this.report(anchor, path, `expected ${rangeText(schema)}, got ${describeValue(node)}${quotedNumber ? ' (write the number without quotes)' : ''}`);
         }
         const n = Number(v);
         const bad =

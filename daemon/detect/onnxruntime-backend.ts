@@ -88,6 +88,7 @@ export class OnnxRuntimeDetector implements Detector {
         extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
       });
     } catch (err) {
+      if (statSync(modelPath).size === 0) throw new ConfigError(`${modelPath}: the file is empty (copy the model again)`);
       throw new ConfigError(`${modelPath}: not a model ONNX Runtime can load (${errorMessage(err).split('\n')[0]}) (use an .onnx SSD model or a TensorRT engine on a Jetson)`);
     }
     if (session.inputNames.length !== 1) {

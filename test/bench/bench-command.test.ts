@@ -136,6 +136,9 @@ describe('trt-detect bench', () => {
     const json = await runCli(['bench', '-m', MODEL, '-i', clip, '--json', join(tmp.dir, 'no', 'b.json')]);
     expect(json.code).toBe(2);
     expect(json.stderr.trim()).toBe(`trt-detect bench: --json ${join(tmp.dir, 'no', 'b.json')}: cannot write (folder ${join(tmp.dir, 'no')} does not exist)`);
+    const scheme = await runCli(['bench', '-m', MODEL, '-i', clip, '--mqtt', 'ftp://x']);
+    expect(scheme.code).toBe(2);
+    expect(scheme.stderr.trim()).toBe('trt-detect bench: --mqtt: unsupported scheme "ftp" (expected mqtt, mqtts, ws or wss)');
     const loop = await runCli(['bench', '-m', MODEL, '-i', clip, '--loop-minutes', 'x']);
     expect(loop.code).toBe(2);
     expect(loop.stderr.trim().split('\n')).toHaveLength(1);

@@ -45,6 +45,11 @@ describe('CLI exit codes and one-line errors', () => {
     const noModel = await runCli(['detect', '-m', join(dir, 'none.onnx'), '-i', SAMPLE]);
     expect(noModel.code).toBe(2);
     expect(noModel.stderr.trim()).toBe(`${join(dir, 'none.onnx')}: model file not found (check -m or model.path)`);
+    const empty0 = join(dir, 'empty.onnx');
+    writeFileSync(empty0, '');
+    const emptyModel = await runCli(['detect', '-m', empty0, '-i', SAMPLE]);
+    expect(emptyModel.code).toBe(2);
+    expect(emptyModel.stderr.trim()).toBe(`${empty0}: the file is empty (copy the model again)`);
     const badThr = await runCli(['detect', '-m', MODEL, '-i', SAMPLE, '--threshold', '2']);
     expect(badThr.code).toBe(2);
     oneLine(badThr.stderr);

@@ -61,6 +61,11 @@ mqtt:
   it('reports YAML syntax errors and empty files with a position', () => {
     expect(problems('model: [\n')[0]).toMatch(/^a\.yaml:\d+:\d+: YAML syntax error: /);
     expect(problems('')[0]).toMatch(/^a\.yaml:1:1: \(top level\): the file is empty/);
+    // a key written twice is named
+    expect(problems('cameras:\n  front: {source: /a.mp4}\n  front: {source: /b.mp4}\n')).toEqual(['a.yaml:3:3: "front" appears twice in the same section (keep one of them)']);
+    // "without quotes" only for a number in quotes
+    expect(problems(minimal('source: /a.mp4') + 'detect: {threshold: high}\n')[0]).toMatch(/detect.threshold: expected a number from 0 to 1, got "high"$/);
+    expect(problems(minimal('source: /a.mp4') + 'detect: {threshold: "0.5"}\n')[0]).toMatch(/got "0.5" \(write the number without quotes\)$/);
   });
 
   it('expands ${VAR} and names a missing variable', () => {
