@@ -38,6 +38,8 @@ export interface CameraStats {
   draw_ms: number;
   encode_ms: number;
   recording: string | null;
+  /** why the recording (and RTSP output) stopped while the camera went on, if it did */
+  recording_error: string | null;
 }
 
 /** Where annotated frames go: segmented recordings, one MP4 file, an RTSP stream. */
@@ -64,6 +66,13 @@ export interface PipelineSpec {
   publishCarried?: boolean;
   /** made once the source's size and rate are known (live: at the first frame); null = no video output */
   sink: ((video: { width: number; height: number; fpsRational: string; pixelFormat?: PixelFormat; timescale?: number | null }) => FrameSink) | null;
+  /**
+   * When the sink fails (a full disk, a recording folder gone): `fail` (default) ends the camera in
+   * state `error`, as `detect` wants; `continue` (the daemon) keeps detecting and publishing
+   * without it, reports `recording stopped: …` in the camera status, and ends a file source in
+   * state `error` so that `run --exit-when-done` exits 1.
+   */
+  sinkFailure?: 'fail' | 'continue';
   /** sees every decoded frame before boxes are drawn (calibration capture); must copy what it keeps and return at once */
   capture?: (frame: Frame) => void;
 }
@@ -115,6 +124,8 @@ export class CameraPipeline {
   private q1: BoundedQueue<Frame> | null = null;
   private q2: BoundedQueue<Work> | null = null;
   private lastError: string | null = null;
+  private sinkError: string | null = null;
+  private sinkClosing: Promise<void> = Promise.resolve();
 
   constructor(
     readonly name: string,
@@ -135,7 +146,8 @@ export class CameraPipeline {
   private setState(state: CameraState, error?: string): void {
     this.state = state;
     const fps = this.fps.rate();
-    this.outputs.status(this.name, { state, fps, ...(error ? { error } : {}) });
+    const shown = error ?? (state === 'streaming' ? this.sinkError : null);
+    this.outputs.status(this.name, { state, fps, ...(shown ? { error: shown } : {}) });
     const level = state === 'error' ? 'error' : state === 'reconnecting' ? 'warn' : 'info';
     // the logger is bound to the camera (the daemon's child logger): no `camera` field here
     this.logger[level](error ? { state, error } : { state }, `camera ${state}${error ? `: ${error}` : ''}`);
@@ -143,7 +155,7 @@ export class CameraPipeline {
 
   /** Publishes the current state again with the current frame rate (the daemon does so with its stats). */
   refreshStatus(): void {
-    if (this.state === 'streaming') this.outputs.status(this.name, { state: this.state, fps: this.fps.rate() });
+    if (this.state === 'streaming') this.outputs.status(this.name, { state: this.state, fps: this.fps.rate(), ...(this.sinkError ? { error: this.sinkError } : {}) });
   }
 
   /** Runs until the source ends (files) or stop() is called; never throws: failures become state `error`. */
@@ -174,9 +186,10 @@ export class CameraPipeline {
         return this.state;
       }
       await this.recorder?.close();
-      if (src.truncated) {
-        this.lastError = src.truncated;
-        this.setState('error', src.truncated);
+      await this.sinkClosing;
+      if (src.truncated || this.sinkError) {
+        this.lastError = src.truncated ?? this.sinkError;
+        this.setState('error', this.lastError as string);
       } else {
         this.setState('ended');
       }
@@ -284,7 +297,12 @@ export class CameraPipeline {
             const t0 = performance.now();
             if (w.detections.length > 0) await native.draw(frame.data, frame.width, frame.height, drawBoxes(w.detections));
             const t1 = performance.now();
-            await this.recorder.write(frame.data, frame.pts);
+            try {
+              await this.recorder.write(frame.data, frame.pts);
+            } catch (err) {
+              if (this.spec.sinkFailure !== 'continue') throw err;
+              this.dropSink(err);
+            }
             this.timings.draw.add(t1 - t0);
             this.timings.encode.add(performance.now() - t1);
           }
@@ -296,6 +314,16 @@ export class CameraPipeline {
       q2.drain();
       throw err;
     }
+  }
+
+  /** The sink failed and the camera goes on without it (sinkFailure: continue). */
+  private dropSink(err: unknown): void {
+    this.sinkError = `recording stopped: ${errorMessage(err)}`;
+    const sink = this.recorder as FrameSink;
+    this.recorder = null;
+    this.sinkClosing = sink.close().catch(() => undefined);
+    this.logger.error({ error: this.sinkError }, `${this.sinkError} (detection and MQTT go on; fix the cause and reload or restart)`);
+    if (this.state === 'streaming') this.setState('streaming');
   }
 
   stats(): CameraStats {
@@ -313,6 +341,7 @@ export class CameraPipeline {
       draw_ms: this.timings.draw.mean,
       encode_ms: this.timings.encode.mean,
       recording: this.recorder?.currentFile ?? null,
+      recording_error: this.sinkError,
     };
   }
 

@@ -181,6 +181,7 @@ export class Daemon {
       },
       detect: cam.effective_detect,
       publishAll: this.config.mqtt.publish === 'all_frames',
+      sinkFailure: 'continue',
       capture: (frame) => this.calibration.offer(name, frame),
       sink: wantsSink
         ? (video) => {

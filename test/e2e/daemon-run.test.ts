@@ -137,6 +137,28 @@ describe('trt-detect run on a video file with a real mosquitto', () => {
     expect(out).toContain('"msg":"stopped"');
   });
 
+  it('a recording that cannot be written stops the recording, not the detections; the camera ends in error, exit 1', async () => {
+    const blocker = join(dir, 'not-a-folder');
+    writeFileSync(blocker, 'x');
+    const file = join(dir, 'bad-record.yaml');
+    writeFileSync(
+      file,
+      `model: {path: ${MODEL}}\ncameras:\n  cam: {source: ${clip}, record: {enabled: true, path: ${join(blocker, 'rec')}}}\nmqtt: {url: ${broker.url}, topic_prefix: badrec, publish: all_frames}\nhttp: {enabled: false}\nrtsp_server: {enabled: false}\n`,
+    );
+    const sub = await collectMessages(broker.url, 'badrec/#');
+    const run = await runCli(['run', '-c', file, '--exit-when-done'], { timeoutMs: 60000 });
+    expect(run.code).toBe(1);
+    await sub.waitFor((ms) => ms.some((m) => m.topic === 'badrec/status' && m.payload === 'offline'), 5000);
+    await sub.close();
+    expect(sub.messages.filter((m) => m.topic === 'badrec/cam/detections').length).toBe(FRAMES);
+    const why = `recording stopped: record.path ${join(blocker, 'rec')}: cannot create the recordings folder: ${blocker} is a file, not a folder (point record.path at a writable folder)`;
+    const statuses = sub.messages.filter((m) => m.topic === 'badrec/cam/status').map((m) => JSON.parse(m.payload) as { state: string; error?: string });
+    expect(statuses).toContainEqual(expect.objectContaining({ state: 'streaming', error: why }));
+    expect(statuses[statuses.length - 1]).toMatchObject({ state: 'error', error: why });
+    const errors = logLines(run.stdout).filter((l) => l.level === 'error');
+    expect(errors.map((l) => l.msg)).toContain(`${why} (detection and MQTT go on; fix the cause and reload or restart)`);
+  });
+
   it('an unreachable broker is one clear line and exit 1', async () => {
     const run = await runCli(['run', '-c', config({ url: 'mqtt://127.0.0.1:1' }), '--exit-when-done'], { timeoutMs: 30000 });
     expect(run.code).toBe(1);
