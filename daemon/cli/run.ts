@@ -113,13 +113,12 @@ export const runCommand: Command = async (argv) => {
     }
     notifier.ready();
     logger.info({ cameras: Object.keys(config.cameras).length, status: statusSummary(view.cameras()), watchdog_ms: notifier.watchdogMs }, 'running');
-    const reason = values['exit-when-done']
-      ? await Promise.race([daemon.whenSourcesDone().then(() => 'all sources ended'), stopSignal])
-      : await stopSignal;
+    const ALL_ENDED = 'all sources ended';
+    const reason = values['exit-when-done'] ? await Promise.race([daemon.whenSourcesDone().then(() => ALL_ENDED), stopSignal]) : await stopSignal;
     stopping = true;
     notifier.stopping(reason);
     await reloading;
-    const [code] = await Promise.all([daemon.stop(reason), http?.close()]);
+    const [code] = await Promise.all([daemon.stop(reason, reason === ALL_ENDED), http?.close()]);
     logger.info({ code }, 'stopped');
     return code;
   } catch (err) {

@@ -145,7 +145,8 @@ export class CameraPipeline {
 
   private setState(state: CameraState, error?: string): void {
     this.state = state;
-    const fps = this.fps.rate();
+    // the rate of now: 0 unless frames flow (not the last 5 s before a camera was lost)
+    const fps = state === 'streaming' ? this.fps.rate() : 0;
     const shown = error ?? (state === 'streaming' ? this.sinkError : null);
     this.outputs.status(this.name, { state, fps, ...(shown ? { error: shown } : {}) });
     const level = state === 'error' ? 'error' : state === 'reconnecting' ? 'warn' : 'info';

@@ -287,8 +287,13 @@ export class Daemon {
     return [...this.pipelines.values()].some((p) => p.pipeline.currentState === 'error');
   }
 
-  /** Clean stop: sources closed, recordings finalized, `offline` published. Idempotent. */
-  stop(reason: string): Promise<number> {
+  /**
+   * Clean stop: sources closed, recordings finalized, `offline` published. Idempotent. Resolves to
+   * the exit code: 0, or 1 with `sourcesEnded` (run --exit-when-done: every source ended) when a
+   * camera ended in state `error`. A signal is a clean stop (0) whatever state the cameras are in:
+   * `systemctl stop` must not leave the unit failed.
+   */
+  stop(reason: string, sourcesEnded = false): Promise<number> {
     this.stopping ??= (async () => {
       this.logger.info({ reason }, 'stopping');
       if (this.statsTimer) clearInterval(this.statsTimer);
@@ -302,7 +307,7 @@ export class Daemon {
       await this.detector?.close().catch(() => undefined);
       await this.rtspServer?.close();
       this.loop.stop();
-      return this.anyCameraFailed ? 1 : 0;
+      return sourcesEnded && this.anyCameraFailed ? 1 : 0;
     })();
     return this.stopping;
   }

@@ -120,15 +120,15 @@ describe('trt-detect run on a video file with a real mosquitto', () => {
     expect(final.event_loop_overall.p99_ms).toBeLessThan(50);
   });
 
-  it('without --exit-when-done it keeps running after its only source ended, until SIGTERM (even with MQTT, HTTP and RTSP off)', async () => {
+  it('without --exit-when-done it keeps running after its sources ended or failed, until SIGTERM, which is a clean stop (exit 0) even with a camera in error', async () => {
     const file = join(dir, 'no-exit.yaml');
-    writeFileSync(file, `model: {path: ${MODEL}}\ncameras:\n  cam: {source: ${clip}, record: {enabled: false}}\nmqtt: {enabled: false}\nhttp: {enabled: false}\nrtsp_server: {enabled: false}\n`);
+    writeFileSync(file, `model: {path: ${MODEL}}\ncameras:\n  cam: {source: ${clip}, record: {enabled: false}}\n  broken: {source: ${join(dir, 'gone.mp4')}, record: {enabled: false}}\nmqtt: {enabled: false}\nhttp: {enabled: false}\nrtsp_server: {enabled: false}\n`);
     const child = spawn(process.execPath, [CLI, 'run', '-c', file], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     const exit = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
     const deadline = Date.now() + 60_000;
-    while (!out.includes('"msg":"camera ended"') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    while (!(out.includes('"msg":"camera ended"') && out.includes('"state":"error"')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     expect(out).toContain('"msg":"camera ended"');
     await new Promise((r) => setTimeout(r, 1500));
     expect(child.exitCode).toBeNull();
