@@ -125,6 +125,7 @@ export class CameraPipeline {
   private q2: BoundedQueue<Work> | null = null;
   private lastError: string | null = null;
   private sinkError: string | null = null;
+  private lastStatus: CameraStatus | null = null;
   private sinkClosing: Promise<void> = Promise.resolve();
 
   constructor(
@@ -148,15 +149,20 @@ export class CameraPipeline {
     // the rate of now: 0 unless frames flow (not the last 5 s before a camera was lost)
     const fps = state === 'streaming' ? this.fps.rate() : 0;
     const shown = error ?? (state === 'streaming' ? this.sinkError : null);
-    this.outputs.status(this.name, { state, fps, ...(shown ? { error: shown } : {}) });
+    this.lastStatus = { state, fps, ...(shown ? { error: shown } : {}) };
+    this.outputs.status(this.name, this.lastStatus);
     const level = state === 'error' ? 'error' : state === 'reconnecting' ? 'warn' : 'info';
     // the logger is bound to the camera (the daemon's child logger): no `camera` field here
     this.logger[level](error ? { state, error } : { state }, `camera ${state}${error ? `: ${error}` : ''}`);
   }
 
-  /** Publishes the current state again with the current frame rate (the daemon does so with its stats). */
-  refreshStatus(): void {
+  /**
+   * Publishes the current status again: while streaming with the frame rate of now (the daemon does
+   * so with its stats); with `any`, in every state (a new MQTT publisher after a reload).
+   */
+  refreshStatus(any = false): void {
     if (this.state === 'streaming') this.outputs.status(this.name, { state: this.state, fps: this.fps.rate(), ...(this.sinkError ? { error: this.sinkError } : {}) });
+    else if (any && this.lastStatus) this.outputs.status(this.name, this.lastStatus);
   }
 
   /** Runs until the source ends (files) or stop() is called; never throws: failures become state `error`. */

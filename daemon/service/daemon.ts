@@ -265,8 +265,11 @@ export class Daemon {
     }
     await this.startRtspServer(next).catch((err: unknown) => logger.error({ error: errorMessage(err) }, 'rtsp server not started; cameras run without rtsp_out'));
     if (mqttChanged) {
+      this.publisher?.forgetCameras();
       await this.publisher?.close(1500).catch(() => undefined);
       this.publisher = newPublisher;
+      // the cameras that kept running announce themselves on the new broker/prefix at once
+      for (const p of this.pipelines.values()) p.pipeline.refreshStatus(true);
     }
     if (newDetector) {
       await this.detector?.close();

@@ -230,10 +230,16 @@ export class MqttPublisher {
     if (this.writable()) this.send(this.cameraTopic(camera, 'status'), payload, this.retainStatus, 1);
   }
 
-  /** Clears a removed camera's retained status topic. */
-  forgetCamera(camera: string): void {
-    this.cameraStatus.delete(camera);
-    if (this.writable()) this.send(this.cameraTopic(camera, 'status'), '', true, 1);
+  /**
+   * Clears the retained status topic of every camera this publisher announced (an empty retained
+   * message deletes it): before it is replaced by one with another broker or topic prefix, so no
+   * `streaming` is left behind where nobody updates it.
+   */
+  forgetCameras(): void {
+    for (const camera of this.cameraStatus.keys()) {
+      if (this.writable()) this.send(this.cameraTopic(camera, 'status'), '', true, 1);
+    }
+    this.cameraStatus.clear();
   }
 
   publishStats(stats: unknown): void {

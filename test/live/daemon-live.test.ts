@@ -195,6 +195,34 @@ http: {enabled: false}
     }
   }, 90_000);
 
+  it('a reload that changes mqtt.topic_prefix leaves no retained camera status behind under the old prefix', async () => {
+    const clip = makeTestVideo(join(dir, 'prefix.mp4'), { width: 160, height: 120, fps: 10, frames: 20 });
+    const cfg = join(dir, 'prefix.yaml');
+    const write = (prefix: string) =>
+      writeFileSync(cfg, `model: {path: ${MODEL}}\ncameras:\n  cam: {source: ${clip}, loop: true, record: {enabled: false}}\nmqtt: {url: ${broker.url}, topic_prefix: ${prefix}, stats_interval_seconds: 1}\nhttp: {enabled: false}\nrtsp_server: {enabled: false}\n`);
+    write('pfx-a');
+    const sub = await collectMessages(broker.url, '#');
+    const daemon = startDaemon(cfg);
+    try {
+      await sub.waitFor((ms) => statusOf(ms, 'pfx-a/cam/status').some((x) => x.state === 'streaming'), 45_000);
+      write('pfx-b');
+      daemon.proc.kill('SIGHUP');
+      await sub.waitFor((ms) => statusOf(ms, 'pfx-b/cam/status').some((x) => x.state === 'streaming'), 20_000);
+      // a newcomer sees what is retained: the old prefix says offline, and has no camera status left
+      const late = await collectMessages(broker.url, 'pfx-a/#');
+      await new Promise((r) => setTimeout(r, 1000));
+      await late.close();
+      expect(late.messages.filter((m) => m.retain).map((m) => [m.topic, m.payload])).toEqual([['pfx-a/status', 'offline']]);
+      daemon.proc.kill('SIGTERM');
+      expect(await daemon.exit).toBe(0);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\n--- daemon output ---\n${daemon.out().slice(-3000)}`);
+    } finally {
+      if (daemon.proc.exitCode === null) daemon.proc.kill('SIGKILL');
+      await sub.close();
+    }
+  }, 120_000);
+
   it('a taken RTSP port stops the daemon at start with one line and exit 1', async () => {
     const blocker = createServer(() => undefined);
     await new Promise<void>((r) => blocker.listen(0, '0.0.0.0', r));
