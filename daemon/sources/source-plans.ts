@@ -81,7 +81,9 @@ function ffmpegFilters(shape: OutputShape): string[] {
 export function ffmpegPlan(s: LiveSourceSettings, shape: OutputShape): LaunchPlan {
   const input: string[] = [];
   if (s.kind === 'rtsp') {
-    input.push('-rtsp_transport', s.rtspTransport, '-i', s.target);
+    // nobuffer: the packets ffmpeg reads while probing the stream (seconds of video) are not
+    // delivered afterwards as one burst, which the live queue would drop and count
+    input.push('-fflags', 'nobuffer', '-rtsp_transport', s.rtspTransport, '-i', s.target);
   } else if (s.kind === 'v4l2') {
     input.push('-f', 'v4l2');
     if (s.width && s.height) input.push('-video_size', `${s.width}x${s.height}`);

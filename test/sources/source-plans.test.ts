@@ -97,6 +97,8 @@ describe('backend choice', () => {
 describe('ffmpeg plans', () => {
   it('RTSP over TCP (default) or UDP, scaled and rate-limited when asked', () => {
     const p = ffmpegPlan(settings({ target: 'rtsp://u:pw@cam/s', rtspTransport: 'udp' }), { width: 640, height: 360, fps: 5 });
+    // nobuffer: what ffmpeg reads while it probes the stream is not delivered later as a burst (dropped)
+    expect(p.args.slice(p.args.indexOf('-fflags'), p.args.indexOf('-fflags') + 2)).toEqual(['-fflags', 'nobuffer']);
     expect(p.args).toEqual(expect.arrayContaining(['-rtsp_transport', 'udp', '-i', 'rtsp://u:pw@cam/s', '-vf', 'scale=640:360,fps=5', '-pix_fmt', 'rgb24', 'pipe:1']));
     expect(p.describe).not.toContain('pw@');
     expect(p.frameFd).toBe(1);
