@@ -110,6 +110,7 @@ const cameraSchema = obj(
     source: str(undefined, { check: sourceProblem }),
     enabled: bool(true),
     loop: bool(false),
+    realtime: bool(false),
     width: int(null, { min: 1, max: 16384 }),
     height: int(null, { min: 1, max: 16384 }),
     fps: num(null, { above: 0, max: 1000 }),

@@ -20,6 +20,7 @@ function cameraLines(name: string, cam: CameraConfig, cfg: Config): string[] {
   const caps = [cam.width && cam.height ? `${cam.width}x${cam.height}` : null, cam.fps ? `${cam.fps} fps` : null].filter(Boolean).join(', ');
   const opts = [
     kind === 'file' ? (cam.loop ? 'loop' : 'no loop') : null,
+    kind === 'file' ? (cam.realtime ? 'at its own frame rate' : 'as fast as it is processed') : null,
     kind === 'rtsp' ? `${cam.rtsp_transport}` : null,
     caps || null,
     `decoder ${cam.decoder}`,

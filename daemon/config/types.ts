@@ -31,6 +31,8 @@ export interface CameraConfig {
   source: string;
   enabled: boolean;
   loop: boolean;
+  /** file sources: frames at the file's own rate, as a camera would deliver them */
+  realtime: boolean;
   width: number | null;
   height: number | null;
   fps: number | null;

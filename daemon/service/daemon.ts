@@ -172,6 +172,7 @@ export class Daemon {
       source: cam.source,
       loop: cam.loop,
       sourceOptions: {
+        realtime: cam.realtime,
         width: cam.width,
         height: cam.height,
         fps: cam.fps,

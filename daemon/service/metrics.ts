@@ -152,7 +152,7 @@ export function renderMetrics(view: ServiceView, proc: ProcessFigures): string {
   t.counter('trt_detect_frames_dropped_total', 'Frames a live source dropped because the pipeline was behind.', per((c) => c.stats.dropped));
   t.gauge('trt_detect_camera_fps', 'Processed frames per second over the last 5 s.', per((c) => c.stats.fps));
   t.gauge('trt_detect_queue_depth', 'Frames waiting between pipeline stages.', per((c) => c.stats.queue_depth));
-  t.counter('trt_detect_source_reconnects_total', 'Times a live source reconnected.', per((c) => c.stats.reconnects));
+  t.counter('trt_detect_source_reconnects_total', 'Reconnect attempts of a live source after it lost (or could not reach) its camera.', per((c) => c.stats.reconnects));
   t.histogramSeconds('trt_detect_inference_seconds', 'Detector inference latency per frame.',
     running.filter((c) => c.inference).map((c) => [{ camera: c.name }, c.inference as LatencyHistogram]));
   const mqtt = view.mqtt();

@@ -28,7 +28,8 @@ export class FfmpegFileSource {
   constructor(
     readonly file: string,
     readonly info: VideoInfo,
-    private readonly opts: { loop?: boolean; poolSize?: number } = {},
+    /** realtime: frames at the file's own rate (ffmpeg -re), as a camera would deliver them */
+    private readonly opts: { loop?: boolean; realtime?: boolean; poolSize?: number } = {},
   ) {
     this.pool = new FramePool(info.width * info.height * 3, opts.poolSize ?? 16);
   }
@@ -51,7 +52,7 @@ export class FfmpegFileSource {
   private async *decodeOnce(ptsOffset: number): AsyncGenerator<Frame> {
     const { width, height } = this.info;
     const frameBytes = width * height * 3;
-    const args = ['-nostdin', '-nostats', '-hide_banner', '-loglevel', 'info', '-i', this.file, '-map', '0:v:0', '-an', '-sn', '-dn',
+    const args = ['-nostdin', '-nostats', '-hide_banner', '-loglevel', 'info', ...(this.opts.realtime ? ['-re'] : []), '-i', this.file, '-map', '0:v:0', '-an', '-sn', '-dn',
       '-vf', 'showinfo=checksum=0', ...(await passthroughArgs()), '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'];
     const proc = spawn(ffmpegPath(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc = proc;

@@ -28,7 +28,7 @@ export class GstFileSource {
     readonly file: string,
     info: VideoInfo,
     private readonly plat: Platform,
-    private readonly opts: { loop?: boolean } = {},
+    private readonly opts: { loop?: boolean; realtime?: boolean } = {},
   ) {
     this.info = { ...info, pixelFormat: this.plan(info).pixelFormat };
     this.pool = new FramePool(info.width * info.height * bytesPerPixel(this.info.pixelFormat), 16);
@@ -37,7 +37,7 @@ export class GstFileSource {
   /** the size is forced so frames match what ffprobe reported (and what recordings are opened with) */
   private plan(info: VideoInfo) {
     const { width, height, codec } = info;
-    return gstPlan({ kind: 'file', target: this.file, width: null, height: null, fps: null, rtspTransport: 'tcp', decoder: 'gstreamer', codec }, { width, height, fps: null }, this.plat);
+    return gstPlan({ kind: 'file', target: this.file, width: null, height: null, fps: null, rtspTransport: 'tcp', decoder: 'gstreamer', codec, realtime: this.opts.realtime }, { width, height, fps: null }, this.plat);
   }
 
   async *frames(): AsyncGenerator<Frame> {

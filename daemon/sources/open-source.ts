@@ -45,6 +45,8 @@ export function parseSource(source: string): { kind: SourceKind; target: string 
 /** A camera's source settings beyond its URI (config keys cameras.X.*). */
 export interface SourceOptions {
   loop?: boolean;
+  /** files: deliver frames at the file's own rate instead of as fast as they are taken */
+  realtime?: boolean;
   width?: number | null;
   height?: number | null;
   fps?: number | null;
@@ -67,8 +69,8 @@ export async function openSource(source: string, opts: SourceOptions = {}): Prom
     const info = await probeVideo(target);
     const plat = opts.platform ?? platform();
     const settings = { kind, target, width: null, height: null, fps: null, rtspTransport: 'tcp', decoder: opts.decoder ?? 'auto', codec: info.codec } as const;
-    if (chooseBackend(settings, plat) === 'gstreamer') return new GstFileSource(target, info, plat, { loop: opts.loop });
-    return new FfmpegFileSource(target, info, { loop: opts.loop });
+    if (chooseBackend(settings, plat) === 'gstreamer') return new GstFileSource(target, info, plat, { loop: opts.loop, realtime: opts.realtime });
+    return new FfmpegFileSource(target, info, { loop: opts.loop, realtime: opts.realtime });
   }
   if (kind === 'csi' && !/^\d+$/.test(target)) throw new ConfigError(`source: invalid CSI sensor "${target}" (write csi://0, csi://1, ...)`);
   return new LiveSource({

@@ -35,6 +35,8 @@ export interface LiveSourceSettings {
   decoder: 'auto' | 'gstreamer' | 'ffmpeg';
   /** files: the video codec ffprobe found (the Jetson's hardware path is for H.264 in MP4/MOV) */
   codec?: string;
+  /** files: frames at the file's own rate (the sink syncs to the clock), not as fast as they decode */
+  realtime?: boolean;
 }
 
 /** A file the Jetson's fixed hardware pipeline (qtdemux ! h264parse ! nvv4l2decoder) can read. */
@@ -123,7 +125,7 @@ const quote = (v: string) => `"${v.replace(/"/g, '%22')}"`;
  * frames the addon and the encoders take. Elsewhere the software decoders (decodebin) and RGB.
  */
 export function gstElements(s: LiveSourceSettings, shape: OutputShape, plat: Platform): string[] {
-  const sink = 'fdsink name=out fd=3 sync=false';
+  const sink = `fdsink name=out fd=3 sync=${s.kind === 'file' && s.realtime ? 'true' : 'false'}`;
   const toRgbaFromNvmm = [`nvvidconv${s.kind === 'csi' ? ' flip-method=0' : ''}`, rawCaps('RGBA', { width: shape.width, height: shape.height, fps: null })];
   const toRgbSoftware = ['videoconvert', 'videoscale', ...(shape.fps ? ['videorate'] : []), rawCaps('RGB', shape)];
   const hw = plat.jetson && plat.hasElement('nvv4l2decoder');

@@ -18,7 +18,7 @@ function cam(name: string, state: CameraView['state'], frames = 10, error: strin
   inf.add(20);
   const stats: CameraStats | null = state === 'stopped' ? null : {
     state, fps: 5, frames, inferred: frames, dropped: 0, reconnects: 0, queue_depth: 0, inference_ms: 20,
-    preprocess_ms: 1, postprocess_ms: 1, draw_ms: 1, encode_ms: 1, recording: null,
+    preprocess_ms: 1, postprocess_ms: 1, draw_ms: 1, encode_ms: 1, recording: null, recording_error: null,
   };
   return { name, state, stats, decoded: frames, inference: stats ? inf.histogram() : null, error, progress: frames };
 }

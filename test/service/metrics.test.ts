@@ -6,7 +6,7 @@ import { LATENCY_BUCKETS_MS, LatencyStats } from '../../daemon/service/rate.js';
 function stats(over: Partial<CameraStats>): CameraStats {
   return {
     state: 'streaming', fps: 0, frames: 0, inferred: 0, dropped: 0, reconnects: 0, queue_depth: 0,
-    inference_ms: 0, preprocess_ms: 0, postprocess_ms: 0, draw_ms: 0, encode_ms: 0, recording: null, ...over,
+    inference_ms: 0, preprocess_ms: 0, postprocess_ms: 0, draw_ms: 0, encode_ms: 0, recording: null, recording_error: null, ...over,
   };
 }
 

@@ -21,7 +21,7 @@ function viewOf(cams: FakeCamera[]): ServiceView {
       cams.map((c): CameraView => ({
         name: c.name,
         state: c.state,
-        stats: c.state === 'stopped' ? null : { state: c.state, fps: c.fps, frames: c.progress, inferred: c.progress, dropped: 0, reconnects: 0, queue_depth: 0, inference_ms: 0, preprocess_ms: 0, postprocess_ms: 0, draw_ms: 0, encode_ms: 0, recording: null },
+        stats: c.state === 'stopped' ? null : { state: c.state, fps: c.fps, frames: c.progress, inferred: c.progress, dropped: 0, reconnects: 0, queue_depth: 0, inference_ms: 0, preprocess_ms: 0, postprocess_ms: 0, draw_ms: 0, encode_ms: 0, recording: null, recording_error: null },
         decoded: c.progress,
         inference: null,
         error: null,

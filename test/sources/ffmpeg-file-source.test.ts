@@ -25,6 +25,24 @@ async function decodeFirstHalf(full: string) {
 }
 
 describe('file source (real ffmpeg)', () => {
+  it('realtime: frames come at the file\'s own rate, like a camera; otherwise as fast as they decode', async () => {
+    const file = makeTestVideo(join(dir, 'paced.mp4'), { width: 64, height: 48, fps: 10, frames: 20 });
+    const elapsed = async (realtime: boolean) => {
+      const src = await openSource(file, { realtime });
+      const t0 = Date.now();
+      let n = 0;
+      for await (const f of src.frames()) {
+        src.pool.release(f.data);
+        n++;
+      }
+      expect(n).toBe(20);
+      return (Date.now() - t0) / 1000;
+    };
+    // 20 frames at 10 fps span 1.9 s of video: paced, they cannot arrive sooner (a lower bound only)
+    expect(await elapsed(true)).toBeGreaterThanOrEqual(1.7);
+    expect(await elapsed(false)).toBeLessThan(1.7);
+  });
+
   it('decodes every frame in order with its pts, RGB24 of the right size', async () => {
     const file = makeTestVideo(join(dir, 'a.mp4'), { width: 160, height: 96, fps: 10, frames: 25 });
     const info = await probeVideo(file);

@@ -57,6 +57,8 @@ describe('Jetson GStreamer pipelines', () => {
       'filesrc location="/data/in.mp4"', 'qtdemux', 'h264parse', 'nvv4l2decoder', 'nvvidconv', 'video/x-raw,format=RGBA', 'fdsink name=out fd=3 sync=false',
     ]);
     expect(gstPlan(settings({ kind: 'file', target: '/data/in.mp4', codec: 'h264' }), none, nano).pixelFormat).toBe('rgba');
+    // realtime: the sink syncs to the clock, so frames come at the file's rate
+    expect(elements(settings({ kind: 'file', target: '/data/in.mp4', codec: 'h264', realtime: true })).pop()).toBe('fdsink name=out fd=3 sync=true');
   });
 
   it('V4L2 webcams: v4l2src with the requested mode, converted to RGB', () => {
