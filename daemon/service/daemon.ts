@@ -166,6 +166,8 @@ export class Daemon {
     // every line of this camera's pipeline, recorder and source carries `camera` from this binding
     const logger = this.logger.child({ camera: name });
     const rtsp = cam.rtsp_out ? this.rtspServer : null;
+    // known to the RTSP server from now on: a client gets 503 (not streaming yet), not 404 (no such camera)
+    rtsp?.mount(name);
     if (cam.rtsp_out && !rtsp) logger.warn('rtsp_out is on but the RTSP server is not running (rtsp_server.enabled: false, or its port was taken)');
     const wantsSink = cam.record.enabled || rtsp !== null;
     const spec: PipelineSpec = {

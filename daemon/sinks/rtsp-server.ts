@@ -29,6 +29,9 @@ interface RtspRequest {
 }
 
 /** One mounted stream: producers push access units; the server fans them out to its clients. */
+/** A stream with no new picture for this long (the sources' default stall timeout) is not offered to new clients (503). */
+const STALE_MS = 10_000;
+
 export class RtspStream {
   sps: Buffer | null = null;
   pps: Buffer | null = null;
@@ -36,6 +39,8 @@ export class RtspStream {
   private readonly spsWaiters: Array<() => void> = [];
   /** access units pushed so far */
   pushed = 0;
+  /** when the last one was pushed (ms, Date.now()); 0 before the first */
+  lastPushAt = 0;
   /** keeps RTP time increasing when a producer restarts its pts (camera restarted by a reload) */
   private tsOffset = 0;
   private lastTs: number | null = null;
@@ -51,6 +56,7 @@ export class RtspStream {
     }
     if (this.sps && this.pps && this.spsWaiters.length) for (const w of this.spsWaiters.splice(0)) w();
     this.pushed++;
+    this.lastPushAt = Date.now();
     let ts = Math.round(pts * CLOCK) + this.tsOffset;
     if (this.lastTs !== null && ts <= this.lastTs) {
       this.tsOffset += this.lastTs - ts + 3000;
@@ -193,6 +199,9 @@ class RtspClient {
         const stream = this.server.streamFor(req.url);
         if (!stream) return this.reply(req, '404 Not Found');
         await stream.waitForParameterSets(3000);
+        // a configured camera that has not streamed yet, or whose frames stopped (it is reconnecting):
+        // say so at once instead of a session that never gets a picture (404 is for unknown names)
+        if (!stream.sps || Date.now() - stream.lastPushAt > STALE_MS) return this.reply(req, '503 Service Unavailable', { 'Retry-After': '5' });
         const base = req.url.endsWith('/') ? req.url : `${req.url}/`;
         return this.reply(req, '200 OK', { 'Content-Base': base }, stream.sdp(this.socket.localAddress ?? '0.0.0.0', this.session));
       }

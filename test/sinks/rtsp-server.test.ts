@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AnnexBParser, NAL, nalType } from '../../daemon/media/h264.js';
 import { RtspOutSink } from '../../daemon/sinks/rtsp-out.js';
-import { RtspServer, streamNameOf } from '../../daemon/sinks/rtsp-server.js';
+import { RtspServer, streamNameOf, type RtspStream } from '../../daemon/sinks/rtsp-server.js';
 import { silentLogger } from '../../daemon/service/log.js';
 import { openSource } from '../../daemon/sources/open-source.js';
 import { rtspCamera } from '../live/rtsp-camera.js';
@@ -78,6 +78,30 @@ describe('RTSP server (real ffmpeg/ffprobe clients)', () => {
     const cam = await rtspCamera({ name: 'cam' });
     try {
       await expect(probeRtsp(`rtsp://127.0.0.1:${cam.port}/nope`, 1)).rejects.toThrow(/404|Not Found/i);
+    } finally {
+      await cam.stop();
+    }
+  });
+
+  it('answers 503 for a known camera that has not streamed yet, and for one whose pictures stopped', async () => {
+    const server = new RtspServer();
+    await server.listen(0, '127.0.0.1');
+    try {
+      server.mount('waiting');
+      await expect(probeRtsp(`rtsp://127.0.0.1:${server.port}/waiting`, 1)).rejects.toThrow(/503|Service Unavailable/i);
+    } finally {
+      await server.close();
+    }
+    const cam = await rtspCamera({ name: 'cam', width: 160, height: 120, fps: 15 });
+    try {
+      expect((await probeRtsp(cam.url, 2)).frames.length).toBeGreaterThanOrEqual(2);
+      // the camera's server stays up, its pictures stop (a source that is reconnecting)
+      const stream = (cam.server as RtspServer).streamFor(cam.url) as RtspStream;
+      stream.lastPushAt = Date.now() - 20_000;
+      const push = stream.push.bind(stream);
+      stream.push = () => undefined;
+      await expect(probeRtsp(cam.url, 1)).rejects.toThrow(/503|Service Unavailable/i);
+      stream.push = push;
     } finally {
       await cam.stop();
     }
