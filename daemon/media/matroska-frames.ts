@@ -1,7 +1,8 @@
 import { bytesPerPixel, type PixelFormat } from '../detect/types.js';
 
 /**
- * Raw frames with their own timestamps, as a live Matroska stream for ffmpeg's stdin.
+ * Frames with their own timestamps, as a live Matroska stream for ffmpeg's stdin: raw pictures
+ * (for libx264) or H.264 access units (from the Jetson's hardware encoder, for muxing).
  *
  * ffmpeg's `rawvideo` input has one frame rate and no per-frame time: a variable-frame-rate file,
  * or a live camera that skipped or dropped frames, came out re-timed to a constant rate (shorter or
@@ -33,6 +34,7 @@ const ID = {
   TrackType: 0x83,
   DefaultDuration: 0x23e383,
   CodecID: 0x86,
+  CodecPrivate: 0x63a2,
   Video: 0xe0,
   PixelWidth: 0xb0,
   PixelHeight: 0xba,
@@ -83,9 +85,29 @@ export interface MatroskaVideo {
   /** nominal frame rate (frames/s), written as the track's default frame duration */
   fps: number;
   pixelFormat?: PixelFormat;
+  /** an H.264 track (`V_MPEG4/ISO/AVC`) with these parameter sets instead of raw pictures */
+  h264?: { sps: Buffer; pps: Buffer };
+}
+
+/** ISO/IEC 14496-15 AVCDecoderConfigurationRecord for one SPS and one PPS (4-byte NAL lengths). */
+export function avcDecoderConfig(sps: Buffer, pps: Buffer): Buffer {
+  const len = (b: Buffer) => Buffer.from([b.length >> 8, b.length & 0xff]);
+  return Buffer.concat([Buffer.from([1, sps[1], sps[2], sps[3], 0xff, 0xe1]), len(sps), sps, Buffer.from([1]), len(pps), pps]);
+}
+
+/** NAL units as one length-prefixed (AVCC) sample. */
+export function avccSample(nals: Buffer[]): Buffer {
+  const parts: Buffer[] = [];
+  for (const n of nals) {
+    const head = Buffer.alloc(4);
+    head.writeUInt32BE(n.length);
+    parts.push(head, n);
+  }
+  return Buffer.concat(parts);
 }
 
 export class MatroskaFrames {
+  /** bytes of one raw picture (raw tracks) */
   readonly frameBytes: number;
   private lastNs = -1n;
 
@@ -116,27 +138,33 @@ export class MatroskaFrames {
         element(ID.TrackUID, uint(1)),
         element(ID.TrackType, uint(1)), // video
         ...(v.fps > 0 ? [element(ID.DefaultDuration, uint(Math.round(1e9 / v.fps)))] : []),
-        element(ID.CodecID, Buffer.from('V_UNCOMPRESSED', 'latin1')),
-        element(ID.Video, Buffer.concat([element(ID.PixelWidth, uint(v.width)), element(ID.PixelHeight, uint(v.height)), element(ID.ColourSpace, FOURCC[v.pixelFormat ?? 'rgb24'])])),
+        ...(v.h264
+          ? [element(ID.CodecID, Buffer.from('V_MPEG4/ISO/AVC', 'latin1')), element(ID.CodecPrivate, avcDecoderConfig(v.h264.sps, v.h264.pps))]
+          : [element(ID.CodecID, Buffer.from('V_UNCOMPRESSED', 'latin1'))]),
+        element(
+          ID.Video,
+          Buffer.concat([element(ID.PixelWidth, uint(v.width)), element(ID.PixelHeight, uint(v.height)), ...(v.h264 ? [] : [element(ID.ColourSpace, FOURCC[v.pixelFormat ?? 'rgb24'])])]),
+        ),
       ]),
     );
     return Buffer.concat([ebml, idBytes(ID.Segment), UNKNOWN_SIZE, info, element(ID.Tracks, track)]);
   }
 
   /**
-   * The bytes that go before one frame's pixels: a Cluster at `seconds` holding one keyframe
-   * SimpleBlock of `frameBytes`. Times must rise; one that does not is moved 1 µs after the last.
+   * The bytes that go before one frame's data: a Cluster at `seconds` holding one SimpleBlock of
+   * `bytes` (default: one raw picture), flagged as a keyframe unless `keyframe` is false. Times
+   * must rise; one that does not is moved 1 µs after the last.
    */
-  frameHeader(seconds: number): Buffer {
+  frameHeader(seconds: number, bytes = this.frameBytes, keyframe = true): Buffer {
     let ns = BigInt(Math.round(seconds * 1e9));
     if (ns <= this.lastNs) ns = this.lastNs + 1000n;
     this.lastNs = ns;
     const timestamp = element(ID.Timestamp, uint(ns));
     // SimpleBlock payload: track number 1 (EBML 0x81), relative time 0 (int16), flags: keyframe
-    const blockHead = Buffer.from([0x81, 0x00, 0x00, 0x80]);
-    const blockSize = blockHead.length + this.frameBytes;
+    const blockHead = Buffer.from([0x81, 0x00, 0x00, keyframe ? 0x80 : 0x00]);
+    const blockSize = blockHead.length + bytes;
     const simpleBlock = Buffer.concat([idBytes(ID.SimpleBlock), size8(blockSize), blockHead]);
-    const clusterSize = timestamp.length + simpleBlock.length + this.frameBytes;
+    const clusterSize = timestamp.length + simpleBlock.length + bytes;
     return Buffer.concat([idBytes(ID.Cluster), size8(clusterSize), timestamp, simpleBlock]);
   }
 }

@@ -7,7 +7,8 @@ import type { PixelFormat } from '../detect/types.js';
 import { h264StreamEncoder, hardwareEncoder } from '../media/encoder.js';
 import { parseRational } from '../media/probe.js';
 import { keepTimestampArgs } from '../media/ffmpeg-features.js';
-import { MatroskaFrames } from '../media/matroska-frames.js';
+import { AnnexBParser, NAL, nalType } from '../media/h264.js';
+import { avccSample, MatroskaFrames } from '../media/matroska-frames.js';
 
 export interface Mp4WriterOptions {
   width: number;
@@ -46,10 +47,10 @@ const DEFAULT_TIMESCALE = 90000;
  * full (backpressure), so memory stays bounded. Fragments start at every keyframe (one per second
  * by default), so a file cut short by a crash plays up to its last complete fragment.
  *
- * Timing: with libx264 every frame keeps its own time (`write`'s pts, counted from the file's first
- * frame), carried to ffmpeg in a Matroska stream: a variable-frame-rate source, or a live camera
- * that skipped frames, plays back with its real timing. The hardware path takes raw frames at the
- * nominal rate (GStreamer's Matroska reader has no RGBA), so there each frame lasts 1/fps.
+ * Timing: every frame keeps its own time (`write`'s pts, counted from the file's first frame),
+ * carried to ffmpeg in a Matroska stream: a variable-frame-rate source, or a live camera that
+ * skipped frames, plays back with its real timing. With libx264 the raw pictures go in Matroska;
+ * on the hardware path the encoder's access units do, each with the time of its frame.
  */
 export class Mp4Writer {
   /** the processes, first one takes the frames; all must exit 0 */
@@ -64,6 +65,9 @@ export class Mp4Writer {
   /** libx264 path: frames framed with their timestamps */
   private framing: MatroskaFrames | null = null;
   private firstPts: number | null = null;
+  /** hardware path: times of the frames written and not yet out of the encoder (seconds from the first) */
+  private readonly streamPts: number[] = [];
+  private lastStreamPts = 0;
   private readonly fps: number;
   readonly encoder: string;
   frames = 0;
@@ -85,14 +89,43 @@ export class Mp4Writer {
     return this.opts.gop ?? Math.max(1, Math.round(this.fps));
   }
 
+  /**
+   * The hardware path: raw frames into the stream encoder (GStreamer), its H.264 access units
+   * back through here, each paired with its frame's time (one picture out per picture in, in
+   * order, no B-frames) and handed to ffmpeg in Matroska, which only writes the MP4.
+   */
   private startStream(): void {
     const opts = this.opts;
-    const fps = String(opts.fps);
-    const enc = h264StreamEncoder({ width: opts.width, height: opts.height, fps, gop: this.gop(), pixelFormat: opts.pixelFormat });
+    const timescale = opts.timescale ?? DEFAULT_TIMESCALE;
+    const enc = h264StreamEncoder({ width: opts.width, height: opts.height, fps: String(opts.fps), gop: this.gop(), pixelFormat: opts.pixelFormat });
     const encoder = spawn(enc.command, enc.args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    const muxer = spawn(ffmpegPath(), ['-nostdin', '-hide_banner', '-loglevel', 'error', '-f', 'h264', '-framerate', fps, '-i', 'pipe:0', '-c:v', 'copy', ...FRAGMENTED, '-y', this.target], { stdio: ['pipe', 'ignore', 'pipe'] });
-    (encoder.stdout as Readable).pipe(muxer.stdin as Writable);
-    (muxer.stdin as Writable).on('error', () => undefined); // reported through exit codes
+    const muxer = spawn(ffmpegPath(), ['-nostdin', '-hide_banner', '-loglevel', 'error', '-f', 'matroska', '-i', 'pipe:0', '-c:v', 'copy', '-video_track_timescale', String(timescale), ...FRAGMENTED, '-y', this.target], {
+      stdio: ['pipe', 'ignore', 'pipe'],
+    });
+    const out = muxer.stdin as Writable;
+    out.on('error', () => undefined); // reported through exit codes
+    const encoded = encoder.stdout as Readable;
+    let framing: MatroskaFrames | null = null;
+    const parser = new AnnexBParser((au) => {
+      const t = this.streamPts.shift() ?? (framing ? Number.NaN : 0);
+      if (!framing) {
+        if (!parser.sps || !parser.pps) return; // nothing decodable before the first parameter sets
+        framing = new MatroskaFrames({ width: opts.width, height: opts.height, fps: this.fps, h264: { sps: parser.sps, pps: parser.pps } });
+        out.write(framing.header());
+      }
+      const sample = avccSample(au.nals.filter((n) => nalType(n) !== NAL.SPS && nalType(n) !== NAL.PPS));
+      const ok = out.write(Buffer.concat([framing.frameHeader(Number.isNaN(t) ? this.lastStreamPts + 1 / this.fps : t, sample.length, au.keyframe), sample]));
+      this.lastStreamPts = Number.isNaN(t) ? this.lastStreamPts + 1 / this.fps : t;
+      if (!ok) {
+        encoded.pause();
+        out.once('drain', () => encoded.resume());
+      }
+    });
+    encoded.on('data', (d: Buffer) => parser.push(d));
+    encoded.on('end', () => {
+      parser.flush();
+      out.end();
+    });
     this.watch([encoder, muxer]);
   }
 
@@ -144,11 +177,10 @@ export class Mp4Writer {
     if (this.failed) throw this.failed;
     const input = this.input as Writable;
     const index = this.frames++;
-    if (this.framing) {
-      const t = pts ?? index / this.fps;
-      this.firstPts ??= t;
-      input.write(this.framing.frameHeader(t - this.firstPts));
-    }
+    const t = pts ?? index / this.fps;
+    this.firstPts ??= t;
+    if (this.framing) input.write(this.framing.frameHeader(t - this.firstPts));
+    else this.streamPts.push(t - this.firstPts);
     return new Promise((resolve, reject) => {
       input.write(frame, (err) => {
         if (err) reject(this.failed ?? new RuntimeFailure(`${this.file}: encoder stopped (${err.message})`));

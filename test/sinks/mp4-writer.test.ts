@@ -31,13 +31,14 @@ describe('Mp4Writer (real ffmpeg)', () => {
   it('keeps every frame\'s own time: a variable rate, a gap, a first frame later than 0', async () => {
     // as a live camera that dropped frames, or a phone video, gives them (source seconds)
     const pts = [10, 10.04, 10.08, 10.12, 10.68, 10.72, 10.76, 11.5, 11.54, 11.6];
-    for (const [timescale, name] of [[12800, 'vfr-12800.mp4'], [null, 'vfr-default.mp4']] as const) {
+    // x264: one ffmpeg; stream: the Jetson's path (a stream encoder, here libx264, then muxing)
+    for (const [timescale, name, encoder] of [[12800, 'vfr-12800.mp4', 'x264'], [null, 'vfr-default.mp4', 'x264'], [12800, 'vfr-stream.mp4', 'stream']] as const) {
       const file = join(dir, name);
-      const w = new Mp4Writer(file, { width: 64, height: 48, fps: 25, timescale, encoder: 'x264' });
+      const w = new Mp4Writer(file, { width: 64, height: 48, fps: 25, timescale, encoder });
       for (const [k, t] of pts.entries()) await w.write(gradient(64, 48, k), t);
       await w.finish();
       const p = probeFrames(file);
-      expect(p.count).toBe(pts.length);
+      expect(p.count, name).toBe(pts.length);
       // the file starts at its first frame; each frame where the source had it
       p.pts.forEach((t, i) => expect(t).toBeCloseTo(pts[i] - pts[0], 5));
     }
