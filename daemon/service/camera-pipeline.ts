@@ -188,6 +188,7 @@ export class CameraPipeline {
       if (failed) throw failed.reason;
       if (this.stopping) {
         await this.recorder?.close();
+        await this.sinkClosing;
         // stopped (daemon stop, reload, removed camera): its retained status must not say streaming
         this.setState('ended');
         return this.state;
@@ -329,7 +330,7 @@ export class CameraPipeline {
     const sink = this.recorder as FrameSink;
     this.recorder = null;
     this.sinkClosing = sink.close().catch(() => undefined);
-    this.logger.error({ error: this.sinkError }, `${this.sinkError} (detection and MQTT go on; fix the cause and reload or restart)`);
+    this.logger.error({ error: this.sinkError }, `${this.sinkError} (detection and MQTT go on; recording starts again when the camera restarts: systemctl restart, or a reload that changes the camera)`);
     if (this.state === 'streaming') this.setState('streaming');
   }
 
