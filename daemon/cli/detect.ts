@@ -178,9 +178,8 @@ export const detectCommand: Command = async (argv) => {
   const jsonProblem = jsonFile ? fileWriteProblem(jsonFile) : null;
   if (jsonProblem) throw new ConfigError(`--json ${jsonFile}: cannot write (${jsonProblem})`);
   const { detector, options, interval } = await openModelFromArgs('detect', values as { model?: string; config?: string }, { threshold });
-  let json: JsonLines | null = null;
+  const json = new JsonLines(jsonFile);
   try {
-    json = new JsonLines(jsonFile);
     if (target.kind === 'directory') {
       const images = await listImages(input);
       if (images.length === 0) throw new RuntimeFailure(`${input}: no images (.jpg, .jpeg, .png, .bmp) in this directory`);
@@ -203,7 +202,7 @@ export const detectCommand: Command = async (argv) => {
       }
       const done = images.length - failed.length;
       process.stdout.write(`${done} images -> ${target.out}\n`);
-      if (failed.length > 0) throw new RuntimeFailure(`${input}: ${failed.length} of ${images.length} images could not be read (above); the other ${done} are in ${target.out}`);
+      if (failed.length > 0) throw new RuntimeFailure(`${input}: ${failed.length} of ${images.length} images failed (above); the other ${done} are in ${target.out}`);
     } else if (target.kind === 'image') {
       const m = await detectImage(detector, options, input, target.out, json);
       process.stdout.write(`${summary(basename(input), m)} -> ${target.out}\n`);
@@ -211,7 +210,7 @@ export const detectCommand: Command = async (argv) => {
       await detectVideo(detector, options, interval, input, target.out, json);
     }
   } finally {
-    await json?.close();
+    await json.close();
     await detector.close();
   }
   return 0;

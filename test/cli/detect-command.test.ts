@@ -97,7 +97,7 @@ describe('detect on a directory with an unreadable image', () => {
     const lines = r.stderr.trim().split('\n');
     expect(lines).toHaveLength(2);
     expect(lines[0]).toMatch(new RegExp(`^${join(images, 'a-corrupt.jpg')}: `));
-    expect(lines[1]).toBe(`${images}: 1 of 3 images could not be read (above); the other 2 are in ${out}`);
+    expect(lines[1]).toBe(`${images}: 1 of 3 images failed (above); the other 2 are in ${out}`);
     expect(existsSync(join(out, 'b.jpg')) && existsSync(join(out, 'c.jpg'))).toBe(true);
     expect(jsonLines(json).length).toBe(2);
   });
