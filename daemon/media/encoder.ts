@@ -1,3 +1,5 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
 import { bytesPerPixel, type PixelFormat } from '../detect/types.js';
 import { ffmpegPath, ffmpegPixelFormat } from './image-io.js';
 import { platform, type Platform } from './platform.js';
@@ -26,6 +28,17 @@ export interface Command {
   args: string[];
   /** which encoder this is, for logs */
   encoder: 'nvv4l2h264enc' | 'omxh264enc' | 'libx264';
+  /**
+   * the descriptor the H.264 stream comes out of: 3 for GStreamer (NVIDIA's codec libraries print
+   * to stdout, e.g. "Opening in BLOCKING MODE", which must not land in the stream), 1 for ffmpeg
+   */
+  outputFd: 1 | 3;
+}
+
+/** Starts a stream encoder: frames go to `stdin`, the H.264 byte stream comes out of `output`. */
+export function spawnStreamEncoder(cmd: Command): { proc: ChildProcess; stdin: Writable; output: Readable; stderr: Readable } {
+  const proc = spawn(cmd.command, cmd.args, { stdio: cmd.outputFd === 3 ? ['pipe', 'ignore', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe'] });
+  return { proc, stdin: proc.stdin as Writable, output: proc.stdio[cmd.outputFd] as Readable, stderr: proc.stderr as Readable };
 }
 
 /** "30000/1001" / 12.5 → GStreamer fraction "30000/1001" / "25/2". */
@@ -59,6 +72,15 @@ export function gstArgs(elements: string[]): string[] {
   return out;
 }
 
+/**
+ * GStreamer expects RGB rows padded to a multiple of 4 bytes; ours are packed (width * 3). For a
+ * width where the two differ (854, 1366 ...) rawvideoparse is told the real stride.
+ */
+function rgbStrides(input: EncoderInput): string {
+  const stride = input.width * 3;
+  return input.pixelFormat !== 'rgba' && stride % 4 !== 0 ? ` plane-strides=<${stride}>` : '';
+}
+
 /** The encoder command for a live H.264 stream. */
 export function h264StreamEncoder(input: EncoderInput, plat: Platform = platform()): Command {
   const g = gop(input);
@@ -71,22 +93,24 @@ export function h264StreamEncoder(input: EncoderInput, plat: Platform = platform
     return {
       command: 'gst-launch-1.0',
       encoder: hw,
+      outputFd: 3,
       args: gstArgs([
         `fdsrc fd=0 blocksize=${input.width * input.height * bytesPerPixel(input.pixelFormat)}`,
-        `rawvideoparse width=${input.width} height=${input.height} format=${input.pixelFormat === 'rgba' ? 'rgba' : 'rgb'} framerate=${gstFraction(input.fps)}`,
+        `rawvideoparse width=${input.width} height=${input.height} format=${input.pixelFormat === 'rgba' ? 'rgba' : 'rgb'} framerate=${gstFraction(input.fps)}${rgbStrides(input)}`,
         // nvvidconv takes RGBA from system memory itself; RGB needs a CPU conversion first
         ...(input.pixelFormat === 'rgba' ? [] : ['videoconvert', 'video/x-raw,format=I420']),
         'nvvidconv',
         'video/x-raw(memory:NVMM),format=NV12',
         enc,
         'video/x-h264,stream-format=byte-stream,alignment=au',
-        'fdsink fd=1 sync=false',
+        'fdsink fd=3 sync=false',
       ]),
     };
   }
   return {
     command: ffmpegPath(),
     encoder: 'libx264',
+    outputFd: 1,
     args: ['-nostdin', '-hide_banner', '-loglevel', 'error', '-f', 'rawvideo', '-pix_fmt', ffmpegPixelFormat(input.pixelFormat), '-s', `${input.width}x${input.height}`, '-r', String(input.fps), '-i', 'pipe:0',
       '-an', '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p', '-g', String(g), '-keyint_min', String(g), '-sc_threshold', '0', '-bf', '0',
       '-x264-params', 'repeat-headers=1:aud=1', '-f', 'h264', 'pipe:1'],

@@ -4,7 +4,7 @@ import type { Readable, Writable } from 'node:stream';
 import { RuntimeFailure } from '../errors.js';
 import { ffmpegPath, ffmpegPixelFormat } from '../media/image-io.js';
 import type { PixelFormat } from '../detect/types.js';
-import { h264StreamEncoder, hardwareEncoder } from '../media/encoder.js';
+import { h264StreamEncoder, hardwareEncoder, spawnStreamEncoder } from '../media/encoder.js';
 import { parseRational } from '../media/probe.js';
 import { keepTimestampArgs } from '../media/ffmpeg-features.js';
 import { AnnexBParser, NAL, nalType } from '../media/h264.js';
@@ -98,13 +98,12 @@ export class Mp4Writer {
     const opts = this.opts;
     const timescale = opts.timescale ?? DEFAULT_TIMESCALE;
     const enc = h264StreamEncoder({ width: opts.width, height: opts.height, fps: String(opts.fps), gop: this.gop(), pixelFormat: opts.pixelFormat });
-    const encoder = spawn(enc.command, enc.args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const { proc: encoder, output: encoded } = spawnStreamEncoder(enc);
     const muxer = spawn(ffmpegPath(), ['-nostdin', '-hide_banner', '-loglevel', 'error', '-f', 'matroska', '-i', 'pipe:0', '-c:v', 'copy', '-video_track_timescale', String(timescale), ...FRAGMENTED, '-y', this.target], {
       stdio: ['pipe', 'ignore', 'pipe'],
     });
     const out = muxer.stdin as Writable;
     out.on('error', () => undefined); // reported through exit codes
-    const encoded = encoder.stdout as Readable;
     let framing: MatroskaFrames | null = null;
     const parser = new AnnexBParser((au) => {
       const t = this.streamPts.shift() ?? (framing ? Number.NaN : 0);

@@ -1,8 +1,8 @@
-import { spawn, type ChildProcessByStdio } from 'node:child_process';
-import type { Readable, Writable } from 'node:stream';
+import type { ChildProcess } from 'node:child_process';
+import type { Writable } from 'node:stream';
 import type { PixelFormat } from '../detect/types.js';
 import { AnnexBParser } from '../media/h264.js';
-import { h264StreamEncoder } from '../media/encoder.js';
+import { h264StreamEncoder, spawnStreamEncoder } from '../media/encoder.js';
 import type { Logger } from '../service/log.js';
 import type { RtspStream } from './rtsp-server.js';
 
@@ -27,7 +27,8 @@ const IN_FLIGHT = 2;
  * unit coming out takes the pts of the oldest frame not yet matched.
  */
 export class RtspOutSink {
-  private proc: ChildProcessByStdio<Writable, Readable, Readable> | null = null;
+  private proc: ChildProcess | null = null;
+  private stdin: Writable | null = null;
   private readonly pts: number[] = [];
   private lastStart = 0;
   private stderr = '';
@@ -48,17 +49,16 @@ export class RtspOutSink {
     this.lastStart = Date.now();
     this.pts.length = 0;
     this.stderr = '';
-    const { command, args } = h264StreamEncoder(this.opts);
-    const proc = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const { proc, stdin, output, stderr } = spawnStreamEncoder(h264StreamEncoder(this.opts));
     const parser = new AnnexBParser((au) => this.stream.push(au, this.pts.shift() ?? 0));
-    proc.stdout.on('data', (d: Buffer) => parser.push(d));
-    proc.stdout.on('end', () => parser.flush());
-    proc.stderr.on('data', (d: Buffer) => {
+    output.on('data', (d: Buffer) => parser.push(d));
+    output.on('end', () => parser.flush());
+    stderr.on('data', (d: Buffer) => {
       if (this.stderr.length < 4000) this.stderr += d.toString();
     });
-    proc.stdin.on('error', () => undefined); // reported by 'close' below
+    stdin.on('error', () => undefined); // reported by 'close' below
     proc.on('error', () => undefined);
-    proc.on('close', (code, signal) => {
+    proc.on('close', (code: number | null, signal: NodeJS.Signals | null) => {
       if (this.proc === proc) this.proc = null;
       if (!this.closed) {
         const why = this.stderr.trim().split('\n').pop() || `exit ${code ?? signal}`;
@@ -66,6 +66,7 @@ export class RtspOutSink {
       }
     });
     this.proc = proc;
+    this.stdin = stdin;
   }
 
   /** the encoder's process id (null while it is down) */
@@ -91,8 +92,8 @@ export class RtspOutSink {
       }
       this.start();
     }
-    const proc = this.proc as ChildProcessByStdio<Writable, Readable, Readable>;
-    if (proc.stdin.destroyed || !proc.stdin.writable) {
+    const stdin = this.stdin as Writable;
+    if (stdin.destroyed || !stdin.writable) {
       this.skipped++;
       return Promise.resolve();
     }
@@ -106,7 +107,7 @@ export class RtspOutSink {
     this.inFlight++;
     this.pts.push(pts);
     const held = copy;
-    proc.stdin.write(held, () => {
+    stdin.write(held, () => {
       this.inFlight--;
       this.spare.push(held);
     });
@@ -118,7 +119,7 @@ export class RtspOutSink {
     const proc = this.proc;
     if (!proc) return;
     const exited = new Promise<void>((resolve) => proc.once('close', () => resolve()));
-    proc.stdin.end();
+    this.stdin?.end();
     const timer = setTimeout(() => proc.kill('SIGKILL'), 3000);
     await exited;
     clearTimeout(timer);

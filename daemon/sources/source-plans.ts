@@ -127,7 +127,9 @@ const quote = (v: string) => `"${v.replace(/"/g, '%22')}"`;
 export function gstElements(s: LiveSourceSettings, shape: OutputShape, plat: Platform): string[] {
   const sink = `fdsink name=out fd=3 sync=${s.kind === 'file' && s.realtime ? 'true' : 'false'}`;
   const toRgbaFromNvmm = [`nvvidconv${s.kind === 'csi' ? ' flip-method=0' : ''}`, rawCaps('RGBA', { width: shape.width, height: shape.height, fps: null })];
-  const toRgbSoftware = ['videoconvert', 'videoscale', ...(shape.fps ? ['videorate'] : []), rawCaps('RGB', shape)];
+  // RGBA, not RGB: GStreamer pads RGB rows to a multiple of 4 bytes (a 854-wide frame would come
+  // out skewed to a reader that expects width * 3 per row); RGBA rows are always whole
+  const toRgbSoftware = ['videoconvert', 'videoscale', ...(shape.fps ? ['videorate'] : []), rawCaps('RGBA', shape)];
   const hw = plat.jetson && plat.hasElement('nvv4l2decoder');
   switch (s.kind) {
     case 'csi': {

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { gstFraction, h264StreamEncoder, hardwareEncoder } from '../../daemon/media/encoder.js';
+import { gstFraction, h264StreamEncoder, hardwareEncoder, spawnStreamEncoder } from '../../daemon/media/encoder.js';
 import { fakePlatform } from '../../daemon/media/platform.js';
 import { Mp4Writer } from '../../daemon/sinks/mp4-writer.js';
 import { probeFrames, tempDir } from '../support/videos.js';
@@ -32,8 +32,26 @@ describe('H.264 encoder choice', () => {
       'video/x-raw(memory:NVMM),format=NV12',
       'nvv4l2h264enc insert-sps-pps=true insert-aud=true iframeinterval=30 idrinterval=30 maxperf-enable=true',
       'video/x-h264,stream-format=byte-stream,alignment=au',
-      'fdsink fd=1 sync=false',
+      'fdsink fd=3 sync=false',
     ]);
+  });
+
+  it('tells rawvideoparse the packed RGB stride when GStreamer would pad the rows (width * 3 not a multiple of 4)', () => {
+    expect(elements(h264StreamEncoder({ width: 854, height: 480, fps: 25 }, nano).args)[1]).toBe('rawvideoparse width=854 height=480 format=rgb framerate=25/1 plane-strides=<2562>');
+    expect(elements(h264StreamEncoder({ width: 1280, height: 720, fps: 25 }, nano).args)[1]).toBe('rawvideoparse width=1280 height=720 format=rgb framerate=25/1');
+    expect(elements(h264StreamEncoder({ width: 854, height: 480, fps: 25, pixelFormat: 'rgba' }, nano).args)[1]).toBe('rawvideoparse width=854 height=480 format=rgba framerate=25/1');
+  });
+
+  it('reads the GStreamer encoder\'s stream from fd 3: what NVIDIA\'s libraries print on stdout stays out of it', async () => {
+    expect(h264StreamEncoder({ width: 64, height: 48, fps: 25 }, nano).outputFd).toBe(3);
+    // a stand-in that prints to stdout (as "Opening in BLOCKING MODE") and copies its input to fd 3
+    const { proc, stdin, output } = spawnStreamEncoder({ command: 'sh', args: ['-c', 'echo "Opening in BLOCKING MODE"; cat >&3'], encoder: 'nvv4l2h264enc', outputFd: 3 });
+    const chunks: Buffer[] = [];
+    output.on('data', (d: Buffer) => chunks.push(d));
+    const exited = new Promise((r) => proc.on('close', r));
+    stdin.end(Buffer.from([0, 0, 0, 1, 9, 240]));
+    await exited;
+    expect(Buffer.concat(chunks)).toEqual(Buffer.from([0, 0, 0, 1, 9, 240]));
   });
 
   it('takes the RGBA frames of the Jetson sources straight into nvvidconv (no CPU conversion)', () => {

@@ -2,7 +2,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fakePlatform, platform } from '../../daemon/media/platform.js';
-import type { Frame } from '../../daemon/detect/types.js';
+import { bytesPerPixel, type Frame } from '../../daemon/detect/types.js';
 import { backoffDelay, LiveSource } from '../../daemon/sources/live-source.js';
 import { gstElements, gstLaunchArgs, gstPlan } from '../../daemon/sources/source-plans.js';
 import { openSource, type VideoSource } from '../../daemon/sources/open-source.js';
@@ -30,7 +30,7 @@ async function watch(src: VideoSource, enough: (frames: Frame[], states: string[
   try {
     for await (const f of src.frames()) {
       frames.push({ ...f, data: Buffer.alloc(0) });
-      expect(f.data.length).toBe(f.width * f.height * 3);
+      expect(f.data.length).toBe(f.width * f.height * bytesPerPixel(f.format));
       src.pool.release(f.data);
       if (enough(frames, states)) break;
     }
@@ -159,7 +159,7 @@ describe('video file through GStreamer (decoder: gstreamer)', () => {
       expect(once.constructor.name).toBe('GstFileSource');
       const seen: Frame[] = [];
       for await (const f of once.frames()) {
-        expect(f.data.length).toBe(96 * 64 * 3);
+        expect(f.data.length).toBe(96 * 64 * 4); // RGBA: GStreamer's RGB rows may be padded
         seen.push(f);
         once.pool.release(f.data);
       }
@@ -216,7 +216,7 @@ describe('V4L2 pipeline through GStreamer with videotestsrc standing in for the 
         const elements = gstElements(s, shape, plat);
         expect(elements[0]).toBe('v4l2src device="/dev/video0"');
         elements[0] = 'videotestsrc is-live=true pattern=ball';
-        return { backend: 'gstreamer', command: 'gst-launch-1.0', args: gstLaunchArgs(elements), frameFd: 3, describe: elements.join(' ! '), pixelFormat: 'rgb24' };
+        return { backend: 'gstreamer', command: 'gst-launch-1.0', args: gstLaunchArgs(elements), frameFd: 3, describe: elements.join(' ! '), pixelFormat: 'rgba' };
       },
     });
     const { frames, states } = await watch(src, (f) => f.length >= 8, 20_000);

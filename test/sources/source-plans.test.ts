@@ -61,16 +61,17 @@ describe('Jetson GStreamer pipelines', () => {
     expect(elements(settings({ kind: 'file', target: '/data/in.mp4', codec: 'h264', realtime: true })).pop()).toBe('fdsink name=out fd=3 sync=true');
   });
 
-  it('V4L2 webcams: v4l2src with the requested mode, converted to RGB', () => {
+  it('V4L2 webcams: v4l2src with the requested mode, converted to RGBA', () => {
     expect(elements(settings({ kind: 'v4l2', target: '/dev/video1', width: 640, height: 480, fps: 30 }), { width: 640, height: 480, fps: 30 })).toEqual([
-      'v4l2src device="/dev/video1"', 'video/x-raw,width=640,height=480,framerate=30/1', 'videoconvert', 'videoscale', 'videorate', 'video/x-raw,format=RGB,width=640,height=480,framerate=30/1', 'fdsink name=out fd=3 sync=false',
+      'v4l2src device="/dev/video1"', 'video/x-raw,width=640,height=480,framerate=30/1', 'videoconvert', 'videoscale', 'videorate', 'video/x-raw,format=RGBA,width=640,height=480,framerate=30/1', 'fdsink name=out fd=3 sync=false',
     ]);
   });
 
   it('software GStreamer off a Jetson: decodebin', () => {
-    expect(elements(settings({}), none, pc)).toEqual(['rtspsrc location="rtsp://cam/stream" protocols=tcp latency=200', 'decodebin', 'videoconvert', 'videoscale', 'video/x-raw,format=RGB', 'fdsink name=out fd=3 sync=false']);
-    expect(gstPlan(settings({}), none, pc).pixelFormat).toBe('rgb24');
-    expect(gstPlan(settings({ kind: 'v4l2', target: '/dev/video0' }), none, nano).pixelFormat).toBe('rgb24');
+    expect(elements(settings({}), none, pc)).toEqual(['rtspsrc location="rtsp://cam/stream" protocols=tcp latency=200', 'decodebin', 'videoconvert', 'videoscale', 'video/x-raw,format=RGBA', 'fdsink name=out fd=3 sync=false']);
+    // RGBA from the software paths too: GStreamer pads RGB rows to 4 bytes (854 wide would skew)
+    expect(gstPlan(settings({}), none, pc).pixelFormat).toBe('rgba');
+    expect(gstPlan(settings({ kind: 'v4l2', target: '/dev/video0' }), none, nano).pixelFormat).toBe('rgba');
   });
 });
 
