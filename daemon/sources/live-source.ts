@@ -140,7 +140,18 @@ export class LiveSource implements VideoSource {
       announced ??= parseStreamInfo(plan.backend, line);
       if (plan.backend === 'ffmpeg') onErrorLine(line);
     });
-    if (plan.backend === 'gstreamer') createInterface({ input: proc.stderr as Readable }).on('line', onErrorLine);
+    // gst-launch reports a pipeline error as "ERROR: from element …": that connection is over, end it
+    // now (whatever its version does next) and report that error, not a stall
+    let gstError = '';
+    if (plan.backend === 'gstreamer') {
+      createInterface({ input: proc.stderr as Readable }).on('line', (line) => {
+        onErrorLine(line);
+        if (/^ERROR: /.test(line) && !gstError) {
+          gstError = lastError || line.replace(/^ERROR: (from element \S+: )?/, '').trim();
+          this.kill(proc, plan);
+        }
+      });
+    }
     const exited = new Promise<number | null>((resolve) => {
       proc.once('close', (code) => resolve(code));
       proc.once('error', (err) => {
@@ -214,7 +225,7 @@ export class LiveSource implements VideoSource {
       if (this.proc === proc) this.proc = null;
     }
     const code = await exited;
-    const why = stalled || spawnError || lastError || (code === 0 ? 'the camera ended the stream (connection closed)' : `${plan.backend} exited with code ${code}`);
+    const why = gstError || stalled || spawnError || lastError || (code === 0 ? 'the camera ended the stream (connection closed)' : `${plan.backend} exited with code ${code}`);
     run.reason = maskUrlPasswords(why);
   }
 

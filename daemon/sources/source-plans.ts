@@ -100,9 +100,14 @@ export function ffmpegPlan(s: LiveSourceSettings, shape: OutputShape): LaunchPla
   return { backend: 'ffmpeg', command: ffmpegPath(), args, frameFd: 1, describe: maskUrlPasswords(`ffmpeg ${args.join(' ')}`), pixelFormat: 'rgb24' };
 }
 
-/** gst-launch arguments from elements; a value in double quotes stays one word. */
-export function gstLaunchArgs(elements: string[]): string[] {
-  const out: string[] = ['-e', '-v'];
+/**
+ * gst-launch arguments from elements; a value in double quotes stays one word. `eos` (-e): stop by
+ * sending end-of-stream, which nvarguscamerasrc needs to release the camera; not for the others,
+ * because gst-launch 1.14/1.16 with -e keeps running after an error until an EOS that rtspsrc
+ * never sends when it cannot connect.
+ */
+export function gstLaunchArgs(elements: string[], eos = false): string[] {
+  const out: string[] = eos ? ['-e', '-v'] : ['-v'];
   elements.forEach((e, i) => {
     if (i > 0) out.push('!');
     out.push(...(e.match(/(?:[^\s"]+|"[^"]*")+/g) ?? []));
@@ -158,7 +163,7 @@ export function gstElements(s: LiveSourceSettings, shape: OutputShape, plat: Pla
 export function gstPlan(s: LiveSourceSettings, shape: OutputShape, plat: Platform): LaunchPlan {
   const elements = gstElements(s, shape, plat);
   const pixelFormat: PixelFormat = elements.some((e) => e.startsWith('video/x-raw,format=RGBA')) ? 'rgba' : 'rgb24';
-  return { backend: 'gstreamer', command: 'gst-launch-1.0', args: gstLaunchArgs(elements), frameFd: 3, describe: maskUrlPasswords(elements.join(' ! ')), pixelFormat };
+  return { backend: 'gstreamer', command: 'gst-launch-1.0', args: gstLaunchArgs(elements, s.kind === 'csi'), frameFd: 3, describe: maskUrlPasswords(elements.join(' ! ')), pixelFormat };
 }
 
 export function launchPlan(s: LiveSourceSettings, shape: OutputShape, plat: Platform): LaunchPlan {

@@ -201,6 +201,15 @@ describe('RTSP reconnect through GStreamer', () => {
     expect(frames.length).toBeGreaterThanOrEqual(beforeDrop + 5);
     frames.forEach((f, i) => expect(f.index).toBe(i));
   }, 60_000);
+
+  it.skipIf(gstMissing)('a camera that refuses the connection is reported with rtspsrc\'s own error, not as a stall (needs gstreamer1.0-tools, -plugins-good)', async () => {
+    const port = await freePort();
+    const src = await openSource(`rtsp://127.0.0.1:${port}/none`, { decoder: 'gstreamer', stall_timeout_seconds: 30, backoff: { initialMs: 200, maxMs: 1000 } });
+    const { states, reasons } = await watch(src, (_f, s) => s.length >= 1, 20_000);
+    expect(states[0]).toBe('reconnecting');
+    expect(reasons[0]).not.toMatch(/stalled/);
+    expect(reasons[0]).toMatch(/could not|connect|refused|failed/i);
+  }, 30_000);
 });
 
 describe('V4L2 pipeline through GStreamer with videotestsrc standing in for the device', () => {
