@@ -88,3 +88,17 @@ export function probeVideo(file: string): Promise<VideoInfo> {
     });
   });
 }
+
+/**
+ * The video codec of an RTSP stream (ffprobe's name: h264, hevc, mjpeg ...), or null when the
+ * camera does not answer within `timeoutMs`. One extra RTSP session, closed at once.
+ */
+export function probeRtspCodec(url: string, transport: 'tcp' | 'udp', timeoutMs = 10_000): Promise<string | null> {
+  const args = ['-v', 'error', '-rtsp_transport', transport, '-select_streams', 'v:0', '-show_entries', 'stream=codec_name', '-of', 'csv=p=0', url];
+  return new Promise((resolve) => {
+    execFile(ffprobePath(), args, { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 1 << 16 }, (err, stdout) => {
+      const codec = String(stdout ?? '').trim().split('\n')[0]?.trim() ?? '';
+      resolve(!err && /^[a-z0-9_]+$/.test(codec) ? codec : null);
+    });
+  });
+}

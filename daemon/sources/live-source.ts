@@ -5,6 +5,7 @@ import type { Readable } from 'node:stream';
 import { bytesPerPixel, type Frame, type PixelFormat } from '../detect/types.js';
 import { gstFraction } from '../media/encoder.js';
 import { platform, type Platform } from '../media/platform.js';
+import { probeRtspCodec } from '../media/probe.js';
 import { maskUrlPasswords, type Logger } from '../service/log.js';
 import { FramePool } from './frame-pool.js';
 import type { VideoSource } from './open-source.js';
@@ -119,7 +120,23 @@ export class LiveSource implements VideoSource {
   }
 
   /** One connection: spawn, read frames until the process ends or stalls; `run.reason` says why it ended. */
+  /**
+   * An RTSP camera headed for GStreamer: its codec picks the depayloader (H.264/H.265), or ffmpeg
+   * for anything else. Asked with ffprobe before a connection until it is known; a camera that
+   * does not answer keeps the H.264 pipeline for now (its error is reported by the connection).
+   */
+  private async learnRtspCodec(): Promise<void> {
+    const s = this.opts.settings;
+    if (s.kind !== 'rtsp' || s.codec !== undefined || chooseBackend(s, this.plat) !== 'gstreamer') return;
+    const codec = await probeRtspCodec(s.target, s.rtspTransport);
+    if (!codec || this.stopped) return;
+    this.opts.settings = { ...s, codec };
+    const backend = chooseBackend(this.opts.settings, this.plat);
+    this.opts.logger?.info({ source: maskUrlPasswords(s.target), codec, backend }, `camera sends ${codec}: ${backend === 'gstreamer' ? 'hardware decoder' : 'ffmpeg (not a codec the hardware pipeline takes)'}`);
+  }
+
   private async *runOnce(run: { frames: number; reason: string }): AsyncGenerator<Frame> {
+    await this.learnRtspCodec();
     const plan = this.plan();
     this.describe = plan.describe;
     if (this.reconnects === 0) this.opts.logger?.info({ source: this.opts.settings.target, backend: plan.backend, pipeline: plan.describe }, 'camera connecting');

@@ -33,7 +33,10 @@ export interface LiveSourceSettings {
   fps: number | null;
   rtspTransport: 'tcp' | 'udp';
   decoder: 'auto' | 'gstreamer' | 'ffmpeg';
-  /** files: the video codec ffprobe found (the Jetson's hardware path is for H.264 in MP4/MOV) */
+  /**
+   * the video codec ffprobe found: for files (the Jetson's hardware path is for H.264 in MP4/MOV);
+   * for RTSP cameras on a Jetson (H.264 or H.265 pick the depayloader; anything else goes to ffmpeg)
+   */
   codec?: string;
   /** files: frames at the file's own rate (the sink syncs to the clock), not as fast as they decode */
   realtime?: boolean;
@@ -43,6 +46,9 @@ export interface LiveSourceSettings {
 export function isH264Mp4(s: Pick<LiveSourceSettings, 'kind' | 'target' | 'codec'>): boolean {
   return s.kind === 'file' && s.codec === 'h264' && /\.(mp4|m4v|mov)$/i.test(s.target);
 }
+
+/** RTSP video the Jetson's hardware pipeline takes (ffprobe codec names); others go to ffmpeg. */
+export const RTSP_HW_CODECS: readonly string[] = ['h264', 'hevc'];
 
 /** CSI sensors (IMX219/IMX477) deliver this mode unless width/height/fps say otherwise. */
 export const CSI_DEFAULT = { width: 1280, height: 720, fps: 30 };
@@ -62,6 +68,7 @@ export function chooseBackend(s: LiveSourceSettings, plat: Platform): 'ffmpeg' |
   }
   // auto: the Jetson's hardware decoder where it exists, ffmpeg's software decoders elsewhere
   if (s.kind === 'file' && !isH264Mp4(s)) return 'ffmpeg';
+  if (s.kind === 'rtsp' && s.codec !== undefined && !RTSP_HW_CODECS.includes(s.codec)) return 'ffmpeg';
   if (plat.jetson && plat.gstreamer && plat.hasElement('nvv4l2decoder') && plat.hasElement('nvvidconv')) return 'gstreamer';
   return 'ffmpeg';
 }
@@ -145,7 +152,8 @@ export function gstElements(s: LiveSourceSettings, shape: OutputShape, plat: Pla
     }
     case 'rtsp': {
       const src = `rtspsrc location=${quote(s.target)} protocols=${s.rtspTransport} latency=200`;
-      if (hw) return [src, 'rtph264depay', 'h264parse', 'nvv4l2decoder', ...toRgbaFromNvmm, ...(shape.fps ? ['videorate', rawCaps('RGBA', { width: null, height: null, fps: shape.fps })] : []), sink];
+      const [depay, parse] = s.codec === 'hevc' ? ['rtph265depay', 'h265parse'] : ['rtph264depay', 'h264parse'];
+      if (hw) return [src, depay, parse, 'nvv4l2decoder', ...toRgbaFromNvmm, ...(shape.fps ? ['videorate', rawCaps('RGBA', { width: null, height: null, fps: shape.fps })] : []), sink];
       return [src, 'decodebin', ...toRgbSoftware, sink];
     }
     case 'v4l2': {

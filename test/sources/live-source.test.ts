@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { fakePlatform, platform } from '../../daemon/media/platform.js';
 import { bytesPerPixel, type Frame } from '../../daemon/detect/types.js';
 import { backoffDelay, LiveSource } from '../../daemon/sources/live-source.js';
-import { gstElements, gstLaunchArgs, gstPlan } from '../../daemon/sources/source-plans.js';
+import { ffmpegPlan, gstElements, gstLaunchArgs, gstPlan } from '../../daemon/sources/source-plans.js';
 import { openSource, type VideoSource } from '../../daemon/sources/open-source.js';
 import { rtspCamera, type RtspCamera } from '../live/rtsp-camera.js';
 import { freePort } from '../support/mosquitto.js';
@@ -210,6 +210,29 @@ describe('RTSP reconnect through GStreamer', () => {
     expect(reasons[0]).not.toMatch(/stalled/);
     expect(reasons[0]).toMatch(/could not|connect|refused|failed/i);
   }, 30_000);
+});
+
+describe('RTSP camera headed for the Jetson hardware pipeline', () => {
+  it('asks the camera its codec first (ffprobe), so the pipeline gets the right depayloader', async () => {
+    const cam = await rtspCamera({ width: 128, height: 96 });
+    cameras.push(cam);
+    const nano = fakePlatform({ jetson: true, gstreamer: true, elements: ['nvv4l2decoder', 'nvvidconv'] });
+    const seen: Array<string | undefined> = [];
+    const src = new LiveSource({
+      settings: { kind: 'rtsp', target: cam.url, width: null, height: null, fps: null, rtspTransport: 'tcp', decoder: 'auto' },
+      stallTimeoutMs: 10_000,
+      platform: nano,
+      // the planner sees the settings the real one would; it runs ffmpeg here (no Jetson elements)
+      planner: (s, shape, plat) => {
+        seen.push(s.codec);
+        expect(gstElements(s, shape, plat).slice(1, 3)).toEqual(['rtph264depay', 'h264parse']);
+        return ffmpegPlan(s, shape);
+      },
+    });
+    const { frames } = await watch(src, (f) => f.length >= 3, 30_000);
+    expect(frames.length).toBeGreaterThanOrEqual(3);
+    expect(seen[0]).toBe('h264');
+  }, 40_000);
 });
 
 describe('V4L2 pipeline through GStreamer with videotestsrc standing in for the device', () => {

@@ -33,6 +33,14 @@ describe('Jetson GStreamer pipelines', () => {
     expect(e[3]).toBe('video/x-raw,format=RGBA,width=960,height=540');
   });
 
+  it('RTSP on a Jetson: the codec ffprobe found picks the depayloader; a codec the hardware does not take goes to ffmpeg', () => {
+    expect(elements(settings({ codec: 'hevc' })).slice(1, 4)).toEqual(['rtph265depay', 'h265parse', 'nvv4l2decoder']);
+    expect(elements(settings({ codec: 'h264' })).slice(1, 4)).toEqual(['rtph264depay', 'h264parse', 'nvv4l2decoder']);
+    expect(chooseBackend(settings({ codec: 'hevc' }), nano)).toBe('gstreamer');
+    expect(chooseBackend(settings({ codec: 'mjpeg' }), nano)).toBe('ffmpeg');
+    expect(chooseBackend(settings({}), nano)).toBe('gstreamer'); // not known yet: H.264, the common case
+  });
+
   it('RTSP on a Jetson: rtspsrc over TCP → depay → parse → nvv4l2decoder → nvvidconv → RGBA', () => {
     expect(elements(settings({ target: 'rtsp://admin:hunter2@192.0.2.10/s1' }))).toEqual([
       'rtspsrc location="rtsp://admin:***@192.0.2.10/s1" protocols=tcp latency=200',
