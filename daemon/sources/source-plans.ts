@@ -69,7 +69,9 @@ export function chooseBackend(s: LiveSourceSettings, plat: Platform): 'ffmpeg' |
   // auto: the Jetson's hardware decoder where it exists, ffmpeg's software decoders elsewhere
   if (s.kind === 'file' && !isH264Mp4(s)) return 'ffmpeg';
   if (s.kind === 'rtsp' && s.codec !== undefined && !RTSP_HW_CODECS.includes(s.codec)) return 'ffmpeg';
-  if (plat.jetson && plat.gstreamer && plat.hasElement('nvv4l2decoder') && plat.hasElement('nvvidconv')) return 'gstreamer';
+  // the hardware pipelines need these too (h264parse/h265parse are in gstreamer1.0-plugins-bad)
+  const parts = ['nvv4l2decoder', 'nvvidconv', ...(s.kind === 'rtsp' ? ['rtspsrc', s.codec === 'hevc' ? 'h265parse' : 'h264parse'] : s.kind === 'file' ? ['qtdemux', 'h264parse'] : [])];
+  if (plat.jetson && plat.gstreamer && parts.every((e) => plat.hasElement(e))) return 'gstreamer';
   return 'ffmpeg';
 }
 
@@ -138,7 +140,9 @@ const quote = (v: string) => `"${v.replace(/"/g, '%22')}"`;
  */
 export function gstElements(s: LiveSourceSettings, shape: OutputShape, plat: Platform): string[] {
   const sink = `fdsink name=out fd=3 sync=${s.kind === 'file' && s.realtime ? 'true' : 'false'}`;
-  const toRgbaFromNvmm = [`nvvidconv${s.kind === 'csi' ? ' flip-method=0' : ''}`, rawCaps('RGBA', { width: shape.width, height: shape.height, fps: null })];
+  // nvvidconv scales with nearest-neighbour unless told otherwise: bilinear (1) when it scales
+  const scaling = s.kind !== 'csi' && shape.width && shape.height ? ' interpolation-method=1' : '';
+  const toRgbaFromNvmm = [`nvvidconv${s.kind === 'csi' ? ' flip-method=0' : ''}${scaling}`, rawCaps('RGBA', { width: shape.width, height: shape.height, fps: null })];
   // RGBA, not RGB: GStreamer pads RGB rows to a multiple of 4 bytes (a 854-wide frame would come
   // out skewed to a reader that expects width * 3 per row); RGBA rows are always whole
   const toRgbSoftware = ['videoconvert', 'videoscale', ...(shape.fps ? ['videorate'] : []), rawCaps('RGBA', shape)];

@@ -216,7 +216,7 @@ describe('RTSP camera headed for the Jetson hardware pipeline', () => {
   it('asks the camera its codec first (ffprobe), so the pipeline gets the right depayloader', async () => {
     const cam = await rtspCamera({ width: 128, height: 96 });
     cameras.push(cam);
-    const nano = fakePlatform({ jetson: true, gstreamer: true, elements: ['nvv4l2decoder', 'nvvidconv'] });
+    const nano = fakePlatform({ jetson: true, gstreamer: true, elements: ['nvv4l2decoder', 'nvvidconv', 'rtspsrc', 'h264parse'] });
     const seen: Array<string | undefined> = [];
     const src = new LiveSource({
       settings: { kind: 'rtsp', target: cam.url, width: null, height: null, fps: null, rtspTransport: 'tcp', decoder: 'auto' },
@@ -263,7 +263,7 @@ describe('V4L2 pipeline through GStreamer with videotestsrc standing in for the 
 describe('Jetson pipelines hand over RGBA (software elements standing in for the NVMM ones)', () => {
   const gst = platform();
   it.skipIf(!gst.gstreamer)('the csi:// pipeline ends in RGBA caps: frames of width*height*4 bytes marked rgba, the same picture as RGB (needs gstreamer1.0-tools, -plugins-base)', async () => {
-    const nano = fakePlatform({ jetson: true, gstreamer: true, elements: ['nvarguscamerasrc', 'nvvidconv', 'nvv4l2decoder'] });
+    const nano = fakePlatform({ jetson: true, gstreamer: true, elements: ['nvarguscamerasrc', 'nvvidconv', 'nvv4l2decoder', 'rtspsrc', 'h264parse', 'qtdemux'] });
     const settings = { kind: 'csi' as const, target: '0', width: 320, height: 240, fps: 10, rtspTransport: 'tcp' as const, decoder: 'auto' as const };
     const firstFrame = async (format: 'RGBA' | 'RGB'): Promise<Frame> => {
       const src = new LiveSource({

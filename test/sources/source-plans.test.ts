@@ -6,7 +6,7 @@ import { tempDir } from '../support/videos.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-const nano = fakePlatform({ jetson: true, gstreamer: true, elements: ['nvarguscamerasrc', 'nvv4l2decoder', 'nvvidconv', 'nvv4l2h264enc'] });
+const nano = fakePlatform({ jetson: true, gstreamer: true, elements: ['nvarguscamerasrc', 'nvv4l2decoder', 'nvvidconv', 'nvv4l2h264enc', 'rtspsrc', 'h264parse', 'h265parse', 'qtdemux'] });
 const pc = fakePlatform({ jetson: false, gstreamer: true, elements: ['rtspsrc', 'avdec_h264'] });
 const bare = fakePlatform({ jetson: false, gstreamer: false });
 
@@ -94,6 +94,15 @@ describe('backend choice', () => {
     expect(chooseBackend(settings({ decoder: 'ffmpeg' }), nano)).toBe('ffmpeg');
     expect(chooseBackend(settings({ decoder: 'gstreamer' }), pc)).toBe('gstreamer');
     expect(chooseBackend(settings({ kind: 'v4l2', target: '/dev/video0' }), pc)).toBe('ffmpeg');
+    // a Jetson without the parsers (gstreamer1.0-plugins-bad) cannot build the hardware pipeline
+    const noParsers = fakePlatform({ jetson: true, gstreamer: true, elements: ['nvv4l2decoder', 'nvvidconv', 'rtspsrc', 'qtdemux'] });
+    expect(chooseBackend(settings({}), noParsers)).toBe('ffmpeg');
+    expect(chooseBackend(settings({ kind: 'file', target: '/a.mp4', codec: 'h264' }), noParsers)).toBe('ffmpeg');
+  });
+
+  it('nvvidconv scales bilinear, not nearest-neighbour, when a size is asked for', () => {
+    expect(elements(settings({ width: 640, height: 360 }), { width: 640, height: 360, fps: null })).toContain('nvvidconv interpolation-method=1');
+    expect(elements(settings({}))).toContain('nvvidconv');
   });
 
   it('explains what cannot work, in one line', () => {
