@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { ConfigError, errorMessage } from '../errors.js';
 import { addonInfo } from '../native.js';
 import { OnnxRuntimeDetector } from './onnxruntime-backend.js';
@@ -48,6 +49,8 @@ export function chooseBackend(modelPath: string, requested: 'auto' | 'tensorrt' 
  * built once and cached beside the model); ONNX Runtime on the CPU otherwise.
  */
 export async function openDetector(opts: OpenDetectorOptions): Promise<Detector> {
+  // first, before any note about the backend: a missing model is the one thing to say
+  if (!existsSync(opts.modelPath)) throw new ConfigError(`${opts.modelPath}: model file not found (check model.path or -m)`);
   const requested = opts.backend ?? 'auto';
   const built = requested === 'onnxruntime' ? false : addonInfo.tensorrt;
   let gpuError: string | null | undefined;

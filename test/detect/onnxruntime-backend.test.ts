@@ -89,7 +89,10 @@ describe('ONNX Runtime backend (real onnxruntime-node, constant-output SSD graph
   });
 
   it('rejects wrong models with one clear line', async () => {
-    await expect(openDetector({ modelPath: join(dir, 'none.onnx') })).rejects.toThrow(`${join(dir, 'none.onnx')}: model file not found (check model.path or -m)`);
+    // the missing file is said first, with no note about the backend before it
+    const notes: string[] = [];
+    await expect(openDetector({ modelPath: join(dir, 'none.onnx'), log: (_level, msg) => notes.push(msg) })).rejects.toThrow(`${join(dir, 'none.onnx')}: model file not found (check model.path or -m)`);
+    expect(notes).toEqual([]);
     const junk = join(dir, 'junk.onnx');
     writeFileSync(junk, 'not a model');
     await expect(openDetector({ modelPath: junk })).rejects.toThrow(/junk\.onnx: not a model ONNX Runtime can load/);
@@ -100,6 +103,7 @@ describe('ONNX Runtime backend (real onnxruntime-node, constant-output SSD graph
       { name: 'boxes', dims: [1, 1, 4], dtype: 'float32', data: [0, 0, 1, 1] },
     ], ['background', 'a']);
     await expect(openDetector({ modelPath: mism })).rejects.toThrow('the model has 3 classes but 2 labels were given');
+    writeFileSync(join(dir, 'x.engine'), 'an engine built elsewhere');
     await expect(openDetector({ modelPath: join(dir, 'x.engine') })).rejects.toThrow(/x\.engine: TensorRT engines need the addon built with TensorRT/);
   });
 
