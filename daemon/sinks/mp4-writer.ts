@@ -106,15 +106,16 @@ export class Mp4Writer {
     out.on('error', () => undefined); // reported through exit codes
     let framing: MatroskaFrames | null = null;
     const parser = new AnnexBParser((au) => {
-      const t = this.streamPts.shift() ?? (framing ? Number.NaN : 0);
+      // one picture out per picture in, in order: this one is the oldest frame not yet matched
+      const t = this.streamPts.shift() ?? this.lastStreamPts + 1 / this.fps;
+      this.lastStreamPts = t;
       if (!framing) {
         if (!parser.sps || !parser.pps) return; // nothing decodable before the first parameter sets
         framing = new MatroskaFrames({ width: opts.width, height: opts.height, fps: this.fps, h264: { sps: parser.sps, pps: parser.pps } });
         out.write(framing.header());
       }
       const sample = avccSample(au.nals.filter((n) => nalType(n) !== NAL.SPS && nalType(n) !== NAL.PPS));
-      const ok = out.write(Buffer.concat([framing.frameHeader(Number.isNaN(t) ? this.lastStreamPts + 1 / this.fps : t, sample.length, au.keyframe), sample]));
-      this.lastStreamPts = Number.isNaN(t) ? this.lastStreamPts + 1 / this.fps : t;
+      const ok = out.write(Buffer.concat([framing.frameHeader(t, sample.length, au.keyframe), sample]));
       if (!ok) {
         encoded.pause();
         out.once('drain', () => encoded.resume());
