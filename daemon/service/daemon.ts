@@ -157,6 +157,7 @@ export class Daemon {
     const wanted = cfg.rtsp_server.enabled && Object.values(cfg.cameras).some((c) => c.enabled && c.rtsp_out);
     if (!wanted || this.rtspServer) return;
     const server = new RtspServer();
+    server.onClient = (event, stream, client, transport) => this.logger.info({ camera: stream, client, transport }, event === 'playing' ? 'rtsp client playing' : 'rtsp client left');
     await server.listen(cfg.rtsp_server.port);
     this.rtspServer = server;
     this.logger.info({ port: server.port }, 'rtsp server listening');
@@ -204,6 +205,11 @@ export class Daemon {
   /** Resolves once every camera's source has ended (or failed). */
   async whenSourcesDone(): Promise<void> {
     await Promise.all([...this.pipelines.values()].map((p) => p.done));
+  }
+
+  /** Playing RTSP clients per camera (empty when the RTSP server is not running). */
+  get rtspClients(): Record<string, number> {
+    return this.rtspServer?.clientCounts() ?? {};
   }
 
   statsSnapshot() {

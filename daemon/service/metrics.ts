@@ -29,6 +29,8 @@ export interface ServiceView {
   cameras(): CameraView[];
   /** null when MQTT is disabled */
   mqtt(): MqttStats | null;
+  /** playing RTSP output clients per camera (absent or empty without the RTSP server) */
+  rtspClients?(): Record<string, number>;
 }
 
 /** The part of Daemon the view needs (daemon/service/daemon.ts). */
@@ -36,6 +38,7 @@ export interface DaemonLike {
   readonly activeConfig: Config;
   readonly cameraPipelines: ReadonlyMap<string, CameraPipeline>;
   readonly mqttStats: MqttStats | null;
+  readonly rtspClients?: Record<string, number>;
 }
 
 /** A ServiceView over a Daemon: every enabled camera of its current config, running or not. */
@@ -58,6 +61,9 @@ export function daemonView(daemon: DaemonLike): ServiceView {
     },
     mqtt() {
       return daemon.mqttStats;
+    },
+    rtspClients() {
+      return daemon.rtspClients ?? {};
     },
   };
 }
@@ -155,6 +161,7 @@ export function renderMetrics(view: ServiceView, proc: ProcessFigures): string {
   t.counter('trt_detect_source_reconnects_total', 'Reconnect attempts of a live source after it lost (or could not reach) its camera.', per((c) => c.stats.reconnects));
   t.histogramSeconds('trt_detect_inference_seconds', 'Detector inference latency per frame.',
     running.filter((c) => c.inference).map((c) => [{ camera: c.name }, c.inference as LatencyHistogram]));
+  t.gauge('trt_detect_rtsp_clients', 'Clients playing the annotated RTSP output of a camera.', Object.entries(view.rtspClients?.() ?? {}).map(([camera, n]): [Labels, number] => [{ camera }, n]));
   const mqtt = view.mqtt();
   if (mqtt) {
     t.gauge('trt_detect_mqtt_connected', '1 while connected to the MQTT broker.', [[{}, mqtt.connected ? 1 : 0]]);

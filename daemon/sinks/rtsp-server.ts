@@ -28,10 +28,10 @@ interface RtspRequest {
   headers: Map<string, string>;
 }
 
-/** One mounted stream: producers push access units; the server fans them out to its clients. */
 /** A stream with no new picture for this long (the sources' default stall timeout) is not offered to new clients (503). */
 const STALE_MS = 10_000;
 
+/** One mounted stream: producers push access units; the server fans them out to its clients. */
 export class RtspStream {
   sps: Buffer | null = null;
   pps: Buffer | null = null;
@@ -139,9 +139,15 @@ class RtspClient {
     socket.on('close', () => this.close());
   }
 
+  /** the client's address, for logs */
+  peer(): string {
+    return `${(this.socket.remoteAddress ?? '?').replace(/^::ffff:/i, '')}:${this.socket.remotePort ?? '?'}`;
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.playing && this.stream) this.server.onClient?.('left', this.stream.name, this.peer(), this.udp ? 'udp' : 'tcp');
     this.udp?.rtp.close();
     this.udp?.rtcp.close();
     this.udp = null;
@@ -246,6 +252,7 @@ class RtspClient {
         // media over UDP leaves the RTSP connection quiet: TCP keepalive alone watches it from now on
         if (this.udp) this.socket.setTimeout(0);
         this.stream.clients.add(this);
+        this.server.onClient?.('playing', this.stream.name, this.peer(), this.udp ? 'udp' : 'tcp');
         return this.reply(req, '200 OK', { ...sessionHeader, Range: 'npt=0.000-', 'RTP-Info': `url=${req.url.replace(/\/$/, '')}/trackID=0;seq=${this.seq};rtptime=${this.tsBase}` });
       }
       case 'PAUSE':
@@ -358,6 +365,15 @@ export class RtspServer {
   /** bytes a client may have unsent before it skips to the next keyframe */
   maxClientBacklog = 4 * 1024 * 1024;
   port = 0;
+  /** told when a client starts playing a stream and when a playing client leaves (the daemon logs it) */
+  onClient?: (event: 'playing' | 'left', stream: string, peer: string, transport: 'tcp' | 'udp') => void;
+
+  /** Playing clients per mounted stream. */
+  clientCounts(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [name, s] of this.streams) out[name] = s.clients.size;
+    return out;
+  }
 
   /** Starts listening; rejects with one clear line when the port is taken. */
   listen(port: number, host = '0.0.0.0'): Promise<void> {

@@ -66,6 +66,7 @@ describe('renderMetrics', () => {
       camera('garage', 'stopped', {}),
     ],
     mqtt: () => ({ connected: true, queued: 4, dropped: 9, published: 1234, reconnects: 1 }),
+    rtspClients: () => ({ front: 2, yard: 0 }),
   };
   const text = renderMetrics(view, { rssBytes: 123456789, startTimeSeconds: 1790000000, loopDelay: { p99_ms: 12, max_ms: 40 } });
   const samples = parseExposition(text);
@@ -112,9 +113,16 @@ describe('renderMetrics', () => {
     expect(samples.get('trt_detect_event_loop_delay_max_seconds')).toBe(0.04);
   });
 
+  it('counts the clients of each camera\'s RTSP output', () => {
+    expect(samples.get('trt_detect_rtsp_clients{camera="front"}')).toBe(2);
+    expect(samples.get('trt_detect_rtsp_clients{camera="yard"}')).toBe(0);
+    expect(text).toContain('# TYPE trt_detect_rtsp_clients gauge');
+  });
+
   it('leaves MQTT out when it is disabled', () => {
     const t = renderMetrics({ cameras: () => [], mqtt: () => null }, { rssBytes: 1, startTimeSeconds: 1, loopDelay: { p99_ms: 0, max_ms: 0 } });
     expect(t).not.toContain('trt_detect_mqtt_');
+    expect(t).not.toContain('trt_detect_rtsp_clients'); // no RTSP server: no family
     expect(parseExposition(t).get('process_resident_memory_bytes')).toBe(1);
   });
 });

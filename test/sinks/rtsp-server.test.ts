@@ -107,6 +107,28 @@ describe('RTSP server (real ffmpeg/ffprobe clients)', () => {
     }
   });
 
+  it('tells who starts playing and who leaves, and counts the playing clients per stream', async () => {
+    const cam = await rtspCamera({ name: 'cam', width: 160, height: 120, fps: 15 });
+    try {
+      const server = cam.server as RtspServer;
+      const events: string[] = [];
+      let countWhilePlaying = -1;
+      server.onClient = (event, stream, peer, transport) => {
+        events.push(`${event} ${stream} ${transport}`);
+        expect(peer).toMatch(/^127\.0\.0\.1:\d+$/);
+        if (event === 'playing') countWhilePlaying = server.clientCounts().cam;
+      };
+      await probeRtsp(cam.url, 2, 'tcp');
+      const deadline = Date.now() + 5000;
+      while (events.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(events).toEqual(['playing cam tcp', 'left cam tcp']);
+      expect(countWhilePlaying).toBe(1);
+      expect(server.clientCounts()).toEqual({ cam: 0 });
+    } finally {
+      await cam.stop();
+    }
+  });
+
   it('reports a taken port in one line', async () => {
     const a = new RtspServer();
     await a.listen(0, '127.0.0.1');
