@@ -84,13 +84,23 @@ export function fileWriteProblem(file: string): string | null {
     // does not exist yet: fine
   }
   const dir = dirname(resolve(file));
-  let st;
-  try {
-    st = statSync(dir);
-  } catch {
-    return `folder ${dir} does not exist`;
-  }
-  if (!st.isDirectory()) return `${dir} is a file, not a folder`;
+  if (!existsSync(dir)) return `folder ${dir} does not exist`;
+  return folderWriteProblem(dir);
+}
+
+/**
+ * Why folders could not be made under `dir` (check-config only looks, nothing is created): its
+ * nearest existing ancestor is a file, or is not writable.
+ */
+export function folderCreateProblem(dir: string): string | null {
+  let p = resolve(dir);
+  while (!existsSync(p) && dirname(p) !== p) p = dirname(p);
+  return folderWriteProblem(p);
+}
+
+/** Why nothing can be written in the existing path `dir`: it is a file, or not writable. */
+function folderWriteProblem(dir: string): string | null {
+  if (!statSync(dir).isDirectory()) return `${dir} is a file, not a folder`;
   try {
     accessSync(dir, constants.W_OK);
   } catch {

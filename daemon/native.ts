@@ -104,7 +104,6 @@ interface Addon {
 
 const ADDON_RELATIVE_PATH = join('build', 'native', 'Release', 'trt_detect.node');
 
-/** The nearest folder at or above `start` that holds a package.json. */
 /** Where the addon is loaded from. */
 function addonPath(): string {
   const fromEnv = process.env.TRT_DETECT_ADDON;

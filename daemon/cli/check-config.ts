@@ -1,6 +1,7 @@
 import { defaultConfigPath, describeConfig, loadConfig } from '../config/index.js';
 import type { Config } from '../config/index.js';
 import { openDetector } from '../detect/open.js';
+import { isEnginePath } from '../detect/tensorrt-backend.js';
 import { ConfigError, RuntimeFailure, errorMessage } from '../errors.js';
 import { parseCommandArgs, type Command } from './args.js';
 
@@ -26,7 +27,7 @@ Exit codes: 0 valid, 2 invalid.
  */
 async function checkModel(file: string, config: Config): Promise<string> {
   const m = config.model;
-  if (!/\.onnx$/i.test(m.path)) return `model check: ${m.path} is a TensorRT engine; run loads it on the GPU`;
+  if (isEnginePath(m.path)) return `model check: ${m.path} is a TensorRT engine; run loads it on the GPU`;
   try {
     const detector = await openDetector({ modelPath: m.path, backend: 'onnxruntime', labels: m.labels, layout: m.layout, input: m.input, threads: 1 });
     const i = detector.info;

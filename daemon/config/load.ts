@@ -1,8 +1,9 @@
-import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { LineCounter, isMap, isScalar, parseDocument } from 'yaml';
 import { ConfigError } from '../errors.js';
+import { folderCreateProblem } from '../files.js';
 import { DETECT_KEYS, configSchema } from './config-schema.js';
 import { Validator, isMissing, type Issue, type MapSchema, type ObjectSchema } from './schema.js';
 import type { CameraConfig, Config, DetectSettings } from './types.js';
@@ -179,27 +180,11 @@ function finish(raw: RawConfig, configDir: string, options: LoadOptions, add: (p
     }
     for (const [name, cam] of Object.entries(cameras)) {
       if (!cam.enabled || !cam.record.enabled) continue;
-      const problem = folderProblem(cam.record.path);
+      const problem = folderCreateProblem(cam.record.path);
       if (problem) add(`cameras.${name}.record.path`, `${problem} (point record.path at a folder trt-detect can write)`);
     }
   }
   return config;
-}
-
-/**
- * Why recordings could not be made under `dir`: its nearest existing folder is a file, or is not
- * writable. Nothing is created (check-config only looks).
- */
-function folderProblem(dir: string): string | null {
-  let p = dir;
-  while (!existsSync(p) && dirname(p) !== p) p = dirname(p);
-  if (!statSync(p).isDirectory()) return `${p} is a file, not a folder`;
-  try {
-    accessSync(p, constants.W_OK);
-  } catch (err) {
-    return `${p} is not writable (${(err as NodeJS.ErrnoException).code ?? 'no permission'})`;
-  }
-  return null;
 }
 
 function sourceKind(source: string): string {

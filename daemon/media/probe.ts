@@ -34,7 +34,6 @@ export function parseClock(v: string | undefined): number | null {
   return s > 0 ? s : null;
 }
 
-/** Reads size, frame rate and length of a video file with ffprobe. One-line errors, exit 1. */
 /** "1/12800" → 12800: the ticks per second of a stream's timestamps (null unless 1/N). */
 function timescaleOf(timeBase: string): number | null {
   const m = /^1\/(\d+)$/.exec(timeBase);
@@ -42,6 +41,7 @@ function timescaleOf(timeBase: string): number | null {
   return Number.isInteger(n) && n > 0 && n <= 10_000_000 ? n : null;
 }
 
+/** Reads size, frame rate and length of a video file with ffprobe. One-line errors, exit 1. */
 export function probeVideo(file: string): Promise<VideoInfo> {
   if (!existsSync(file)) return Promise.reject(new RuntimeFailure(`${file}: not found (check the path)`));
   if (statSync(file).isDirectory()) return Promise.reject(new RuntimeFailure(`${file}: is a directory, not a video file`));

@@ -144,12 +144,17 @@ export class CameraPipeline {
     return this.state;
   }
 
-  private setState(state: CameraState, error?: string): void {
-    this.state = state;
+  /** The status of `state` now: fps 0 unless frames flow; a streaming camera shows a recording that stopped. */
+  private statusOf(state: CameraState, error?: string): CameraStatus {
     // the rate of now: 0 unless frames flow (not the last 5 s before a camera was lost)
     const fps = state === 'streaming' ? this.fps.rate() : 0;
     const shown = error ?? (state === 'streaming' ? this.sinkError : null);
-    this.lastStatus = { state, fps, ...(shown ? { error: shown } : {}) };
+    return { state, fps, ...(shown ? { error: shown } : {}) };
+  }
+
+  private setState(state: CameraState, error?: string): void {
+    this.state = state;
+    this.lastStatus = this.statusOf(state, error);
     this.outputs.status(this.name, this.lastStatus);
     const level = state === 'error' ? 'error' : state === 'reconnecting' ? 'warn' : 'info';
     // the logger is bound to the camera (the daemon's child logger): no `camera` field here
@@ -161,7 +166,7 @@ export class CameraPipeline {
    * so with its stats); with `any`, in every state (a new MQTT publisher after a reload).
    */
   refreshStatus(any = false): void {
-    if (this.state === 'streaming') this.outputs.status(this.name, { state: this.state, fps: this.fps.rate(), ...(this.sinkError ? { error: this.sinkError } : {}) });
+    if (this.state === 'streaming') this.outputs.status(this.name, this.statusOf('streaming'));
     else if (any && this.lastStatus) this.outputs.status(this.name, this.lastStatus);
   }
 

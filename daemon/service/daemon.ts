@@ -168,9 +168,9 @@ export class Daemon {
     const logger = this.logger.child({ camera: name });
     const rtsp = cam.rtsp_out ? this.rtspServer : null;
     // known to the RTSP server from now on: a client gets 503 (not streaming yet), not 404 (no such camera)
-    rtsp?.mount(name);
+    const rtspStream = rtsp?.mount(name) ?? null;
     if (cam.rtsp_out && !rtsp) logger.warn('rtsp_out is on but the RTSP server is not running (rtsp_server.enabled: false, or its port was taken)');
-    const wantsSink = cam.record.enabled || rtsp !== null;
+    const wantsSink = cam.record.enabled || rtspStream !== null;
     const spec: PipelineSpec = {
       source: cam.source,
       loop: cam.loop,
@@ -192,7 +192,7 @@ export class Daemon {
             const sinks: FrameSink[] = [];
             const format = { width: video.width, height: video.height, fps: video.fpsRational, pixelFormat: video.pixelFormat, timescale: video.timescale };
             if (cam.record.enabled) sinks.push(new SegmentRecorder(name, cam.record, format, logger));
-            if (rtsp) sinks.push(new RtspOutSink(rtsp.mount(name), format, logger));
+            if (rtspStream) sinks.push(new RtspOutSink(rtspStream, format, logger));
             return allSinks(sinks);
           }
         : null,

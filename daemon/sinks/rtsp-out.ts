@@ -28,7 +28,6 @@ const IN_FLIGHT = 2;
  */
 export class RtspOutSink {
   private proc: ChildProcess | null = null;
-  private stdin: Writable | null = null;
   private readonly pts: number[] = [];
   private lastStart = 0;
   private stderr = '';
@@ -66,7 +65,6 @@ export class RtspOutSink {
       }
     });
     this.proc = proc;
-    this.stdin = stdin;
   }
 
   /** the encoder's process id (null while it is down) */
@@ -92,7 +90,7 @@ export class RtspOutSink {
       }
       this.start();
     }
-    const stdin = this.stdin as Writable;
+    const stdin = this.proc?.stdin as Writable;
     if (stdin.destroyed || !stdin.writable) {
       this.skipped++;
       return Promise.resolve();
@@ -119,7 +117,7 @@ export class RtspOutSink {
     const proc = this.proc;
     if (!proc) return;
     const exited = new Promise<void>((resolve) => proc.once('close', () => resolve()));
-    this.stdin?.end();
+    proc.stdin?.end();
     const timer = setTimeout(() => proc.kill('SIGKILL'), 3000);
     await exited;
     clearTimeout(timer);

@@ -119,7 +119,6 @@ export class LiveSource implements VideoSource {
     return (this.opts.planner ?? launchPlan)(this.opts.settings, shape, this.plat);
   }
 
-  /** One connection: spawn, read frames until the process ends or stalls; `run.reason` says why it ended. */
   /**
    * An RTSP camera headed for GStreamer: its codec picks the depayloader (H.264/H.265), or ffmpeg
    * for anything else. Asked with ffprobe before a connection until it is known; a camera that
@@ -135,6 +134,7 @@ export class LiveSource implements VideoSource {
     this.opts.logger?.info({ source: maskUrlPasswords(s.target), codec, backend }, `camera sends ${codec}: ${backend === 'gstreamer' ? 'hardware decoder' : 'ffmpeg (not a codec the hardware pipeline takes)'}`);
   }
 
+  /** One connection: spawn, read frames until the process ends or stalls; `run.reason` says why it ended. */
   private async *runOnce(run: { frames: number; reason: string }): AsyncGenerator<Frame> {
     await this.learnRtspCodec();
     const plan = this.plan();

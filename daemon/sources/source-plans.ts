@@ -136,7 +136,7 @@ const quote = (v: string) => `"${v.replace(/"/g, '%22')}"`;
 /**
  * GStreamer pipeline elements for a source. On a Jetson decoding uses nvv4l2decoder, and scaling
  * and color conversion nvvidconv (the VIC engine, NVMM memory in, no CPU work) straight to the RGBA
- * frames the addon and the encoders take. Elsewhere the software decoders (decodebin) and RGB.
+ * frames the addon and the encoders take. Elsewhere the software decoders (decodebin) and RGBA too.
  */
 export function gstElements(s: LiveSourceSettings, shape: OutputShape, plat: Platform): string[] {
   const sink = `fdsink name=out fd=3 sync=${s.kind === 'file' && s.realtime ? 'true' : 'false'}`;
@@ -145,7 +145,7 @@ export function gstElements(s: LiveSourceSettings, shape: OutputShape, plat: Pla
   const toRgbaFromNvmm = [`nvvidconv${s.kind === 'csi' ? ' flip-method=0' : ''}${scaling}`, rawCaps('RGBA', { width: shape.width, height: shape.height, fps: null })];
   // RGBA, not RGB: GStreamer pads RGB rows to a multiple of 4 bytes (a 854-wide frame would come
   // out skewed to a reader that expects width * 3 per row); RGBA rows are always whole
-  const toRgbSoftware = ['videoconvert', 'videoscale', ...(shape.fps ? ['videorate'] : []), rawCaps('RGBA', shape)];
+  const toRgbaSoftware = ['videoconvert', 'videoscale', ...(shape.fps ? ['videorate'] : []), rawCaps('RGBA', shape)];
   const hw = plat.jetson && plat.hasElement('nvv4l2decoder');
   switch (s.kind) {
     case 'csi': {
@@ -158,24 +158,24 @@ export function gstElements(s: LiveSourceSettings, shape: OutputShape, plat: Pla
       const src = `rtspsrc location=${quote(s.target)} protocols=${s.rtspTransport} latency=200`;
       const [depay, parse] = s.codec === 'hevc' ? ['rtph265depay', 'h265parse'] : ['rtph264depay', 'h264parse'];
       if (hw) return [src, depay, parse, 'nvv4l2decoder', ...toRgbaFromNvmm, ...(shape.fps ? ['videorate', rawCaps('RGBA', { width: null, height: null, fps: shape.fps })] : []), sink];
-      return [src, 'decodebin', ...toRgbSoftware, sink];
+      return [src, 'decodebin', ...toRgbaSoftware, sink];
     }
     case 'v4l2': {
       const caps = s.width && s.height ? [`video/x-raw,width=${s.width},height=${s.height}${s.fps ? `,framerate=${gstFraction(s.fps)}` : ''}`] : [];
-      return [`v4l2src device=${quote(s.target)}`, ...caps, ...toRgbSoftware, sink];
+      return [`v4l2src device=${quote(s.target)}`, ...caps, ...toRgbaSoftware, sink];
     }
     case 'file': {
       const src = `filesrc location=${quote(s.target)}`;
       if (hw && isH264Mp4(s)) return [src, 'qtdemux', 'h264parse', 'nvv4l2decoder', ...toRgbaFromNvmm, sink];
-      return [src, 'decodebin', ...toRgbSoftware, sink];
+      return [src, 'decodebin', ...toRgbaSoftware, sink];
     }
   }
 }
 
 export function gstPlan(s: LiveSourceSettings, shape: OutputShape, plat: Platform): LaunchPlan {
   const elements = gstElements(s, shape, plat);
-  const pixelFormat: PixelFormat = elements.some((e) => e.startsWith('video/x-raw,format=RGBA')) ? 'rgba' : 'rgb24';
-  return { backend: 'gstreamer', command: 'gst-launch-1.0', args: gstLaunchArgs(elements, s.kind === 'csi'), frameFd: 3, describe: maskUrlPasswords(elements.join(' ! ')), pixelFormat };
+  // every GStreamer pipeline ends in RGBA caps (see gstElements)
+  return { backend: 'gstreamer', command: 'gst-launch-1.0', args: gstLaunchArgs(elements, s.kind === 'csi'), frameFd: 3, describe: maskUrlPasswords(elements.join(' ! ')), pixelFormat: 'rgba' };
 }
 
 export function launchPlan(s: LiveSourceSettings, shape: OutputShape, plat: Platform): LaunchPlan {
