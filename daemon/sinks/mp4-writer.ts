@@ -4,7 +4,7 @@ import type { Readable, Writable } from 'node:stream';
 import { RuntimeFailure } from '../errors.js';
 import { ffmpegPath, ffmpegPixelFormat } from '../media/image-io.js';
 import type { PixelFormat } from '../detect/types.js';
-import { h264StreamEncoder, hardwareEncoder, spawnStreamEncoder } from '../media/encoder.js';
+import { h264StreamEncoder, hardwareEncoder, spawnStreamEncoder, type Command as EncoderCommand } from '../media/encoder.js';
 import { parseRational } from '../media/probe.js';
 import { keepTimestampArgs } from '../media/ffmpeg-features.js';
 import { AnnexBParser, NAL, nalType } from '../media/h264.js';
@@ -77,8 +77,9 @@ export class Mp4Writer {
     this.fps = parseRational(String(opts.fps)) || Number(opts.fps) || 25;
     const mode = opts.encoder ?? (hardwareEncoder() ? 'stream' : 'x264');
     if (mode === 'stream') {
-      this.encoder = h264StreamEncoder({ width: opts.width, height: opts.height, fps: String(opts.fps), pixelFormat: opts.pixelFormat }).encoder;
-      this.ready = Promise.resolve(this.startStream());
+      const enc = h264StreamEncoder({ width: opts.width, height: opts.height, fps: String(opts.fps), gop: this.gop(), pixelFormat: opts.pixelFormat });
+      this.encoder = enc.encoder;
+      this.ready = Promise.resolve(this.startStream(enc));
     } else {
       this.encoder = 'libx264';
       this.ready = this.startX264();
@@ -94,10 +95,9 @@ export class Mp4Writer {
    * back through here, each paired with its frame's time (one picture out per picture in, in
    * order, no B-frames) and handed to ffmpeg in Matroska, which only writes the MP4.
    */
-  private startStream(): void {
+  private startStream(enc: EncoderCommand): void {
     const opts = this.opts;
     const timescale = opts.timescale ?? DEFAULT_TIMESCALE;
-    const enc = h264StreamEncoder({ width: opts.width, height: opts.height, fps: String(opts.fps), gop: this.gop(), pixelFormat: opts.pixelFormat });
     const { proc: encoder, output: encoded } = spawnStreamEncoder(enc);
     const muxer = spawn(ffmpegPath(), ['-nostdin', '-hide_banner', '-loglevel', 'error', '-f', 'matroska', '-i', 'pipe:0', '-c:v', 'copy', '-video_track_timescale', String(timescale), ...FRAGMENTED, '-y', this.target], {
       stdio: ['pipe', 'ignore', 'pipe'],
