@@ -17,6 +17,9 @@ export interface OnnxBackendOptions {
   threads?: number;
 }
 
+/** frames in the detector at once: pre-processing, inference, post-processing */
+const TENSOR_SLOTS = 3;
+
 const DEFAULT_INPUT = { color: 'rgb' as const, mean: [0.5, 0.5, 0.5] as [number, number, number], std: [0.5, 0.5, 0.5] as [number, number, number], resize: 'stretch' as const };
 
 function tensorData(t: OutputTensor | undefined, name: string): Float32Array | Int32Array {
@@ -56,8 +59,10 @@ export class OnnxRuntimeDetector implements Detector {
   private runChain: Promise<unknown> = Promise.resolve();
   /** every call not finished yet (close waits for them) */
   private readonly running = new Set<Promise<unknown>>();
-  /** waiting for an input tensor to come back from the inference thread */
-  private readonly waiting: Array<(t: Float32Array) => void> = [];
+  /** tensor slots not in use */
+  private readonly idle: number[] = Array.from({ length: TENSOR_SLOTS }, (_, i) => i);
+  /** waiting for a tensor slot to be free */
+  private readonly waiting: Array<(slot: number) => void> = [];
 
   private constructor(
     readonly info: ModelInfo,
@@ -65,10 +70,11 @@ export class OnnxRuntimeDetector implements Detector {
     private readonly binding: LayoutBinding,
     private readonly spec: native.PreprocessSpec,
     /**
-     * Input tensors not in use. There are two, so the next frame is pre-processed while this one
-     * is inferred; each tensor's buffer travels to the inference thread and back (no copy).
+     * The input tensors of the slots shared with the inference thread (SharedArrayBuffers). There
+     * are three, so one frame is post-processed (from its slot's outputs) while the next is
+     * inferred and the one after it pre-processed.
      */
-    private readonly idle: Float32Array[],
+    private readonly tensors: Float32Array[],
     private readonly ignore: number[],
   ) {}
 
@@ -126,15 +132,20 @@ export class OnnxRuntimeDetector implements Detector {
       labels,
     };
     const spec: native.PreprocessSpec = { width, height, mean: input.mean, std: input.std, color: input.color, resize: input.resize };
-    const tensors = [new Float32Array(3 * width * height), new Float32Array(3 * width * height)];
+    const tensors: Float32Array[] = [];
+    for (let slot = 0; slot < TENSOR_SLOTS; slot++) {
+      const buffer = new SharedArrayBuffer(3 * width * height * Float32Array.BYTES_PER_ELEMENT);
+      await session.addSlot(slot, buffer);
+      tensors.push(new Float32Array(buffer));
+    }
     return new OnnxRuntimeDetector(info, session, binding, spec, tensors, backgroundIds(labels, binding.layout));
   }
 
   /**
    * Calls may overlap and finish in call order: pre-processing of one frame (addon worker thread)
    * runs while the previous frame is inferred (inference thread), and post-processing of a frame
-   * while the next is inferred. The model itself sees one frame at a time. Input tensors are
-   * reused, never allocated per frame.
+   * while the next is inferred. The model itself sees one frame at a time. A call holds one tensor
+   * slot from pre-processing to the end of post-processing; nothing frame-sized is allocated.
    */
   infer(frame: Frame, options: DetectOptions): Promise<InferResult> {
     const pre = this.preChain.then(() => this.preprocess(frame));
@@ -142,45 +153,43 @@ export class OnnxRuntimeDetector implements Detector {
     const ran = Promise.all([pre, this.runChain]).then(([p]) => this.run(p));
     // the next inference waits for this one's pre-processing too, so a failed one lets it go
     this.runChain = ran.catch(() => undefined);
-    const done = ran.then((r) => this.postprocess(frame, options, r));
+    const done = ran.then((r) => this.postprocess(frame, options, r).finally(() => this.giveSlot(r.slot)));
     const tracked = done.catch(() => undefined);
     this.running.add(tracked);
     void tracked.then(() => this.running.delete(tracked));
     return done;
   }
 
-  private takeTensor(): Promise<Float32Array> {
-    const t = this.idle.pop();
-    return t ? Promise.resolve(t) : new Promise((resolve) => this.waiting.push(resolve));
+  private takeSlot(): Promise<number> {
+    const slot = this.idle.pop();
+    return slot !== undefined ? Promise.resolve(slot) : new Promise((resolve) => this.waiting.push(resolve));
   }
 
-  private giveTensor(t: Float32Array): void {
+  private giveSlot(slot: number): void {
     const next = this.waiting.shift();
-    if (next) next(t);
-    else this.idle.push(t);
+    if (next) next(slot);
+    else this.idle.push(slot);
   }
 
-  private async preprocess(frame: Frame): Promise<{ tensor: Float32Array; transform: native.InputTransform; ms: number }> {
-    const tensor = await this.takeTensor();
+  private async preprocess(frame: Frame): Promise<{ slot: number; transform: native.InputTransform; ms: number }> {
+    const slot = await this.takeSlot();
     const t0 = performance.now();
     try {
-      const transform = await native.preprocess(frame.data, frame.width, frame.height, this.spec, tensor);
-      return { tensor, transform, ms: performance.now() - t0 };
+      const transform = await native.preprocess(frame.data, frame.width, frame.height, this.spec, this.tensors[slot]);
+      return { slot, transform, ms: performance.now() - t0 };
     } catch (err) {
-      this.giveTensor(tensor);
+      this.giveSlot(slot);
       throw err;
     }
   }
 
-  private async run(p: { tensor: Float32Array; transform: native.InputTransform; ms: number }) {
+  private async run(p: { slot: number; transform: native.InputTransform; ms: number }) {
     const t0 = performance.now();
     try {
-      const reply = await this.session.run(this.info.inputName, p.tensor.buffer as ArrayBuffer, [1, 3, this.spec.height, this.spec.width]);
-      this.giveTensor(new Float32Array(reply.buffer));
-      return { outputs: reply.outputs, transform: p.transform, preprocessMs: p.ms, inferenceMs: performance.now() - t0 };
+      const outputs = await this.session.run(this.info.inputName, p.slot, [1, 3, this.spec.height, this.spec.width]);
+      return { slot: p.slot, outputs, transform: p.transform, preprocessMs: p.ms, inferenceMs: performance.now() - t0 };
     } catch (err) {
-      const back = (err as { buffer?: ArrayBuffer }).buffer;
-      this.giveTensor(back ? new Float32Array(back) : new Float32Array(p.tensor.length));
+      this.giveSlot(p.slot);
       throw new RuntimeFailure(`${this.info.path}: inference failed (${errorMessage(err).split('\n')[0]})`);
     }
   }
