@@ -99,6 +99,7 @@ interface Addon {
   postprocess(input: PostprocessInput, options: PostprocessOptions): Promise<RawDetection[]>;
   draw(frame: Uint8Array, width: number, height: number, boxes: DrawBox[]): Promise<void>;
   sdNotify(socketPath: string, state: string): boolean;
+  openPipe(capacityBytes: number): PipeFds;
   info: AddonInfo;
 }
 
@@ -146,6 +147,22 @@ export async function postprocess(input: PostprocessInput, options: PostprocessO
  */
 export async function draw(frame: Buffer, width: number, height: number, boxes: DrawBox[]): Promise<void> {
   return addon().draw(frame, width, height, boxes);
+}
+
+export interface PipeFds {
+  read: number;
+  write: number;
+  /** bytes the kernel gave the pipe (0 when unknown) */
+  capacity: number;
+}
+
+/**
+ * An anonymous pipe, both ends close-on-exec, with room for `capacityBytes` where the kernel allows
+ * (Linux caps it at /proc/sys/fs/pipe-max-size, 1 MiB by default). Pass `write` to spawn's stdio
+ * and close it here after the spawn.
+ */
+export function openPipe(capacityBytes: number): PipeFds {
+  return addon().openPipe(Math.max(0, Math.min(Math.floor(capacityBytes), 1 << 30)));
 }
 
 /**

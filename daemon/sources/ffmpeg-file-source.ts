@@ -1,4 +1,4 @@
-import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { RuntimeFailure } from '../errors.js';
@@ -7,6 +7,7 @@ import { ffmpegPath } from '../media/image-io.js';
 import type { VideoInfo } from '../media/probe.js';
 import type { Frame } from '../detect/types.js';
 import { FramePool } from './frame-pool.js';
+import { PipeFrameReader } from './pipe-frame-reader.js';
 
 const SHOWINFO = /n:\s*(\d+)\s+pts:\s*(-?\d+)\s+pts_time:\s*(-?[\d.e+-]+)/;
 
@@ -18,7 +19,7 @@ const SHOWINFO = /n:\s*(\d+)\s+pts:\s*(-?\d+)\s+pts_time:\s*(-?[\d.e+-]+)/;
 export class FfmpegFileSource {
   readonly pool: FramePool;
   readonly live = false;
-  private proc: ChildProcessByStdio<null, Readable, Readable> | null = null;
+  private proc: ChildProcess | null = null;
   private stopped = false;
   /** ffmpeg's own error lines, for the one-line error a user sees */
   readonly errors: string[] = [];
@@ -54,7 +55,10 @@ export class FfmpegFileSource {
     const frameBytes = width * height * 3;
     const args = ['-nostdin', '-nostats', '-hide_banner', '-loglevel', 'info', ...(this.opts.realtime ? ['-re'] : []), '-i', this.file, '-map', '0:v:0', '-an', '-sn', '-dn',
       '-vf', 'showinfo=checksum=0', ...(await passthroughArgs()), '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'];
-    const proc = spawn(ffmpegPath(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const reader = new PipeFrameReader();
+    const proc = spawn(ffmpegPath(), args, { stdio: ['ignore', reader.childFd, 'pipe'] });
+    reader.start();
+    reader.setFrame(frameBytes, this.pool);
     this.proc = proc;
     const pts = new Map<number, number>();
     let waiter: (() => void) | null = null;
@@ -64,7 +68,7 @@ export class FfmpegFileSource {
       waiter = null;
       w?.();
     };
-    const lines = createInterface({ input: proc.stderr });
+    const lines = createInterface({ input: proc.stderr as Readable });
     lines.on('line', (line) => {
       const m = SHOWINFO.exec(line);
       if (m) {
@@ -87,8 +91,6 @@ export class FfmpegFileSource {
     });
 
     let index = 0;
-    let buf = this.pool.acquire();
-    let filled = 0;
     let firstPts: number | null = null;
     const ptsOf = async (n: number): Promise<number> => {
       while (!pts.has(n) && !stderrDone) await new Promise<void>((r) => (waiter = r));
@@ -97,28 +99,20 @@ export class FfmpegFileSource {
       return p ?? n / this.info.fps;
     };
     try {
-      read: for await (const chunk of proc.stdout as AsyncIterable<Buffer>) {
-        let off = 0;
-        while (off < chunk.length) {
-          if (this.stopped) break read; // stop() ends the stream now, not after the chunk in hand
-          const n = Math.min(frameBytes - filled, chunk.length - off);
-          chunk.copy(buf, filled, off, off + n);
-          filled += n;
-          off += n;
-          if (filled === frameBytes) {
-            const raw = await ptsOf(index);
-            if (firstPts === null) firstPts = raw;
-            const frame: Frame = { data: buf, width, height, index: this.delivered, pts: Number((raw - firstPts + ptsOffset).toFixed(6)) };
-            index++;
-            this.delivered++;
-            buf = this.pool.acquire();
-            filled = 0;
-            yield frame;
-          }
+      for (let buf = await reader.next(); buf; buf = await reader.next()) {
+        if (this.stopped) {
+          this.pool.release(buf);
+          break;
         }
+        const raw = await ptsOf(index);
+        if (firstPts === null) firstPts = raw;
+        const frame: Frame = { data: buf, width, height, index: this.delivered, pts: Number((raw - firstPts + ptsOffset).toFixed(6)) };
+        index++;
+        this.delivered++;
+        yield frame;
       }
     } finally {
-      this.pool.release(buf);
+      reader.close();
       if (proc.exitCode === null && !proc.killed) proc.kill('SIGKILL');
       this.proc = null;
     }

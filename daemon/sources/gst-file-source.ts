@@ -6,6 +6,7 @@ import { RuntimeFailure } from '../errors.js';
 import type { Platform } from '../media/platform.js';
 import type { VideoInfo } from '../media/probe.js';
 import { FramePool } from './frame-pool.js';
+import { PipeFrameReader } from './pipe-frame-reader.js';
 import { gstPlan } from './source-plans.js';
 
 /**
@@ -51,7 +52,11 @@ export class GstFileSource {
   private async *decodeOnce(): AsyncGenerator<Frame> {
     const { width, height, fps, pixelFormat } = this.info;
     const plan = this.plan(this.info);
-    const proc = spawn(plan.command, plan.args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
+    const frameBytes = width * height * bytesPerPixel(pixelFormat);
+    const reader = new PipeFrameReader();
+    const proc = spawn(plan.command, plan.args, { stdio: ['ignore', 'pipe', 'pipe', reader.childFd] });
+    reader.start();
+    reader.setFrame(frameBytes, this.pool);
     this.proc = proc;
     let lastError = '';
     createInterface({ input: proc.stderr as Readable }).on('line', (l) => {
@@ -65,31 +70,19 @@ export class GstFileSource {
         resolve(-1);
       });
     });
-    const frameBytes = width * height * bytesPerPixel(pixelFormat);
-    let buf = this.pool.acquire();
-    let filled = 0;
     let count = 0;
     try {
-      read: for await (const chunk of proc.stdio[3] as Readable as AsyncIterable<Buffer>) {
-        let off = 0;
-        while (off < chunk.length) {
-          if (this.stopped) break read;
-          const n = Math.min(frameBytes - filled, chunk.length - off);
-          chunk.copy(buf, filled, off, off + n);
-          filled += n;
-          off += n;
-          if (filled === frameBytes) {
-            const index = this.delivered++;
-            count++;
-            const frame: Frame = { data: buf, width, height, index, pts: Number((index / fps).toFixed(6)), format: pixelFormat };
-            buf = this.pool.acquire();
-            filled = 0;
-            yield frame;
-          }
+      for (let buf = await reader.next(); buf; buf = await reader.next()) {
+        if (this.stopped) {
+          this.pool.release(buf);
+          break;
         }
+        const index = this.delivered++;
+        count++;
+        yield { data: buf, width, height, index, pts: Number((index / fps).toFixed(6)), format: pixelFormat };
       }
     } finally {
-      this.pool.release(buf);
+      reader.close();
       if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
       this.proc = null;
     }

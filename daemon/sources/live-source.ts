@@ -8,6 +8,7 @@ import { platform, type Platform } from '../media/platform.js';
 import { probeRtspCodec } from '../media/probe.js';
 import { maskUrlPasswords, type Logger } from '../service/log.js';
 import { FramePool } from './frame-pool.js';
+import { PipeFrameReader } from './pipe-frame-reader.js';
 import type { VideoSource } from './open-source.js';
 import { chooseBackend, launchPlan, parseStreamInfo, type LaunchPlan, type LiveSourceSettings, type OutputShape } from './source-plans.js';
 
@@ -27,6 +28,8 @@ export interface LiveSourceOptions {
 }
 
 const ERROR_LINE = /error|refused|failed|not found|no such|timed out|timeout|invalid|could not|unauthori[sz]ed|forbidden|unreachable|denied|end of file|no route|not supported|unsupported/i;
+/** bytes a decoder may send before it has said the frame size (then it is given up on) */
+const MAX_BYTES_BEFORE_SIZE = 64 * 1024 * 1024;
 
 /** Pause before the n-th retry (n from 0): 1 s, 2 s, 4 s … capped (SPEC: reconnect backoff capped at 30 s). */
 export function backoffDelay(attempt: number, initialMs = 1000, maxMs = 30_000): number {
@@ -59,6 +62,8 @@ export class LiveSource implements VideoSource {
   private framePool: FramePool | null = null;
   private stopped = false;
   private proc: ChildProcess | null = null;
+  /** the frame pipe of the connection in progress */
+  private reader: PipeFrameReader | null = null;
   private wake: (() => void) | null = null;
   private readonly openedAt = performance.now();
 
@@ -140,9 +145,11 @@ export class LiveSource implements VideoSource {
     const plan = this.plan();
     this.describe = plan.describe;
     if (this.reconnects === 0) this.opts.logger?.info({ source: this.opts.settings.target, backend: plan.backend, pipeline: plan.describe }, 'camera connecting');
-    const proc = spawn(plan.command, plan.args, { stdio: plan.frameFd === 3 ? ['ignore', 'pipe', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe'] });
+    const reader = new PipeFrameReader();
+    const proc = spawn(plan.command, plan.args, { stdio: plan.frameFd === 3 ? ['ignore', 'pipe', 'pipe', reader.childFd] : ['ignore', reader.childFd, 'pipe'] });
+    reader.start();
     this.proc = proc;
-    const frameStream = proc.stdio[plan.frameFd] as Readable;
+    this.reader = reader;
     const infoStream = (plan.backend === 'ffmpeg' ? proc.stderr : proc.stdout) as Readable;
     let announced: { width: number; height: number; fps: number | null } | null = null;
     let lastError = '';
@@ -153,8 +160,40 @@ export class LiveSource implements VideoSource {
       const clean = line.replace(/^\[[^\]]+\]\s*/, '').replace(/^ERROR: (from element \S+: )?/, '').trim();
       if (clean && ERROR_LINE.test(clean) && !/^Additional debug info/.test(clean)) lastError = clean;
     };
+    // The frame size is what the decoder announces (ffmpeg's stream line, GStreamer's caps): frames
+    // read before it are kept by the reader; the first announcement sets the size for good.
+    const endWith = (why: string) => {
+      stalled ||= why;
+      reader.close();
+      this.kill(proc, plan);
+    };
+    const useAnnounced = () => {
+      if (reader.frameSizeKnown || stalled) return;
+      const size = announced;
+      if (!size) {
+        if (reader.pendingBytes > MAX_BYTES_BEFORE_SIZE) {
+          endWith(`${plan.backend} sent frames but no frame size this version can read (try decoder: ${plan.backend === 'ffmpeg' ? 'gstreamer' : 'ffmpeg'})`);
+        }
+        return;
+      }
+      if (this.current && (size.width !== this.current.width || size.height !== this.current.height)) {
+        endWith(`frame size changed to ${size.width}x${size.height} (expected ${this.current.width}x${this.current.height})`);
+        return;
+      }
+      if (!this.current) {
+        // streams that do not state a rate make ffmpeg guess odd ones (90k): trust 1..120 only
+        const fps = size.fps && size.fps >= 1 && size.fps <= 120 ? size.fps : (this.opts.settings.fps ?? 25);
+        this.current = { width: size.width, height: size.height, fps, fpsRational: gstFraction(fps), frameCount: null, pixelFormat: plan.pixelFormat };
+        this.framePool = new FramePool(size.width * size.height * bytesPerPixel(plan.pixelFormat), 24);
+      }
+      reader.setFrame(size.width * size.height * bytesPerPixel(plan.pixelFormat), this.pool);
+    };
+    reader.onPending = useAnnounced;
     createInterface({ input: infoStream }).on('line', (line) => {
-      announced ??= parseStreamInfo(plan.backend, line);
+      if (!announced) {
+        announced = parseStreamInfo(plan.backend, line);
+        if (announced) useAnnounced();
+      }
       if (plan.backend === 'ffmpeg') onErrorLine(line);
     });
     // gst-launch reports a pipeline error as "ERROR: from element …": that connection is over, end it
@@ -184,60 +223,21 @@ export class LiveSource implements VideoSource {
       }
     }, Math.min(1000, Math.max(50, stallMs / 4)));
 
-    const pending: Buffer[] = [];
-    let frameBytes = 0;
-    let buf: Buffer | null = null;
-    let filled = 0;
     try {
-      read: for await (const chunk of frameStream as AsyncIterable<Buffer>) {
-        if (this.stopped) break;
-        if (!frameBytes) {
-          const size = announced as { width: number; height: number; fps: number | null } | null;
-          if (!size) {
-            pending.push(chunk);
-            if (pending.reduce((n, c) => n + c.length, 0) > 256 * 1024 * 1024) {
-              stalled = `${plan.backend} sent frames but no frame size this version can read (try decoder: ${plan.backend === 'ffmpeg' ? 'gstreamer' : 'ffmpeg'})`;
-              break;
-            }
-            continue;
-          }
-          if (this.current && (size.width !== this.current.width || size.height !== this.current.height)) {
-            stalled = `frame size changed to ${size.width}x${size.height} (expected ${this.current.width}x${this.current.height})`;
-            break;
-          }
-          if (!this.current) {
-            // streams that do not state a rate make ffmpeg guess odd ones (90k): trust 1..120 only
-            const fps = size.fps && size.fps >= 1 && size.fps <= 120 ? size.fps : (this.opts.settings.fps ?? 25);
-            this.current = { width: size.width, height: size.height, fps, fpsRational: gstFraction(fps), frameCount: null, pixelFormat: plan.pixelFormat };
-            this.framePool = new FramePool(size.width * size.height * bytesPerPixel(plan.pixelFormat), 24);
-          }
-          frameBytes = size.width * size.height * bytesPerPixel(plan.pixelFormat);
-          buf = this.pool.acquire();
+      for (let buf = await reader.next(); buf; buf = await reader.next()) {
+        if (this.stopped) {
+          this.pool.release(buf);
+          break;
         }
-        const chunks = pending.length ? [...pending.splice(0), chunk] : [chunk];
-        for (const c of chunks) {
-          let off = 0;
-          while (off < c.length) {
-            if (this.stopped) break read;
-            const n = Math.min(frameBytes - filled, c.length - off);
-            c.copy(buf as Buffer, filled, off, off + n);
-            filled += n;
-            off += n;
-            if (filled === frameBytes) {
-              const now = performance.now();
-              lastFrameAt = now;
-              run.frames++;
-              const frame: Frame = { data: buf as Buffer, width: this.info.width, height: this.info.height, index: this.delivered++, pts: Number(((now - this.openedAt) / 1000).toFixed(6)), format: plan.pixelFormat };
-              buf = this.pool.acquire();
-              filled = 0;
-              yield frame;
-            }
-          }
-        }
+        const now = performance.now();
+        lastFrameAt = now;
+        run.frames++;
+        yield { data: buf, width: this.info.width, height: this.info.height, index: this.delivered++, pts: Number(((now - this.openedAt) / 1000).toFixed(6)), format: plan.pixelFormat };
       }
     } finally {
       clearInterval(watchdog);
-      if (buf) this.pool.release(buf);
+      reader.close();
+      if (this.reader === reader) this.reader = null;
       this.kill(proc, plan);
       if (this.proc === proc) this.proc = null;
     }
@@ -262,6 +262,7 @@ export class LiveSource implements VideoSource {
   stop(): void {
     this.stopped = true;
     if (this.proc) this.kill(this.proc, { backend: this.backend });
+    this.reader?.close();
     this.wake?.();
   }
 }

@@ -14,6 +14,7 @@
 
 #include "napi_util.h"
 #include "notify.h"
+#include "pipe.h"
 #include "osd.h"
 #include "postprocess.h"
 #include "preprocess.h"
@@ -404,11 +405,27 @@ Napi::Value SdNotify(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(env, true);
 }
 
+// ---- openPipe(capacityBytes) -> {read, write, capacity} (synchronous: two syscalls) ---------------
+
+Napi::Value OpenPipe(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const int capacity = intArg(env, info[0], "openPipe: capacity", 0, 1 << 30);
+  trtd::PipeFds fds;
+  const std::string error = trtd::openPipe(capacity, &fds);
+  if (!error.empty()) throw Napi::Error::New(env, "openPipe: " + error);
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("read", fds.read);
+  out.Set("write", fds.write);
+  out.Set("capacity", fds.capacity);
+  return out;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("preprocess", Napi::Function::New(env, Preprocess, "preprocess"));
   exports.Set("postprocess", Napi::Function::New(env, Postprocess, "postprocess"));
   exports.Set("draw", Napi::Function::New(env, Draw, "draw"));
   exports.Set("sdNotify", Napi::Function::New(env, SdNotify, "sdNotify"));
+  exports.Set("openPipe", Napi::Function::New(env, OpenPipe, "openPipe"));
   Napi::Object info = Napi::Object::New(env);
   info.Set("version", TRT_DETECT_VERSION);
   info.Set("tensorrt", Napi::Boolean::New(env, TRT_DETECT_HAVE_TENSORRT != 0));

@@ -298,3 +298,50 @@ describe('Jetson pipelines hand over RGBA (software elements standing in for the
     expect(stripped.equals(rgb.data)).toBe(true);
   }, 30_000);
 });
+
+describe('frame size announced after the first frames (stand-in decoder: a node script)', () => {
+  /** An "ffmpeg" that writes `frames` 8x6 RGB frames (frame i filled with i), then says its stream line, then `more` frames. */
+  const standIn = (frames: number, more: number, announce: boolean, hold = false) => `
+    const fs = require('fs');
+    const frame = (i) => Buffer.alloc(8 * 6 * 3, i);
+    for (let i = 0; i < ${frames}; i++) fs.writeSync(1, frame(i));
+    setTimeout(() => {
+      if (${announce}) console.error('  Stream #0:0: Video: rawvideo (RGB[24] / 0x18424752), rgb24, 8x6, q=2-31, 1152 kb/s, 10 fps, 10 tbn');
+      for (let i = ${frames}; i < ${frames + more}; i++) fs.writeSync(1, frame(i));
+      ${hold ? 'setInterval(() => fs.writeSync(1, Buffer.alloc(1 << 20)), 5);' : ''}
+    }, 200);`;
+  const source = (script: string) =>
+    new LiveSource({
+      settings: { kind: 'rtsp', target: 'rtsp://127.0.0.1:1/standin', width: null, height: null, fps: null, rtspTransport: 'tcp', decoder: 'ffmpeg' },
+      stallTimeoutMs: 5_000,
+      backoff: { initialMs: 60_000, maxMs: 60_000 },
+      planner: () => ({ backend: 'ffmpeg', command: process.execPath, args: ['-e', script], frameFd: 1, describe: 'stand-in', pixelFormat: 'rgb24' }),
+    });
+
+  it('keeps the frames sent before the size line: every frame arrives, in order, byte-exact', async () => {
+    const src = source(standIn(5, 3, true));
+    const values: number[] = [];
+    const { frames } = await watch(src, (f) => f.length >= 8, 10_000);
+    expect(frames.length).toBe(8);
+    expect(src.info).toMatchObject({ width: 8, height: 6, fps: 10 });
+    frames.forEach((f, i) => expect(f.index).toBe(i));
+    // watch() keeps no pixels: read them again through a second source
+    const again = source(standIn(5, 3, true));
+    for await (const f of again.frames()) {
+      values.push(f.data[0]);
+      expect(f.data.every((b) => b === f.data[0])).toBe(true);
+      again.pool.release(f.data);
+      if (values.length === 8) break;
+    }
+    again.stop();
+    expect(values).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+  }, 20_000);
+
+  it('a decoder that streams bytes but never says the frame size is given up on, with a reason that says so', async () => {
+    const src = source(standIn(5, 0, false, true));
+    const { frames, states, reasons } = await watch(src, (_f, s) => s.includes('reconnecting'), 15_000);
+    expect(frames).toEqual([]);
+    expect(states).toContain('reconnecting');
+    expect(reasons[0]).toMatch(/ffmpeg sent frames but no frame size this version can read \(try decoder: gstreamer\)/);
+  }, 20_000);
+});
