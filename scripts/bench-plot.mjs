@@ -169,7 +169,7 @@ export function lineChart({ title, series, xLabel, yLabel, hlines = [], shade = 
 
 const STAGES = ['decode', 'preprocess', 'inference', 'postprocess', 'draw', 'encode', 'publish'];
 const RSS_LIMIT_MB = 350;
-/** "flat": the fitted RSS line rises less than this many MB per minute after warm-up */
+/** "flat": the last whole minute's RSS peak at most this fraction above the first's */
 const PEAK_RISE = 0.05;
 
 /**
@@ -374,7 +374,7 @@ export function buildReport(dataDir, outDir) {
     const t = mem.memory.trend;
     L.push('## Memory over a long run', '', `![rss over time](${rel('rss-over-time.svg')})`, '');
     L.push(`One camera, ${mem.input.width}x${mem.input.height} file looping for ${num(mem.memory.minutes, 1)} min with recording and MQTT on (${num(mem.fps)} FPS, ${mem.frames} frames).`);
-    L.push(`RSS sampled every ${mem.memory.every_s} s. After a ${num(t.warmup_s, 0)} s warm-up the least-squares slope is **${num(t.slope_mb_per_min, 2)} ± ${num(t.slope_ci95_mb_per_min, 2)} MB/min** (95% interval; fitted rise ${num(t.growth_mb, 1)} MB over the measured span). RSS moved between ${num(t.min_mb, 1)} and ${num(t.max_mb, 1)} MB (garbage collection of the frame-sized buffers makes it saw-tooth); the peak of each whole minute was ${(t.minute_peaks_mb ?? []).map((p) => num(p, 1)).join(', ')} MB. The V8 heap in use changed by ${num(t.heap_slope_mb_per_min, 2)} MB/min and the memory outside it (Buffers) by ${num(t.external_slope_mb_per_min, 2)} MB/min. Maximum RSS over the whole run: ${num(mem.rss_mb, 1)} MB. The ffmpeg decoder and encoder processes held at most ${num(mem.children_rss_mb, 0)} MB on top.`, '');
+    L.push(`RSS sampled every ${mem.memory.every_s} s. After a ${num(t.warmup_s, 0)} s warm-up the least-squares slope is **${num(t.slope_mb_per_min, 2)} ± ${num(t.slope_ci95_mb_per_min, 2)} MB/min** (95% interval; fitted rise ${num(t.growth_mb, 1)} MB over the measured span). RSS moved between ${num(t.min_mb, 1)} and ${num(t.max_mb, 1)} MB (garbage collection makes it saw-tooth); the peak of each whole minute was ${(t.minute_peaks_mb ?? []).map((p) => num(p, 1)).join(', ')} MB. The V8 heap in use changed by ${num(t.heap_slope_mb_per_min, 2)} MB/min and the memory outside it (Buffers) by ${num(t.external_slope_mb_per_min, 2)} MB/min. Maximum RSS over the whole run: ${num(mem.rss_mb, 1)} MB. The ffmpeg decoder and encoder processes held at most ${num(mem.children_rss_mb, 0)} MB on top.`, '');
   }
   L.push('## How it is measured', '');
   L.push('- `trt-detect bench` runs every phase on the same detector and input in one process, each after a warm-up that is discarded (a fifth of the phase, 0.5–5 s).');

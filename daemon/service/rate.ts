@@ -31,14 +31,23 @@ export interface LatencyHistogram {
   sum_ms: number;
 }
 
-/** Latency samples (ms) of one stage: mean, p50, p99. Keeps the newest `cap` samples. */
+/**
+ * Latency samples (ms) of one stage: mean and histogram over every sample, p50/p99 over the newest
+ * `cap` samples, kept in a ring allocated once (its memory does not grow or churn with the run).
+ */
 export class LatencyStats {
-  private samples: number[] = [];
+  private readonly ring: Float64Array;
+  /** samples in the ring (at most cap) */
+  private kept = 0;
+  /** where the next sample goes */
+  private next = 0;
   count = 0;
   private sum = 0;
   /** per-bucket (not cumulative) counts over LATENCY_BUCKETS_MS, plus one overflow slot */
   private readonly buckets = new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0);
-  constructor(private readonly cap = 20_000) {}
+  constructor(cap = 8192) {
+    this.ring = new Float64Array(Math.max(1, Math.floor(cap)));
+  }
 
   add(v: number): void {
     this.count++;
@@ -46,8 +55,9 @@ export class LatencyStats {
     let b = 0;
     while (b < LATENCY_BUCKETS_MS.length && v > LATENCY_BUCKETS_MS[b]) b++;
     this.buckets[b]++;
-    this.samples.push(v);
-    if (this.samples.length > this.cap) this.samples = this.samples.slice(-Math.floor(this.cap / 2));
+    this.ring[this.next] = v;
+    this.next = (this.next + 1) % this.ring.length;
+    if (this.kept < this.ring.length) this.kept++;
   }
 
   get mean(): number {
@@ -55,8 +65,8 @@ export class LatencyStats {
   }
 
   percentile(p: number): number {
-    if (!this.samples.length) return 0;
-    const sorted = [...this.samples].sort((a, b) => a - b);
+    if (!this.kept) return 0;
+    const sorted = this.ring.slice(0, this.kept).sort();
     const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
     return Number(sorted[i].toFixed(2));
   }
@@ -71,7 +81,8 @@ export class LatencyStats {
 
   /** Forgets every sample (`trt-detect bench` discards its warm-up this way). */
   reset(): void {
-    this.samples = [];
+    this.kept = 0;
+    this.next = 0;
     this.count = 0;
     this.sum = 0;
     this.buckets.fill(0);

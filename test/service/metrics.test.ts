@@ -49,6 +49,20 @@ describe('LatencyStats.histogram', () => {
     expect(h.sum_ms).toBeCloseTo(values.reduce((a, b) => a + b, 0));
     h.bounds_ms.forEach((b, i) => expect(h.counts[i]).toBe(values.filter((v) => v <= b).length));
   });
+
+  it('percentiles come from the newest `cap` samples (a ring), the mean from all of them; reset forgets both', () => {
+    const s = new LatencyStats(4);
+    expect(s.percentile(50)).toBe(0);
+    for (const v of [5, 1, 3]) s.add(v); // not full yet
+    expect([s.percentile(50), s.percentile(99)]).toEqual([3, 5]);
+    for (let v = 1; v <= 10; v++) s.add(v); // the ring now holds 7, 8, 9, 10
+    expect([s.percentile(50), s.percentile(99)]).toEqual([8, 10]);
+    expect(s.mean).toBeCloseTo((5 + 1 + 3 + 55) / 13, 2);
+    s.reset();
+    expect([s.count, s.mean, s.percentile(99)]).toEqual([0, 0, 0]);
+    s.add(42);
+    expect(s.summary()).toEqual({ mean_ms: 42, p50_ms: 42, p99_ms: 42, count: 1 });
+  });
 });
 
 describe('PrometheusText', () => {
