@@ -24,19 +24,25 @@ function writer(reader: PipeFrameReader, frames: number, tail = 0, delayMs = 0) 
 
 const filledWith = (b: Buffer, v: number) => b.length === FRAME && b[0] === v && b[FRAME - 1] === v && b.every((x) => x === v);
 
+/** Reads to the end, checking each frame is one byte value throughout; returns those values. */
+async function drain(reader: PipeFrameReader, pool: FramePool): Promise<number[]> {
+  const got: number[] = [];
+  for (let f = await reader.next(); f; f = await reader.next()) {
+    expect(filledWith(f, f[0])).toBe(true);
+    got.push(f[0]);
+    pool.release(f);
+  }
+  reader.close();
+  return got;
+}
+
 describe('PipeFrameReader (a real child process writing frames into the pipe)', () => {
   it('delivers every frame byte-exact and in order, into the pool buffers; a partial frame at the end is dropped', async () => {
     const pool = new FramePool(FRAME, 4);
     const reader = new PipeFrameReader();
     reader.setFrame(FRAME, pool);
     const exited = writer(reader, 12, 1000);
-    const got: number[] = [];
-    for (let f = await reader.next(); f; f = await reader.next()) {
-      expect(filledWith(f, f[0])).toBe(true);
-      got.push(f[0]);
-      pool.release(f);
-    }
-    reader.close();
+    const got = await drain(reader, pool);
     expect(got).toEqual([...Array(12).keys()]);
     expect(await exited).toBe(0);
     // buffers were reused, not allocated per frame (one being filled, up to two waiting, one with us)
@@ -53,13 +59,7 @@ describe('PipeFrameReader (a real child process writing frames into the pipe)', 
     while (reader.pendingBytes < 100_000) await new Promise((r) => setTimeout(r, 5));
     expect(early.length).toBeGreaterThan(0);
     reader.setFrame(FRAME, pool);
-    const got: number[] = [];
-    for (let f = await reader.next(); f; f = await reader.next()) {
-      expect(filledWith(f, f[0])).toBe(true);
-      got.push(f[0]);
-      pool.release(f);
-    }
-    reader.close();
+    const got = await drain(reader, pool);
     expect(got).toEqual([0, 1, 2, 3, 4]);
     expect(await exited).toBe(0);
   });
