@@ -146,7 +146,13 @@ export function gstElements(s: LiveSourceSettings, shape: OutputShape, plat: Pla
   // RGBA, not RGB: GStreamer pads RGB rows to a multiple of 4 bytes (a 854-wide frame would come
   // out skewed to a reader that expects width * 3 per row); RGBA rows are always whole
   const toRgbaSoftware = ['videoconvert', 'videoscale', ...(shape.fps ? ['videorate'] : []), rawCaps('RGBA', shape)];
+  // nvvidconv then videorate: the rate is set on the plain RGBA frames
+  const fromNvmm = [...toRgbaFromNvmm, ...(shape.fps ? ['videorate', rawCaps('RGBA', { width: null, height: null, fps: shape.fps })] : [])];
   const hw = plat.jetson && plat.hasElement('nvv4l2decoder');
+  // decodebin on a Jetson picks NVIDIA's decoders where it can (nvv4l2decoder for H.265, VP8/VP9,
+  // MPEG-4, ...), whose frames are in NVMM memory that videoconvert cannot read; nvvidconv reads
+  // NVMM and plain frames alike
+  const afterDecodebin = plat.jetson && plat.hasElement('nvvidconv') ? fromNvmm : toRgbaSoftware;
   switch (s.kind) {
     case 'csi': {
       const w = s.width ?? CSI_DEFAULT.width;
@@ -157,8 +163,8 @@ export function gstElements(s: LiveSourceSettings, shape: OutputShape, plat: Pla
     case 'rtsp': {
       const src = `rtspsrc location=${quote(s.target)} protocols=${s.rtspTransport} latency=200`;
       const [depay, parse] = s.codec === 'hevc' ? ['rtph265depay', 'h265parse'] : ['rtph264depay', 'h264parse'];
-      if (hw) return [src, depay, parse, 'nvv4l2decoder', ...toRgbaFromNvmm, ...(shape.fps ? ['videorate', rawCaps('RGBA', { width: null, height: null, fps: shape.fps })] : []), sink];
-      return [src, 'decodebin', ...toRgbaSoftware, sink];
+      if (hw) return [src, depay, parse, 'nvv4l2decoder', ...fromNvmm, sink];
+      return [src, 'decodebin', ...afterDecodebin, sink];
     }
     case 'v4l2': {
       const caps = s.width && s.height ? [`video/x-raw,width=${s.width},height=${s.height}${s.fps ? `,framerate=${gstFraction(s.fps)}` : ''}`] : [];
@@ -166,8 +172,8 @@ export function gstElements(s: LiveSourceSettings, shape: OutputShape, plat: Pla
     }
     case 'file': {
       const src = `filesrc location=${quote(s.target)}`;
-      if (hw && isH264Mp4(s)) return [src, 'qtdemux', 'h264parse', 'nvv4l2decoder', ...toRgbaFromNvmm, sink];
-      return [src, 'decodebin', ...toRgbaSoftware, sink];
+      if (hw && isH264Mp4(s)) return [src, 'qtdemux', 'h264parse', 'nvv4l2decoder', ...fromNvmm, sink];
+      return [src, 'decodebin', ...afterDecodebin, sink];
     }
   }
 }

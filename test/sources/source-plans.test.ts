@@ -73,6 +73,20 @@ describe('Jetson GStreamer pipelines', () => {
     expect(elements(settings({ kind: 'file', target: '/data/in.mp4', codec: 'h264', realtime: true })).pop()).toBe('fdsink name=out fd=3 sync=true');
   });
 
+  it('decodebin on a Jetson (decoder: gstreamer for an H.265 file) is followed by nvvidconv, which reads the NVMM frames of the decoder it picks', () => {
+    const h265 = settings({ kind: 'file', target: '/data/in.mkv', codec: 'hevc', decoder: 'gstreamer' });
+    expect(elements(h265, { width: 1280, height: 720, fps: null })).toEqual([
+      'filesrc location="/data/in.mkv"', 'decodebin', 'nvvidconv interpolation-method=1', 'video/x-raw,format=RGBA,width=1280,height=720', 'fdsink name=out fd=3 sync=false',
+    ]);
+    // an RTSP camera on a Jetson without nvv4l2decoder (older images: omx decoders, also NVMM)
+    const omx = fakePlatform({ jetson: true, gstreamer: true, elements: ['nvvidconv', 'rtspsrc', 'omxh264dec'] });
+    expect(elements(settings({ decoder: 'gstreamer', fps: 10 }), { width: null, height: null, fps: 10 }, omx).slice(1)).toEqual([
+      'decodebin', 'nvvidconv', 'video/x-raw,format=RGBA', 'videorate', 'video/x-raw,format=RGBA,framerate=10/1', 'fdsink name=out fd=3 sync=false',
+    ]);
+    // elsewhere decodebin gives plain frames: the software conversion
+    expect(elements(h265, { width: 1280, height: 720, fps: null }, pc).slice(1, 3)).toEqual(['decodebin', 'videoconvert']);
+  });
+
   it('V4L2 webcams: v4l2src with the requested mode, converted to RGBA', () => {
     expect(elements(settings({ kind: 'v4l2', target: '/dev/video1', width: 640, height: 480, fps: 30 }), { width: 640, height: 480, fps: 30 })).toEqual([
       'v4l2src device="/dev/video1"', 'video/x-raw,width=640,height=480,framerate=30/1', 'videoconvert', 'videoscale', 'videorate', 'video/x-raw,format=RGBA,width=640,height=480,framerate=30/1', 'fdsink name=out fd=3 sync=false',
