@@ -44,8 +44,9 @@ export class PipeFrameReader {
   private readonly pending: Buffer[] = [];
   /** how many bytes came before the frame size was known (the count stays after they are used) */
   pendingBytes = 0;
-  /** where reads go while the frame size is unknown */
-  private readonly scratch: Buffer;
+  /** where reads go while the frame size is unknown (made when first needed) */
+  private scratch: Buffer | null = null;
+  private readonly scratchBytes: number;
   private paused = false;
   private closed = false;
   private ended = false;
@@ -58,7 +59,7 @@ export class PipeFrameReader {
     const fds = native.openPipe(pipeBytes);
     this.childFd = fds.write;
     this.readFd = fds.read;
-    this.scratch = Buffer.allocUnsafe(Math.max(fds.capacity, 64 * 1024));
+    this.scratchBytes = Math.max(fds.capacity, 64 * 1024);
   }
 
   /** Starts reading; call right after spawn, whether it worked or not. */
@@ -126,13 +127,13 @@ export class PipeFrameReader {
   }
 
   private target(): Buffer {
-    if (!this.frameBytes || !this.pool) return this.scratch;
+    if (!this.frameBytes || !this.pool) return (this.scratch ??= Buffer.allocUnsafe(this.scratchBytes));
     this.current ??= this.pool.acquire();
     return this.current.subarray(this.filled);
   }
 
   private onRead(n: number, buf: Uint8Array): boolean {
-    if (buf.buffer === this.scratch.buffer) {
+    if (this.scratch && buf.buffer === this.scratch.buffer) {
       // read before the frame size was known (it may be known by now)
       const chunk = Buffer.from(buf.subarray(0, n));
       this.pendingBytes += n;
