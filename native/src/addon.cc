@@ -14,8 +14,8 @@
 
 #include "napi_util.h"
 #include "notify.h"
-#include "pipe.h"
 #include "osd.h"
+#include "pipe.h"
 #include "postprocess.h"
 #include "preprocess.h"
 
@@ -405,7 +405,7 @@ Napi::Value SdNotify(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(env, true);
 }
 
-// ---- openPipe(capacityBytes) -> {read, write, capacity} (synchronous: two syscalls) ---------------
+// ---- openPipe(capacityBytes) -> {read, write, capacity} (synchronous: a few syscalls) -------------
 
 Napi::Value OpenPipe(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
