@@ -2,13 +2,15 @@ import { performance } from 'node:perf_hooks';
 import { childrenRssMb } from './process-usage.js';
 
 /**
- * One memory sample: seconds since the sampler started; this process's RSS, V8 heap in use and
- * memory outside the heap (Buffers: the frames); the children's RSS (MB).
+ * One memory sample: seconds since the sampler started; this process's RSS, V8 heap in use, the
+ * heap V8 has reserved (it grows its heap in the first minutes and keeps what it grew) and memory
+ * outside the heap (Buffers: the frames); the children's RSS (MB).
  */
 export interface RssSample {
   t_s: number;
   rss_mb: number;
   heap_used_mb: number;
+  heap_total_mb: number;
   external_mb: number;
   children_rss_mb: number | null;
 }
@@ -27,8 +29,11 @@ export interface RssTrend {
   max_mb: number;
   /** the highest RSS in each whole minute after warm-up: a leak makes these climb */
   minute_peaks_mb: number[];
-  /** slopes of the V8 heap in use and of the memory outside it (Buffers), MB per minute */
+  /** slopes of the V8 heap in use, of the heap V8 reserved and of the memory outside it (Buffers), MB per minute */
   heap_slope_mb_per_min: number;
+  heap_total_slope_mb_per_min: number;
+  /** when V8's reserved heap last grew, seconds from the start (its own warm-up) */
+  heap_total_settled_s: number;
   external_slope_mb_per_min: number;
 }
 
@@ -74,6 +79,19 @@ export function slope(points: ReadonlyArray<readonly [number, number]>): number 
   return fitLine(points).slope;
 }
 
+/** The time of the last sample in which V8's reserved heap reached a new high (0 without samples). */
+export function heapSettled(samples: ReadonlyArray<Pick<RssSample, 't_s' | 'heap_total_mb'>>): number {
+  let high = -Infinity;
+  let at = 0;
+  for (const s of samples) {
+    if (s.heap_total_mb > high) {
+      high = s.heap_total_mb;
+      at = s.t_s;
+    }
+  }
+  return at;
+}
+
 /**
  * Samples memory on a timer. `maxMb` follows this process every 250 ms; `samples` keeps one entry
  * every `everySeconds` (with the children's RSS) for the memory-flatness trend.
@@ -100,7 +118,7 @@ export class RssSampler {
     const t = (performance.now() - this.t0) / 1000;
     if (t - this.lastKept >= this.everySeconds - 0.125) {
       this.lastKept = t;
-      this.samples.push({ t_s: Number(t.toFixed(2)), rss_mb: mb(m.rss), heap_used_mb: mb(m.heapUsed), external_mb: mb(m.external), children_rss_mb: childrenRssMb(this.exclude) });
+      this.samples.push({ t_s: Number(t.toFixed(2)), rss_mb: mb(m.rss), heap_used_mb: mb(m.heapUsed), heap_total_mb: mb(m.heapTotal), external_mb: mb(m.external), children_rss_mb: childrenRssMb(this.exclude) });
     }
   }
 
@@ -146,6 +164,8 @@ export class RssSampler {
       max_mb: values.length ? Math.max(...values) : 0,
       minute_peaks_mb: peaks.slice(0, whole).map((p) => p ?? 0),
       heap_slope_mb_per_min: r3(fitLine(used.map((s) => [s.t_s / 60, s.heap_used_mb] as const)).slope),
+      heap_total_slope_mb_per_min: r3(fitLine(used.map((s) => [s.t_s / 60, s.heap_total_mb] as const)).slope),
+      heap_total_settled_s: heapSettled(this.samples),
       external_slope_mb_per_min: r3(fitLine(used.map((s) => [s.t_s / 60, s.external_mb] as const)).slope),
     };
   }

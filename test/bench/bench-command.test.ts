@@ -3,7 +3,7 @@ import { accessSync, constants, existsSync, mkdirSync, readFileSync, writeFileSy
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CpuMeter } from '../../daemon/bench/process-usage.js';
-import { fitLine, slope } from '../../daemon/bench/rss-sampler.js';
+import { fitLine, heapSettled, slope } from '../../daemon/bench/rss-sampler.js';
 import { MODEL, ROOT, runCli } from '../support/cli.js';
 import { collectMessages, freePort, startMosquitto } from '../support/mosquitto.js';
 import { makeTestVideo, tempDir } from '../support/videos.js';
@@ -113,6 +113,7 @@ describe('trt-detect bench', () => {
         expect(Number.isFinite(j.memory.trend.slope_mb_per_min)).toBe(true);
         expect(j.memory.trend.slope_ci95_mb_per_min).toBeGreaterThanOrEqual(0);
         for (const s of j.memory.samples) expect(s.heap_used_mb).toBeGreaterThan(0);
+        for (const s of j.memory.samples) expect(s.heap_total_mb).toBeGreaterThanOrEqual(s.heap_used_mb);
         expect(j.memory.trend.samples_used).toBeGreaterThanOrEqual(2);
         expect(j.memory.trend.max_mb).toBeGreaterThanOrEqual(j.memory.trend.min_mb);
       } finally {
@@ -203,6 +204,12 @@ describe('bench helpers', () => {
     const f = fitLine([[0, 0], [1, 1], [2, 0], [3, 1]]);
     expect(f.slope).toBeCloseTo(0.2, 9);
     expect(f.ci95).toBeCloseTo(1.96 * Math.sqrt(0.8 / 2 / 5), 9);
+  });
+
+  it('heapSettled: the time V8 last reserved more heap', () => {
+    expect(heapSettled([])).toBe(0);
+    const s = [[0, 20], [10, 36], [20, 55], [30, 54], [40, 57], [50, 56]].map(([t_s, heap_total_mb]) => ({ t_s, heap_total_mb }));
+    expect(heapSettled(s)).toBe(40);
   });
 
   it.skipIf(process.platform !== 'linux')('CpuMeter counts a child process that exits while measuring (linux /proc)', async () => {
