@@ -3,6 +3,11 @@ import { Socket, type SocketConstructorOpts } from 'node:net';
 import * as native from '../native.js';
 import type { FramePool } from './frame-pool.js';
 
+/** `onread` (Node >= 12): reads go into the buffer the function returns, the callback gets their size. */
+interface UserBufferSocketOpts extends SocketConstructorOpts {
+  onread: { buffer: () => Uint8Array; callback: (bytes: number, buf: Uint8Array) => boolean };
+}
+
 /**
  * Whole frames from a child process's output pipe, read straight into pooled frame buffers.
  *
@@ -24,11 +29,6 @@ import type { FramePool } from './frame-pool.js';
  * At most `maxReady` whole frames wait for `next()`; then reading pauses (the child blocks on a
  * full pipe), so a file is never read ahead further and never loses a frame.
  */
-/** `onread` (Node >= 12): reads go into the buffer the function returns, the callback gets their size. */
-interface UserBufferSocketOpts extends SocketConstructorOpts {
-  onread: { buffer: () => Uint8Array; callback: (bytes: number, buf: Uint8Array) => boolean };
-}
-
 export class PipeFrameReader {
   /** the write end: give it to spawn's stdio for the child's frame output */
   readonly childFd: number;
