@@ -81,7 +81,7 @@ export class PipeFrameReader {
 
   /** The frame size is known: frames of `bytes` bytes, buffers from `pool` (bytes already read become frames). */
   setFrame(bytes: number, pool: FramePool): void {
-    if (this.frameBytes) return;
+    if (this.frameBytes || this.closed) return;
     this.frameBytes = bytes;
     this.pool = pool;
     for (const chunk of this.pending.splice(0)) this.absorb(chunk);
