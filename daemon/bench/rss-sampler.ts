@@ -154,6 +154,7 @@ export class RssSampler {
     // only whole minutes: a last partial minute has fewer chances to reach its peak
     const whole = Math.floor(span + 1e-9);
     const r3 = (v: number) => Number(v.toFixed(3));
+    const slopeOf = (mbOf: (s: RssSample) => number) => r3(fitLine(used.map((s) => [s.t_s / 60, mbOf(s)] as const)).slope);
     return {
       warmup_s: Number(warmupSeconds.toFixed(1)),
       samples_used: used.length,
@@ -163,10 +164,10 @@ export class RssSampler {
       min_mb: values.length ? Math.min(...values) : 0,
       max_mb: values.length ? Math.max(...values) : 0,
       minute_peaks_mb: peaks.slice(0, whole).map((p) => p ?? 0),
-      heap_slope_mb_per_min: r3(fitLine(used.map((s) => [s.t_s / 60, s.heap_used_mb] as const)).slope),
-      heap_total_slope_mb_per_min: r3(fitLine(used.map((s) => [s.t_s / 60, s.heap_total_mb] as const)).slope),
+      heap_slope_mb_per_min: slopeOf((s) => s.heap_used_mb),
+      heap_total_slope_mb_per_min: slopeOf((s) => s.heap_total_mb),
       heap_total_settled_s: heapSettled(this.samples),
-      external_slope_mb_per_min: r3(fitLine(used.map((s) => [s.t_s / 60, s.external_mb] as const)).slope),
+      external_slope_mb_per_min: slopeOf((s) => s.external_mb),
     };
   }
 }

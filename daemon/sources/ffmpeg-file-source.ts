@@ -52,13 +52,12 @@ export class FfmpegFileSource {
 
   private async *decodeOnce(ptsOffset: number): AsyncGenerator<Frame> {
     const { width, height } = this.info;
-    const frameBytes = width * height * 3;
     const args = ['-nostdin', '-nostats', '-hide_banner', '-loglevel', 'info', ...(this.opts.realtime ? ['-re'] : []), '-i', this.file, '-map', '0:v:0', '-an', '-sn', '-dn',
       '-vf', 'showinfo=checksum=0', ...(await passthroughArgs()), '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'];
     const reader = new PipeFrameReader();
     const proc = spawn(ffmpegPath(), args, { stdio: ['ignore', reader.childFd, 'pipe'] });
     reader.start();
-    reader.setFrame(frameBytes, this.pool);
+    reader.setFrame(this.pool);
     this.proc = proc;
     const pts = new Map<number, number>();
     let waiter: (() => void) | null = null;

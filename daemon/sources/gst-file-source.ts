@@ -52,11 +52,10 @@ export class GstFileSource {
   private async *decodeOnce(): AsyncGenerator<Frame> {
     const { width, height, fps, pixelFormat } = this.info;
     const plan = this.plan(this.info);
-    const frameBytes = width * height * bytesPerPixel(pixelFormat);
     const reader = new PipeFrameReader();
     const proc = spawn(plan.command, plan.args, { stdio: ['ignore', 'pipe', 'pipe', reader.childFd] });
     reader.start();
-    reader.setFrame(frameBytes, this.pool);
+    reader.setFrame(this.pool);
     this.proc = proc;
     let lastError = '';
     createInterface({ input: proc.stderr as Readable }).on('line', (l) => {

@@ -186,7 +186,7 @@ export class LiveSource implements VideoSource {
         this.current = { width: size.width, height: size.height, fps, fpsRational: gstFraction(fps), frameCount: null, pixelFormat: plan.pixelFormat };
         this.framePool = new FramePool(size.width * size.height * bytesPerPixel(plan.pixelFormat), 24);
       }
-      reader.setFrame(size.width * size.height * bytesPerPixel(plan.pixelFormat), this.pool);
+      reader.setFrame(this.pool);
     };
     reader.onPending = useAnnounced;
     createInterface({ input: infoStream }).on('line', (line) => {

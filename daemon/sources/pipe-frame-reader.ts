@@ -21,7 +21,7 @@ interface UserBufferSocketOpts extends SocketConstructorOpts {
  *   const reader = new PipeFrameReader();
  *   const proc = spawn(cmd, args, { stdio: ['ignore', reader.childFd, 'pipe'] });
  *   reader.start();                       // always, right after spawn (closes our copy of childFd)
- *   reader.setFrame(bytes, pool);         // now, or once the child has said its frame size
+ *   reader.setFrame(pool);                // now, or once the child has said its frame size
  *   for (let f = await reader.next(); f; f = await reader.next()) ...
  *   reader.close();                       // in a finally: buffers not handed out go back to the pool
  *
@@ -79,10 +79,10 @@ export class PipeFrameReader {
     this.socket = socket;
   }
 
-  /** The frame size is known: frames of `bytes` bytes, buffers from `pool` (bytes already read become frames). */
-  setFrame(bytes: number, pool: FramePool): void {
+  /** The frame size is known: frames of `pool.frameBytes` bytes, in buffers from `pool` (bytes already read become frames). */
+  setFrame(pool: FramePool): void {
     if (this.frameBytes || this.closed) return;
-    this.frameBytes = bytes;
+    this.frameBytes = pool.frameBytes;
     this.pool = pool;
     for (const chunk of this.pending.splice(0)) this.absorb(chunk);
     this.wake();

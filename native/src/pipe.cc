@@ -32,7 +32,8 @@ std::string openPipe(int capacityBytes, PipeFds* out) {
   out->capacity = 0;
 #ifdef F_SETPIPE_SZ
   if (capacityBytes > 0) {
-    const int want = capacityBytes < pipeMaxSize() ? capacityBytes : pipeMaxSize();
+    const int most = pipeMaxSize();
+    const int want = capacityBytes < most ? capacityBytes : most;
     ::fcntl(fds[1], F_SETPIPE_SZ, want);  // refused: the default size stays
   }
 #else

@@ -40,7 +40,7 @@ describe('PipeFrameReader (a real child process writing frames into the pipe)', 
   it('delivers every frame byte-exact and in order, into the pool buffers; a partial frame at the end is dropped', async () => {
     const pool = new FramePool(FRAME, 4);
     const reader = new PipeFrameReader();
-    reader.setFrame(FRAME, pool);
+    reader.setFrame(pool);
     const exited = writer(reader, 12, 1000);
     const got = await drain(reader, pool);
     expect(got).toEqual([...Array(12).keys()]);
@@ -58,7 +58,7 @@ describe('PipeFrameReader (a real child process writing frames into the pipe)', 
     // let some bytes arrive with no size set
     while (reader.pendingBytes < 100_000) await new Promise((r) => setTimeout(r, 5));
     expect(early.length).toBeGreaterThan(0);
-    reader.setFrame(FRAME, pool);
+    reader.setFrame(pool);
     const got = await drain(reader, pool);
     expect(got).toEqual([0, 1, 2, 3, 4]);
     expect(await exited).toBe(0);
@@ -67,7 +67,7 @@ describe('PipeFrameReader (a real child process writing frames into the pipe)', 
   it('a slow consumer pauses the child (no read-ahead beyond two frames, nothing lost)', async () => {
     const pool = new FramePool(FRAME, 16);
     const reader = new PipeFrameReader(2);
-    reader.setFrame(FRAME, pool);
+    reader.setFrame(pool);
     const exited = writer(reader, 20);
     let outstanding = 0;
     let maxOutstanding = 0;
@@ -88,7 +88,7 @@ describe('PipeFrameReader (a real child process writing frames into the pipe)', 
   it('close() mid-stream ends next() with null, returns its buffers to the pool, and the child sees a broken pipe', async () => {
     const pool = new FramePool(FRAME, 8);
     const reader = new PipeFrameReader();
-    reader.setFrame(FRAME, pool);
+    reader.setFrame(pool);
     const exited = writer(reader, 50);
     const first = await reader.next();
     expect(first && filledWith(first, 0)).toBe(true);
@@ -101,7 +101,7 @@ describe('PipeFrameReader (a real child process writing frames into the pipe)', 
   it('a child that cannot start (spawn error) gives an immediate end, not a hang', async () => {
     const pool = new FramePool(FRAME, 2);
     const reader = new PipeFrameReader();
-    reader.setFrame(FRAME, pool);
+    reader.setFrame(pool);
     const proc = spawn('/nonexistent/trt-detect-no-such-binary', [], { stdio: ['ignore', reader.childFd, 'ignore'] });
     proc.on('error', () => undefined);
     reader.start();
