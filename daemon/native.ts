@@ -15,6 +15,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { RuntimeFailure, errorMessage } from './errors.js';
 import { packageRoot } from './files.js';
+import type { PixelFormat } from './detect/types.js';
 
 export interface PreprocessSpec {
   /** model input size */
@@ -23,7 +24,7 @@ export interface PreprocessSpec {
   /** applied as ((px/255) - mean[c]) / std[c], c in the tensor's channel order */
   mean: [number, number, number];
   std: [number, number, number];
-  /** channel order of the tensor (frames are RGB24 or RGBA) */
+  /** channel order of the tensor (the frames' layout does not matter) */
   color: 'rgb' | 'bgr';
   /** letterbox: keep aspect, centre, pad with grey 127.5 (before normalisation) */
   resize: 'stretch' | 'letterbox';
@@ -95,9 +96,9 @@ export interface AddonInfo {
 
 /** What the .node file exports (native/src/addon.cc). */
 interface Addon {
-  preprocess(frame: Uint8Array, width: number, height: number, spec: PreprocessSpec, out: Float32Array): Promise<InputTransform>;
+  preprocess(frame: Uint8Array, width: number, height: number, spec: PreprocessSpec, out: Float32Array, format?: PixelFormat): Promise<InputTransform>;
   postprocess(input: PostprocessInput, options: PostprocessOptions): Promise<RawDetection[]>;
-  draw(frame: Uint8Array, width: number, height: number, boxes: DrawBox[]): Promise<void>;
+  draw(frame: Uint8Array, width: number, height: number, boxes: DrawBox[], format?: PixelFormat): Promise<void>;
   sdNotify(socketPath: string, state: string): boolean;
   openPipe(capacityBytes: number): PipeFds;
   info: AddonInfo;
@@ -131,9 +132,13 @@ export function addonExports(): Record<string, unknown> {
   return addon() as unknown as Record<string, unknown>;
 }
 
-/** RGB24 or RGBA frame (the byte length says which) -> NCHW float32 tensor written into `out` (length 3*height*width), bilinear resize. */
-export async function preprocess(frame: Buffer, width: number, height: number, spec: PreprocessSpec, out: Float32Array): Promise<InputTransform> {
-  return addon().preprocess(frame, width, height, spec, out);
+/**
+ * Frame in `format` (frameBytes(format, width, height) bytes; left out, the byte length tells RGB24
+ * from RGBA) -> NCHW float32 tensor written into `out` (length 3*height*width), bilinear resize;
+ * I420 is read as BT.601.
+ */
+export async function preprocess(frame: Buffer, width: number, height: number, spec: PreprocessSpec, out: Float32Array, format?: PixelFormat): Promise<InputTransform> {
+  return addon().preprocess(frame, width, height, spec, out, format);
 }
 
 /** Decodes a detector's outputs, applies threshold/classes/NMS/topK, maps boxes to source pixels. */
@@ -143,10 +148,10 @@ export async function postprocess(input: PostprocessInput, options: PostprocessO
 
 /**
  * Draws boxes (2 px at <=720p, thicker for larger frames), a filled label background and the text
- * in place on the RGB24 or RGBA frame, colour per class id. Labels stay inside the frame.
+ * in place on the frame (`format` as for preprocess), colour per class id. Labels stay inside the frame.
  */
-export async function draw(frame: Buffer, width: number, height: number, boxes: DrawBox[]): Promise<void> {
-  return addon().draw(frame, width, height, boxes);
+export async function draw(frame: Buffer, width: number, height: number, boxes: DrawBox[], format?: PixelFormat): Promise<void> {
+  return addon().draw(frame, width, height, boxes, format);
 }
 
 export interface PipeFds {

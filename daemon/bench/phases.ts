@@ -235,7 +235,7 @@ export async function sequential(ctx: BenchContext, seconds: number): Promise<Se
         stages.publish.add(performance.now() - s);
       }
       let s = performance.now();
-      if (last.length) await native.draw(frame.data, frame.width, frame.height, drawBoxes(last));
+      if (last.length) await native.draw(frame.data, frame.width, frame.height, drawBoxes(last), frame.format);
       stages.draw.add(performance.now() - s);
       s = performance.now();
       await w.write(frame.data, frame.pts);

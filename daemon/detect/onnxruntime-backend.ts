@@ -175,7 +175,7 @@ export class OnnxRuntimeDetector implements Detector {
     const slot = await this.takeSlot();
     const t0 = performance.now();
     try {
-      const transform = await native.preprocess(frame.data, frame.width, frame.height, this.spec, this.tensors[slot]);
+      const transform = await native.preprocess(frame.data, frame.width, frame.height, this.spec, this.tensors[slot], frame.format);
       return { slot, transform, ms: performance.now() - t0 };
     } catch (err) {
       this.giveSlot(slot);

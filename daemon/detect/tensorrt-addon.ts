@@ -5,6 +5,7 @@
  */
 import { RuntimeFailure } from '../errors.js';
 import { addonExports, addonInfo, type InputTransform, type PreprocessSpec } from '../native.js';
+import type { PixelFormat } from './types.js';
 
 export interface TensorRtDeviceInfo {
   /** of the loaded libnvinfer, e.g. "8.2.1" */
@@ -76,7 +77,7 @@ export interface TensorRtAddon {
   buildEngine(options: TensorRtBuildOptions, onProgress?: (line: string) => void): Promise<TensorRtBuildResult>;
   openEngine(path: string): Promise<OpenedEngine>;
   /** outputs: one typed array per output tensor (tensors order), filled in place */
-  infer(handle: EngineHandle, frame: Uint8Array, width: number, height: number, spec: PreprocessSpec, outputs: Array<Float32Array | Int32Array>): Promise<TensorRtInferResult>;
+  infer(handle: EngineHandle, frame: Uint8Array, width: number, height: number, spec: PreprocessSpec, outputs: Array<Float32Array | Int32Array>, format?: PixelFormat): Promise<TensorRtInferResult>;
   closeEngine(handle: EngineHandle): Promise<void>;
 }
 

@@ -276,7 +276,7 @@ export class TensorRtDetector implements Detector {
     if (this.closed) throw new RuntimeFailure(`${this.info.path}: the detector is closed`);
     let r;
     try {
-      r = await this.trt.infer(this.engine.handle, frame.data, frame.width, frame.height, this.spec, [...this.outputs.values()]);
+      r = await this.trt.infer(this.engine.handle, frame.data, frame.width, frame.height, this.spec, [...this.outputs.values()], frame.format);
     } catch (err) {
       throw new RuntimeFailure(`${this.info.path}: inference failed (${errorMessage(err).split('\n')[0]})`);
     }

@@ -22,19 +22,23 @@ export interface ModelInfo {
 }
 
 /**
- * How a frame's bytes are laid out, rows packed: `rgb24` (3 bytes a pixel, what ffmpeg and the
- * software GStreamer pipelines hand over) or `rgba` (4 bytes, R G B then a byte nobody reads: what
- * the Jetson's nvvidconv hands over, so no CPU color conversion is needed on the way in or out).
+ * How a frame's bytes are laid out, rows and planes packed: `i420` (planar YUV 4:2:0, BT.601: the Y
+ * plane, then U and V at half size each way, rounded up; what ffmpeg's decoders produce and its
+ * encoders take, so no colour conversion happens on the way in or out, and half the bytes of RGB),
+ * `rgb24` (3 bytes a pixel) or `rgba` (4 bytes, R G B then a byte nobody reads: what the Jetson's
+ * nvvidconv and the GStreamer pipelines hand over).
  */
-export type PixelFormat = 'rgb24' | 'rgba';
+export type PixelFormat = 'rgb24' | 'rgba' | 'i420';
 
-export function bytesPerPixel(format: PixelFormat | undefined): 3 | 4 {
-  return format === 'rgba' ? 4 : 3;
+/** Bytes of one width x height frame in `format` (default rgb24). */
+export function frameBytes(format: PixelFormat | undefined, width: number, height: number): number {
+  if (format === 'i420') return width * height + 2 * Math.ceil(width / 2) * Math.ceil(height / 2);
+  return width * height * (format === 'rgba' ? 4 : 3);
 }
 
 /** One frame held in a Node Buffer (pixels are only touched by the addon and the encoders). */
 export interface Frame {
-  /** width * height * bytesPerPixel(format) bytes */
+  /** frameBytes(format, width, height) bytes */
   data: Buffer;
   width: number;
   height: number;

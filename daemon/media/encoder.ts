@@ -1,12 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
-import { bytesPerPixel, type PixelFormat } from '../detect/types.js';
+import { frameBytes, type PixelFormat } from '../detect/types.js';
 import { ffmpegPath, ffmpegPixelFormat } from './image-io.js';
 import { platform, type Platform } from './platform.js';
 import { parseRational } from './probe.js';
 
 /**
- * H.264 encoders for annotated frames (RGB24 or RGBA on stdin → Annex-B byte stream on stdout): the
+ * H.264 encoders for annotated frames (I420, RGB24 or RGBA on stdin → Annex-B byte stream on stdout): the
  * Jetson's hardware encoder through GStreamer (nvv4l2h264enc, or omxh264enc on older JetPacks)
  * where it exists, libx264 through ffmpeg everywhere else. Every access unit starts with a
  * delimiter, keyframes repeat SPS/PPS, there are no B-frames (one picture out per picture in).
@@ -73,12 +73,20 @@ export function gstArgs(elements: string[]): string[] {
 }
 
 /**
- * GStreamer expects RGB rows padded to a multiple of 4 bytes; ours are packed (width * 3). For a
- * width where the two differ (854, 1366 ...) rawvideoparse is told the real stride.
+ * rawvideoparse's description of our frames. GStreamer expects RGB rows, and each I420 plane's rows,
+ * padded to a multiple of 4 bytes; ours are packed. Where the two differ (854, 1366 ... wide) it is
+ * told the real strides, and for I420 where each plane starts.
  */
-function rgbStrides(input: EncoderInput): string {
-  const stride = input.width * 3;
-  return input.pixelFormat !== 'rgba' && stride % 4 !== 0 ? ` plane-strides=<${stride}>` : '';
+function rawLayout(input: EncoderInput): string {
+  const { width, height } = input;
+  if (input.pixelFormat === 'rgba') return 'format=rgba';
+  if (input.pixelFormat === 'i420') {
+    const cw = Math.ceil(width / 2);
+    const chroma = cw * Math.ceil(height / 2);
+    return `format=i420 plane-strides=<${width},${cw},${cw}> plane-offsets=<0,${width * height},${width * height + chroma}>`;
+  }
+  const stride = width * 3;
+  return `format=rgb${stride % 4 !== 0 ? ` plane-strides=<${stride}>` : ''}`;
 }
 
 /** The encoder command for a live H.264 stream. */
@@ -95,10 +103,10 @@ export function h264StreamEncoder(input: EncoderInput, plat: Platform = platform
       encoder: hw,
       outputFd: 3,
       args: gstArgs([
-        `fdsrc fd=0 blocksize=${input.width * input.height * bytesPerPixel(input.pixelFormat)}`,
-        `rawvideoparse width=${input.width} height=${input.height} format=${input.pixelFormat === 'rgba' ? 'rgba' : 'rgb'} framerate=${gstFraction(input.fps)}${rgbStrides(input)}`,
-        // nvvidconv takes RGBA from system memory itself; RGB needs a CPU conversion first
-        ...(input.pixelFormat === 'rgba' ? [] : ['videoconvert', 'video/x-raw,format=I420']),
+        `fdsrc fd=0 blocksize=${frameBytes(input.pixelFormat, input.width, input.height)}`,
+        `rawvideoparse width=${input.width} height=${input.height} ${rawLayout(input)} framerate=${gstFraction(input.fps)}`,
+        // nvvidconv takes RGBA and I420 from system memory itself; RGB needs a CPU conversion first
+        ...(input.pixelFormat === 'rgb24' || input.pixelFormat === undefined ? ['videoconvert', 'video/x-raw,format=I420'] : []),
         'nvvidconv',
         'video/x-raw(memory:NVMM),format=NV12',
         enc,

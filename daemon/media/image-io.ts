@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, promises as fsp, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, extname, join } from 'node:path';
-import { bytesPerPixel, type PixelFormat } from '../detect/types.js';
+import { frameBytes, type PixelFormat } from '../detect/types.js';
 import { RuntimeFailure, errorMessage } from '../errors.js';
 
 /** Image file extensions the project reads (lower case, with the dot). */
@@ -129,12 +129,12 @@ function encoderArgs(file: string): string[] {
 }
 
 /** ffmpeg's name of a frame layout (`-pix_fmt`). */
-export function ffmpegPixelFormat(format: PixelFormat | undefined): 'rgb24' | 'rgba' {
-  return format === 'rgba' ? 'rgba' : 'rgb24';
+export function ffmpegPixelFormat(format: PixelFormat | undefined): 'rgb24' | 'rgba' | 'yuv420p' {
+  return format === 'rgba' ? 'rgba' : format === 'i420' ? 'yuv420p' : 'rgb24';
 }
 
 /**
- * Encodes packed RGB24 (or RGBA) pixels to a .jpg/.jpeg/.png/.bmp file (by extension). The bytes go
+ * Encodes an RGB24 (or RGBA or I420) frame to a .jpg/.jpeg/.png/.bmp file (by extension). The bytes go
  * to a temporary file in the same directory which is then renamed, so readers never see a partial file.
  */
 export async function writeImage(file: string, pixels: Buffer, width: number, height: number, format: PixelFormat = 'rgb24'): Promise<void> {
@@ -142,9 +142,9 @@ export async function writeImage(file: string, pixels: Buffer, width: number, he
   if (!(Number.isInteger(width) && Number.isInteger(height) && width > 0 && height > 0)) {
     throw new RuntimeFailure(`${file}: image size must be positive integers, got ${width}x${height}`);
   }
-  const bytes = width * height * bytesPerPixel(format);
+  const bytes = frameBytes(format, width, height);
   if (pixels.length < bytes) {
-    throw new RuntimeFailure(`${file}: expected ${bytes} bytes of ${format === 'rgba' ? 'RGBA' : 'RGB24'} for ${width}x${height}, got ${pixels.length}`);
+    throw new RuntimeFailure(`${file}: expected ${bytes} bytes of ${format.toUpperCase()} for ${width}x${height}, got ${pixels.length}`);
   }
   const args = ['-v', 'error', '-f', 'rawvideo', '-pix_fmt', ffmpegPixelFormat(format), '-s', `${width}x${height}`, '-i', 'pipe:0', '-frames:v', '1', ...codec, '-f', 'image2pipe', 'pipe:1'];
   const res = await runFfmpeg(args, pixels.length === bytes ? pixels : pixels.subarray(0, bytes));

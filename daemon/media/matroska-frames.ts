@@ -1,4 +1,4 @@
-import { bytesPerPixel, type PixelFormat } from '../detect/types.js';
+import { frameBytes, type PixelFormat } from '../detect/types.js';
 
 /**
  * Frames with their own timestamps, as a live Matroska stream for ffmpeg's stdin: raw pictures
@@ -73,10 +73,11 @@ function element(id: number, payload: Buffer): Buffer {
 /** Segment of unknown size: it grows as long as frames come. */
 const UNKNOWN_SIZE = Buffer.from('01ffffffffffffff', 'hex');
 
-/** The ColourSpace FourCC ffmpeg maps to each layout ('RGB' 24 and 'RGBA'). */
+/** The ColourSpace FourCC ffmpeg maps to each layout ('RGB' 24, 'RGBA', 'I420'). */
 const FOURCC: Record<PixelFormat, Buffer> = {
   rgb24: Buffer.from([0x52, 0x47, 0x42, 24]),
   rgba: Buffer.from('RGBA', 'latin1'),
+  i420: Buffer.from('I420', 'latin1'),
 };
 
 export interface MatroskaVideo {
@@ -112,7 +113,7 @@ export class MatroskaFrames {
   private lastNs = -1n;
 
   constructor(private readonly video: MatroskaVideo) {
-    this.frameBytes = video.width * video.height * bytesPerPixel(video.pixelFormat);
+    this.frameBytes = frameBytes(video.pixelFormat, video.width, video.height);
   }
 
   /** Everything before the first frame. */

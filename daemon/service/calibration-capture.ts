@@ -6,7 +6,7 @@
  * frames that come while a write is in flight are skipped and counted, so the pipeline never waits.
  */
 import { join } from 'node:path';
-import { bytesPerPixel, type Frame, type PixelFormat } from '../detect/types.js';
+import { frameBytes, type Frame, type PixelFormat } from '../detect/types.js';
 import { errorMessage } from '../errors.js';
 import { makeDirs } from '../files.js';
 import { writeImage } from '../media/image-io.js';
@@ -103,7 +103,7 @@ export class CaptureSink {
     this.writing = true;
     // the frame pool reuses this buffer once the pipeline is done with it: keep a copy (RGBA frames
     // stay RGBA: ffmpeg converts them off the event loop)
-    const pixels = Buffer.from(frame.data.subarray(0, frame.width * frame.height * bytesPerPixel(frame.format)));
+    const pixels = Buffer.from(frame.data.subarray(0, frameBytes(frame.format, frame.width, frame.height)));
     const file = join(this.dir, `${stamp(new Date())}-${String(frame.index).padStart(6, '0')}.jpg`);
     void this.write(file, pixels, frame.width, frame.height, frame.format);
   }

@@ -308,7 +308,7 @@ export class CameraPipeline {
           this.spec.capture?.(frame);
           if (this.recorder) {
             const t0 = performance.now();
-            if (w.detections.length > 0) await native.draw(frame.data, frame.width, frame.height, drawBoxes(w.detections));
+            if (w.detections.length > 0) await native.draw(frame.data, frame.width, frame.height, drawBoxes(w.detections), frame.format);
             const t1 = performance.now();
             try {
               await this.recorder.write(frame.data, frame.pts);

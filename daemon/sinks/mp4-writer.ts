@@ -42,7 +42,7 @@ const FRAGMENTED = ['-movflags', '+frag_keyframe+empty_moov+default_base_moof', 
 const DEFAULT_TIMESCALE = 90000;
 
 /**
- * Encodes RGB24 or RGBA frames to a fragmented H.264 MP4 (libx264 through ffmpeg, or the Jetson's
+ * Encodes I420, RGB24 or RGBA frames to a fragmented H.264 MP4 (libx264 through ffmpeg, or the Jetson's
  * hardware encoder through GStreamer with ffmpeg muxing). `write` waits while the encoder's pipe is
  * full (backpressure), so memory stays bounded. Fragments start at every keyframe (one per second
  * by default), so a file cut short by a crash plays up to its last complete fragment.

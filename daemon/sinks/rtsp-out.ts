@@ -77,7 +77,7 @@ export class RtspOutSink {
   private inFlight = 0;
 
   /**
-   * Hands one RGB24 frame to the encoder and returns at once: the frame is copied, so the
+   * Hands one frame to the encoder and returns at once: the frame is copied, so the
    * pipeline never waits for the live view. While the encoder still holds IN_FLIGHT frames
    * (it is slow or stuck) new frames are skipped and counted.
    */

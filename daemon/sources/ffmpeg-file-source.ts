@@ -5,14 +5,15 @@ import { RuntimeFailure } from '../errors.js';
 import { passthroughArgs } from '../media/ffmpeg-features.js';
 import { ffmpegPath } from '../media/image-io.js';
 import type { VideoInfo } from '../media/probe.js';
-import type { Frame } from '../detect/types.js';
+import { frameBytes, type Frame, type PixelFormat } from '../detect/types.js';
 import { FramePool } from './frame-pool.js';
 import { PipeFrameReader } from './pipe-frame-reader.js';
 
 const SHOWINFO = /n:\s*(\d+)\s+pts:\s*(-?\d+)\s+pts_time:\s*(-?[\d.e+-]+)/;
 
 /**
- * Decodes a video file with ffmpeg into RGB24 frames, in order, each with its index and pts.
+ * Decodes a video file with ffmpeg into I420 frames (the decoders' own layout: no colour conversion,
+ * half the bytes of RGB), in order, each with its index and pts.
  * Pull-based: ffmpeg is only read as fast as the consumer asks, so a file never drops a frame
  * (the pipe fills and ffmpeg waits). Pts come from ffmpeg's showinfo filter on stderr.
  */
@@ -26,13 +27,16 @@ export class FfmpegFileSource {
   /** frames delivered, across loops */
   delivered = 0;
 
+  readonly info: VideoInfo & { pixelFormat: PixelFormat };
+
   constructor(
     readonly file: string,
-    readonly info: VideoInfo,
+    info: VideoInfo,
     /** realtime: frames at the file's own rate (ffmpeg -re), as a camera would deliver them */
     private readonly opts: { loop?: boolean; realtime?: boolean; poolSize?: number } = {},
   ) {
-    this.pool = new FramePool(info.width * info.height * 3, opts.poolSize ?? 16);
+    this.info = { ...info, pixelFormat: 'i420' };
+    this.pool = new FramePool(frameBytes('i420', info.width, info.height), opts.poolSize ?? 16);
   }
 
   async *frames(): AsyncGenerator<Frame> {
@@ -53,7 +57,7 @@ export class FfmpegFileSource {
   private async *decodeOnce(ptsOffset: number): AsyncGenerator<Frame> {
     const { width, height } = this.info;
     const args = ['-nostdin', '-nostats', '-hide_banner', '-loglevel', 'info', ...(this.opts.realtime ? ['-re'] : []), '-i', this.file, '-map', '0:v:0', '-an', '-sn', '-dn',
-      '-vf', 'showinfo=checksum=0', ...(await passthroughArgs()), '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'];
+      '-vf', 'showinfo=checksum=0', ...(await passthroughArgs()), '-f', 'rawvideo', '-pix_fmt', 'yuv420p', 'pipe:1'];
     const reader = new PipeFrameReader();
     const proc = spawn(ffmpegPath(), args, { stdio: ['ignore', reader.childFd, 'pipe'] });
     reader.start();
@@ -105,7 +109,7 @@ export class FfmpegFileSource {
         }
         const raw = await ptsOf(index);
         if (firstPts === null) firstPts = raw;
-        const frame: Frame = { data: buf, width, height, index: this.delivered, pts: Number((raw - firstPts + ptsOffset).toFixed(6)) };
+        const frame: Frame = { data: buf, width, height, index: this.delivered, pts: Number((raw - firstPts + ptsOffset).toFixed(6)), format: 'i420' };
         index++;
         this.delivered++;
         yield frame;

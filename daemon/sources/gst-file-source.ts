@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { bytesPerPixel, type Frame, type PixelFormat } from '../detect/types.js';
+import { frameBytes, type Frame, type PixelFormat } from '../detect/types.js';
 import { RuntimeFailure } from '../errors.js';
 import type { Platform } from '../media/platform.js';
 import type { VideoInfo } from '../media/probe.js';
@@ -32,7 +32,7 @@ export class GstFileSource {
     private readonly opts: { loop?: boolean; realtime?: boolean } = {},
   ) {
     this.info = { ...info, pixelFormat: this.plan(info).pixelFormat };
-    this.pool = new FramePool(info.width * info.height * bytesPerPixel(this.info.pixelFormat), 16);
+    this.pool = new FramePool(frameBytes(this.info.pixelFormat, info.width, info.height), 16);
   }
 
   /** the size is forced so frames match what ffprobe reported (and what recordings are opened with) */

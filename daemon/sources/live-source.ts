@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { bytesPerPixel, type Frame, type PixelFormat } from '../detect/types.js';
+import { frameBytes, type Frame, type PixelFormat } from '../detect/types.js';
 import { gstFraction } from '../media/encoder.js';
 import { platform, type Platform } from '../media/platform.js';
 import { probeRtspCodec } from '../media/probe.js';
@@ -10,7 +10,7 @@ import { maskUrlPasswords, type Logger } from '../service/log.js';
 import { FramePool } from './frame-pool.js';
 import { PipeFrameReader } from './pipe-frame-reader.js';
 import type { VideoSource } from './open-source.js';
-import { chooseBackend, launchPlan, parseStreamInfo, type LaunchPlan, type LiveSourceSettings, type OutputShape } from './source-plans.js';
+import { chooseBackend, launchPlan, streamInfoReader, type LaunchPlan, type LiveSourceSettings, type OutputShape } from './source-plans.js';
 
 export interface LiveSourceOptions {
   settings: LiveSourceSettings;
@@ -81,7 +81,7 @@ export class LiveSource implements VideoSource {
   }
 
   get pool(): FramePool {
-    this.framePool ??= new FramePool(this.current ? this.current.width * this.current.height * bytesPerPixel(this.current.pixelFormat) : 0, 24);
+    this.framePool ??= new FramePool(this.current ? frameBytes(this.current.pixelFormat, this.current.width, this.current.height) : 0, 24);
     return this.framePool;
   }
 
@@ -184,14 +184,15 @@ export class LiveSource implements VideoSource {
         // streams that do not state a rate make ffmpeg guess odd ones (90k): trust 1..120 only
         const fps = size.fps && size.fps >= 1 && size.fps <= 120 ? size.fps : (this.opts.settings.fps ?? 25);
         this.current = { width: size.width, height: size.height, fps, fpsRational: gstFraction(fps), frameCount: null, pixelFormat: plan.pixelFormat };
-        this.framePool = new FramePool(size.width * size.height * bytesPerPixel(plan.pixelFormat), 24);
+        this.framePool = new FramePool(frameBytes(plan.pixelFormat, size.width, size.height), 24);
       }
       reader.setFrame(this.pool);
     };
     reader.onPending = useAnnounced;
+    const readStreamInfo = streamInfoReader(plan.backend);
     createInterface({ input: infoStream }).on('line', (line) => {
       if (!announced) {
-        announced = parseStreamInfo(plan.backend, line);
+        announced = readStreamInfo(line);
         if (announced) useAnnounced();
       }
       if (plan.backend === 'ffmpeg') onErrorLine(line);

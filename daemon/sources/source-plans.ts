@@ -105,8 +105,9 @@ export function ffmpegPlan(s: LiveSourceSettings, shape: OutputShape): LaunchPla
   } else {
     throw new RuntimeFailure(`csi://${s.target}: ffmpeg cannot read CSI cameras (use decoder: gstreamer on a Jetson)`);
   }
-  const args = ['-nostdin', '-nostats', '-hide_banner', '-loglevel', 'info', ...input, '-map', '0:v:0', '-an', '-sn', '-dn', ...ffmpegFilters(shape), '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'];
-  return { backend: 'ffmpeg', command: ffmpegPath(), args, frameFd: 1, describe: maskUrlPasswords(`ffmpeg ${args.join(' ')}`), pixelFormat: 'rgb24' };
+  // I420: what the decoders produce and the encoders take, so nothing converts colours on the way
+  const args = ['-nostdin', '-nostats', '-hide_banner', '-loglevel', 'info', ...input, '-map', '0:v:0', '-an', '-sn', '-dn', ...ffmpegFilters(shape), '-f', 'rawvideo', '-pix_fmt', 'yuv420p', 'pipe:1'];
+  return { backend: 'ffmpeg', command: ffmpegPath(), args, frameFd: 1, describe: maskUrlPasswords(`ffmpeg ${args.join(' ')}`), pixelFormat: 'i420' };
 }
 
 /**
@@ -188,11 +189,27 @@ export function launchPlan(s: LiveSourceSettings, shape: OutputShape, plat: Plat
   return chooseBackend(s, plat) === 'gstreamer' ? gstPlan(s, shape, plat) : ffmpegPlan(s, shape);
 }
 
+/**
+ * Reads the frame size and rate a running process announces, line by line. ffmpeg describes its
+ * output stream after "Output #0"; it is only read there, because an input that is raw I420 itself
+ * (a V4L2 camera) is described in the same words before it.
+ */
+export function streamInfoReader(backend: 'ffmpeg' | 'gstreamer'): (line: string) => { width: number; height: number; fps: number | null } | null {
+  let inOutput = backend === 'gstreamer';
+  return (line) => {
+    if (!inOutput) {
+      inOutput = /^Output #\d+/.test(line);
+      return null;
+    }
+    return parseStreamInfo(backend, line);
+  };
+}
+
 /** The frame size and rate a running process announced, from one line of its output. */
 export function parseStreamInfo(backend: 'ffmpeg' | 'gstreamer', line: string): { width: number; height: number; fps: number | null } | null {
   if (backend === 'ffmpeg') {
-    // "  Stream #0:0: Video: rawvideo (RGB[24] / 0x18424752), rgb24(pc, ...), 640x480 [SAR 1:1 DAR 4:3], q=2-31, 221184 kb/s, 25 fps, 25 tbn"
-    if (!/Stream #\d+:\d+.*Video: rawvideo \(RGB\[24\]/.test(line)) return null;
+    // "  Stream #0:0: Video: rawvideo (I420 / 0x30323449), yuv420p(tv, progressive), 640x480 [SAR 1:1 DAR 4:3], q=2-31, 110592 kb/s, 25 fps, 25 tbn"
+    if (!/Stream #\d+:\d+.*Video: rawvideo \(I420 /.test(line)) return null;
     const size = /, (\d{1,5})x(\d{1,5})[, ]/.exec(line);
     if (!size) return null;
     const fps = /, ([\d.]+) fps/.exec(line);

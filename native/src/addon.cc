@@ -40,6 +40,7 @@ namespace {
 
 using trtd::ChannelOrder;
 using trtd::DrawBox;
+using trtd::FrameFormat;
 using trtd::InputTransform;
 using trtd::PostprocessOptions;
 using trtd::PreprocessSpec;
@@ -116,37 +117,33 @@ void expectLength(const Napi::Env& env, const Napi::TypedArray& a, const std::st
   }
 }
 
-// A frame is RGB24 or RGBA: its byte length says which (width*height*3 or *4, never both).
-Napi::Uint8Array frameArg(const Napi::Env& env, const Napi::CallbackInfo& info, const char* fn, int& width, int& height,
-                          int& bytesPerPixel) {
+// A frame (info[0]), its width and height (info[1], info[2]) and its layout (info[formatIndex],
+// optional for RGB24 and RGBA: the byte length says which).
+Napi::Uint8Array frameArg(const Napi::Env& env, const Napi::CallbackInfo& info, const char* fn, size_t formatIndex,
+                          int& width, int& height, FrameFormat& format) {
   const std::string f(fn);
   const Napi::TypedArray t = typedArrayArg(env, info[0], f + ": frame", {napi_uint8_array});
   width = intArg(env, info[1], f + ": width", 1, kMaxSide);
   height = intArg(env, info[2], f + ": height", 1, kMaxSide);
-  const size_t pixels = static_cast<size_t>(width) * height;
-  bytesPerPixel = trtd::napi::packedBytesPerPixel(t.ByteLength(), width, height);
-  if (bytesPerPixel == 0) {
-    fail(env, f + ": frame is " + std::to_string(t.ByteLength()) + " bytes but a " + std::to_string(width) + "x" +
-                  std::to_string(height) + " RGB24 frame is " + std::to_string(pixels * 3) + " (width*height*3) and an RGBA frame " +
-                  std::to_string(pixels * 4) + " (width*height*4)");
-  }
+  format = trtd::napi::frameFormatArg(env, info[formatIndex], t.ByteLength(), width, height, f);
   return t.As<Napi::Uint8Array>();
 }
 
-// ---- preprocess(frame, width, height, spec, out) -> Promise<InputTransform> ----------------------
+// ---- preprocess(frame, width, height, spec, out, format?) -> Promise<InputTransform> -------------
 
 class PreprocessWorker : public PromiseWorker {
  public:
-  PreprocessWorker(Napi::Env env, const uint8_t* src, int w, int h, int bpp, const PreprocessSpec& spec, float* out)
-      : PromiseWorker(env, "trt-detect:preprocess"), src_(src), w_(w), h_(h), bpp_(bpp), spec_(spec), out_(out) {}
+  PreprocessWorker(Napi::Env env, const uint8_t* src, int w, int h, FrameFormat format, const PreprocessSpec& spec, float* out)
+      : PromiseWorker(env, "trt-detect:preprocess"), src_(src), w_(w), h_(h), format_(format), spec_(spec), out_(out) {}
 
  protected:
-  void Run() override { transform_ = trtd::preprocessPacked(src_, w_, h_, bpp_, spec_, out_); }
+  void Run() override { transform_ = trtd::preprocessFrame(src_, w_, h_, format_, spec_, out_); }
   Napi::Value Result(Napi::Env env) override { return trtd::napi::transformObject(env, transform_); }
 
  private:
   const uint8_t* src_;
-  int w_, h_, bpp_;
+  int w_, h_;
+  FrameFormat format_;
   PreprocessSpec spec_;
   float* out_;
   InputTransform transform_;
@@ -154,8 +151,9 @@ class PreprocessWorker : public PromiseWorker {
 
 Napi::Value Preprocess(const Napi::CallbackInfo& info) {
   return startWorker(info, [&](Napi::Env env) -> PromiseWorker* {
-    int w = 0, h = 0, bpp = 3;
-    const Napi::Uint8Array frame = frameArg(env, info, "preprocess", w, h, bpp);
+    int w = 0, h = 0;
+    FrameFormat format = FrameFormat::Rgb24;
+    const Napi::Uint8Array frame = frameArg(env, info, "preprocess", 5, w, h, format);
     const Napi::Object s = objectArg(env, info[3], "preprocess: spec");
     PreprocessSpec spec;
     spec.width = intArg(env, s.Get("width"), "preprocess: spec.width", 1, kMaxSide);
@@ -173,7 +171,7 @@ Napi::Value Preprocess(const Napi::CallbackInfo& info) {
     const Napi::TypedArray out = typedArrayArg(env, info[4], "preprocess: out", {napi_float32_array});
     expectLength(env, out, "preprocess: out", static_cast<size_t>(3) * spec.width * spec.height,
                  "a 3x" + std::to_string(spec.height) + "x" + std::to_string(spec.width) + " tensor");
-    auto* worker = new PreprocessWorker(env, frame.Data(), w, h, bpp, spec, out.As<Napi::Float32Array>().Data());
+    auto* worker = new PreprocessWorker(env, frame.Data(), w, h, format, spec, out.As<Napi::Float32Array>().Data());
     worker->Keep(frame);
     worker->Keep(out);
     return worker;
@@ -337,20 +335,21 @@ Napi::Value Postprocess(const Napi::CallbackInfo& info) {
   });
 }
 
-// ---- draw(frame, width, height, boxes) -> Promise<void> ------------------------------------------
+// ---- draw(frame, width, height, boxes, format?) -> Promise<void> ---------------------------------
 
 class DrawWorker : public PromiseWorker {
  public:
-  DrawWorker(Napi::Env env, uint8_t* pixels, int w, int h, int bpp, std::vector<DrawBox> boxes)
-      : PromiseWorker(env, "trt-detect:draw"), px_(pixels), w_(w), h_(h), bpp_(bpp), boxes_(std::move(boxes)) {}
+  DrawWorker(Napi::Env env, uint8_t* pixels, int w, int h, FrameFormat format, std::vector<DrawBox> boxes)
+      : PromiseWorker(env, "trt-detect:draw"), px_(pixels), w_(w), h_(h), format_(format), boxes_(std::move(boxes)) {}
 
  protected:
-  void Run() override { trtd::drawBoxes(px_, w_, h_, boxes_, bpp_); }
+  void Run() override { trtd::drawBoxes(px_, w_, h_, boxes_, format_); }
   Napi::Value Result(Napi::Env env) override { return env.Undefined(); }
 
  private:
   uint8_t* px_;
-  int w_, h_, bpp_;
+  int w_, h_;
+  FrameFormat format_;
   std::vector<DrawBox> boxes_;
 };
 
@@ -370,8 +369,9 @@ std::string asciiText(const Napi::Value& v, const std::string& name, const Napi:
 
 Napi::Value Draw(const Napi::CallbackInfo& info) {
   return startWorker(info, [&](Napi::Env env) -> PromiseWorker* {
-    int w = 0, h = 0, bpp = 3;
-    Napi::Uint8Array frame = frameArg(env, info, "draw", w, h, bpp);
+    int w = 0, h = 0;
+    FrameFormat format = FrameFormat::Rgb24;
+    Napi::Uint8Array frame = frameArg(env, info, "draw", 4, w, h, format);
     if (!info[3].IsArray()) fail(env, "draw: boxes must be an array (got " + describe(info[3]) + ")");
     const Napi::Array arr = info[3].As<Napi::Array>();
     std::vector<DrawBox> boxes;
@@ -388,7 +388,7 @@ Napi::Value Draw(const Napi::CallbackInfo& info) {
       d.text = asciiText(b.Get("text"), name + ".text", env);
       boxes.push_back(std::move(d));
     }
-    auto* worker = new DrawWorker(env, frame.Data(), w, h, bpp, std::move(boxes));
+    auto* worker = new DrawWorker(env, frame.Data(), w, h, format, std::move(boxes));
     worker->Keep(frame);
     return worker;
   });

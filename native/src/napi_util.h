@@ -65,10 +65,30 @@ inline int intArg(const Napi::Env& env, const Napi::Value& v, const std::string&
   return static_cast<int>(d);
 }
 
-// Bytes per pixel of a packed frame from its length: 3 (RGB24), 4 (RGBA), 0 (neither).
-inline int packedBytesPerPixel(size_t byteLength, int width, int height) {
-  const size_t pixels = static_cast<size_t>(width) * static_cast<size_t>(height);
-  return byteLength == pixels * 3 ? 3 : byteLength == pixels * 4 ? 4 : 0;
+// The layout of a frame argument: `format` ("rgb24", "rgba" or "i420") when it is given, else the
+// byte length says (width*height*3 RGB24, width*height*4 RGBA). A TypeError names `fn` when the
+// length does not fit.
+inline FrameFormat frameFormatArg(const Napi::Env& env, const Napi::Value& format, size_t byteLength, int width,
+                                  int height, const std::string& fn) {
+  const std::string size = std::to_string(width) + "x" + std::to_string(height);
+  if (format.IsUndefined() || format.IsNull()) {
+    if (byteLength == frameBytes(FrameFormat::Rgb24, width, height)) return FrameFormat::Rgb24;
+    if (byteLength == frameBytes(FrameFormat::Rgba, width, height)) return FrameFormat::Rgba;
+    fail(env, fn + ": frame is " + std::to_string(byteLength) + " bytes but a " + size + " RGB24 frame is " +
+                  std::to_string(frameBytes(FrameFormat::Rgb24, width, height)) + " (width*height*3) and an RGBA frame " +
+                  std::to_string(frameBytes(FrameFormat::Rgba, width, height)) + " (width*height*4); pass the format for I420");
+  }
+  const std::string name = format.IsString() ? format.As<Napi::String>().Utf8Value() : "";
+  if (name != "rgb24" && name != "rgba" && name != "i420") {
+    fail(env, fn + ": format must be \"rgb24\", \"rgba\" or \"i420\" (got " + describe(format) + ")");
+  }
+  const FrameFormat f = name == "i420" ? FrameFormat::I420 : name == "rgba" ? FrameFormat::Rgba : FrameFormat::Rgb24;
+  const size_t want = frameBytes(f, width, height);
+  if (byteLength != want) {
+    fail(env, fn + ": frame is " + std::to_string(byteLength) + " bytes but a " + size + " " + name + " frame is " +
+                  std::to_string(want));
+  }
+  return f;
 }
 
 // {scaleX, scaleY, padX, padY}: where the frame landed in the model input.

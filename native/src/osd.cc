@@ -18,15 +18,31 @@ constexpr int kPaletteSize = sizeof(kPalette) / sizeof(kPalette[0]);
 
 class Canvas {
  public:
-  Canvas(uint8_t* pixels, int width, int height, int bytesPerPixel)
-      : px_(pixels), w_(width), h_(height), bpp_(static_cast<size_t>(bytesPerPixel)) {}
+  Canvas(uint8_t* pixels, int width, int height, FrameFormat format)
+      : px_(pixels), w_(width), h_(height), format_(format), bpp_(format == FrameFormat::Rgba ? 4 : 3) {}
 
-  // Fills [x0,x1) x [y0,y1), clipped to the frame.
-  void fill(int x0, int y0, int x1, int y1, Rgb c) {
+  // Fills [x0,x1) x [y0,y1), clipped to the frame. On an I420 frame the chroma of every 2x2 block
+  // the rectangle touches takes the colour too.
+  void fill(int x0, int y0, int x1, int y1, Rgb c) { paint(x0, y0, x1, y1, c, true); }
+
+  // As fill, but on an I420 frame only the luma changes: text strokes one pixel wide keep the
+  // colour of the label under them instead of greying whole 2x2 blocks.
+  void ink(int x0, int y0, int x1, int y1, Rgb c) { paint(x0, y0, x1, y1, c, false); }
+
+  int width() const { return w_; }
+  int height() const { return h_; }
+
+ private:
+  void paint(int x0, int y0, int x1, int y1, Rgb c, bool chroma) {
     x0 = std::max(x0, 0);
     y0 = std::max(y0, 0);
     x1 = std::min(x1, w_);
     y1 = std::min(y1, h_);
+    if (x1 <= x0 || y1 <= y0) return;
+    if (format_ == FrameFormat::I420) {
+      paintI420(x0, y0, x1, y1, c, chroma);
+      return;
+    }
     for (int y = y0; y < y1; ++y) {
       uint8_t* p = px_ + (static_cast<size_t>(y) * w_ + x0) * bpp_;
       for (int x = x0; x < x1; ++x, p += bpp_) {
@@ -37,13 +53,28 @@ class Canvas {
     }
   }
 
-  int width() const { return w_; }
-  int height() const { return h_; }
+  void paintI420(int x0, int y0, int x1, int y1, Rgb c, bool chroma) {
+    uint8_t yuv[3];
+    rgbToYuv(c.r, c.g, c.b, yuv);
+    for (int y = y0; y < y1; ++y) {
+      std::fill_n(px_ + static_cast<size_t>(y) * w_ + x0, x1 - x0, yuv[0]);
+    }
+    if (!chroma) return;
+    const size_t cw = static_cast<size_t>(chromaSize(w_));
+    uint8_t* u = px_ + static_cast<size_t>(w_) * h_;
+    uint8_t* v = u + cw * static_cast<size_t>(chromaSize(h_));
+    const int cx0 = x0 / 2;
+    const int cx1 = (x1 + 1) / 2;
+    for (int cy = y0 / 2; cy < (y1 + 1) / 2; ++cy) {
+      std::fill_n(u + static_cast<size_t>(cy) * cw + cx0, cx1 - cx0, yuv[1]);
+      std::fill_n(v + static_cast<size_t>(cy) * cw + cx0, cx1 - cx0, yuv[2]);
+    }
+  }
 
- private:
   uint8_t* px_;
   int w_;
   int h_;
+  FrameFormat format_;
   size_t bpp_;
 };
 
@@ -75,7 +106,7 @@ void drawText(Canvas& canvas, int x, int y, const std::string& text, int scale, 
         if (bits & (1u << (kGlyphWidth - 1 - col))) {
           const int px = gx + col * scale;
           const int py = y + row * scale;
-          canvas.fill(px, py, px + scale, py + scale, colour);
+          canvas.ink(px, py, px + scale, py + scale, colour);
         }
       }
     }
@@ -120,8 +151,8 @@ Rgb classColour(int classId) {
   return kPalette[i];
 }
 
-void drawBoxes(uint8_t* pixels, int width, int height, const std::vector<DrawBox>& boxes, int bytesPerPixel) {
-  Canvas canvas(pixels, width, height, bytesPerPixel);
+void drawBoxes(uint8_t* pixels, int width, int height, const std::vector<DrawBox>& boxes, FrameFormat format) {
+  Canvas canvas(pixels, width, height, format);
   const OsdStyle style = osdStyleFor(width, height);
   // All frames first, then all labels, so a neighbour's box never paints over a label.
   for (const DrawBox& b : boxes) {

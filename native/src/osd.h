@@ -1,9 +1,11 @@
-// On-screen display: boxes and labels drawn in place on an RGB24 or RGBA frame.
+// On-screen display: boxes and labels drawn in place on an RGB24, RGBA or I420 frame.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include "frame_format.h"
 
 namespace trtd {
 
@@ -31,7 +33,9 @@ Rgb classColour(int classId);
 
 // Draws every box (clipped to the frame) and its label, which always stays inside the frame:
 // above the box when there is room, else just inside its top edge.
-// `bytesPerPixel` 3 = RGB24, 4 = RGBA/RGBx (the fourth byte is left as it is).
-void drawBoxes(uint8_t* pixels, int width, int height, const std::vector<DrawBox>& boxes, int bytesPerPixel = 3);
+// RGBA: the fourth byte is left as it is. I420: colours in BT.601 (frame_format.h); text changes
+// only the luma, so it keeps the label's colour.
+void drawBoxes(uint8_t* pixels, int width, int height, const std::vector<DrawBox>& boxes,
+               FrameFormat format = FrameFormat::Rgb24);
 
 }  // namespace trtd

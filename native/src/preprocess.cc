@@ -50,9 +50,53 @@ ChannelNormalization channelNormalization(const PreprocessSpec& spec) {
   return n;
 }
 
-InputTransform preprocessPacked(const uint8_t* src, int srcW, int srcH, int bytesPerPixel, const PreprocessSpec& spec,
-                                float* out) {
-  const size_t bpp = static_cast<size_t>(bytesPerPixel);
+namespace {
+
+// Reads the pixels of two source rows, as RGB bytes. `scratch` holds a converted pixel where the
+// frame is not RGB already.
+class PackedRows {
+ public:
+  PackedRows(const uint8_t* src, int width, int bytesPerPixel)
+      : src_(src), bpp_(static_cast<size_t>(bytesPerPixel)), stride_(static_cast<size_t>(width) * bpp_) {}
+  void select(int row0, int row1) {
+    r0_ = src_ + static_cast<size_t>(row0) * stride_;
+    r1_ = src_ + static_cast<size_t>(row1) * stride_;
+  }
+  const uint8_t* first(int x, uint8_t*) const { return r0_ + static_cast<size_t>(x) * bpp_; }
+  const uint8_t* second(int x, uint8_t*) const { return r1_ + static_cast<size_t>(x) * bpp_; }
+
+ private:
+  const uint8_t* src_;
+  size_t bpp_;
+  size_t stride_;
+  const uint8_t* r0_ = nullptr;
+  const uint8_t* r1_ = nullptr;
+};
+
+class I420Rows {
+ public:
+  I420Rows(const uint8_t* src, int width, int height) : p_(i420Planes(src, width, height)), width_(width) {}
+  void select(int row0, int row1) {
+    row0_ = row0;
+    row1_ = row1;
+  }
+  const uint8_t* first(int x, uint8_t* scratch) const { return at(x, row0_, scratch); }
+  const uint8_t* second(int x, uint8_t* scratch) const { return at(x, row1_, scratch); }
+
+ private:
+  const uint8_t* at(int x, int y, uint8_t* scratch) const {
+    i420Pixel(p_.y, static_cast<size_t>(width_), p_.u, p_.v, static_cast<size_t>(p_.chromaWidth), x, y, scratch);
+    return scratch;
+  }
+  I420Planes p_;
+  int width_;
+  int row0_ = 0;
+  int row1_ = 0;
+};
+
+// Bilinear resize and normalisation, the same for every frame layout: `rows` hands out RGB bytes.
+template <typename Rows>
+InputTransform resizeNormalize(Rows rows, int srcW, int srcH, const PreprocessSpec& spec, float* out) {
   const InputTransform t = computeInputTransform(srcW, srcH, spec);
   const int W = spec.width;
   const int H = spec.height;
@@ -67,11 +111,9 @@ InputTransform preprocessPacked(const uint8_t* src, int srcW, int srcH, int byte
   const int* srcChannel = n.srcChannel;
   const float* padValue = n.padValue;
 
-  const size_t stride = static_cast<size_t>(srcW) * bpp;
   for (int y = 0; y < H; ++y) {
     const ResizeTap& ty = ys[static_cast<size_t>(y)];
-    const uint8_t* row0 = src + static_cast<size_t>(ty.i0) * stride;
-    const uint8_t* row1 = src + static_cast<size_t>(ty.i1) * stride;
+    rows.select(ty.i0, ty.i1);
     const float wy1 = ty.w1;
     const float wy0 = 1.0f - wy1;
     float* o0 = out + static_cast<size_t>(y) * W;
@@ -85,10 +127,11 @@ InputTransform preprocessPacked(const uint8_t* src, int srcW, int srcH, int byte
         o2[x] = padValue[2];
         continue;
       }
-      const uint8_t* p00 = row0 + static_cast<size_t>(tx.i0) * bpp;
-      const uint8_t* p01 = row0 + static_cast<size_t>(tx.i1) * bpp;
-      const uint8_t* p10 = row1 + static_cast<size_t>(tx.i0) * bpp;
-      const uint8_t* p11 = row1 + static_cast<size_t>(tx.i1) * bpp;
+      uint8_t s00[3], s01[3], s10[3], s11[3];
+      const uint8_t* p00 = rows.first(tx.i0, s00);
+      const uint8_t* p01 = rows.first(tx.i1, s01);
+      const uint8_t* p10 = rows.second(tx.i0, s10);
+      const uint8_t* p11 = rows.second(tx.i1, s11);
       const float wx1 = tx.w1;
       const float wx0 = 1.0f - wx1;
       float rgb[3];
@@ -103,6 +146,23 @@ InputTransform preprocessPacked(const uint8_t* src, int srcW, int srcH, int byte
     }
   }
   return t;
+}
+
+}  // namespace
+
+InputTransform preprocessPacked(const uint8_t* src, int srcW, int srcH, int bytesPerPixel, const PreprocessSpec& spec,
+                                float* out) {
+  return resizeNormalize(PackedRows(src, srcW, bytesPerPixel), srcW, srcH, spec, out);
+}
+
+InputTransform preprocessI420(const uint8_t* src, int srcW, int srcH, const PreprocessSpec& spec, float* out) {
+  return resizeNormalize(I420Rows(src, srcW, srcH), srcW, srcH, spec, out);
+}
+
+InputTransform preprocessFrame(const uint8_t* src, int srcW, int srcH, FrameFormat format, const PreprocessSpec& spec,
+                               float* out) {
+  if (format == FrameFormat::I420) return preprocessI420(src, srcW, srcH, spec, out);
+  return preprocessPacked(src, srcW, srcH, format == FrameFormat::Rgba ? 4 : 3, spec, out);
 }
 
 }  // namespace trtd

@@ -1,10 +1,12 @@
-// RGB24 or RGBA frame -> normalised NCHW float32 tensor (bilinear resize, stretch or letterbox).
+// RGB24, RGBA or I420 frame -> normalised NCHW float32 tensor (bilinear resize, stretch or letterbox).
 // Pure C++: no Node-API types, so a CUDA/TensorRT path and plain C++ tests can reuse it.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <vector>
+
+#include "frame_format.h"
 
 namespace trtd {
 
@@ -16,7 +18,7 @@ struct PreprocessSpec {
   int height = 0;  // model input height
   float mean[3] = {0.f, 0.f, 0.f};  // per tensor channel, in the tensor's channel order
   float std[3] = {1.f, 1.f, 1.f};
-  ChannelOrder color = ChannelOrder::Rgb;  // channel order of the tensor (frames are RGB24 or RGBA)
+  ChannelOrder color = ChannelOrder::Rgb;  // channel order of the tensor (frames are RGB24, RGBA or I420)
   ResizeMode resize = ResizeMode::Stretch;
 };
 
@@ -65,6 +67,14 @@ InputTransform computeInputTransform(int srcW, int srcH, const PreprocessSpec& s
 // value = ((px / 255) - mean[c]) / std[c]
 InputTransform preprocessPacked(const uint8_t* src, int srcW, int srcH, int bytesPerPixel, const PreprocessSpec& spec,
                                 float* out);
+
+// The same from an I420 frame (frame_format.h): each tap is converted to RGB (BT.601, the chroma of
+// its 2x2 block) before the blend, so the result equals converting the frame to RGB24 first.
+InputTransform preprocessI420(const uint8_t* src, int srcW, int srcH, const PreprocessSpec& spec, float* out);
+
+// Any FrameFormat.
+InputTransform preprocessFrame(const uint8_t* src, int srcW, int srcH, FrameFormat format, const PreprocessSpec& spec,
+                               float* out);
 
 inline InputTransform preprocessRgb24(const uint8_t* src, int srcW, int srcH, const PreprocessSpec& spec, float* out) {
   return preprocessPacked(src, srcW, srcH, 3, spec, out);

@@ -44,12 +44,12 @@ void ok(cudaError_t e, const char* what) {
 }
 
 const char* formatName(PixelFormat f) {
-  return f == PixelFormat::Nv12 ? "nv12" : (f == PixelFormat::Rgba32 ? "rgba" : "rgb24");
+  return f == PixelFormat::Nv12 ? "nv12" : f == PixelFormat::I420 ? "i420" : (f == PixelFormat::Rgba32 ? "rgba" : "rgb24");
 }
 
 // A random frame in `format` plus its RGB24 equivalent (what the CPU preprocess reads).
 struct HostFrame {
-  std::vector<uint8_t> bytes;  // rgb24/rgba packed, or Y plane then UV plane (packed pitches)
+  std::vector<uint8_t> bytes;  // rgb24/rgba packed, or Y plane then UV plane(s) (packed pitches)
   size_t pitch = 0, uvPitch = 0, uvOffset = 0;
   std::vector<uint8_t> rgb;
 };
@@ -71,6 +71,18 @@ HostFrame makeFrame(std::mt19937& rng, PixelFormat format, int w, int h) {
       for (int x = 0; x < w; ++x) f.bytes[static_cast<size_t>(y) * f.pitch + x] = static_cast<uint8_t>(value(x, y, 0));
     for (size_t i = f.uvOffset; i < f.bytes.size(); ++i) f.bytes[i] = static_cast<uint8_t>(byte(rng));
     trtd::cuda::nv12ToRgb24(f.bytes.data(), f.pitch, f.bytes.data() + f.uvOffset, f.uvPitch, w, h, f.rgb.data());
+    return f;
+  }
+  if (format == PixelFormat::I420) {
+    // packed as ffmpeg's yuv420p rawvideo: Y, then U, then V (the layout preprocessI420 reads)
+    f.pitch = static_cast<size_t>(w);
+    f.uvPitch = static_cast<size_t>(trtd::chromaSize(w));
+    f.uvOffset = f.pitch * h;
+    f.bytes.resize(trtd::frameBytes(trtd::FrameFormat::I420, w, h));
+    for (int y = 0; y < h; ++y)
+      for (int x = 0; x < w; ++x) f.bytes[static_cast<size_t>(y) * f.pitch + x] = static_cast<uint8_t>(value(x, y, 0));
+    for (size_t i = f.uvOffset; i < f.bytes.size(); ++i) f.bytes[i] = static_cast<uint8_t>(byte(rng));
+    trtd::i420ToRgb24(f.bytes.data(), w, h, f.rgb.data());
     return f;
   }
   const int bpp = format == PixelFormat::Rgba32 ? 4 : 3;
@@ -112,6 +124,22 @@ DeviceImage upload(const HostFrame& f, PixelFormat format, int w, int h, std::ve
     d.uv = uv;
     d.uvPitch = uvPitch;
   }
+  if (format == PixelFormat::I420) {
+    const int ch = trtd::chromaSize(h);
+    const size_t planeBytes = f.uvPitch * static_cast<size_t>(ch);
+    uint8_t* planes[2] = {nullptr, nullptr};
+    size_t uvPitch = 0;
+    for (int k = 0; k < 2; ++k) {
+      ok(cudaMallocPitch(reinterpret_cast<void**>(&planes[k]), &uvPitch, f.uvPitch, static_cast<size_t>(ch)), "cudaMallocPitch u/v");
+      allocations.push_back(planes[k]);
+      ok(cudaMemcpy2D(planes[k], uvPitch, f.bytes.data() + f.uvOffset + k * planeBytes, f.uvPitch, f.uvPitch,
+                      static_cast<size_t>(ch), cudaMemcpyHostToDevice),
+         "upload u/v");
+    }
+    d.uv = planes[0];
+    d.v = planes[1];
+    d.uvPitch = uvPitch;
+  }
   return d;
 }
 
@@ -126,15 +154,16 @@ int runPreprocessCases(std::mt19937& rng, int count, Stats& all) {
   std::uniform_int_distribution<int> tensorSide(8, 640);
   std::uniform_real_distribution<float> meanDist(0.f, 0.7f), stdDist(0.1f, 1.2f);
   GpuPreprocessor gpu;  // reused across cases: exercises the tap cache and its refresh
-  const PixelFormat formats[] = {PixelFormat::Rgb24, PixelFormat::Rgba32, PixelFormat::Nv12};
-  Stats per[3][2];
+  const PixelFormat formats[] = {PixelFormat::Rgb24, PixelFormat::Rgba32, PixelFormat::Nv12, PixelFormat::I420};
+  constexpr int kFormats = sizeof(formats) / sizeof(formats[0]);
+  Stats per[kFormats][2];
   for (int i = 0; i < count; ++i) {
-    const PixelFormat format = formats[i % 3];
-    const ResizeMode mode = (i / 3) % 2 ? ResizeMode::Letterbox : ResizeMode::Stretch;
+    const PixelFormat format = formats[i % kFormats];
+    const ResizeMode mode = (i / kFormats) % 2 ? ResizeMode::Letterbox : ResizeMode::Stretch;
     // a few fixed camera sizes, the rest random (odd sizes included)
     static const int fixed[][2] = {{1920, 1080}, {1280, 720}, {1248, 384}, {641, 479}, {1, 1}, {3, 7}};
     int w, h;
-    if (i < 12) {
+    if (i < 24) {
       w = fixed[i % 6][0];
       h = fixed[i % 6][1];
     } else {
@@ -154,6 +183,12 @@ int runPreprocessCases(std::mt19937& rng, int count, Stats& all) {
     const size_t n = static_cast<size_t>(3) * spec.width * spec.height;
     std::vector<float> cpu(n), gpuOut(n);
     const InputTransform tc = trtd::preprocessRgb24(f.rgb.data(), w, h, spec, cpu.data());
+    double cpuErr = 0;  // the CPU's own I420 path against RGB24 converted first
+    if (format == PixelFormat::I420) {
+      std::vector<float> direct(n);
+      trtd::preprocessI420(f.bytes.data(), w, h, spec, direct.data());
+      for (size_t k = 0; k < n; ++k) cpuErr = std::max(cpuErr, static_cast<double>(std::fabs(cpu[k] - direct[k])));
+    }
 
     std::vector<void*> allocations;
     const DeviceImage d = upload(f, format, w, h, allocations);
@@ -164,10 +199,10 @@ int runPreprocessCases(std::mt19937& rng, int count, Stats& all) {
     cudaFree(devOut);
     for (void* p : allocations) cudaFree(p);
 
-    double err = 0;
+    double err = cpuErr;
     for (size_t k = 0; k < n; ++k) err = std::max(err, static_cast<double>(std::fabs(cpu[k] - gpuOut[k])));
     const bool sameTransform = tc.scaleX == tg.scaleX && tc.scaleY == tg.scaleY && tc.padX == tg.padX && tc.padY == tg.padY;
-    Stats& s = per[i % 3][mode == ResizeMode::Letterbox ? 1 : 0];
+    Stats& s = per[i % kFormats][mode == ResizeMode::Letterbox ? 1 : 0];
     s.cases++;
     s.maxErr = std::max(s.maxErr, err);
     if (err > kTolerance || !sameTransform) {
@@ -177,7 +212,7 @@ int runPreprocessCases(std::mt19937& rng, int count, Stats& all) {
                   sameTransform ? "" : " (transform differs)");
     }
   }
-  for (int fi = 0; fi < 3; ++fi)
+  for (int fi = 0; fi < kFormats; ++fi)
     for (int m = 0; m < 2; ++m) {
       const Stats& s = per[fi][m];
       std::printf("preprocess %-5s %-9s cases %3d  failures %d  max abs err %.3g\n", formatName(formats[fi]),
@@ -296,6 +331,7 @@ int main(int argc, char** argv) {
     if (!bench) break;
     spec.resize = mode;
     benchmark(PixelFormat::Nv12, 1920, 1080, spec, 500);
+    benchmark(PixelFormat::I420, 1920, 1080, spec, 500);
     benchmark(PixelFormat::Rgb24, 1920, 1080, spec, 500);
     benchmark(PixelFormat::Rgba32, 1280, 720, spec, 500);
   }

@@ -55,6 +55,30 @@ describe('image-io', () => {
     await expect(writeImage(join(dir, 'short.png'), rgb, w, h, 'rgba')).rejects.toThrow(`expected ${w * h * 4} bytes of RGBA for ${w}x${h}, got ${w * h * 3}`);
   });
 
+  it('writes I420 frames (what the ffmpeg sources hand over, odd sizes too) as their colours', async () => {
+    const w = 21;
+    const h = 13;
+    const cw = 11;
+    const ch = 7;
+    // BT.601 video-range red on the left half of the chroma, blue on the right; luma to match
+    const i420 = Buffer.alloc(w * h + 2 * cw * ch);
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) i420[y * w + x] = x >> 1 < 5 ? 82 : 41;
+    for (let cy = 0; cy < ch; cy++) {
+      for (let cx = 0; cx < cw; cx++) {
+        i420[w * h + cy * cw + cx] = cx < 5 ? 90 : 240;
+        i420[w * h + cw * ch + cy * cw + cx] = cx < 5 ? 240 : 110;
+      }
+    }
+    await writeImage(join(dir, 'from-i420.png'), i420, w, h, 'i420');
+    const img = await readImage(join(dir, 'from-i420.png'));
+    expect([img.width, img.height]).toEqual([w, h]);
+    const at = (x: number, y: number) => Array.from(img.data.subarray((y * w + x) * 3, (y * w + x) * 3 + 3));
+    for (const [x, want] of [[2, [255, 0, 0]], [18, [0, 0, 255]]] as const) {
+      at(x, 6).forEach((v, c) => expect(Math.abs(v - want[c]), `pixel ${x},6 channel ${c}`).toBeLessThanOrEqual(4));
+    }
+    await expect(writeImage(join(dir, 'short.png'), i420.subarray(1), w, h, 'i420')).rejects.toThrow(`expected ${i420.length} bytes of I420 for ${w}x${h}`);
+  });
+
   it('PNG round trip keeps every pixel (odd size)', async () => {
     const w = 67;
     const h = 33;

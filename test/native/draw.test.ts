@@ -152,4 +152,55 @@ describe('draw', () => {
     }
     expect(drawn).toBeGreaterThan(500);
   });
+
+  it("draws on I420 frames: each pixel's luma is the BT.601 luma of what RGB24 gets, chroma follows the 2x2 blocks", async () => {
+    const w = 120;
+    const h = 80;
+    const cw = w / 2;
+    const boxes = [box(10, 30, 70, 75, 1, 'vehicle 0.91'), box(61, 5, 117, 51, 3, 'pedestrian 0.5')];
+    const rgb = greyFrame(w, h);
+    await draw(rgb, w, h, boxes);
+    const Y0 = 100;
+    const i420 = Buffer.alloc(w * h * 1.5, 128);
+    i420.fill(Y0, 0, w * h);
+    await draw(i420, w, h, boxes, 'i420');
+    // BT.601 limited range, integer, as the addon converts colours (frame_format.h)
+    const yuv = ([r, g, b]: [number, number, number]) => [
+      ((66 * r + 129 * g + 25 * b + 128) >> 8) + 16,
+      ((-38 * r - 74 * g + 112 * b + 128) >> 8) + 128,
+      ((112 * r - 94 * g - 18 * b + 128) >> 8) + 128,
+    ];
+    let drawn = 0;
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        const want = changed(rgb, w, x, y) ? yuv(px(rgb, w, x, y))[0] : Y0;
+        expect(i420[y * w + x], `luma at ${x},${y}`).toBe(want);
+        if (want !== Y0) drawn++;
+      }
+    }
+    expect(drawn).toBeGreaterThan(500);
+    // a 2x2 block that RGB24 left alone keeps its chroma; one wholly in a box's colour (line or label
+    // background) takes that colour's chroma (text only changes the luma)
+    const u = (cx: number, cy: number) => i420[w * h + cy * cw + cx];
+    const v = (cx: number, cy: number) => i420[w * h + (w * h) / 4 + cy * cw + cx];
+    const lineColours = [px(rgb, w, 10, 50).join(), px(rgb, w, 116, 30).join()]; // the two boxes' left / right edges
+    expect(new Set(lineColours).size).toBe(2);
+    let lineBlocks = 0;
+    for (let cy = 0; cy < h / 2; cy++) {
+      for (let cx = 0; cx < cw; cx++) {
+        const block = [[0, 0], [1, 0], [0, 1], [1, 1]].map(([dx, dy]) => px(rgb, w, 2 * cx + dx, 2 * cy + dy));
+        if (block.every((p) => p.every((c) => c === GREY))) {
+          expect([u(cx, cy), v(cx, cy)], `chroma of block ${cx},${cy}`).toEqual([128, 128]);
+        } else if (block.every((p) => p.join() === block[0].join()) && lineColours.includes(block[0].join())) {
+          expect([u(cx, cy), v(cx, cy)], `chroma of block ${cx},${cy}`).toEqual(yuv(block[0]).slice(1));
+          lineBlocks++;
+        }
+      }
+    }
+    expect(lineBlocks).toBeGreaterThan(50);
+  });
+
+  it('rejects an I420 frame of the wrong length', async () => {
+    await expect(draw(Buffer.alloc(12), 3, 3, [], 'i420')).rejects.toThrow('draw: frame is 12 bytes but a 3x3 i420 frame is 17');
+  });
 });

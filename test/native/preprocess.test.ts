@@ -188,4 +188,68 @@ describe('preprocess', () => {
       expect(Array.from(b)).toEqual(Array.from(a));
     }
   });
+
+  describe('I420 frames (what the ffmpeg sources hand over)', () => {
+    /** BT.601 limited range, integer, as the addon converts (frame_format.h); negative sums clamp to 0. */
+    const toRgb = (y: number, u: number, v: number): [number, number, number] => {
+      const c = 298 * (y - 16) + 128;
+      const clamp = (n: number) => Math.min(255, Math.max(0, Math.trunc(n / 256)));
+      return [clamp(c + 409 * (v - 128)), clamp(c - 100 * (u - 128) - 208 * (v - 128)), clamp(c + 516 * (u - 128))];
+    };
+    /** A packed I420 frame (Y, then U, then V, chroma sizes rounded up) and its RGB24 conversion. */
+    function i420Frame(w: number, h: number, seed: number): { i420: Buffer; rgb: Buffer } {
+      const cw = Math.ceil(w / 2);
+      const ch = Math.ceil(h / 2);
+      const i420 = Buffer.alloc(w * h + 2 * cw * ch);
+      for (let i = 0; i < i420.length; i++) i420[i] = (i * 7919 + seed) % 256;
+      const rgb = Buffer.alloc(w * h * 3);
+      for (let y = 0; y < h; y++) {
+        for (let x = 0; x < w; x++) {
+          const c = (y >> 1) * cw + (x >> 1);
+          rgb.set(toRgb(i420[y * w + x], i420[w * h + c], i420[w * h + cw * ch + c]), (y * w + x) * 3);
+        }
+      }
+      return { i420, rgb };
+    }
+
+    it('give the tensor of the same frame converted to RGB24 first (odd sizes, stretch and letterbox)', async () => {
+      for (const [w, h] of [[37, 23], [64, 48], [1, 1], [3, 2]]) {
+        const { i420, rgb } = i420Frame(w, h, w * 31 + h);
+        for (const over of [{ width: 16, height: 9 }, { width: 20, height: 20, resize: 'letterbox' as const, color: 'bgr' as const, mean: [0.5, 0.4, 0.3] as [number, number, number] }]) {
+          const a = new Float32Array(3 * over.width * over.height);
+          const b = new Float32Array(3 * over.width * over.height);
+          const ta = await preprocess(rgb, w, h, spec(over), a);
+          const tb = await preprocess(i420, w, h, spec(over), b, 'i420');
+          expect(tb).toEqual(ta);
+          expect(Array.from(b), `${w}x${h}`).toEqual(Array.from(a));
+        }
+      }
+    });
+
+    it('read BT.601 colours: video-range red, green, blue, black and white', async () => {
+      // Y, U, V of the 75%-free primaries in BT.601 limited range, and the RGB they stand for
+      const cases: Array<[[number, number, number], [number, number, number]]> = [
+        [[82, 90, 240], [255, 0, 0]],
+        [[145, 54, 34], [0, 255, 0]],
+        [[41, 240, 110], [0, 0, 255]],
+        [[16, 128, 128], [0, 0, 0]],
+        [[235, 128, 128], [255, 255, 255]],
+      ];
+      for (const [[y, u, v], want] of cases) {
+        const f = Buffer.from([y, y, y, y, u, v]); // 2x2: four Y, one U, one V
+        const out = new Float32Array(3 * 4);
+        await preprocess(f, 2, 2, spec({}), out, 'i420');
+        for (let c = 0; c < 3; c++) expect(Math.abs(out[c * 4] * 255 - want[c]), `YUV ${y},${u},${v} channel ${c}`).toBeLessThanOrEqual(3);
+      }
+    });
+
+    it('reject a frame of the wrong length or an unknown format', async () => {
+      await expect(preprocess(Buffer.alloc(16), 3, 3, spec({}), new Float32Array(12), 'i420')).rejects.toThrow('preprocess: frame is 16 bytes but a 3x3 i420 frame is 17');
+      await expect(preprocess(Buffer.alloc(6), 2, 2, spec({}), new Float32Array(12), 'nv12' as 'i420')).rejects.toThrow(
+        'preprocess: format must be "rgb24", "rgba" or "i420" (got "nv12")',
+      );
+      // an I420-sized frame without its format is neither RGB24 nor RGBA
+      await expect(preprocess(Buffer.alloc(6), 2, 2, spec({}), new Float32Array(12))).rejects.toThrow('pass the format for I420');
+    });
+  });
 });

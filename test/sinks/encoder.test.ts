@@ -37,9 +37,19 @@ describe('H.264 encoder choice', () => {
   });
 
   it('tells rawvideoparse the packed RGB stride when GStreamer would pad the rows (width * 3 not a multiple of 4)', () => {
-    expect(elements(h264StreamEncoder({ width: 854, height: 480, fps: 25 }, nano).args)[1]).toBe('rawvideoparse width=854 height=480 format=rgb framerate=25/1 plane-strides=<2562>');
+    expect(elements(h264StreamEncoder({ width: 854, height: 480, fps: 25 }, nano).args)[1]).toBe('rawvideoparse width=854 height=480 format=rgb plane-strides=<2562> framerate=25/1');
     expect(elements(h264StreamEncoder({ width: 1280, height: 720, fps: 25 }, nano).args)[1]).toBe('rawvideoparse width=1280 height=720 format=rgb framerate=25/1');
     expect(elements(h264StreamEncoder({ width: 854, height: 480, fps: 25, pixelFormat: 'rgba' }, nano).args)[1]).toBe('rawvideoparse width=854 height=480 format=rgba framerate=25/1');
+  });
+
+  it('takes packed I420 (the ffmpeg sources\' frames) straight into nvvidconv, each plane\'s stride and start stated', () => {
+    const c = h264StreamEncoder({ width: 854, height: 481, fps: 25, pixelFormat: 'i420' }, nano);
+    // chroma 427 x 241: 854*481 = 410774, + 427*241 = 102907
+    expect(elements(c.args).slice(0, 3)).toEqual([
+      `fdsrc fd=0 blocksize=${854 * 481 + 2 * 427 * 241}`,
+      'rawvideoparse width=854 height=481 format=i420 plane-strides=<854,427,427> plane-offsets=<0,410774,513681> framerate=25/1',
+      'nvvidconv',
+    ]);
   });
 
   it('reads the GStreamer encoder\'s stream from fd 3: what NVIDIA\'s libraries print on stdout stays out of it', async () => {

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -50,6 +51,28 @@ describe('Mp4Writer (real ffmpeg)', () => {
     for (const t of [0, 0.1, 0.5, 0.6]) await w.write(Buffer.alloc(64 * 48 * 4, 128), t);
     await w.finish();
     expect(probeFrames(file).pts).toEqual([0, 0.1, 0.5, 0.6]);
+  });
+
+  it('I420 frames (the ffmpeg sources\' layout) go in as they are: the planes come back out, times kept', async () => {
+    const W = 64;
+    const H = 48;
+    // Y a horizontal ramp, U and V two flat values: what ffmpeg decodes equals what went in, give or take the encoder's loss
+    const frame = Buffer.alloc(W * H * 1.5);
+    for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) frame[y * W + x] = 32 + x * 3;
+    frame.fill(90, W * H, W * H * 1.25);
+    frame.fill(200, W * H * 1.25);
+    for (const encoder of ['x264', 'stream'] as const) {
+      const file = join(dir, `i420-${encoder}.mp4`);
+      const w = new Mp4Writer(file, { width: W, height: H, fps: 10, pixelFormat: 'i420', encoder });
+      for (const t of [0, 0.1, 0.5, 0.6]) await w.write(frame, t);
+      await w.finish();
+      expect(probeFrames(file).pts, encoder).toEqual([0, 0.1, 0.5, 0.6]);
+      const out = execFileSync('ffmpeg', ['-v', 'error', '-i', file, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-']);
+      expect(out.length).toBe(frame.length);
+      let worst = 0;
+      for (let i = 0; i < frame.length; i++) worst = Math.max(worst, Math.abs(out[i] - frame[i]));
+      expect(worst, encoder).toBeLessThanOrEqual(6);
+    }
   });
 
   it('an aborted atomic write leaves nothing behind', async () => {

@@ -2,7 +2,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fakePlatform, platform } from '../../daemon/media/platform.js';
-import { bytesPerPixel, type Frame } from '../../daemon/detect/types.js';
+import { frameBytes, type Frame } from '../../daemon/detect/types.js';
 import { backoffDelay, LiveSource } from '../../daemon/sources/live-source.js';
 import { ffmpegPlan, gstElements, gstLaunchArgs, gstPlan } from '../../daemon/sources/source-plans.js';
 import { openSource, type VideoSource } from '../../daemon/sources/open-source.js';
@@ -30,7 +30,7 @@ async function watch(src: VideoSource, enough: (frames: Frame[], states: string[
   try {
     for await (const f of src.frames()) {
       frames.push({ ...f, data: Buffer.alloc(0) });
-      expect(f.data.length).toBe(f.width * f.height * bytesPerPixel(f.format));
+      expect(f.data.length).toBe(frameBytes(f.format, f.width, f.height));
       src.pool.release(f.data);
       if (enough(frames, states)) break;
     }
@@ -300,13 +300,13 @@ describe('Jetson pipelines hand over RGBA (software elements standing in for the
 });
 
 describe('frame size announced after the first frames (stand-in decoder: a node script)', () => {
-  /** An "ffmpeg" that writes `frames` 8x6 RGB frames (frame i filled with i), then says its stream line, then `more` frames. */
+  /** An "ffmpeg" that writes `frames` 8x6 I420 frames (frame i filled with i), then says its stream line, then `more` frames. */
   const standIn = (frames: number, more: number, announce: boolean, hold = false) => `
     const fs = require('fs');
-    const frame = (i) => Buffer.alloc(8 * 6 * 3, i);
+    const frame = (i) => Buffer.alloc(8 * 6 * 1.5, i);
     for (let i = 0; i < ${frames}; i++) fs.writeSync(1, frame(i));
     setTimeout(() => {
-      if (${announce}) console.error('  Stream #0:0: Video: rawvideo (RGB[24] / 0x18424752), rgb24, 8x6, q=2-31, 1152 kb/s, 10 fps, 10 tbn');
+      if (${announce}) console.error("Output #0, rawvideo, to 'pipe:1':\\n  Stream #0:0: Video: rawvideo (I420 / 0x30323449), yuv420p, 8x6, q=2-31, 576 kb/s, 10 fps, 10 tbn");
       for (let i = ${frames}; i < ${frames + more}; i++) fs.writeSync(1, frame(i));
       ${hold ? 'setInterval(() => fs.writeSync(1, Buffer.alloc(1 << 20)), 5);' : ''}
     }, 200);`;
@@ -315,7 +315,7 @@ describe('frame size announced after the first frames (stand-in decoder: a node 
       settings: { kind: 'rtsp', target: 'rtsp://127.0.0.1:1/standin', width: null, height: null, fps: null, rtspTransport: 'tcp', decoder: 'ffmpeg' },
       stallTimeoutMs: 5_000,
       backoff: { initialMs: 60_000, maxMs: 60_000 },
-      planner: () => ({ backend: 'ffmpeg', command: process.execPath, args: ['-e', script], frameFd: 1, describe: 'stand-in', pixelFormat: 'rgb24' }),
+      planner: () => ({ backend: 'ffmpeg', command: process.execPath, args: ['-e', script], frameFd: 1, describe: 'stand-in', pixelFormat: 'i420' }),
     });
 
   it('keeps the frames sent before the size line: every frame arrives, in order, byte-exact', async () => {

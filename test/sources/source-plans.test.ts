@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { detectJetson, fakePlatform } from '../../daemon/media/platform.js';
 import { openSource, parseSource } from '../../daemon/sources/open-source.js';
-import { chooseBackend, ffmpegPlan, gstPlan, parseStreamInfo, type LiveSourceSettings } from '../../daemon/sources/source-plans.js';
+import { chooseBackend, ffmpegPlan, gstPlan, parseStreamInfo, streamInfoReader, type LiveSourceSettings } from '../../daemon/sources/source-plans.js';
 import { tempDir } from '../support/videos.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -137,7 +137,7 @@ describe('ffmpeg plans', () => {
     const p = ffmpegPlan(settings({ target: 'rtsp://u:pw@cam/s', rtspTransport: 'udp' }), { width: 640, height: 360, fps: 5 });
     // nobuffer: what ffmpeg reads while it probes the stream is not delivered later as a burst (dropped)
     expect(p.args.slice(p.args.indexOf('-fflags'), p.args.indexOf('-fflags') + 2)).toEqual(['-fflags', 'nobuffer']);
-    expect(p.args).toEqual(expect.arrayContaining(['-rtsp_transport', 'udp', '-i', 'rtsp://u:pw@cam/s', '-vf', 'scale=640:360,fps=5', '-pix_fmt', 'rgb24', 'pipe:1']));
+    expect(p.args).toEqual(expect.arrayContaining(['-rtsp_transport', 'udp', '-i', 'rtsp://u:pw@cam/s', '-vf', 'scale=640:360,fps=5', '-pix_fmt', 'yuv420p', 'pipe:1']));
     expect(p.describe).not.toContain('pw@');
     expect(p.frameFd).toBe(1);
   });
@@ -148,10 +148,25 @@ describe('ffmpeg plans', () => {
   });
 
   it('reads the frame size from ffmpeg\'s output description and GStreamer\'s caps', () => {
-    expect(parseStreamInfo('ffmpeg', '  Stream #0:0: Video: rawvideo (RGB[24] / 0x18424752), rgb24(pc, gbr/unknown/unknown, progressive), 640x480 [SAR 1:1 DAR 4:3], q=2-31, 221184 kb/s, 25 fps, 25 tbn')).toEqual({ width: 640, height: 480, fps: 25 });
+    expect(parseStreamInfo('ffmpeg', '  Stream #0:0: Video: rawvideo (I420 / 0x30323449), yuv420p(tv, progressive), 640x480 [SAR 1:1 DAR 4:3], q=2-31, 110592 kb/s, 25 fps, 25 tbn')).toEqual({ width: 640, height: 480, fps: 25 });
+    // the RGB24 these plans used to ask for is not what they ask for now
+    expect(parseStreamInfo('ffmpeg', '  Stream #0:0: Video: rawvideo (RGB[24] / 0x18424752), rgb24(pc, gbr/unknown/unknown, progressive), 640x480 [SAR 1:1 DAR 4:3], q=2-31, 221184 kb/s, 25 fps, 25 tbn')).toBeNull();
     expect(parseStreamInfo('ffmpeg', '  Stream #0:0: Video: rawvideo (YUY2 / 0x32595559), yuyv422, 640x480, 147456 kb/s, 30 fps, 30 tbr')).toBeNull(); // a V4L2 input, not our output
     expect(parseStreamInfo('gstreamer', '/GstPipeline:pipeline0/GstFdSink:out.GstPad:sink: caps = video/x-raw, width=(int)1280, height=(int)720, framerate=(fraction)30000/1001, format=(string)RGB')).toEqual({ width: 1280, height: 720, fps: 30000 / 1001 });
     expect(parseStreamInfo('gstreamer', '/GstPipeline:pipeline0/GstCapsFilter:capsfilter0.GstPad:src: caps = video/x-raw, width=(int)1280')).toBeNull();
+  });
+
+  it('takes ffmpeg\'s output stream, not a raw I420 input described in the same words before it', () => {
+    const read = streamInfoReader('ffmpeg');
+    const lines = [
+      "Input #0, video4linux2,v4l2, from '/dev/video0':",
+      '  Stream #0:0: Video: rawvideo (I420 / 0x30323449), yuv420p, 1280x720, 331776 kb/s, 30 fps, 30 tbr, 1000k tbn',
+      'Stream mapping:',
+      "Output #0, rawvideo, to 'pipe:1':",
+      '  Stream #0:0: Video: rawvideo (I420 / 0x30323449), yuv420p(progressive), 640x360, q=2-31, 82944 kb/s, 30 fps, 30 tbn',
+    ];
+    expect(lines.map(read)).toEqual([null, null, null, null, { width: 640, height: 360, fps: 30 }]);
+    expect(streamInfoReader('gstreamer')('/GstPipeline:pipeline0/GstFdSink:out.GstPad:sink: caps = video/x-raw, format=(string)RGBA, width=(int)320, height=(int)240, framerate=(fraction)30/1')).toEqual({ width: 320, height: 240, fps: 30 });
   });
 });
 

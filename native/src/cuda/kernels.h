@@ -17,10 +17,12 @@ using AxisTap = trtd::ResizeTap;
 
 // A source image in device memory. Rgb24/Rgba32: `data` with `pitch` bytes per row.
 // Nv12: `data` is the Y plane (pitch), `uv` the interleaved chroma plane (uvPitch).
+// I420: `data` is the Y plane (pitch), `uv` the U plane and `v` the V plane (uvPitch each).
 struct DeviceImage {
   const uint8_t* data = nullptr;
   size_t pitch = 0;
   const uint8_t* uv = nullptr;
+  const uint8_t* v = nullptr;
   size_t uvPitch = 0;
   int width = 0;
   int height = 0;

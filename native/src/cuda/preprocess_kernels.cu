@@ -1,5 +1,5 @@
 // Resize (bilinear, stretch or letterbox through precomputed axis taps) + normalise into the NCHW
-// float input tensor, reading RGB24, RGBA or NV12 straight from device memory. CUDA C++14
+// float input tensor, reading RGB24, RGBA, NV12 or I420 straight from device memory. CUDA C++14
 // (CUDA 10.2 on JetPack 4.6 and newer). One thread per output pixel.
 #include "cuda/kernels.h"
 
@@ -9,9 +9,13 @@ namespace cuda {
 namespace {
 
 __device__ inline void fetch(const DeviceImage& s, int x, int y, float* rgb) {
-  if (s.format == PixelFormat::Nv12) {
+  if (s.format == PixelFormat::Nv12 || s.format == PixelFormat::I420) {
     uint8_t px[3];
-    nv12Pixel(s.data, s.pitch, s.uv, s.uvPitch, x, y, px);
+    if (s.format == PixelFormat::Nv12) {
+      nv12Pixel(s.data, s.pitch, s.uv, s.uvPitch, x, y, px);
+    } else {
+      i420Pixel(s.data, s.pitch, s.uv, s.v, s.uvPitch, x, y, px);
+    }
     rgb[0] = px[0];
     rgb[1] = px[1];
     rgb[2] = px[2];

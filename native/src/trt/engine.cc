@@ -225,7 +225,7 @@ Engine::~Engine() {
   if (stream_) cudaStreamDestroy(stream_);
 }
 
-InputTransform Engine::infer(const uint8_t* pixels, int w, int h, int bytesPerPixel, const PreprocessSpec& spec,
+InputTransform Engine::infer(const uint8_t* pixels, int w, int h, FrameFormat format, const PreprocessSpec& spec,
                              const std::vector<void*>& outputs, InferTimings* timings) {
   const TensorInfo& in = tensors_[static_cast<size_t>(input_)];
   if (spec.height != in.shape[2] || spec.width != in.shape[3]) {
@@ -240,20 +240,29 @@ InputTransform Engine::infer(const uint8_t* pixels, int w, int h, int bytesPerPi
   InputTransform transform;
   cudaCheck(cudaEventRecord(events_[0], stream_), "cudaEventRecord");
 #if TRT_DETECT_HAVE_CUDA
-  const size_t frameBytes = static_cast<size_t>(w) * h * bytesPerPixel;
-  ensureFrameStaging(frameBytes);
-  std::memcpy(frameHost_, pixels, frameBytes);
-  cudaCheck(cudaMemcpyAsync(frameDevice_, frameHost_, frameBytes, cudaMemcpyHostToDevice, stream_), path_ + ": frame upload");
+  const size_t bytes = frameBytes(format, w, h);
+  ensureFrameStaging(bytes);
+  std::memcpy(frameHost_, pixels, bytes);
+  cudaCheck(cudaMemcpyAsync(frameDevice_, frameHost_, bytes, cudaMemcpyHostToDevice, stream_), path_ + ": frame upload");
   cuda::DeviceImage img;
   img.data = frameDevice_;
-  img.pitch = static_cast<size_t>(w) * bytesPerPixel;
   img.width = w;
   img.height = h;
-  img.format = bytesPerPixel == 4 ? cuda::PixelFormat::Rgba32 : cuda::PixelFormat::Rgb24;
+  if (format == FrameFormat::I420) {
+    const I420Planes planes = i420Planes(frameDevice_, w, h);
+    img.format = cuda::PixelFormat::I420;
+    img.pitch = static_cast<size_t>(w);
+    img.uv = planes.u;
+    img.v = planes.v;
+    img.uvPitch = static_cast<size_t>(planes.chromaWidth);
+  } else {
+    img.format = format == FrameFormat::Rgba ? cuda::PixelFormat::Rgba32 : cuda::PixelFormat::Rgb24;
+    img.pitch = static_cast<size_t>(w) * (format == FrameFormat::Rgba ? 4 : 3);
+  }
   transform = gpu_->run(img, spec, devInput, stream_);
 #else
   float* hostInput = static_cast<float*>(host_[static_cast<size_t>(input_)]);
-  transform = preprocessPacked(pixels, w, h, bytesPerPixel, spec, hostInput);
+  transform = preprocessFrame(pixels, w, h, format, spec, hostInput);
   cudaCheck(cudaMemcpyAsync(devInput, hostInput, in.elements * 4, cudaMemcpyHostToDevice, stream_), path_ + ": input upload");
 #endif
   cudaCheck(cudaEventRecord(events_[1], stream_), "cudaEventRecord");

@@ -54,10 +54,10 @@ class Engine {
   bool gpuPreprocess() const { return TRT_DETECT_HAVE_CUDA != 0; }
   size_t deviceMemoryBytes() const { return deviceBytes_; }
 
-  // pixels: w*h*bytesPerPixel bytes (3 = RGB24, 4 = RGBA as nvvidconv hands it over); spec.width/height
-  // must match the input tensor. outputs: one host pointer per output tensor, in tensors() order of
-  // the outputs, each elements*4 bytes.
-  InputTransform infer(const uint8_t* pixels, int w, int h, int bytesPerPixel, const PreprocessSpec& spec,
+  // pixels: frameBytes(format, w, h) bytes (RGBA as nvvidconv hands it over, RGB24 or I420 from
+  // ffmpeg); spec.width/height must match the input tensor. outputs: one host pointer per output
+  // tensor, in tensors() order of the outputs, each elements*4 bytes.
+  InputTransform infer(const uint8_t* pixels, int w, int h, FrameFormat format, const PreprocessSpec& spec,
                        const std::vector<void*>& outputs, InferTimings* timings);
 
  private:

@@ -235,18 +235,19 @@ EngineHolder* holderArg(const Napi::Env& env, const Napi::Value& v, const char* 
   return h;
 }
 
-// ---- infer(handle, frame, width, height, spec, outputs) -> {scaleX..padY, preprocessMs, inferenceMs}
+// ---- infer(handle, frame, width, height, spec, outputs, format?) -> {scaleX..padY, preprocessMs, inferenceMs}
 
 class InferWorker : public TrtWorker {
  public:
   InferWorker(Napi::Env env, EngineHolder* h) : TrtWorker(env, "trt-detect:tensorrt-infer"), holder_(h) {}
   const uint8_t* pixels = nullptr;
-  int w = 0, h = 0, bpp = 3;
+  int w = 0, h = 0;
+  FrameFormat format = FrameFormat::Rgb24;
   PreprocessSpec spec;
   std::vector<void*> outputs;
 
  protected:
-  void Run() override { transform_ = holder_->engine->infer(pixels, w, h, bpp, spec, outputs, &timings_); }
+  void Run() override { transform_ = holder_->engine->infer(pixels, w, h, format, spec, outputs, &timings_); }
   void Done() override { holder_->busy.store(false); }
   Napi::Value Result(Napi::Env env) override {
     Napi::Object o = napi::transformObject(env, transform_);
@@ -275,15 +276,12 @@ Napi::Value InferFn(const Napi::CallbackInfo& info) {
   return napi::startWorker(info, [&](Napi::Env env) -> TrtWorker* {
     // all checks before taking the engine, so a bad argument never leaves it marked busy
     if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
-      fail(env, "infer: frame must be a Uint8Array (RGB24 or RGBA)");
+      fail(env, "infer: frame must be a Uint8Array (RGB24, RGBA or I420)");
     }
     const Napi::Uint8Array frame = info[1].As<Napi::Uint8Array>();
     const int w = intArg(env, info[2], "infer: width", 1, kMaxSide);
     const int h = intArg(env, info[3], "infer: height", 1, kMaxSide);
-    const int bpp = napi::packedBytesPerPixel(frame.ByteLength(), w, h);
-    if (bpp == 0) {
-      fail(env, "infer: frame is neither width*height*3 (RGB24) nor width*height*4 (RGBA) bytes");
-    }
+    const FrameFormat format = napi::frameFormatArg(env, info[6], frame.ByteLength(), w, h, "infer");
     if (!info[4].IsObject()) fail(env, "infer: spec must be an object");
     const Napi::Object s = info[4].As<Napi::Object>();
     PreprocessSpec spec;
@@ -330,7 +328,7 @@ Napi::Value InferFn(const Napi::CallbackInfo& info) {
     auto* worker = new InferWorker(env, holder);
     release.armed = false;  // the worker gives the engine back when it is done
     worker->pixels = frame.Data();
-    worker->bpp = bpp;
+    worker->format = format;
     worker->w = w;
     worker->h = h;
     worker->spec = spec;
