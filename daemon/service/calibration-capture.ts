@@ -101,8 +101,8 @@ export class CaptureSink {
       return;
     }
     this.writing = true;
-    // the frame pool reuses this buffer once the pipeline is done with it: keep a copy (RGBA frames
-    // stay RGBA: ffmpeg converts them off the event loop)
+    // the frame pool reuses this buffer once the pipeline is done with it: keep a copy (I420 and
+    // RGBA frames stay as they are: ffmpeg converts them off the event loop)
     const pixels = Buffer.from(frame.data.subarray(0, frameBytes(frame.format, frame.width, frame.height)));
     const file = join(this.dir, `${stamp(new Date())}-${String(frame.index).padStart(6, '0')}.jpg`);
     void this.write(file, pixels, frame.width, frame.height, frame.format);
@@ -188,7 +188,7 @@ export class CalibrationCapture implements CalibrationControl {
     return out;
   }
 
-  /** The pipeline's hook: a decoded RGB24 frame of `camera`, before boxes are drawn. */
+  /** The pipeline's hook: a decoded frame of `camera`, before boxes are drawn. */
   offer(camera: string, frame: Frame): void {
     const sink = this.sinks.get(camera);
     if (sink && !sink.done) sink.offer(frame);

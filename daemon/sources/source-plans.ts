@@ -8,7 +8,7 @@ import type { SourceKind } from './open-source.js';
 
 /**
  * How a live source is decoded: a child process (ffmpeg, or gst-launch-1.0 with the Jetson's
- * hardware elements) that writes raw RGB24 frames to a pipe. ffmpeg writes frames to stdout and
+ * hardware elements) that writes raw frames to a pipe: I420 from ffmpeg, RGBA from GStreamer. ffmpeg writes frames to stdout and
  * its stream description to stderr; gst-launch writes frames to fd 3 and, with -v, the caps it
  * negotiated to stdout. The frame size is read from that description once the process runs.
  */

@@ -3,6 +3,7 @@
 // C++14.
 #pragma once
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 
@@ -55,6 +56,24 @@ TRTD_HOST_DEVICE inline void yuvToRgb(int y, int u, int v, uint8_t* rgb) {
   rgb[0] = clampByte((c + 409 * e) / 256);
   rgb[1] = clampByte((c - 100 * d - 208 * e) / 256);
   rgb[2] = clampByte((c + 516 * d) / 256);
+}
+
+// The same in float without rounding, for values already blended from several samples (the bilinear
+// resize samples Y, U and V and converts once); clamped to 0..255.
+// Branch-free (|x| is a bit mask), the same arithmetic on the CPU and the GPU: branches mispredict
+// on noisy chroma, and GCC keeps them for the usual min/max forms.
+TRTD_HOST_DEVICE inline float clampUnit255(float v) {
+  v = 0.5f * (v + std::fabs(v));                    // max(v, 0)
+  return 255.f - 0.5f * ((255.f - v) + std::fabs(255.f - v));  // min(v, 255)
+}
+
+TRTD_HOST_DEVICE inline void yuvToRgbFloat(float y, float u, float v, float* rgb) {
+  const float c = (298.f / 256.f) * (y - 16.f);
+  const float d = u - 128.f;
+  const float e = v - 128.f;
+  rgb[0] = clampUnit255(c + (409.f / 256.f) * e);
+  rgb[1] = clampUnit255(c - (100.f / 256.f) * d - (208.f / 256.f) * e);
+  rgb[2] = clampUnit255(c + (516.f / 256.f) * d);
 }
 
 // The inverse, for drawing colours on YUV frames.

@@ -52,18 +52,31 @@ ChannelNormalization channelNormalization(const PreprocessSpec& spec) {
 
 namespace {
 
-// Reads the pixels of two source rows, as RGB bytes. `scratch` holds a converted pixel where the
-// frame is not RGB already.
-class PackedRows {
+// Blends the four taps of one output pixel, per channel, in the kernels' order.
+inline float blend(float p00, float p01, float p10, float p11, float wx0, float wx1, float wy0, float wy1) {
+  const float top = p00 * wx0 + p01 * wx1;
+  const float bottom = p10 * wx0 + p11 * wx1;
+  return top * wy0 + bottom * wy1;
+}
+
+// RGB24/RGBA: the taps' bytes blended per channel.
+class PackedSampler {
  public:
-  PackedRows(const uint8_t* src, int width, int bytesPerPixel)
+  PackedSampler(const uint8_t* src, int width, int bytesPerPixel)
       : src_(src), bpp_(static_cast<size_t>(bytesPerPixel)), stride_(static_cast<size_t>(width) * bpp_) {}
   void select(int row0, int row1) {
     r0_ = src_ + static_cast<size_t>(row0) * stride_;
     r1_ = src_ + static_cast<size_t>(row1) * stride_;
   }
-  const uint8_t* first(int x, uint8_t*) const { return r0_ + static_cast<size_t>(x) * bpp_; }
-  const uint8_t* second(int x, uint8_t*) const { return r1_ + static_cast<size_t>(x) * bpp_; }
+  void sample(const ResizeTap& tx, float wy0, float wy1, float* rgb) const {
+    const uint8_t* p00 = r0_ + static_cast<size_t>(tx.i0) * bpp_;
+    const uint8_t* p01 = r0_ + static_cast<size_t>(tx.i1) * bpp_;
+    const uint8_t* p10 = r1_ + static_cast<size_t>(tx.i0) * bpp_;
+    const uint8_t* p11 = r1_ + static_cast<size_t>(tx.i1) * bpp_;
+    const float wx1 = tx.w1;
+    const float wx0 = 1.0f - wx1;
+    for (int k = 0; k < 3; ++k) rgb[k] = blend(p00[k], p01[k], p10[k], p11[k], wx0, wx1, wy0, wy1);
+  }
 
  private:
   const uint8_t* src_;
@@ -73,30 +86,41 @@ class PackedRows {
   const uint8_t* r1_ = nullptr;
 };
 
-class I420Rows {
+// I420: Y blended from the four taps, U and V from the chroma of the 2x2 block each tap is in, then
+// converted to RGB once (BT.601), as the CUDA kernel does.
+class I420Sampler {
  public:
-  I420Rows(const uint8_t* src, int width, int height) : p_(i420Planes(src, width, height)), width_(width) {}
+  I420Sampler(const uint8_t* src, int width, int height) : p_(i420Planes(src, width, height)), width_(width) {}
   void select(int row0, int row1) {
-    row0_ = row0;
-    row1_ = row1;
+    y0_ = p_.y + static_cast<size_t>(row0) * width_;
+    y1_ = p_.y + static_cast<size_t>(row1) * width_;
+    c0_ = static_cast<size_t>(row0 / 2) * p_.chromaWidth;
+    c1_ = static_cast<size_t>(row1 / 2) * p_.chromaWidth;
   }
-  const uint8_t* first(int x, uint8_t* scratch) const { return at(x, row0_, scratch); }
-  const uint8_t* second(int x, uint8_t* scratch) const { return at(x, row1_, scratch); }
+  void sample(const ResizeTap& tx, float wy0, float wy1, float* rgb) const {
+    const float wx1 = tx.w1;
+    const float wx0 = 1.0f - wx1;
+    const size_t cx0 = static_cast<size_t>(tx.i0 / 2);
+    const size_t cx1 = static_cast<size_t>(tx.i1 / 2);
+    const float y = blend(y0_[tx.i0], y0_[tx.i1], y1_[tx.i0], y1_[tx.i1], wx0, wx1, wy0, wy1);
+    const float u = blend(p_.u[c0_ + cx0], p_.u[c0_ + cx1], p_.u[c1_ + cx0], p_.u[c1_ + cx1], wx0, wx1, wy0, wy1);
+    const float v = blend(p_.v[c0_ + cx0], p_.v[c0_ + cx1], p_.v[c1_ + cx0], p_.v[c1_ + cx1], wx0, wx1, wy0, wy1);
+    yuvToRgbFloat(y, u, v, rgb);
+  }
 
  private:
-  const uint8_t* at(int x, int y, uint8_t* scratch) const {
-    i420Pixel(p_.y, static_cast<size_t>(width_), p_.u, p_.v, static_cast<size_t>(p_.chromaWidth), x, y, scratch);
-    return scratch;
-  }
   I420Planes p_;
   int width_;
-  int row0_ = 0;
-  int row1_ = 0;
+  const uint8_t* y0_ = nullptr;
+  const uint8_t* y1_ = nullptr;
+  size_t c0_ = 0;
+  size_t c1_ = 0;
 };
 
-// Bilinear resize and normalisation, the same for every frame layout: `rows` hands out RGB bytes.
-template <typename Rows>
-InputTransform resizeNormalize(Rows rows, int srcW, int srcH, const PreprocessSpec& spec, float* out) {
+// Bilinear resize and normalisation, the same for every frame layout: `sampler` gives the RGB of
+// one output pixel.
+template <typename Sampler>
+InputTransform resizeNormalize(Sampler sampler, int srcW, int srcH, const PreprocessSpec& spec, float* out) {
   const InputTransform t = computeInputTransform(srcW, srcH, spec);
   const int W = spec.width;
   const int H = spec.height;
@@ -113,7 +137,7 @@ InputTransform resizeNormalize(Rows rows, int srcW, int srcH, const PreprocessSp
 
   for (int y = 0; y < H; ++y) {
     const ResizeTap& ty = ys[static_cast<size_t>(y)];
-    rows.select(ty.i0, ty.i1);
+    sampler.select(ty.i0, ty.i1);
     const float wy1 = ty.w1;
     const float wy0 = 1.0f - wy1;
     float* o0 = out + static_cast<size_t>(y) * W;
@@ -127,19 +151,8 @@ InputTransform resizeNormalize(Rows rows, int srcW, int srcH, const PreprocessSp
         o2[x] = padValue[2];
         continue;
       }
-      uint8_t s00[3], s01[3], s10[3], s11[3];
-      const uint8_t* p00 = rows.first(tx.i0, s00);
-      const uint8_t* p01 = rows.first(tx.i1, s01);
-      const uint8_t* p10 = rows.second(tx.i0, s10);
-      const uint8_t* p11 = rows.second(tx.i1, s11);
-      const float wx1 = tx.w1;
-      const float wx0 = 1.0f - wx1;
       float rgb[3];
-      for (int k = 0; k < 3; ++k) {
-        const float top = p00[k] * wx0 + p01[k] * wx1;
-        const float bottom = p10[k] * wx0 + p11[k] * wx1;
-        rgb[k] = top * wy0 + bottom * wy1;
-      }
+      sampler.sample(tx, wy0, wy1, rgb);
       o0[x] = rgb[srcChannel[0]] * gain[0] + offset[0];
       o1[x] = rgb[srcChannel[1]] * gain[1] + offset[1];
       o2[x] = rgb[srcChannel[2]] * gain[2] + offset[2];
@@ -152,11 +165,11 @@ InputTransform resizeNormalize(Rows rows, int srcW, int srcH, const PreprocessSp
 
 InputTransform preprocessPacked(const uint8_t* src, int srcW, int srcH, int bytesPerPixel, const PreprocessSpec& spec,
                                 float* out) {
-  return resizeNormalize(PackedRows(src, srcW, bytesPerPixel), srcW, srcH, spec, out);
+  return resizeNormalize(PackedSampler(src, srcW, bytesPerPixel), srcW, srcH, spec, out);
 }
 
 InputTransform preprocessI420(const uint8_t* src, int srcW, int srcH, const PreprocessSpec& spec, float* out) {
-  return resizeNormalize(I420Rows(src, srcW, srcH), srcW, srcH, spec, out);
+  return resizeNormalize(I420Sampler(src, srcW, srcH), srcW, srcH, spec, out);
 }
 
 InputTransform preprocessFrame(const uint8_t* src, int srcW, int srcH, FrameFormat format, const PreprocessSpec& spec,

@@ -68,8 +68,9 @@ InputTransform computeInputTransform(int srcW, int srcH, const PreprocessSpec& s
 InputTransform preprocessPacked(const uint8_t* src, int srcW, int srcH, int bytesPerPixel, const PreprocessSpec& spec,
                                 float* out);
 
-// The same from an I420 frame (frame_format.h): each tap is converted to RGB (BT.601, the chroma of
-// its 2x2 block) before the blend, so the result equals converting the frame to RGB24 first.
+// The same from an I420 frame (frame_format.h): Y, U and V are blended from the four taps (each
+// tap's chroma is that of its 2x2 block), then converted to RGB (BT.601, float, clamped). For
+// colours inside the RGB cube this equals converting the frame to RGB24 first, without the rounding.
 InputTransform preprocessI420(const uint8_t* src, int srcW, int srcH, const PreprocessSpec& spec, float* out);
 
 // Any FrameFormat.

@@ -8,24 +8,29 @@ namespace cuda {
 
 namespace {
 
-__device__ inline void fetch(const DeviceImage& s, int x, int y, float* rgb) {
-  if (s.format == PixelFormat::Nv12 || s.format == PixelFormat::I420) {
-    uint8_t px[3];
+__device__ inline bool isYuv(const DeviceImage& s) { return s.format == PixelFormat::Nv12 || s.format == PixelFormat::I420; }
+
+// The three channel values of one source pixel: R G B, or for NV12/I420 Y U V (the chroma of the
+// 2x2 block the pixel is in). YUV is converted once, after the blend, as the CPU does.
+__device__ inline void fetch(const DeviceImage& s, int x, int y, float* c) {
+  if (isYuv(s)) {
+    const size_t chroma = static_cast<size_t>(y / 2) * s.uvPitch;
+    c[0] = s.data[static_cast<size_t>(y) * s.pitch + x];
     if (s.format == PixelFormat::Nv12) {
-      nv12Pixel(s.data, s.pitch, s.uv, s.uvPitch, x, y, px);
+      const uint8_t* uv = s.uv + chroma + static_cast<size_t>(x / 2) * 2;
+      c[1] = uv[0];
+      c[2] = uv[1];
     } else {
-      i420Pixel(s.data, s.pitch, s.uv, s.v, s.uvPitch, x, y, px);
+      c[1] = s.uv[chroma + x / 2];
+      c[2] = s.v[chroma + x / 2];
     }
-    rgb[0] = px[0];
-    rgb[1] = px[1];
-    rgb[2] = px[2];
     return;
   }
   const int bpp = s.format == PixelFormat::Rgba32 ? 4 : 3;
   const uint8_t* p = s.data + static_cast<size_t>(y) * s.pitch + static_cast<size_t>(x) * bpp;
-  rgb[0] = p[0];
-  rgb[1] = p[1];
-  rgb[2] = p[2];
+  c[0] = p[0];
+  c[1] = p[1];
+  c[2] = p[2];
 }
 
 __global__ void preprocessKernel(DeviceImage src, const AxisTap* xs, const AxisTap* ys, NormalizeParams p, float* out) {
@@ -57,6 +62,7 @@ __global__ void preprocessKernel(DeviceImage src, const AxisTap* xs, const AxisT
     const float bottom = p10[k] * wx0 + p11[k] * wx1;
     rgb[k] = top * wy0 + bottom * wy1;
   }
+  if (isYuv(src)) yuvToRgbFloat(rgb[0], rgb[1], rgb[2], rgb);
   for (int c = 0; c < 3; ++c) out[idx + c * plane] = rgb[p.srcChannel[c]] * p.gain[c] + p.offset[c];
 }
 
