@@ -78,31 +78,78 @@ export async function firstFrame(input: string): Promise<Frame> {
 export interface InferenceOnlyResult {
   fps: number;
   frames: number;
+  /** FPS of each measured span, in order (one before the pipelined phase, one after) */
+  spansFps: number[];
   stages: Partial<Record<StageName, StageSummary>>;
   cpu: CpuFigures;
 }
 
-/** The detector alone (preprocess + inference + postprocess), one frame after another, same settings. */
-export async function inferenceOnly(ctx: BenchContext, frame: Frame, seconds: number): Promise<InferenceOnlyResult> {
-  const stages = { preprocess: new LatencyStats(), inference: new LatencyStats(), postprocess: new LatencyStats() };
-  const warm = performance.now() + warmupSeconds(seconds) * 1000;
-  let n = 0;
-  while (performance.now() < warm || n < 3) {
-    await ctx.detector.infer(frame, ctx.options);
-    n++;
+/**
+ * The detector alone (preprocess + inference + postprocess), one frame after another, same
+ * settings, measured in spans that add up: one before the pipelined phase and one after, so a
+ * machine whose speed drifts during the run (a shared VM) biases the ratio between the two less.
+ */
+export class InferenceOnly {
+  private readonly stages = { preprocess: new LatencyStats(), inference: new LatencyStats(), postprocess: new LatencyStats() };
+  private frames = 0;
+  private elapsed = 0;
+  private readonly spans: Array<{ frames: number; seconds: number; cpu: CpuFigures }> = [];
+
+  constructor(
+    private readonly ctx: BenchContext,
+    private readonly frame: Frame,
+  ) {}
+
+  /** One span: a warm-up, then `seconds` measured. Returns the span's FPS. */
+  async measure(seconds: number): Promise<number> {
+    const { detector, options } = this.ctx;
+    const warm = performance.now() + warmupSeconds(seconds) * 1000;
+    let n = 0;
+    while (performance.now() < warm || n < 3) {
+      await detector.infer(this.frame, options);
+      n++;
+    }
+    const cpu = new CpuMeter(this.ctx.exclude).start();
+    const t0 = performance.now();
+    n = 0;
+    while (performance.now() - t0 < seconds * 1000 || n < 5) {
+      const r = await detector.infer(this.frame, options);
+      this.stages.preprocess.add(r.timings.preprocess_ms);
+      this.stages.inference.add(r.timings.inference_ms);
+      this.stages.postprocess.add(r.timings.postprocess_ms);
+      n++;
+    }
+    const elapsed = (performance.now() - t0) / 1000;
+    this.spans.push({ frames: n, seconds: elapsed, cpu: cpu.stop() });
+    this.frames += n;
+    this.elapsed += elapsed;
+    return n / elapsed;
   }
-  const cpu = new CpuMeter(ctx.exclude).start();
-  const t0 = performance.now();
-  n = 0;
-  while (performance.now() - t0 < seconds * 1000 || n < 5) {
-    const r = await ctx.detector.infer(frame, ctx.options);
-    stages.preprocess.add(r.timings.preprocess_ms);
-    stages.inference.add(r.timings.inference_ms);
-    stages.postprocess.add(r.timings.postprocess_ms);
-    n++;
+
+  result(): InferenceOnlyResult {
+    const elapsed = Math.max(this.elapsed, 1e-3);
+    return {
+      fps: this.frames / elapsed,
+      frames: this.frames,
+      spansFps: this.spans.map((s) => Number((s.frames / s.seconds).toFixed(2))),
+      stages: summarizeStages(this.stages, elapsed),
+      cpu: timeWeightedCpu(this.spans.map((s) => ({ cpu: s.cpu, seconds: s.seconds }))),
+    };
   }
-  const elapsed = (performance.now() - t0) / 1000;
-  return { fps: n / elapsed, frames: n, stages: summarizeStages(stages, elapsed), cpu: cpu.stop() };
+}
+
+/** CPU figures of several spans as one, each weighted by its length. */
+export function timeWeightedCpu(spans: Array<{ cpu: CpuFigures; seconds: number }>): CpuFigures {
+  const total = spans.reduce((a, s) => a + s.seconds, 0) || 1;
+  const mean = (pick: (c: CpuFigures) => number) => Math.round((spans.reduce((a, s) => a + pick(s.cpu) * s.seconds, 0) / total) * 10) / 10;
+  const children = spans.every((s) => s.cpu.children_percent !== null) ? mean((c) => c.children_percent ?? 0) : null;
+  return {
+    process_percent: mean((c) => c.process_percent),
+    children_percent: children,
+    total_percent: mean((c) => c.total_percent),
+    machine_percent: mean((c) => c.machine_percent),
+    cores: spans[0]?.cpu.cores ?? 1,
+  };
 }
 
 export interface PipelinedResult {

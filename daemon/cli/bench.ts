@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openBenchMqtt } from '../bench/bench-broker.js';
 import { describeMachine } from '../bench/machine.js';
-import { firstFrame, inferenceOnly, pipelined, sequential, STAGES, type BenchContext, type SequentialResult } from '../bench/phases.js';
+import { firstFrame, InferenceOnly, pipelined, sequential, STAGES, type BenchContext, type SequentialResult } from '../bench/phases.js';
 import { RssSampler } from '../bench/rss-sampler.js';
 import { ConfigError, RuntimeFailure, errorMessage } from '../errors.js';
 import { fileWriteProblem, packageRoot } from '../files.js';
@@ -17,8 +17,10 @@ const HELP = `Usage: trt-detect bench -m MODEL [-i INPUT] [--seconds N] [--camer
 Measures the pipelined engine on a video file (looped) with recording to a temporary MP4 and
 every inferred frame published over MQTT: per-stage latency (decode, preprocess, inference,
 postprocess, draw, encode, publish: mean, p50, p99), end-to-end FPS, CPU% (this process and its
-ffmpeg children) and RSS. In the same run it measures the detector alone (inference_fps) and,
-with --sequential, the classic one-frame-at-a-time loop, so ratios come from one run on one machine.
+ffmpeg children) and RSS. In the same run it measures the detector alone (inference_fps; half
+before and half after the other phases, so a machine whose speed drifts biases the ratio less)
+and, with --sequential, the classic one-frame-at-a-time loop, so ratios come from one run on one
+machine.
 
 Options:
   -m, --model MODEL    model (default: model.path of -c)
@@ -85,8 +87,10 @@ export const benchCommand: Command = async (argv) => {
     const machine = describeMachine(detector.info.backend);
     log(`${machine.cpu_model}, ${machine.cores} cores, ${detector.info.backend}; MQTT ${mqtt.mode}${mqtt.url ? ` ${mqtt.url}` : ''}`);
 
-    log(`detector alone, ${seconds}s ...`);
-    const inf = await inferenceOnly(ctx, await firstFrame(input), seconds);
+    // the detector alone in two halves, before and after the other phases (see InferenceOnly)
+    const alone = new InferenceOnly(ctx, await firstFrame(input));
+    log(`detector alone, ${seconds / 2}s ...`);
+    await alone.measure(seconds / 2);
     const pipeSeconds = loopMinutes !== undefined ? loopMinutes * 60 : seconds;
     log(`pipelined, ${cameras} camera(s), interval ${interval}, ${pipeSeconds}s${loopMinutes !== undefined ? `, RSS every ${rssEvery}s` : ''} ...`);
     const pipe = await pipelined(ctx, pipeSeconds, cameras, loopMinutes !== undefined ? rssEvery : null);
@@ -95,6 +99,9 @@ export const benchCommand: Command = async (argv) => {
       log(`sequential baseline, ${seconds}s ...`);
       seq = await sequential(ctx, seconds);
     }
+    log(`detector alone again, ${seconds / 2}s ...`);
+    await alone.measure(seconds / 2);
+    const inf = alone.result();
     const published = mqtt.publisher?.stats;
     const result = {
       fps: r2(pipe.fps),
@@ -121,7 +128,7 @@ export const benchCommand: Command = async (argv) => {
       seconds: r2(pipe.elapsed),
       recording: true,
       mqtt: { mode: mqtt.mode, url: mqtt.url, publish: 'all_frames', published: published?.published ?? 0, dropped: published?.dropped ?? 0, ...(mqtt.note ? { note: mqtt.note } : {}) },
-      inference_only: { fps: r2(inf.fps), frames: inf.frames, stages: inf.stages, cpu: inf.cpu, cpu_ms_per_frame: inf.fps > 0 ? r2((inf.cpu.total_percent * 10) / inf.fps) : null },
+      inference_only: { fps: r2(inf.fps), frames: inf.frames, spans_fps: inf.spansFps, stages: inf.stages, cpu: inf.cpu, cpu_ms_per_frame: inf.fps > 0 ? r2((inf.cpu.total_percent * 10) / inf.fps) : null },
       ...(seq ? { sequential: { fps: r2(seq.fps), frames: seq.frames, stages: seq.stages, cpu: seq.cpu, cpu_ms_per_frame: seq.fps > 0 ? r2((seq.cpu.total_percent * 10) / seq.fps) : null } } : {}),
       ...(pipe.memory ? { memory: { minutes: loopMinutes, ...pipe.memory } } : {}),
       machine,
@@ -129,7 +136,7 @@ export const benchCommand: Command = async (argv) => {
     };
     const lines = [
       `model ${result.model} (${result.backend}), input ${input} ${video.width}x${video.height}, ${cameras} camera(s), interval ${interval}, recording on, MQTT ${mqtt.mode}`,
-      `end-to-end ${result.fps} FPS (${result.frames} frames in ${result.seconds}s${cameras > 1 ? `, ${result.fps_per_camera} per camera` : ''}), detector alone ${result.inference_fps} FPS, ratio ${result.pipelined_vs_inference}`,
+      `end-to-end ${result.fps} FPS (${result.frames} frames in ${result.seconds}s${cameras > 1 ? `, ${result.fps_per_camera} per camera` : ''}), detector alone ${result.inference_fps} FPS (before / after: ${inf.spansFps.join(' / ')}), ratio ${result.pipelined_vs_inference}`,
       ...(seq ? [`sequential baseline ${result.sequential_fps} FPS, pipelined/sequential ${result.pipelined_vs_sequential}`] : []),
       `CPU ${pipe.cpu.total_percent}% of one core, ${result.cpu_ms_per_frame} ms per frame (process ${pipe.cpu.process_percent}%, ffmpeg children ${pipe.cpu.children_percent ?? 'n/a'}%; ${pipe.cpu.machine_percent}% of ${pipe.cpu.cores} cores)`,
       `RSS max ${result.rss_mb} MB (children ${result.children_rss_mb ?? 'n/a'} MB)`,

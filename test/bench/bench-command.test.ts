@@ -64,6 +64,11 @@ describe('trt-detect bench', () => {
     expectStages(j.stages, STAGES);
     expectStages(j.sequential.stages, STAGES);
     expectStages(j.inference_only.stages, ['preprocess', 'inference', 'postprocess']);
+    // the detector alone is measured in two spans, before and after the other phases; its FPS is theirs together
+    expect(j.inference_only.spans_fps).toHaveLength(2);
+    const [before, after] = j.inference_only.spans_fps as number[];
+    expect(j.inference_fps).toBeGreaterThanOrEqual(Math.min(before, after) * 0.99);
+    expect(j.inference_fps).toBeLessThanOrEqual(Math.max(before, after) * 1.01);
     expect(j.input).toMatchObject({ width: 320, height: 240 });
     expect(j.cameras).toBe(1);
     expect(j.interval).toBe(0);
