@@ -274,9 +274,12 @@ export class Daemon {
     }
     await this.startRtspServer(next).catch((err: unknown) => logger.error({ error: errorMessage(err) }, 'rtsp server not started; cameras run without rtsp_out'));
     if (mqttChanged) {
-      this.publisher?.forgetCameras();
-      await this.publisher?.close(1500).catch(() => undefined);
+      // switch first: a status the cameras or the stats timer publish while the old connection
+      // closes goes to the new one, never back under the old prefix after its statuses are cleared
+      const old = this.publisher;
       this.publisher = newPublisher;
+      old?.forgetCameras();
+      await old?.close(1500).catch(() => undefined);
       // the cameras that kept running announce themselves on the new broker/prefix at once
       for (const p of this.pipelines.values()) p.pipeline.refreshStatus(true);
     }

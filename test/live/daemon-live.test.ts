@@ -214,7 +214,8 @@ http: {enabled: false}
       const late = await collectMessages(broker.url, 'pfx-a/#');
       await new Promise((r) => setTimeout(r, 1000));
       await late.close();
-      expect(late.messages.filter((m) => m.retain).map((m) => [m.topic, m.payload])).toEqual([['pfx-a/status', 'offline']]);
+      const retained = late.messages.filter((m) => m.retain).map((m) => [m.topic, m.payload]);
+      expect(retained, JSON.stringify(retained)).toEqual([['pfx-a/status', 'offline']]);
       daemon.proc.kill('SIGTERM');
       expect(await daemon.exit).toBe(0);
     } catch (err) {
