@@ -13,7 +13,7 @@ export interface OnnxBackendOptions {
   labels?: string[] | null;
   layout?: OutputLayout | 'auto';
   input?: { color: 'rgb' | 'bgr'; mean: [number, number, number]; std: [number, number, number]; resize: 'stretch' | 'letterbox'; width?: number | null; height?: number | null };
-  /** intra-op threads; 0 or undefined = ONNX Runtime's default (one per core) */
+  /** intra-op threads; 0 or undefined = ONNX Runtime's default (one per physical core it detects) */
   threads?: number;
 }
 
