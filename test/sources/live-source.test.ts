@@ -76,7 +76,9 @@ describe('RTSP source through ffmpeg (real RTSP server)', () => {
   it('reports reconnecting when the server goes away and streaming when it is back, frames continuing', async () => {
     const cam = await rtspCamera({ width: 128, height: 96 });
     cameras.push(cam);
-    const src = await openSource(cam.url, { decoder: 'ffmpeg', stall_timeout_seconds: 3, backoff: { initialMs: 200, maxMs: 1000 } });
+    // ffmpeg needs about 3.5 s here from connecting to its first frame (it waits for a keyframe and
+    // probes the stream): a stall timeout of 3 s killed most connections before they delivered
+    const src = await openSource(cam.url, { decoder: 'ffmpeg', stall_timeout_seconds: 6, backoff: { initialMs: 200, maxMs: 1000 } });
     let phase = 0;
     let beforeDrop = 0;
     const { frames, states, reasons } = await watch(src, (f, s) => {
