@@ -113,11 +113,15 @@ describe('trt-detect run on a video file with a real mosquitto', () => {
       expect(same.detections).toEqual(m.detections);
     }
 
-    // the event loop stayed free (99% of its turns within 50 ms), measured by the daemon itself
-    // (p99, not max: on a loaded 2-core CI machine a lone scheduling hiccup is not blocking code;
-    // inference or pixel work on the loop would put every frame's 20-200 ms into the tail)
-    const final = logLines(run.stdout).find((l) => l.msg === 'final stats') as { event_loop_overall: { max_ms: number; p99_ms: number } };
-    expect(final.event_loop_overall.p99_ms).toBeLessThan(50);
+    // the event loop stayed free, measured by the daemon itself (a 10 ms timer: an idle loop
+    // averages 10-11 ms a turn). Work on the loop for every frame raises the mean: 15 ms a frame at
+    // 40 FPS makes it about 25 ms, while its p99 stays near 25-30 ms. Other load on a 2-core machine
+    // does the opposite: with three busy loops running the mean went from 11.1 to 11.7 ms and the
+    // p99 from 22 to 43 ms (52 once in CI). So the mean is checked closely and the p99 only for
+    // long stalls.
+    const final = logLines(run.stdout).find((l) => l.msg === 'final stats') as { event_loop_overall: { max_ms: number; p99_ms: number; mean_ms: number } };
+    expect(final.event_loop_overall.mean_ms).toBeLessThan(15);
+    expect(final.event_loop_overall.p99_ms).toBeLessThan(100);
   });
 
   it('without --exit-when-done it keeps running after its sources ended or failed, until SIGTERM, which is a clean stop (exit 0) even with a camera in error', async () => {
