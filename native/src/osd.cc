@@ -19,7 +19,7 @@ constexpr int kPaletteSize = sizeof(kPalette) / sizeof(kPalette[0]);
 class Canvas {
  public:
   Canvas(uint8_t* pixels, int width, int height, FrameFormat format)
-      : px_(pixels), w_(width), h_(height), format_(format), bpp_(format == FrameFormat::Rgba ? 4 : 3) {}
+      : px_(pixels), w_(width), h_(height), format_(format), bpp_(static_cast<size_t>(packedBytesPerPixel(format))) {}
 
   // Fills [x0,x1) x [y0,y1), clipped to the frame. On an I420 frame the chroma of every 2x2 block
   // the rectangle touches takes the colour too.

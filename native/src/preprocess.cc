@@ -175,7 +175,7 @@ InputTransform preprocessI420(const uint8_t* src, int srcW, int srcH, const Prep
 InputTransform preprocessFrame(const uint8_t* src, int srcW, int srcH, FrameFormat format, const PreprocessSpec& spec,
                                float* out) {
   if (format == FrameFormat::I420) return preprocessI420(src, srcW, srcH, spec, out);
-  return preprocessPacked(src, srcW, srcH, format == FrameFormat::Rgba ? 4 : 3, spec, out);
+  return preprocessPacked(src, srcW, srcH, packedBytesPerPixel(format), spec, out);
 }
 
 }  // namespace trtd

@@ -48,19 +48,19 @@ const char* formatName(PixelFormat f) {
   return f == PixelFormat::Nv12 ? "nv12" : f == PixelFormat::I420 ? "i420" : (f == PixelFormat::Rgba32 ? "rgba" : "rgb24");
 }
 
-// A random frame in `format` plus what the CPU preprocess reads: its RGB24 equivalent, and for the
-// YUV formats the same frame as packed I420 (the CPU blends Y, U, V and converts once, as the GPU).
+// A random frame in `format` plus what the CPU preprocess reads: for RGB24/RGBA its RGB24
+// equivalent, for the YUV formats the same frame as packed I420 (the CPU blends Y, U, V and
+// converts once, as the GPU).
 struct HostFrame {
   std::vector<uint8_t> bytes;  // rgb24/rgba packed, or Y plane then UV plane(s) (packed pitches)
   size_t pitch = 0, uvPitch = 0, uvOffset = 0;
-  std::vector<uint8_t> rgb;
-  std::vector<uint8_t> i420;
+  std::vector<uint8_t> rgb;   // packed formats
+  std::vector<uint8_t> i420;  // YUV formats
 };
 
 HostFrame makeFrame(std::mt19937& rng, PixelFormat format, int w, int h) {
   std::uniform_int_distribution<int> byte(0, 255);
   HostFrame f;
-  f.rgb.resize(static_cast<size_t>(w) * h * 3);
   // smooth gradients plus noise: bilinear weights matter, not only flat areas
   const int gx = byte(rng), gy = byte(rng);
   auto value = [&](int x, int y, int c) { return (x * (c + 1) * 7 + y * 5 + gx + gy * c + byte(rng) / 4) & 255; };
@@ -73,7 +73,6 @@ HostFrame makeFrame(std::mt19937& rng, PixelFormat format, int w, int h) {
     for (int y = 0; y < h; ++y)
       for (int x = 0; x < w; ++x) f.bytes[static_cast<size_t>(y) * f.pitch + x] = static_cast<uint8_t>(value(x, y, 0));
     for (size_t i = f.uvOffset; i < f.bytes.size(); ++i) f.bytes[i] = static_cast<uint8_t>(byte(rng));
-    trtd::cuda::nv12ToRgb24(f.bytes.data(), f.pitch, f.bytes.data() + f.uvOffset, f.uvPitch, w, h, f.rgb.data());
     // the same picture as I420: Y as it is, U and V taken out of the interleaved plane
     f.i420.assign(f.bytes.begin(), f.bytes.begin() + static_cast<std::ptrdiff_t>(f.uvOffset));
     f.i420.resize(trtd::frameBytes(trtd::FrameFormat::I420, w, h));
@@ -93,11 +92,11 @@ HostFrame makeFrame(std::mt19937& rng, PixelFormat format, int w, int h) {
     for (int y = 0; y < h; ++y)
       for (int x = 0; x < w; ++x) f.bytes[static_cast<size_t>(y) * f.pitch + x] = static_cast<uint8_t>(value(x, y, 0));
     for (size_t i = f.uvOffset; i < f.bytes.size(); ++i) f.bytes[i] = static_cast<uint8_t>(byte(rng));
-    trtd::i420ToRgb24(f.bytes.data(), w, h, f.rgb.data());
     f.i420 = f.bytes;
     return f;
   }
   const int bpp = format == PixelFormat::Rgba32 ? 4 : 3;
+  f.rgb.resize(static_cast<size_t>(w) * h * 3);
   f.pitch = static_cast<size_t>(w) * bpp;
   f.bytes.resize(f.pitch * h);
   for (int y = 0; y < h; ++y)

@@ -257,7 +257,7 @@ InputTransform Engine::infer(const uint8_t* pixels, int w, int h, FrameFormat fo
     img.uvPitch = static_cast<size_t>(planes.chromaWidth);
   } else {
     img.format = format == FrameFormat::Rgba ? cuda::PixelFormat::Rgba32 : cuda::PixelFormat::Rgb24;
-    img.pitch = static_cast<size_t>(w) * (format == FrameFormat::Rgba ? 4 : 3);
+    img.pitch = static_cast<size_t>(w) * static_cast<size_t>(packedBytesPerPixel(format));
   }
   transform = gpu_->run(img, spec, devInput, stream_);
 #else
