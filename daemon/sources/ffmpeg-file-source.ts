@@ -3,11 +3,14 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { RuntimeFailure } from '../errors.js';
 import { passthroughArgs } from '../media/ffmpeg-features.js';
-import { ffmpegPath } from '../media/image-io.js';
+import { ffmpegPath, ffmpegPixelFormat } from '../media/image-io.js';
 import type { VideoInfo } from '../media/probe.js';
 import { frameBytes, type Frame, type PixelFormat } from '../detect/types.js';
 import { FramePool } from './frame-pool.js';
 import { PipeFrameReader } from './pipe-frame-reader.js';
+
+/** What the decoders produce and the encoders take: nothing converts colours on the way. */
+const PIXEL_FORMAT: PixelFormat = 'i420';
 
 const SHOWINFO = /n:\s*(\d+)\s+pts:\s*(-?\d+)\s+pts_time:\s*(-?[\d.e+-]+)/;
 
@@ -35,8 +38,8 @@ export class FfmpegFileSource {
     /** realtime: frames at the file's own rate (ffmpeg -re), as a camera would deliver them */
     private readonly opts: { loop?: boolean; realtime?: boolean; poolSize?: number } = {},
   ) {
-    this.info = { ...info, pixelFormat: 'i420' };
-    this.pool = new FramePool(frameBytes('i420', info.width, info.height), opts.poolSize ?? 16);
+    this.info = { ...info, pixelFormat: PIXEL_FORMAT };
+    this.pool = new FramePool(frameBytes(PIXEL_FORMAT, info.width, info.height), opts.poolSize ?? 16);
   }
 
   async *frames(): AsyncGenerator<Frame> {
@@ -57,7 +60,7 @@ export class FfmpegFileSource {
   private async *decodeOnce(ptsOffset: number): AsyncGenerator<Frame> {
     const { width, height } = this.info;
     const args = ['-nostdin', '-nostats', '-hide_banner', '-loglevel', 'info', ...(this.opts.realtime ? ['-re'] : []), '-i', this.file, '-map', '0:v:0', '-an', '-sn', '-dn',
-      '-vf', 'showinfo=checksum=0', ...(await passthroughArgs()), '-f', 'rawvideo', '-pix_fmt', 'yuv420p', 'pipe:1'];
+      '-vf', 'showinfo=checksum=0', ...(await passthroughArgs()), '-f', 'rawvideo', '-pix_fmt', ffmpegPixelFormat(PIXEL_FORMAT), 'pipe:1'];
     const reader = new PipeFrameReader();
     const proc = spawn(ffmpegPath(), args, { stdio: ['ignore', reader.childFd, 'pipe'] });
     reader.start();
@@ -109,7 +112,7 @@ export class FfmpegFileSource {
         }
         const raw = await ptsOf(index);
         if (firstPts === null) firstPts = raw;
-        const frame: Frame = { data: buf, width, height, index: this.delivered, pts: Number((raw - firstPts + ptsOffset).toFixed(6)), format: 'i420' };
+        const frame: Frame = { data: buf, width, height, index: this.delivered, pts: Number((raw - firstPts + ptsOffset).toFixed(6)), format: PIXEL_FORMAT };
         index++;
         this.delivered++;
         yield frame;

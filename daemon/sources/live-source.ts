@@ -38,9 +38,9 @@ export function backoffDelay(attempt: number, initialMs = 1000, maxMs = 30_000):
 
 /**
  * A camera (RTSP, V4L2, CSI) decoded by a child process (ffmpeg or gst-launch-1.0) into I420
- * (ffmpeg) or RGBA (GStreamer) frames. It never ends by itself: a refused or dropped connection, a process that dies, or a
- * stream that stalls (no frame for `stallTimeoutMs`) is reported through `onState('reconnecting',
- * reason)` and retried with exponential backoff; the first frame after that reports `streaming`.
+ * (ffmpeg) or RGBA (GStreamer) frames. It never ends by itself: a refused or dropped connection, a
+ * process that dies, or a stream that stalls (no frame for `stallTimeoutMs`) is reported through
+ * `onState('reconnecting', reason)` and retried with exponential backoff; the first frame after that reports `streaming`.
  * The first connection fixes the frame size and rate; later ones are scaled to it, so recordings
  * and the detector see one size for the whole run. `pts` is the time since the source opened.
  */

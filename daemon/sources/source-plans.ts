@@ -1,7 +1,7 @@
 import type { PixelFormat } from '../detect/types.js';
 import { RuntimeFailure } from '../errors.js';
 import { gstFraction } from '../media/encoder.js';
-import { ffmpegPath } from '../media/image-io.js';
+import { ffmpegPath, ffmpegPixelFormat } from '../media/image-io.js';
 import type { Platform } from '../media/platform.js';
 import { maskUrlPasswords } from '../service/log.js';
 import type { SourceKind } from './open-source.js';
@@ -106,8 +106,9 @@ export function ffmpegPlan(s: LiveSourceSettings, shape: OutputShape): LaunchPla
     throw new RuntimeFailure(`csi://${s.target}: ffmpeg cannot read CSI cameras (use decoder: gstreamer on a Jetson)`);
   }
   // I420: what the decoders produce and the encoders take, so nothing converts colours on the way
-  const args = ['-nostdin', '-nostats', '-hide_banner', '-loglevel', 'info', ...input, '-map', '0:v:0', '-an', '-sn', '-dn', ...ffmpegFilters(shape), '-f', 'rawvideo', '-pix_fmt', 'yuv420p', 'pipe:1'];
-  return { backend: 'ffmpeg', command: ffmpegPath(), args, frameFd: 1, describe: maskUrlPasswords(`ffmpeg ${args.join(' ')}`), pixelFormat: 'i420' };
+  const pixelFormat: PixelFormat = 'i420';
+  const args = ['-nostdin', '-nostats', '-hide_banner', '-loglevel', 'info', ...input, '-map', '0:v:0', '-an', '-sn', '-dn', ...ffmpegFilters(shape), '-f', 'rawvideo', '-pix_fmt', ffmpegPixelFormat(pixelFormat), 'pipe:1'];
+  return { backend: 'ffmpeg', command: ffmpegPath(), args, frameFd: 1, describe: maskUrlPasswords(`ffmpeg ${args.join(' ')}`), pixelFormat };
 }
 
 /**
