@@ -218,6 +218,7 @@ export function buildReport(dataDir, outDir) {
   const base = read(dataDir, 'c1-i0.json');
   const i2 = read(dataDir, 'c1-i2.json');
   const t1 = read(dataDir, 'c1-i0-t1.json');
+  const n0 = read(dataDir, 'c1-i0-n0.json');
   const mem = read(dataDir, 'memory.json');
   const multi = readdirSync(dataDir)
     .map((f) => /^c(\d+)-i0\.json$/.exec(f))
@@ -328,13 +329,17 @@ export function buildReport(dataDir, outDir) {
     const q2 = t1.sequential_fps ? t1.fps / t1.sequential_fps : null;
     L.push(`| the same two with ONNX Runtime on one thread (\`model.threads: 1\`) | ${num(q1)} (${num(t1.fps)} / ${num(t1.inference_fps)}${spans(t1)}) and ${num(q2)} (${num(t1.fps)} / ${num(t1.sequential_fps)}) | ${verdict(q1 >= 0.9)} / ${verdict(q2 == null ? null : q2 >= 1.5)} |`);
   }
+  if (n0) {
+    const q = n0.fps / n0.inference_fps;
+    L.push(`| the first with the decoders and encoders at the detector's priority (\`media.nice: 0\` instead of ${base?.media_nice ?? 10}) | ${num(q)} (${num(n0.fps)} / ${num(n0.inference_fps)}${spans(n0)}) | ${verdict(q >= 0.9)} |`);
+  }
   L.push(`| interval 2 ≥ 2.5 × interval 0 | ${num(r3)} (${num(i2?.fps)} / ${num(base?.fps)} FPS) | ${verdict(r3 == null ? null : r3 >= 2.5)} |`);
   const tr = mem?.memory?.trend;
   L.push(`| RSS flat after warm-up over ≥ 5 min (no significant slope, per-minute peak not rising > ${PEAK_RISE * 100}%) | ${tr ? `${num(tr.slope_mb_per_min, 2)} ± ${num(tr.slope_ci95_mb_per_min, 2)} MB/min over ${num(mem.memory.minutes, 1)} min; peaks ${(tr.minute_peaks_mb ?? []).map((p) => num(p, 0)).join(', ')} MB` : 'n/a'} | ${verdict(tr ? flatVerdict(tr) && mem.memory.minutes >= 5 : null)} |`);
   L.push(`| RSS < ${RSS_LIMIT_MB} MB, one ${mem ? `${mem.input.width}x${mem.input.height}` : '1080p'} camera, bundled model on CPU | ${maxRss == null ? 'n/a' : `${num(maxRss, 1)} MB max`} | ${verdict(maxRss == null ? null : maxRss < RSS_LIMIT_MB)} |`);
   L.push('');
   // every 720p scenario measures the detector alone with the same settings (but c1-i0-t1): their spread is the noise on the ratios
-  const aloneRuns = [base, i2, ...camRuns.filter((c) => c.n > 1).map((c) => c.r)].filter((r) => r?.inference_fps);
+  const aloneRuns = [base, n0, i2, ...camRuns.filter((c) => c.n > 1).map((c) => c.r)].filter((r) => r?.inference_fps);
   if (aloneRuns.length > 1) {
     const v = aloneRuns.map((r) => r.inference_fps);
     L.push(`The detector alone, same model and settings, measured ${num(Math.min(...v))} to ${num(Math.max(...v))} FPS in this run's scenarios (${v.map((x) => num(x)).join(', ')}): a spread of ${num(((Math.max(...v) - Math.min(...v)) / Math.min(...v)) * 100, 0)}% on an otherwise idle machine, which is the uncertainty of every ratio above.`, '');
@@ -346,6 +351,7 @@ export function buildReport(dataDir, outDir) {
     L.push(`| detector alone | ${num(base.inference_fps)} | ${cpuCell(base.inference_only.cpu)} | ${num(base.inference_only.cpu_ms_per_frame, 1)} | |`);
     L.push(`| pipelined, interval 0 | ${num(base.fps)} | ${cpuCell(base.cpu)} | ${num(base.cpu_ms_per_frame, 1)} | ${num(base.rss_mb, 0)} |`);
     if (base.sequential) L.push(`| sequential loop, interval 0 | ${num(base.sequential_fps)} | ${cpuCell(base.sequential.cpu)} | ${num(base.sequential.cpu_ms_per_frame, 1)} | |`);
+    if (n0) L.push(`| pipelined, interval 0, media.nice: 0 (detector alone in that run: ${num(n0.inference_fps)}) | ${num(n0.fps)} | ${cpuCell(n0.cpu)} | ${num(n0.cpu_ms_per_frame, 1)} | ${num(n0.rss_mb, 0)} |`);
     if (i2) L.push(`| pipelined, interval 2 (detector alone in that run: ${num(i2.inference_fps)}) | ${num(i2.fps)} | ${cpuCell(i2.cpu)} | ${num(i2.cpu_ms_per_frame, 1)} | ${num(i2.rss_mb, 0)} |`);
     if (t1) {
       L.push(`| detector alone, model.threads: 1 | ${num(t1.inference_fps)} | ${cpuCell(t1.inference_only.cpu)} | ${num(t1.inference_only.cpu_ms_per_frame, 1)} | |`);
@@ -370,6 +376,9 @@ export function buildReport(dataDir, outDir) {
         L.push(`The sequential loop ${saturated ? 'is held to nearly the same figure for the same reason: it used' : 'used'} ${num(base.sequential.cpu.machine_percent, 0)}% of the machine at ${num(base.sequential.cpu_ms_per_frame, 1)} ms of CPU per frame (a ceiling of ${num(capS, 1)} FPS on ${cores} cores), the pipelined engine ${num(base.cpu.machine_percent, 0)}% at ${num(base.cpu_ms_per_frame, 1)} ms (${num(capP, 1)} FPS). ${saturated ? 'When both already keep every core busy, overlapping the stages cannot add throughput: the ffmpeg decoder and encoder run as separate processes, so even the classic loop overlaps them with the detector, and ONNX Runtime spreads the inference over all cores.' : 'The pipelined engine keeps the cores busier (decoding, drawing and encoding other frames, and pre-processing the next frame, while one is inferred), which is where its lead comes from; it gets no further because the inference, its longest stage, slows down when it shares the cores with that work.'}${t1 ? ` With ONNX Runtime on one thread (\`model.threads: 1\`) the cores are not saturated (pipelined ${num(t1.cpu.machine_percent, 0)}%, sequential ${num(t1.sequential?.cpu.machine_percent, 0)}% of the machine) and the overlap shows: pipelined ${num(t1.fps)} FPS against ${num(t1.sequential_fps)} sequential (${num(t1.sequential_fps ? t1.fps / t1.sequential_fps : null)} ×), ${num(t1.fps / t1.inference_fps)} × the single-thread detector alone.` : ''}`, '');
       }
     }
+    if (n0?.stages?.inference && base.stages?.inference) {
+      L.push(`With the decoders and encoders at the detector's own priority (\`media.nice: 0\`; the daemon's default runs them ${base.media_nice ?? 10} steps nicer) the detector needed ${num(det(n0.stages), 1)} ms per frame in the pipeline instead of ${num(det(base.stages), 1)} and the engine ran ${num(n0.fps)} instead of ${num(base.fps)} FPS (${num(n0.fps / n0.inference_fps)} instead of ${num(base.fps / base.inference_fps)} × the detector alone). At equal priority the detector, woken by a new frame, waits in the run queue behind ffmpeg's threads although the machine is not fully busy; nicer video work yields the core to it and catches up while the detector waits for the next frame.`, '');
+    }
     L.push('## Stage latency', '', `![stage latency](${rel('stage-latency.svg')})`, '');
     L.push(stageTable([{ name: 'pipelined', stages: base.stages }, ...(base.sequential ? [{ name: 'sequential', stages: base.sequential.stages }] : []), { name: 'detector alone', stages: base.inference_only.stages }]), '');
   }
@@ -388,7 +397,7 @@ export function buildReport(dataDir, outDir) {
   L.push('## How it is measured', '');
   L.push('- `trt-detect bench` runs every phase on the same detector and input in one process, each after a warm-up that is discarded (a fifth of the phase, 0.5–5 s).');
   L.push('- **Detector alone** (`inference_fps`): `detector.infer()` on one decoded frame, back to back: preprocess (addon) + inference + postprocess (addon). Measured in two halves, one before the pipelined phase and one after the sequential one, and counted together, so a machine whose speed drifts during the scenario biases the ratio less.');
-  L.push('- **Pipelined** (`fps`): the daemon\'s `CameraPipeline` (decode → detect → publish/draw/encode, three concurrent stages with bounded queues) on the file looping, recording every frame to an H.264 MP4 (libx264 veryfast) and publishing every inferred frame to a real MQTT broker (a private mosquitto unless `--mqtt URL`). With N cameras, N pipelines decode the same file and share one detector.');
+  L.push(`- **Pipelined** (\`fps\`): the daemon's \`CameraPipeline\` (decode → detect → publish/draw/encode, three concurrent stages with bounded queues) on the file looping, recording every frame to an H.264 MP4 (libx264 veryfast) and publishing every inferred frame to a real MQTT broker (a private mosquitto unless \`--mqtt URL\`). The ffmpeg decoder and encoder run ${base?.media_nice ?? any.media_nice ?? 10} nice steps below the detector (\`media.nice\`, as the daemon runs them). With N cameras, N pipelines decode the same file and share one detector.`);
   L.push('- **Sequential loop** (`sequential_fps`): the classic loop on the same stages, one frame at a time: read a frame, preprocess + infer + postprocess, publish, draw, hand it to the encoder, then the next frame. (The encoder is still a separate ffmpeg process, so x264 overlaps the next frame a little: the baseline is, if anything, flattered.)');
   L.push('- Stage times: decode = wait for the next decoded frame; encode = handing the frame to the ffmpeg encoder until its pipe has taken it (includes back-pressure); publish = building and queueing the MQTT message. Percentiles over the measured span of the first camera.');
   L.push('- CPU: `process.cpuUsage()` of the Node process (all threads) plus the ffmpeg children from `/proc/<pid>/stat` (and reaped children\'s time), as % of one core; the private broker is left out. RSS: the Node process (sampled every 250 ms, maximum reported); children separately.');

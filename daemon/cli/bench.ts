@@ -7,12 +7,13 @@ import { firstFrame, InferenceOnly, pipelined, sequential, STAGES, type BenchCon
 import { RssSampler } from '../bench/rss-sampler.js';
 import { ConfigError, RuntimeFailure, errorMessage } from '../errors.js';
 import { fileWriteProblem, packageRoot } from '../files.js';
+import { DEFAULT_MEDIA_NICE, setMediaNice } from '../media/media-process.js';
 import { probeVideo } from '../media/probe.js';
 import { parseCommandArgs, type Command } from './args.js';
 import { numberOption, openModelFromArgs } from './model-options.js';
 
 const HELP = `Usage: trt-detect bench -m MODEL [-i INPUT] [--seconds N] [--cameras N] [--interval N] [--sequential]
-                        [--mqtt URL|none] [--loop-minutes N] [--json FILE] [-c FILE]
+                        [--nice N] [--mqtt URL|none] [--loop-minutes N] [--json FILE] [-c FILE]
 
 Measures the pipelined engine on a video file (looped) with recording to a temporary MP4 and
 every inferred frame published over MQTT: per-stage latency (decode, preprocess, inference,
@@ -29,6 +30,8 @@ Options:
   --cameras N          cameras decoding the same file at once, sharing the detector (default 1)
   --interval N         detect.interval: run the detector on every N+1-th frame (default from -c, else 0)
   --sequential         also run the sequential baseline
+  --nice N             media.nice: the decoders and encoders run N steps nicer than the detector
+                       (0-19; default from -c, else 10); 0 measures them at equal priority
   --mqtt URL|none      publish to this broker; default: a private mosquitto on a free port when
                        mosquitto is installed, else nowhere (the JSON says which)
   --loop-minutes N     memory run: the pipelined phase runs N minutes (fractions allowed) and RSS is
@@ -49,6 +52,7 @@ export const benchCommand: Command = async (argv) => {
     cameras: { type: 'string' },
     interval: { type: 'string' },
     sequential: { type: 'boolean' },
+    nice: { type: 'string' },
     mqtt: { type: 'string' },
     'loop-minutes': { type: 'string' },
     'rss-every': { type: 'string' },
@@ -66,6 +70,8 @@ export const benchCommand: Command = async (argv) => {
   const rssEvery = numberOption('bench', 'rss-every', values['rss-every'], 0.25, 600) ?? 5;
   const intervalArg = numberOption('bench', 'interval', values.interval, 0, 1000);
   if (intervalArg !== undefined && !Number.isInteger(intervalArg)) throw new ConfigError(`trt-detect bench: --interval ${values.interval}: expected a whole number from 0 to 1000`);
+  const niceArg = numberOption('bench', 'nice', values.nice, 0, 19);
+  if (niceArg !== undefined && !Number.isInteger(niceArg)) throw new ConfigError(`trt-detect bench: --nice ${values.nice}: expected a whole number from 0 to 19`);
   const jsonProblem = values.json ? fileWriteProblem(values.json) : null;
   if (jsonProblem) throw new ConfigError(`trt-detect bench: --json ${values.json}: cannot write (${jsonProblem})`);
   if (!values.model && !values.config) throw new ConfigError('trt-detect bench: -m MODEL is required (or -c CONFIG with model.path)');
@@ -73,8 +79,10 @@ export const benchCommand: Command = async (argv) => {
   if (!existsSync(input)) throw new RuntimeFailure(`${input}: not found (check -i)`);
   const video = await probeVideo(input);
 
-  const { detector, options, interval: cfgInterval } = await openModelFromArgs('bench', values);
+  const { config, detector, options, interval: cfgInterval } = await openModelFromArgs('bench', values);
   const interval = intervalArg ?? cfgInterval;
+  const nice = niceArg ?? config?.media.nice ?? DEFAULT_MEDIA_NICE;
+  setMediaNice(nice);
   const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
   const dir = mkdtempSync(join(tmpdir(), 'trt-detect-bench-'));
   let mqtt: Awaited<ReturnType<typeof openBenchMqtt>> | null = null;
@@ -125,6 +133,7 @@ export const benchCommand: Command = async (argv) => {
       input: { file: input, width: video.width, height: video.height, fps: r2(video.fps) },
       cameras,
       interval,
+      media_nice: nice,
       seconds: r2(pipe.elapsed),
       recording: true,
       mqtt: { mode: mqtt.mode, url: mqtt.url, publish: 'all_frames', published: published?.published ?? 0, dropped: published?.dropped ?? 0, ...(mqtt.note ? { note: mqtt.note } : {}) },
@@ -135,7 +144,7 @@ export const benchCommand: Command = async (argv) => {
       date: new Date().toISOString(),
     };
     const lines = [
-      `model ${result.model} (${result.backend}), input ${input} ${video.width}x${video.height}, ${cameras} camera(s), interval ${interval}, recording on, MQTT ${mqtt.mode}`,
+      `model ${result.model} (${result.backend}), input ${input} ${video.width}x${video.height}, ${cameras} camera(s), interval ${interval}, decoders/encoders at nice +${nice}, recording on, MQTT ${mqtt.mode}`,
       `end-to-end ${result.fps} FPS (${result.frames} frames in ${result.seconds}s${cameras > 1 ? `, ${result.fps_per_camera} per camera` : ''}), detector alone ${result.inference_fps} FPS (before / after: ${inf.spansFps.join(' / ')}), ratio ${result.pipelined_vs_inference}`,
       ...(seq ? [`sequential baseline ${result.sequential_fps} FPS, pipelined/sequential ${result.pipelined_vs_sequential}`] : []),
       `CPU ${pipe.cpu.total_percent}% of one core, ${result.cpu_ms_per_frame} ms per frame (process ${pipe.cpu.process_percent}%, ffmpeg children ${pipe.cpu.children_percent ?? 'n/a'}%; ${pipe.cpu.machine_percent}% of ${pipe.cpu.cores} cores)`,

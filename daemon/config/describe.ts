@@ -74,6 +74,7 @@ export function describeConfig(cfg: Config): string {
   }
   out.push(`rtsp_server: ${cfg.rtsp_server.enabled ? `port ${cfg.rtsp_server.port}` : 'off'}`);
   out.push(`http: ${cfg.http.enabled ? `http://${cfg.http.host}:${cfg.http.port}/healthz, /metrics` : 'off'}`);
+  out.push(`media: decoders and encoders at ${cfg.media.nice === 0 ? 'the daemon\'s priority' : `nice +${cfg.media.nice}`}`);
   out.push(`log: ${cfg.log.level}`);
   return `${out.join('\n')}\n`;
 }

@@ -7,7 +7,7 @@ export interface ConfigDiff {
   /** cameras whose settings differ, including their effective detect settings */
   changed: string[];
   unchanged: string[];
-  /** top-level sections other than cameras that changed (model, detect, mqtt, rtsp_server, http, log, base_dir) */
+  /** top-level sections other than cameras that changed (model, detect, mqtt, rtsp_server, http, media, log, base_dir) */
   globalChanged: string[];
 }
 

@@ -146,7 +146,7 @@ function finish(raw: RawConfig, configDir: string, options: LoadOptions, add: (p
       effective_detect: effective,
     };
   }
-  const config: Config = { base_dir: baseDir, model, detect: raw.detect, cameras, mqtt, rtsp_server: raw.rtsp_server, http: raw.http, log: raw.log };
+  const config: Config = { base_dir: baseDir, model, detect: raw.detect, cameras, mqtt, rtsp_server: raw.rtsp_server, http: raw.http, media: raw.media, log: raw.log };
 
   // checks that span several keys
   if (model.backend === 'onnxruntime' && !/\.onnx$/i.test(model.path)) {

@@ -87,5 +87,7 @@ export interface Config {
   mqtt: MqttConfig;
   rtsp_server: { enabled: boolean; port: number };
   http: { enabled: boolean; host: string; port: number };
+  /** decoder/encoder processes run `nice` steps nicer than the daemon (0-19) */
+  media: { nice: number };
   log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' };
 }

@@ -1,7 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { frameBytes, type PixelFormat } from '../detect/types.js';
 import { ffmpegPath, ffmpegPixelFormat } from './image-io.js';
+import { spawnMedia } from './media-process.js';
 import { platform, type Platform } from './platform.js';
 import { parseRational } from './probe.js';
 
@@ -37,7 +38,7 @@ export interface Command {
 
 /** Starts a stream encoder: frames go to `stdin`, the H.264 byte stream comes out of `output`. */
 export function spawnStreamEncoder(cmd: Command): { proc: ChildProcess; stdin: Writable; output: Readable; stderr: Readable } {
-  const proc = spawn(cmd.command, cmd.args, { stdio: cmd.outputFd === 3 ? ['pipe', 'ignore', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe'] });
+  const proc = spawnMedia(cmd.command, cmd.args, { stdio: cmd.outputFd === 3 ? ['pipe', 'ignore', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe'] });
   return { proc, stdin: proc.stdin as Writable, output: proc.stdio[cmd.outputFd] as Readable, stderr: proc.stderr as Readable };
 }
 

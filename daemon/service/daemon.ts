@@ -3,6 +3,7 @@ import { diffConfigs, type Config, type ConfigDiff } from '../config/index.js';
 import { openDetector } from '../detect/open.js';
 import type { Detector } from '../detect/types.js';
 import { ConfigError, RuntimeFailure, errorMessage } from '../errors.js';
+import { setMediaNice } from '../media/media-process.js';
 import { MqttPublisher, type MqttStats } from '../sinks/mqtt-publisher.js';
 import { SegmentRecorder } from '../sinks/recorder.js';
 import { RtspOutSink } from '../sinks/rtsp-out.js';
@@ -126,6 +127,7 @@ export class Daemon {
   async start(): Promise<void> {
     const cfg = this.config;
     const { logger } = this.opts;
+    setMediaNice(cfg.media.nice);
     this.detector = await openConfiguredDetector(cfg, this.logger);
     this.fair = new FairDetector(this.detector);
     const info = this.detector.info;
@@ -261,8 +263,9 @@ export class Daemon {
         throw err;
       }
     }
-    // cameras that must restart: changed ones, and all of them when the model or detect settings changed
-    const restartAll = modelChanged || diff.globalChanged.includes('detect');
+    // cameras that must restart: changed ones, and all of them when the model, detect settings or
+    // the decoders' and encoders' priority (media) changed
+    const restartAll = modelChanged || diff.globalChanged.includes('detect') || diff.globalChanged.includes('media');
     // a moved RTSP server restarts the cameras it serves
     const rtspChanged = diff.globalChanged.includes('rtsp_server');
     const restart = restartAll ? [...diff.changed, ...diff.unchanged] : rtspChanged ? [...diff.changed, ...diff.unchanged.filter((n) => this.config.cameras[n]?.rtsp_out)] : diff.changed;
@@ -289,6 +292,7 @@ export class Daemon {
       if (this.fair) this.fair.target = newDetector;
     }
     this.config = next;
+    setMediaNice(next.media.nice);
     for (const name of [...diff.added, ...restart]) {
       const cam = next.cameras[name];
       if (cam?.enabled) this.startCamera(name, cam);

@@ -1,10 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { renameSync, rmSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { RuntimeFailure } from '../errors.js';
 import { ffmpegPath, ffmpegPixelFormat } from '../media/image-io.js';
 import type { PixelFormat } from '../detect/types.js';
 import { h264StreamEncoder, hardwareEncoder, spawnStreamEncoder, type Command as EncoderCommand } from '../media/encoder.js';
+import { spawnMedia } from '../media/media-process.js';
 import { parseRational } from '../media/probe.js';
 import { keepTimestampArgs } from '../media/ffmpeg-features.js';
 import { AnnexBParser, NAL, nalType } from '../media/h264.js';
@@ -99,7 +100,7 @@ export class Mp4Writer {
     const opts = this.opts;
     const timescale = opts.timescale ?? DEFAULT_TIMESCALE;
     const { proc: encoder, output: encoded } = spawnStreamEncoder(enc);
-    const muxer = spawn(ffmpegPath(), ['-nostdin', '-hide_banner', '-loglevel', 'error', '-f', 'matroska', '-i', 'pipe:0', '-c:v', 'copy', '-video_track_timescale', String(timescale), ...FRAGMENTED, '-y', this.target], {
+    const muxer = spawnMedia(ffmpegPath(), ['-nostdin', '-hide_banner', '-loglevel', 'error', '-f', 'matroska', '-i', 'pipe:0', '-c:v', 'copy', '-video_track_timescale', String(timescale), ...FRAGMENTED, '-y', this.target], {
       stdio: ['pipe', 'ignore', 'pipe'],
     });
     const out = muxer.stdin as Writable;
@@ -138,7 +139,7 @@ export class Mp4Writer {
     const args = ['-nostdin', '-hide_banner', '-loglevel', 'error', '-f', 'matroska', '-i', 'pipe:0', ...keep,
       '-an', '-c:v', 'libx264', '-preset', opts.preset ?? 'veryfast', '-crf', String(opts.crf ?? 23), '-pix_fmt', 'yuv420p',
       '-g', gop, '-keyint_min', gop, '-sc_threshold', '0', '-bf', '0', '-video_track_timescale', String(timescale), ...FRAGMENTED, '-y', this.target];
-    this.watch([spawn(ffmpegPath(), args, { stdio: ['pipe', 'ignore', 'pipe'] })]);
+    this.watch([spawnMedia(ffmpegPath(), args, { stdio: ['pipe', 'ignore', 'pipe'] })]);
     (this.input as Writable).write(this.framing.header());
   }
 

@@ -1,9 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { RuntimeFailure } from '../errors.js';
 import { passthroughArgs } from '../media/ffmpeg-features.js';
 import { ffmpegPath, ffmpegPixelFormat } from '../media/image-io.js';
+import { spawnMedia } from '../media/media-process.js';
 import type { VideoInfo } from '../media/probe.js';
 import { frameBytes, type Frame, type PixelFormat } from '../detect/types.js';
 import { FramePool } from './frame-pool.js';
@@ -62,7 +63,7 @@ export class FfmpegFileSource {
     const args = ['-nostdin', '-nostats', '-hide_banner', '-loglevel', 'info', ...(this.opts.realtime ? ['-re'] : []), '-i', this.file, '-map', '0:v:0', '-an', '-sn', '-dn',
       '-vf', 'showinfo=checksum=0', ...(await passthroughArgs()), '-f', 'rawvideo', '-pix_fmt', ffmpegPixelFormat(PIXEL_FORMAT), 'pipe:1'];
     const reader = new PipeFrameReader();
-    const proc = spawn(ffmpegPath(), args, { stdio: ['ignore', reader.childFd, 'pipe'] });
+    const proc = spawnMedia(ffmpegPath(), args, { stdio: ['ignore', reader.childFd, 'pipe'] });
     reader.start();
     reader.setFrame(this.pool);
     this.proc = proc;

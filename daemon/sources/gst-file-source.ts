@@ -1,8 +1,9 @@
-import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { frameBytes, type Frame, type PixelFormat } from '../detect/types.js';
 import { RuntimeFailure } from '../errors.js';
+import { spawnMedia } from '../media/media-process.js';
 import type { Platform } from '../media/platform.js';
 import type { VideoInfo } from '../media/probe.js';
 import { FramePool } from './frame-pool.js';
@@ -21,7 +22,7 @@ export class GstFileSource {
   truncated: string | null = null;
   delivered = 0;
   private stopped = false;
-  private proc: ReturnType<typeof spawn> | null = null;
+  private proc: ChildProcess | null = null;
 
   readonly info: VideoInfo & { pixelFormat: PixelFormat };
 
@@ -53,7 +54,7 @@ export class GstFileSource {
     const { width, height, fps, pixelFormat } = this.info;
     const plan = this.plan(this.info);
     const reader = new PipeFrameReader();
-    const proc = spawn(plan.command, plan.args, { stdio: ['ignore', 'pipe', 'pipe', reader.childFd] });
+    const proc = spawnMedia(plan.command, plan.args, { stdio: ['ignore', 'pipe', 'pipe', reader.childFd] });
     reader.start();
     reader.setFrame(this.pool);
     this.proc = proc;

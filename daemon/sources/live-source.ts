@@ -1,9 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { frameBytes, type Frame, type PixelFormat } from '../detect/types.js';
 import { gstFraction } from '../media/encoder.js';
+import { spawnMedia } from '../media/media-process.js';
 import { platform, type Platform } from '../media/platform.js';
 import { probeRtspCodec } from '../media/probe.js';
 import { maskUrlPasswords, type Logger } from '../service/log.js';
@@ -146,7 +147,7 @@ export class LiveSource implements VideoSource {
     this.describe = plan.describe;
     if (this.reconnects === 0) this.opts.logger?.info({ source: this.opts.settings.target, backend: plan.backend, pipeline: plan.describe }, 'camera connecting');
     const reader = new PipeFrameReader();
-    const proc = spawn(plan.command, plan.args, { stdio: plan.frameFd === 3 ? ['ignore', 'pipe', 'pipe', reader.childFd] : ['ignore', reader.childFd, 'pipe'] });
+    const proc = spawnMedia(plan.command, plan.args, { stdio: plan.frameFd === 3 ? ['ignore', 'pipe', 'pipe', reader.childFd] : ['ignore', reader.childFd, 'pipe'] });
     reader.start();
     this.proc = proc;
     this.reader = reader;

@@ -58,6 +58,7 @@ describe('trt-detect bench', () => {
     expect(Number.isInteger(j.frames) && j.frames > 0).toBe(true);
     expect(j.rss_mb).toBeGreaterThan(10);
     expect(j.cpu_percent).toBeGreaterThan(0);
+    expect(j.media_nice).toBe(10);
     expect(j.cpu.total_percent).toBeCloseTo(j.cpu.process_percent + (j.cpu.children_percent ?? 0), 0);
     // on Linux the ffmpeg decoder and encoder are counted too
     expect(j.cpu.children_percent).toBeGreaterThan(0);
@@ -95,11 +96,12 @@ describe('trt-detect bench', () => {
       const collector = await collectMessages(broker.url, 'trt-detect-bench/+/detections');
       try {
         const out = join(tmp.dir, 'c2-i0.json');
-        const r = await runCli(['bench', '-m', MODEL, '-i', clip, '--seconds', '2', '--cameras', '2', '--interval', '1', '--mqtt', broker.url, '--loop-minutes', '0.1', '--rss-every', '1', '--json', out], { timeoutMs: 240_000 });
+        const r = await runCli(['bench', '-m', MODEL, '-i', clip, '--seconds', '2', '--cameras', '2', '--interval', '1', '--mqtt', broker.url, '--loop-minutes', '0.1', '--rss-every', '1', '--nice', '0', '--json', out], { timeoutMs: 240_000 });
         expect(r.code, r.stderr).toBe(0);
         const j = readJson(out);
         expect(j.cameras).toBe(2);
         expect(j.interval).toBe(1);
+        expect(j.media_nice).toBe(0);
         expect(j.camera_fps).toHaveLength(2);
         for (const f of j.camera_fps) expect(f).toBeGreaterThan(0);
         expect(j.fps_per_camera).toBeCloseTo(j.fps / 2, 1);
@@ -145,6 +147,12 @@ describe('trt-detect bench', () => {
     const scheme = await runCli(['bench', '-m', MODEL, '-i', clip, '--mqtt', 'ftp://x']);
     expect(scheme.code).toBe(2);
     expect(scheme.stderr.trim()).toBe('trt-detect bench: --mqtt: unsupported scheme "ftp" (expected mqtt, mqtts, ws or wss)');
+    const nice = await runCli(['bench', '-m', MODEL, '-i', clip, '--nice', '20']);
+    expect(nice.code).toBe(2);
+    expect(nice.stderr.trim()).toBe('trt-detect bench: --nice 20: expected a number from 0 to 19');
+    const niceFraction = await runCli(['bench', '-m', MODEL, '-i', clip, '--nice', '2.5']);
+    expect(niceFraction.code).toBe(2);
+    expect(niceFraction.stderr.trim()).toBe('trt-detect bench: --nice 2.5: expected a whole number from 0 to 19');
     const loop = await runCli(['bench', '-m', MODEL, '-i', clip, '--loop-minutes', 'x']);
     expect(loop.code).toBe(2);
     expect(loop.stderr.trim().split('\n')).toHaveLength(1);
@@ -166,6 +174,8 @@ describe('trt-detect bench', () => {
       writeFileSync(join(data, 'c2-i0.json'), readFileSync(multi));
       writeFileSync(join(data, 'memory.json'), readFileSync(multi));
     }
+    // the same run with the decoders and encoders at the detector's priority
+    writeFileSync(join(data, 'c1-i0-n0.json'), JSON.stringify({ ...base, media_nice: 0, fps: base.fps * 0.9 }));
     writeFileSync(join(data, 'meta.json'), JSON.stringify({ runs: { timing: { command: 'scripts/bench --test', input: clip, date: base.date, load_at_start: '0.11 0.22 0.33' } } }));
     const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'bench-plot.mjs'), data, out], { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
@@ -174,6 +184,8 @@ describe('trt-detect bench', () => {
     expect(report).toContain(`${base.fps.toFixed(2)} / ${base.inference_fps.toFixed(2)} FPS`);
     expect(report).toContain(`${base.sequential_fps.toFixed(2)} FPS`);
     expect(report).toContain('`scripts/bench --test`');
+    expect(report).toContain(`(\`media.nice: 0\` instead of 10) | ${((base.fps * 0.9) / base.inference_fps).toFixed(2)} (${(base.fps * 0.9).toFixed(2)} / ${base.inference_fps.toFixed(2)}`);
+    expect(report).not.toMatch(/NaN|undefined/);
     expect(report).toContain('load average (1, 5, 15 min) 0.11 0.22 0.33 at the start');
     // no interval-2 run in this data: the report says so instead of inventing a ratio
     expect(report).toMatch(/interval 2 ≥ 2\.5 × interval 0 \| n\/a .*not measured/);

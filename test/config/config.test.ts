@@ -56,6 +56,8 @@ mqtt:
     expect(problems(minimal('source: rtsp:/host/x'))[0]).toMatch(/malformed source/);
     expect(problems(minimal('source: /x.mp4\n    record: {preset: fastest}'))[0]).toMatch(/cameras\.front\.record\.preset: .*ultrafast.*veryslow/);
     expect(problems(minimal('source: /x.mp4\n    record: {crf: 60}'))[0]).toMatch(/cameras\.front\.record\.crf: /);
+    expect(problems(`media: {nice: 20}\n${minimal()}`)[0]).toBe('a.yaml:1:9: media.nice: 20 is out of range (expected an integer from 0 to 19)');
+    expect(problems(`media: {nice: 2.5}\n${minimal()}`)[0]).toMatch(/^a\.yaml:1:9: media\.nice: /);
   });
 
   it('reports YAML syntax errors and empty files with a position', () => {
@@ -99,6 +101,9 @@ mqtt:
     const a = parseConfig('cameras:\n  x: {source: /x.mp4}\n  y: {source: /y.mp4}\n  z: {source: /z.mp4}\n', 'a.yaml');
     const b = parseConfig('cameras:\n  x: {source: /x.mp4}\n  y: {source: /y.mp4, detect: {threshold: 0.9}}\n  w: {source: /w.mp4}\nlog: {level: debug}\n', 'b.yaml');
     expect(diffConfigs(a, b)).toEqual({ added: ['w'], removed: ['z'], changed: ['y'], unchanged: ['x'], globalChanged: ['log'] });
+    expect(a.media).toEqual({ nice: 10 });
+    const c = parseConfig('cameras:\n  x: {source: /x.mp4}\n  y: {source: /y.mp4}\n  z: {source: /z.mp4}\nmedia: {nice: 0}\n', 'c.yaml');
+    expect(diffConfigs(a, c).globalChanged).toEqual(['media']);
   });
 });
 

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listSegments } from '../../daemon/sinks/recorder.js';
 import { CLI, MODEL, runCli } from '../support/cli.js';
 import { collectMessages, freePort, startMosquitto, type CollectedMessage, type Mosquitto } from '../support/mosquitto.js';
+import { childrenNamed, threadNices } from '../support/proc.js';
 import { makeTestVideo, probeFrames, tempDir } from '../support/videos.js';
 import { rtspCamera, type RtspCamera } from './rtsp-camera.js';
 
@@ -216,6 +217,44 @@ http: {enabled: false}
       await late.close();
       const retained = late.messages.filter((m) => m.retain).map((m) => [m.topic, m.payload]);
       expect(retained, JSON.stringify(retained)).toEqual([['pfx-a/status', 'offline']]);
+      daemon.proc.kill('SIGTERM');
+      expect(await daemon.exit).toBe(0);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\n--- daemon output ---\n${daemon.out().slice(-3000)}`);
+    } finally {
+      if (daemon.proc.exitCode === null) daemon.proc.kill('SIGKILL');
+      await sub.close();
+    }
+  }, 120_000);
+
+  it.runIf(process.platform === 'linux')('media.nice: the decoder and the recording encoder run that much nicer than the daemon; a reload with a new value restarts the camera with it', async () => {
+    const clip = makeTestVideo(join(dir, 'nice.mp4'), { width: 320, height: 240, fps: 10, frames: 20 });
+    const cfg = join(dir, 'nice.yaml');
+    const write = (nice: number) =>
+      writeFileSync(cfg, `model: {path: ${MODEL}}\ncameras:\n  cam: {source: ${clip}, loop: true, realtime: true, record: {path: ${join(dir, 'nice-rec')}}}\nmqtt: {url: ${broker.url}, topic_prefix: nice}\nhttp: {enabled: false}\nrtsp_server: {enabled: false}\nmedia: {nice: ${nice}}\n`);
+    write(3);
+    const sub = await collectMessages(broker.url, 'nice/cam/status');
+    const daemon = startDaemon(cfg);
+    const pid = daemon.proc.pid as number;
+    /** nice values of the daemon's ffmpeg children's threads, once it has a decoder and an encoder */
+    const childNices = async () => {
+      for (let i = 0; i < 100; i++) {
+        const kids = childrenNamed(pid, 'ffmpeg');
+        if (kids.length >= 2) return new Set(kids.flatMap((k) => threadNices(k)));
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error('the daemon never ran a decoder and an encoder');
+    };
+    try {
+      const base = threadNices(pid)[0];
+      await sub.waitFor((ms) => statusOf(ms, 'nice/cam/status').some((x) => x.state === 'streaming'), 45_000);
+      expect(await childNices()).toEqual(new Set([base + 3]));
+      const before = sub.messages.length;
+      write(8);
+      daemon.proc.kill('SIGHUP');
+      await sub.waitFor((ms) => statusOf(ms.slice(before), 'nice/cam/status').some((x) => x.state === 'streaming'), 20_000);
+      await new Promise((r) => setTimeout(r, 500));
+      expect(await childNices()).toEqual(new Set([base + 8]));
       daemon.proc.kill('SIGTERM');
       expect(await daemon.exit).toBe(0);
     } catch (err) {
