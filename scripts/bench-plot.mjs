@@ -217,7 +217,11 @@ export function buildReport(dataDir, outDir) {
   const meta = read(dataDir, 'meta.json') ?? {};
   const base = read(dataDir, 'c1-i0.json');
   const i2 = read(dataDir, 'c1-i2.json');
-  const t1 = read(dataDir, 'c1-i0-t1.json');
+  // the same with ONNX Runtime on every physical core instead of model.threads auto
+  const t1 = read(dataDir, 'c1-i0-threads.json');
+  const t1i2 = read(dataDir, 'c1-i2-threads.json');
+  const threadsName = (r) => (r?.model_threads ? `model.threads: ${r.model_threads}` : 'model.threads: ONNX Runtime default');
+  const autoName = base?.model_threads ? `model.threads: auto (${base.model_threads} here)` : 'model.threads: auto';
   const n0 = read(dataDir, 'c1-i0-n0.json');
   const mem = read(dataDir, 'memory.json');
   const multi = readdirSync(dataDir)
@@ -232,8 +236,8 @@ export function buildReport(dataDir, outDir) {
 
   // pipelined vs sequential (and the detector alone, and interval 2)
   if (base) {
-    const cats = ['sequential loop', 'pipelined', 'detector alone'];
-    const values = [base.sequential_fps ?? null, base.fps, base.inference_fps];
+    const cats = ['sequential loop', 'sequential, ffmpeg free', 'pipelined', 'detector alone'];
+    const values = [base.sequential_fps ?? null, base.sequential_overlapped_fps ?? null, base.fps, base.inference_fps];
     if (i2) {
       cats.splice(2, 0, 'pipelined, interval 2');
       values.splice(2, 0, i2.fps);
@@ -242,8 +246,8 @@ export function buildReport(dataDir, outDir) {
       title: `End-to-end FPS, 1 camera, ${base.input.width}x${base.input.height}, recording + MQTT on`,
       categories: cats,
       series: [
-        { name: t1 ? 'model.threads: 0 (default)' : 'frames per second', values: values.map((v) => (v == null ? null : Number(v))), color: COLORS[0] },
-        ...(t1 ? [{ name: 'model.threads: 1', values: cats.map((c) => (c === 'sequential loop' ? t1.sequential_fps ?? null : c === 'pipelined' ? t1.fps : c === 'detector alone' ? t1.inference_fps : null)), color: COLORS[1] }] : []),
+        { name: t1 ? autoName : 'frames per second', values: values.map((v) => (v == null ? null : Number(v))), color: COLORS[0] },
+        ...(t1 ? [{ name: threadsName(t1), values: cats.map((c) => ({ 'sequential loop': t1.sequential_fps, 'sequential, ffmpeg free': t1.sequential_overlapped_fps, pipelined: t1.fps, 'pipelined, interval 2': t1i2?.fps, 'detector alone': t1.inference_fps })[c] ?? null), color: COLORS[1] }] : []),
       ],
       yLabel: 'frames per second',
       width: 760,
@@ -300,6 +304,7 @@ export function buildReport(dataDir, outDir) {
   // targets
   const r1 = base ? base.fps / base.inference_fps : null;
   const r2 = base && base.sequential_fps ? base.fps / base.sequential_fps : null;
+  const r2free = base && base.sequential_overlapped_fps ? base.fps / base.sequential_overlapped_fps : null;
   const r3 = base && i2 ? i2.fps / base.fps : null;
   const maxRss = mem ? mem.rss_mb : null;
 
@@ -323,22 +328,25 @@ export function buildReport(dataDir, outDir) {
   L.push('| target | measured | |', '|---|---:|---|');
   const spans = (r) => (r?.inference_only?.spans_fps?.length > 1 ? `; detector alone before / after the other phases: ${r.inference_only.spans_fps.map((v) => num(v)).join(' / ')}` : '');
   L.push(`| pipelined FPS ≥ 0.9 × detector-alone FPS (720p, recording + MQTT) | ${num(r1)} (${num(base?.fps)} / ${num(base?.inference_fps)} FPS${spans(base)}) | ${verdict(r1 == null ? null : r1 >= 0.9)} |`);
-  L.push(`| pipelined ≥ 1.5 × sequential loop | ${num(r2)} (${num(base?.fps)} / ${num(base?.sequential_fps)} FPS) | ${verdict(r2 == null ? null : r2 >= 1.5)} |`);
+  L.push(`| pipelined ≥ 1.5 × sequential loop (the classic loop: stages strictly one after another) | ${num(r2)} (${num(base?.fps)} / ${num(base?.sequential_fps)} FPS) | ${verdict(r2 == null ? null : r2 >= 1.5)} |`);
+  if (r2free != null) L.push(`| for comparison: pipelined / the same loop with its ffmpeg decoder and encoder running free (they overlap the detector) | ${num(r2free)} (${num(base.fps)} / ${num(base.sequential_overlapped_fps)} FPS) | |`);
   if (t1) {
     const q1 = t1.fps / t1.inference_fps;
     const q2 = t1.sequential_fps ? t1.fps / t1.sequential_fps : null;
-    L.push(`| the same two with ONNX Runtime on one thread (\`model.threads: 1\`) | ${num(q1)} (${num(t1.fps)} / ${num(t1.inference_fps)}${spans(t1)}) and ${num(q2)} (${num(t1.fps)} / ${num(t1.sequential_fps)}) | ${verdict(q1 >= 0.9)} / ${verdict(q2 == null ? null : q2 >= 1.5)} |`);
+    const q2free = t1.sequential_overlapped_fps ? ` (${num(t1.fps / t1.sequential_overlapped_fps)} against the loop with ffmpeg running free)` : '';
+    L.push(`| the same two with ONNX Runtime on every core (\`${threadsName(t1)}\` instead of auto's ${base?.model_threads ?? 'choice'}) | ${num(q1)} (${num(t1.fps)} / ${num(t1.inference_fps)}${spans(t1)}) and ${num(q2)} (${num(t1.fps)} / ${num(t1.sequential_fps)})${q2free} | ${verdict(q1 >= 0.9)} / ${verdict(q2 == null ? null : q2 >= 1.5)} |`);
   }
   if (n0) {
     const q = n0.fps / n0.inference_fps;
     L.push(`| the first with the decoders and encoders at the detector's priority (\`media.nice: 0\` instead of ${base?.media_nice ?? 10}) | ${num(q)} (${num(n0.fps)} / ${num(n0.inference_fps)}${spans(n0)}) | ${verdict(q >= 0.9)} |`);
   }
   L.push(`| interval 2 ≥ 2.5 × interval 0 | ${num(r3)} (${num(i2?.fps)} / ${num(base?.fps)} FPS) | ${verdict(r3 == null ? null : r3 >= 2.5)} |`);
+  if (t1 && t1i2) L.push(`| the same with \`${threadsName(t1)}\` | ${num(t1i2.fps / t1.fps)} (${num(t1i2.fps)} / ${num(t1.fps)} FPS) | ${verdict(t1i2.fps / t1.fps >= 2.5)} |`);
   const tr = mem?.memory?.trend;
   L.push(`| RSS flat after warm-up over ≥ 5 min (no significant slope, per-minute peak not rising > ${PEAK_RISE * 100}%) | ${tr ? `${num(tr.slope_mb_per_min, 2)} ± ${num(tr.slope_ci95_mb_per_min, 2)} MB/min over ${num(mem.memory.minutes, 1)} min; peaks ${(tr.minute_peaks_mb ?? []).map((p) => num(p, 0)).join(', ')} MB` : 'n/a'} | ${verdict(tr ? flatVerdict(tr) && mem.memory.minutes >= 5 : null)} |`);
   L.push(`| RSS < ${RSS_LIMIT_MB} MB, one ${mem ? `${mem.input.width}x${mem.input.height}` : '1080p'} camera, bundled model on CPU | ${maxRss == null ? 'n/a' : `${num(maxRss, 1)} MB max`} | ${verdict(maxRss == null ? null : maxRss < RSS_LIMIT_MB)} |`);
   L.push('');
-  // every 720p scenario measures the detector alone with the same settings (but c1-i0-t1): their spread is the noise on the ratios
+  // every 720p scenario measures the detector alone with the same settings (but the -threads ones): their spread is the noise on the ratios
   const aloneRuns = [base, n0, i2, ...camRuns.filter((c) => c.n > 1).map((c) => c.r)].filter((r) => r?.inference_fps);
   if (aloneRuns.length > 1) {
     const v = aloneRuns.map((r) => r.inference_fps);
@@ -351,12 +359,16 @@ export function buildReport(dataDir, outDir) {
     L.push(`| detector alone | ${num(base.inference_fps)} | ${cpuCell(base.inference_only.cpu)} | ${num(base.inference_only.cpu_ms_per_frame, 1)} | |`);
     L.push(`| pipelined, interval 0 | ${num(base.fps)} | ${cpuCell(base.cpu)} | ${num(base.cpu_ms_per_frame, 1)} | ${num(base.rss_mb, 0)} |`);
     if (base.sequential) L.push(`| sequential loop, interval 0 | ${num(base.sequential_fps)} | ${cpuCell(base.sequential.cpu)} | ${num(base.sequential.cpu_ms_per_frame, 1)} | |`);
+    if (base.sequential_overlapped) L.push(`| sequential loop, ffmpeg running free | ${num(base.sequential_overlapped_fps)} | ${cpuCell(base.sequential_overlapped.cpu)} | ${num(base.sequential_overlapped.cpu_ms_per_frame, 1)} | |`);
     if (n0) L.push(`| pipelined, interval 0, media.nice: 0 (detector alone in that run: ${num(n0.inference_fps)}) | ${num(n0.fps)} | ${cpuCell(n0.cpu)} | ${num(n0.cpu_ms_per_frame, 1)} | ${num(n0.rss_mb, 0)} |`);
     if (i2) L.push(`| pipelined, interval 2 (detector alone in that run: ${num(i2.inference_fps)}) | ${num(i2.fps)} | ${cpuCell(i2.cpu)} | ${num(i2.cpu_ms_per_frame, 1)} | ${num(i2.rss_mb, 0)} |`);
     if (t1) {
-      L.push(`| detector alone, model.threads: 1 | ${num(t1.inference_fps)} | ${cpuCell(t1.inference_only.cpu)} | ${num(t1.inference_only.cpu_ms_per_frame, 1)} | |`);
-      L.push(`| pipelined, model.threads: 1 | ${num(t1.fps)} | ${cpuCell(t1.cpu)} | ${num(t1.cpu_ms_per_frame, 1)} | ${num(t1.rss_mb, 0)} |`);
-      if (t1.sequential) L.push(`| sequential loop, model.threads: 1 | ${num(t1.sequential_fps)} | ${cpuCell(t1.sequential.cpu)} | ${num(t1.sequential.cpu_ms_per_frame, 1)} | |`);
+      const tn = threadsName(t1);
+      L.push(`| detector alone, ${tn} | ${num(t1.inference_fps)} | ${cpuCell(t1.inference_only.cpu)} | ${num(t1.inference_only.cpu_ms_per_frame, 1)} | |`);
+      L.push(`| pipelined, ${tn} | ${num(t1.fps)} | ${cpuCell(t1.cpu)} | ${num(t1.cpu_ms_per_frame, 1)} | ${num(t1.rss_mb, 0)} |`);
+      if (t1.sequential) L.push(`| sequential loop, ${tn} | ${num(t1.sequential_fps)} | ${cpuCell(t1.sequential.cpu)} | ${num(t1.sequential.cpu_ms_per_frame, 1)} | |`);
+      if (t1.sequential_overlapped) L.push(`| sequential loop, ffmpeg running free, ${tn} | ${num(t1.sequential_overlapped_fps)} | ${cpuCell(t1.sequential_overlapped.cpu)} | ${num(t1.sequential_overlapped.cpu_ms_per_frame, 1)} | |`);
+      if (t1i2) L.push(`| pipelined, interval 2, ${tn} | ${num(t1i2.fps)} | ${cpuCell(t1i2.cpu)} | ${num(t1i2.cpu_ms_per_frame, 1)} | ${num(t1i2.rss_mb, 0)} |`);
     }
     L.push('');
     const det = (st) => ['preprocess', 'inference', 'postprocess'].reduce((a, k) => a + (st?.[k]?.mean_ms ?? 0), 0);
@@ -368,12 +380,17 @@ export function buildReport(dataDir, outDir) {
       const pc = base.cpu.children_percent != null ? (base.cpu.children_percent * 10) / base.fps : null;
       const aloneCores = base.inference_only.cpu.total_percent / 100;
       L.push('### Where the time goes', '');
-      L.push(`Alone, the detector needs **${num(alone, 1)} ms** per frame (preprocess + inference + postprocess, ${num(base.inference_only.cpu_ms_per_frame, 1)} ms of CPU). In the pipelined run it needed **${num(inPipe, 1)} ms** per frame and was busy ${num(Math.min(1, busy) * 100, 0)}% of the time${busy >= 0.85 ? ': the detector is the bottleneck, as intended,' : ','} but it ran ${num(inPipe / alone, 1)} × slower than alone because the same ${cores} cores also decode and encode the video${pc != null ? ` (the ffmpeg processes used ${num(pc, 1)} ms of CPU per frame)` : ''}, and this process copies frames in and out of the ffmpeg pipes and draws the boxes. ${aloneCores >= cores * 0.8 ? `Alone, the detector kept ${num(aloneCores, 1)} of the ${cores} cores busy (ONNX Runtime spreads the inference over all of them); in the pipeline it shares them with everything else, so on this machine pipelining can only hide the work that leaves cores idle.` : `Alone, the detector kept ${num(aloneCores, 1)} of the ${cores} cores busy (ONNX Runtime ran on fewer threads than there are cores), so the video work has a core of its own and the detector slows down only by what it shares: memory bandwidth, caches and the moments the decoder or encoder needs both cores.`} On a Jetson the inference runs on the GPU and decoding/encoding can use the video hardware, which is the situation the 0.9 target describes.`, '');
-      if (base.sequential && base.sequential.cpu_ms_per_frame && base.cpu_ms_per_frame) {
-        const capP = (cores * 1000) / base.cpu_ms_per_frame;
-        const capS = (cores * 1000) / base.sequential.cpu_ms_per_frame;
-        const saturated = base.cpu.machine_percent >= 90 && base.sequential.cpu.machine_percent >= 90;
-        L.push(`The sequential loop ${saturated ? 'is held to nearly the same figure for the same reason: it used' : 'used'} ${num(base.sequential.cpu.machine_percent, 0)}% of the machine at ${num(base.sequential.cpu_ms_per_frame, 1)} ms of CPU per frame (a ceiling of ${num(capS, 1)} FPS on ${cores} cores), the pipelined engine ${num(base.cpu.machine_percent, 0)}% at ${num(base.cpu_ms_per_frame, 1)} ms (${num(capP, 1)} FPS). ${saturated ? 'When both already keep every core busy, overlapping the stages cannot add throughput: the ffmpeg decoder and encoder run as separate processes, so even the classic loop overlaps them with the detector, and ONNX Runtime spreads the inference over all cores.' : 'The pipelined engine keeps the cores busier (decoding, drawing and encoding other frames, and pre-processing the next frame, while one is inferred), which is where its lead comes from; it gets no further because the inference, its longest stage, slows down when it shares the cores with that work.'}${t1 ? ` With ONNX Runtime on one thread (\`model.threads: 1\`) the cores are not saturated (pipelined ${num(t1.cpu.machine_percent, 0)}%, sequential ${num(t1.sequential?.cpu.machine_percent, 0)}% of the machine) and the overlap shows: pipelined ${num(t1.fps)} FPS against ${num(t1.sequential_fps)} sequential (${num(t1.sequential_fps ? t1.fps / t1.sequential_fps : null)} ×), ${num(t1.fps / t1.inference_fps)} × the single-thread detector alone.` : ''}`, '');
+      L.push(`Alone, the detector needs **${num(alone, 1)} ms** per frame (preprocess + inference + postprocess, ${num(base.inference_only.cpu_ms_per_frame, 1)} ms of CPU). In the pipelined run it needed **${num(inPipe, 1)} ms** per frame and was busy ${num(Math.min(1, busy) * 100, 0)}% of the time${busy >= 0.85 ? ': the detector is the bottleneck, as intended,' : ','} but it ran ${num(inPipe / alone, 1)} × slower than alone because the same ${cores} cores also decode and encode the video${pc != null ? ` (the ffmpeg processes used ${num(pc, 1)} ms of CPU per frame)` : ''}, and this process copies frames in and out of the ffmpeg pipes and draws the boxes. ${aloneCores >= cores * 0.8 ? `Alone, the detector kept ${num(aloneCores, 1)} of the ${cores} cores busy (ONNX Runtime spreads the inference over all of them); in the pipeline it shares them with everything else, so on this machine pipelining can only hide the work that leaves cores idle.` : `Alone, the detector kept ${num(aloneCores, 1)} of the ${cores} cores busy (ONNX Runtime on ${base.model_threads ? `${base.model_threads} thread${base.model_threads > 1 ? 's' : ''}` : 'fewer threads than there are cores'}: \`model.threads\` auto leaves a core to the video work), so the video work has a core of its own and the detector slows down only by what it shares: memory bandwidth, caches and the moments the decoder or encoder needs both cores.`} On a Jetson the inference runs on the GPU and decoding/encoding can use the video hardware, which is the situation the 0.9 target describes.`, '');
+      if (base.sequential?.stages) {
+        const st = base.sequential.stages;
+        const sum = STAGES.reduce((a, k) => a + (st[k]?.mean_ms ?? 0), 0);
+        const video = ['decode', 'draw', 'encode'].reduce((a, k) => a + (st[k]?.mean_ms ?? 0), 0);
+        const ceiling = base.sequential_fps ? base.inference_fps / base.sequential_fps : null;
+        const free = base.sequential_overlapped;
+        const freeText = free
+          ? ` The same loop with its ffmpeg processes running free ran ${num(base.sequential_overlapped_fps)} FPS: the decoder reads ahead and the encoder works through earlier frames while the detector runs, on the other cores, so that loop already overlaps the video work with inference (${num(free.cpu.machine_percent, 0)}% of the machine busy against ${num(base.sequential.cpu.machine_percent, 0)}% for the classic loop), and against it the pipelined engine gains ${num(r2free)} ×.`
+          : '';
+        L.push(`The classic loop spends, one after another, ${num(st.decode?.mean_ms, 1)} ms decoding, ${num(det(st), 1)} ms detecting, ${num(st.draw?.mean_ms, 1)} ms drawing, ${num(st.encode?.mean_ms, 1)} ms encoding and ${num(st.publish?.mean_ms, 1)} ms publishing: ${num(sum, 1)} ms a frame, ${num(1000 / sum, 1)} FPS (measured ${num(base.sequential_fps)}). The pipelined engine runs those stages at once on different frames, so its rate is set by the detector, and at best it matches the detector alone: ${num(ceiling)} × the classic loop on this machine. That ceiling is (detector + video work) / detector: ≥ 1.5 × needs the decoding, drawing and encoding (${num(video, 1)} ms here) to take at least half as long as the detector (${num(det(st), 1)} ms), and the detector not to slow down when it shares the cores with them.${freeText}${t1 ? ` With ONNX Runtime on every core (\`${threadsName(t1)}\`) the detector alone is faster (${num(t1.inference_fps)} FPS against ${num(base.inference_fps)}), but in the pipeline it takes the cores the video work needs: pipelined ${num(t1.fps)} FPS (auto: ${num(base.fps)}) at ${num(t1.cpu_ms_per_frame, 1)} ms of CPU per frame (auto: ${num(base.cpu_ms_per_frame, 1)}), against ${num(t1.sequential_fps)} for the classic loop (${num(t1.sequential_fps ? t1.fps / t1.sequential_fps : null)} ×)${t1.sequential_overlapped_fps ? ` and ${num(t1.sequential_overlapped_fps)} for the loop with ffmpeg running free (${num(t1.fps / t1.sequential_overlapped_fps)} ×)` : ''}, ${num(t1.fps / t1.inference_fps)} × its detector alone.` : ''}`, '');
       }
     }
     if (n0?.stages?.inference && base.stages?.inference) {
@@ -398,8 +415,9 @@ export function buildReport(dataDir, outDir) {
   L.push('- `trt-detect bench` runs every phase on the same detector and input in one process, each after a warm-up that is discarded (a fifth of the phase, 0.5–5 s).');
   L.push('- **Detector alone** (`inference_fps`): `detector.infer()` on one decoded frame, back to back: preprocess (addon) + inference + postprocess (addon). Measured in two halves, one before the pipelined phase and one after the sequential one, and counted together, so a machine whose speed drifts during the scenario biases the ratio less.');
   L.push(`- **Pipelined** (\`fps\`): the daemon's \`CameraPipeline\` (decode → detect → publish/draw/encode, three concurrent stages with bounded queues) on the file looping, recording every frame to an H.264 MP4 (libx264 veryfast) and publishing every inferred frame to a real MQTT broker (a private mosquitto unless \`--mqtt URL\`). The ffmpeg decoder and encoder run ${base?.media_nice ?? any.media_nice ?? 10} nice steps below the detector (\`media.nice\`, as the daemon runs them). With N cameras, N pipelines decode the same file and share one detector.`);
-  L.push('- **Sequential loop** (`sequential_fps`): the classic loop on the same stages, one frame at a time: read a frame, preprocess + infer + postprocess, publish, draw, hand it to the encoder, then the next frame. (The encoder is still a separate ffmpeg process, so x264 overlaps the next frame a little: the baseline is, if anything, flattered.)');
-  L.push('- Stage times: decode = wait for the next decoded frame; encode = handing the frame to the ffmpeg encoder until its pipe has taken it (includes back-pressure); publish = building and queueing the MQTT message. Percentiles over the measured span of the first camera.');
+  L.push('- **Sequential loop** (`sequential_fps`): the classic loop on the same stages, one frame at a time and strictly one after another: read a frame, preprocess + infer + postprocess, publish, draw, encode, then the next frame. Its ffmpeg decoder and encoder are separate processes, which would otherwise keep working on other frames while the detector runs; the loop holds each one stopped (SIGSTOP) outside its own stage and lets it run (SIGCONT) inside it: the decoder until the next frame has arrived, the encoder from the moment it is handed the frame until every one of its threads sleeps, waiting for input (read from `/proc/<pid>/task/*/stat`). That is the loop of a program that decodes and encodes in-process, one call after another (OpenCV\'s `VideoCapture.read` and `VideoWriter.write`, the classic Python loop); each codec may still use several threads inside its stage.');
+  L.push('- **Sequential loop, ffmpeg running free** (`sequential_overlapped_fps`): the same loop without holding the ffmpeg processes, so the decoder reads ahead and the encoder works through earlier frames while the detector runs: a loop that already overlaps the video work with inference, shown for comparison.');
+  L.push('- Stage times: decode = wait for the next decoded frame; encode = handing the frame to the ffmpeg encoder until its pipe has taken it (includes back-pressure), in the classic loop until the encoder has done what the frame gave it; publish = building and queueing the MQTT message. Percentiles over the measured span of the first camera.');
   L.push('- CPU: `process.cpuUsage()` of the Node process (all threads) plus the ffmpeg children from `/proc/<pid>/stat` (and reaped children\'s time), as % of one core; the private broker is left out. RSS: the Node process (sampled every 250 ms, maximum reported); children separately.');
   L.push('');
   L.push('Reproduce: `scripts/bench` (options: `--seconds N` per phase, `--minutes M` for the memory run, `--max-cameras N`, `-m MODEL`, `--out DIR`). On a Jetson with TensorRT: `scripts/bench -m model.engine --out bench/jetson-nano`.', '');

@@ -11,7 +11,9 @@ import { CameraPipeline, type CameraOutputs } from '../service/camera-pipeline.j
 import { FairDetector } from '../service/fair-detector.js';
 import { silentLogger } from '../service/log.js';
 import { LatencyStats, stageTimings } from '../service/rate.js';
+import { onMediaSpawn } from '../media/media-process.js';
 import { openSource } from '../sources/open-source.js';
+import { ProcessGate } from './process-gate.js';
 import { CpuMeter, type CpuFigures } from './process-usage.js';
 import { RssSampler, type RssSample, type RssTrend } from './rss-sampler.js';
 
@@ -249,43 +251,78 @@ export interface SequentialResult {
   frames: number;
   stages: Partial<Record<StageName, StageSummary>>;
   cpu: CpuFigures;
+  /** the decoder and encoder were held stopped outside their own stages */
+  held: boolean;
 }
 
 /**
  * The classic loop as the baseline: read a frame -> preprocess + infer + postprocess -> publish ->
  * draw -> encode, one frame at a time, nothing overlapping in this process (same interval).
+ *
+ * `hold`: the stages also run strictly one after another outside this process, as in a loop that
+ * decodes and encodes in-process: the ffmpeg decoder runs only while the loop waits for the next
+ * frame, the encoder only from the moment a frame is handed to it until it has done what that
+ * frame gave it to do (every thread asleep), each held stopped the rest of the time (ProcessGate).
+ * Without it the two ffmpeg processes work on other frames while the detector runs, a loop that
+ * already overlaps decode and encode with inference.
  */
-export async function sequential(ctx: BenchContext, seconds: number): Promise<SequentialResult> {
+export async function sequential(ctx: BenchContext, seconds: number, { hold }: { hold: boolean }): Promise<SequentialResult> {
   const publish = publishFn(ctx.publisher);
+  const decoder = new ProcessGate('decoder');
+  const encoder = new ProcessGate('encoder');
+  // a process started inside a stage's window is that stage's: nothing else runs then
+  let window: ProcessGate | null = null;
+  const stopAdopting = hold ? onMediaSpawn((proc) => window?.adopt(proc)) : () => undefined;
+  const enter = (gate: ProcessGate) => {
+    if (!hold) return;
+    window = gate;
+    gate.resume();
+  };
+  const leave = (gate: ProcessGate, untilIdle: boolean) => {
+    if (!hold) return;
+    if (untilIdle) gate.waitIdle();
+    gate.pause();
+    window = null;
+  };
   const src = await openSource(ctx.input, { loop: true });
-  const w = new Mp4Writer(join(ctx.dir, 'sequential.mp4'), { width: src.info.width, height: src.info.height, fps: src.info.fpsRational, pixelFormat: src.info.pixelFormat, timescale: src.info.timescale });
+  const frames = src.frames()[Symbol.asyncIterator]();
+  // made in the first encode stage, so that its ffmpeg starts inside that stage's window
+  let w: Mp4Writer | null = null;
   const stages: StageTimings = stageTimings();
   const every = ctx.interval + 1;
   const warmEnd = performance.now() + warmupSeconds(seconds) * 1000;
   let measuring = false;
   let cpu = new CpuMeter(ctx.exclude);
   let t0 = performance.now();
-  let frames = 0;
+  let counted = 0;
   let last: Detection[] = [];
-  let t = performance.now();
   try {
-    for await (const frame of src.frames()) {
-      stages.decode.add(performance.now() - t);
+    for (;;) {
+      let s = performance.now();
+      enter(decoder);
+      const next = await frames.next();
+      leave(decoder, false);
+      if (next.done) break;
+      const frame = next.value;
+      stages.decode.add(performance.now() - s);
       if (frame.index % every === 0) {
         const r = await ctx.detector.infer(frame, ctx.options);
         last = r.detections;
         stages.preprocess.add(r.timings.preprocess_ms);
         stages.inference.add(r.timings.inference_ms);
         stages.postprocess.add(r.timings.postprocess_ms);
-        const s = performance.now();
+        s = performance.now();
         publish('sequential', detectionMessage('sequential', frame, r.detections, r.timings.inference_ms));
         stages.publish.add(performance.now() - s);
       }
-      let s = performance.now();
+      s = performance.now();
       if (last.length) await native.draw(frame.data, frame.width, frame.height, drawBoxes(last), frame.format);
       stages.draw.add(performance.now() - s);
       s = performance.now();
+      enter(encoder);
+      w ??= new Mp4Writer(join(ctx.dir, hold ? 'sequential.mp4' : 'sequential-overlapped.mp4'), { width: src.info.width, height: src.info.height, fps: src.info.fpsRational, pixelFormat: src.info.pixelFormat, timescale: src.info.timescale });
       await w.write(frame.data, frame.pts);
+      leave(encoder, true);
       stages.encode.add(performance.now() - s);
       src.pool.release(frame.data);
       const now = performance.now();
@@ -294,20 +331,26 @@ export async function sequential(ctx: BenchContext, seconds: number): Promise<Se
         for (const st of Object.values(stages)) st.reset();
         cpu = new CpuMeter(ctx.exclude).start();
         t0 = now;
-        frames = 0;
+        counted = 0;
       } else if (measuring) {
-        frames++;
+        counted++;
         if (now - t0 >= seconds * 1000) break;
       }
-      t = performance.now();
     }
   } finally {
+    stopAdopting();
+    decoder.resume();
+    encoder.resume();
     src.stop();
   }
   const elapsed = (performance.now() - t0) / 1000;
   const cpuFigures = cpu.stop();
-  await w.finish();
+  await w?.finish();
   if (src.truncated) throw new RuntimeFailure(src.truncated);
   if (!measuring) throw new RuntimeFailure(`${ctx.input}: the sequential baseline ended before it could measure`);
-  return { fps: frames / elapsed, frames, stages: summarizeStages(stages, elapsed), cpu: cpuFigures };
+  const unheld = [decoder, encoder].find((g) => g.adopted === 0);
+  if (hold && unheld) {
+    throw new RuntimeFailure(`bench: the classic loop did not see its ${unheld.name} process start, so it could not hold it between stages`);
+  }
+  return { fps: counted / elapsed, frames: counted, stages: summarizeStages(stages, elapsed), cpu: cpuFigures, held: hold };
 }

@@ -21,7 +21,9 @@ postprocess, draw, encode, publish: mean, p50, p99), end-to-end FPS, CPU% (this 
 ffmpeg children) and RSS. In the same run it measures the detector alone (inference_fps; half
 before and half after the other phases, so a machine whose speed drifts biases the ratio less)
 and, with --sequential, the classic one-frame-at-a-time loop, so ratios come from one run on one
-machine.
+machine. The classic loop runs its stages strictly one after another: its ffmpeg decoder and
+encoder are held stopped (SIGSTOP) outside their own stages, as if they ran in-process; the same
+loop with them running free (sequential_overlapped_fps) is measured too.
 
 Options:
   -m, --model MODEL    model (default: model.path of -c)
@@ -29,7 +31,7 @@ Options:
   --seconds N          seconds measured per phase, after a short warm-up (default 20)
   --cameras N          cameras decoding the same file at once, sharing the detector (default 1)
   --interval N         detect.interval: run the detector on every N+1-th frame (default from -c, else 0)
-  --sequential         also run the sequential baseline
+  --sequential         also run the sequential baseline (both ways)
   --nice N             media.nice: the decoders and encoders run N steps nicer than the detector
                        (0-19; default from -c, else 10); 0 measures them at equal priority
   --mqtt URL|none      publish to this broker; default: a private mosquitto on a free port when
@@ -43,6 +45,14 @@ Options:
 
 const r2 = (v: number) => Number(v.toFixed(2));
 const ratio = (a: number, b: number) => (b > 0 ? r2(a / b) : null);
+const sequentialJson = (s: SequentialResult) => ({
+  fps: r2(s.fps),
+  frames: s.frames,
+  held: s.held,
+  stages: s.stages,
+  cpu: s.cpu,
+  cpu_ms_per_frame: s.fps > 0 ? r2((s.cpu.total_percent * 10) / s.fps) : null,
+});
 
 export const benchCommand: Command = async (argv) => {
   const { values } = parseCommandArgs('bench', argv, {
@@ -79,7 +89,7 @@ export const benchCommand: Command = async (argv) => {
   if (!existsSync(input)) throw new RuntimeFailure(`${input}: not found (check -i)`);
   const video = await probeVideo(input);
 
-  const { config, detector, options, interval: cfgInterval } = await openModelFromArgs('bench', values);
+  const { config, detector, options, interval: cfgInterval } = await openModelFromArgs('bench', values, { withVideo: true });
   const interval = intervalArg ?? cfgInterval;
   const nice = niceArg ?? config?.media.nice ?? DEFAULT_MEDIA_NICE;
   setMediaNice(nice);
@@ -103,9 +113,12 @@ export const benchCommand: Command = async (argv) => {
     log(`pipelined, ${cameras} camera(s), interval ${interval}, ${pipeSeconds}s${loopMinutes !== undefined ? `, RSS every ${rssEvery}s` : ''} ...`);
     const pipe = await pipelined(ctx, pipeSeconds, cameras, loopMinutes !== undefined ? rssEvery : null);
     let seq: SequentialResult | null = null;
+    let overlapped: SequentialResult | null = null;
     if (values.sequential) {
-      log(`sequential baseline, ${seconds}s ...`);
-      seq = await sequential(ctx, seconds);
+      log(`sequential baseline (the classic loop, decoder and encoder held between stages), ${seconds}s ...`);
+      seq = await sequential(ctx, seconds, { hold: true });
+      log(`sequential loop with the decoder and encoder running free, ${seconds}s ...`);
+      overlapped = await sequential(ctx, seconds, { hold: false });
     }
     log(`detector alone again, ${seconds / 2}s ...`);
     await alone.measure(seconds / 2);
@@ -114,13 +127,13 @@ export const benchCommand: Command = async (argv) => {
     const result = {
       fps: r2(pipe.fps),
       inference_fps: r2(inf.fps),
-      ...(seq ? { sequential_fps: r2(seq.fps) } : {}),
+      ...(seq && overlapped ? { sequential_fps: r2(seq.fps), sequential_overlapped_fps: r2(overlapped.fps) } : {}),
       frames: pipe.frames,
       inferred_frames: pipe.inferred,
       fps_per_camera: r2(pipe.fps / cameras),
       camera_fps: pipe.cameraFps,
       pipelined_vs_inference: ratio(pipe.fps, inf.fps),
-      ...(seq ? { pipelined_vs_sequential: ratio(pipe.fps, seq.fps) } : {}),
+      ...(seq && overlapped ? { pipelined_vs_sequential: ratio(pipe.fps, seq.fps), pipelined_vs_sequential_overlapped: ratio(pipe.fps, overlapped.fps) } : {}),
       rss_mb: rss.maxMb,
       children_rss_mb: rss.maxChildrenMb,
       cpu_percent: pipe.cpu.total_percent,
@@ -130,6 +143,8 @@ export const benchCommand: Command = async (argv) => {
       stages: pipe.stages,
       model: detector.info.path,
       backend: detector.info.backend,
+      /** ONNX Runtime intra-op threads (0: its own default); null for TensorRT */
+      model_threads: detector.info.threads ?? null,
       input: { file: input, width: video.width, height: video.height, fps: r2(video.fps) },
       cameras,
       interval,
@@ -138,7 +153,7 @@ export const benchCommand: Command = async (argv) => {
       recording: true,
       mqtt: { mode: mqtt.mode, url: mqtt.url, publish: 'all_frames', published: published?.published ?? 0, dropped: published?.dropped ?? 0, ...(mqtt.note ? { note: mqtt.note } : {}) },
       inference_only: { fps: r2(inf.fps), frames: inf.frames, spans_fps: inf.spansFps, stages: inf.stages, cpu: inf.cpu, cpu_ms_per_frame: inf.fps > 0 ? r2((inf.cpu.total_percent * 10) / inf.fps) : null },
-      ...(seq ? { sequential: { fps: r2(seq.fps), frames: seq.frames, stages: seq.stages, cpu: seq.cpu, cpu_ms_per_frame: seq.fps > 0 ? r2((seq.cpu.total_percent * 10) / seq.fps) : null } } : {}),
+      ...(seq && overlapped ? { sequential: sequentialJson(seq), sequential_overlapped: sequentialJson(overlapped) } : {}),
       ...(pipe.memory ? { memory: { minutes: loopMinutes, ...pipe.memory } } : {}),
       machine,
       date: new Date().toISOString(),
@@ -146,7 +161,9 @@ export const benchCommand: Command = async (argv) => {
     const lines = [
       `model ${result.model} (${result.backend}), input ${input} ${video.width}x${video.height}, ${cameras} camera(s), interval ${interval}, decoders/encoders at nice +${nice}, recording on, MQTT ${mqtt.mode}`,
       `end-to-end ${result.fps} FPS (${result.frames} frames in ${result.seconds}s${cameras > 1 ? `, ${result.fps_per_camera} per camera` : ''}), detector alone ${result.inference_fps} FPS (before / after: ${inf.spansFps.join(' / ')}), ratio ${result.pipelined_vs_inference}`,
-      ...(seq ? [`sequential baseline ${result.sequential_fps} FPS, pipelined/sequential ${result.pipelined_vs_sequential}`] : []),
+      ...(seq && overlapped
+        ? [`sequential baseline ${result.sequential_fps} FPS, pipelined/sequential ${result.pipelined_vs_sequential}; with the decoder and encoder running free ${result.sequential_overlapped_fps} FPS, pipelined/that ${result.pipelined_vs_sequential_overlapped}`]
+        : []),
       `CPU ${pipe.cpu.total_percent}% of one core, ${result.cpu_ms_per_frame} ms per frame (process ${pipe.cpu.process_percent}%, ffmpeg children ${pipe.cpu.children_percent ?? 'n/a'}%; ${pipe.cpu.machine_percent}% of ${pipe.cpu.cores} cores)`,
       `RSS max ${result.rss_mb} MB (children ${result.children_rss_mb ?? 'n/a'} MB)`,
       ...(pipe.memory ? [`memory run: RSS slope after ${pipe.memory.trend.warmup_s}s warm-up ${pipe.memory.trend.slope_mb_per_min} ± ${pipe.memory.trend.slope_ci95_mb_per_min} MB/min (95%; per-minute peaks ${pipe.memory.trend.minute_peaks_mb.join(', ') || 'n/a'} MB; ${pipe.memory.trend.min_mb}..${pipe.memory.trend.max_mb} MB, ${pipe.memory.samples.length} samples)`] : []),

@@ -177,7 +177,7 @@ export const detectCommand: Command = async (argv) => {
   const jsonFile = values.json as string | undefined;
   const jsonProblem = jsonFile ? fileWriteProblem(jsonFile) : null;
   if (jsonProblem) throw new ConfigError(`--json ${jsonFile}: cannot write (${jsonProblem})`);
-  const { detector, options, interval } = await openModelFromArgs('detect', values as { model?: string; config?: string }, { threshold });
+  const { detector, options, interval } = await openModelFromArgs('detect', values as { model?: string; config?: string }, { threshold, withVideo: target.kind === 'video' });
   const json = new JsonLines(jsonFile);
   try {
     if (target.kind === 'directory') {

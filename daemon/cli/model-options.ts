@@ -9,7 +9,7 @@ import { ConfigError } from '../errors.js';
 export const DEFAULT_DETECT = { threshold: 0.4, nms_iou: 0.45, classes: [] as string[], interval: 0, top_k: 200 };
 
 /** `-m`/`-c` handling shared by detect, eval and bench: -m overrides model.path. */
-export async function openModelFromArgs(command: string, values: { model?: string; config?: string }, overrides: { threshold?: number } = {}) {
+export async function openModelFromArgs(command: string, values: { model?: string; config?: string }, overrides: { threshold?: number; withVideo?: boolean } = {}) {
   const config: Config | null = values.config ? loadConfig(values.config, { modelOnly: true }) : null;
   const modelPath = values.model ?? config?.model.path;
   if (!modelPath) throw new ConfigError(`trt-detect ${command}: -m MODEL is required (or -c CONFIG with model.path)`);
@@ -21,6 +21,8 @@ export async function openModelFromArgs(command: string, values: { model?: strin
     labels: m?.labels ?? null,
     layout: m?.layout ?? 'auto',
     ...(m ? { input: m.input, threads: m.threads, precision: m.precision, strictPrecision: m.strict_precision, calibration: m.calibration } : {}),
+    // model.threads auto leaves a core to the video work where there is some
+    withVideo: overrides.withVideo ?? false,
     log: (level, msg) => {
       if (level === 'warn') process.stderr.write(`${msg}\n`);
     },

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { inferenceThreads } from '../detect/inference-threads.js';
 import { labelFileFor } from '../detect/labels.js';
 import { hardwareEncoder } from '../media/encoder.js';
 import { maskSecrets } from './secrets.js';
@@ -52,7 +53,7 @@ export function describeConfig(cfg: Config): string {
   const out: string[] = [];
   out.push(`base_dir: ${cfg.base_dir}`);
   out.push(`model: ${m.path}`);
-  out.push(`  backend ${m.backend}, precision ${m.precision}${m.strict_precision ? ' (strict)' : ''}, layout ${m.layout}, threads ${m.threads === 0 ? 'auto' : m.threads}`);
+  out.push(`  backend ${m.backend}, precision ${m.precision}${m.strict_precision ? ' (strict)' : ''}, layout ${m.layout}, threads ${m.threads === 0 ? `auto (${inferenceThreads(0, true)} on this machine)` : m.threads}`);
   out.push(`  labels: ${labelSource(m.path, m.labels)}`);
   const size = m.input.width && m.input.height ? `${m.input.width}x${m.input.height}` : 'size from the model';
   out.push(`  input: ${m.input.color}, mean [${m.input.mean.join(', ')}], std [${m.input.std.join(', ')}], ${m.input.resize}, ${size}`);

@@ -6,6 +6,7 @@ import { bindLayout, type LayoutBinding } from './layouts.js';
 import { backgroundIds, resolveLabels } from './labels.js';
 import type { DetectOptions, Detector, Frame, InferResult, ModelInfo, OutputLayout } from './types.js';
 import { decodeDetections } from './detections.js';
+import { inferenceThreads } from './inference-threads.js';
 import { OnnxRuntimeThread, type OutputTensor } from './onnxruntime-thread.js';
 
 export interface OnnxBackendOptions {
@@ -13,8 +14,10 @@ export interface OnnxBackendOptions {
   labels?: string[] | null;
   layout?: OutputLayout | 'auto';
   input?: { color: 'rgb' | 'bgr'; mean: [number, number, number]; std: [number, number, number]; resize: 'stretch' | 'letterbox'; width?: number | null; height?: number | null };
-  /** intra-op threads; 0 or undefined = ONNX Runtime's default (one per physical core it detects) */
+  /** intra-op threads (`model.threads`); 0 or undefined = auto (see inferenceThreads) */
   threads?: number;
+  /** video is decoded and encoded on the same cores (run, bench, detect on a video): auto leaves it a core */
+  withVideo?: boolean;
 }
 
 /** frames in the detector at once: pre-processing, inference, post-processing */
@@ -83,12 +86,13 @@ export class OnnxRuntimeDetector implements Detector {
     if (!existsSync(modelPath)) throw new ConfigError(`${modelPath}: model file not found (check model.path or -m)`);
     if (statSync(modelPath).isDirectory()) throw new ConfigError(`${modelPath}: is a directory, not a model file (check model.path or -m)`);
     let session: OnnxRuntimeThread;
+    const threads = inferenceThreads(opts.threads, opts.withVideo ?? false);
     try {
       session = await OnnxRuntimeThread.open(modelPath, {
         executionProviders: ['cpu'],
         graphOptimizationLevel: 'all',
         executionMode: 'sequential',
-        ...(opts.threads && opts.threads > 0 ? { intraOpNumThreads: opts.threads, interOpNumThreads: 1 } : { interOpNumThreads: 1 }),
+        ...(threads > 0 ? { intraOpNumThreads: threads, interOpNumThreads: 1 } : { interOpNumThreads: 1 }),
         // ONNX Runtime's pool threads spin while waiting for work by default: CPU the decoder,
         // encoder and drawing of the same frames need (measured with trt-detect bench)
         extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
@@ -130,6 +134,7 @@ export class OnnxRuntimeDetector implements Detector {
       layout: binding.layout,
       outputNames: [...session.outputNames],
       labels,
+      threads,
     };
     const spec: native.PreprocessSpec = { width, height, mean: input.mean, std: input.std, color: input.color, resize: input.resize };
     const tensors: Float32Array[] = [];

@@ -19,6 +19,8 @@ export interface ModelInfo {
   layout: OutputLayout;
   outputNames: string[];
   labels: string[];
+  /** ONNX Runtime's intra-op threads as asked for (0: its own default, one per physical core); absent for TensorRT */
+  threads?: number;
 }
 
 /**

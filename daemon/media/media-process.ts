@@ -19,6 +19,18 @@ export const DEFAULT_MEDIA_NICE = 10;
 
 let mediaNice = 0;
 
+type SpawnListener = (proc: ChildProcess) => void;
+const spawnListeners = new Set<SpawnListener>();
+
+/**
+ * Calls `listener` with every decoder or encoder process started from now on (the bench's
+ * classic loop holds them between its stages); returns the function that stops it.
+ */
+export function onMediaSpawn(listener: SpawnListener): () => void {
+  spawnListeners.add(listener);
+  return () => void spawnListeners.delete(listener);
+}
+
 /** How much nicer than the daemon (0-19) media processes started from now on run. */
 export function setMediaNice(steps: number): void {
   mediaNice = Math.max(0, Math.min(19, Math.trunc(steps)));
@@ -32,6 +44,7 @@ export function getMediaNice(): number {
 export function spawnMedia(command: string, args: readonly string[], options: SpawnOptions): ChildProcess {
   const proc = spawn(command, args, options);
   if (mediaNice > 0 && proc.pid !== undefined) renice(proc.pid, mediaNice);
+  for (const listener of spawnListeners) listener(proc);
   return proc;
 }
 
@@ -60,7 +73,7 @@ export function renice(pid: number, steps: number): boolean {
 }
 
 /** The process's thread ids where /proc lists them (Linux); elsewhere the priority is per process. */
-function threadIds(pid: number): number[] {
+export function threadIds(pid: number): number[] {
   try {
     return readdirSync(`/proc/${pid}/task`).map(Number).filter(Number.isInteger);
   } catch {

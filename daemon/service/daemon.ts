@@ -59,6 +59,7 @@ export function openConfiguredDetector(cfg: Config, logger?: Logger): Promise<De
     layout: m.layout,
     input: m.input,
     threads: m.threads,
+    withVideo: true,
     precision: m.precision,
     strictPrecision: m.strict_precision,
     calibration: m.calibration,

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CpuMeter } from '../../daemon/bench/process-usage.js';
 import { fitLine, heapSettled, slope } from '../../daemon/bench/rss-sampler.js';
+import { inferenceThreads } from '../../daemon/detect/inference-threads.js';
 import { MODEL, ROOT, runCli } from '../support/cli.js';
 import { collectMessages, freePort, startMosquitto } from '../support/mosquitto.js';
 import { makeTestVideo, tempDir } from '../support/videos.js';
@@ -54,6 +55,14 @@ describe('trt-detect bench', () => {
     expect(j.inference_fps).toBeGreaterThan(0);
     expect(j.sequential_fps).toBeGreaterThan(0);
     expect(j.pipelined_vs_sequential).toBeCloseTo(j.fps / j.sequential_fps, 1);
+    // the classic loop holds its ffmpeg processes between stages; the same loop with them running free is measured too
+    expect(j.sequential.held).toBe(true);
+    expect(j.sequential_overlapped.held).toBe(false);
+    expect(j.sequential_overlapped_fps).toBeGreaterThan(0);
+    expect(j.pipelined_vs_sequential_overlapped).toBeCloseTo(j.fps / j.sequential_overlapped_fps, 1);
+    expect(j.sequential.cpu.children_percent).toBeGreaterThan(0);
+    // model.threads auto with video alongside: one core left to decoding and encoding
+    expect(j.model_threads).toBe(inferenceThreads(0, true));
     expect(j.pipelined_vs_inference).toBeCloseTo(j.fps / j.inference_fps, 1);
     expect(Number.isInteger(j.frames) && j.frames > 0).toBe(true);
     expect(j.rss_mb).toBeGreaterThan(10);
@@ -64,6 +73,7 @@ describe('trt-detect bench', () => {
     expect(j.cpu.children_percent).toBeGreaterThan(0);
     expectStages(j.stages, STAGES);
     expectStages(j.sequential.stages, STAGES);
+    expectStages(j.sequential_overlapped.stages, STAGES);
     expectStages(j.inference_only.stages, ['preprocess', 'inference', 'postprocess']);
     // the detector alone is measured in two spans, before and after the other phases; its FPS is theirs together
     expect(j.inference_only.spans_fps).toHaveLength(2);
@@ -86,7 +96,7 @@ describe('trt-detect bench', () => {
       expect(j.mqtt.note).toMatch(/mosquitto/);
     }
     expect(r.stdout).toMatch(/end-to-end [\d.]+ FPS/);
-    expect(r.stdout).toMatch(/sequential baseline [\d.]+ FPS/);
+    expect(r.stdout).toMatch(/sequential baseline [\d.]+ FPS, pipelined\/sequential [\d.]+; with the decoder and encoder running free [\d.]+ FPS/);
   });
 
   it.skipIf(!hasMosquitto)(
