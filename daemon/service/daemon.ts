@@ -132,7 +132,7 @@ export class Daemon {
     this.detector = await openConfiguredDetector(cfg, this.logger);
     this.fair = new FairDetector(this.detector);
     const info = this.detector.info;
-    logger.info({ model: info.path, backend: info.backend, input: `${info.inputWidth}x${info.inputHeight}`, layout: info.layout, labels: info.labels }, 'model loaded');
+    logger.info({ model: info.path, backend: info.backend, input: `${info.inputWidth}x${info.inputHeight}`, layout: info.layout, labels: info.labels, ...(info.threads !== undefined ? { threads: info.threads } : {}) }, 'model loaded');
     if (cfg.mqtt.enabled) {
       this.publisher = await connectMqtt(cfg.mqtt, logger);
       logger.info({ url: cfg.mqtt.url, topic_prefix: cfg.mqtt.topic_prefix }, 'mqtt connected');

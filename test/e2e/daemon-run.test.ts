@@ -2,6 +2,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inferenceThreads } from '../../daemon/detect/inference-threads.js';
 import { CLI, MODEL, SAMPLE, logLines, runCli } from '../support/cli.js';
 import { collectMessages, startMosquitto } from '../support/mosquitto.js';
 import { probeFrames, tempDir } from '../support/videos.js';
@@ -122,6 +123,10 @@ describe('trt-detect run on a video file with a real mosquitto', () => {
     const final = logLines(run.stdout).find((l) => l.msg === 'final stats') as { event_loop_overall: { max_ms: number; p99_ms: number; mean_ms: number } };
     expect(final.event_loop_overall.mean_ms).toBeLessThan(15);
     expect(final.event_loop_overall.p99_ms).toBeLessThan(100);
+    // model.threads auto: the daemon decodes and encodes video, so ONNX Runtime leaves a core to it
+    const loaded = logLines(run.stdout).find((l) => l.msg === 'model loaded') as { backend: string; threads?: number };
+    expect(loaded.backend).toBe('onnxruntime');
+    expect(loaded.threads).toBe(inferenceThreads(0, true));
   });
 
   it('without --exit-when-done it keeps running after its sources ended or failed, until SIGTERM, which is a clean stop (exit 0) even with a camera in error', async () => {
