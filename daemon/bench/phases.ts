@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { drawBoxes } from '../detect/detections.js';
@@ -62,6 +63,8 @@ export interface BenchContext {
   publisher: MqttPublisher | null;
   /** child pids not part of the measured work (the private broker) */
   exclude: ReadonlySet<number>;
+  /** libx264 preset of the recordings */
+  preset: string;
 }
 
 /** Warm-up before measuring: a fifth of the phase, between 0.5 and 5 seconds. */
@@ -165,6 +168,8 @@ export interface PipelinedResult {
   stages: Partial<Record<StageName, StageSummary>>;
   cpu: CpuFigures;
   memory: { every_s: number; samples: RssSample[]; trend: RssTrend; max_children_rss_mb: number | null } | null;
+  /** size of the first camera's recording per frame written to it (KiB) */
+  recordingKbPerFrame: number | null;
 }
 
 /** Sleeps `ms`, or less when one of `runs` settles first (a camera failed or its file ended). */
@@ -186,6 +191,7 @@ export async function pipelined(ctx: BenchContext, seconds: number, cameras: num
     detections: publish,
   };
   const pipes: CameraPipeline[] = [];
+  const recorded = Array.from({ length: cameras }, () => 0);
   // as in the daemon: one detector, served to the cameras in turn
   const fair = new FairDetector(ctx.detector);
   for (let c = 0; c < cameras; c++) {
@@ -198,8 +204,14 @@ export async function pipelined(ctx: BenchContext, seconds: number, cameras: num
           detect: { threshold: ctx.options.threshold, nms_iou: ctx.options.nmsIou, classes: ctx.options.classes, interval: ctx.interval, top_k: ctx.options.topK },
           publishAll: true,
           sink: (video) => {
-            const w = new Mp4Writer(join(ctx.dir, `bench${c}.mp4`), { width: video.width, height: video.height, fps: video.fpsRational, pixelFormat: video.pixelFormat, timescale: video.timescale });
-            return { write: (f, pts) => w.write(f, pts), close: () => w.finish() };
+            const w = new Mp4Writer(join(ctx.dir, `bench${c}.mp4`), { width: video.width, height: video.height, fps: video.fpsRational, pixelFormat: video.pixelFormat, timescale: video.timescale, preset: ctx.preset });
+            return {
+              write: (f, pts) => {
+                recorded[c]++;
+                return w.write(f, pts);
+              },
+              close: () => w.finish(),
+            };
           },
         },
         fair.forCamera(`bench${c}`),
@@ -234,11 +246,12 @@ export async function pipelined(ctx: BenchContext, seconds: number, cameras: num
     const bad = pipes.find((p) => p.currentState === 'error');
     if (bad) throw new RuntimeFailure(bad.error ?? `${ctx.input}: the bench pipeline failed`);
     const frames = cameraFrames.reduce((a, b) => a + b, 0);
+    const recordingKbPerFrame = recorded[0] > 0 ? Number((statSync(join(ctx.dir, 'bench0.mp4')).size / 1024 / recorded[0]).toFixed(2)) : null;
     const memory =
       rss && rssEvery
         ? { every_s: rssEvery, samples: rss.samples, trend: rss.trend(Math.min(60, 0.2 * (seconds + warmupSeconds(seconds)))), max_children_rss_mb: rss.maxChildrenMb }
         : null;
-    return { fps: frames / elapsed, frames, inferred, elapsed, cameraFps: cameraFrames.map((f) => Number((f / elapsed).toFixed(2))), stages, cpu: cpuFigures, memory };
+    return { fps: frames / elapsed, frames, inferred, elapsed, cameraFps: cameraFrames.map((f) => Number((f / elapsed).toFixed(2))), stages, cpu: cpuFigures, memory, recordingKbPerFrame };
   } finally {
     rss?.stop();
     await Promise.all(pipes.map((p) => p.stop()));
@@ -320,7 +333,7 @@ export async function sequential(ctx: BenchContext, seconds: number, { hold }: {
       stages.draw.add(performance.now() - s);
       s = performance.now();
       enter(encoder);
-      w ??= new Mp4Writer(join(ctx.dir, hold ? 'sequential.mp4' : 'sequential-overlapped.mp4'), { width: src.info.width, height: src.info.height, fps: src.info.fpsRational, pixelFormat: src.info.pixelFormat, timescale: src.info.timescale });
+      w ??= new Mp4Writer(join(ctx.dir, hold ? 'sequential.mp4' : 'sequential-overlapped.mp4'), { width: src.info.width, height: src.info.height, fps: src.info.fpsRational, pixelFormat: src.info.pixelFormat, timescale: src.info.timescale, preset: ctx.preset });
       await w.write(frame.data, frame.pts);
       leave(encoder, true);
       stages.encode.add(performance.now() - s);

@@ -7,13 +7,15 @@ import { firstFrame, InferenceOnly, pipelined, sequential, STAGES, type BenchCon
 import { RssSampler } from '../bench/rss-sampler.js';
 import { ConfigError, RuntimeFailure, errorMessage } from '../errors.js';
 import { fileWriteProblem, packageRoot } from '../files.js';
+import { X264_PRESETS } from '../config/config-schema.js';
 import { DEFAULT_MEDIA_NICE, setMediaNice } from '../media/media-process.js';
+import { DEFAULT_PRESET } from '../sinks/mp4-writer.js';
 import { probeVideo } from '../media/probe.js';
 import { parseCommandArgs, type Command } from './args.js';
 import { numberOption, openModelFromArgs } from './model-options.js';
 
 const HELP = `Usage: trt-detect bench -m MODEL [-i INPUT] [--seconds N] [--cameras N] [--interval N] [--sequential]
-                        [--nice N] [--mqtt URL|none] [--loop-minutes N] [--json FILE] [-c FILE]
+                        [--nice N] [--preset NAME] [--mqtt URL|none] [--loop-minutes N] [--json FILE] [-c FILE]
 
 Measures the pipelined engine on a video file (looped) with recording to a temporary MP4 and
 every inferred frame published over MQTT: per-stage latency (decode, preprocess, inference,
@@ -34,6 +36,8 @@ Options:
   --sequential         also run the sequential baseline (both ways)
   --nice N             media.nice: the decoders and encoders run N steps nicer than the detector
                        (0-19; default from -c, else 10); 0 measures them at equal priority
+  --preset NAME        libx264 preset of the recording (record.preset: ultrafast .. veryslow;
+                       default veryfast, the daemon's); not used by a Jetson's hardware encoder
   --mqtt URL|none      publish to this broker; default: a private mosquitto on a free port when
                        mosquitto is installed, else nowhere (the JSON says which)
   --loop-minutes N     memory run: the pipelined phase runs N minutes (fractions allowed) and RSS is
@@ -63,6 +67,7 @@ export const benchCommand: Command = async (argv) => {
     interval: { type: 'string' },
     sequential: { type: 'boolean' },
     nice: { type: 'string' },
+    preset: { type: 'string' },
     mqtt: { type: 'string' },
     'loop-minutes': { type: 'string' },
     'rss-every': { type: 'string' },
@@ -82,6 +87,8 @@ export const benchCommand: Command = async (argv) => {
   if (intervalArg !== undefined && !Number.isInteger(intervalArg)) throw new ConfigError(`trt-detect bench: --interval ${values.interval}: expected a whole number from 0 to 1000`);
   const niceArg = numberOption('bench', 'nice', values.nice, 0, 19);
   if (niceArg !== undefined && !Number.isInteger(niceArg)) throw new ConfigError(`trt-detect bench: --nice ${values.nice}: expected a whole number from 0 to 19`);
+  const preset = values.preset ?? DEFAULT_PRESET;
+  if (!(X264_PRESETS as readonly string[]).includes(preset)) throw new ConfigError(`trt-detect bench: --preset ${preset}: expected one of ${X264_PRESETS.join(', ')}`);
   const jsonProblem = values.json ? fileWriteProblem(values.json) : null;
   if (jsonProblem) throw new ConfigError(`trt-detect bench: --json ${values.json}: cannot write (${jsonProblem})`);
   if (!values.model && !values.config) throw new ConfigError('trt-detect bench: -m MODEL is required (or -c CONFIG with model.path)');
@@ -101,7 +108,7 @@ export const benchCommand: Command = async (argv) => {
     mqtt = await openBenchMqtt(values.mqtt);
     const exclude = new Set(mqtt.brokerPid ? [mqtt.brokerPid] : []);
     rss = new RssSampler(5, exclude);
-    const ctx: BenchContext = { detector, options, input, interval, dir, publisher: mqtt.publisher, exclude };
+    const ctx: BenchContext = { detector, options, input, interval, dir, publisher: mqtt.publisher, exclude, preset };
     const machine = describeMachine(detector.info.backend);
     log(`${machine.cpu_model}, ${machine.cores} cores, ${detector.info.backend}; MQTT ${mqtt.mode}${mqtt.url ? ` ${mqtt.url}` : ''}`);
 
@@ -149,6 +156,9 @@ export const benchCommand: Command = async (argv) => {
       cameras,
       interval,
       media_nice: nice,
+      record_preset: preset,
+      /** the first camera's recording: KiB per frame (warm-up included) */
+      recording_kb_per_frame: pipe.recordingKbPerFrame,
       seconds: r2(pipe.elapsed),
       recording: true,
       mqtt: { mode: mqtt.mode, url: mqtt.url, publish: 'all_frames', published: published?.published ?? 0, dropped: published?.dropped ?? 0, ...(mqtt.note ? { note: mqtt.note } : {}) },
@@ -159,7 +169,7 @@ export const benchCommand: Command = async (argv) => {
       date: new Date().toISOString(),
     };
     const lines = [
-      `model ${result.model} (${result.backend}), input ${input} ${video.width}x${video.height}, ${cameras} camera(s), interval ${interval}, decoders/encoders at nice +${nice}, recording on, MQTT ${mqtt.mode}`,
+      `model ${result.model} (${result.backend}), input ${input} ${video.width}x${video.height}, ${cameras} camera(s), interval ${interval}, decoders/encoders at nice +${nice}, recording on (libx264 ${preset}), MQTT ${mqtt.mode}`,
       `end-to-end ${result.fps} FPS (${result.frames} frames in ${result.seconds}s${cameras > 1 ? `, ${result.fps_per_camera} per camera` : ''}), detector alone ${result.inference_fps} FPS (before / after: ${inf.spansFps.join(' / ')}), ratio ${result.pipelined_vs_inference}`,
       ...(seq && overlapped
         ? [`sequential baseline ${result.sequential_fps} FPS, pipelined/sequential ${result.pipelined_vs_sequential}; with the decoder and encoder running free ${result.sequential_overlapped_fps} FPS, pipelined/that ${result.pipelined_vs_sequential_overlapped}`]

@@ -37,6 +37,9 @@ export interface Mp4WriterOptions {
   timescale?: number | null;
 }
 
+/** libx264 preset when none is given (the config's record.preset default) */
+export const DEFAULT_PRESET = 'veryfast';
+
 const FRAGMENTED = ['-movflags', '+frag_keyframe+empty_moov+default_base_moof', '-f', 'mp4'];
 
 /** Ticks per second of the output track when the source does not say: exact for 25, 30000/1001, 12.5, 50 ... fps. */
@@ -137,7 +140,7 @@ export class Mp4Writer {
     this.framing = new MatroskaFrames({ width: opts.width, height: opts.height, fps: this.fps, pixelFormat: opts.pixelFormat });
     const gop = String(this.gop());
     const args = ['-nostdin', '-hide_banner', '-loglevel', 'error', '-f', 'matroska', '-i', 'pipe:0', ...keep,
-      '-an', '-c:v', 'libx264', '-preset', opts.preset ?? 'veryfast', '-crf', String(opts.crf ?? 23), '-pix_fmt', 'yuv420p',
+      '-an', '-c:v', 'libx264', '-preset', opts.preset ?? DEFAULT_PRESET, '-crf', String(opts.crf ?? 23), '-pix_fmt', 'yuv420p',
       '-g', gop, '-keyint_min', gop, '-sc_threshold', '0', '-bf', '0', '-video_track_timescale', String(timescale), ...FRAGMENTED, '-y', this.target];
     this.watch([spawnMedia(ffmpegPath(), args, { stdio: ['pipe', 'ignore', 'pipe'] })]);
     (this.input as Writable).write(this.framing.header());

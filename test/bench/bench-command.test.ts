@@ -68,6 +68,9 @@ describe('trt-detect bench', () => {
     expect(j.rss_mb).toBeGreaterThan(10);
     expect(j.cpu_percent).toBeGreaterThan(0);
     expect(j.media_nice).toBe(10);
+    // the recording: libx264 at the daemon's default preset, its size per frame measured
+    expect(j.record_preset).toBe('veryfast');
+    expect(j.recording_kb_per_frame).toBeGreaterThan(0);
     expect(j.cpu.total_percent).toBeCloseTo(j.cpu.process_percent + (j.cpu.children_percent ?? 0), 0);
     // on Linux the ffmpeg decoder and encoder are counted too
     expect(j.cpu.children_percent).toBeGreaterThan(0);
@@ -163,6 +166,9 @@ describe('trt-detect bench', () => {
     const niceFraction = await runCli(['bench', '-m', MODEL, '-i', clip, '--nice', '2.5']);
     expect(niceFraction.code).toBe(2);
     expect(niceFraction.stderr.trim()).toBe('trt-detect bench: --nice 2.5: expected a whole number from 0 to 19');
+    const preset = await runCli(['bench', '-m', MODEL, '-i', clip, '--preset', 'fastest']);
+    expect(preset.code).toBe(2);
+    expect(preset.stderr.trim()).toBe('trt-detect bench: --preset fastest: expected one of ultrafast, superfast, veryfast, faster, fast, medium, slow, slower, veryslow');
     const loop = await runCli(['bench', '-m', MODEL, '-i', clip, '--loop-minutes', 'x']);
     expect(loop.code).toBe(2);
     expect(loop.stderr.trim().split('\n')).toHaveLength(1);
@@ -186,6 +192,9 @@ describe('trt-detect bench', () => {
     }
     // the same run with the decoders and encoders at the detector's priority
     writeFileSync(join(data, 'c1-i0-n0.json'), JSON.stringify({ ...base, media_nice: 0, fps: base.fps * 0.9 }));
+    // the recording at ultrafast, interval 0 and 2: twice the bytes a frame
+    writeFileSync(join(data, 'c1-i0-ultrafast.json'), JSON.stringify({ ...base, record_preset: 'ultrafast', recording_kb_per_frame: base.recording_kb_per_frame * 2 }));
+    writeFileSync(join(data, 'c1-i2-ultrafast.json'), JSON.stringify({ ...base, record_preset: 'ultrafast', interval: 2, fps: base.fps * 2.6 }));
     writeFileSync(join(data, 'meta.json'), JSON.stringify({ runs: { timing: { command: 'scripts/bench --test', input: clip, date: base.date, load_at_start: '0.11 0.22 0.33' } } }));
     const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'bench-plot.mjs'), data, out], { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
@@ -195,6 +204,7 @@ describe('trt-detect bench', () => {
     expect(report).toContain(`${base.sequential_fps.toFixed(2)} FPS`);
     expect(report).toContain('`scripts/bench --test`');
     expect(report).toContain(`(\`media.nice: 0\` instead of 10) | ${((base.fps * 0.9) / base.inference_fps).toFixed(2)} (${(base.fps * 0.9).toFixed(2)} / ${base.inference_fps.toFixed(2)}`);
+    expect(report).toContain(`| the same with the recording at \`record.preset: ultrafast\` instead of veryfast | 2.60 (${(base.fps * 2.6).toFixed(2)} / ${base.fps.toFixed(2)} FPS; the recording 2.0 × as big`);
     expect(report).not.toMatch(/NaN|undefined/);
     expect(report).toContain('load average (1, 5, 15 min) 0.11 0.22 0.33 at the start');
     // no interval-2 run in this data: the report says so instead of inventing a ratio
