@@ -103,8 +103,15 @@ interface Work {
 }
 
 const QUEUE = 4;
-/** frames handed to the detector at once per camera */
+/** inferences handed to the detector at once per camera (it pre-processes the next frame while it infers one) */
 const DETECT_DEPTH = 2;
+/**
+ * frames held in the detect stage at most: the inferred ones and, with detect.interval, those
+ * between them, which wait for the inference before them. Counting frames instead of inferences
+ * kept a second inference from starting at interval 1 and above, so pre-processing never
+ * overlapped inference there (interval 2 stopped at 74 FPS with the detector waiting on itself).
+ */
+const DETECT_PENDING_MAX = 8;
 
 /**
  * One camera: source -> [queue] -> detector -> [queue] -> MQTT + draw + record. The three stages
@@ -249,13 +256,16 @@ export class CameraPipeline {
   /**
    * Hands frames to the detector up to DETECT_DEPTH at a time (the backend pre-processes the next
    * frame while it infers this one) and passes them on in their order. With detect.interval > 0
-   * the frames in between carry the detections of the last inferred frame before them.
+   * the frames in between carry the detections of the last inferred frame before them, and wait
+   * here with the inferred ones: DETECT_DEPTH inferences and the frames between them, at most
+   * DETECT_PENDING_MAX frames.
    */
   private async detectStage(src: VideoSource): Promise<void> {
     const q1 = this.q1 as BoundedQueue<Frame>;
     const q2 = this.q2 as BoundedQueue<Work>;
     const opts = this.detectOptions();
     const every = this.spec.detect.interval + 1;
+    const maxPending = Math.min(DETECT_PENDING_MAX, DETECT_DEPTH * every);
     let last: Promise<Detection[]> = Promise.resolve([]);
     const pending: Array<{ frame: Frame; work: Promise<Work> }> = [];
     try {
@@ -278,7 +288,7 @@ export class CameraPipeline {
         }
         work.catch(() => undefined); // awaited below, in order; no unhandled rejection meanwhile
         pending.push({ frame, work });
-        while (pending.length >= DETECT_DEPTH) await q2.push(await (pending.shift() as { work: Promise<Work> }).work);
+        while (pending.length >= maxPending) await q2.push(await (pending.shift() as { work: Promise<Work> }).work);
       }
       while (pending.length > 0) await q2.push(await (pending.shift() as { work: Promise<Work> }).work);
     } catch (err) {
