@@ -120,7 +120,9 @@ http: {enabled: false}
       expect(stats.cameras.mute.reconnects).toBeGreaterThanOrEqual(1);
       // no burst of stale frames at connect (ffmpeg used to deliver ~2 s of probed frames at once, all dropped)
       expect(stats.cameras.back.dropped).toBeLessThan(10);
-      expect(stats.cameras.back.inferred).toBeLessThanOrEqual(Math.ceil(stats.cameras.back.frames / 4) + 1);
+      // every 4th frame inferred; frames count those through the output stage, and up to 12 more (8 in
+      // the detect stage: two inferences and the frames between them, 4 queued for output) may be inferred already
+      expect(stats.cameras.back.inferred).toBeLessThanOrEqual(Math.ceil((stats.cameras.back.frames + 12) / 4) + 1);
       const backFrames = sub.messages.filter((m) => m.topic === 'live/back/detections').map((m) => JSON.parse(m.payload).frame as number);
       for (const f of backFrames) expect(f % 4).toBe(0);
 
