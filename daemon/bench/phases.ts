@@ -191,7 +191,8 @@ export async function pipelined(ctx: BenchContext, seconds: number, cameras: num
     detections: publish,
   };
   const pipes: CameraPipeline[] = [];
-  const recorded = Array.from({ length: cameras }, () => 0);
+  /** the first camera's recording, for its size per frame */
+  let firstWriter: Mp4Writer | null = null;
   // as in the daemon: one detector, served to the cameras in turn
   const fair = new FairDetector(ctx.detector);
   for (let c = 0; c < cameras; c++) {
@@ -205,13 +206,8 @@ export async function pipelined(ctx: BenchContext, seconds: number, cameras: num
           publishAll: true,
           sink: (video) => {
             const w = new Mp4Writer(join(ctx.dir, `bench${c}.mp4`), { width: video.width, height: video.height, fps: video.fpsRational, pixelFormat: video.pixelFormat, timescale: video.timescale, preset: ctx.preset });
-            return {
-              write: (f, pts) => {
-                recorded[c]++;
-                return w.write(f, pts);
-              },
-              close: () => w.finish(),
-            };
+            if (c === 0) firstWriter = w;
+            return { write: (f, pts) => w.write(f, pts), close: () => w.finish() };
           },
         },
         fair.forCamera(`bench${c}`),
@@ -246,7 +242,8 @@ export async function pipelined(ctx: BenchContext, seconds: number, cameras: num
     const bad = pipes.find((p) => p.currentState === 'error');
     if (bad) throw new RuntimeFailure(bad.error ?? `${ctx.input}: the bench pipeline failed`);
     const frames = cameraFrames.reduce((a, b) => a + b, 0);
-    const recordingKbPerFrame = recorded[0] > 0 ? Number((statSync(join(ctx.dir, 'bench0.mp4')).size / 1024 / recorded[0]).toFixed(2)) : null;
+    const recorded = firstWriter as Mp4Writer | null;
+    const recordingKbPerFrame = recorded && recorded.frames > 0 ? Number((statSync(recorded.file).size / 1024 / recorded.frames).toFixed(2)) : null;
     const memory =
       rss && rssEvery
         ? { every_s: rssEvery, samples: rss.samples, trend: rss.trend(Math.min(60, 0.2 * (seconds + warmupSeconds(seconds)))), max_children_rss_mb: rss.maxChildrenMb }

@@ -37,7 +37,7 @@ export interface Mp4WriterOptions {
   timescale?: number | null;
 }
 
-/** libx264 preset when none is given (the config's record.preset default) */
+/** libx264 preset when none is given; also record.preset's default */
 export const DEFAULT_PRESET = 'veryfast';
 
 const FRAGMENTED = ['-movflags', '+frag_keyframe+empty_moov+default_base_moof', '-f', 'mp4'];
