@@ -99,12 +99,14 @@ describe.runIf(process.platform === 'linux')('ProcessGate: the classic loop hold
     await sleep(300);
     expect(cpuTicks(pid) - before).toBeLessThanOrEqual(1);
 
-    const busy = new ProcessGate('busy encoder');
-    const b = busyEncoder();
+    // a process that never waits for anything (ffmpeg itself naps 10 ms when its filters have no
+    // frame ready, so a busy ffmpeg can look idle for a moment on a loaded machine)
+    const busy = new ProcessGate('busy loop');
+    const b = spawnMedia('sh', ['-c', 'while :; do :; done'], { stdio: 'ignore' });
     procs.push(b);
     busy.adopt(b);
-    await waitFor('the busy encoder to run', () => cpuTicks(b.pid as number) > 5);
-    expect(() => busy.waitIdle(300)).toThrow('bench: the busy encoder process did not go idle within 0.3 s (a thread kept running), so the classic loop cannot hold it between stages');
+    await waitFor('the busy loop to run', () => cpuTicks(b.pid as number) > 5);
+    expect(() => busy.waitIdle(300)).toThrow('bench: the busy loop process did not go idle within 0.3 s (a thread kept running), so the classic loop cannot hold it between stages');
   });
 
   it('ThreadStates picks up threads a process starts after it was first read, and a gone process is asleep', async () => {
