@@ -37,7 +37,7 @@ Options:
   --nice N             media.nice: the decoders and encoders run N steps nicer than the detector
                        (0-19; default from -c, else 10); 0 measures them at equal priority
   --preset NAME        libx264 preset of the recording (record.preset: ultrafast .. veryslow;
-                       default veryfast, the daemon's); not used by a Jetson's hardware encoder
+                       default ultrafast, the daemon's); not used by a Jetson's hardware encoder
   --mqtt URL|none      publish to this broker; default: a private mosquitto on a free port when
                        mosquitto is installed, else nowhere (the JSON says which)
   --loop-minutes N     memory run: the pipelined phase runs N minutes (fractions allowed) and RSS is

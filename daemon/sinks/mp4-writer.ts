@@ -37,8 +37,13 @@ export interface Mp4WriterOptions {
   timescale?: number | null;
 }
 
-/** libx264 preset when none is given; also record.preset's default */
-export const DEFAULT_PRESET = 'veryfast';
+/**
+ * libx264 preset when none is given; also record.preset's default. ultrafast: on a machine without
+ * a hardware encoder the recording competes with the detector for the CPU, and ultrafast takes
+ * about half of veryfast's CPU per frame for the same SSIM at the same crf, in files about twice
+ * as big (scripts/bench measures the presets on the machine: bench/REPORT.md, "Recording presets").
+ */
+export const DEFAULT_PRESET = 'ultrafast';
 
 const FRAGMENTED = ['-movflags', '+frag_keyframe+empty_moov+default_base_moof', '-f', 'mp4'];
 

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CpuMeter } from '../../daemon/bench/process-usage.js';
 import { fitLine, heapSettled, slope } from '../../daemon/bench/rss-sampler.js';
 import { inferenceThreads } from '../../daemon/detect/inference-threads.js';
+import { DEFAULT_PRESET } from '../../daemon/sinks/mp4-writer.js';
 import { MODEL, ROOT, runCli } from '../support/cli.js';
 import { collectMessages, freePort, startMosquitto } from '../support/mosquitto.js';
 import { makeTestVideo, tempDir } from '../support/videos.js';
@@ -69,7 +70,7 @@ describe('trt-detect bench', () => {
     expect(j.cpu_percent).toBeGreaterThan(0);
     expect(j.media_nice).toBe(10);
     // the recording: libx264 at the daemon's default preset, its size per frame measured
-    expect(j.record_preset).toBe('veryfast');
+    expect(j.record_preset).toBe(DEFAULT_PRESET);
     expect(j.recording_kb_per_frame).toBeGreaterThan(0);
     expect(j.cpu.total_percent).toBeCloseTo(j.cpu.process_percent + (j.cpu.children_percent ?? 0), 0);
     // on Linux the ffmpeg decoder and encoder are counted too
@@ -192,9 +193,14 @@ describe('trt-detect bench', () => {
     }
     // the same run with the decoders and encoders at the detector's priority
     writeFileSync(join(data, 'c1-i0-n0.json'), JSON.stringify({ ...base, media_nice: 0, fps: base.fps * 0.9 }));
-    // the recording at ultrafast, interval 0 and 2: twice the bytes a frame
-    writeFileSync(join(data, 'c1-i0-ultrafast.json'), JSON.stringify({ ...base, record_preset: 'ultrafast', recording_kb_per_frame: base.recording_kb_per_frame * 2 }));
-    writeFileSync(join(data, 'c1-i2-ultrafast.json'), JSON.stringify({ ...base, record_preset: 'ultrafast', interval: 2, fps: base.fps * 2.6 }));
+    // the recording at veryfast instead of the default, interval 0 and 2: half the bytes a frame
+    writeFileSync(join(data, 'c1-i0-veryfast.json'), JSON.stringify({ ...base, record_preset: 'veryfast', recording_kb_per_frame: base.recording_kb_per_frame / 2 }));
+    writeFileSync(join(data, 'c1-i2-veryfast.json'), JSON.stringify({ ...base, record_preset: 'veryfast', interval: 2, fps: base.fps * 2.6 }));
+    // libx264 alone at two presets
+    writeFileSync(join(data, 'presets.json'), JSON.stringify([
+      { preset: DEFAULT_PRESET, crf: 23, frames: 250, cpu_ms_per_frame: 6, cpu_runs_ms: [6, 6, 6], kib_per_frame: 16, ssim: 0.9886, psnr_db: 47.8 },
+      { preset: 'veryfast', crf: 23, frames: 250, cpu_ms_per_frame: 12, cpu_runs_ms: [12, 12, 12], kib_per_frame: 8, ssim: 0.988, psnr_db: 45.5 },
+    ]));
     writeFileSync(join(data, 'meta.json'), JSON.stringify({ runs: { timing: { command: 'scripts/bench --test', input: clip, date: base.date, load_at_start: '0.11 0.22 0.33' } } }));
     const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'bench-plot.mjs'), data, out], { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
@@ -204,7 +210,10 @@ describe('trt-detect bench', () => {
     expect(report).toContain(`${base.sequential_fps.toFixed(2)} FPS`);
     expect(report).toContain('`scripts/bench --test`');
     expect(report).toContain(`(\`media.nice: 0\` instead of 10) | ${((base.fps * 0.9) / base.inference_fps).toFixed(2)} (${(base.fps * 0.9).toFixed(2)} / ${base.inference_fps.toFixed(2)}`);
-    expect(report).toContain(`| the same with the recording at \`record.preset: ultrafast\` instead of veryfast | 2.60 (${(base.fps * 2.6).toFixed(2)} / ${base.fps.toFixed(2)} FPS; the recording 2.0 × as big`);
+    expect(report).toContain(`| the same with the recording at \`record.preset: veryfast\` instead of ${DEFAULT_PRESET} | 2.60 (${(base.fps * 2.6).toFixed(2)} / ${base.fps.toFixed(2)} FPS; the recording 0.50 × as big`);
+    expect(report).toContain('## Recording presets');
+    expect(report).toContain(`| ${DEFAULT_PRESET} (default) | 6.0 | 1.00 | 16.0 | 1.00 | 0.9886 | 47.8 |`);
+    expect(report).toContain('| veryfast | 12.0 | 2.00 | 8.0 | 0.50 | 0.9880 | 45.5 |');
     expect(report).not.toMatch(/NaN|undefined/);
     expect(report).toContain('load average (1, 5, 15 min) 0.11 0.22 0.33 at the start');
     // no interval-2 run in this data: the report says so instead of inventing a ratio
