@@ -211,6 +211,7 @@ describe('trt-detect bench', () => {
     expect(report).toContain('`scripts/bench --test`');
     expect(report).toContain(`(\`media.nice: 0\` instead of 10) | ${((base.fps * 0.9) / base.inference_fps).toFixed(2)} (${(base.fps * 0.9).toFixed(2)} / ${base.inference_fps.toFixed(2)}`);
     expect(report).toContain(`| the same with the recording at \`record.preset: veryfast\` instead of ${DEFAULT_PRESET} | 2.60 (${(base.fps * 2.6).toFixed(2)} / ${base.fps.toFixed(2)} FPS; the recording 0.50 × as big`);
+    expect(report).toContain(`| the first two with the recording at \`record.preset: veryfast\` instead of ${DEFAULT_PRESET} | ${(base.fps / base.inference_fps).toFixed(2)} (`);
     expect(report).toContain('## Recording presets');
     expect(report).toContain(`| ${DEFAULT_PRESET} (default) | 6.0 | 1.00 | 16.0 | 1.00 | 0.9886 | 47.8 |`);
     expect(report).toContain('| veryfast | 12.0 | 2.00 | 8.0 | 0.50 | 0.9880 | 45.5 |');
