@@ -40,7 +40,7 @@ export interface Mp4WriterOptions {
 /**
  * libx264 preset when none is given; also record.preset's default. ultrafast: on a machine without
  * a hardware encoder the recording competes with the detector for the CPU, and ultrafast takes
- * about half of veryfast's CPU per frame for the same SSIM at the same crf, in files about twice
+ * about 0.6 × veryfast's CPU per frame for the same SSIM at the same crf, in files about twice
  * as big (scripts/bench measures the presets on the machine: bench/REPORT.md, "Recording presets").
  */
 export const DEFAULT_PRESET = 'ultrafast';
