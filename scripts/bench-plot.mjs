@@ -10,6 +10,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { fitLine } from '../dist/daemon/bench/rss-sampler.js';
 
 // ---------------------------------------------------------------------------------------------
 // SVG charts
@@ -210,6 +211,16 @@ function stageTable(columns) {
   const sep = `|---|${columns.map(() => '---:').join('|')}|`;
   const rows = STAGES.map((st) => `| ${st} | ${columns.map((c) => (c.stages?.[st] ? `${num(c.stages[st].mean_ms)} / ${num(c.stages[st].p50_ms)} / ${num(c.stages[st].p99_ms)}` : '–')).join(' | ')} |`);
   return [head, sep, ...rows].join('\n');
+}
+
+/** The RSS slope over the second half of a memory run (same fit as the bench's), as a sentence; '' when too short. */
+function secondHalf(memory) {
+  const samples = memory.samples ?? [];
+  const end = samples.length ? samples[samples.length - 1].t_s : 0;
+  const used = samples.filter((x) => x.t_s >= end / 2);
+  if (end < 240 || used.length < 10) return '';
+  const fit = fitLine(used.map((x) => [x.t_s / 60, x.rss_mb]));
+  return `Over the second half of the run alone (from ${num(end / 120, 1)} min) the slope is ${num(fit.slope, 2)} ± ${num(fit.ci95, 2)} MB/min. `;
 }
 
 export function buildReport(dataDir, outDir) {
@@ -440,7 +451,7 @@ export function buildReport(dataDir, outDir) {
     const t = mem.memory.trend;
     L.push('## Memory over a long run', '', `![rss over time](${rel('rss-over-time.svg')})`, '');
     L.push(`One camera, ${mem.input.width}x${mem.input.height} file looping for ${num(mem.memory.minutes, 1)} min with recording and MQTT on (${num(mem.fps)} FPS, ${mem.frames} frames).`);
-    L.push(`RSS sampled every ${mem.memory.every_s} s. After a ${num(t.warmup_s, 0)} s warm-up the least-squares slope is **${num(t.slope_mb_per_min, 2)} ± ${num(t.slope_ci95_mb_per_min, 2)} MB/min** (95% interval; fitted rise ${num(t.growth_mb, 1)} MB over the measured span). RSS moved between ${num(t.min_mb, 1)} and ${num(t.max_mb, 1)} MB (garbage collection makes it saw-tooth); the peak of each whole minute was ${(t.minute_peaks_mb ?? []).map((p) => num(p, 1)).join(', ')} MB. The V8 heap in use changed by ${num(t.heap_slope_mb_per_min, 2)} MB/min and the memory outside it (Buffers) by ${num(t.external_slope_mb_per_min, 2)} MB/min.${t.heap_total_settled_s != null ? ` The heap V8 reserved (which it grows as the run starts and keeps) last grew ${num(t.heap_total_settled_s, 0)} s into the run, and changed by ${num(t.heap_total_slope_mb_per_min, 2)} MB/min after the warm-up.` : ''} Maximum RSS over the whole run: ${num(mem.rss_mb, 1)} MB. The ffmpeg decoder and encoder processes held at most ${num(mem.children_rss_mb, 0)} MB on top.`, '');
+    L.push(`RSS sampled every ${mem.memory.every_s} s. After a ${num(t.warmup_s, 0)} s warm-up the least-squares slope is **${num(t.slope_mb_per_min, 2)} ± ${num(t.slope_ci95_mb_per_min, 2)} MB/min** (95% interval; fitted rise ${num(t.growth_mb, 1)} MB over the measured span). RSS moved between ${num(t.min_mb, 1)} and ${num(t.max_mb, 1)} MB (garbage collection makes it saw-tooth); the peak of each whole minute was ${(t.minute_peaks_mb ?? []).map((p) => num(p, 1)).join(', ')} MB. The V8 heap in use changed by ${num(t.heap_slope_mb_per_min, 2)} MB/min and the memory outside it (Buffers) by ${num(t.external_slope_mb_per_min, 2)} MB/min.${t.heap_total_settled_s != null ? ` The heap V8 reserved (which it grows as the run starts and keeps) last grew ${num(t.heap_total_settled_s, 0)} s into the run, and changed by ${num(t.heap_total_slope_mb_per_min, 2)} MB/min after the warm-up.` : ''} ${secondHalf(mem.memory)}Maximum RSS over the whole run: ${num(mem.rss_mb, 1)} MB. The ffmpeg decoder and encoder processes held at most ${num(mem.children_rss_mb, 0)} MB on top.`, '');
   }
   L.push('## How it is measured', '');
   L.push('- `trt-detect bench` runs every phase on the same detector and input in one process, each after a warm-up that is discarded (a fifth of the phase, 0.5–5 s).');
