@@ -11,6 +11,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { basename, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { fitLine } from '../dist/daemon/bench/rss-sampler.js';
+import { X264_PRESETS } from '../dist/daemon/config/config-schema.js';
 
 // ---------------------------------------------------------------------------------------------
 // SVG charts
@@ -235,11 +236,9 @@ export function buildReport(dataDir, outDir) {
   const autoName = base?.model_threads ? `model.threads: auto (${base.model_threads} here)` : 'model.threads: auto';
   const n0 = read(dataDir, 'c1-i0-n0.json');
   // the recording at another libx264 preset than the default (c1-i0-<preset>.json, c1-i2-<preset>.json)
-  const altPreset = readdirSync(dataDir)
-    .map((f) => /^c1-i0-(ultrafast|superfast|veryfast|faster|fast|medium|slow|slower|veryslow)\.json$/.exec(f)?.[1])
-    .find((name) => name && name !== base?.record_preset);
-  const uf = altPreset ? read(dataDir, `c1-i0-${altPreset}.json`) : null;
-  const ufI2 = altPreset ? read(dataDir, `c1-i2-${altPreset}.json`) : null;
+  const altPreset = X264_PRESETS.find((name) => name !== base?.record_preset && existsSync(join(dataDir, `c1-i0-${name}.json`)));
+  const alt = altPreset ? read(dataDir, `c1-i0-${altPreset}.json`) : null;
+  const altI2 = altPreset ? read(dataDir, `c1-i2-${altPreset}.json`) : null;
   const presets = read(dataDir, 'presets.json');
   const mem = read(dataDir, 'memory.json');
   const multi = readdirSync(dataDir)
@@ -249,6 +248,8 @@ export function buildReport(dataDir, outDir) {
     .sort((a, b) => a.n - b.n);
   const any = base ?? i2 ?? mem ?? multi[0]?.r;
   if (!any) throw new Error(`${dataDir}: no bench results (c1-i0.json, c1-i2.json, c<N>-i0.json, memory.json)`);
+  // the recording's preset in the default scenarios
+  const defaultPreset = base?.record_preset ?? any.record_preset;
   const rel = (f) => relative(outDir, join(outDir, f));
   const plots = [];
 
@@ -348,11 +349,11 @@ export function buildReport(dataDir, outDir) {
   L.push(`| pipelined FPS ≥ 0.9 × detector-alone FPS (720p, recording + MQTT) | ${num(r1)} (${num(base?.fps)} / ${num(base?.inference_fps)} FPS${spans(base)}) | ${verdict(r1 == null ? null : r1 >= 0.9)} |`);
   L.push(`| pipelined ≥ 1.5 × sequential loop (the classic loop: stages strictly one after another) | ${num(r2)} (${num(base?.fps)} / ${num(base?.sequential_fps)} FPS) | ${verdict(r2 == null ? null : r2 >= 1.5)} |`);
   if (r2free != null) L.push(`| for comparison: pipelined / the same loop with its ffmpeg decoder and encoder running free (they overlap the detector) | ${num(r2free)} (${num(base.fps)} / ${num(base.sequential_overlapped_fps)} FPS) | |`);
-  if (uf?.sequential_fps) {
+  if (alt?.sequential_fps) {
     // the first two at the other preset: a slower encoder lengthens the classic loop more than the pipeline
-    const q1 = uf.fps / uf.inference_fps;
-    const q2 = uf.fps / uf.sequential_fps;
-    L.push(`| the first two with the recording at \`record.preset: ${altPreset}\` instead of ${base?.record_preset ?? 'the default'} | ${num(q1)} (${num(uf.fps)} / ${num(uf.inference_fps)}${spans(uf)}) and ${num(q2)} (${num(uf.fps)} / ${num(uf.sequential_fps)}) | ${verdict(q1 >= 0.9)} / ${verdict(q2 >= 1.5)} |`);
+    const q1 = alt.fps / alt.inference_fps;
+    const q2 = alt.fps / alt.sequential_fps;
+    L.push(`| the first two with the recording at \`record.preset: ${altPreset}\` instead of ${base?.record_preset ?? 'the default'} | ${num(q1)} (${num(alt.fps)} / ${num(alt.inference_fps)}${spans(alt)}) and ${num(q2)} (${num(alt.fps)} / ${num(alt.sequential_fps)}) | ${verdict(q1 >= 0.9)} / ${verdict(q2 >= 1.5)} |`);
   }
   if (t1) {
     const q1 = t1.fps / t1.inference_fps;
@@ -365,9 +366,9 @@ export function buildReport(dataDir, outDir) {
     L.push(`| the first with the decoders and encoders at the detector's priority (\`media.nice: 0\` instead of ${base?.media_nice ?? 10}) | ${num(q)} (${num(n0.fps)} / ${num(n0.inference_fps)}${spans(n0)}) | ${verdict(q >= 0.9)} |`);
   }
   L.push(`| interval 2 ≥ 2.5 × interval 0 | ${num(r3)} (${num(i2?.fps)} / ${num(base?.fps)} FPS) | ${verdict(r3 == null ? null : r3 >= 2.5)} |`);
-  if (uf && ufI2) {
-    const size = base?.recording_kb_per_frame && uf.recording_kb_per_frame ? `; the recording ${num(uf.recording_kb_per_frame / base.recording_kb_per_frame, 2)} × as big: ${num(uf.recording_kb_per_frame, 1)} against ${num(base.recording_kb_per_frame, 1)} KiB a frame` : '';
-    L.push(`| the same with the recording at \`record.preset: ${altPreset}\` instead of ${base?.record_preset ?? 'the default'} | ${num(ufI2.fps / uf.fps)} (${num(ufI2.fps)} / ${num(uf.fps)} FPS${size}; against the default's interval 0: ${num(base?.fps ? ufI2.fps / base.fps : null)}) | ${verdict(ufI2.fps / uf.fps >= 2.5)} |`);
+  if (alt && altI2) {
+    const size = base?.recording_kb_per_frame && alt.recording_kb_per_frame ? `; the recording ${num(alt.recording_kb_per_frame / base.recording_kb_per_frame, 2)} × as big: ${num(alt.recording_kb_per_frame, 1)} against ${num(base.recording_kb_per_frame, 1)} KiB a frame` : '';
+    L.push(`| the same with the recording at \`record.preset: ${altPreset}\` instead of ${base?.record_preset ?? 'the default'} | ${num(altI2.fps / alt.fps)} (${num(altI2.fps)} / ${num(alt.fps)} FPS${size}; against the default's interval 0: ${num(base?.fps ? altI2.fps / base.fps : null)}) | ${verdict(altI2.fps / alt.fps >= 2.5)} |`);
   }
   if (t1 && t1i2) L.push(`| the same with \`${threadsName(t1)}\` | ${num(t1i2.fps / t1.fps)} (${num(t1i2.fps)} / ${num(t1.fps)} FPS) | ${verdict(t1i2.fps / t1.fps >= 2.5)} |`);
   const tr = mem?.memory?.trend;
@@ -390,9 +391,9 @@ export function buildReport(dataDir, outDir) {
     if (base.sequential_overlapped) L.push(`| sequential loop, ffmpeg running free | ${num(base.sequential_overlapped_fps)} | ${cpuCell(base.sequential_overlapped.cpu)} | ${num(base.sequential_overlapped.cpu_ms_per_frame, 1)} | |`);
     if (n0) L.push(`| pipelined, interval 0, media.nice: 0 (detector alone in that run: ${num(n0.inference_fps)}) | ${num(n0.fps)} | ${cpuCell(n0.cpu)} | ${num(n0.cpu_ms_per_frame, 1)} | ${num(n0.rss_mb, 0)} |`);
     if (i2) L.push(`| pipelined, interval 2 (detector alone in that run: ${num(i2.inference_fps)}) | ${num(i2.fps)} | ${cpuCell(i2.cpu)} | ${num(i2.cpu_ms_per_frame, 1)} | ${num(i2.rss_mb, 0)} |`);
-    if (uf) L.push(`| pipelined, interval 0, record.preset: ${altPreset} | ${num(uf.fps)} | ${cpuCell(uf.cpu)} | ${num(uf.cpu_ms_per_frame, 1)} | ${num(uf.rss_mb, 0)} |`);
-    if (uf?.sequential) L.push(`| sequential loop, record.preset: ${altPreset} | ${num(uf.sequential_fps)} | ${cpuCell(uf.sequential.cpu)} | ${num(uf.sequential.cpu_ms_per_frame, 1)} | |`);
-    if (ufI2) L.push(`| pipelined, interval 2, record.preset: ${altPreset} | ${num(ufI2.fps)} | ${cpuCell(ufI2.cpu)} | ${num(ufI2.cpu_ms_per_frame, 1)} | ${num(ufI2.rss_mb, 0)} |`);
+    if (alt) L.push(`| pipelined, interval 0, record.preset: ${altPreset} | ${num(alt.fps)} | ${cpuCell(alt.cpu)} | ${num(alt.cpu_ms_per_frame, 1)} | ${num(alt.rss_mb, 0)} |`);
+    if (alt?.sequential) L.push(`| sequential loop, record.preset: ${altPreset} | ${num(alt.sequential_fps)} | ${cpuCell(alt.sequential.cpu)} | ${num(alt.sequential.cpu_ms_per_frame, 1)} | |`);
+    if (altI2) L.push(`| pipelined, interval 2, record.preset: ${altPreset} | ${num(altI2.fps)} | ${cpuCell(altI2.cpu)} | ${num(altI2.cpu_ms_per_frame, 1)} | ${num(altI2.rss_mb, 0)} |`);
     if (t1) {
       const tn = threadsName(t1);
       L.push(`| detector alone, ${tn} | ${num(t1.inference_fps)} | ${cpuCell(t1.inference_only.cpu)} | ${num(t1.inference_only.cpu_ms_per_frame, 1)} | |`);
@@ -440,7 +441,7 @@ export function buildReport(dataDir, outDir) {
     L.push('');
   }
   if (Array.isArray(presets) && presets.length) {
-    const def = presets.find((x) => x.preset === (base?.record_preset ?? any.record_preset)) ?? presets[0];
+    const def = presets.find((x) => x.preset === defaultPreset) ?? presets[0];
     L.push('## Recording presets', '');
     L.push(`libx264 alone on the first ${presets[0].frames} frames of the ${base ? `${base.input.width}x${base.input.height} ` : ''}clip, with the recorder's settings (crf ${presets[0].crf}, a keyframe a second, no B-frames): CPU per frame (user + system, median of three runs), size per frame, and the quality of the result against its input. \`record.preset\` trades the first for the second; the daemon's default is **${def.preset}**.`, '');
     L.push('| preset | CPU ms per frame | × default | KiB per frame | × default | SSIM | PSNR dB |', '|---|---:|---:|---:|---:|---:|---:|');
@@ -456,7 +457,7 @@ export function buildReport(dataDir, outDir) {
   L.push('## How it is measured', '');
   L.push('- `trt-detect bench` runs every phase on the same detector and input in one process, each after a warm-up that is discarded (a fifth of the phase, 0.5–5 s).');
   L.push('- **Detector alone** (`inference_fps`): `detector.infer()` on one decoded frame, back to back: preprocess (addon) + inference + postprocess (addon). Measured in two halves, one before the pipelined phase and one after the sequential one, and counted together, so a machine whose speed drifts during the scenario biases the ratio less.');
-  L.push(`- **Pipelined** (\`fps\`): the daemon's \`CameraPipeline\` (decode → detect → publish/draw/encode, three concurrent stages with bounded queues) on the file looping, recording every frame to an H.264 MP4 (libx264${(base?.record_preset ?? any.record_preset) ? ` ${base?.record_preset ?? any.record_preset}` : ''}, the daemon's default \`record.preset\`, unless the scenario says otherwise) and publishing every inferred frame to a real MQTT broker (a private mosquitto unless \`--mqtt URL\`). The ffmpeg decoder and encoder run ${base?.media_nice ?? any.media_nice ?? 10} nice steps below the detector (\`media.nice\`, as the daemon runs them). With N cameras, N pipelines decode the same file and share one detector.`);
+  L.push(`- **Pipelined** (\`fps\`): the daemon's \`CameraPipeline\` (decode → detect → publish/draw/encode, three concurrent stages with bounded queues) on the file looping, recording every frame to an H.264 MP4 (libx264${defaultPreset ? ` ${defaultPreset}` : ''}, the daemon's default \`record.preset\`, unless the scenario says otherwise) and publishing every inferred frame to a real MQTT broker (a private mosquitto unless \`--mqtt URL\`). The ffmpeg decoder and encoder run ${base?.media_nice ?? any.media_nice ?? 10} nice steps below the detector (\`media.nice\`, as the daemon runs them). With N cameras, N pipelines decode the same file and share one detector.`);
   L.push('- **Sequential loop** (`sequential_fps`): the classic loop on the same stages, one frame at a time and strictly one after another: read a frame, preprocess + infer + postprocess, publish, draw, encode, then the next frame. Its ffmpeg decoder and encoder are separate processes, which would otherwise keep working on other frames while the detector runs; the loop holds each one stopped (SIGSTOP) outside its own stage and lets it run (SIGCONT) inside it: the decoder until the next frame has arrived, the encoder from the moment it is handed the frame until every one of its threads sleeps, waiting for input (read from `/proc/<pid>/task/*/stat`). That is the loop of a program that decodes and encodes in-process, one call after another (OpenCV\'s `VideoCapture.read` and `VideoWriter.write`, the classic Python loop); each codec may still use several threads inside its stage.');
   L.push('- **Sequential loop, ffmpeg running free** (`sequential_overlapped_fps`): the same loop without holding the ffmpeg processes, so the decoder reads ahead and the encoder works through earlier frames while the detector runs: a loop that already overlaps the video work with inference, shown for comparison.');
   L.push('- Stage times: decode = wait for the next decoded frame; encode = handing the frame to the ffmpeg encoder until its pipe has taken it (includes back-pressure), in the classic loop until the encoder has done what the frame gave it; publish = building and queueing the MQTT message. Percentiles over the measured span of the first camera.');

@@ -1,5 +1,5 @@
 import { DEFAULT_MEDIA_NICE } from '../media/media-process.js';
-import { DEFAULT_PRESET } from '../sinks/mp4-writer.js';
+import { DEFAULT_CRF, DEFAULT_PRESET } from '../sinks/mp4-writer.js';
 import type { ArraySchema, BooleanSchema, EnumSchema, NumberSchema, ObjectSchema, Schema, StringSchema } from './schema.js';
 
 /**
@@ -127,7 +127,7 @@ const cameraSchema = obj(
       retain_days: num(7, { min: 0, max: 3650 }),
       min_free_percent: num(10, { min: 0, max: 99 }),
       preset: oneOf(X264_PRESETS, DEFAULT_PRESET),
-      crf: int(23, { min: 0, max: 51 }),
+      crf: int(DEFAULT_CRF, { min: 0, max: 51 }),
     }),
     rtsp_out: bool(false),
   },

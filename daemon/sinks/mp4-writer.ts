@@ -44,6 +44,17 @@ export interface Mp4WriterOptions {
  * as big (scripts/bench measures the presets on the machine: bench/REPORT.md, "Recording presets").
  */
 export const DEFAULT_PRESET = 'ultrafast';
+/** libx264 crf when none is given; also record.crf's default */
+export const DEFAULT_CRF = 23;
+
+/**
+ * The recording's libx264 settings: preset and crf, yuv420p, a keyframe every `gop` frames and no
+ * B-frames. Also what `scripts/bench` encodes with when it compares the presets.
+ */
+export function x264Args(gop: number, preset: string = DEFAULT_PRESET, crf: number = DEFAULT_CRF): string[] {
+  const g = String(gop);
+  return ['-c:v', 'libx264', '-preset', preset, '-crf', String(crf), '-pix_fmt', 'yuv420p', '-g', g, '-keyint_min', g, '-sc_threshold', '0', '-bf', '0'];
+}
 
 const FRAGMENTED = ['-movflags', '+frag_keyframe+empty_moov+default_base_moof', '-f', 'mp4'];
 
@@ -143,10 +154,8 @@ export class Mp4Writer {
     const timescale = opts.timescale ?? DEFAULT_TIMESCALE;
     const keep = await keepTimestampArgs(timescale);
     this.framing = new MatroskaFrames({ width: opts.width, height: opts.height, fps: this.fps, pixelFormat: opts.pixelFormat });
-    const gop = String(this.gop());
     const args = ['-nostdin', '-hide_banner', '-loglevel', 'error', '-f', 'matroska', '-i', 'pipe:0', ...keep,
-      '-an', '-c:v', 'libx264', '-preset', opts.preset ?? DEFAULT_PRESET, '-crf', String(opts.crf ?? 23), '-pix_fmt', 'yuv420p',
-      '-g', gop, '-keyint_min', gop, '-sc_threshold', '0', '-bf', '0', '-video_track_timescale', String(timescale), ...FRAGMENTED, '-y', this.target];
+      '-an', ...x264Args(this.gop(), opts.preset, opts.crf), '-video_track_timescale', String(timescale), ...FRAGMENTED, '-y', this.target];
     this.watch([spawnMedia(ffmpegPath(), args, { stdio: ['pipe', 'ignore', 'pipe'] })]);
     (this.input as Writable).write(this.framing.header());
   }

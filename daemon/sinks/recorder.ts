@@ -13,7 +13,7 @@ export interface RecordSettings {
   retain_days: number;
   /** delete oldest segments while the disk has less free space than this (percent) */
   min_free_percent: number;
-  /** libx264 preset and quality (default mp4-writer DEFAULT_PRESET and crf 23); the Jetson's hardware encoder ignores them */
+  /** libx264 preset and quality (default mp4-writer DEFAULT_PRESET and DEFAULT_CRF); the Jetson's hardware encoder ignores them */
   preset?: string;
   crf?: number;
 }
