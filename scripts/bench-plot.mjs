@@ -215,7 +215,7 @@ function stageTable(columns) {
 }
 
 /** The RSS slope over the second half of a memory run (same fit as the bench's), as a sentence; '' when too short. */
-function secondHalf(memory) {
+export function secondHalf(memory) {
   const samples = memory.samples ?? [];
   const end = samples.length ? samples[samples.length - 1].t_s : 0;
   const used = samples.filter((x) => x.t_s >= end / 2);

@@ -1,6 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CpuMeter } from '../../daemon/bench/process-usage.js';
 import { fitLine, heapSettled, slope } from '../../daemon/bench/rss-sampler.js';
@@ -236,6 +237,16 @@ describe('trt-detect bench', () => {
 });
 
 describe('bench helpers', () => {
+  it('bench-plot secondHalf: the RSS slope over the second half of a memory run, nothing for a run under 4 minutes', async () => {
+    type Memory = { samples?: Array<{ t_s: number; rss_mb: number }> };
+    const { secondHalf } = (await import(pathToFileURL(join(ROOT, 'scripts', 'bench-plot.mjs')).href)) as { secondHalf: (memory: Memory) => string };
+    // flat at 200 MB for the first half, then rising 1 MB a minute: only the rise is fitted
+    const samples = Array.from({ length: 151 }, (_, i) => ({ t_s: i * 2, rss_mb: i * 2 < 150 ? 200 : 200 + (i * 2 - 150) / 60 }));
+    expect(secondHalf({ samples })).toBe('Over the second half of the run alone (from 2.5 min) the slope is 1.00 ± 0.00 MB/min. ');
+    expect(secondHalf({ samples: samples.filter((x) => x.t_s < 238) })).toBe('');
+    expect(secondHalf({})).toBe('');
+  });
+
   it('slope: least squares over points, 0 for fewer than two', () => {
     expect(slope([[0, 1], [1, 3], [2, 5]])).toBeCloseTo(2, 9);
     expect(slope([[0, 5], [1, 5], [2, 5]])).toBe(0);
