@@ -167,7 +167,11 @@ export interface PipelinedResult {
   /** stage timings of the first camera (every camera runs the same stages on the same file) */
   stages: Partial<Record<StageName, StageSummary>>;
   cpu: CpuFigures;
-  memory: { every_s: number; samples: RssSample[]; trend: RssTrend; max_children_rss_mb: number | null } | null;
+  /**
+   * `trend`: after a warm-up of the first third of the run (V8 sizes its heap and the allocator
+   * settles over the first minutes); `early_trend`: after the first minute (at most a third), for comparison
+   */
+  memory: { every_s: number; samples: RssSample[]; trend: RssTrend; early_trend: RssTrend; max_children_rss_mb: number | null } | null;
   /** size of the first camera's recording per frame written to it (KiB) */
   recordingKbPerFrame: number | null;
 }
@@ -244,9 +248,10 @@ export async function pipelined(ctx: BenchContext, seconds: number, cameras: num
     const frames = cameraFrames.reduce((a, b) => a + b, 0);
     const recorded = firstWriter as Mp4Writer | null;
     const recordingKbPerFrame = recorded && recorded.frames > 0 ? Number((statSync(recorded.file).size / 1024 / recorded.frames).toFixed(2)) : null;
+    const run = seconds + warmupSeconds(seconds);
     const memory =
       rss && rssEvery
-        ? { every_s: rssEvery, samples: rss.samples, trend: rss.trend(Math.min(60, 0.2 * (seconds + warmupSeconds(seconds)))), max_children_rss_mb: rss.maxChildrenMb }
+        ? { every_s: rssEvery, samples: rss.samples, trend: rss.trend(run / 3), early_trend: rss.trend(Math.min(60, run / 3)), max_children_rss_mb: rss.maxChildrenMb }
         : null;
     return { fps: frames / elapsed, frames, inferred, elapsed, cameraFps: cameraFrames.map((f) => Number((f / elapsed).toFixed(2))), stages, cpu: cpuFigures, memory, recordingKbPerFrame };
   } finally {

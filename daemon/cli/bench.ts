@@ -41,7 +41,8 @@ Options:
   --mqtt URL|none      publish to this broker; default: a private mosquitto on a free port when
                        mosquitto is installed, else nowhere (the JSON says which)
   --loop-minutes N     memory run: the pipelined phase runs N minutes (fractions allowed) and RSS is
-                       sampled every --rss-every seconds; reports the RSS slope after warm-up
+                       sampled every --rss-every seconds; reports the RSS slope after a warm-up of
+                       the first third of the run (and after the first minute, for comparison)
   --rss-every S        seconds between RSS samples of the memory run (default 5)
   --json FILE          write the results as JSON
   -c, --config FILE    use this config's model and detect sections
@@ -176,7 +177,11 @@ export const benchCommand: Command = async (argv) => {
         : []),
       `CPU ${pipe.cpu.total_percent}% of one core, ${result.cpu_ms_per_frame} ms per frame (process ${pipe.cpu.process_percent}%, ffmpeg children ${pipe.cpu.children_percent ?? 'n/a'}%; ${pipe.cpu.machine_percent}% of ${pipe.cpu.cores} cores)`,
       `RSS max ${result.rss_mb} MB (children ${result.children_rss_mb ?? 'n/a'} MB)`,
-      ...(pipe.memory ? [`memory run: RSS slope after ${pipe.memory.trend.warmup_s}s warm-up ${pipe.memory.trend.slope_mb_per_min} ± ${pipe.memory.trend.slope_ci95_mb_per_min} MB/min (95%; per-minute peaks ${pipe.memory.trend.minute_peaks_mb.join(', ') || 'n/a'} MB; ${pipe.memory.trend.min_mb}..${pipe.memory.trend.max_mb} MB, ${pipe.memory.samples.length} samples)`] : []),
+      ...(pipe.memory
+        ? [
+            `memory run: RSS slope after ${pipe.memory.trend.warmup_s}s warm-up (the first third) ${pipe.memory.trend.slope_mb_per_min} ± ${pipe.memory.trend.slope_ci95_mb_per_min} MB/min (95%, over ${pipe.memory.trend.block_s}s means; per-minute peaks ${pipe.memory.trend.minute_peaks_mb.join(', ') || 'n/a'} MB; ${pipe.memory.trend.min_mb}..${pipe.memory.trend.max_mb} MB, ${pipe.memory.samples.length} samples); after ${pipe.memory.early_trend.warmup_s}s ${pipe.memory.early_trend.slope_mb_per_min} ± ${pipe.memory.early_trend.slope_ci95_mb_per_min} MB/min`,
+          ]
+        : []),
       'stage          mean ms   p50 ms   p99 ms    per s',
       ...STAGES.filter((k) => pipe.stages[k]).map((k) => {
         const v = pipe.stages[k]!;

@@ -1,10 +1,9 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CpuMeter } from '../../daemon/bench/process-usage.js';
-import { fitLine, heapSettled, slope } from '../../daemon/bench/rss-sampler.js';
+import { blockMeans, fitLine, heapSettled, rssTrend, slope, t95 } from '../../daemon/bench/rss-sampler.js';
 import { inferenceThreads } from '../../daemon/detect/inference-threads.js';
 import { DEFAULT_PRESET } from '../../daemon/sinks/mp4-writer.js';
 import { MODEL, ROOT, runCli } from '../support/cli.js';
@@ -138,6 +137,10 @@ describe('trt-detect bench', () => {
         for (const s of j.memory.samples) expect(s.heap_total_mb).toBeGreaterThanOrEqual(s.heap_used_mb);
         expect(j.memory.trend.samples_used).toBeGreaterThanOrEqual(2);
         expect(j.memory.trend.max_mb).toBeGreaterThanOrEqual(j.memory.trend.min_mb);
+        // warm-up: the first third of the run (6 s + the phase's 1.2 s warm-up); under three minutes the early trend's is the same
+        expect(j.memory.trend.warmup_s).toBeCloseTo(2.4, 1);
+        expect(j.memory.early_trend.warmup_s).toBe(j.memory.trend.warmup_s);
+        expect(j.memory.trend.span_s).toBeGreaterThan(3);
       } finally {
         await collector.close();
         await broker.stop();
@@ -217,6 +220,8 @@ describe('trt-detect bench', () => {
     expect(report).toContain(`| ${DEFAULT_PRESET} (default) | 6.0 | 1.00 | 16.0 | 1.00 | 0.9886 | 47.8 |`);
     expect(report).toContain('| veryfast | 12.0 | 2.00 | 8.0 | 0.50 | 0.9880 | 45.5 |');
     expect(report).not.toMatch(/NaN|undefined/);
+    // a memory run of 6 s: measured, but far too short for the flatness verdict
+    if (existsSync(multi)) expect(report).toMatch(/\| RSS flat after warm-up \(the first third of the run\) over ≥ 5 min .* MB\/min over 0\.1 min after a 2 s warm-up; .*\| \*\*not met\*\* \|/);
     expect(report).toContain('load average (1, 5, 15 min) 0.11 0.22 0.33 at the start');
     // no interval-2 run in this data: the report says so instead of inventing a ratio
     expect(report).toMatch(/interval 2 ≥ 2\.5 × interval 0 \| n\/a .*not measured/);
@@ -237,14 +242,42 @@ describe('trt-detect bench', () => {
 });
 
 describe('bench helpers', () => {
-  it('bench-plot secondHalf: the RSS slope over the second half of a memory run, nothing for a run under 4 minutes', async () => {
-    type Memory = { samples?: Array<{ t_s: number; rss_mb: number }> };
-    const { secondHalf } = (await import(pathToFileURL(join(ROOT, 'scripts', 'bench-plot.mjs')).href)) as { secondHalf: (memory: Memory) => string };
-    // flat at 200 MB for the first half, then rising 1 MB a minute: only the rise is fitted
-    const samples = Array.from({ length: 151 }, (_, i) => ({ t_s: i * 2, rss_mb: i * 2 < 150 ? 200 : 200 + (i * 2 - 150) / 60 }));
-    expect(secondHalf({ samples })).toBe('Over the second half of the run alone (from 2.5 min) the slope is 1.00 ± 0.00 MB/min. ');
-    expect(secondHalf({ samples: samples.filter((x) => x.t_s < 238) })).toBe('');
-    expect(secondHalf({})).toBe('');
+  it('rssTrend: the slope over block means; a saw-tooth around a flat line is flat, a steady rise is significant', () => {
+    // 10 minutes sampled every 2 s: a garbage-collection saw-tooth (40 s period, 6 MB deep) on a flat 250 MB
+    const sample = (t_s: number, rss_mb: number) => ({ t_s, rss_mb, heap_used_mb: 20, heap_total_mb: 40, external_mb: 10, children_rss_mb: null });
+    const saw = (t: number) => ((t % 40) / 40) * 6;
+    const flat = Array.from({ length: 301 }, (_, i) => sample(i * 2, 250 + saw(i * 2 + 7)));
+    const f = rssTrend(flat, 60);
+    expect(f.warmup_s).toBe(60);
+    expect(f.span_s).toBe(540);
+    expect(f.block_s).toBe(60);
+    expect(Math.abs(f.slope_mb_per_min)).toBeLessThan(0.2);
+    expect(f.slope_mb_per_min - f.slope_ci95_mb_per_min).toBeLessThanOrEqual(0);
+    expect(f.minute_peaks_mb).toHaveLength(9);
+    // the same saw-tooth rising 1 MB a minute
+    const rising = flat.map((s) => ({ ...s, rss_mb: s.rss_mb + s.t_s / 60 }));
+    const r = rssTrend(rising, 60);
+    expect(r.slope_mb_per_min).toBeCloseTo(1, 0);
+    expect(r.slope_mb_per_min - r.slope_ci95_mb_per_min).toBeGreaterThan(0);
+    // too short a span for minutes: blocks of an eighth of it
+    expect(rssTrend(flat.slice(0, 41), 0).block_s).toBe(10);
+    expect(rssTrend([], 0).slope_mb_per_min).toBe(0);
+  });
+
+  it('blockMeans: means of whole blocks, a partial last block and empty blocks left out', () => {
+    const s = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((t) => ({ t_s: t * 6, v: t }));
+    // blocks of 12 s from 0: [0,1], [2,3], [4,5], [6,7], [8,9]; 10 starts a sixth, partial one
+    expect(blockMeans(s, 0, 12, (x) => x.v)).toEqual([[3 / 60, 0.5], [15 / 60, 2.5], [27 / 60, 4.5], [39 / 60, 6.5], [51 / 60, 8.5]]);
+    expect(blockMeans(s.filter((x) => x.v < 2 || x.v > 5), 0, 12, (x) => x.v)).toHaveLength(3);
+    expect(blockMeans([], 0, 12, (x: { t_s: number }) => x.t_s)).toEqual([]);
+  });
+
+  it('t95: Student t quantiles from the table and the series beyond it', () => {
+    expect(t95(2)).toBe(4.303);
+    expect(t95(30)).toBe(2.042);
+    expect(t95(40)).toBeCloseTo(2.021, 2);
+    expect(t95(1000)).toBeCloseTo(1.962, 2);
+    expect(t95(0)).toBe(Infinity);
   });
 
   it('slope: least squares over points, 0 for fewer than two', () => {
@@ -261,7 +294,7 @@ describe('bench helpers', () => {
     // around the fitted line 0.2 + 0.2x the squared residuals sum to 0.8; sxx = 5, n - 2 = 2
     const f = fitLine([[0, 0], [1, 1], [2, 0], [3, 1]]);
     expect(f.slope).toBeCloseTo(0.2, 9);
-    expect(f.ci95).toBeCloseTo(1.96 * Math.sqrt(0.8 / 2 / 5), 9);
+    expect(f.ci95).toBeCloseTo(4.303 * Math.sqrt(0.8 / 2 / 5), 9);
   });
 
   it('heapSettled: the time V8 last reserved more heap', () => {
