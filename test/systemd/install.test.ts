@@ -55,7 +55,7 @@ describe('scripts/install --destdir', () => {
     expect(statSync(join(opt, 'bin', 'trt-detect')).mode & 0o111).toBe(0o111);
     const node = readFileSync(join(opt, 'bin', 'trt-detect'), 'utf8');
     expect(node).toMatch(/^#!\/bin\/sh\n/);
-    expect(node).toMatch(/\nexec \/\S+ \/opt\/trt-detect\/dist\/daemon\/cli\/main\.js "\$@"\n$/);
+    expect(node).toMatch(/\nexec \/\S+ \$TRT_DETECT_NODE_OPTIONS \/opt\/trt-detect\/dist\/daemon\/cli\/main\.js "\$@"\n$/);
     expect(readlinkSync(join(dest, 'usr', 'local', 'bin', 'trt-detect'))).toBe('/opt/trt-detect/bin/trt-detect');
     expect(statSync(join(dest, 'var', 'lib', 'trt-detect', 'recordings')).isDirectory()).toBe(true);
     expect(readFileSync(join(dest, 'etc', 'systemd', 'system', 'trt-detect.service'), 'utf8')).toBe(readFileSync(join(ROOT, 'systemd', 'trt-detect.service'), 'utf8'));
@@ -90,6 +90,29 @@ describe('scripts/install --destdir', () => {
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(readFileSync(join(work, 'out.jsonl'), 'utf8').trim().split('\n')).toHaveLength(6);
+  });
+
+  it('the command passes TRT_DETECT_NODE_OPTIONS to node itself', () => {
+    // the staged command names /opt/trt-detect: a copy pointed at the staged tree
+    const launcher = join(dir, 'trt-detect-staged');
+    writeFileSync(launcher, readFileSync(join(opt, 'bin', 'trt-detect'), 'utf8').replaceAll('/opt/trt-detect/', `${opt}/`), { mode: 0o755 });
+    const run = (options: string | undefined) => {
+      const env = { ...process.env };
+      delete env.TRT_DETECT_NODE_OPTIONS;
+      if (options !== undefined) env.TRT_DETECT_NODE_OPTIONS = options;
+      return spawnSync(launcher, ['--version'], { env, encoding: 'utf8', timeout: 30_000 });
+    };
+    const plain = run(undefined);
+    expect(plain.status, plain.stderr).toBe(0);
+    const version = plain.stdout;
+    expect(version).toMatch(/\d+\.\d+\.\d+/);
+    const flags = run('--max-semi-space-size=2 --stack-trace-limit=20');
+    expect(flags.status, flags.stderr).toBe(0);
+    expect(flags.stdout).toBe(version);
+    // node, not trt-detect, rejects an option it does not know: proof that it reached node
+    const bad = run('--no-such-node-option');
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toContain('--no-such-node-option');
   });
 
   it('is idempotent, and never overwrites an edited config (the shipped one goes to config.yaml.dist)', () => {

@@ -192,8 +192,8 @@ describe.skipIf(skipReason !== null)(`trt-detect under a real systemd${skipReaso
     const verify = await inside(['systemd-analyze', 'verify', '/etc/systemd/system/trt-detect.service']);
     expect(verify.stderr).toBe('');
     expect(verify.code).toBe(0);
-    // test settings: a short watchdog, no core dumps of the aborted daemon
-    const dropin = await inside(['sh', '-c', 'mkdir -p /etc/systemd/system/trt-detect.service.d && printf "[Service]\\nWatchdogSec=8s\\nRestartSec=1s\\nLimitCORE=0\\n" > /etc/systemd/system/trt-detect.service.d/test.conf && systemctl daemon-reload']);
+    // test settings: a short watchdog, no core dumps of the aborted daemon; a node option as README shows it
+    const dropin = await inside(['sh', '-c', 'mkdir -p /etc/systemd/system/trt-detect.service.d && printf "[Service]\\nWatchdogSec=8s\\nRestartSec=1s\\nLimitCORE=0\\nEnvironment=TRT_DETECT_NODE_OPTIONS=--max-semi-space-size=2\\n" > /etc/systemd/system/trt-detect.service.d/test.conf && systemctl daemon-reload']);
     expect(dropin.code, dropin.stderr).toBe(0);
     const clips = await inside(['sh', '-c', 'cp /srv/trt-test/front.mp4 /srv/trt-test/second.mp4 /var/lib/trt-detect/ && chown trt-detect: /var/lib/trt-detect/*.mp4']);
     expect(clips.code, clips.stderr).toBe(0);
@@ -212,6 +212,10 @@ describe.skipIf(skipReason !== null)(`trt-detect under a real systemd${skipReaso
     expect(status).toMatch(/^Seccomp:\s+2$/m);
     expect(status).toMatch(/^CapEff:\s+0+$/m);
     expect(status).not.toMatch(/^Uid:\s+0\s/m);
+    // TRT_DETECT_NODE_OPTIONS reached node's own command line, before the script
+    const argv = (await inside(['cat', `/proc/${s.MainPID}/cmdline`])).stdout.split('\0');
+    expect(argv.indexOf('--max-semi-space-size=2'), argv.join(' ')).toBe(1);
+    expect(argv[2]).toMatch(/\/dist\/daemon\/cli\/main\.js$/);
     await until(() => received('td/status', (p) => p === 'online'), 10_000, 'td/status online');
     await until(() => received('td/front/status', (p) => JSON.parse(p).state === 'streaming'), 10_000, 'front streaming');
     const health = await inside(['node', '-e', "require('http').get('http://127.0.0.1:9100/healthz', (r) => { process.stdout.write(String(r.statusCode)); process.exit(0); })"]);
