@@ -220,6 +220,27 @@ function stageTable(columns) {
   return [head, sep, ...rows].join('\n');
 }
 
+/**
+ * Whether the 1.5 × classic-loop target and the 2.5 × interval-2 target can both be met on this
+ * machine by making the per-frame video work dearer, as arithmetic on the measured figures; '' when
+ * a run is missing. Reaching 1.5 × with the pipeline's pace unchanged needs the classic loop to
+ * take 1.5 pipelined frame times; the extra time would be per-frame work (decode, draw, encode),
+ * which the interval-2 run does on every frame too, as CPU time.
+ */
+export function targetsTradeOff(base, i2) {
+  if (!base?.fps || !base.sequential_fps || !i2?.fps || !i2.cpu_ms_per_frame || !i2.cpu?.total_percent || !base.machine?.cores) return '';
+  const pipeMs = 1000 / base.fps;
+  const loopMs = 1000 / base.sequential_fps;
+  const extra = 1.5 * pipeMs - loopMs;
+  if (extra <= 0) return '';
+  const cpu = i2.cpu_ms_per_frame + extra;
+  const atSame = (i2.cpu.total_percent * 10) / cpu;
+  const atFull = (base.machine.cores * 1000) / cpu;
+  const need = 2.5 * base.fps;
+  const both = atFull >= need;
+  return `For 1.5 × at this pace the classic loop would have to take ${num(1.5 * pipeMs, 1)} ms a frame; it takes ${num(loopMs, 1)}. The ${num(extra, 1)} ms more would have to come from work done on every frame (decoding, drawing, encoding; a slower detector would slow the pipeline as much), and the interval-2 engine does that work on every frame too: ${num(i2.cpu_ms_per_frame, 1)} + ${num(extra, 1)} = ${num(cpu, 1)} ms of CPU a frame, so at most ${num(atSame, 1)} FPS with the ${num(i2.cpu.total_percent, 0)}% of a core that run kept busy and ${num(atFull, 1)} FPS with all ${base.machine.cores} cores busy, against the ${num(need, 1)} FPS that 2.5 × interval 0 needs. ${both ? 'On this machine both targets could be met with that much more video work.' : 'On this machine the two targets cannot both be met by making the video work dearer. The limit comes from the inference and the video work sharing the CPU; it does not apply where the inference runs elsewhere (a Jetson\'s GPU).'}`;
+}
+
 export function buildReport(dataDir, outDir) {
   mkdirSync(outDir, { recursive: true });
   const meta = read(dataDir, 'meta.json') ?? {};
@@ -424,6 +445,8 @@ export function buildReport(dataDir, outDir) {
           ? ` The same loop with its ffmpeg processes running free ran ${num(base.sequential_overlapped_fps)} FPS: the decoder reads ahead and the encoder works through earlier frames while the detector runs, on the other cores, so that loop already overlaps the video work with inference (${num(free.cpu.machine_percent, 0)}% of the machine busy against ${num(base.sequential.cpu.machine_percent, 0)}% for the classic loop), and against it the pipelined engine gains ${num(r2free)} ×.`
           : '';
         L.push(`The classic loop spends, one after another, ${num(st.decode?.mean_ms, 1)} ms decoding, ${num(det(st), 1)} ms detecting, ${num(st.draw?.mean_ms, 1)} ms drawing, ${num(st.encode?.mean_ms, 1)} ms encoding and ${num(st.publish?.mean_ms, 1)} ms publishing: ${num(sum, 1)} ms a frame, ${num(1000 / sum, 1)} FPS (measured ${num(base.sequential_fps)}). The pipelined engine runs those stages at once on different frames (pre-processing the next frame and post-processing the last one while one is inferred), so its pace is set by its longest stage, the inference (${num(inferMs, 1)} ms alone): at best ${num(ceiling)} × the classic loop on this machine. That ceiling is (all stages) / inference: ≥ 1.5 × needs the other stages (${num(rest, 1)} ms here, ${num(video, 1)} of them decoding, drawing and encoding) to take at least half as long as the inference, and the inference not to slow down when it shares the cores with them (in the pipelined run it took ${num(base.stages?.inference?.mean_ms, 1)} ms).${freeText}${t1 ? ` With ONNX Runtime on every core (\`${threadsName(t1)}\`) the detector alone is faster (${num(t1.inference_fps)} FPS against ${num(base.inference_fps)}), but in the pipeline it takes the cores the video work needs: pipelined ${num(t1.fps)} FPS (auto: ${num(base.fps)}) at ${num(t1.cpu_ms_per_frame, 1)} ms of CPU per frame (auto: ${num(base.cpu_ms_per_frame, 1)}), against ${num(t1.sequential_fps)} for the classic loop (${num(t1.sequential_fps ? t1.fps / t1.sequential_fps : null)} ×)${t1.sequential_overlapped_fps ? ` and ${num(t1.sequential_overlapped_fps)} for the loop with ffmpeg running free (${num(t1.fps / t1.sequential_overlapped_fps)} ×)` : ''}, ${num(t1.fps / t1.inference_fps)} × its detector alone.` : ''}`, '');
+        const tradeOff = targetsTradeOff(base, i2);
+        if (tradeOff) L.push(tradeOff, '');
       }
     }
     if (n0?.stages?.inference && base.stages?.inference) {

@@ -1,6 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CpuMeter } from '../../daemon/bench/process-usage.js';
 import { blockMeans, fitLine, heapSettled, rssTrend, slope, t95 } from '../../daemon/bench/rss-sampler.js';
@@ -262,6 +263,25 @@ describe('bench helpers', () => {
     // too short a span for minutes: blocks of an eighth of it
     expect(rssTrend(flat.slice(0, 41), 0).block_s).toBe(10);
     expect(rssTrend([], 0).slope_mb_per_min).toBe(0);
+  });
+
+  it('bench-plot targetsTradeOff: what 1.5 × the classic loop would leave for interval 2, from the measured figures', async () => {
+    type Run = Record<string, unknown>;
+    const { targetsTradeOff } = (await import(pathToFileURL(join(ROOT, 'scripts', 'bench-plot.mjs')).href)) as { targetsTradeOff: (base: Run, i2: Run) => string };
+    // pipelined 20 FPS (50 ms), classic loop 15 FPS (66.7 ms): 8.3 ms short of 75; interval 2 at 35 ms of CPU a frame, 180 % busy
+    const base = { fps: 20, sequential_fps: 15, machine: { cores: 2 } };
+    const i2 = { fps: 51, cpu_ms_per_frame: 35, cpu: { total_percent: 180 } };
+    const two = targetsTradeOff(base, i2);
+    expect(two).toContain('would have to take 75.0 ms a frame; it takes 66.7. The 8.3 ms more');
+    expect(two).toContain('35.0 + 8.3 = 43.3 ms of CPU a frame, so at most 41.5 FPS with the 180% of a core that run kept busy and 46.2 FPS with all 2 cores busy, against the 50.0 FPS');
+    expect(two).toContain('cannot both be met');
+    // four cores leave room for both
+    expect(targetsTradeOff({ ...base, machine: { cores: 4 } }, i2)).toContain('92.3 FPS with all 4 cores busy');
+    expect(targetsTradeOff({ ...base, machine: { cores: 4 } }, i2)).toContain('both targets could be met');
+    // already 1.5 × the loop, or a run missing: nothing to say
+    expect(targetsTradeOff({ ...base, sequential_fps: 12 }, i2)).toBe('');
+    expect(targetsTradeOff({ fps: 20, machine: { cores: 2 } }, i2)).toBe('');
+    expect(targetsTradeOff(base, {})).toBe('');
   });
 
   it('blockMeans: means of whole blocks, a partial last block and empty blocks left out', () => {
