@@ -39,8 +39,8 @@ export interface InputTransform {
 }
 
 export type PostprocessInput =
-  /** scores [N,C] probabilities, class 0 = background; boxes [N,4] normalized x1,y1,x2,y2 of the model input */
-  | { layout: 'scores_boxes'; scores: Float32Array; boxes: Float32Array; numBoxes: number; numClasses: number }
+  /** scores [N,C] probabilities; boxes [N,4] normalized corners of the model input, x1,y1,x2,y2 (default) or y1,x1,y2,x2 */
+  | { layout: 'scores_boxes'; scores: Float32Array; boxes: Float32Array; numBoxes: number; numClasses: number; boxOrder?: 'xyxy' | 'yxyx' }
   /** [K,7] = image_id,label,conf,x1,y1,x2,y2 normalized; keepCount limits rows when given */
   | { layout: 'nms7'; detections: Float32Array; count: number; keepCount?: number }
   /** boxes [maxDets,4] x1,y1,x2,y2 (normalized or model-input pixels) */

@@ -1,6 +1,7 @@
 import { defaultConfigPath, describeConfig, loadConfig } from '../config/index.js';
 import type { Config } from '../config/index.js';
-import { openDetector } from '../detect/open.js';
+import { modelOptions, openDetector } from '../detect/open.js';
+import { reportedLabels } from '../detect/labels.js';
 import { isEnginePath } from '../detect/tensorrt-backend.js';
 import { ConfigError, RuntimeFailure, errorMessage } from '../errors.js';
 import { parseCommandArgs, type Command } from './args.js';
@@ -29,10 +30,10 @@ async function checkModel(file: string, config: Config): Promise<string> {
   const m = config.model;
   if (isEnginePath(m.path)) return `model check: ${m.path} is a TensorRT engine; run loads it on the GPU`;
   try {
-    const detector = await openDetector({ modelPath: m.path, backend: 'onnxruntime', labels: m.labels, layout: m.layout, input: m.input, threads: 1 });
+    const detector = await openDetector({ ...modelOptions(m), backend: 'onnxruntime', threads: 1 });
     const i = detector.info;
     await detector.close();
-    return `model check: loaded with ONNX Runtime: input ${i.inputWidth}x${i.inputHeight}, layout ${i.layout}, labels ${i.labels.join(', ')}`;
+    return `model check: loaded with ONNX Runtime: input ${i.inputWidth}x${i.inputHeight}, layout ${i.layout}, reports ${reportedLabels(i).join(', ')}`;
   } catch (err) {
     if (err instanceof ConfigError || err instanceof RuntimeFailure) throw new ConfigError(`${file}: model.path: ${m.path}: ${errorMessage(err).replace(`${m.path}: `, '')}`);
     throw err;

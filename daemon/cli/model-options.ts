@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { loadConfig, type Config } from '../config/index.js';
-import { openDetector } from '../detect/open.js';
+import { modelOptions, openDetector } from '../detect/open.js';
 import type { DetectOptions, Detector } from '../detect/types.js';
 import { classIdsFor } from '../detect/labels.js';
 import { ConfigError } from '../errors.js';
@@ -16,11 +16,8 @@ export async function openModelFromArgs(command: string, values: { model?: strin
   if (!existsSync(modelPath)) throw new ConfigError(`${modelPath}: model file not found (check -m or model.path)`);
   const m = config?.model;
   const detector: Detector = await openDetector({
+    ...(m ? modelOptions(m) : {}),
     modelPath,
-    backend: m?.backend ?? 'auto',
-    labels: m?.labels ?? null,
-    layout: m?.layout ?? 'auto',
-    ...(m ? { input: m.input, threads: m.threads, precision: m.precision, strictPrecision: m.strict_precision, calibration: m.calibration } : {}),
     // model.threads auto leaves a core to the video work where there is some
     withVideo: overrides.withVideo ?? false,
     log: (level, msg) => {
@@ -33,7 +30,7 @@ export async function openModelFromArgs(command: string, values: { model?: strin
     threshold: overrides.threshold ?? d.threshold,
     nmsIou: d.nms_iou,
     topK: d.top_k,
-    classes: classIdsFor(d.classes, detector.info.labels),
+    classes: classIdsFor(d.classes, detector.info.labels, detector.info.ignoreClasses),
   };
   return { config, detector, options, interval: d.interval };
 }

@@ -137,7 +137,7 @@ const cameraSchema = obj(
 export const configSchema: ObjectSchema = obj({
   base_dir: str(null, { check: nonEmpty('a directory') }),
   model: obj({
-    path: str('models/ssd-traffic.onnx', { check: modelPathProblem }),
+    path: str('models/ssdlite-mobilenet-v2-coco.onnx', { check: modelPathProblem }),
     backend: oneOf(['auto', 'tensorrt', 'onnxruntime'], 'auto'),
     precision: oneOf(['int8', 'fp16', 'fp32'], 'int8'),
     strict_precision: bool(false),
@@ -146,7 +146,16 @@ export const configSchema: ObjectSchema = obj({
       cache: str('/var/lib/trt-detect/calib.cache', { check: nonEmpty('a file path') }),
     }),
     labels: labelList(null, '[background, vehicle, pedestrian]'),
+    label_map: {
+      type: 'map',
+      keyPattern: /\S/,
+      keyProblem: 'empty label name (write the model label to map, e.g. person: pedestrian)',
+      values: str(undefined, { check: nonEmpty('the label to report, e.g. pedestrian') }),
+      words: ['auto', 'none'],
+      default: 'auto',
+    },
     layout: oneOf(['auto', 'scores_boxes', 'nms7', 'efficient_nms'], 'auto'),
+    box_order: oneOf(['auto', 'xyxy', 'yxyx'], 'auto'),
     input: obj({
       color: oneOf(['rgb', 'bgr'], 'rgb'),
       mean: triple([0.5, 0.5, 0.5], false),

@@ -64,6 +64,9 @@ export interface MapSchema extends Common {
   /** at least this many entries, else `emptyProblem` */
   minEntries?: number;
   emptyProblem?: string;
+  /** single words that may stand instead of the mapping (`label_map: none`); `default` is one of them */
+  words?: readonly string[];
+  default?: string;
 }
 export type Schema = StringSchema | NumberSchema | BooleanSchema | EnumSchema | ArraySchema | ObjectSchema | MapSchema;
 
@@ -136,9 +139,10 @@ export class Validator {
     this.positions.set(path, anchor);
     const node = this.resolve(rawNode);
     const absent = node === null || node === undefined;
+    const wordDefault = schema.type === 'map' && schema.default !== undefined;
     if (absent) {
       if (schema.type === 'object') return this.object(schema, null, path, anchor);
-      if (schema.type === 'map') return this.map(schema, null, path, anchor);
+      if (schema.type === 'map' && !wordDefault) return this.map(schema, null, path, anchor);
       if (hasDefault(schema)) return clone((schema as { default: unknown }).default);
       if (schema.optional) return MISSING;
       return this.report(anchor, path, `missing required key (add ${path.split('.').pop()}: ...)`);
@@ -146,7 +150,7 @@ export class Validator {
     const isNull = isScalar(node) && node.value === null;
     if (isNull) {
       if (schema.type === 'object') return this.object(schema, null, path, anchor);
-      if (schema.type === 'map') return this.map(schema, null, path, anchor);
+      if (schema.type === 'map') return wordDefault ? schema.default : this.map(schema, null, path, anchor);
       if ('nullable' in schema && schema.nullable) return null;
       if (schema.optional) return MISSING;
       const dflt = hasDefault(schema) ? ` or remove the key for the default ${JSON.stringify((schema as { default: unknown }).default)}` : '';
@@ -157,6 +161,11 @@ export class Validator {
         if (!isMap(node)) return this.report(anchor, path, `expected a mapping of keys, got ${describeValue(node)} (write ${path.split('.').pop()}: followed by indented keys)`);
         return this.object(schema, node, path, anchor);
       case 'map':
+        if (schema.words && isScalar(node)) {
+          const word = String(node.value);
+          if (schema.words.includes(word)) return word;
+          return this.report(anchor, path, `invalid value ${describeValue(node)} (expected ${schema.words.join(' or ')}, or a mapping of names, one indented name: value per entry)`);
+        }
         if (!isMap(node)) return this.report(anchor, path, `expected a mapping of names, got ${describeValue(node)} (write one indented name: per entry)`);
         return this.map(schema, node, path, anchor);
       case 'array':

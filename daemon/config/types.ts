@@ -53,7 +53,10 @@ export interface ModelConfig {
   strict_precision: boolean;
   calibration: { images: string; cache: string };
   labels: string[] | null;
+  /** auto: a pulled model's own default map (COCO -> the traffic labels), else none */
+  label_map: 'auto' | 'none' | Record<string, string>;
   layout: 'auto' | 'scores_boxes' | 'nms7' | 'efficient_nms';
+  box_order: 'auto' | 'xyxy' | 'yxyx';
   input: { color: 'rgb' | 'bgr'; mean: Triple; std: Triple; resize: 'stretch' | 'letterbox'; width: number | null; height: number | null };
   /** ONNX Runtime intra-op threads, 0 = auto */
   threads: number;

@@ -7,9 +7,13 @@ export interface TensorDesc {
   shape: ReadonlyArray<number | string>;
 }
 
+/** Corner order of a scores_boxes model's boxes (`model.box_order`). */
+export type BoxOrder = 'xyxy' | 'yxyx';
+export type BoxOrderSetting = BoxOrder | 'auto';
+
 /** Which output plays which role in a layout. Shared by every backend. */
 export type LayoutBinding =
-  | { layout: 'scores_boxes'; scores: string; boxes: string; numBoxes: number; numClasses: number }
+  | { layout: 'scores_boxes'; scores: string; boxes: string; numBoxes: number; numClasses: number; boxOrder: BoxOrder }
   | { layout: 'nms7'; detections: string; keepCount: string | null; count: number }
   | { layout: 'efficient_nms'; numDets: string; boxes: string; scores: string; classes: string; maxDets: number };
 
@@ -19,7 +23,17 @@ const volume = (t: TensorDesc): number => dims(t).reduce((a, b) => a * b, 1);
 const named = (outs: TensorDesc[], ...patterns: RegExp[]) =>
   outs.find((o) => patterns.some((p) => p.test(o.name)));
 
-function bindScoresBoxes(outs: TensorDesc[]): LayoutBinding | null {
+/**
+ * TensorFlow SSD exports give boxes as ymin, xmin, ymax, xmax: `auto` takes that order when the
+ * boxes tensor's name says so (`boxes_yxyx`, `..._ymin_xmin...`, as the project's converter names
+ * it), else x1, y1, x2, y2 (PyTorch SSD exports).
+ */
+function boxOrderOf(boxes: TensorDesc, setting: BoxOrderSetting): BoxOrder {
+  if (setting !== 'auto') return setting;
+  return /yxyx|ymin/i.test(boxes.name) ? 'yxyx' : 'xyxy';
+}
+
+function bindScoresBoxes(outs: TensorDesc[], boxOrder: BoxOrderSetting = 'auto'): LayoutBinding | null {
   if (outs.length < 2) return null;
   const boxes = named(outs, /^boxes$/i, /box/i, /loc/i) ?? outs.find((o) => o.shape.length === 3 && last(o) === 4);
   const scores =
@@ -29,7 +43,7 @@ function bindScoresBoxes(outs: TensorDesc[]): LayoutBinding | null {
   const b = dims(boxes);
   const s = dims(scores);
   if (b.length !== 3 || s.length !== 3 || b[2] !== 4 || s[2] < 2 || b[1] <= 0 || b[1] !== s[1]) return null;
-  return { layout: 'scores_boxes', scores: scores.name, boxes: boxes.name, numBoxes: b[1], numClasses: s[2] };
+  return { layout: 'scores_boxes', scores: scores.name, boxes: boxes.name, numBoxes: b[1], numClasses: s[2], boxOrder: boxOrderOf(boxes, boxOrder) };
 }
 
 function bindNms7(outs: TensorDesc[]): LayoutBinding | null {
@@ -52,7 +66,7 @@ function bindEfficientNms(outs: TensorDesc[]): LayoutBinding | null {
   return { layout: 'efficient_nms', numDets: numDets.name, boxes: boxes.name, scores: scores.name, classes: classes.name, maxDets: b[1] };
 }
 
-const binders: Record<OutputLayout, (o: TensorDesc[]) => LayoutBinding | null> = {
+const binders: Record<OutputLayout, (o: TensorDesc[], boxOrder: BoxOrderSetting) => LayoutBinding | null> = {
   efficient_nms: bindEfficientNms,
   nms7: bindNms7,
   scores_boxes: bindScoresBoxes,
@@ -66,9 +80,9 @@ function describe(outs: TensorDesc[]): string {
  * Recognises a model's output layout from tensor names and shapes (`layout: auto`), or checks that
  * the outputs fit the requested one. Throws a ConfigError naming the outputs when nothing fits.
  */
-export function bindLayout(modelPath: string, outputs: TensorDesc[], requested: OutputLayout | 'auto'): LayoutBinding {
+export function bindLayout(modelPath: string, outputs: TensorDesc[], requested: OutputLayout | 'auto', boxOrder: BoxOrderSetting = 'auto'): LayoutBinding {
   if (requested !== 'auto') {
-    const b = binders[requested](outputs);
+    const b = binders[requested](outputs, boxOrder);
     if (!b) {
       throw new ConfigError(
         `${modelPath}: outputs ${describe(outputs)} do not match model.layout "${requested}" (set model.layout: auto or the model's real layout)`,
@@ -77,7 +91,7 @@ export function bindLayout(modelPath: string, outputs: TensorDesc[], requested: 
     return b;
   }
   for (const layout of ['efficient_nms', 'nms7', 'scores_boxes'] as const) {
-    const b = binders[layout](outputs);
+    const b = binders[layout](outputs, boxOrder);
     if (b) return b;
   }
   throw new ConfigError(

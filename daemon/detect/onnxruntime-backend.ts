@@ -2,8 +2,8 @@ import { existsSync, statSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { ConfigError, RuntimeFailure, errorMessage } from '../errors.js';
 import * as native from '../native.js';
-import { bindLayout, type LayoutBinding } from './layouts.js';
-import { backgroundIds, resolveLabels } from './labels.js';
+import { bindLayout, type BoxOrderSetting, type LayoutBinding } from './layouts.js';
+import { modelClasses, type LabelMapSetting } from './labels.js';
 import type { DetectOptions, Detector, Frame, InferResult, ModelInfo, OutputLayout } from './types.js';
 import { decodeDetections } from './detections.js';
 import { inferenceThreads } from './inference-threads.js';
@@ -12,7 +12,11 @@ import { OnnxRuntimeThread, type OutputTensor } from './onnxruntime-thread.js';
 export interface OnnxBackendOptions {
   modelPath: string;
   labels?: string[] | null;
+  /** model.label_map (default auto) */
+  labelMap?: LabelMapSetting;
   layout?: OutputLayout | 'auto';
+  /** model.box_order for scores_boxes models (default auto) */
+  boxOrder?: BoxOrderSetting;
   input?: { color: 'rgb' | 'bgr'; mean: [number, number, number]; std: [number, number, number]; resize: 'stretch' | 'letterbox'; width?: number | null; height?: number | null };
   /** intra-op threads (`model.threads`); 0 or undefined = auto (see inferenceThreads) */
   threads?: number;
@@ -40,7 +44,7 @@ const asFloat = (a: Float32Array | Int32Array): Float32Array => (a instanceof Fl
 export function postprocessInput(binding: LayoutBinding, out: (name: string) => Float32Array | Int32Array): native.PostprocessInput {
   switch (binding.layout) {
     case 'scores_boxes':
-      return { layout: 'scores_boxes', scores: asFloat(out(binding.scores)), boxes: asFloat(out(binding.boxes)), numBoxes: binding.numBoxes, numClasses: binding.numClasses };
+      return { layout: 'scores_boxes', scores: asFloat(out(binding.scores)), boxes: asFloat(out(binding.boxes)), numBoxes: binding.numBoxes, numClasses: binding.numClasses, boxOrder: binding.boxOrder };
     case 'nms7': {
       const keep = binding.keepCount ? out(binding.keepCount)[0] : undefined;
       return { layout: 'nms7', detections: asFloat(out(binding.detections)), count: binding.count, ...(keep !== undefined ? { keepCount: keep } : {}) };
@@ -78,7 +82,6 @@ export class OnnxRuntimeDetector implements Detector {
      * inferred and the one after it pre-processed.
      */
     private readonly tensors: Float32Array[],
-    private readonly ignore: number[],
   ) {}
 
   static async open(opts: OnnxBackendOptions): Promise<OnnxRuntimeDetector> {
@@ -119,12 +122,8 @@ export class OnnxRuntimeDetector implements Detector {
     const height = dim(2, input.height);
     const width = dim(3, input.width);
     const outputs = session.outputMetadata.map((m) => ({ name: m.name, shape: m.isTensor ? m.shape ?? [] : [] }));
-    const binding = bindLayout(modelPath, outputs, opts.layout ?? 'auto');
-    const numClasses = binding.layout === 'scores_boxes' ? binding.numClasses : null;
-    const labels = resolveLabels(modelPath, opts.labels, numClasses);
-    if (numClasses !== null && labels.length !== numClasses) {
-      throw new ConfigError(`${modelPath}: the model has ${numClasses} classes but ${labels.length} labels were given (fix model.labels or the .labels.txt file)`);
-    }
+    const binding = bindLayout(modelPath, outputs, opts.layout ?? 'auto', opts.boxOrder);
+    const classes = modelClasses(modelPath, binding, opts.labels, opts.labelMap);
     const info: ModelInfo = {
       path: modelPath,
       backend: 'onnxruntime',
@@ -133,7 +132,9 @@ export class OnnxRuntimeDetector implements Detector {
       inputHeight: height,
       layout: binding.layout,
       outputNames: [...session.outputNames],
-      labels,
+      labels: classes.labels,
+      modelLabels: classes.modelLabels,
+      ignoreClasses: classes.ignoreClasses,
       threads,
     };
     const spec: native.PreprocessSpec = { width, height, mean: input.mean, std: input.std, color: input.color, resize: input.resize };
@@ -143,7 +144,7 @@ export class OnnxRuntimeDetector implements Detector {
       await session.addSlot(slot, buffer);
       tensors.push(new Float32Array(buffer));
     }
-    return new OnnxRuntimeDetector(info, session, binding, spec, tensors, backgroundIds(labels, binding.layout));
+    return new OnnxRuntimeDetector(info, session, binding, spec, tensors);
   }
 
   /**
@@ -206,7 +207,7 @@ export class OnnxRuntimeDetector implements Detector {
   ): Promise<InferResult> {
     const t0 = performance.now();
     const input = postprocessInput(this.binding, (name) => tensorData(r.outputs[name], name));
-    const detections = await decodeDetections(input, frame, this.spec, r.transform, options, { labels: this.info.labels, ignoreClasses: this.ignore });
+    const detections = await decodeDetections(input, frame, this.spec, r.transform, options, this.info);
     return {
       detections,
       timings: { preprocess_ms: r.preprocessMs, inference_ms: r.inferenceMs, postprocess_ms: performance.now() - t0 },

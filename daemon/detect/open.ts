@@ -5,9 +5,27 @@ import { OnnxRuntimeDetector } from './onnxruntime-backend.js';
 import { TensorRtDetector, isEnginePath, type TensorRtBackendOptions } from './tensorrt-backend.js';
 import { tensorRtAddon } from './tensorrt-addon.js';
 import type { Detector } from './types.js';
+import type { ModelConfig } from '../config/types.js';
 
 export interface OpenDetectorOptions extends TensorRtBackendOptions {
   backend?: 'auto' | 'tensorrt' | 'onnxruntime';
+}
+
+/** The `model` section of a config as detector options (every command that opens the configured model). */
+export function modelOptions(m: ModelConfig): OpenDetectorOptions {
+  return {
+    modelPath: m.path,
+    backend: m.backend,
+    labels: m.labels,
+    labelMap: m.label_map,
+    layout: m.layout,
+    boxOrder: m.box_order,
+    input: m.input,
+    threads: m.threads,
+    precision: m.precision,
+    strictPrecision: m.strict_precision,
+    calibration: m.calibration,
+  };
 }
 
 export interface BackendChoice {

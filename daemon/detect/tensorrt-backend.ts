@@ -12,7 +12,7 @@ import { dirname, extname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ConfigError, RuntimeFailure, errorMessage } from '../errors.js';
 import * as native from '../native.js';
-import { backgroundIds, resolveLabels } from './labels.js';
+import { modelClasses } from './labels.js';
 import { bindLayout, type LayoutBinding } from './layouts.js';
 import { postprocessInput, type OnnxBackendOptions } from './onnxruntime-backend.js';
 import { decodeDetections } from './detections.js';
@@ -208,7 +208,6 @@ export class TensorRtDetector implements Detector {
     private readonly binding: LayoutBinding,
     private readonly spec: native.PreprocessSpec,
     private readonly outputs: Map<string, Float32Array | Int32Array>,
-    private readonly ignore: number[],
     /** true when pre-processing runs as CUDA kernels */
     readonly gpuPreprocess: boolean,
   ) {}
@@ -240,12 +239,8 @@ export class TensorRtDetector implements Detector {
       if (!inputT) throw new ConfigError(`${enginePath}: the engine has no input tensor`);
       const [, , height, width] = inputT.shape;
       const outs = engine.tensors.filter((t) => !t.input).map((t) => ({ name: t.name, shape: t.shape }));
-      const binding = bindLayout(enginePath, outs, opts.layout ?? 'auto');
-      const numClasses = binding.layout === 'scores_boxes' ? binding.numClasses : null;
-      const labels = resolveLabels(modelPath, opts.labels, numClasses);
-      if (numClasses !== null && labels.length !== numClasses) {
-        throw new ConfigError(`${modelPath}: the model has ${numClasses} classes but ${labels.length} labels were given (fix model.labels or the .labels.txt file)`);
-      }
+      const binding = bindLayout(enginePath, outs, opts.layout ?? 'auto', opts.boxOrder);
+      const classes = modelClasses(modelPath, binding, opts.labels, opts.labelMap);
       const input = { ...DEFAULT_INPUT, ...(opts.input ?? {}) };
       const info: ModelInfo = {
         path: modelPath,
@@ -255,10 +250,12 @@ export class TensorRtDetector implements Detector {
         inputHeight: height,
         layout: binding.layout,
         outputNames: outs.map((o) => o.name),
-        labels,
+        labels: classes.labels,
+        modelLabels: classes.modelLabels,
+        ignoreClasses: classes.ignoreClasses,
       };
       const spec: native.PreprocessSpec = { width, height, mean: input.mean, std: input.std, color: input.color, resize: input.resize };
-      return new TensorRtDetector(info, trt, engine, binding, spec, allocateOutputs(engine), backgroundIds(labels, binding.layout), engine.gpuPreprocess);
+      return new TensorRtDetector(info, trt, engine, binding, spec, allocateOutputs(engine), engine.gpuPreprocess);
     } catch (err) {
       await trt.closeEngine(engine.handle).catch(() => undefined);
       throw err;
@@ -287,7 +284,7 @@ export class TensorRtDetector implements Detector {
       return a;
     });
     const transform = { scaleX: r.scaleX, scaleY: r.scaleY, padX: r.padX, padY: r.padY };
-    const detections = await decodeDetections(input, frame, this.spec, transform, options, { labels: this.info.labels, ignoreClasses: this.ignore });
+    const detections = await decodeDetections(input, frame, this.spec, transform, options, this.info);
     return {
       detections,
       timings: { preprocess_ms: r.preprocessMs, inference_ms: r.inferenceMs, postprocess_ms: performance.now() - t0 },

@@ -18,7 +18,12 @@ export interface ModelInfo {
   inputHeight: number;
   layout: OutputLayout;
   outputNames: string[];
+  /** the reported label per class id (model.label_map applied) */
   labels: string[];
+  /** the model's own label per class id */
+  modelLabels: string[];
+  /** class ids never reported: background, and labels model.label_map drops */
+  ignoreClasses: number[];
   /** ONNX Runtime's intra-op threads as asked for (0: its own default, one per physical core); absent for TensorRT */
   threads?: number;
 }

@@ -250,7 +250,7 @@ export class CameraPipeline {
 
   private detectOptions(): DetectOptions {
     const d = this.spec.detect;
-    return { threshold: d.threshold, nmsIou: d.nms_iou, topK: d.top_k, classes: classIdsFor(d.classes, this.detector.info.labels) };
+    return { threshold: d.threshold, nmsIou: d.nms_iou, topK: d.top_k, classes: classIdsFor(d.classes, this.detector.info.labels, this.detector.info.ignoreClasses) };
   }
 
   /**

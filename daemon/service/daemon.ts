@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { diffConfigs, type Config, type ConfigDiff } from '../config/index.js';
-import { openDetector } from '../detect/open.js';
+import { modelOptions, openDetector } from '../detect/open.js';
 import type { Detector } from '../detect/types.js';
 import { ConfigError, RuntimeFailure, errorMessage } from '../errors.js';
 import { setMediaNice } from '../media/media-process.js';
@@ -53,16 +53,8 @@ export async function connectMqtt(cfg: Config['mqtt'], logger: Logger): Promise<
 export function openConfiguredDetector(cfg: Config, logger?: Logger): Promise<Detector> {
   const m = cfg.model;
   return openDetector({
-    modelPath: m.path,
-    backend: m.backend,
-    labels: m.labels,
-    layout: m.layout,
-    input: m.input,
-    threads: m.threads,
+    ...modelOptions(m),
     withVideo: true,
-    precision: m.precision,
-    strictPrecision: m.strict_precision,
-    calibration: m.calibration,
     ...(logger
       ? {
           log: (level: 'info' | 'warn', msg: string) => logger[level](msg),

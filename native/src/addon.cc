@@ -194,12 +194,13 @@ class PostprocessWorker : public PromiseWorker {
   const int32_t* classesI = nullptr;
   int n = 0;  // boxes / rows / detections
   int numClasses = 0;
+  trtd::BoxOrder boxOrder = trtd::BoxOrder::XYXY;
   bool normalized = true;
 
  protected:
   void Run() override {
     switch (layout_) {
-      case Layout::ScoresBoxes: result_ = trtd::decodeScoresBoxes(a, b, n, numClasses, options_); break;
+      case Layout::ScoresBoxes: result_ = trtd::decodeScoresBoxes(a, b, n, numClasses, options_, boxOrder); break;
       case Layout::Nms7: result_ = trtd::decodeNms7(a, n, options_); break;
       case Layout::EfficientNms: result_ = trtd::decodeEfficientNms(n, b, a, classesF, classesI, normalized, options_); break;
     }
@@ -278,11 +279,17 @@ Napi::Value Postprocess(const Napi::CallbackInfo& info) {
                    "numBoxes*numClasses (" + std::to_string(n) + "*" + std::to_string(c) + ")");
       expectLength(env, boxes, "postprocess: input.boxes", static_cast<size_t>(n) * 4,
                    "numBoxes*4 (" + std::to_string(n) + "*4)");
+      const Napi::Value orderArg = in.Get("boxOrder");
+      const trtd::BoxOrder order =
+          !orderArg.IsUndefined() && choiceArg(env, orderArg, "postprocess: input.boxOrder", {"xyxy", "yxyx"}) == "yxyx"
+              ? trtd::BoxOrder::YXYX
+              : trtd::BoxOrder::XYXY;
       auto* w = new PostprocessWorker(env, Layout::ScoresBoxes, options);
       w->a = scores.As<Napi::Float32Array>().Data();
       w->b = boxes.As<Napi::Float32Array>().Data();
       w->n = n;
       w->numClasses = c;
+      w->boxOrder = order;
       w->Keep(scores);
       w->Keep(boxes);
       return w;

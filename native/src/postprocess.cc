@@ -58,11 +58,13 @@ double boxIou(const RawDetection& a, const RawDetection& b) {
 }
 
 std::vector<RawDetection> decodeScoresBoxes(const float* scores, const float* boxes, int numBoxes, int numClasses,
-                                            const PostprocessOptions& o) {
+                                            const PostprocessOptions& o, BoxOrder order) {
   // Candidates grouped per class, boxes in source pixels (NMS runs on the boxes we report).
   std::unordered_map<int, std::vector<RawDetection>> perClass;
   const double iw = o.inputWidth;
   const double ih = o.inputHeight;
+  const int xi = order == BoxOrder::YXYX ? 1 : 0;  // index of x1 in a box (x2 is xi + 2)
+  const int yi = 1 - xi;
   for (int c = 0; c < numClasses; ++c) {
     if (!classWanted(c, o)) continue;
     std::vector<RawDetection>* bucket = nullptr;
@@ -71,7 +73,7 @@ std::vector<RawDetection> decodeScoresBoxes(const float* scores, const float* bo
       if (!(score >= o.threshold)) continue;
       const float* b = boxes + static_cast<size_t>(i) * 4;
       RawDetection d{c, score, 0, 0, 0, 0};
-      if (!mapToSource(b[0] * iw, b[1] * ih, b[2] * iw, b[3] * ih, o, d)) continue;
+      if (!mapToSource(b[xi] * iw, b[yi] * ih, b[xi + 2] * iw, b[yi + 2] * ih, o, d)) continue;
       if (!bucket) bucket = &perClass[c];
       bucket->push_back(d);
     }

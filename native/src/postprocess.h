@@ -29,10 +29,14 @@ struct RawDetection {
   double x1, y1, x2, y2;
 };
 
-// scores [N,C] probabilities, boxes [N,4] normalised x1,y1,x2,y2 of the model input.
+// Corner order of a scores_boxes model's boxes: x1,y1,x2,y2 (PyTorch SSD exports) or y1,x1,y2,x2
+// (TensorFlow SSD exports).
+enum class BoxOrder { XYXY, YXYX };
+
+// scores [N,C] probabilities, boxes [N,4] normalised corners of the model input in `order`.
 // Per-class greedy NMS, then all classes merged, sorted by score (desc), cut to topK.
 std::vector<RawDetection> decodeScoresBoxes(const float* scores, const float* boxes, int numBoxes, int numClasses,
-                                            const PostprocessOptions& o);
+                                            const PostprocessOptions& o, BoxOrder order = BoxOrder::XYXY);
 
 // rows [K,7] = image_id, label, conf, x1, y1, x2, y2 (normalised), already NMSed by the model.
 // Rows with image_id < 0 or label < 0 are padding and skipped.

@@ -16,7 +16,7 @@ vi.mock('../../daemon/detect/open.js', () => ({
   openDetector: async (opts: { modelPath: string }): Promise<Detector> => {
     opened.push(opts);
     return {
-      info: { path: opts.modelPath, backend: 'onnxruntime', inputName: 'in', inputWidth: 8, inputHeight: 8, layout: 'scores_boxes', outputNames: [], labels: ['background', 'vehicle', 'pedestrian'] },
+      info: { path: opts.modelPath, backend: 'onnxruntime', inputName: 'in', inputWidth: 8, inputHeight: 8, layout: 'scores_boxes', outputNames: [], labels: ['background', 'vehicle', 'pedestrian'], modelLabels: ['background', 'vehicle', 'pedestrian'], ignoreClasses: [0] },
       async infer(frame: Frame, options: DetectOptions): Promise<InferResult> {
         inferOptions.push(options);
         const detections = frame.index === 0 ? [{ label: 'vehicle', class_id: 1, score: 0.9, box: { x1: 0, y1: 0, x2: 20, y2: 20 } }] : [];

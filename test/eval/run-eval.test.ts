@@ -19,7 +19,7 @@ const det = (label: string, score: number, x1: number, y1: number, x2: number, y
 
 /** A stand-in detector answering per image index; records what it was given. */
 class FakeDetector implements Detector {
-  readonly info = { path: 'fake.onnx', backend: 'onnxruntime' as const, inputName: 'input', inputWidth: 300, inputHeight: 300, layout: 'scores_boxes' as const, outputNames: ['scores', 'boxes'], labels: LABELS };
+  readonly info = { path: 'fake.onnx', backend: 'onnxruntime' as const, inputName: 'input', inputWidth: 300, inputHeight: 300, layout: 'scores_boxes' as const, outputNames: ['scores', 'boxes'], labels: LABELS, modelLabels: LABELS, ignoreClasses: [0] };
   readonly seen: Array<{ index: number; width: number; height: number; firstPixel: number[]; options: DetectOptions }> = [];
   closed = false;
   constructor(private readonly answers: Detection[][], private readonly failAt = -1) {}

@@ -54,6 +54,21 @@ describe('postprocess scores_boxes', () => {
     expectDetections(out, [det(1, 0.9, 20, 10, 100, 50), det(2, 0.7, 120, 60, 180, 90), det(2, 0.6, 20, 10, 100, 50)]);
   });
 
+  it('boxOrder yxyx reads TensorFlow SSD boxes (ymin, xmin, ymax, xmax); without a background column class 0 is reported', async () => {
+    // the same two boxes as the first test, written y-first
+    const input = {
+      ...scoresBoxes([
+        [[0.1, 0.2, 0.5, 0.6], [0.9, 0.05]],
+        [[0.6, 0.1, 0.9, 0.3], [0.2, 0.7]],
+      ]),
+      boxOrder: 'yxyx' as const,
+    };
+    // x 0.2..0.6 of 200 px, y 0.1..0.5 of 100 px; x 0.1..0.3, y 0.6..0.9
+    expectDetections(await postprocess(input, options({ ignoreClasses: [] })), [det(0, 0.9, 40, 10, 120, 50), det(1, 0.7, 20, 60, 60, 90)]);
+    expectDetections(await postprocess({ ...input, boxOrder: 'xyxy' }, options({ ignoreClasses: [] })), [det(0, 0.9, 20, 20, 100, 60), det(1, 0.7, 120, 10, 180, 30)]);
+    await expect(postprocess({ ...input, boxOrder: 'xy' as 'xyxy' }, options())).rejects.toThrow(/postprocess: input.boxOrder/);
+  });
+
   it('IoU exactly at nmsIou keeps both boxes, just above suppresses', async () => {
     // A = [0,0,.5,.25], B = [0,0,.25,.25]: IoU = 0.0625 / 0.125 = 0.5 exactly
     const input = scoresBoxes([

@@ -16,7 +16,7 @@ function countingDetector() {
   let now = 0;
   const seen = { max: 0, calls: 0 };
   const detector: Detector = {
-    info: { path: 'counting', backend: 'onnxruntime', inputName: 'input', inputWidth: 16, inputHeight: 16, layout: 'scores_boxes', outputNames: [], labels: ['background', 'thing'] },
+    info: { path: 'counting', backend: 'onnxruntime', inputName: 'input', inputWidth: 16, inputHeight: 16, layout: 'scores_boxes', outputNames: [], labels: ['background', 'thing'], modelLabels: ['background', 'thing'], ignoreClasses: [0] },
     async infer(frame: Frame): Promise<InferResult> {
       seen.calls++;
       seen.max = Math.max(seen.max, ++now);
