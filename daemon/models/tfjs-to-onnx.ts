@@ -127,6 +127,8 @@ interface DynVal {
   other?: string;
   /** a Conv whose raw output this is (for folding) */
   conv?: ConvRecord;
+  /** this is conv + other (same shape), the conv output used nowhere else: a constant added later folds into its bias */
+  sumConv?: ConvRecord;
 }
 
 type Val = ConstVal | DynVal;
@@ -612,12 +614,16 @@ class Converter {
         this.set(node, this.binaryOp('Mul', d, d, base));
         return;
       }
-      this.set(node, this.binaryOp(BINARY_ONNX[op] ?? 'Add', a, b, base));
+      const out = this.binaryOp(BINARY_ONNX[op] ?? 'Add', a, b, base);
+      if (op === 'Add' || op === 'AddV2') out.sumConv = this.sumConvOf(node, out, a, b);
+      this.set(node, out);
       return;
     }
     if (op === 'AddN') {
+      if (ins.length === 2 && this.tryFoldIntoConv(node, 'Add', ins[0]!, ins[1]!)) return;
       let acc = ins[0]!;
       for (let i = 1; i < ins.length; i++) acc = this.binaryOp('Add', acc, ins[i]!, i === ins.length - 1 ? base : `${base}__${i}`);
+      if (ins.length === 2) (acc as DynVal).sumConv = this.sumConvOf(node, acc as DynVal, ins[0]!, ins[1]!);
       this.set(node, acc);
       return;
     }
@@ -777,19 +783,31 @@ class Converter {
     return this.dyn(out!, dtype, shape, useNchw);
   }
 
+  /** For out = a + b (both dynamic, same shape): a Conv among a, b whose output is used only here. */
+  private sumConvOf(node: TfjsNode, out: DynVal, a: Val, b: Val): ConvRecord | undefined {
+    if (a.kind !== 'dyn' || b.kind !== 'dyn' || !sameShape(a.shape, b.shape)) return undefined;
+    for (const [v, ref] of [[a, node.inputs[0]!], [b, node.inputs[1]!]] as const) {
+      const rec = v.conv ?? v.sumConv;
+      if (rec && sameShape(v.shape, out.shape) && (this.consumers.get(normRef(ref)) ?? 0) === 1) return rec;
+    }
+    return undefined;
+  }
+
   /** Fold a per-channel Add/Sub/Mul/RealDiv by a constant into the Conv that produced `a` (or `b`). */
   private tryFoldIntoConv(node: TfjsNode, op: string, a: Val, b: Val): boolean {
     if (op !== 'Add' && op !== 'AddV2' && op !== 'Sub' && op !== 'Mul' && op !== 'RealDiv') return false;
     let convVal: DynVal;
     let c: HostTensor;
     let convRef: string;
-    if (a.kind === 'dyn' && a.conv && b.kind === 'const') {
+    const additive = op === 'Add' || op === 'AddV2' || op === 'Sub';
+    const recOf = (v: DynVal): ConvRecord | undefined => v.conv ?? (additive ? v.sumConv : undefined);
+    if (a.kind === 'dyn' && recOf(a) && b.kind === 'const') {
       [convVal, c, convRef] = [a, b.t, node.inputs[0]!];
-    } else if (b.kind === 'dyn' && b.conv && a.kind === 'const' && (op === 'Add' || op === 'AddV2' || op === 'Mul')) {
+    } else if (b.kind === 'dyn' && recOf(b) && a.kind === 'const' && (op === 'Add' || op === 'AddV2' || op === 'Mul')) {
       [convVal, c, convRef] = [b, a.t, node.inputs[1]!];
     } else return false;
     if ((this.consumers.get(normRef(convRef)) ?? 0) !== 1) return false;
-    const rec = convVal.conv!;
+    const rec = recOf(convVal)!;
     const ch = rec.outChannels;
     // per-channel (last TF axis) or scalar, without growing the shape
     if (c.shape.length > convVal.shape.length) return false;
@@ -806,7 +824,10 @@ class Converter {
       else mul[o] = op === 'Mul' ? k : 1 / k;
     }
     this.applyConvFold(rec, mul, add);
-    this.set(node, { kind: 'dyn', name: convVal.name, dtype: convVal.dtype, shape: convVal.shape, nchw: convVal.nchw, conv: rec });
+    const out: DynVal = { kind: 'dyn', name: convVal.name, dtype: convVal.dtype, shape: convVal.shape, nchw: convVal.nchw };
+    if (convVal.conv) out.conv = rec;
+    else out.sumConv = rec;
+    this.set(node, out);
     return true;
   }
 
