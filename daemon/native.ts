@@ -65,6 +65,10 @@ export interface PostprocessOptions {
   classes: number[];
   /** never reported (the background ids) */
   ignoreClasses: number[];
+  /** drop a box that holds two or more better-scored boxes of its NMS group (a crowd detected as one) */
+  dropGroupBoxes?: boolean;
+  /** NMS group per class id (default: each class its own): classes reported under one label suppress each other */
+  nmsGroups?: number[];
 }
 
 /** Source-frame pixels, clipped to [0,w]x[0,h], x1<x2, y1<y2, sorted by score desc, at most topK. */

@@ -92,7 +92,7 @@ async function detectVideo(detector: Detector, options: DetectOptions, interval:
     {
       source: input,
       loop: false,
-      detect: { threshold: options.threshold, nms_iou: options.nmsIou, classes: options.classes, interval, top_k: options.topK },
+      detect: { threshold: options.threshold, nms_iou: options.nmsIou, classes: options.classes, interval, top_k: options.topK, drop_group_boxes: options.dropGroupBoxes ?? true },
       publishAll: true,
       publishCarried: true,
       sink: (video) => {

@@ -2,11 +2,12 @@ import { existsSync } from 'node:fs';
 import { loadConfig, type Config } from '../config/index.js';
 import { modelOptions, openDetector } from '../detect/open.js';
 import type { DetectOptions, Detector } from '../detect/types.js';
-import { classIdsFor } from '../detect/labels.js';
+import { detectOptions } from '../detect/detections.js';
+import type { DetectSettings } from '../config/types.js';
 import { ConfigError } from '../errors.js';
 
 /** SPEC defaults of the `detect` section, for commands run without -c. */
-export const DEFAULT_DETECT = { threshold: 0.4, nms_iou: 0.45, classes: [] as string[], interval: 0, top_k: 200 };
+export const DEFAULT_DETECT: DetectSettings = { threshold: 0.4, nms_iou: 0.45, classes: [], interval: 0, top_k: 200, drop_group_boxes: true };
 
 /** `-m`/`-c` handling shared by detect, eval and bench: -m overrides model.path. */
 export async function openModelFromArgs(command: string, values: { model?: string; config?: string }, overrides: { threshold?: number; withVideo?: boolean } = {}) {
@@ -26,12 +27,7 @@ export async function openModelFromArgs(command: string, values: { model?: strin
     onProgress: (line) => process.stderr.write(`engine build: ${line}\n`),
   });
   const d = config?.detect ?? DEFAULT_DETECT;
-  const options: DetectOptions = {
-    threshold: overrides.threshold ?? d.threshold,
-    nmsIou: d.nms_iou,
-    topK: d.top_k,
-    classes: classIdsFor(d.classes, detector.info.labels, detector.info.ignoreClasses),
-  };
+  const options: DetectOptions = detectOptions({ ...d, ...(overrides.threshold !== undefined ? { threshold: overrides.threshold } : {}) }, detector.info);
   return { config, detector, options, interval: d.interval };
 }
 

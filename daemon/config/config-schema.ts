@@ -100,6 +100,7 @@ const detectFields = {
   classes: labelList([], '[vehicle, pedestrian]'),
   interval: int(0, { min: 0, max: 1000 }),
   top_k: int(200, { min: 1, max: 10000 }),
+  drop_group_boxes: bool(true),
 };
 
 export const DETECT_KEYS = Object.keys(detectFields);

@@ -12,6 +12,8 @@ export interface DetectSettings {
   /** run the detector on every (interval+1)-th frame */
   interval: number;
   top_k: number;
+  /** drop a box that holds two or more better-scored boxes of its class (a crowd as one object) */
+  drop_group_boxes: boolean;
 }
 
 export interface RecordConfig {

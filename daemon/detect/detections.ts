@@ -1,6 +1,8 @@
 import * as native from '../native.js';
 import type { RawDetection } from '../native.js';
-import type { Detection, DetectOptions, Frame } from './types.js';
+import type { Detection, DetectOptions, Frame, ModelInfo } from './types.js';
+import type { DetectSettings } from '../config/types.js';
+import { classIdsFor } from './labels.js';
 
 const round = (v: number, digits: number): number => Number(v.toFixed(digits));
 
@@ -12,6 +14,14 @@ export function toDetections(raw: RawDetection[], labels: string[]): Detection[]
     score: round(r.score, 4),
     box: { x1: round(r.x1, 2), y1: round(r.y1, 2), x2: round(r.x2, 2), y2: round(r.y2, 2) },
   }));
+}
+
+/** The `detect` settings (config keys) that become a backend's options; classes by label or id. */
+export type DetectFields = Pick<DetectSettings, 'threshold' | 'nms_iou' | 'top_k'> & { classes: Array<string | number>; drop_group_boxes?: boolean };
+
+/** A config's `detect` settings as a backend's options for this model (class names to ids). */
+export function detectOptions(d: DetectFields, info: Pick<ModelInfo, 'labels' | 'ignoreClasses'>): DetectOptions {
+  return { threshold: d.threshold, nmsIou: d.nms_iou, topK: d.top_k, classes: classIdsFor(d.classes, info.labels, info.ignoreClasses), dropGroupBoxes: d.drop_group_boxes ?? true };
 }
 
 /** What the addon's draw() needs: one box and its caption per detection. */
@@ -29,7 +39,7 @@ export async function decodeDetections(
   spec: native.PreprocessSpec,
   transform: native.InputTransform,
   options: DetectOptions,
-  model: { labels: string[]; ignoreClasses: number[] },
+  model: { labels: string[]; ignoreClasses: number[]; nmsGroups?: number[] },
 ): Promise<Detection[]> {
   const raw = await native.postprocess(input, {
     inputWidth: spec.width,
@@ -42,6 +52,8 @@ export async function decodeDetections(
     topK: options.topK,
     classes: options.classes,
     ignoreClasses: model.ignoreClasses,
+    dropGroupBoxes: options.dropGroupBoxes ?? false,
+    ...(model.nmsGroups ? { nmsGroups: model.nmsGroups } : {}),
   });
   return toDetections(raw, model.labels);
 }

@@ -52,6 +52,8 @@ export interface ModelClasses {
   ignoreClasses: number[];
   /** the label map in force, null for none */
   labelMap: Record<string, string> | null;
+  /** NMS group per class id: the first class id reported under the same label (car, bus, truck -> vehicle) */
+  nmsGroups: number[];
 }
 
 /**
@@ -84,7 +86,10 @@ export function modelClasses(modelPath: string, binding: LayoutBinding, configur
       return to ?? l;
     });
   }
-  return { labels, modelLabels, ignoreClasses: [...ignore].sort((a, b) => a - b), labelMap: map };
+  const firstWith = new Map<string, number>();
+  labels.forEach((l, i) => firstWith.has(l) || firstWith.set(l, i));
+  const nmsGroups = labels.map((l) => firstWith.get(l) ?? 0);
+  return { labels, modelLabels, ignoreClasses: [...ignore].sort((a, b) => a - b), labelMap: map, nmsGroups };
 }
 
 /** The distinct labels a model reports (ignored classes left out), in class order. */

@@ -135,6 +135,7 @@ export class OnnxRuntimeDetector implements Detector {
       labels: classes.labels,
       modelLabels: classes.modelLabels,
       ignoreClasses: classes.ignoreClasses,
+      nmsGroups: classes.nmsGroups,
       threads,
     };
     const spec: native.PreprocessSpec = { width, height, mean: input.mean, std: input.std, color: input.color, resize: input.resize };

@@ -253,6 +253,7 @@ export class TensorRtDetector implements Detector {
         labels: classes.labels,
         modelLabels: classes.modelLabels,
         ignoreClasses: classes.ignoreClasses,
+        nmsGroups: classes.nmsGroups,
       };
       const spec: native.PreprocessSpec = { width, height, mean: input.mean, std: input.std, color: input.color, resize: input.resize };
       return new TensorRtDetector(info, trt, engine, binding, spec, allocateOutputs(engine), engine.gpuPreprocess);

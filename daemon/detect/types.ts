@@ -24,6 +24,8 @@ export interface ModelInfo {
   modelLabels: string[];
   /** class ids never reported: background, and labels model.label_map drops */
   ignoreClasses: number[];
+  /** NMS group per class id (classes reported under one label suppress each other); default each class alone */
+  nmsGroups?: number[];
   /** ONNX Runtime's intra-op threads as asked for (0: its own default, one per physical core); absent for TensorRT */
   threads?: number;
 }
@@ -63,6 +65,8 @@ export interface DetectOptions {
   /** class ids to keep; empty = all */
   classes: number[];
   topK: number;
+  /** drop a box that holds two or more better-scored boxes of its class (default false) */
+  dropGroupBoxes?: boolean;
 }
 
 export interface InferResult {

@@ -1,7 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { Detection, DetectOptions, Detector, Frame, PixelFormat } from '../detect/types.js';
-import { drawBoxes } from '../detect/detections.js';
-import { classIdsFor } from '../detect/labels.js';
+import { detectOptions, drawBoxes, type DetectFields } from '../detect/detections.js';
 import { errorMessage } from '../errors.js';
 import * as native from '../native.js';
 import { detectionMessage, type DetectionMessage } from '../sinks/detection-message.js';
@@ -55,7 +54,7 @@ export interface PipelineSpec {
   loop: boolean;
   /** live source settings (size, fps, transport, decoder, stall timeout); files use `loop` only */
   sourceOptions?: Omit<SourceOptions, 'loop' | 'logger'>;
-  detect: { threshold: number; nms_iou: number; classes: Array<string | number>; interval: number; top_k: number };
+  detect: DetectFields & { interval: number };
   /** publish frames without detections too (mqtt.publish: all_frames) */
   publishAll: boolean;
   /**
@@ -249,8 +248,7 @@ export class CameraPipeline {
   }
 
   private detectOptions(): DetectOptions {
-    const d = this.spec.detect;
-    return { threshold: d.threshold, nmsIou: d.nms_iou, topK: d.top_k, classes: classIdsFor(d.classes, this.detector.info.labels, this.detector.info.ignoreClasses) };
+    return detectOptions(this.spec.detect, this.detector.info);
   }
 
   /**

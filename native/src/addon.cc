@@ -69,6 +69,11 @@ std::string choiceArg(const Napi::Env& env, const Napi::Value& v, const std::str
   fail(env, name + " must be one of " + list + " (got " + describe(v) + ")");
 }
 
+bool boolArg(const Napi::Env& env, const Napi::Value& v, const std::string& name) {
+  if (!v.IsBoolean()) fail(env, name + " must be true or false (got " + describe(v) + ")");
+  return v.As<Napi::Boolean>().Value();
+}
+
 std::vector<int> intListArg(const Napi::Env& env, const Napi::Value& v, const std::string& name) {
   std::vector<int> out;
   if (v.IsUndefined() || v.IsNull()) return out;
@@ -249,6 +254,9 @@ PostprocessOptions postprocessOptionsArg(const Napi::Env& env, const Napi::Value
   p.topK = intArg(env, o.Get("topK"), "postprocess: options.topK", 0, 1 << 30);
   p.classes = intListArg(env, o.Get("classes"), "postprocess: options.classes");
   p.ignoreClasses = intListArg(env, o.Get("ignoreClasses"), "postprocess: options.ignoreClasses");
+  p.nmsGroups = intListArg(env, o.Get("nmsGroups"), "postprocess: options.nmsGroups");
+  const Napi::Value groups = o.Get("dropGroupBoxes");
+  p.dropGroupBoxes = !groups.IsUndefined() && boolArg(env, groups, "postprocess: options.dropGroupBoxes");
   return p;
 }
 

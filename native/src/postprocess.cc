@@ -2,13 +2,17 @@
 
 #include <algorithm>
 #include <cmath>
-#include <unordered_map>
+#include <map>
 
 namespace trtd {
 
 namespace {
 
 bool contains(const std::vector<int>& v, int x) { return std::find(v.begin(), v.end(), x) != v.end(); }
+
+int nmsGroup(int classId, const PostprocessOptions& o) {
+  return classId >= 0 && static_cast<size_t>(classId) < o.nmsGroups.size() ? o.nmsGroups[static_cast<size_t>(classId)] : classId;
+}
 
 bool classWanted(int classId, const PostprocessOptions& o) {
   if (contains(o.ignoreClasses, classId)) return false;
@@ -37,6 +41,37 @@ void cutToTopK(std::vector<RawDetection>& v, int topK) {
   if (topK > 0 && v.size() > static_cast<size_t>(topK)) v.resize(static_cast<size_t>(topK));
 }
 
+// Share of box b's area that lies inside box a.
+double insideShare(const RawDetection& a, const RawDetection& b) {
+  const double iw = std::min(a.x2, b.x2) - std::max(a.x1, b.x1);
+  const double ih = std::min(a.y2, b.y2) - std::max(a.y1, b.y1);
+  const double area = (b.x2 - b.x1) * (b.y2 - b.y1);
+  return iw > 0 && ih > 0 && area > 0 ? iw * ih / area : 0.0;
+}
+
+// Drops group boxes: a box that holds two or more better-scored boxes of its NMS group, each
+// at least 80 % inside it (SSD's coarse anchors fire on a crowd or a row of cars as one object).
+// `v` is sorted by score, highest first.
+void dropGroupBoxes(std::vector<RawDetection>& v, const PostprocessOptions& o) {
+  std::vector<RawDetection> kept;
+  kept.reserve(v.size());
+  for (const RawDetection& d : v) {
+    int members = 0;
+    for (const RawDetection& k : kept) {
+      if (nmsGroup(k.classId, o) == nmsGroup(d.classId, o) && insideShare(d, k) >= 0.8) ++members;
+    }
+    if (members < 2) kept.push_back(d);
+  }
+  v.swap(kept);
+}
+
+// The end of every decode: sorted by score, group boxes dropped when asked, cut to topK.
+void finish(std::vector<RawDetection>& v, const PostprocessOptions& o) {
+  sortByScore(v);
+  if (o.dropGroupBoxes) dropGroupBoxes(v, o);
+  cutToTopK(v, o.topK);
+}
+
 // Filters, maps and keeps one already-decoded detection (model-input pixels).
 void addCandidate(std::vector<RawDetection>& out, int classId, float score, double ix1, double iy1, double ix2,
                   double iy2, const PostprocessOptions& o) {
@@ -59,8 +94,9 @@ double boxIou(const RawDetection& a, const RawDetection& b) {
 
 std::vector<RawDetection> decodeScoresBoxes(const float* scores, const float* boxes, int numBoxes, int numClasses,
                                             const PostprocessOptions& o, BoxOrder order) {
-  // Candidates grouped per class, boxes in source pixels (NMS runs on the boxes we report).
-  std::unordered_map<int, std::vector<RawDetection>> perClass;
+  // Candidates grouped per NMS group (the class, or the classes reported under one label), boxes
+  // in source pixels (NMS runs on the boxes we report).
+  std::map<int, std::vector<RawDetection>> perGroup;
   const double iw = o.inputWidth;
   const double ih = o.inputHeight;
   const int xi = order == BoxOrder::YXYX ? 1 : 0;  // index of x1 in a box (x2 is xi + 2)
@@ -74,16 +110,14 @@ std::vector<RawDetection> decodeScoresBoxes(const float* scores, const float* bo
       const float* b = boxes + static_cast<size_t>(i) * 4;
       RawDetection d{c, score, 0, 0, 0, 0};
       if (!mapToSource(b[xi] * iw, b[yi] * ih, b[xi + 2] * iw, b[yi + 2] * ih, o, d)) continue;
-      if (!bucket) bucket = &perClass[c];
+      if (!bucket) bucket = &perGroup[nmsGroup(c, o)];
       bucket->push_back(d);
     }
   }
 
   std::vector<RawDetection> kept;
-  for (int c = 0; c < numClasses; ++c) {
-    auto it = perClass.find(c);
-    if (it == perClass.end()) continue;
-    std::vector<RawDetection>& cand = it->second;
+  for (auto& group : perGroup) {
+    std::vector<RawDetection>& cand = group.second;
     sortByScore(cand);
     const size_t firstOfClass = kept.size();
     for (const RawDetection& d : cand) {
@@ -96,13 +130,12 @@ std::vector<RawDetection> decodeScoresBoxes(const float* scores, const float* bo
       }
       if (!suppressed) {
         kept.push_back(d);
-        // No class can contribute more than topK boxes to the final list.
+        // No group can contribute more than topK boxes to the final list.
         if (o.topK > 0 && kept.size() - firstOfClass >= static_cast<size_t>(o.topK)) break;
       }
     }
   }
-  sortByScore(kept);
-  cutToTopK(kept, o.topK);
+  finish(kept, o);
   return kept;
 }
 
@@ -116,8 +149,7 @@ std::vector<RawDetection> decodeNms7(const float* rows, int count, const Postpro
     const int classId = static_cast<int>(std::lround(r[1]));
     addCandidate(out, classId, r[2], r[3] * iw, r[4] * ih, r[5] * iw, r[6] * ih, o);
   }
-  sortByScore(out);
-  cutToTopK(out, o.topK);
+  finish(out, o);
   return out;
 }
 
@@ -140,8 +172,7 @@ std::vector<RawDetection> decodeEfficientNms(int numDets, const float* boxes, co
     const float* b = boxes + static_cast<size_t>(i) * 4;
     addCandidate(out, classId, scores[i], b[0] * sx, b[1] * sy, b[2] * sx, b[3] * sy, o);
   }
-  sortByScore(out);
-  cutToTopK(out, o.topK);
+  finish(out, o);
   return out;
 }
 

@@ -20,6 +20,10 @@ struct PostprocessOptions {
   int topK = 0;              // at most topK results; 0 = no limit
   std::vector<int> classes;        // keep only these ids; empty = all
   std::vector<int> ignoreClasses;  // never reported (background ids)
+  bool dropGroupBoxes = false;     // drop a box holding >= 2 better boxes of its group (a crowd as one)
+  // NMS group per class id (scores_boxes; group boxes): classes reported under one label (car, bus,
+  // truck -> vehicle) suppress each other. Class ids past the end are groups of their own.
+  std::vector<int> nmsGroups;
 };
 
 // Source-frame pixels, clipped to [0,w]x[0,h], x1<x2, y1<y2.

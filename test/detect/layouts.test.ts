@@ -65,6 +65,8 @@ describe('model.label_map', () => {
     expect(c.ignoreClasses).toEqual([1, 3, 5]);
     expect(reportedLabels(c)).toEqual(['pedestrian', 'vehicle']);
     expect(classIdsFor(['vehicle'], c.labels, c.ignoreClasses)).toEqual([2, 4]);
+    // car and bus share an NMS group (the first class reported as vehicle)
+    expect(c.nmsGroups).toEqual([0, 1, 2, 3, 2, 5]);
   });
 
   it('none reports the model\'s own labels; auto is none for a model that is not in the registry', () => {

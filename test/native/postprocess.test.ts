@@ -69,6 +69,32 @@ describe('postprocess scores_boxes', () => {
     await expect(postprocess({ ...input, boxOrder: 'xy' as 'xyxy' }, options())).rejects.toThrow(/postprocess: input.boxOrder/);
   });
 
+  it('nmsGroups: classes reported under one label suppress each other (a van scored as car and truck is one vehicle)', async () => {
+    const input = scoresBoxes([
+      [[0.1, 0.1, 0.5, 0.5], [0, 0.8, 0.3, 0.6]], // car 0.8, truck 0.6 on the same box
+      [[0.6, 0.6, 0.9, 0.9], [0, 0, 0.9, 0]], // a pedestrian (class 2)
+    ]);
+    // classes 1 and 3 in group 1: the truck box is suppressed by the better car box
+    expectDetections(await postprocess(input, options({ nmsGroups: [0, 1, 2, 1] })), [det(2, 0.9, 120, 60, 180, 90), det(1, 0.8, 20, 10, 100, 50)]);
+    // each class alone (default): both kept
+    expect(await postprocess(input, options())).toHaveLength(3);
+  });
+
+  it('dropGroupBoxes drops a box that holds two better boxes of its group, keeps one holding a single box', async () => {
+    const input = scoresBoxes([
+      [[0.1, 0.1, 0.3, 0.9], [0, 0.9]], // two people side by side
+      [[0.3, 0.1, 0.5, 0.9], [0, 0.85]],
+      [[0.05, 0.05, 0.55, 0.95], [0, 0.6]], // one box around both: a crowd seen as one person
+      [[0.6, 0.1, 0.8, 0.9], [0, 0.8]], // a third person
+      [[0.58, 0.05, 0.95, 0.95], [0, 0.55]], // a box around the third alone (one member): kept
+    ]);
+    const all = await postprocess(input, options({ nmsIou: 0.9 }));
+    expect(all.map((d) => d.score.toFixed(2))).toEqual(['0.90', '0.85', '0.80', '0.60', '0.55']);
+    const dropped = await postprocess(input, options({ nmsIou: 0.9, dropGroupBoxes: true }));
+    expect(dropped.map((d) => d.score.toFixed(2))).toEqual(['0.90', '0.85', '0.80', '0.55']);
+    await expect(postprocess(input, options({ dropGroupBoxes: 1 as unknown as boolean }))).rejects.toThrow('postprocess: options.dropGroupBoxes must be true or false (got 1)');
+  });
+
   it('IoU exactly at nmsIou keeps both boxes, just above suppresses', async () => {
     // A = [0,0,.5,.25], B = [0,0,.25,.25]: IoU = 0.0625 / 0.125 = 0.5 exactly
     const input = scoresBoxes([
