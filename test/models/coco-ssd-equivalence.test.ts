@@ -124,7 +124,7 @@ describe(skipReason ? `coco-ssd TF.js vs ONNX equivalence (skipped: ${skipReason
     expect(info.inputs).toEqual([{ name: 'input', dims: [1, 3, 300, 300] }]);
     expect(info.outputs).toEqual([
       { name: 'scores', dims: [1, 1917, 90] },
-      { name: 'boxes', dims: [1, 1917, 4] },
+      { name: 'boxes_yxyx', dims: [1, 1917, 4] },
     ]);
     expect(info.metadata).toMatchObject({
       input_mean: '0.5,0.5,0.5', input_std: '0.5,0.5,0.5', input_color: 'rgb', box_order: 'yxyx', score_activation: 'sigmoid',
@@ -147,7 +147,7 @@ describe(skipReason ? `coco-ssd TF.js vs ONNX equivalence (skipped: ${skipReason
       const out = await session.run({ input: new ort.Tensor('float32', normalizedNchw(px), [1, 3, SIZE, SIZE]) });
       const t2 = Date.now();
       const scores = out.scores!.data as Float32Array;
-      const boxes = out.boxes!.data as Float32Array;
+      const boxes = out.boxes_yxyx!.data as Float32Array;
       const ds = maxAbsDiff(scores, refScores);
       const db = maxAbsDiff(boxes, refBoxes);
       const name = path.basename(file);
