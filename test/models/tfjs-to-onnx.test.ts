@@ -1,11 +1,11 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RuntimeFailure } from '../../daemon/errors.js';
 import { parseTfjsGraphModel, readTfjsGraphModel } from '../../daemon/models/tfjs-graph.js';
-import { convertTfjsGraph, convertTfjsGraphModelDir, type TfjsToOnnxSpec } from '../../daemon/models/tfjs-to-onnx.js';
+import { convertTfjsGraph, convertTfjsGraphModelDir, convertTfjsGraphModelDirToFile, type TfjsToOnnxSpec } from '../../daemon/models/tfjs-to-onnx.js';
 import { attr, inspectOnnx, maxAbsDiff, nhwcToNchw, rand, runOnnx, TfGraph, TRT_FRIENDLY_OPS } from './tfjs-helpers.js';
 
 /** Convert `g` cut at placeholder "x" (NHWC `shape`), run both, return max abs diff per output. */
@@ -155,8 +155,11 @@ describe('tfjs-to-onnx on synthetic graphs (reference: tfjs-converter on the cpu
     g.const('pads', [4, 2], [0, 0, 1, 2, 0, 1, 0, 0], 'int32');
     const pad = g.op('pad', 'Pad', [cat, 'pads'], { Tpaddings: attr.type('DT_INT32') });
     const relu = g.op('relu', 'Relu', [pad]);
+    // per-channel constant on an NCHW tensor: must broadcast as [1,C,1,1]
+    g.const('chan', [8], [1, 2, 3, 4, 5, 6, 7, 8]);
+    const scaled = g.op('scaled', 'Mul', [relu, 'chan']);
     g.ints('hw', [1, 2]);
-    g.op('mean', 'Mean', [relu, 'hw'], { keep_dims: attr.b(false), Tidx: attr.type('DT_INT32') });
+    g.op('mean', 'Mean', [scaled, 'hw'], { keep_dims: attr.b(false), Tidx: attr.type('DT_INT32') });
     const { diffs, res } = await compare(g, [1, 7, 7, 4], ['relu', 'mean']);
     for (const d of diffs) expect(d).toBeLessThan(1e-5);
     expect(res.ops.ReduceMean).toBe(1);
@@ -226,7 +229,11 @@ describe('readTfjsGraphModel', () => {
     await writeFile(path.join(dir, 'group1-shard1of1.bin'), g.bin());
     const m = await readTfjsGraphModel(dir);
     expect(Array.from(m.weights.get('k')!.data)).toEqual([2, 3]);
-    const res = await convertTfjsGraphModelDir(dir, { input: { tensor: 'x', name: 'input', shapeNhwc: [1, 2, 2, 2] }, outputs: [{ tensor: 'y', name: 'y' }] });
+    const spec: TfjsToOnnxSpec = { input: { tensor: 'x', name: 'input', shapeNhwc: [1, 2, 2, 2] }, outputs: [{ tensor: 'y', name: 'y' }] };
+    const res = await convertTfjsGraphModelDir(dir, spec);
+    const file = path.join(dir, 'out.onnx');
+    await convertTfjsGraphModelDirToFile(dir, spec, file);
+    expect(Buffer.compare(await readFile(file), Buffer.from(res.onnx))).toBe(0);
     const x = Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8]); // NCHW: channel 0 = 1..4, channel 1 = 5..8
     const out = await runOnnx(res.onnx, { input: { data: x, dims: [1, 2, 2, 2] } });
     expect(Array.from(out.y!.data)).toEqual([2, 15, 4, 18, 6, 21, 8, 24]); // NHWC
