@@ -623,6 +623,14 @@ class Converter {
       this.set(node, acc);
       return;
     }
+    if (op === 'ConcatV2' || op === 'Concat') {
+      this.concatOp(node, ins);
+      return;
+    }
+    if (op === 'Pack') {
+      this.packOp(node, ins);
+      return;
+    }
     const x = ins[0] as DynVal;
     if (x.kind !== 'dyn') fail(`node "${node.name}" (${op}): only the first input may depend on the graph input`);
     switch (op) {
@@ -712,13 +720,6 @@ class Converter {
         this.set(node, this.dyn(out, x.dtype, shape, false));
         return;
       }
-      case 'ConcatV2':
-      case 'Concat':
-        this.concatOp(node, ins);
-        return;
-      case 'Pack':
-        this.packOp(node, ins);
-        return;
       case 'Unpack':
         this.unpackOp(node, x);
         return;

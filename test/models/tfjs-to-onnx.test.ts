@@ -133,7 +133,8 @@ describe('tfjs-to-onnx on synthetic graphs (reference: tfjs-converter on the cpu
       Index: attr.type('DT_INT32'), begin_mask: attr.i(2), end_mask: attr.i(0), shrink_axis_mask: attr.i(0), ellipsis_mask: attr.i(0), new_axis_mask: attr.i(0),
     }); // rows 10,8,6,4 ; cols 0..1 -> [4,2]
     g.scalarInt('axis0', 0);
-    g.op('cat', 'ConcatV2', ['sliced', 'sliced', 'axis0'], { N: attr.i(2), Tidx: attr.type('DT_INT32') });
+    g.const('row', [1, 2], [0.5, -0.5]);
+    g.op('cat', 'ConcatV2', ['row', 'sliced', 'sliced', 'axis0'], { N: attr.i(3), Tidx: attr.type('DT_INT32') }); // a constant first
     g.ints('sl_b', [0, 0, 1]);
     g.ints('sl_s', [-1, 40, -1]);
     g.op('slice', 'Slice', [r, 'sl_b', 'sl_s'], { Index: attr.type('DT_INT32') });
