@@ -176,5 +176,5 @@ export function inspectOnnx(bytes: Uint8Array): OnnxSummary {
 /** Ops TensorRT 8.0's ONNX parser takes and that our converted graphs are expected to use. */
 export const TRT_FRIENDLY_OPS = new Set([
   'Conv', 'Clip', 'Relu', 'Add', 'Sub', 'Mul', 'Div', 'Transpose', 'Reshape', 'Concat', 'Sigmoid', 'Slice', 'Gather', 'Split',
-  'Exp', 'Unsqueeze', 'Squeeze', 'MaxPool', 'AveragePool', 'ReduceMean', 'Pad', 'BatchNormalization', 'Identity', 'Tile',
+  'Exp', 'Unsqueeze', 'Squeeze', 'MaxPool', 'AveragePool', 'ReduceMean', 'Pad', 'BatchNormalization', 'Identity', 'Tile', 'Softmax',
 ]);

@@ -146,6 +146,36 @@ describe('tfjs-to-onnx on synthetic graphs (reference: tfjs-converter on the cpu
     }
   });
 
+  it('dilated Conv2D SAME, StridedSlice with ellipsis / new axis / shrink, Sigmoid, Softmax', async () => {
+    const g = new TfGraph();
+    g.placeholder('x', [1, 9, 11, 3]);
+    g.const('w', [3, 3, 3, 4], rand(3 * 3 * 3 * 4, 21));
+    const conv = g.op('conv', 'Conv2D', ['x', 'w'], {
+      strides: attr.ints([1, 1, 1, 1]), padding: attr.s('SAME'), data_format: attr.s('NHWC'), dilations: attr.ints([1, 2, 2, 1]),
+    });
+    g.op('sig', 'Sigmoid', [conv]);
+    g.ints('b', [0, 1, 0]);
+    g.ints('e', [0, 3, 0]);
+    g.ints('s', [1, 1, 1]);
+    // [..., 1:3, newaxis]: ellipsis covers N,H,W; channels 1..2; new trailing axis -> [1,9,11,2,1]
+    g.op('ss', 'StridedSlice', ['sig', 'b', 'e', 's'], {
+      Index: attr.type('DT_INT32'), begin_mask: attr.i(0), end_mask: attr.i(0), shrink_axis_mask: attr.i(0), ellipsis_mask: attr.i(1), new_axis_mask: attr.i(4),
+    });
+    g.ints('b2', [0, 2]);
+    g.ints('e2', [0, 3]);
+    g.ints('s2', [1, 1]);
+    // [:, 2] shrinks H -> [1,11,4]
+    g.op('row', 'StridedSlice', [conv, 'b2', 'e2', 's2'], {
+      Index: attr.type('DT_INT32'), begin_mask: attr.i(1), end_mask: attr.i(1), shrink_axis_mask: attr.i(2), ellipsis_mask: attr.i(0), new_axis_mask: attr.i(0),
+    });
+    g.op('sm', 'Softmax', ['row']);
+    const { diffs, info } = await compare(g, [1, 9, 11, 3], ['ss', 'sm']);
+    for (const d of diffs) expect(d).toBeLessThan(1e-5);
+    const c = info.nodes.find((n) => n.op === 'Conv')!;
+    expect(c.attrs.dilations).toEqual([2, 2]);
+    expect(c.attrs.pads).toEqual([2, 2, 2, 2]);
+  });
+
   it('MaxPool / AvgPool SAME, Pad, Mean, Relu, Concat in NCHW', async () => {
     const g = new TfGraph();
     g.placeholder('x', [1, 7, 7, 4]);
