@@ -211,6 +211,8 @@ class Converter {
   private readonly consumers = new Map<string, number>();
   /** ONNX tensor -> (source tensor, perm) for Transposes we emitted */
   private readonly transposeOf = new Map<string, { src: string; perm: number[] }>();
+  /** ONNX tensor -> the inputs and axis of a Pack we emitted (a later Transpose may re-pack instead) */
+  private readonly packOf = new Map<string, { ins: Val[]; axis: number }>();
   /** ONNX tensor -> source tensor for Reshapes we emitted */
   private readonly reshapeOf = new Map<string, string>();
   private readonly opset: number;
@@ -714,6 +716,16 @@ class Converter {
         const perm = F.toInts(this.constInput(node, ins, 1, 'perm'));
         if (perm.length !== x.shape.length) fail(`node "${node.name}" (Transpose): perm [${perm}] for rank ${x.shape.length}`);
         const shape = perm.map((p) => x.shape[p]!);
+        // transposing a Pack result that only moves the packed axis: pack along the new position
+        const pk = x.nchw ? undefined : this.packOf.get(x.name);
+        if (pk) {
+          const j = perm.indexOf(pk.axis);
+          const rest = perm.filter((_, i) => i !== j);
+          if (rest.every((v, i) => i === 0 || v > rest[i - 1]!)) {
+            this.set(node, this.emitPack(pk.ins, j, base));
+            return;
+          }
+        }
         // ONNX holds x as transpose(logical, TO_NCHW) when nchw: logical = onnx.transpose(TO_NHWC)
         const onnxPerm = x.nchw ? perm.map((p) => TO_NHWC[p]!) : perm;
         const out = this.transposeTensor(x.name, onnxPerm, base);
@@ -1005,17 +1017,23 @@ class Converter {
   }
 
   private packOp(node: TfjsNode, ins: Val[]): void {
+    const rank = (ins[0]!.kind === 'const' ? ins[0]!.t.shape : ins[0]!.shape).length;
+    this.set(node, this.emitPack(ins, normAxis(attrInt(node, 'axis', 0)!, rank + 1, node), node.name));
+  }
+
+  /** Pack = Reshape (insert the axis) each input + Concat. */
+  private emitPack(ins: Val[], axis: number, base: string): DynVal {
     const shapes = ins.map((p) => (p.kind === 'const' ? p.t.shape : p.shape));
-    const axis = normAxis(attrInt(node, 'axis', 0)!, shapes[0]!.length + 1, node);
     const expanded = (s: number[]): number[] => [...s.slice(0, axis), 1, ...s.slice(axis)];
     const names = ins.map((p, i) => {
-      if (p.kind === 'const') return this.constInit(node.name, F.reshape(p.t, expanded(p.t.shape)), false);
-      return this.reshape(this.plain(p), expanded(p.shape), `${node.name}__in${i}`);
+      if (p.kind === 'const') return this.constInit(base, F.reshape(p.t, expanded(p.t.shape)), false);
+      return this.reshape(this.plain(p), expanded(p.shape), `${base}__in${i}`);
     });
     const shape = [...shapes[0]!.slice(0, axis), ins.length, ...shapes[0]!.slice(axis)];
-    const [out] = this.g.addNode('Concat', names, [node.name], { axis: { i: axis } });
+    const [out] = this.g.addNode('Concat', names, [base], { axis: { i: axis } });
+    this.packOf.set(out!, { ins, axis });
     const d = ins.find((p): p is DynVal => p.kind === 'dyn')!;
-    this.set(node, this.dyn(out!, d.dtype, shape, false));
+    return this.dyn(out!, d.dtype, shape, false);
   }
 
   private unpackOp(node: TfjsNode, x: DynVal): void {

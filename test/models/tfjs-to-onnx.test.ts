@@ -125,6 +125,7 @@ describe('tfjs-to-onnx on synthetic graphs (reference: tfjs-converter on the cpu
     g.op('d0', 'Sub', ['parts:2', 'parts']);
     g.op('d1', 'Exp', ['parts:3']);
     g.op('packed', 'Pack', ['d0', 'd1', 'parts:1'], { axis: attr.i(1), N: attr.i(3) }); // [48,3]
+    g.op('packed_t', 'Transpose', ['packed', 'perm10'], { Tperm: attr.type('DT_INT32') }); // [3,48]: re-packed on axis 0
     // StridedSlice on data with begin/end masks and a negative stride, and a ConcatV2
     g.ints('sb', [10, 0]);
     g.ints('se', [2, 2]);
@@ -139,8 +140,9 @@ describe('tfjs-to-onnx on synthetic graphs (reference: tfjs-converter on the cpu
     g.ints('sl_s', [-1, 40, -1]);
     g.op('slice', 'Slice', [r, 'sl_b', 'sl_s'], { Index: attr.type('DT_INT32') });
     for (const opset of [11, 13]) {
-      const { res, diffs } = await compare(g, [1, 4, 6, 8], ['packed', 'cat', 'slice'], opset);
+      const { res, diffs } = await compare(g, [1, 4, 6, 8], ['packed', 'cat', 'slice', 'packed_t'], opset);
       for (const d of diffs) expect(d).toBeLessThan(1e-5);
+      expect(res.ops.Transpose).toBe(1); // NHWC for the Reshape; the Unpack and the packed_t Transpose need none
       // nothing of the shape arithmetic survives
       expect(Object.keys(res.ops).sort()).toEqual(['Concat', 'Conv', 'Exp', 'Mul', 'Reshape', 'Slice', 'Split', 'Sub', 'Transpose']);
     }
