@@ -175,7 +175,7 @@ export class OnnxGraph {
       output: opts.outputs.map(valueInfo),
     });
     const model = onnx.ModelProto.create({
-      irVersion: opts.opset <= 11 ? 6 : opts.opset <= 12 ? 7 : 7,
+      irVersion: opts.opset <= 11 ? 6 : 7, // IR 6 = ONNX 1.6 (opset 11), IR 7 = ONNX 1.7/1.8 (opset 12, 13)
       producerName: opts.producerName,
       producerVersion: opts.producerVersion ?? '',
       docString: opts.docString ?? '',
