@@ -3,7 +3,8 @@ import { inferenceThreads } from '../detect/inference-threads.js';
 import { labelFileFor } from '../detect/labels.js';
 import { hardwareEncoder } from '../media/encoder.js';
 import { maskSecrets } from './secrets.js';
-import type { CameraConfig, Config, DetectSettings } from './types.js';
+import type { CameraConfig, Config, DetectSettings, ModelConfig } from './types.js';
+import { registryModelForFile } from '../models/registry.js';
 
 function sourceKind(source: string): string {
   const m = /^([a-z][a-z0-9+.-]*):\/\//i.exec(source);
@@ -13,7 +14,7 @@ function sourceKind(source: string): string {
 }
 
 function detectText(d: DetectSettings): string {
-  return `threshold ${d.threshold}, nms_iou ${d.nms_iou}, classes ${d.classes.length ? d.classes.join(', ') : 'all'}, every ${d.interval === 0 ? 'frame' : `${d.interval + 1}th frame`}, top_k ${d.top_k}`;
+  return `threshold ${d.threshold}, nms_iou ${d.nms_iou}, classes ${d.classes.length ? d.classes.join(', ') : 'all'}, every ${d.interval === 0 ? 'frame' : `${d.interval + 1}th frame`}, top_k ${d.top_k}${d.drop_group_boxes ? '' : ', group boxes kept'}`;
 }
 
 function cameraLines(name: string, cam: CameraConfig, cfg: Config): string[] {
@@ -47,6 +48,15 @@ function labelSource(modelPath: string, labels: string[] | null): string {
   return existsSync(file) ? `from ${file}` : `none (no model.labels and no ${file}: detections are named class_<id>)`;
 }
 
+function labelMapText(modelPath: string, map: ModelConfig['label_map']): string {
+  if (map === 'none') return 'none (the model\'s own labels)';
+  if (map === 'auto') {
+    const entry = registryModelForFile(modelPath);
+    return entry ? `auto (${entry.name}: ${Object.entries(entry.defaultLabelMap).map(([a, b]) => `${a} -> ${b}`).join(', ')}; others dropped)` : 'auto (none for this model)';
+  }
+  return `${Object.entries(map).map(([a, b]) => `${a} -> ${b}`).join(', ')}; others dropped`;
+}
+
 /** The human summary `check-config` prints: what would run, secrets masked. */
 export function describeConfig(cfg: Config): string {
   const m = cfg.model;
@@ -54,7 +64,7 @@ export function describeConfig(cfg: Config): string {
   out.push(`base_dir: ${cfg.base_dir}`);
   out.push(`model: ${m.path}`);
   out.push(`  backend ${m.backend}, precision ${m.precision}${m.strict_precision ? ' (strict)' : ''}, layout ${m.layout}, threads ${m.threads === 0 ? `auto (${inferenceThreads(0, true)} on this machine)` : m.threads}`);
-  out.push(`  labels: ${labelSource(m.path, m.labels)}`);
+  out.push(`  labels: ${labelSource(m.path, m.labels)}; label_map ${labelMapText(m.path, m.label_map)}${m.box_order !== 'auto' ? `; box_order ${m.box_order}` : ''}`);
   const size = m.input.width && m.input.height ? `${m.input.width}x${m.input.height}` : 'size from the model';
   out.push(`  input: ${m.input.color}, mean [${m.input.mean.join(', ')}], std [${m.input.std.join(', ')}], ${m.input.resize}, ${size}`);
   if (m.precision === 'int8') out.push(`  int8 calibration: images ${m.calibration.images}, cache ${m.calibration.cache}`);

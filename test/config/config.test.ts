@@ -177,7 +177,7 @@ describe('check-config looks at what run would trip over', () => {
     writeFileSync(good, `model: {path: ${MODEL}}\ncameras:\n  front: {source: "rtsp://192.0.2.10/s"}\n`);
     const ok = await runCli(['check-config', '-c', good]);
     expect(ok.code).toBe(0);
-    expect(ok.stdout).toContain('model check: loaded with ONNX Runtime: input 512x288, layout scores_boxes, labels background, road_sign, vehicle, pedestrian, bicycle');
+    expect(ok.stdout).toContain('model check: loaded with ONNX Runtime: input 512x288, layout scores_boxes, reports road_sign, vehicle, pedestrian, bicycle');
 
     const notModel = join(dir, 'text.onnx');
     writeFileSync(notModel, 'not a model\n');

@@ -12,7 +12,8 @@ const opened: Array<{ modelPath: string }> = [];
 const inferOptions: DetectOptions[] = [];
 let closed = 0;
 
-vi.mock('../../daemon/detect/open.js', () => ({
+vi.mock('../../daemon/detect/open.js', async (importOriginal) => ({
+  ...(await importOriginal<typeof import('../../daemon/detect/open.js')>()),
   openDetector: async (opts: { modelPath: string }): Promise<Detector> => {
     opened.push(opts);
     return {
