@@ -13,9 +13,9 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { RuntimeFailure, errorMessage } from './errors.js';
-import { packageRoot } from './files.js';
-import type { PixelFormat } from './detect/types.js';
+import { RuntimeFailure, errorMessage } from './core/errors.js';
+import { packageRoot } from './core/files.js';
+import type { PixelFormat } from './core/frame.js';
 
 export interface PreprocessSpec {
   /** model input size */

@@ -10,7 +10,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { X264_PRESETS } from '../dist/daemon/config/config-schema.js';
+import { X264_PRESETS } from '../dist/daemon/media/x264.js';
 
 // ---------------------------------------------------------------------------------------------
 // SVG charts

@@ -3,9 +3,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { mqttUrlProblem } from '../config/config-schema.js';
-import { ConfigError, RuntimeFailure } from '../errors.js';
+import { ConfigError, RuntimeFailure } from '../core/errors.js';
 import { which } from '../media/platform.js';
-import { canConnect, freePort } from '../net.js';
+import { canConnect, freePort } from '../core/net.js';
 import { MqttPublisher } from '../sinks/mqtt-publisher.js';
 
 /**

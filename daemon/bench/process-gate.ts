@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readSync } from 'node:fs';
-import { RuntimeFailure } from '../errors.js';
+import { RuntimeFailure } from '../core/errors.js';
 import { threadIds } from '../media/media-process.js';
 
 /**

@@ -1,5 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../core/errors.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 

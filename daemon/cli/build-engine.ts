@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { extname, join, dirname, basename } from 'node:path';
 import { loadConfig, type Config } from '../config/index.js';
-import { ConfigError, RuntimeFailure } from '../errors.js';
+import { ConfigError, RuntimeFailure } from '../core/errors.js';
 import { addonInfo } from '../native.js';
 import { ensureEngine, isEnginePath } from '../detect/tensorrt-backend.js';
 import type { Precision } from '../detect/tensorrt-engine-cache.js';

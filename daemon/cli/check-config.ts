@@ -1,9 +1,10 @@
-import { defaultConfigPath, describeConfig, loadConfig } from '../config/index.js';
+import { defaultConfigPath, loadConfig } from '../config/index.js';
+import { describeConfig } from './describe-config.js';
 import type { Config } from '../config/index.js';
 import { modelOptions, openDetector } from '../detect/open.js';
 import { reportedLabels } from '../detect/labels.js';
 import { isEnginePath } from '../detect/tensorrt-backend.js';
-import { ConfigError, RuntimeFailure, errorMessage } from '../errors.js';
+import { ConfigError, RuntimeFailure, errorMessage } from '../core/errors.js';
 import { parseCommandArgs, type Command } from './args.js';
 
 const HELP = `Usage: trt-detect check-config [-c FILE]

@@ -2,8 +2,8 @@ import { existsSync } from 'node:fs';
 import { inferenceThreads } from '../detect/inference-threads.js';
 import { labelFileFor } from '../detect/labels.js';
 import { hardwareEncoder } from '../media/encoder.js';
-import { maskSecrets } from './secrets.js';
-import type { CameraConfig, Config, DetectSettings, ModelConfig } from './types.js';
+import { maskSecrets } from '../config/secrets.js';
+import type { CameraConfig, Config, DetectSettings, ModelConfig } from '../config/types.js';
 import { registryModelForFile } from '../models/registry.js';
 
 function sourceKind(source: string): string {

@@ -2,14 +2,14 @@ import { createWriteStream, existsSync, openSync, statSync, type WriteStream } f
 import { basename, extname, join } from 'node:path';
 import { drawBoxes } from '../detect/detections.js';
 import type { Detector, DetectOptions } from '../detect/types.js';
-import { ConfigError, RuntimeFailure } from '../errors.js';
-import { fileWriteProblem, FolderError, makeDirs } from '../files.js';
+import { ConfigError, RuntimeFailure } from '../core/errors.js';
+import { fileWriteProblem, FolderError, makeDirs } from '../core/files.js';
 import { listImages, readImage, writeImage } from '../media/image-io.js';
 import * as native from '../native.js';
 import { detectionMessage, type DetectionMessage } from '../sinks/detection-message.js';
 import { Mp4Writer } from '../sinks/mp4-writer.js';
 import { CameraPipeline } from '../service/camera-pipeline.js';
-import { silentLogger } from '../service/log.js';
+import { silentLogger } from '../core/log.js';
 import { parseCommandArgs, type Command } from './args.js';
 import { numberOption, openModelFromArgs } from './model-options.js';
 

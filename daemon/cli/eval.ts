@@ -1,5 +1,5 @@
 import { promises as fsp } from 'node:fs';
-import { ConfigError, RuntimeFailure, errorMessage } from '../errors.js';
+import { ConfigError, RuntimeFailure, errorMessage } from '../core/errors.js';
 import { readKittiDataset } from '../eval/kitti.js';
 import { DEFAULT_EVAL_THRESHOLD, formatReport, reportJson, runEval, type EvalReport } from '../eval/run-eval.js';
 import { parseCommandArgs, type Command } from './args.js';

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { UserError, errorMessage } from '../errors.js';
+import { UserError, errorMessage } from '../core/errors.js';
 import type { Command } from './args.js';
 
 const USAGE = `trt-detect — SSD object detection on camera and video sources, annotated MP4/RTSP, MQTT

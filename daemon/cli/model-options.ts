@@ -4,7 +4,7 @@ import { modelOptions, openDetector } from '../detect/open.js';
 import type { DetectOptions, Detector } from '../detect/types.js';
 import { detectOptions } from '../detect/detections.js';
 import type { DetectSettings } from '../config/types.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../core/errors.js';
 
 /** SPEC defaults of the `detect` section, for commands run without -c. */
 export const DEFAULT_DETECT: DetectSettings = { threshold: 0.4, nms_iou: 0.45, classes: [], interval: 0, top_k: 200, drop_group_boxes: true };

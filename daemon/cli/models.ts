@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import { ConfigError } from '../errors.js';
-import { packageRoot } from '../files.js';
+import { ConfigError } from '../core/errors.js';
+import { packageRoot } from '../core/files.js';
 import { MODEL_REGISTRY, registryModel } from '../models/registry.js';
 import { isUpToDate, pullModel, pulledFiles } from '../models/pull.js';
 import { parseCommandArgs, type Command } from './args.js';

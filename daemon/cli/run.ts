@@ -1,10 +1,10 @@
 import type { Config } from '../config/index.js';
 import { loadConfig, defaultConfigPath } from '../config/index.js';
-import { UserError, errorMessage } from '../errors.js';
+import { UserError, errorMessage } from '../core/errors.js';
 import type { CalibrationControl } from '../service/calibration-capture.js';
 import { Daemon } from '../service/daemon.js';
 import { HttpServer } from '../service/http-server.js';
-import { createLogger, type Logger } from '../service/log.js';
+import { createLogger, type Logger } from '../core/log.js';
 import { daemonView, type ServiceView } from '../service/metrics.js';
 import { ServiceNotifier, statusSummary, untilSourcesStarted } from '../service/notify.js';
 import { parseCommandArgs, type Command } from './args.js';

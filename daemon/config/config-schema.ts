@@ -1,5 +1,5 @@
 import { DEFAULT_MEDIA_NICE } from '../media/media-process.js';
-import { DEFAULT_CRF, DEFAULT_PRESET } from '../sinks/mp4-writer.js';
+import { DEFAULT_CRF, DEFAULT_PRESET, X264_PRESETS } from '../media/x264.js';
 import type { ArraySchema, BooleanSchema, EnumSchema, NumberSchema, ObjectSchema, Schema, StringSchema } from './schema.js';
 
 /**
@@ -105,8 +105,6 @@ const detectFields = {
 
 export const DETECT_KEYS = Object.keys(detectFields);
 
-/** libx264's speed/size trade-offs, fastest first */
-export const X264_PRESETS = ['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow'] as const;
 
 const cameraSchema = obj(
   {

@@ -1,6 +1,5 @@
 export type { CameraConfig, Config, DetectSettings, ModelConfig, MqttConfig, RecordConfig, Triple } from './types.js';
 export { defaultConfigPath, loadConfig, parseConfig, sourceFilePath, type LoadOptions } from './load.js';
 export { maskSecrets } from './secrets.js';
-export { describeConfig } from './describe.js';
 export { diffConfigs, sameValue, type ConfigDiff } from './diff.js';
 export { configSchema, sourceProblem } from './config-schema.js';

@@ -1,6 +1,8 @@
 import * as native from '../native.js';
 import type { RawDetection } from '../native.js';
-import type { Detection, DetectOptions, Frame, ModelInfo } from './types.js';
+import type { DetectOptions, ModelInfo } from './types.js';
+import type { Detection } from '../core/detection.js';
+import type { Frame } from '../core/frame.js';
 import type { DetectSettings } from '../config/types.js';
 import { classIdsFor } from './labels.js';
 

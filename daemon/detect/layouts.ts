@@ -1,4 +1,4 @@
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../core/errors.js';
 import type { OutputLayout } from './types.js';
 
 /** An output tensor as a backend describes it (ONNX Runtime metadata or TensorRT named tensors). */

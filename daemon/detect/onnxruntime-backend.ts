@@ -1,10 +1,11 @@
 import { existsSync, statSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { ConfigError, RuntimeFailure, errorMessage } from '../errors.js';
+import { ConfigError, RuntimeFailure, errorMessage } from '../core/errors.js';
 import * as native from '../native.js';
 import { bindLayout, type BoxOrderSetting, type LayoutBinding } from './layouts.js';
 import { modelClasses, type LabelMapSetting } from './labels.js';
-import type { DetectOptions, Detector, Frame, InferResult, ModelInfo, OutputLayout } from './types.js';
+import type { DetectOptions, Detector, InferResult, ModelInfo, OutputLayout } from './types.js';
+import type { Frame } from '../core/frame.js';
 import { decodeDetections } from './detections.js';
 import { inferenceThreads } from './inference-threads.js';
 import { OnnxRuntimeThread, type OutputTensor } from './onnxruntime-thread.js';

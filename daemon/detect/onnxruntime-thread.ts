@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import { RuntimeFailure, errorMessage } from '../errors.js';
+import { RuntimeFailure, errorMessage } from '../core/errors.js';
 
 /**
  * onnxruntime-node runs `session.run()` synchronously on the calling thread (its promise only

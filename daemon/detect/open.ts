@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { ConfigError, errorMessage } from '../errors.js';
+import { ConfigError, errorMessage } from '../core/errors.js';
 import { addonInfo } from '../native.js';
 import { OnnxRuntimeDetector } from './onnxruntime-backend.js';
 import { TensorRtDetector, isEnginePath, type TensorRtBackendOptions } from './tensorrt-backend.js';

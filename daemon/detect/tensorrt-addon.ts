@@ -3,9 +3,9 @@
  * present only when the addon was built with TensorRT (addonInfo.tensorrt). Every function runs on
  * the libuv thread pool and returns a Promise; errors are one-line Error messages.
  */
-import { RuntimeFailure } from '../errors.js';
+import { RuntimeFailure } from '../core/errors.js';
 import { addonExports, addonInfo, type InputTransform, type PreprocessSpec } from '../native.js';
-import type { PixelFormat } from './types.js';
+import type { PixelFormat } from '../core/frame.js';
 
 export interface TensorRtDeviceInfo {
   /** of the loaded libnvinfer, e.g. "8.2.1" */

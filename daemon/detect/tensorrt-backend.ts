@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, extname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { ConfigError, RuntimeFailure, errorMessage } from '../errors.js';
+import { ConfigError, RuntimeFailure, errorMessage } from '../core/errors.js';
 import * as native from '../native.js';
 import { modelClasses } from './labels.js';
 import { bindLayout, type LayoutBinding } from './layouts.js';
@@ -31,7 +31,8 @@ import {
 } from './tensorrt-engine-cache.js';
 import { resolvePrecision } from './tensorrt-precision.js';
 import { tensorRtAddon, type OpenedEngine, type TensorRtAddon, type TensorRtDeviceInfo } from './tensorrt-addon.js';
-import type { DetectOptions, Detector, Frame, InferResult, ModelInfo } from './types.js';
+import type { DetectOptions, Detector, InferResult, ModelInfo } from './types.js';
+import type { Frame } from '../core/frame.js';
 
 export const ENGINE_EXTENSIONS = ['.engine', '.plan', '.trt'];
 

@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import { extname, join } from 'node:path';
-import { ConfigError, RuntimeFailure, errorMessage } from '../errors.js';
+import { ConfigError, RuntimeFailure, errorMessage } from '../core/errors.js';
 import { IMAGE_EXTENSIONS, ffmpegPath, readImage } from '../media/image-io.js';
 import { probeVideo } from '../media/probe.js';
 import * as native from '../native.js';

@@ -8,8 +8,8 @@
 import { createHash } from 'node:crypto';
 import { accessSync, constants as fsConstants, createReadStream, existsSync, promises as fsp } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
-import { RuntimeFailure, errorMessage } from '../errors.js';
-import { makeDirs } from '../files.js';
+import { RuntimeFailure, errorMessage } from '../core/errors.js';
+import { makeDirs } from '../core/files.js';
 
 export type Precision = 'fp32' | 'fp16' | 'int8';
 

@@ -3,7 +3,7 @@
  * sm_53) or without fast FP16 falls back to the next precision, int8 -> fp16 -> fp32, with one
  * warning; with `strict` the request is refused instead (ConfigError, exit 2).
  */
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../core/errors.js';
 import type { Precision } from './tensorrt-engine-cache.js';
 
 export interface PrecisionCaps {

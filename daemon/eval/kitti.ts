@@ -1,6 +1,6 @@
 import { existsSync, promises as fsp, statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
-import { RuntimeFailure, errorMessage } from '../errors.js';
+import { RuntimeFailure, errorMessage } from '../core/errors.js';
 import { listImages } from '../media/image-io.js';
 import type { Box, GroundTruthBox, GroundTruthImage } from './map.js';
 

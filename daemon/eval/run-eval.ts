@@ -4,7 +4,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Detector, DetectOptions } from '../detect/types.js';
-import { ConfigError, RuntimeFailure, errorMessage } from '../errors.js';
+import { ConfigError, RuntimeFailure, errorMessage } from '../core/errors.js';
 import { readImage, type RgbImage } from '../media/image-io.js';
 import { DEFAULT_DIFFICULT_RULE, readKittiDataset, type DifficultRule } from './kitti.js';
 import { computeMap, type DetectionImage } from './map.js';

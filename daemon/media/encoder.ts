@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
-import { frameBytes, type PixelFormat } from '../detect/types.js';
+import { frameBytes, type PixelFormat } from '../core/frame.js';
 import { ffmpegPath, ffmpegPixelFormat } from './image-io.js';
 import { spawnMedia } from './media-process.js';
 import { platform, type Platform } from './platform.js';

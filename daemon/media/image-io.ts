@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process';
 import { existsSync, promises as fsp, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, extname, join } from 'node:path';
-import { frameBytes, type PixelFormat } from '../detect/types.js';
-import { RuntimeFailure, errorMessage } from '../errors.js';
+import { frameBytes, type PixelFormat } from '../core/frame.js';
+import { RuntimeFailure, errorMessage } from '../core/errors.js';
 
 /** Image file extensions the project reads (lower case, with the dot). */
 export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.bmp'];

@@ -1,4 +1,4 @@
-import { frameBytes, type PixelFormat } from '../detect/types.js';
+import { frameBytes, type PixelFormat } from '../core/frame.js';
 
 /**
  * Frames with their own timestamps, as a live Matroska stream for ffmpeg's stdin: raw pictures

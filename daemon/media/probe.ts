@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
-import { RuntimeFailure } from '../errors.js';
+import { RuntimeFailure } from '../core/errors.js';
 import { ffprobePath } from './image-io.js';
 
 export interface VideoInfo {

@@ -4,8 +4,8 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, renam
 import { tmpdir } from 'node:os';
 import { dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { RuntimeFailure, errorMessage } from '../errors.js';
-import { fsProblem, makeDirs, FolderError } from '../files.js';
+import { RuntimeFailure, errorMessage } from '../core/errors.js';
+import { fsProblem, makeDirs, FolderError } from '../core/files.js';
 import { COCO_SSD_CONVERSION, convertTfjsGraphModelDir, type TfjsToOnnxSpec } from './tfjs-to-onnx.js';
 import type { RegistryModel } from './registry.js';
 

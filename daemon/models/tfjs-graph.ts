@@ -10,7 +10,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { RuntimeFailure, errorMessage } from '../errors.js';
+import { RuntimeFailure, errorMessage } from '../core/errors.js';
 
 export type TfjsDtype = 'float32' | 'int32' | 'bool';
 

@@ -22,7 +22,7 @@
  */
 import { basename } from 'node:path';
 import { writeFile } from 'node:fs/promises';
-import { RuntimeFailure, errorMessage } from '../errors.js';
+import { RuntimeFailure, errorMessage } from '../core/errors.js';
 import { OnnxGraph, type OnnxAttr, type OnnxDtype } from './onnx-builder.js';
 import {
   attrBool,

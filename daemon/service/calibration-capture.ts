@@ -6,11 +6,11 @@
  * frames that come while a write is in flight are skipped and counted, so the pipeline never waits.
  */
 import { join } from 'node:path';
-import { frameBytes, type Frame, type PixelFormat } from '../detect/types.js';
-import { errorMessage } from '../errors.js';
-import { makeDirs } from '../files.js';
+import { frameBytes, type Frame, type PixelFormat } from '../core/frame.js';
+import { errorMessage } from '../core/errors.js';
+import { makeDirs } from '../core/files.js';
 import { writeImage } from '../media/image-io.js';
-import type { Logger } from './log.js';
+import type { Logger } from '../core/log.js';
 
 export const CAPTURE_FRAMES_DEFAULT = 100;
 export const CAPTURE_FRAMES_MAX = 5000;

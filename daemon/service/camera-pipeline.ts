@@ -1,21 +1,18 @@
 import { performance } from 'node:perf_hooks';
-import type { Detection, DetectOptions, Detector, Frame, PixelFormat } from '../detect/types.js';
+import type { DetectOptions, Detector } from '../detect/types.js';
+import type { Detection } from '../core/detection.js';
+import type { Frame, PixelFormat } from '../core/frame.js';
 import { detectOptions, drawBoxes, type DetectFields } from '../detect/detections.js';
-import { errorMessage } from '../errors.js';
+import { errorMessage } from '../core/errors.js';
 import * as native from '../native.js';
 import { detectionMessage, type DetectionMessage } from '../sinks/detection-message.js';
-import { openSource, type SourceOptions, type VideoSource } from '../sources/open-source.js';
+import { openSource, type SourceOptions } from '../sources/open-source.js';
+import { type VideoSource } from '../sources/types.js';
 import { BoundedQueue } from './bounded-queue.js';
-import type { Logger } from './log.js';
+import type { Logger } from '../core/log.js';
 import { RateMeter, stageTimings } from './rate.js';
+import type { CameraState, CameraStatus } from '../core/status.js';
 
-export type CameraState = 'starting' | 'streaming' | 'reconnecting' | 'ended' | 'error';
-
-export interface CameraStatus {
-  state: CameraState;
-  fps?: number;
-  error?: string;
-}
 
 /** Where a camera's results go; the daemon wires MQTT here, tests may collect. */
 export interface CameraOutputs {

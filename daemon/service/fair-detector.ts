@@ -1,4 +1,5 @@
-import type { DetectOptions, Detector, Frame, InferResult, ModelInfo } from '../detect/types.js';
+import type { DetectOptions, Detector, InferResult, ModelInfo } from '../detect/types.js';
+import type { Frame } from '../core/frame.js';
 
 interface Job {
   frame: Frame;

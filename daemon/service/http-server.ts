@@ -5,9 +5,9 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { RuntimeFailure, errorMessage } from '../errors.js';
+import { RuntimeFailure, errorMessage } from '../core/errors.js';
 import { CaptureRequestError, type CalibrationControl } from './calibration-capture.js';
-import type { Logger } from './log.js';
+import type { Logger } from '../core/log.js';
 import { LoopDelayMonitor } from './loop-delay.js';
 import { renderMetrics, type CameraView, type ProcessFigures, type ServiceView } from './metrics.js';
 

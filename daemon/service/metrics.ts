@@ -4,7 +4,8 @@
  */
 import type { Config } from '../config/index.js';
 import type { MqttStats } from '../sinks/mqtt-publisher.js';
-import type { CameraPipeline, CameraState, CameraStats } from './camera-pipeline.js';
+import type { CameraPipeline, CameraStats } from './camera-pipeline.js';
+import type { CameraState } from '../core/status.js';
 import type { LatencyHistogram } from './rate.js';
 
 /** One enabled camera as the service sees it. */

@@ -6,9 +6,9 @@
  * (a wedged decoder, detector or encoder) stops them on purpose, and systemd restarts the service
  * once WatchdogSec passes without one. Without $NOTIFY_SOCKET (not under systemd) it does nothing.
  */
-import { errorMessage } from '../errors.js';
+import { errorMessage } from '../core/errors.js';
 import { sdNotify } from '../native.js';
-import type { Logger } from './log.js';
+import type { Logger } from '../core/log.js';
 import type { CameraView, ServiceView } from './metrics.js';
 
 export interface NotifierOptions {

@@ -1,4 +1,5 @@
-import type { Detection, Frame } from '../detect/types.js';
+import type { Detection } from '../core/detection.js';
+import type { Frame } from '../core/frame.js';
 
 /** The SPEC section 4 detection message: one per processed frame. */
 export interface DetectionMessage {

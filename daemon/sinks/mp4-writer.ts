@@ -1,15 +1,16 @@
 import type { ChildProcess } from 'node:child_process';
 import { renameSync, rmSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
-import { RuntimeFailure } from '../errors.js';
+import { RuntimeFailure } from '../core/errors.js';
 import { ffmpegPath, ffmpegPixelFormat } from '../media/image-io.js';
-import type { PixelFormat } from '../detect/types.js';
+import type { PixelFormat } from '../core/frame.js';
 import { h264StreamEncoder, hardwareEncoder, spawnStreamEncoder, type Command as EncoderCommand } from '../media/encoder.js';
 import { spawnMedia } from '../media/media-process.js';
 import { parseRational } from '../media/probe.js';
 import { keepTimestampArgs } from '../media/ffmpeg-features.js';
 import { AnnexBParser, NAL, nalType } from '../media/h264.js';
 import { avccSample, MatroskaFrames } from '../media/matroska-frames.js';
+import { x264Args } from '../media/x264.js';
 
 export interface Mp4WriterOptions {
   width: number;
@@ -35,25 +36,6 @@ export interface Mp4WriterOptions {
   encoder?: 'x264' | 'stream';
   /** ticks per second of the output's timestamps: the source's time base (default 90000) */
   timescale?: number | null;
-}
-
-/**
- * libx264 preset when none is given; also record.preset's default. ultrafast: on a machine without
- * a hardware encoder the recording competes with the detector for the CPU, and ultrafast takes
- * about 0.6 × veryfast's CPU per frame for the same SSIM at the same crf, in files about twice
- * as big (scripts/bench measures the presets on the machine: bench/REPORT.md, "Recording presets").
- */
-export const DEFAULT_PRESET = 'ultrafast';
-/** libx264 crf when none is given; also record.crf's default */
-export const DEFAULT_CRF = 23;
-
-/**
- * The recording's libx264 settings: preset and crf, yuv420p, a keyframe every `gop` frames and no
- * B-frames. Also what `scripts/bench` encodes with when it compares the presets.
- */
-export function x264Args(gop: number, preset: string = DEFAULT_PRESET, crf: number = DEFAULT_CRF): string[] {
-  const g = String(gop);
-  return ['-c:v', 'libx264', '-preset', preset, '-crf', String(crf), '-pix_fmt', 'yuv420p', '-g', g, '-keyint_min', g, '-sc_threshold', '0', '-bf', '0'];
 }
 
 const FRAGMENTED = ['-movflags', '+frag_keyframe+empty_moov+default_base_moof', '-f', 'mp4'];

@@ -1,8 +1,8 @@
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { RuntimeFailure, errorMessage } from '../errors.js';
-import type { CameraStatus } from '../service/camera-pipeline.js';
-import type { Logger } from '../service/log.js';
-import { maskUrlPasswords } from '../service/log.js';
+import { RuntimeFailure, errorMessage } from '../core/errors.js';
+import type { CameraStatus } from '../core/status.js';
+import type { Logger } from '../core/log.js';
+import { maskUrlPasswords } from '../core/log.js';
 import type { DetectionMessage } from './detection-message.js';
 
 export interface MqttPublisherOptions {

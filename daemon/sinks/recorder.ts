@@ -1,10 +1,10 @@
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { PixelFormat } from '../detect/types.js';
-import { errorMessage, RuntimeFailure } from '../errors.js';
-import { makeDirs } from '../files.js';
-import type { Logger } from '../service/log.js';
+import type { PixelFormat } from '../core/frame.js';
+import { errorMessage, RuntimeFailure } from '../core/errors.js';
+import { makeDirs } from '../core/files.js';
+import type { Logger } from '../core/log.js';
 import { Mp4Writer } from './mp4-writer.js';
 
 export interface RecordSettings {

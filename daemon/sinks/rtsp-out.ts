@@ -1,9 +1,9 @@
 import type { ChildProcess } from 'node:child_process';
 import type { Writable } from 'node:stream';
-import type { PixelFormat } from '../detect/types.js';
+import type { PixelFormat } from '../core/frame.js';
 import { AnnexBParser } from '../media/h264.js';
 import { h264StreamEncoder, spawnStreamEncoder } from '../media/encoder.js';
-import type { Logger } from '../service/log.js';
+import type { Logger } from '../core/log.js';
 import type { RtspStream } from './rtsp-server.js';
 
 export interface RtspOutOptions {

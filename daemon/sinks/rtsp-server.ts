@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, type Server, type Socket } from 'node:net';
-import { RuntimeFailure } from '../errors.js';
+import { RuntimeFailure } from '../core/errors.js';
 import { NAL, nalType, profileLevelId, type AccessUnit } from '../media/h264.js';
 
 /**

@@ -1,12 +1,12 @@
 import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { RuntimeFailure } from '../errors.js';
+import { RuntimeFailure } from '../core/errors.js';
 import { passthroughArgs } from '../media/ffmpeg-features.js';
 import { ffmpegPath, ffmpegPixelFormat } from '../media/image-io.js';
 import { spawnMedia } from '../media/media-process.js';
 import type { VideoInfo } from '../media/probe.js';
-import { frameBytes, type Frame, type PixelFormat } from '../detect/types.js';
+import { frameBytes, type Frame, type PixelFormat } from '../core/frame.js';
 import { FramePool } from './frame-pool.js';
 import { PipeFrameReader } from './pipe-frame-reader.js';
 

@@ -1,8 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { frameBytes, type Frame, type PixelFormat } from '../detect/types.js';
-import { RuntimeFailure } from '../errors.js';
+import { frameBytes, type Frame, type PixelFormat } from '../core/frame.js';
+import { RuntimeFailure } from '../core/errors.js';
 import { spawnMedia } from '../media/media-process.js';
 import type { Platform } from '../media/platform.js';
 import type { VideoInfo } from '../media/probe.js';

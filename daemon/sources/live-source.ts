@@ -2,15 +2,15 @@ import type { ChildProcess } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { frameBytes, type Frame, type PixelFormat } from '../detect/types.js';
+import { frameBytes, type Frame, type PixelFormat } from '../core/frame.js';
 import { gstFraction } from '../media/encoder.js';
 import { spawnMedia } from '../media/media-process.js';
 import { platform, type Platform } from '../media/platform.js';
 import { probeRtspCodec } from '../media/probe.js';
-import { maskUrlPasswords, type Logger } from '../service/log.js';
+import { maskUrlPasswords, type Logger } from '../core/log.js';
 import { FramePool } from './frame-pool.js';
 import { PipeFrameReader } from './pipe-frame-reader.js';
-import type { VideoSource } from './open-source.js';
+import type { VideoSource } from './types.js';
 import { chooseBackend, launchPlan, streamInfoReader, type LaunchPlan, type LiveSourceSettings, type OutputShape } from './source-plans.js';
 
 export interface LiveSourceOptions {

@@ -1,34 +1,15 @@
 import { fileURLToPath } from 'node:url';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../core/errors.js';
 import { platform, type Platform } from '../media/platform.js';
-import type { Logger } from '../service/log.js';
+import type { Logger } from '../core/log.js';
 import { probeVideo } from '../media/probe.js';
-import type { Frame, PixelFormat } from '../detect/types.js';
+import type { Frame, PixelFormat } from '../core/frame.js';
 import { FfmpegFileSource } from './ffmpeg-file-source.js';
 import type { FramePool } from './frame-pool.js';
 import { GstFileSource } from './gst-file-source.js';
 import { LiveSource } from './live-source.js';
 import { chooseBackend } from './source-plans.js';
-
-export interface VideoSource {
-  /** live sources drop the oldest frame when the pipeline falls behind; files never drop */
-  readonly live: boolean;
-  readonly info: { width: number; height: number; fps: number; fpsRational: string; frameCount: number | null; pixelFormat?: PixelFormat; timescale?: number | null };
-  readonly pool: FramePool;
-  frames(): AsyncGenerator<Frame>;
-  stop(): void;
-  /** set when a file could only be decoded part-way */
-  readonly truncated: string | null;
-  /**
-   * Live sources call this when they lose their camera (`reconnecting`, with the reason) and when
-   * frames flow again (`streaming`); the pipeline publishes it as the camera status.
-   */
-  onState?: (state: 'reconnecting' | 'streaming', reason?: string) => void;
-  /** reconnect attempts so far (live sources) */
-  readonly reconnects?: number;
-}
-
-export type SourceKind = 'file' | 'rtsp' | 'csi' | 'v4l2';
+import type { SourceKind, VideoSource } from './types.js';
 
 /** Parses a camera source (SPEC section 3): csi://N, rtsp(s)://…, v4l2:///dev/videoN, file:///…, or a plain path. */
 export function parseSource(source: string): { kind: SourceKind; target: string } {

@@ -1,10 +1,10 @@
-import type { PixelFormat } from '../detect/types.js';
-import { RuntimeFailure } from '../errors.js';
+import type { PixelFormat } from '../core/frame.js';
+import { RuntimeFailure } from '../core/errors.js';
 import { gstFraction } from '../media/encoder.js';
 import { ffmpegPath, ffmpegPixelFormat } from '../media/image-io.js';
 import type { Platform } from '../media/platform.js';
-import { maskUrlPasswords } from '../service/log.js';
-import type { SourceKind } from './open-source.js';
+import { maskUrlPasswords } from '../core/log.js';
+import type { SourceKind } from './types.js';
 
 /**
  * How a live source is decoded: a child process (ffmpeg, or gst-launch-1.0 with the Jetson's

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CpuMeter } from '../../daemon/bench/process-usage.js';
 import { blockMeans, fitLine, heapSettled, rssTrend, slope, t95 } from '../../daemon/bench/rss-sampler.js';
 import { inferenceThreads } from '../../daemon/detect/inference-threads.js';
-import { DEFAULT_PRESET } from '../../daemon/sinks/mp4-writer.js';
+import { DEFAULT_PRESET } from '../../daemon/media/x264.js';
 import { MODEL, ROOT, runCli } from '../support/cli.js';
 import { collectMessages, freePort, startMosquitto } from '../support/mosquitto.js';
 import { makeTestVideo, tempDir } from '../support/videos.js';

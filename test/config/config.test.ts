@@ -4,7 +4,7 @@ import { parse } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { configSchema, diffConfigs, loadConfig, parseConfig } from '../../daemon/config/index.js';
 import type { ObjectSchema, Schema } from '../../daemon/config/schema.js';
-import { ConfigError } from '../../daemon/errors.js';
+import { ConfigError } from '../../daemon/core/errors.js';
 import { MODEL, ROOT, runCli } from '../support/cli.js';
 import { tempDir } from '../support/videos.js';
 

@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openDetector } from '../../daemon/detect/open.js';
-import type { Frame } from '../../daemon/detect/types.js';
+import type { Frame } from '../../daemon/core/frame.js';
 import { ffmpegPath } from '../../daemon/media/image-io.js';
 import { ROOT, SAMPLE } from '../support/cli.js';
 import { buildConstantModel, type ConstantOutput } from '../support/onnx-writer.js';

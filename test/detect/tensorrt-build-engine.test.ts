@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildEngineCommand } from '../../daemon/cli/build-engine.js';
-import { UserError } from '../../daemon/errors.js';
+import { UserError } from '../../daemon/core/errors.js';
 import { addonInfo } from '../../daemon/native.js';
 import { MODEL } from '../support/cli.js';
 import { tempDir } from '../support/videos.js';

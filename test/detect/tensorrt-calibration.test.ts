@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { findCalibrationSources, spread, writeCalibrationTensors } from '../../daemon/detect/tensorrt-calibration.js';
-import { ConfigError } from '../../daemon/errors.js';
+import { ConfigError } from '../../daemon/core/errors.js';
 import { readImage, writeImage } from '../../daemon/media/image-io.js';
 import * as native from '../../daemon/native.js';
 import { makeTestVideo, tempDir } from '../support/videos.js';

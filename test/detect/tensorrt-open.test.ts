@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { chooseBackend, openDetector } from '../../daemon/detect/open.js';
-import { ConfigError } from '../../daemon/errors.js';
+import { ConfigError } from '../../daemon/core/errors.js';
 import { addonInfo } from '../../daemon/native.js';
 import { buildConstantModel } from '../support/onnx-writer.js';
 import { tempDir } from '../support/videos.js';

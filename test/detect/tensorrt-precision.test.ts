@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../daemon/errors.js';
+import { ConfigError } from '../../daemon/core/errors.js';
 import { resolvePrecision, type PrecisionCaps } from '../../daemon/detect/tensorrt-precision.js';
 
 const nano: PrecisionCaps = { fastFp16: true, fastInt8: false, gpuName: 'NVIDIA Tegra X1', computeCapability: '5.3' };

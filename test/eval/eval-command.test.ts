@@ -2,8 +2,9 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { DetectOptions, Detector, Frame, InferResult } from '../../daemon/detect/types.js';
-import { ConfigError, RuntimeFailure, type UserError } from '../../daemon/errors.js';
+import type { DetectOptions, Detector, InferResult } from '../../daemon/detect/types.js';
+import type { Frame } from '../../daemon/core/frame.js';
+import { ConfigError, RuntimeFailure, type UserError } from '../../daemon/core/errors.js';
 import { writeImage } from '../../daemon/media/image-io.js';
 
 // The model side is the lead's (openDetector) and the config helper's (loadConfig): stand-ins here,

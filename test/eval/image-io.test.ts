@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RuntimeFailure } from '../../daemon/errors.js';
+import { RuntimeFailure } from '../../daemon/core/errors.js';
 import { ffmpegPath, ffprobePath, listImages, readImage, writeImage } from '../../daemon/media/image-io.js';
 
 /** A deterministic test pattern: gradients plus a few sharp edges. */

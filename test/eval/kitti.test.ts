@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { RuntimeFailure } from '../../daemon/errors.js';
+import { RuntimeFailure } from '../../daemon/core/errors.js';
 import { isDifficult, kittiTypeMapper, listKittiSamples, parseKittiLabels, readKittiDataset, toGroundTruth } from '../../daemon/eval/kitti.js';
 
 const CLASSES = ['road_sign', 'vehicle', 'pedestrian', 'bicycle'];

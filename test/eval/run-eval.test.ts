@@ -2,8 +2,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Detection, DetectOptions, Detector, Frame, InferResult } from '../../daemon/detect/types.js';
-import { RuntimeFailure } from '../../daemon/errors.js';
+import type { DetectOptions, Detector, InferResult } from '../../daemon/detect/types.js';
+import type { Detection } from '../../daemon/core/detection.js';
+import type { Frame } from '../../daemon/core/frame.js';
+import { RuntimeFailure } from '../../daemon/core/errors.js';
 import { evaluatedClasses, formatReport, reportJson, runEval } from '../../daemon/eval/run-eval.js';
 import { writeImage } from '../../daemon/media/image-io.js';
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Detector, Frame, InferResult } from '../../daemon/detect/types.js';
+import type { Detector, InferResult } from '../../daemon/detect/types.js';
+import type { Frame } from '../../daemon/core/frame.js';
 import { FairDetector } from '../../daemon/service/fair-detector.js';
 
 /** A detector that records which frame it saw and answers on the next tick; counts overlap. */

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RuntimeFailure } from '../../daemon/errors.js';
+import { RuntimeFailure } from '../../daemon/core/errors.js';
 import { parseTfjsGraphModel, readTfjsGraphModel } from '../../daemon/models/tfjs-graph.js';
 import { convertTfjsGraph, convertTfjsGraphModelDir, convertTfjsGraphModelDirToFile, type TfjsToOnnxSpec } from '../../daemon/models/tfjs-to-onnx.js';
 import { attr, inspectOnnx, maxAbsDiff, nhwcToNchw, rand, runOnnx, TfGraph, TRT_FRIENDLY_OPS } from './tfjs-helpers.js';

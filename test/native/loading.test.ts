@@ -22,7 +22,7 @@ describe('loading the addon', () => {
     process.env.TRT_DETECT_ADDON = '/nonexistent/trt_detect.node';
     vi.resetModules();
     const native = await import('../../daemon/native.js'); // importing alone does not fail
-    const { RuntimeFailure } = await import('../../daemon/errors.js'); // the same module instance native.ts uses
+    const { RuntimeFailure } = await import('../../daemon/core/errors.js'); // the same module instance native.ts uses
     const err = await native.preprocess(Buffer.alloc(3), 1, 1, { width: 1, height: 1, mean: [0, 0, 0], std: [1, 1, 1], color: 'rgb', resize: 'stretch' }, new Float32Array(3)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RuntimeFailure);
     expect((err as InstanceType<typeof RuntimeFailure>).message).toBe('native addon not built: run npm run setup (missing /nonexistent/trt_detect.node)');

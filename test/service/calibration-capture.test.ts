@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../daemon/config/index.js';
 import { Daemon } from '../../daemon/service/daemon.js';
 import { HttpServer } from '../../daemon/service/http-server.js';
-import { createLogger } from '../../daemon/service/log.js';
+import { createLogger } from '../../daemon/core/log.js';
 import { daemonView } from '../../daemon/service/metrics.js';
 import { MODEL } from '../support/cli.js';
 import { until } from '../support/mosquitto.js';

@@ -1,8 +1,9 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Detector, Frame, InferResult } from '../../daemon/detect/types.js';
+import type { Detector, InferResult } from '../../daemon/detect/types.js';
+import type { Frame } from '../../daemon/core/frame.js';
 import { CameraPipeline } from '../../daemon/service/camera-pipeline.js';
-import { silentLogger } from '../../daemon/service/log.js';
+import { silentLogger } from '../../daemon/core/log.js';
 import type { DetectionMessage } from '../../daemon/sinks/detection-message.js';
 import { makeTestVideo, tempDir } from '../support/videos.js';
 

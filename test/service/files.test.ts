@@ -1,7 +1,7 @@
 import { chmodSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { fileWriteProblem, makeDirs } from '../../daemon/files.js';
+import { fileWriteProblem, makeDirs } from '../../daemon/core/files.js';
 import { tempDir } from '../support/videos.js';
 
 const { dir, cleanup } = tempDir('files');

@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CameraState } from '../../daemon/service/camera-pipeline.js';
-import { silentLogger } from '../../daemon/service/log.js';
+import type { CameraState } from '../../daemon/core/status.js';
+import { silentLogger } from '../../daemon/core/log.js';
 import type { CameraView, ServiceView } from '../../daemon/service/metrics.js';
 import { ServiceNotifier, statusSummary, untilSourcesStarted, watchdogIntervalMs } from '../../daemon/service/notify.js';
 import { until } from '../support/mosquitto.js';

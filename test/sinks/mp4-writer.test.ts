@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Mp4Writer } from '../../daemon/sinks/mp4-writer.js';
 import { listSegments, segmentPath, SegmentRecorder } from '../../daemon/sinks/recorder.js';
-import { silentLogger } from '../../daemon/service/log.js';
+import { silentLogger } from '../../daemon/core/log.js';
 import { probeFrames, tempDir } from '../support/videos.js';
 
 const { dir, cleanup } = tempDir('mp4');

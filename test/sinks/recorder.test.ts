@@ -2,7 +2,7 @@ import { mkdirSync, readdirSync, statSync, utimesSync, writeFileSync, existsSync
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePercent, listSegments, SegmentRecorder } from '../../daemon/sinks/recorder.js';
-import { silentLogger } from '../../daemon/service/log.js';
+import { silentLogger } from '../../daemon/core/log.js';
 import { probeFrames, tempDir } from '../support/videos.js';
 
 const { dir, cleanup } = tempDir('recorder');

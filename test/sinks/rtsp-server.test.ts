@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { AnnexBParser, NAL, nalType } from '../../daemon/media/h264.js';
 import { RtspOutSink } from '../../daemon/sinks/rtsp-out.js';
 import { RtspServer, streamNameOf, type RtspStream } from '../../daemon/sinks/rtsp-server.js';
-import { silentLogger } from '../../daemon/service/log.js';
+import { silentLogger } from '../../daemon/core/log.js';
 import { openSource } from '../../daemon/sources/open-source.js';
 import { rtspCamera } from '../live/rtsp-camera.js';
 import { makeTestVideo, tempDir } from '../support/videos.js';

@@ -2,10 +2,11 @@ import { existsSync, readdirSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fakePlatform, platform } from '../../daemon/media/platform.js';
-import { frameBytes, type Frame } from '../../daemon/detect/types.js';
+import { frameBytes, type Frame } from '../../daemon/core/frame.js';
 import { backoffDelay, LiveSource } from '../../daemon/sources/live-source.js';
 import { ffmpegPlan, gstElements, gstLaunchArgs, gstPlan } from '../../daemon/sources/source-plans.js';
-import { openSource, type VideoSource } from '../../daemon/sources/open-source.js';
+import { openSource } from '../../daemon/sources/open-source.js';
+import { type VideoSource } from '../../daemon/sources/types.js';
 import { rtspCamera, type RtspCamera } from '../live/rtsp-camera.js';
 import { freePort } from '../support/mosquitto.js';
 

@@ -9,7 +9,7 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { which } from '../../daemon/media/platform.js';
-import { canConnect, freePort } from '../../daemon/net.js';
+import { canConnect, freePort } from '../../daemon/core/net.js';
 
 export { freePort };
 
