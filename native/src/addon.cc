@@ -38,101 +38,27 @@
 
 namespace {
 
-using trtd::ChannelOrder;
 using trtd::DrawBox;
 using trtd::FrameFormat;
 using trtd::InputTransform;
 using trtd::PostprocessOptions;
 using trtd::PreprocessSpec;
 using trtd::RawDetection;
-using trtd::ResizeMode;
+using trtd::napi::boolArg;
+using trtd::napi::choiceArg;
 using trtd::napi::describe;
+using trtd::napi::expectLength;
 using trtd::napi::fail;
+using trtd::napi::FrameArg;
+using trtd::napi::frameArg;
 using trtd::napi::intArg;
+using trtd::napi::intListArg;
+using trtd::napi::kMaxSide;
 using trtd::napi::numberArg;
 using trtd::napi::objectArg;
 using trtd::napi::PromiseWorker;
 using trtd::napi::startWorker;
-
-constexpr int kMaxSide = 16384;  // frame and model sides above this are surely a mistake
-
-// ---- argument helpers (napi_util.h has the common ones): each throws a TypeError naming the
-// argument, what it wants and what it got
-
-std::string choiceArg(const Napi::Env& env, const Napi::Value& v, const std::string& name,
-                      std::initializer_list<const char*> choices) {
-  std::string list;
-  for (const char* c : choices) {
-    if (v.IsString() && v.As<Napi::String>().Utf8Value() == c) return c;
-    list += (list.empty() ? "\"" : ", \"") + std::string(c) + "\"";
-  }
-  fail(env, name + " must be one of " + list + " (got " + describe(v) + ")");
-}
-
-bool boolArg(const Napi::Env& env, const Napi::Value& v, const std::string& name) {
-  if (!v.IsBoolean()) fail(env, name + " must be true or false (got " + describe(v) + ")");
-  return v.As<Napi::Boolean>().Value();
-}
-
-std::vector<int> intListArg(const Napi::Env& env, const Napi::Value& v, const std::string& name) {
-  std::vector<int> out;
-  if (v.IsUndefined() || v.IsNull()) return out;
-  if (!v.IsArray()) fail(env, name + " must be an array of class ids (got " + describe(v) + ")");
-  const Napi::Array a = v.As<Napi::Array>();
-  for (uint32_t i = 0; i < a.Length(); ++i) {
-    out.push_back(intArg(env, a.Get(i), name + "[" + std::to_string(i) + "]", 0, 1 << 30));
-  }
-  return out;
-}
-
-void tripleArg(const Napi::Env& env, const Napi::Value& v, const std::string& name, float out[3]) {
-  if (!v.IsArray() || v.As<Napi::Array>().Length() != 3) {
-    fail(env, name + " must be an array of 3 numbers (got " + describe(v) + ")");
-  }
-  const Napi::Array a = v.As<Napi::Array>();
-  for (uint32_t i = 0; i < 3; ++i) out[i] = static_cast<float>(numberArg(env, a.Get(i), name + "[" + std::to_string(i) + "]"));
-}
-
-const char* typedArrayName(napi_typedarray_type t) {
-  switch (t) {
-    case napi_uint8_array: return "Uint8Array";
-    case napi_float32_array: return "Float32Array";
-    case napi_int32_array: return "Int32Array";
-    default: return "another typed array";
-  }
-}
-
-Napi::TypedArray typedArrayArg(const Napi::Env& env, const Napi::Value& v, const std::string& name,
-                               std::initializer_list<napi_typedarray_type> types) {
-  std::string want;
-  for (napi_typedarray_type t : types) want += (want.empty() ? "" : " or ") + std::string(typedArrayName(t));
-  if (!v.IsTypedArray()) fail(env, name + " must be a " + want + " (got " + describe(v) + ")");
-  const Napi::TypedArray a = v.As<Napi::TypedArray>();
-  for (napi_typedarray_type t : types) {
-    if (a.TypedArrayType() == t) return a;
-  }
-  fail(env, name + " must be a " + want + " (got a " + typedArrayName(a.TypedArrayType()) + ")");
-}
-
-void expectLength(const Napi::Env& env, const Napi::TypedArray& a, const std::string& name, size_t want,
-                  const std::string& why) {
-  if (a.ElementLength() != want) {
-    fail(env, name + " has " + std::to_string(a.ElementLength()) + " elements but " + why + " needs " +
-                  std::to_string(want));
-  }
-}
-
-// A frame (info[0]), its width and height (info[1], info[2]) and its layout (info[formatIndex],
-// optional for RGB24 and RGBA: the byte length says which).
-Napi::Uint8Array frameArg(const Napi::Env& env, const Napi::CallbackInfo& info, const char* fn, size_t formatIndex,
-                          int& width, int& height, FrameFormat& format) {
-  const std::string f(fn);
-  const Napi::TypedArray t = typedArrayArg(env, info[0], f + ": frame", {napi_uint8_array});
-  width = intArg(env, info[1], f + ": width", 1, kMaxSide);
-  height = intArg(env, info[2], f + ": height", 1, kMaxSide);
-  format = trtd::napi::frameFormatArg(env, info[formatIndex], t.ByteLength(), width, height, f);
-  return t.As<Napi::Uint8Array>();
-}
+using trtd::napi::typedArrayArg;
 
 // ---- preprocess(frame, width, height, spec, out, format?) -> Promise<InputTransform> -------------
 
@@ -156,28 +82,14 @@ class PreprocessWorker : public PromiseWorker {
 
 Napi::Value Preprocess(const Napi::CallbackInfo& info) {
   return startWorker(info, [&](Napi::Env env) -> PromiseWorker* {
-    int w = 0, h = 0;
-    FrameFormat format = FrameFormat::Rgb24;
-    const Napi::Uint8Array frame = frameArg(env, info, "preprocess", 5, w, h, format);
-    const Napi::Object s = objectArg(env, info[3], "preprocess: spec");
-    PreprocessSpec spec;
-    spec.width = intArg(env, s.Get("width"), "preprocess: spec.width", 1, kMaxSide);
-    spec.height = intArg(env, s.Get("height"), "preprocess: spec.height", 1, kMaxSide);
-    tripleArg(env, s.Get("mean"), "preprocess: spec.mean", spec.mean);
-    tripleArg(env, s.Get("std"), "preprocess: spec.std", spec.std);
-    for (int c = 0; c < 3; ++c) {
-      if (spec.std[c] == 0.f) fail(env, "preprocess: spec.std[" + std::to_string(c) + "] must not be 0");
-    }
-    spec.color = choiceArg(env, s.Get("color"), "preprocess: spec.color", {"rgb", "bgr"}) == "bgr" ? ChannelOrder::Bgr
-                                                                                                   : ChannelOrder::Rgb;
-    spec.resize = choiceArg(env, s.Get("resize"), "preprocess: spec.resize", {"stretch", "letterbox"}) == "letterbox"
-                      ? ResizeMode::Letterbox
-                      : ResizeMode::Stretch;
+    const FrameArg frame = frameArg(env, info, "preprocess", 0, 5);
+    const PreprocessSpec spec = trtd::napi::preprocessSpecArg(env, info[3], "preprocess");
     const Napi::TypedArray out = typedArrayArg(env, info[4], "preprocess: out", {napi_float32_array});
     expectLength(env, out, "preprocess: out", static_cast<size_t>(3) * spec.width * spec.height,
                  "a 3x" + std::to_string(spec.height) + "x" + std::to_string(spec.width) + " tensor");
-    auto* worker = new PreprocessWorker(env, frame.Data(), w, h, format, spec, out.As<Napi::Float32Array>().Data());
-    worker->Keep(frame);
+    auto* worker = new PreprocessWorker(env, frame.data.Data(), frame.width, frame.height, frame.format, spec,
+                                        out.As<Napi::Float32Array>().Data());
+    worker->Keep(frame.data);
     worker->Keep(out);
     return worker;
   });
@@ -384,9 +296,7 @@ std::string asciiText(const Napi::Value& v, const std::string& name, const Napi:
 
 Napi::Value Draw(const Napi::CallbackInfo& info) {
   return startWorker(info, [&](Napi::Env env) -> PromiseWorker* {
-    int w = 0, h = 0;
-    FrameFormat format = FrameFormat::Rgb24;
-    Napi::Uint8Array frame = frameArg(env, info, "draw", 4, w, h, format);
+    FrameArg frame = frameArg(env, info, "draw", 0, 4);  // drawn in place
     if (!info[3].IsArray()) fail(env, "draw: boxes must be an array (got " + describe(info[3]) + ")");
     const Napi::Array arr = info[3].As<Napi::Array>();
     std::vector<DrawBox> boxes;
@@ -403,8 +313,8 @@ Napi::Value Draw(const Napi::CallbackInfo& info) {
       d.text = asciiText(b.Get("text"), name + ".text", env);
       boxes.push_back(std::move(d));
     }
-    auto* worker = new DrawWorker(env, frame.Data(), w, h, format, std::move(boxes));
-    worker->Keep(frame);
+    auto* worker = new DrawWorker(env, frame.data.Data(), frame.width, frame.height, frame.format, std::move(boxes));
+    worker->Keep(frame.data);
     return worker;
   });
 }

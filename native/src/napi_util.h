@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 #include <exception>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,8 @@
 
 namespace trtd {
 namespace napi {
+
+constexpr int kMaxSide = 16384;  // frame and model sides above this are surely a mistake
 
 // A short description of a JS value for error messages: 3, "abc", undefined, an array, ...
 inline std::string describe(const Napi::Value& v) {
@@ -65,6 +68,93 @@ inline int intArg(const Napi::Env& env, const Napi::Value& v, const std::string&
   return static_cast<int>(d);
 }
 
+// One of `choices` (a string), returned as it is.
+inline std::string choiceArg(const Napi::Env& env, const Napi::Value& v, const std::string& name,
+                             std::initializer_list<const char*> choices) {
+  std::string list;
+  for (const char* c : choices) {
+    if (v.IsString() && v.As<Napi::String>().Utf8Value() == c) return c;
+    list += (list.empty() ? "\"" : ", \"") + std::string(c) + "\"";
+  }
+  fail(env, name + " must be one of " + list + " (got " + describe(v) + ")");
+}
+
+inline bool boolArg(const Napi::Env& env, const Napi::Value& v, const std::string& name) {
+  if (!v.IsBoolean()) fail(env, name + " must be true or false (got " + describe(v) + ")");
+  return v.As<Napi::Boolean>().Value();
+}
+
+// An optional array of class ids (undefined or null: empty).
+inline std::vector<int> intListArg(const Napi::Env& env, const Napi::Value& v, const std::string& name) {
+  std::vector<int> out;
+  if (v.IsUndefined() || v.IsNull()) return out;
+  if (!v.IsArray()) fail(env, name + " must be an array of class ids (got " + describe(v) + ")");
+  const Napi::Array a = v.As<Napi::Array>();
+  for (uint32_t i = 0; i < a.Length(); ++i) {
+    out.push_back(intArg(env, a.Get(i), name + "[" + std::to_string(i) + "]", 0, 1 << 30));
+  }
+  return out;
+}
+
+// An array of 3 finite numbers (mean, std).
+inline void tripleArg(const Napi::Env& env, const Napi::Value& v, const std::string& name, float out[3]) {
+  if (!v.IsArray() || v.As<Napi::Array>().Length() != 3) {
+    fail(env, name + " must be an array of 3 numbers (got " + describe(v) + ")");
+  }
+  const Napi::Array a = v.As<Napi::Array>();
+  for (uint32_t i = 0; i < 3; ++i) out[i] = static_cast<float>(numberArg(env, a.Get(i), name + "[" + std::to_string(i) + "]"));
+}
+
+inline const char* typedArrayName(napi_typedarray_type t) {
+  switch (t) {
+    case napi_uint8_array: return "Uint8Array";
+    case napi_float32_array: return "Float32Array";
+    case napi_int32_array: return "Int32Array";
+    default: return "another typed array";
+  }
+}
+
+// A typed array of one of `types`.
+inline Napi::TypedArray typedArrayArg(const Napi::Env& env, const Napi::Value& v, const std::string& name,
+                                      std::initializer_list<napi_typedarray_type> types) {
+  std::string want;
+  for (napi_typedarray_type t : types) want += (want.empty() ? "" : " or ") + std::string(typedArrayName(t));
+  if (!v.IsTypedArray()) fail(env, name + " must be a " + want + " (got " + describe(v) + ")");
+  const Napi::TypedArray a = v.As<Napi::TypedArray>();
+  for (napi_typedarray_type t : types) {
+    if (a.TypedArrayType() == t) return a;
+  }
+  fail(env, name + " must be a " + want + " (got a " + typedArrayName(a.TypedArrayType()) + ")");
+}
+
+inline void expectLength(const Napi::Env& env, const Napi::TypedArray& a, const std::string& name, size_t want,
+                         const std::string& why) {
+  if (a.ElementLength() != want) {
+    fail(env, name + " has " + std::to_string(a.ElementLength()) + " elements but " + why + " needs " +
+                  std::to_string(want));
+  }
+}
+
+// The pre-processing spec object {width, height, mean, std, color, resize} of `fn` (preprocess,
+// infer): every field checked, messages "<fn>: spec.<field> ...".
+inline PreprocessSpec preprocessSpecArg(const Napi::Env& env, const Napi::Value& v, const std::string& fn) {
+  const Napi::Object s = objectArg(env, v, fn + ": spec");
+  PreprocessSpec spec;
+  spec.width = intArg(env, s.Get("width"), fn + ": spec.width", 1, kMaxSide);
+  spec.height = intArg(env, s.Get("height"), fn + ": spec.height", 1, kMaxSide);
+  tripleArg(env, s.Get("mean"), fn + ": spec.mean", spec.mean);
+  tripleArg(env, s.Get("std"), fn + ": spec.std", spec.std);
+  for (int c = 0; c < 3; ++c) {
+    if (spec.std[c] == 0.f) fail(env, fn + ": spec.std[" + std::to_string(c) + "] must not be 0");
+  }
+  spec.color = choiceArg(env, s.Get("color"), fn + ": spec.color", {"rgb", "bgr"}) == "bgr" ? ChannelOrder::Bgr
+                                                                                          : ChannelOrder::Rgb;
+  spec.resize = choiceArg(env, s.Get("resize"), fn + ": spec.resize", {"stretch", "letterbox"}) == "letterbox"
+                    ? ResizeMode::Letterbox
+                    : ResizeMode::Stretch;
+  return spec;
+}
+
 // The layout of a frame argument: `format` ("rgb24", "rgba" or "i420") when it is given, else the
 // byte length says (width*height*3 RGB24, width*height*4 RGBA). A TypeError names `fn` when the
 // length does not fit.
@@ -88,6 +178,25 @@ inline FrameFormat frameFormatArg(const Napi::Env& env, const Napi::Value& forma
     fail(env, fn + ": frame is " + std::to_string(byteLength) + " bytes but a " + size + " " + name + " frame is " +
                   std::to_string(want));
   }
+  return f;
+}
+
+// A frame argument: the Uint8Array info[first], its width and height (info[first + 1],
+// info[first + 2]) and its layout (info[formatIndex], see frameFormatArg). Messages "<fn>: ...".
+struct FrameArg {
+  Napi::Uint8Array data;
+  int width = 0;
+  int height = 0;
+  FrameFormat format = FrameFormat::Rgb24;
+};
+
+inline FrameArg frameArg(const Napi::Env& env, const Napi::CallbackInfo& info, const std::string& fn, size_t first,
+                         size_t formatIndex) {
+  FrameArg f;
+  f.data = typedArrayArg(env, info[first], fn + ": frame", {napi_uint8_array}).As<Napi::Uint8Array>();
+  f.width = intArg(env, info[first + 1], fn + ": width", 1, kMaxSide);
+  f.height = intArg(env, info[first + 2], fn + ": height", 1, kMaxSide);
+  f.format = frameFormatArg(env, info[formatIndex], f.data.ByteLength(), f.width, f.height, fn);
   return f;
 }
 

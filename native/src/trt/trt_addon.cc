@@ -4,7 +4,6 @@
 #include "trt/trt_addon.h"
 
 #include <atomic>
-#include <cmath>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -21,10 +20,9 @@ namespace trt {
 
 namespace {
 
-constexpr int kMaxSide = 16384;
-
 using napi::fail;
 using napi::intArg;
+using napi::kMaxSide;
 using napi::stringArg;
 using TrtWorker = napi::PromiseWorker;
 
@@ -111,15 +109,11 @@ class BuildWorker : public TrtWorker {
 
 Napi::Value BuildEngineFn(const Napi::CallbackInfo& info) {
   return napi::startWorker(info, [&](Napi::Env env) -> TrtWorker* {
-    if (!info[0].IsObject()) fail(env, "buildEngine: options must be an object");
-    const Napi::Object o = info[0].As<Napi::Object>();
+    const Napi::Object o = napi::objectArg(env, info[0], "buildEngine: options");
     BuildOptions b;
     b.onnxPath = stringArg(env, o.Get("onnxPath"), "buildEngine: options.onnxPath");
     b.enginePath = stringArg(env, o.Get("enginePath"), "buildEngine: options.enginePath");
-    b.precision = stringArg(env, o.Get("precision"), "buildEngine: options.precision");
-    if (b.precision != "fp32" && b.precision != "fp16" && b.precision != "int8") {
-      fail(env, "buildEngine: options.precision must be \"int8\", \"fp16\" or \"fp32\"");
-    }
+    b.precision = napi::choiceArg(env, o.Get("precision"), "buildEngine: options.precision", {"int8", "fp16", "fp32"});
     const Napi::Value files = o.Get("calibrationFiles");
     if (files.IsArray()) {
       const Napi::Array a = files.As<Napi::Array>();
@@ -262,38 +256,11 @@ class InferWorker : public TrtWorker {
   InferTimings timings_;
 };
 
-void tripleArg(const Napi::Env& env, const Napi::Value& v, const std::string& name, float out[3]) {
-  if (!v.IsArray() || v.As<Napi::Array>().Length() != 3) fail(env, name + " must be an array of 3 numbers");
-  const Napi::Array a = v.As<Napi::Array>();
-  for (uint32_t i = 0; i < 3; ++i) {
-    const Napi::Value x = a.Get(i);
-    if (!x.IsNumber() || !std::isfinite(x.As<Napi::Number>().DoubleValue())) fail(env, name + " must be an array of 3 numbers");
-    out[i] = static_cast<float>(x.As<Napi::Number>().DoubleValue());
-  }
-}
-
 Napi::Value InferFn(const Napi::CallbackInfo& info) {
   return napi::startWorker(info, [&](Napi::Env env) -> TrtWorker* {
     // all checks before taking the engine, so a bad argument never leaves it marked busy
-    if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
-      fail(env, "infer: frame must be a Uint8Array (RGB24, RGBA or I420)");
-    }
-    const Napi::Uint8Array frame = info[1].As<Napi::Uint8Array>();
-    const int w = intArg(env, info[2], "infer: width", 1, kMaxSide);
-    const int h = intArg(env, info[3], "infer: height", 1, kMaxSide);
-    const FrameFormat format = napi::frameFormatArg(env, info[6], frame.ByteLength(), w, h, "infer");
-    if (!info[4].IsObject()) fail(env, "infer: spec must be an object");
-    const Napi::Object s = info[4].As<Napi::Object>();
-    PreprocessSpec spec;
-    spec.width = intArg(env, s.Get("width"), "infer: spec.width", 1, kMaxSide);
-    spec.height = intArg(env, s.Get("height"), "infer: spec.height", 1, kMaxSide);
-    tripleArg(env, s.Get("mean"), "infer: spec.mean", spec.mean);
-    tripleArg(env, s.Get("std"), "infer: spec.std", spec.std);
-    for (float v : spec.std) {
-      if (v == 0.f) fail(env, "infer: spec.std must not contain 0");
-    }
-    spec.color = s.Get("color").ToString().Utf8Value() == "bgr" ? ChannelOrder::Bgr : ChannelOrder::Rgb;
-    spec.resize = s.Get("resize").ToString().Utf8Value() == "letterbox" ? ResizeMode::Letterbox : ResizeMode::Stretch;
+    const napi::FrameArg frame = napi::frameArg(env, info, "infer", 1, 6);
+    const PreprocessSpec spec = napi::preprocessSpecArg(env, info[4], "infer");
     if (!info[5].IsArray()) fail(env, "infer: outputs must be an array of typed arrays");
     const Napi::Array outs = info[5].As<Napi::Array>();
     // take the engine first (a close() in flight cannot free it under us), give it back on a bad argument
@@ -327,13 +294,13 @@ Napi::Value InferFn(const Napi::CallbackInfo& info) {
     }
     auto* worker = new InferWorker(env, holder);
     release.armed = false;  // the worker gives the engine back when it is done
-    worker->pixels = frame.Data();
-    worker->format = format;
-    worker->w = w;
-    worker->h = h;
+    worker->pixels = frame.data.Data();
+    worker->format = frame.format;
+    worker->w = frame.width;
+    worker->h = frame.height;
     worker->spec = spec;
     worker->outputs = std::move(ptrs);
-    worker->Keep(frame);
+    worker->Keep(frame.data);
     worker->Keep(info[0].As<Napi::Object>());
     for (const Napi::Value& v : keep) worker->Keep(v);
     return worker;
