@@ -1,6 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { extname, join, dirname, basename } from 'node:path';
 import { loadConfig, type Config } from '../config/index.js';
+import { requireModelFile } from '../detect/model-file.js';
 import { ConfigError, RuntimeFailure } from '../core/errors.js';
 import { addonInfo } from '../native.js';
 import { ensureEngine, isEnginePath } from '../detect/tensorrt-backend.js';
@@ -52,7 +53,7 @@ export const buildEngineCommand: Command = async (argv) => {
   const precision = values.precision ?? config?.model.precision ?? 'fp16';
   if (!PRECISIONS.includes(precision)) throw new ConfigError(`trt-detect build-engine: --precision ${precision}: expected int8, fp16 or fp32`);
   if (isEnginePath(modelPath)) throw new ConfigError(`trt-detect build-engine: ${modelPath} is already a TensorRT engine (give the .onnx model it was made from)`);
-  if (!existsSync(modelPath)) throw new ConfigError(`${modelPath}: model file not found (check -m or model.path)`);
+  requireModelFile(modelPath);
   if (statSync(modelPath).isDirectory()) throw new ConfigError(`${modelPath}: is a directory, not a model file (check -m or model.path)`);
   if (extname(modelPath).toLowerCase() !== '.onnx') throw new ConfigError(`${modelPath}: build-engine takes an .onnx model`);
   let workspaceMb: number | undefined;

@@ -4,6 +4,7 @@ import { modelOptions, openDetector } from '../detect/open.js';
 import type { DetectOptions, Detector } from '../detect/types.js';
 import { detectOptions } from '../detect/detections.js';
 import type { DetectSettings } from '../config/types.js';
+import { requireModelFile } from '../detect/model-file.js';
 import { ConfigError } from '../core/errors.js';
 
 /** SPEC defaults of the `detect` section, for commands run without -c. */
@@ -14,7 +15,7 @@ export async function openModelFromArgs(command: string, values: { model?: strin
   const config: Config | null = values.config ? loadConfig(values.config, { modelOnly: true }) : null;
   const modelPath = values.model ?? config?.model.path;
   if (!modelPath) throw new ConfigError(`trt-detect ${command}: -m MODEL is required (or -c CONFIG with model.path)`);
-  if (!existsSync(modelPath)) throw new ConfigError(`${modelPath}: model file not found (check -m or model.path)`);
+  requireModelFile(modelPath);
   const m = config?.model;
   const detector: Detector = await openDetector({
     ...(m ? modelOptions(m) : {}),

@@ -20,6 +20,14 @@ const optional = <S extends Schema>(s: S): S => {
 
 const nonEmpty = (what: string) => (v: string) => (v.trim() === '' ? `empty value (write ${what})` : null);
 
+/** model.input's defaults (also what the backends use when a caller gives no input spec). */
+export const DEFAULT_MODEL_INPUT: { color: 'rgb' | 'bgr'; mean: [number, number, number]; std: [number, number, number]; resize: 'stretch' | 'letterbox' } = {
+  color: 'rgb',
+  mean: [0.5, 0.5, 0.5],
+  std: [0.5, 0.5, 0.5],
+  resize: 'stretch',
+};
+
 export const MODEL_EXTENSIONS = ['.onnx', '.engine', '.plan', '.trt'];
 
 function modelPathProblem(v: string): string | null {
@@ -156,10 +164,10 @@ export const configSchema: ObjectSchema = obj({
     layout: oneOf(['auto', 'scores_boxes', 'nms7', 'efficient_nms'], 'auto'),
     box_order: oneOf(['auto', 'xyxy', 'yxyx'], 'auto'),
     input: obj({
-      color: oneOf(['rgb', 'bgr'], 'rgb'),
-      mean: triple([0.5, 0.5, 0.5], false),
-      std: triple([0.5, 0.5, 0.5], true),
-      resize: oneOf(['stretch', 'letterbox'], 'stretch'),
+      color: oneOf(['rgb', 'bgr'], DEFAULT_MODEL_INPUT.color),
+      mean: triple(DEFAULT_MODEL_INPUT.mean, false),
+      std: triple(DEFAULT_MODEL_INPUT.std, true),
+      resize: oneOf(['stretch', 'letterbox'], DEFAULT_MODEL_INPUT.resize),
       width: int(null, { min: 1, max: 8192 }),
       height: int(null, { min: 1, max: 8192 }),
     }),

@@ -3,6 +3,8 @@ import { performance } from 'node:perf_hooks';
 import { ConfigError, RuntimeFailure, errorMessage } from '../core/errors.js';
 import * as native from '../native.js';
 import { bindLayout, type BoxOrderSetting, type LayoutBinding } from './layouts.js';
+import { DEFAULT_MODEL_INPUT } from '../config/config-schema.js';
+import { requireModelFile } from './model-file.js';
 import { modelClasses, type LabelMapSetting } from './labels.js';
 import type { DetectOptions, Detector, InferResult, ModelInfo, OutputLayout } from './types.js';
 import type { Frame } from '../core/frame.js';
@@ -28,7 +30,6 @@ export interface OnnxBackendOptions {
 /** frames in the detector at once: pre-processing, inference, post-processing */
 const TENSOR_SLOTS = 3;
 
-const DEFAULT_INPUT = { color: 'rgb' as const, mean: [0.5, 0.5, 0.5] as [number, number, number], std: [0.5, 0.5, 0.5] as [number, number, number], resize: 'stretch' as const };
 
 function tensorData(t: OutputTensor | undefined, name: string): Float32Array | Int32Array {
   if (!t) throw new RuntimeFailure(`model output "${name}" missing from the inference result`);
@@ -87,7 +88,7 @@ export class OnnxRuntimeDetector implements Detector {
 
   static async open(opts: OnnxBackendOptions): Promise<OnnxRuntimeDetector> {
     const { modelPath } = opts;
-    if (!existsSync(modelPath)) throw new ConfigError(`${modelPath}: model file not found (check model.path or -m)`);
+    requireModelFile(modelPath);
     if (statSync(modelPath).isDirectory()) throw new ConfigError(`${modelPath}: is a directory, not a model file (check model.path or -m)`);
     let session: OnnxRuntimeThread;
     const threads = inferenceThreads(opts.threads, opts.withVideo ?? false);
@@ -119,7 +120,7 @@ export class OnnxRuntimeDetector implements Detector {
     if (shape.length !== 4 || (typeof shape[1] === 'number' && shape[1] !== 3)) {
       throw new ConfigError(`${modelPath}: input ${session.inputNames[0]} has shape [${shape.join(',')}], expected [1,3,H,W] (an NCHW RGB image)`);
     }
-    const input = { ...DEFAULT_INPUT, ...(opts.input ?? {}) };
+    const input = { ...DEFAULT_MODEL_INPUT, ...(opts.input ?? {}) };
     const height = dim(2, input.height);
     const width = dim(3, input.width);
     const outputs = session.outputMetadata.map((m) => ({ name: m.name, shape: m.isTensor ? m.shape ?? [] : [] }));

@@ -1,6 +1,16 @@
-import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
+import { existsSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { RuntimeFailure, errorMessage } from '../core/errors.js';
+import { packageRoot } from '../core/files.js';
+import type { OutputPlace, Reply, Request, SessionOptions, TensorMeta, WithoutId } from './onnxruntime-protocol.js';
+
+
+export interface OutputTensor {
+  type: string;
+  dims: readonly number[];
+  data: Float32Array | Int32Array | BigInt64Array | Uint8Array | Float64Array;
+}
 
 /**
  * onnxruntime-node runs `session.run()` synchronously on the calling thread (its promise only
@@ -17,29 +27,6 @@ import { RuntimeFailure, errorMessage } from '../core/errors.js';
  * full garbage collection several times a second, measured with --trace-gc.)
  */
 
-export interface TensorMeta {
-  name: string;
-  isTensor: boolean;
-  type?: string;
-  shape?: Array<number | string>;
-}
-
-export interface OutputTensor {
-  type: string;
-  dims: readonly number[];
-  data: Float32Array | Int32Array | BigInt64Array | Uint8Array | Float64Array;
-}
-
-/** Where the thread put one output in its slot's output buffer. */
-interface OutputPlace {
-  type: string;
-  dims: number[];
-  /** byte offset in the slot's output buffer */
-  offset: number;
-  /** number of elements */
-  length: number;
-}
-
 type TypedArrayOf = new (buffer: SharedArrayBuffer, byteOffset: number, length: number) => OutputTensor['data'];
 const OUTPUT_ARRAYS: Record<string, TypedArrayOf> = {
   float32: Float32Array,
@@ -50,90 +37,21 @@ const OUTPUT_ARRAYS: Record<string, TypedArrayOf> = {
   bool: Uint8Array,
 };
 
-interface Reply {
-  id: number;
-  ok: boolean;
-  error?: string;
-  inputNames?: string[];
-  outputNames?: string[];
-  inputMetadata?: TensorMeta[];
-  outputMetadata?: TensorMeta[];
-  outputs?: Record<string, OutputPlace>;
-  /** a new, larger output buffer for the slot (the outputs grew) */
-  out?: SharedArrayBuffer;
-}
 
-// Plain JS run by the worker (eval: CommonJS, so it works from the TypeScript sources under
-// the test runner and from the compiled dist/ alike; onnxruntime-node is required by absolute path).
-const WORKER_SOURCE = `
-const { parentPort, workerData } = require('worker_threads');
-const ort = require(workerData.ortPath);
-const sessions = new Map();
-const slots = new Map();
-const staging = new Map();
-const meta = (list) => list.map((m) => ({ name: m.name, isTensor: m.isTensor, type: m.type, shape: m.shape ? Array.from(m.shape) : undefined }));
-parentPort.on('message', async (msg) => {
-  try {
-    if (msg.type === 'open') {
-      const session = await ort.InferenceSession.create(msg.modelPath, msg.options);
-      sessions.set(msg.session, session);
-      const inputMetadata = session.inputMetadata ? meta(session.inputMetadata) : session.inputNames.map((name) => ({ name, isTensor: true }));
-      const outputMetadata = session.outputMetadata ? meta(session.outputMetadata) : session.outputNames.map((name) => ({ name, isTensor: true }));
-      parentPort.postMessage({ id: msg.id, ok: true, inputNames: session.inputNames, outputNames: session.outputNames, inputMetadata, outputMetadata });
-    } else if (msg.type === 'slot') {
-      slots.set(msg.session + ':' + msg.slot, { input: new Float32Array(msg.input), out: null });
-      parentPort.postMessage({ id: msg.id, ok: true });
-    } else if (msg.type === 'run') {
-      const session = sessions.get(msg.session);
-      if (!session) throw new Error('session is closed');
-      const slot = slots.get(msg.session + ':' + msg.slot);
-      if (!slot) throw new Error('unknown tensor slot');
-      // onnxruntime-node refuses views of a SharedArrayBuffer: the input is copied (a memcpy)
-      // into a plain buffer the thread keeps for the session's calls, one at a time
-      let local = staging.get(msg.session);
-      if (!local || local.length !== slot.input.length) staging.set(msg.session, (local = new Float32Array(slot.input.length)));
-      local.set(slot.input);
-      const result = await session.run({ [msg.inputName]: new ort.Tensor('float32', local, msg.dims) });
-      const names = Object.keys(result);
-      let need = 0;
-      for (const name of names) {
-        const d = result[name].data;
-        if (!ArrayBuffer.isView(d)) throw new Error('output ' + name + ' is not a numeric tensor (' + result[name].type + ')');
-        need += Math.ceil(d.byteLength / 8) * 8;
-      }
-      let grown;
-      if (!slot.out || slot.out.byteLength < need) slot.out = grown = new SharedArrayBuffer(need);
-      const outputs = {};
-      let offset = 0;
-      for (const name of names) {
-        const t = result[name];
-        new Uint8Array(slot.out, offset, t.data.byteLength).set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
-        outputs[name] = { type: t.type, dims: Array.from(t.dims), offset, length: t.data.length };
-        offset += Math.ceil(t.data.byteLength / 8) * 8;
-      }
-      parentPort.postMessage(grown ? { id: msg.id, ok: true, outputs, out: grown } : { id: msg.id, ok: true, outputs });
-    } else if (msg.type === 'close') {
-      const session = sessions.get(msg.session);
-      sessions.delete(msg.session);
-      for (const key of [...slots.keys()]) if (key.startsWith(msg.session + ':')) slots.delete(key);
-      staging.delete(msg.session);
-      if (session) await session.release();
-      parentPort.postMessage({ id: msg.id, ok: true });
-    }
-  } catch (err) {
-    parentPort.postMessage({ id: msg.id, ok: false, error: String((err && err.message) || err) });
+/**
+ * The worker's module: onnxruntime-worker.js beside this module in dist/. Run from the TypeScript
+ * sources (the test runner), the compiled one in dist/ (npm test's setup compiles it), checked to
+ * be no older than its source.
+ */
+function workerFile(): URL {
+  const here = fileURLToPath(import.meta.url);
+  if (here.endsWith('.js')) return new URL('./onnxruntime-worker.js', import.meta.url);
+  const source = here.replace(/onnxruntime-thread\.ts$/, 'onnxruntime-worker.ts');
+  const built = `${packageRoot()}/dist/daemon/detect/onnxruntime-worker.js`;
+  if (!existsSync(built) || statSync(built).mtimeMs < statSync(source).mtimeMs) {
+    throw new RuntimeFailure(`${built} is missing or older than ${source} (run npm run build:ts)`);
   }
-});
-`;
-
-export interface SessionOptions {
-  executionProviders: string[];
-  graphOptimizationLevel: 'disabled' | 'basic' | 'extended' | 'all';
-  executionMode: 'sequential' | 'parallel';
-  intraOpNumThreads?: number;
-  interOpNumThreads?: number;
-  /** ONNX Runtime session config entries (`session.intra_op.allow_spinning`, ...) */
-  extra?: Record<string, unknown>;
+  return new URL(`file://${built}`);
 }
 
 /**
@@ -148,8 +66,7 @@ class InferenceThread {
   private readonly worker: Worker;
 
   constructor() {
-    const require = createRequire(import.meta.url);
-    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { ortPath: require.resolve('onnxruntime-node') } });
+    this.worker = new Worker(workerFile());
     this.worker.on('message', (reply: Reply) => {
       const p = this.pending.get(reply.id);
       if (!p) return;
@@ -168,7 +85,7 @@ class InferenceThread {
     this.worker.unref();
   }
 
-  request(msg: Record<string, unknown>): Promise<Reply> {
+  request(msg: WithoutId<Request>): Promise<Reply> {
     if (this.dead) return Promise.reject(this.dead);
     const id = this.nextId++;
     return new Promise<Reply>((resolve, reject) => {

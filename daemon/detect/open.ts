@@ -5,6 +5,7 @@ import { OnnxRuntimeDetector } from './onnxruntime-backend.js';
 import { TensorRtDetector, isEnginePath, type TensorRtBackendOptions } from './tensorrt-backend.js';
 import { tensorRtAddon } from './tensorrt-addon.js';
 import type { Detector } from './types.js';
+import { requireModelFile } from './model-file.js';
 import type { ModelConfig } from '../config/types.js';
 
 export interface OpenDetectorOptions extends TensorRtBackendOptions {
@@ -68,7 +69,7 @@ export function chooseBackend(modelPath: string, requested: 'auto' | 'tensorrt' 
  */
 export async function openDetector(opts: OpenDetectorOptions): Promise<Detector> {
   // first, before any note about the backend: a missing model is the one thing to say
-  if (!existsSync(opts.modelPath)) throw new ConfigError(`${opts.modelPath}: model file not found (check model.path or -m)`);
+  requireModelFile(opts.modelPath);
   const requested = opts.backend ?? 'auto';
   const built = requested === 'onnxruntime' ? false : addonInfo.tensorrt;
   let gpuError: string | null | undefined;

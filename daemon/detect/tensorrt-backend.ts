@@ -12,6 +12,8 @@ import { dirname, extname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ConfigError, RuntimeFailure, errorMessage } from '../core/errors.js';
 import * as native from '../native.js';
+import { DEFAULT_MODEL_INPUT } from '../config/config-schema.js';
+import { requireModelFile } from './model-file.js';
 import { modelClasses } from './labels.js';
 import { bindLayout, type LayoutBinding } from './layouts.js';
 import { postprocessInput, type OnnxBackendOptions } from './onnxruntime-backend.js';
@@ -59,7 +61,6 @@ export interface TensorRtBackendOptions extends OnnxBackendOptions {
   addon?: TensorRtAddon;
 }
 
-const DEFAULT_INPUT = { color: 'rgb' as const, mean: [0.5, 0.5, 0.5] as [number, number, number], std: [0.5, 0.5, 0.5] as [number, number, number], resize: 'stretch' as const };
 
 export function isEnginePath(path: string): boolean {
   return ENGINE_EXTENSIONS.includes(extname(path).toLowerCase());
@@ -96,7 +97,7 @@ export interface EngineBuildOutcome {
  * model, else a new build (precision fallback, INT8 calibration, progress lines).
  */
 export async function ensureEngine(onnxPath: string, opts: TensorRtBackendOptions): Promise<EngineBuildOutcome> {
-  if (!existsSync(onnxPath)) throw new ConfigError(`${onnxPath}: model file not found (check model.path or -m)`);
+  requireModelFile(onnxPath);
   if (statSync(onnxPath).isDirectory()) throw new ConfigError(`${onnxPath}: is a directory, not a model file (check model.path or -m)`);
   const trt = requireAddon(onnxPath, opts.addon);
   const log = opts.log ?? (() => undefined);
@@ -105,7 +106,7 @@ export async function ensureEngine(onnxPath: string, opts: TensorRtBackendOption
   const choice = resolvePrecision(requested, { fastFp16: dev.fastFp16, fastInt8: dev.fastInt8, gpuName: dev.gpuName, computeCapability: dev.computeCapability }, opts.strictPrecision ?? false);
   if (choice.warning) log('warn', `${onnxPath}: ${choice.warning}`);
   const precision = choice.precision;
-  const input = { ...DEFAULT_INPUT, ...(opts.input ?? {}) };
+  const input = { ...DEFAULT_MODEL_INPUT, ...(opts.input ?? {}) };
   const key: EngineKey = {
     model_sha256: await sha256File(onnxPath),
     tensorrt: dev.tensorrtVersion,
@@ -216,7 +217,7 @@ export class TensorRtDetector implements Detector {
   /** Opens an .engine/.plan, or an .onnx through the engine cache. */
   static async open(opts: TensorRtBackendOptions): Promise<TensorRtDetector> {
     const { modelPath } = opts;
-    if (!existsSync(modelPath)) throw new ConfigError(`${modelPath}: model file not found (check model.path or -m)`);
+    requireModelFile(modelPath);
     if (statSync(modelPath).isDirectory()) throw new ConfigError(`${modelPath}: is a directory, not a model file (check model.path or -m)`);
     const trt = requireAddon(modelPath, opts.addon);
     let enginePath = modelPath;
@@ -242,7 +243,7 @@ export class TensorRtDetector implements Detector {
       const outs = engine.tensors.filter((t) => !t.input).map((t) => ({ name: t.name, shape: t.shape }));
       const binding = bindLayout(enginePath, outs, opts.layout ?? 'auto', opts.boxOrder);
       const classes = modelClasses(modelPath, binding, opts.labels, opts.labelMap);
-      const input = { ...DEFAULT_INPUT, ...(opts.input ?? {}) };
+      const input = { ...DEFAULT_MODEL_INPUT, ...(opts.input ?? {}) };
       const info: ModelInfo = {
         path: modelPath,
         backend: 'tensorrt',

@@ -44,7 +44,7 @@ describe('CLI exit codes and one-line errors', () => {
     expect(missing.stderr.trim()).toBe(`${join(dir, 'nope.jpg')}: not found (check -i)`);
     const noModel = await runCli(['detect', '-m', join(dir, 'none.onnx'), '-i', SAMPLE]);
     expect(noModel.code).toBe(2);
-    expect(noModel.stderr.trim()).toBe(`${join(dir, 'none.onnx')}: model file not found (check -m or model.path)`);
+    expect(noModel.stderr.trim()).toBe(`${join(dir, 'none.onnx')}: model file not found (check model.path or -m)`);
     const empty0 = join(dir, 'empty.onnx');
     writeFileSync(empty0, '');
     const emptyModel = await runCli(['detect', '-m', empty0, '-i', SAMPLE]);
