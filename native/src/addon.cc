@@ -28,9 +28,6 @@
 #ifndef TRT_DETECT_HAVE_CUDA
 #define TRT_DETECT_HAVE_CUDA 0
 #endif
-#ifndef TRT_DETECT_HAVE_GSTREAMER
-#define TRT_DETECT_HAVE_GSTREAMER 0
-#endif
 
 #if TRT_DETECT_HAVE_TENSORRT
 #include "trt/trt_addon.h"
@@ -355,7 +352,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   info.Set("version", TRT_DETECT_VERSION);
   info.Set("tensorrt", Napi::Boolean::New(env, TRT_DETECT_HAVE_TENSORRT != 0));
   info.Set("cuda", Napi::Boolean::New(env, TRT_DETECT_HAVE_CUDA != 0));
-  info.Set("gstreamer", Napi::Boolean::New(env, TRT_DETECT_HAVE_GSTREAMER != 0));
+  // No GStreamer code in the addon (the daemon runs gst-launch-1.0); daemon/native.ts AddonInfo and
+  // the bench machine facts still read info.gstreamer.
+  info.Set("gstreamer", Napi::Boolean::New(env, false));
   exports.Set("info", info);
 #if TRT_DETECT_HAVE_TENSORRT
   trtd::trt::registerTensorRt(env, exports);  // exports.tensorrt

@@ -1,6 +1,5 @@
-// Compares the CUDA pre-processing and box-drawing kernels with the CPU implementation
-// (preprocess.cc, osd.cc) over many random frames, sizes, formats and specs, then measures the
-// kernels' throughput. Prints one line per case group and a summary; exits 1 on any mismatch.
+// Compares the CUDA pre-processing kernel with the CPU implementation (preprocess.cc) over many
+// random frames, sizes, formats and specs, then measures the kernel's throughput. Prints one line per case group and a summary; exits 1 on any mismatch.
 //
 //   native/test-cuda/run.sh [CASES [nobench]]   build + run (needs nvcc and a GPU)
 //   native/test-cuda/run.sh --compile  build only
@@ -20,16 +19,13 @@
 #include "cuda/gpu_preprocess.h"
 #include "cuda/kernels.h"
 #include "cuda/pixel_formats.h"
-#include "osd.h"
 #include "preprocess.h"
 
 using trtd::ChannelOrder;
-using trtd::DrawBox;
 using trtd::InputTransform;
 using trtd::PreprocessSpec;
 using trtd::ResizeMode;
 using trtd::cuda::DeviceImage;
-using trtd::cuda::GpuBoxDrawer;
 using trtd::cuda::GpuPreprocessor;
 using trtd::cuda::PixelFormat;
 
@@ -230,54 +226,6 @@ int runPreprocessCases(std::mt19937& rng, int count, Stats& all) {
   return all.failures;
 }
 
-int runDrawCases(std::mt19937& rng, int count) {
-  std::uniform_int_distribution<int> side(1, 2000);
-  int failures = 0;
-  long long differing = 0;
-  GpuBoxDrawer drawer;
-  for (int i = 0; i < count; ++i) {
-    const int w = i == 0 ? 1920 : side(rng), h = i == 0 ? 1080 : side(rng);
-    const int channels = i % 2 ? 4 : 3;
-    std::uniform_real_distribution<double> xs(-50, w + 50), ys(-50, h + 50);
-    std::uniform_int_distribution<int> nBoxes(0, 40), cls(0, 30);
-    std::vector<DrawBox> boxes(static_cast<size_t>(nBoxes(rng)));
-    for (DrawBox& b : boxes) {
-      b.x1 = xs(rng);
-      b.x2 = xs(rng);
-      b.y1 = ys(rng);
-      b.y2 = ys(rng);
-      b.classId = cls(rng);
-    }
-    std::vector<uint8_t> rgb(static_cast<size_t>(w) * h * 3);
-    for (auto& v : rgb) v = static_cast<uint8_t>(rng());
-    std::vector<uint8_t> img(static_cast<size_t>(w) * h * channels);
-    for (size_t p = 0; p < static_cast<size_t>(w) * h; ++p)
-      for (int c = 0; c < channels; ++c) img[p * channels + c] = c < 3 ? rgb[p * 3 + c] : 77;
-    std::vector<uint8_t> cpu = rgb;
-    trtd::drawBoxes(cpu.data(), w, h, boxes);  // no text: outlines only
-
-    uint8_t* dev = nullptr;
-    ok(cudaMalloc(reinterpret_cast<void**>(&dev), img.size()), "cudaMalloc frame");
-    ok(cudaMemcpy(dev, img.data(), img.size(), cudaMemcpyHostToDevice), "upload frame");
-    drawer.draw(dev, w, h, static_cast<size_t>(w) * channels, channels, boxes, nullptr);
-    ok(cudaMemcpy(img.data(), dev, img.size(), cudaMemcpyDeviceToHost), "download frame");
-    ok(cudaDeviceSynchronize(), "sync");
-    cudaFree(dev);
-    long long diff = 0;
-    for (size_t p = 0; p < static_cast<size_t>(w) * h; ++p) {
-      for (int c = 0; c < 3; ++c) diff += img[p * channels + c] != cpu[p * 3 + c];
-      if (channels == 4) diff += img[p * 4 + 3] != 77;
-    }
-    differing += diff;
-    if (diff) {
-      failures++;
-      if (failures <= 5) std::printf("FAIL draw %dx%d channels %d, %zu boxes: %lld bytes differ from the CPU\n", w, h, channels, boxes.size(), diff);
-    }
-  }
-  std::printf("draw boxes            cases %3d  failures %d  differing bytes %lld\n", count, failures, differing);
-  return failures;
-}
-
 void benchmark(PixelFormat format, int w, int h, const PreprocessSpec& spec, int iterations) {
   std::mt19937 rng(7);
   const HostFrame f = makeFrame(rng, format, w, h);
@@ -334,7 +282,6 @@ int main(int argc, char** argv) {
   std::mt19937 rng(12345);
   Stats all;
   int failures = runPreprocessCases(rng, cases, all);
-  failures += runDrawCases(rng, std::max(10, cases / 5));
   PreprocessSpec spec;
   spec.width = 300;
   spec.height = 300;

@@ -1,10 +1,9 @@
 #include "cuda/gpu_preprocess.h"
 
-#include <algorithm>
-#include <cmath>
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace trtd {
 namespace cuda {
@@ -69,51 +68,6 @@ InputTransform GpuPreprocessor::run(const DeviceImage& src, const PreprocessSpec
   prepare(src.width, src.height, spec);
   check(launchPreprocess(src, devTaps_, devTaps_ + spec.width, params_, devOut, stream), "GPU preprocess kernel");
   return transform_;
-}
-
-GpuBoxDrawer::~GpuBoxDrawer() {
-  if (devBoxes_) cudaFree(devBoxes_);
-  if (hostBoxes_) cudaFreeHost(hostBoxes_);
-}
-
-void GpuBoxDrawer::draw(uint8_t* devImage, int width, int height, size_t pitch, int channels,
-                        const std::vector<DrawBox>& boxes, cudaStream_t stream) {
-  if (boxes.empty()) return;
-  if (boxes.size() > capacity_) {
-    // Before growing, the previous launch must be done with the old staging buffer.
-    check(cudaStreamSynchronize(stream), "cudaStreamSynchronize (box drawing)");
-    if (devBoxes_) cudaFree(devBoxes_);
-    if (hostBoxes_) cudaFreeHost(hostBoxes_);
-    devBoxes_ = nullptr;
-    hostBoxes_ = nullptr;
-    capacity_ = 0;
-    const size_t cap = std::max<size_t>(64, boxes.size());
-    check(cudaMalloc(reinterpret_cast<void**>(&devBoxes_), cap * sizeof(DeviceBox)), "cudaMalloc (boxes)");
-    check(cudaMallocHost(reinterpret_cast<void**>(&hostBoxes_), cap * sizeof(DeviceBox)), "cudaMallocHost (boxes)");
-    capacity_ = cap;
-  }
-  const OsdStyle style = osdStyleFor(width, height);
-  int n = 0;
-  for (const DrawBox& b : boxes) {
-    if (!std::isfinite(b.x1) || !std::isfinite(b.y1) || !std::isfinite(b.x2) || !std::isfinite(b.y2)) continue;
-    const double lo = -1e6, hi = 1e6;  // as osd.cc: clamp before the int conversion
-    DeviceBox d{};
-    d.left = std::max(static_cast<int>(std::floor(std::min(std::max(std::min(b.x1, b.x2), lo), hi))), 0);
-    d.right = std::min(static_cast<int>(std::ceil(std::min(std::max(std::max(b.x1, b.x2), lo), hi))), width);
-    d.top = std::max(static_cast<int>(std::floor(std::min(std::max(std::min(b.y1, b.y2), lo), hi))), 0);
-    d.bottom = std::min(static_cast<int>(std::ceil(std::min(std::max(std::max(b.y1, b.y2), lo), hi))), height);
-    if (d.right <= d.left || d.bottom <= d.top) continue;
-    d.thickness = style.thickness;
-    const Rgb c = classColour(b.classId);
-    d.r = c.r;
-    d.g = c.g;
-    d.b = c.b;
-    hostBoxes_[n++] = d;
-  }
-  if (n == 0) return;
-  check(cudaMemcpyAsync(devBoxes_, hostBoxes_, static_cast<size_t>(n) * sizeof(DeviceBox), cudaMemcpyHostToDevice, stream),
-        "cudaMemcpyAsync (boxes)");
-  check(launchDrawBoxes(devImage, width, height, pitch, channels, devBoxes_, n, stream), "GPU box drawing kernel");
 }
 
 }  // namespace cuda

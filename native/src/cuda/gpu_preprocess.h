@@ -1,16 +1,14 @@
-// Host side of the GPU pre-processing and box drawing: computes the resize taps exactly as the CPU
-// preprocess does (preprocess.cc), keeps them on the device while the frame size and spec stay the
-// same, and launches the kernels on a caller's stream. Device buffers grow once, never per frame.
+// Host side of the GPU pre-processing: computes the resize taps exactly as the CPU preprocess does
+// (preprocess.cc), keeps them on the device while the frame size and spec stay the same, and
+// launches the kernel on a caller's stream. Device buffers grow once, never per frame.
 #pragma once
 
 #include <cuda_runtime_api.h>
 
 #include <cstddef>
 #include <cstdint>
-#include <vector>
 
 #include "cuda/kernels.h"
-#include "osd.h"
 #include "preprocess.h"
 
 namespace trtd {
@@ -40,24 +38,6 @@ class GpuPreprocessor {
   PreprocessSpec spec_;
   InputTransform transform_;
   NormalizeParams params_{};
-};
-
-// Box outlines on the GPU (labels are drawn by the CPU osd).
-class GpuBoxDrawer {
- public:
-  GpuBoxDrawer() = default;
-  ~GpuBoxDrawer();
-  GpuBoxDrawer(const GpuBoxDrawer&) = delete;
-  GpuBoxDrawer& operator=(const GpuBoxDrawer&) = delete;
-
-  // Same geometry, thickness and colours as trtd::drawBoxes (osd.cc) without the labels.
-  void draw(uint8_t* devImage, int width, int height, size_t pitch, int channels, const std::vector<DrawBox>& boxes,
-            cudaStream_t stream);
-
- private:
-  DeviceBox* devBoxes_ = nullptr;
-  DeviceBox* hostBoxes_ = nullptr;  // pinned staging
-  size_t capacity_ = 0;
 };
 
 // Throws std::runtime_error("<what>: <CUDA error string>") when err is not cudaSuccess.

@@ -1,4 +1,4 @@
-// Launchers of the CUDA kernels (preprocess_kernels.cu, draw_kernels.cu). Plain host C++ API:
+// Launcher of the CUDA pre-processing kernel (preprocess_kernels.cu). Plain host C++ API:
 // every pointer named dev* is device memory; nothing here allocates or synchronises.
 #pragma once
 
@@ -42,18 +42,6 @@ struct NormalizeParams {
 // NCHW float tensor (batch 1) from `src`; xs has params.width taps, ys params.height.
 cudaError_t launchPreprocess(const DeviceImage& src, const AxisTap* devXs, const AxisTap* devYs,
                              const NormalizeParams& params, float* devOut, cudaStream_t stream);
-
-// A box outline in frame pixels: [left,right) x [top,bottom), clipped, `thickness` wide.
-struct DeviceBox {
-  int left, top, right, bottom;
-  int thickness;
-  uint8_t r, g, b;
-};
-
-// Paints the outlines in place on an RGB24 (channels 3) or RGBA (channels 4) frame; later boxes
-// paint over earlier ones, as the CPU drawBoxes does.
-cudaError_t launchDrawBoxes(uint8_t* devImage, int width, int height, size_t pitch, int channels,
-                            const DeviceBox* devBoxes, int count, cudaStream_t stream);
 
 }  // namespace cuda
 }  // namespace trtd
