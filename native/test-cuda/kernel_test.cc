@@ -1,5 +1,6 @@
 // Compares the CUDA pre-processing kernel with the CPU implementation (preprocess.cc) over many
-// random frames, sizes, formats and specs, then measures the kernel's throughput. Prints one line per case group and a summary; exits 1 on any mismatch.
+// random frames, sizes, formats and specs, then measures the kernel's throughput. Prints one line
+// per case group and a summary; exits 1 on any mismatch.
 //
 //   native/test-cuda/run.sh [CASES [nobench]]   build + run (needs nvcc and a GPU)
 //   native/test-cuda/run.sh --compile  build only
