@@ -61,7 +61,8 @@ using trtd::napi::typedArrayArg;
 
 class PreprocessWorker : public PromiseWorker {
  public:
-  PreprocessWorker(Napi::Env env, const uint8_t* src, int w, int h, FrameFormat format, const PreprocessSpec& spec, float* out)
+  PreprocessWorker(Napi::Env env, const uint8_t* src, int w, int h, FrameFormat format, const PreprocessSpec& spec,
+                   float* out)
       : PromiseWorker(env, "trt-detect:preprocess"), src_(src), w_(w), h_(h), format_(format), spec_(spec), out_(out) {}
 
  protected:
@@ -114,9 +115,15 @@ class PostprocessWorker : public PromiseWorker {
  protected:
   void Run() override {
     switch (layout_) {
-      case Layout::ScoresBoxes: result_ = trtd::decodeScoresBoxes(a, b, n, numClasses, options_, boxOrder); break;
-      case Layout::Nms7: result_ = trtd::decodeNms7(a, n, options_); break;
-      case Layout::EfficientNms: result_ = trtd::decodeEfficientNms(n, b, a, classesF, classesI, normalized, options_); break;
+      case Layout::ScoresBoxes:
+        result_ = trtd::decodeScoresBoxes(a, b, n, numClasses, options_, boxOrder);
+        break;
+      case Layout::Nms7:
+        result_ = trtd::decodeNms7(a, n, options_);
+        break;
+      case Layout::EfficientNms:
+        result_ = trtd::decodeEfficientNms(n, b, a, classesF, classesI, normalized, options_);
+        break;
     }
   }
   Napi::Value Result(Napi::Env env) override {
@@ -154,12 +161,13 @@ PostprocessOptions postprocessOptionsArg(const Napi::Env& env, const Napi::Value
   p.transform.padX = numberArg(env, t.Get("padX"), "postprocess: options.transform.padX");
   p.transform.padY = numberArg(env, t.Get("padY"), "postprocess: options.transform.padY");
   if (p.transform.scaleX <= 0 || p.transform.scaleY <= 0) {
-    fail(env, "postprocess: options.transform.scaleX and scaleY must be > 0 (got " +
-                  describe(t.Get("scaleX")) + ", " + describe(t.Get("scaleY")) + ")");
+    fail(env, "postprocess: options.transform.scaleX and scaleY must be > 0 (got " + describe(t.Get("scaleX")) + ", " +
+                  describe(t.Get("scaleY")) + ")");
   }
   p.threshold = static_cast<float>(numberArg(env, o.Get("threshold"), "postprocess: options.threshold"));
   p.nmsIou = numberArg(env, o.Get("nmsIou"), "postprocess: options.nmsIou");
-  if (p.nmsIou < 0 || p.nmsIou > 1) fail(env, "postprocess: options.nmsIou must be from 0 to 1 (got " + describe(o.Get("nmsIou")) + ")");
+  if (p.nmsIou < 0 || p.nmsIou > 1)
+    fail(env, "postprocess: options.nmsIou must be from 0 to 1 (got " + describe(o.Get("nmsIou")) + ")");
   p.topK = intArg(env, o.Get("topK"), "postprocess: options.topK", 0, 1 << 30);
   p.classes = intListArg(env, o.Get("classes"), "postprocess: options.classes");
   p.ignoreClasses = intListArg(env, o.Get("ignoreClasses"), "postprocess: options.ignoreClasses");
@@ -190,8 +198,10 @@ Napi::Value Postprocess(const Napi::CallbackInfo& info) {
     if (layout == "scores_boxes") {
       const int n = intArg(env, in.Get("numBoxes"), "postprocess: input.numBoxes", 0, kMaxRows);
       const int c = intArg(env, in.Get("numClasses"), "postprocess: input.numClasses", 1, 1 << 16);
-      const Napi::TypedArray scores = typedArrayArg(env, in.Get("scores"), "postprocess: input.scores", {napi_float32_array});
-      const Napi::TypedArray boxes = typedArrayArg(env, in.Get("boxes"), "postprocess: input.boxes", {napi_float32_array});
+      const Napi::TypedArray scores =
+          typedArrayArg(env, in.Get("scores"), "postprocess: input.scores", {napi_float32_array});
+      const Napi::TypedArray boxes =
+          typedArrayArg(env, in.Get("boxes"), "postprocess: input.boxes", {napi_float32_array});
       expectLength(env, scores, "postprocess: input.scores", static_cast<size_t>(n) * c,
                    "numBoxes*numClasses (" + std::to_string(n) + "*" + std::to_string(c) + ")");
       expectLength(env, boxes, "postprocess: input.boxes", static_cast<size_t>(n) * 4,
@@ -214,12 +224,14 @@ Napi::Value Postprocess(const Napi::CallbackInfo& info) {
 
     if (layout == "nms7") {
       const int count = intArg(env, in.Get("count"), "postprocess: input.count", 0, kMaxRows);
-      const Napi::TypedArray rows = typedArrayArg(env, in.Get("detections"), "postprocess: input.detections", {napi_float32_array});
+      const Napi::TypedArray rows =
+          typedArrayArg(env, in.Get("detections"), "postprocess: input.detections", {napi_float32_array});
       expectLength(env, rows, "postprocess: input.detections", static_cast<size_t>(count) * 7,
                    "count*7 (" + std::to_string(count) + "*7)");
       int n = count;
       const Napi::Value keep = in.Get("keepCount");
-      if (!keep.IsUndefined() && !keep.IsNull()) n = std::min(count, countArg(env, keep, "postprocess: input.keepCount", kMaxRows));
+      if (!keep.IsUndefined() && !keep.IsNull())
+        n = std::min(count, countArg(env, keep, "postprocess: input.keepCount", kMaxRows));
       auto* w = new PostprocessWorker(env, Layout::Nms7, options);
       w->a = rows.As<Napi::Float32Array>().Data();
       w->n = n;
@@ -228,20 +240,23 @@ Napi::Value Postprocess(const Napi::CallbackInfo& info) {
     }
 
     // efficient_nms
-    const Napi::TypedArray boxes = typedArrayArg(env, in.Get("boxes"), "postprocess: input.boxes", {napi_float32_array});
+    const Napi::TypedArray boxes =
+        typedArrayArg(env, in.Get("boxes"), "postprocess: input.boxes", {napi_float32_array});
     if (boxes.ElementLength() % 4 != 0) {
       fail(env, "postprocess: input.boxes has " + std::to_string(boxes.ElementLength()) +
                     " elements, not a multiple of 4 (x1,y1,x2,y2 per detection)");
     }
     const size_t maxDets = boxes.ElementLength() / 4;
-    const Napi::TypedArray scores = typedArrayArg(env, in.Get("scores"), "postprocess: input.scores", {napi_float32_array});
+    const Napi::TypedArray scores =
+        typedArrayArg(env, in.Get("scores"), "postprocess: input.scores", {napi_float32_array});
     const Napi::TypedArray classes =
         typedArrayArg(env, in.Get("classes"), "postprocess: input.classes", {napi_float32_array, napi_int32_array});
     expectLength(env, scores, "postprocess: input.scores", maxDets, "one score per box (boxes.length/4)");
     expectLength(env, classes, "postprocess: input.classes", maxDets, "one class per box (boxes.length/4)");
     const int numDets = countArg(env, in.Get("numDets"), "postprocess: input.numDets", static_cast<int>(maxDets));
     const Napi::Value norm = in.Get("normalized");
-    if (!norm.IsBoolean()) fail(env, "postprocess: input.normalized must be true or false (got " + describe(norm) + ")");
+    if (!norm.IsBoolean())
+      fail(env, "postprocess: input.normalized must be true or false (got " + describe(norm) + ")");
     auto* w = new PostprocessWorker(env, Layout::EfficientNms, options);
     w->a = scores.As<Napi::Float32Array>().Data();
     w->b = boxes.As<Napi::Float32Array>().Data();
@@ -322,7 +337,8 @@ Napi::Value SdNotify(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsString()) fail(env, "sdNotify: socket path must be a string (got " + describe(info[0]) + ")");
   if (!info[1].IsString()) fail(env, "sdNotify: state must be a string (got " + describe(info[1]) + ")");
-  const std::string error = trtd::sendNotify(info[0].As<Napi::String>().Utf8Value(), info[1].As<Napi::String>().Utf8Value());
+  const std::string error =
+      trtd::sendNotify(info[0].As<Napi::String>().Utf8Value(), info[1].As<Napi::String>().Utf8Value());
   if (!error.empty()) throw Napi::Error::New(env, "sd_notify: " + error);
   return Napi::Boolean::New(env, true);
 }

@@ -29,7 +29,8 @@ inline int packedBytesPerPixel(FrameFormat f) { return f == FrameFormat::Rgba ? 
 
 inline size_t frameBytes(FrameFormat f, int width, int height) {
   const size_t pixels = static_cast<size_t>(width) * static_cast<size_t>(height);
-  if (f == FrameFormat::I420) return pixels + 2 * static_cast<size_t>(chromaSize(width)) * static_cast<size_t>(chromaSize(height));
+  if (f == FrameFormat::I420)
+    return pixels + 2 * static_cast<size_t>(chromaSize(width)) * static_cast<size_t>(chromaSize(height));
   return pixels * static_cast<size_t>(packedBytesPerPixel(f));
 }
 
@@ -52,7 +53,7 @@ inline uint8_t clampByte(int v) { return static_cast<uint8_t>(v < 0 ? 0 : (v > 2
 // Clamped to 0..255. Branch-free (|x| is a bit mask), the same arithmetic on the CPU and the GPU:
 // branches mispredict on noisy chroma, and GCC keeps them for the usual min/max forms.
 TRTD_HOST_DEVICE inline float clampUnit255(float v) {
-  v = 0.5f * (v + std::fabs(v));                    // max(v, 0)
+  v = 0.5f * (v + std::fabs(v));                               // max(v, 0)
   return 255.f - 0.5f * ((255.f - v) + std::fabs(255.f - v));  // min(v, 255)
 }
 

@@ -32,13 +32,16 @@ inline std::string describe(const Napi::Value& v) {
   }
   if (v.IsString()) return "\"" + v.As<Napi::String>().Utf8Value() + "\"";
   if (v.IsBoolean()) return v.As<Napi::Boolean>().Value() ? "true" : "false";
-  if (v.IsTypedArray()) return "a typed array of " + std::to_string(v.As<Napi::TypedArray>().ElementLength()) + " elements";
+  if (v.IsTypedArray())
+    return "a typed array of " + std::to_string(v.As<Napi::TypedArray>().ElementLength()) + " elements";
   if (v.IsArray()) return "an array";
   if (v.IsFunction()) return "a function";
   return "an object";
 }
 
-[[noreturn]] inline void fail(const Napi::Env& env, const std::string& message) { throw Napi::TypeError::New(env, message); }
+[[noreturn]] inline void fail(const Napi::Env& env, const std::string& message) {
+  throw Napi::TypeError::New(env, message);
+}
 
 inline Napi::Object objectArg(const Napi::Env& env, const Napi::Value& v, const std::string& name) {
   if (!v.IsObject() || v.IsArray()) fail(env, name + " must be an object (got " + describe(v) + ")");
@@ -102,15 +105,20 @@ inline void tripleArg(const Napi::Env& env, const Napi::Value& v, const std::str
     fail(env, name + " must be an array of 3 numbers (got " + describe(v) + ")");
   }
   const Napi::Array a = v.As<Napi::Array>();
-  for (uint32_t i = 0; i < 3; ++i) out[i] = static_cast<float>(numberArg(env, a.Get(i), name + "[" + std::to_string(i) + "]"));
+  for (uint32_t i = 0; i < 3; ++i)
+    out[i] = static_cast<float>(numberArg(env, a.Get(i), name + "[" + std::to_string(i) + "]"));
 }
 
 inline const char* typedArrayName(napi_typedarray_type t) {
   switch (t) {
-    case napi_uint8_array: return "Uint8Array";
-    case napi_float32_array: return "Float32Array";
-    case napi_int32_array: return "Int32Array";
-    default: return "another typed array";
+    case napi_uint8_array:
+      return "Uint8Array";
+    case napi_float32_array:
+      return "Float32Array";
+    case napi_int32_array:
+      return "Int32Array";
+    default:
+      return "another typed array";
   }
 }
 
@@ -148,7 +156,7 @@ inline PreprocessSpec preprocessSpecArg(const Napi::Env& env, const Napi::Value&
     if (spec.std[c] == 0.f) fail(env, fn + ": spec.std[" + std::to_string(c) + "] must not be 0");
   }
   spec.color = choiceArg(env, s.Get("color"), fn + ": spec.color", {"rgb", "bgr"}) == "bgr" ? ChannelOrder::Bgr
-                                                                                          : ChannelOrder::Rgb;
+                                                                                            : ChannelOrder::Rgb;
   spec.resize = choiceArg(env, s.Get("resize"), fn + ": spec.resize", {"stretch", "letterbox"}) == "letterbox"
                     ? ResizeMode::Letterbox
                     : ResizeMode::Stretch;
@@ -165,8 +173,10 @@ inline FrameFormat frameFormatArg(const Napi::Env& env, const Napi::Value& forma
     if (byteLength == frameBytes(FrameFormat::Rgb24, width, height)) return FrameFormat::Rgb24;
     if (byteLength == frameBytes(FrameFormat::Rgba, width, height)) return FrameFormat::Rgba;
     fail(env, fn + ": frame is " + std::to_string(byteLength) + " bytes but a " + size + " RGB24 frame is " +
-                  std::to_string(frameBytes(FrameFormat::Rgb24, width, height)) + " (width*height*3) and an RGBA frame " +
-                  std::to_string(frameBytes(FrameFormat::Rgba, width, height)) + " (width*height*4); pass the format for I420");
+                  std::to_string(frameBytes(FrameFormat::Rgb24, width, height)) +
+                  " (width*height*3) and an RGBA frame " +
+                  std::to_string(frameBytes(FrameFormat::Rgba, width, height)) +
+                  " (width*height*4); pass the format for I420");
   }
   const std::string name = format.IsString() ? format.As<Napi::String>().Utf8Value() : "";
   if (name != "rgb24" && name != "rgba" && name != "i420") {
@@ -215,7 +225,8 @@ inline Napi::Object transformObject(Napi::Env env, const InputTransform& t) {
 // on the JS thread before either (release what Run() held).
 class PromiseWorker : public Napi::AsyncWorker {
  public:
-  PromiseWorker(Napi::Env env, const char* name) : Napi::AsyncWorker(env, name), deferred_(Napi::Promise::Deferred::New(env)) {}
+  PromiseWorker(Napi::Env env, const char* name)
+      : Napi::AsyncWorker(env, name), deferred_(Napi::Promise::Deferred::New(env)) {}
 
   Napi::Promise Promise() const { return deferred_.Promise(); }
 

@@ -11,7 +11,8 @@ namespace {
 bool contains(const std::vector<int>& v, int x) { return std::find(v.begin(), v.end(), x) != v.end(); }
 
 int nmsGroup(int classId, const PostprocessOptions& o) {
-  return classId >= 0 && static_cast<size_t>(classId) < o.nmsGroups.size() ? o.nmsGroups[static_cast<size_t>(classId)] : classId;
+  return classId >= 0 && static_cast<size_t>(classId) < o.nmsGroups.size() ? o.nmsGroups[static_cast<size_t>(classId)]
+                                                                           : classId;
 }
 
 bool classWanted(int classId, const PostprocessOptions& o) {

@@ -14,10 +14,10 @@ struct PostprocessOptions {
   int inputHeight = 0;
   int srcWidth = 0;  // source frame size
   int srcHeight = 0;
-  InputTransform transform;  // from preprocess
-  float threshold = 0.f;     // keep score >= threshold
-  double nmsIou = 0.5;       // suppress IoU > nmsIou (scores_boxes only)
-  int topK = 0;              // at most topK results; 0 = no limit
+  InputTransform transform;        // from preprocess
+  float threshold = 0.f;           // keep score >= threshold
+  double nmsIou = 0.5;             // suppress IoU > nmsIou (scores_boxes only)
+  int topK = 0;                    // at most topK results; 0 = no limit
   std::vector<int> classes;        // keep only these ids; empty = all
   std::vector<int> ignoreClasses;  // never reported (background ids)
   bool dropGroupBoxes = false;     // drop a box holding >= 2 better boxes of its group (a crowd as one)

@@ -14,8 +14,8 @@ enum class ResizeMode { Stretch, Letterbox };
 enum class ChannelOrder { Rgb, Bgr };
 
 struct PreprocessSpec {
-  int width = 0;   // model input width
-  int height = 0;  // model input height
+  int width = 0;                    // model input width
+  int height = 0;                   // model input height
   float mean[3] = {0.f, 0.f, 0.f};  // per tensor channel, in the tensor's channel order
   float std[3] = {1.f, 1.f, 1.f};
   ChannelOrder color = ChannelOrder::Rgb;  // channel order of the tensor (frames are RGB24, RGBA or I420)

@@ -9,8 +9,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstdio>
 #include <cstddef>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <random>
@@ -42,7 +42,9 @@ void ok(cudaError_t e, const char* what) {
 }
 
 const char* formatName(PixelFormat f) {
-  return f == PixelFormat::Nv12 ? "nv12" : f == PixelFormat::I420 ? "i420" : (f == PixelFormat::Rgba32 ? "rgba" : "rgb24");
+  return f == PixelFormat::Nv12   ? "nv12"
+         : f == PixelFormat::I420 ? "i420"
+                                  : (f == PixelFormat::Rgba32 ? "rgba" : "rgb24");
 }
 
 // A random frame in `format` plus what the CPU preprocess reads: for RGB24/RGBA its RGB24
@@ -117,14 +119,16 @@ DeviceImage upload(const HostFrame& f, PixelFormat format, int w, int h, std::ve
   size_t pitch = 0;
   ok(cudaMallocPitch(reinterpret_cast<void**>(&dev), &pitch, rowBytes, static_cast<size_t>(h)), "cudaMallocPitch");
   allocations.push_back(dev);
-  ok(cudaMemcpy2D(dev, pitch, f.bytes.data(), f.pitch, rowBytes, static_cast<size_t>(h), cudaMemcpyHostToDevice), "upload");
+  ok(cudaMemcpy2D(dev, pitch, f.bytes.data(), f.pitch, rowBytes, static_cast<size_t>(h), cudaMemcpyHostToDevice),
+     "upload");
   d.data = dev;
   d.pitch = pitch;
   if (format == PixelFormat::Nv12) {
     const int ch = (h + 1) / 2;
     uint8_t* uv = nullptr;
     size_t uvPitch = 0;
-    ok(cudaMallocPitch(reinterpret_cast<void**>(&uv), &uvPitch, f.uvPitch, static_cast<size_t>(ch)), "cudaMallocPitch uv");
+    ok(cudaMallocPitch(reinterpret_cast<void**>(&uv), &uvPitch, f.uvPitch, static_cast<size_t>(ch)),
+       "cudaMallocPitch uv");
     allocations.push_back(uv);
     ok(cudaMemcpy2D(uv, uvPitch, f.bytes.data() + f.uvOffset, f.uvPitch, f.uvPitch, static_cast<size_t>(ch),
                     cudaMemcpyHostToDevice),
@@ -138,7 +142,8 @@ DeviceImage upload(const HostFrame& f, PixelFormat format, int w, int h, std::ve
     uint8_t* planes[2] = {nullptr, nullptr};
     size_t uvPitch = 0;
     for (int k = 0; k < 2; ++k) {
-      ok(cudaMallocPitch(reinterpret_cast<void**>(&planes[k]), &uvPitch, f.uvPitch, static_cast<size_t>(ch)), "cudaMallocPitch u/v");
+      ok(cudaMallocPitch(reinterpret_cast<void**>(&planes[k]), &uvPitch, f.uvPitch, static_cast<size_t>(ch)),
+         "cudaMallocPitch u/v");
       allocations.push_back(planes[k]);
       ok(cudaMemcpy2D(planes[k], uvPitch, f.bytes.data() + f.uvOffset + k * planeBytes, f.uvPitch, f.uvPitch,
                       static_cast<size_t>(ch), cudaMemcpyHostToDevice),
@@ -204,15 +209,17 @@ int runPreprocessCases(std::mt19937& rng, int count, Stats& all) {
 
     double err = 0;
     for (size_t k = 0; k < n; ++k) err = std::max(err, static_cast<double>(std::fabs(cpu[k] - gpuOut[k])));
-    const bool sameTransform = tc.scaleX == tg.scaleX && tc.scaleY == tg.scaleY && tc.padX == tg.padX && tc.padY == tg.padY;
+    const bool sameTransform =
+        tc.scaleX == tg.scaleX && tc.scaleY == tg.scaleY && tc.padX == tg.padX && tc.padY == tg.padY;
     Stats& s = per[i % kFormats][mode == ResizeMode::Letterbox ? 1 : 0];
     s.cases++;
     s.maxErr = std::max(s.maxErr, err);
     if (err > kTolerance || !sameTransform) {
       s.failures++;
-      if (s.failures <= 5) std::printf("FAIL preprocess %s %s %dx%d -> %dx%d: max abs err %.3g%s\n", formatName(format),
-                  mode == ResizeMode::Letterbox ? "letterbox" : "stretch", w, h, spec.width, spec.height, err,
-                  sameTransform ? "" : " (transform differs)");
+      if (s.failures <= 5)
+        std::printf("FAIL preprocess %s %s %dx%d -> %dx%d: max abs err %.3g%s\n", formatName(format),
+                    mode == ResizeMode::Letterbox ? "letterbox" : "stretch", w, h, spec.width, spec.height, err,
+                    sameTransform ? "" : " (transform differs)");
     }
   }
   for (int fi = 0; fi < kFormats; ++fi)
@@ -233,7 +240,8 @@ void benchmark(PixelFormat format, int w, int h, const PreprocessSpec& spec, int
   std::vector<void*> allocations;
   const DeviceImage d = upload(f, format, w, h, allocations);
   float* devOut = nullptr;
-  ok(cudaMalloc(reinterpret_cast<void**>(&devOut), static_cast<size_t>(3) * spec.width * spec.height * sizeof(float)), "malloc");
+  ok(cudaMalloc(reinterpret_cast<void**>(&devOut), static_cast<size_t>(3) * spec.width * spec.height * sizeof(float)),
+     "malloc");
   GpuPreprocessor gpu;
   cudaStream_t stream;
   ok(cudaStreamCreate(&stream), "stream");
@@ -260,8 +268,9 @@ void benchmark(PixelFormat format, int w, int h, const PreprocessSpec& spec, int
   }
   const float cpuMs = std::chrono::duration<float, std::milli>(std::chrono::steady_clock::now() - c0).count();
   std::printf("throughput %-5s %4dx%-4d -> %dx%d %-9s  GPU %.4f ms/frame (%.0f frames/s)  CPU %.3f ms/frame\n",
-              formatName(format), w, h, spec.width, spec.height, spec.resize == ResizeMode::Letterbox ? "letterbox" : "stretch",
-              ms / iterations, 1000.0 * iterations / ms, cpuMs / cpuIters);
+              formatName(format), w, h, spec.width, spec.height,
+              spec.resize == ResizeMode::Letterbox ? "letterbox" : "stretch", ms / iterations, 1000.0 * iterations / ms,
+              cpuMs / cpuIters);
   cudaFree(devOut);
   for (void* p : allocations) cudaFree(p);
   cudaStreamDestroy(stream);

@@ -53,7 +53,8 @@ void GpuPreprocessor::prepare(int srcW, int srcH, const PreprocessSpec& spec) {
     tapCapacity_ = taps.size();
   }
   // Rare (new frame size or spec): a synchronous copy keeps the host vector's lifetime simple.
-  check(cudaMemcpy(devTaps_, taps.data(), taps.size() * sizeof(AxisTap), cudaMemcpyHostToDevice), "cudaMemcpy (resize taps)");
+  check(cudaMemcpy(devTaps_, taps.data(), taps.size() * sizeof(AxisTap), cudaMemcpyHostToDevice),
+        "cudaMemcpy (resize taps)");
   params_ = normalizeParams(spec);
   srcW_ = srcW;
   srcH_ = srcH;
@@ -61,7 +62,8 @@ void GpuPreprocessor::prepare(int srcW, int srcH, const PreprocessSpec& spec) {
   prepared_ = true;
 }
 
-InputTransform GpuPreprocessor::run(const DeviceImage& src, const PreprocessSpec& spec, float* devOut, cudaStream_t stream) {
+InputTransform GpuPreprocessor::run(const DeviceImage& src, const PreprocessSpec& spec, float* devOut,
+                                    cudaStream_t stream) {
   if (src.width <= 0 || src.height <= 0 || spec.width <= 0 || spec.height <= 0) {
     throw std::runtime_error("GPU preprocess: empty frame or tensor size");
   }

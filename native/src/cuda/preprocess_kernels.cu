@@ -8,7 +8,9 @@ namespace cuda {
 
 namespace {
 
-__device__ inline bool isYuv(const DeviceImage& s) { return s.format == PixelFormat::Nv12 || s.format == PixelFormat::I420; }
+__device__ inline bool isYuv(const DeviceImage& s) {
+  return s.format == PixelFormat::Nv12 || s.format == PixelFormat::I420;
+}
 
 // The three channel values of one source pixel: R G B, or for NV12/I420 Y U V (the chroma of the
 // 2x2 block the pixel is in). YUV is converted once, after the blend, as the CPU does.

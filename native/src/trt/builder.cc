@@ -7,9 +7,9 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
-#include <string>
 #include <mutex>
 #include <stdexcept>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -31,9 +31,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double secondsSince(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
+double secondsSince(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 #if TRTD_PROGRESS
 // TensorRT 10: the builder reports its phases and steps.
@@ -41,7 +39,8 @@ class ProgressMonitor : public nvinfer1::IProgressMonitor {
  public:
   explicit ProgressMonitor(std::function<void(const std::string&)> out) : out_(std::move(out)) {}
   void phaseStart(char const* phaseName, char const* parentPhase, int32_t nbSteps) noexcept override {
-    emit(std::string(parentPhase ? "  " : "") + (phaseName ? phaseName : "phase") + " (" + std::to_string(nbSteps) + " steps)");
+    emit(std::string(parentPhase ? "  " : "") + (phaseName ? phaseName : "phase") + " (" + std::to_string(nbSteps) +
+         " steps)");
   }
   bool stepComplete(char const* phaseName, int32_t step) noexcept override {
     // at most one line every 5 s per phase: tactic timing has thousands of steps
@@ -186,7 +185,8 @@ std::vector<OnnxTensor> inspectOnnx(const std::string& onnxPath) {
   initPlugins();
   logger().takeLastError();
   Ptr<nvinfer1::IBuilder> builder(nvinfer1::createInferBuilder(logger()));
-  if (!builder) throw std::runtime_error(onnxPath + ": TensorRT could not create a builder (" + logger().takeLastError() + ")");
+  if (!builder)
+    throw std::runtime_error(onnxPath + ": TensorRT could not create a builder (" + logger().takeLastError() + ")");
 #if NV_TENSORRT_MAJOR >= 10
   const nvinfer1::NetworkDefinitionCreationFlags flags = 0;
 #else
@@ -262,7 +262,8 @@ BuildResult buildEngine(const BuildOptions& o) {
   for (int32_t i = 0; i < dims.nbDims; ++i) dynamic = dynamic || dims.d[i] < 0;
   nvinfer1::IOptimizationProfile* profile = nullptr;
   if (dynamic) {
-    if (dims.nbDims != 4) throw fail("input " + std::string(input->getName()) + " has shape " + dimsString(dims) + ", expected [N,3,H,W]");
+    if (dims.nbDims != 4)
+      throw fail("input " + std::string(input->getName()) + " has shape " + dimsString(dims) + ", expected [N,3,H,W]");
     nvinfer1::Dims fixed = dims;
     if (fixed.d[0] < 0) fixed.d[0] = 1;
     if (fixed.d[1] < 0) fixed.d[1] = 3;
@@ -273,7 +274,8 @@ BuildResult buildEngine(const BuildOptions& o) {
                  " (set model.input.width and model.input.height)");
     }
     profile = builder->createOptimizationProfile();
-    for (auto sel : {nvinfer1::OptProfileSelector::kMIN, nvinfer1::OptProfileSelector::kOPT, nvinfer1::OptProfileSelector::kMAX}) {
+    for (auto sel :
+         {nvinfer1::OptProfileSelector::kMIN, nvinfer1::OptProfileSelector::kOPT, nvinfer1::OptProfileSelector::kMAX}) {
       profile->setDimensions(input->getName(), sel, fixed);
     }
     config->addOptimizationProfile(profile);
@@ -340,7 +342,8 @@ BuildResult buildEngine(const BuildOptions& o) {
   if (!plan || plan->size() == 0) throw fail("TensorRT could not build the engine");
 
   if (!writeFileAtomically(o.enginePath, plan->data(), plan->size())) {
-    throw std::runtime_error(o.enginePath + ": cannot write the engine (check the folder exists, is writable and has space)");
+    throw std::runtime_error(o.enginePath +
+                             ": cannot write the engine (check the folder exists, is writable and has space)");
   }
   if (timing) {
     Ptr<nvinfer1::IHostMemory> data(config->getTimingCache()->serialize());

@@ -14,13 +14,13 @@ namespace trt {
 
 struct BuildOptions {
   std::string onnxPath;
-  std::string enginePath;      // written atomically (temp file + rename)
-  std::string precision;       // "fp32" | "fp16" | "int8"
+  std::string enginePath;                     // written atomically (temp file + rename)
+  std::string precision;                      // "fp32" | "fp16" | "int8"
   std::vector<std::string> calibrationFiles;  // int8: raw float32 NCHW tensors (one image each)
   std::string calibrationCache;               // int8: read when present, written after calibration
   std::string timingCache;                    // tactic timings: read when valid for this GPU, written after ("" = none)
   size_t workspaceBytes = size_t(256) << 20;  // the Nano shares 4 GB between CPU and GPU
-  int inputWidth = 0;   // for ONNX inputs with dynamic H/W (0 = take them from the model)
+  int inputWidth = 0;                         // for ONNX inputs with dynamic H/W (0 = take them from the model)
   int inputHeight = 0;
   std::function<void(const std::string&)> progress;  // one line per event, from the build thread
 };

@@ -31,12 +31,15 @@ DeviceInfo queryDevice() {
   int count = 0;
   const cudaError_t err = cudaGetDeviceCount(&count);
   if (err != cudaSuccess || count == 0) {
-    throw std::runtime_error(std::string("no CUDA GPU available (") + (err != cudaSuccess ? cudaGetErrorString(err) : "0 devices") +
-                             "): TensorRT needs the GPU; check the NVIDIA driver / JetPack install and that the user may open /dev/nvhost-* or /dev/nvidia*");
+    throw std::runtime_error(std::string("no CUDA GPU available (") +
+                             (err != cudaSuccess ? cudaGetErrorString(err) : "0 devices") +
+                             "): TensorRT needs the GPU; check the NVIDIA driver / JetPack install and that the user "
+                             "may open /dev/nvhost-* or /dev/nvidia*");
   }
   if (cudaGetDevice(&info.device) != cudaSuccess) info.device = 0;
   cudaDeviceProp prop;
-  if (cudaGetDeviceProperties(&prop, info.device) != cudaSuccess) throw std::runtime_error("cannot read the GPU's properties");
+  if (cudaGetDeviceProperties(&prop, info.device) != cudaSuccess)
+    throw std::runtime_error("cannot read the GPU's properties");
   info.gpuName = prop.name;
   info.ccMajor = prop.major;
   info.ccMinor = prop.minor;

@@ -77,16 +77,19 @@ std::unique_ptr<Engine> Engine::load(const std::string& path) {
   std::unique_ptr<Engine> e(new Engine());
   e->path_ = path;
   e->runtime_.reset(nvinfer1::createInferRuntime(logger()));
-  if (!e->runtime_) throw std::runtime_error(path + ": TensorRT could not create a runtime (" + logger().takeLastError() + ")");
+  if (!e->runtime_)
+    throw std::runtime_error(path + ": TensorRT could not create a runtime (" + logger().takeLastError() + ")");
   e->engine_.reset(e->runtime_->deserializeCudaEngine(blob.data(), blob.size()));
   if (!e->engine_) {
     const std::string trt = logger().takeLastError();
     throw std::runtime_error(path + ": TensorRT " + versionString(getInferLibVersion()) +
-                             " cannot load this engine (built with another TensorRT version or GPU, or not an engine: rebuild it on this device with trt-detect build-engine)" +
+                             " cannot load this engine (built with another TensorRT version or GPU, or not an engine: "
+                             "rebuild it on this device with trt-detect build-engine)" +
                              (trt.empty() ? "" : " (TensorRT: " + trt + ")"));
   }
   e->context_.reset(e->engine_->createExecutionContext());
-  if (!e->context_) throw std::runtime_error(path + ": TensorRT could not create an execution context (out of GPU memory?)");
+  if (!e->context_)
+    throw std::runtime_error(path + ": TensorRT could not create an execution context (out of GPU memory?)");
   e->describe();
   e->allocate();
   return e;
@@ -116,7 +119,8 @@ void Engine::describe() {
 #endif
     if (t.input && hasDynamic(dims)) {
       dims = engine_->getProfileShape(name, 0, nvinfer1::OptProfileSelector::kOPT);
-      if (!context_->setInputShape(name, dims)) throw std::runtime_error(path_ + ": cannot set the input shape of " + t.name);
+      if (!context_->setInputShape(name, dims))
+        throw std::runtime_error(path_ + ": cannot set the input shape of " + t.name);
     }
 #else
     t.name = engine_->getBindingName(i);
@@ -126,7 +130,8 @@ void Engine::describe() {
     bindingIndex_.push_back(i);
     if (t.input && hasDynamic(dims)) {
       dims = engine_->getProfileDimensions(i, 0, nvinfer1::OptProfileSelector::kOPT);
-      if (!context_->setBindingDimensions(i, dims)) throw std::runtime_error(path_ + ": cannot set the input shape of " + t.name);
+      if (!context_->setBindingDimensions(i, dims))
+        throw std::runtime_error(path_ + ": cannot set the input shape of " + t.name);
     }
 #endif
     t.shape = toShape(dims, implicitBatch_);
@@ -144,7 +149,9 @@ void Engine::describe() {
     }
     t.elements = 1;
     for (int64_t d : t.shape) {
-      if (d < 0) throw std::runtime_error(path_ + ": tensor " + t.name + " has a dynamic shape " + shapeString(t.shape) + " (rebuild the engine with a fixed input size)");
+      if (d < 0)
+        throw std::runtime_error(path_ + ": tensor " + t.name + " has a dynamic shape " + shapeString(t.shape) +
+                                 " (rebuild the engine with a fixed input size)");
       t.elements *= static_cast<size_t>(d);
     }
   }
@@ -161,10 +168,13 @@ void Engine::describe() {
                                  ", expected float32 [1,3,H,W] (an NCHW RGB image, batch 1)");
       }
     } else if (t.type == ElementType::Unsupported) {
-      throw std::runtime_error(path_ + ": output " + t.name + " is " + t.typeName + " (only float32 and int32 outputs are supported: rebuild the engine with float32 outputs)");
+      throw std::runtime_error(
+          path_ + ": output " + t.name + " is " + t.typeName +
+          " (only float32 and int32 outputs are supported: rebuild the engine with float32 outputs)");
     }
   }
-  if (inputs != 1) throw std::runtime_error(path_ + ": expected one image input, the engine has " + std::to_string(inputs));
+  if (inputs != 1)
+    throw std::runtime_error(path_ + ": expected one image input, the engine has " + std::to_string(inputs));
 }
 
 void Engine::allocate() {
@@ -229,12 +239,13 @@ InputTransform Engine::infer(const uint8_t* pixels, int w, int h, FrameFormat fo
                              const std::vector<void*>& outputs, InferTimings* timings) {
   const TensorInfo& in = tensors_[static_cast<size_t>(input_)];
   if (spec.height != in.shape[2] || spec.width != in.shape[3]) {
-    throw std::runtime_error(path_ + ": pre-processing size " + std::to_string(spec.width) + "x" + std::to_string(spec.height) +
-                             " does not match the engine input " + shapeString(in.shape));
+    throw std::runtime_error(path_ + ": pre-processing size " + std::to_string(spec.width) + "x" +
+                             std::to_string(spec.height) + " does not match the engine input " + shapeString(in.shape));
   }
   size_t nOutputs = 0;
   for (const TensorInfo& t : tensors_) nOutputs += t.input ? 0 : 1;
-  if (outputs.size() != nOutputs) throw std::runtime_error(path_ + ": expected " + std::to_string(nOutputs) + " output buffers");
+  if (outputs.size() != nOutputs)
+    throw std::runtime_error(path_ + ": expected " + std::to_string(nOutputs) + " output buffers");
 
   float* devInput = static_cast<float*>(device_[static_cast<size_t>(input_)]);
   InputTransform transform;
@@ -243,7 +254,8 @@ InputTransform Engine::infer(const uint8_t* pixels, int w, int h, FrameFormat fo
   const size_t bytes = frameBytes(format, w, h);
   ensureFrameStaging(bytes);
   std::memcpy(frameHost_, pixels, bytes);
-  cudaCheck(cudaMemcpyAsync(frameDevice_, frameHost_, bytes, cudaMemcpyHostToDevice, stream_), path_ + ": frame upload");
+  cudaCheck(cudaMemcpyAsync(frameDevice_, frameHost_, bytes, cudaMemcpyHostToDevice, stream_),
+            path_ + ": frame upload");
   cuda::DeviceImage img;
   img.data = frameDevice_;
   img.width = w;
@@ -263,7 +275,8 @@ InputTransform Engine::infer(const uint8_t* pixels, int w, int h, FrameFormat fo
 #else
   float* hostInput = static_cast<float*>(host_[static_cast<size_t>(input_)]);
   transform = preprocessFrame(pixels, w, h, format, spec, hostInput);
-  cudaCheck(cudaMemcpyAsync(devInput, hostInput, in.elements * 4, cudaMemcpyHostToDevice, stream_), path_ + ": input upload");
+  cudaCheck(cudaMemcpyAsync(devInput, hostInput, in.elements * 4, cudaMemcpyHostToDevice, stream_),
+            path_ + ": input upload");
 #endif
   cudaCheck(cudaEventRecord(events_[1], stream_), "cudaEventRecord");
 

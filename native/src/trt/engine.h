@@ -33,7 +33,7 @@ struct TensorInfo {
   bool input = false;
   std::vector<int64_t> shape;  // batch dimension included (1), also for implicit-batch engines
   ElementType type = ElementType::Unsupported;
-  std::string typeName;        // "float32", "int32", "float16", ...
+  std::string typeName;  // "float32", "int32", "float16", ...
   size_t elements = 0;
 };
 
@@ -80,7 +80,7 @@ class Engine {
   std::vector<void*> bindings_;    // by binding slot
   int input_ = -1;
   size_t deviceBytes_ = 0;
-  uint8_t* frameHost_ = nullptr;   // pinned staging for the RGB frame (GPU path)
+  uint8_t* frameHost_ = nullptr;  // pinned staging for the RGB frame (GPU path)
   uint8_t* frameDevice_ = nullptr;
   size_t frameCapacity_ = 0;
 #if TRT_DETECT_HAVE_CUDA

@@ -57,14 +57,16 @@ class DeviceInfoWorker : public TrtWorker {
 };
 
 Napi::Value DeviceInfoFn(const Napi::CallbackInfo& info) {
-  return napi::startWorker(info, [&](Napi::Env env) -> TrtWorker* { return new DeviceInfoWorker(env, "trt-detect:tensorrt-device"); });
+  return napi::startWorker(
+      info, [&](Napi::Env env) -> TrtWorker* { return new DeviceInfoWorker(env, "trt-detect:tensorrt-device"); });
 }
 
 // ---- buildEngine(options, onProgress?) ----------------------------------------------------------
 
 class BuildWorker : public TrtWorker {
  public:
-  BuildWorker(Napi::Env env, BuildOptions o, Napi::Value onProgress) : TrtWorker(env, "trt-detect:tensorrt-build"), options_(std::move(o)) {
+  BuildWorker(Napi::Env env, BuildOptions o, Napi::Value onProgress)
+      : TrtWorker(env, "trt-detect:tensorrt-build"), options_(std::move(o)) {
     if (onProgress.IsFunction()) {
       tsfn_ = Napi::ThreadSafeFunction::New(env, onProgress.As<Napi::Function>(), "trt-detect:build-progress", 0, 1);
       hasTsfn_ = true;
@@ -118,7 +120,8 @@ Napi::Value BuildEngineFn(const Napi::CallbackInfo& info) {
     if (files.IsArray()) {
       const Napi::Array a = files.As<Napi::Array>();
       for (uint32_t i = 0; i < a.Length(); ++i) {
-        b.calibrationFiles.push_back(stringArg(env, a.Get(i), "buildEngine: options.calibrationFiles[" + std::to_string(i) + "]"));
+        b.calibrationFiles.push_back(
+            stringArg(env, a.Get(i), "buildEngine: options.calibrationFiles[" + std::to_string(i) + "]"));
       }
     }
     const Napi::Value cache = o.Get("calibrationCache");
@@ -126,11 +129,14 @@ Napi::Value BuildEngineFn(const Napi::CallbackInfo& info) {
     const Napi::Value tc = o.Get("timingCache");
     if (tc.IsString()) b.timingCache = tc.As<Napi::String>().Utf8Value();
     const Napi::Value ws = o.Get("workspaceMb");
-    if (!ws.IsUndefined()) b.workspaceBytes = static_cast<size_t>(intArg(env, ws, "buildEngine: options.workspaceMb", 16, 1 << 20)) << 20;
+    if (!ws.IsUndefined())
+      b.workspaceBytes = static_cast<size_t>(intArg(env, ws, "buildEngine: options.workspaceMb", 16, 1 << 20)) << 20;
     const Napi::Value iw = o.Get("inputWidth");
-    if (!iw.IsUndefined() && !iw.IsNull()) b.inputWidth = intArg(env, iw, "buildEngine: options.inputWidth", 1, kMaxSide);
+    if (!iw.IsUndefined() && !iw.IsNull())
+      b.inputWidth = intArg(env, iw, "buildEngine: options.inputWidth", 1, kMaxSide);
     const Napi::Value ih = o.Get("inputHeight");
-    if (!ih.IsUndefined() && !ih.IsNull()) b.inputHeight = intArg(env, ih, "buildEngine: options.inputHeight", 1, kMaxSide);
+    if (!ih.IsUndefined() && !ih.IsNull())
+      b.inputHeight = intArg(env, ih, "buildEngine: options.inputHeight", 1, kMaxSide);
     return new BuildWorker(env, std::move(b), info[1]);
   });
 }
@@ -139,7 +145,8 @@ Napi::Value BuildEngineFn(const Napi::CallbackInfo& info) {
 
 class InspectWorker : public TrtWorker {
  public:
-  InspectWorker(Napi::Env env, std::string path) : TrtWorker(env, "trt-detect:tensorrt-inspect"), path_(std::move(path)) {}
+  InspectWorker(Napi::Env env, std::string path)
+      : TrtWorker(env, "trt-detect:tensorrt-inspect"), path_(std::move(path)) {}
 
  protected:
   void Run() override { tensors_ = inspectOnnx(path_); }
@@ -150,7 +157,8 @@ class InspectWorker : public TrtWorker {
       o.Set("name", tensors_[i].name);
       o.Set("input", tensors_[i].input);
       Napi::Array shape = Napi::Array::New(env, tensors_[i].shape.size());
-      for (size_t k = 0; k < tensors_[i].shape.size(); ++k) shape.Set(static_cast<uint32_t>(k), static_cast<double>(tensors_[i].shape[k]));
+      for (size_t k = 0; k < tensors_[i].shape.size(); ++k)
+        shape.Set(static_cast<uint32_t>(k), static_cast<double>(tensors_[i].shape[k]));
       o.Set("shape", shape);
       arr.Set(static_cast<uint32_t>(i), o);
     }
@@ -225,7 +233,8 @@ EngineHolder* holderArg(const Napi::Env& env, const Napi::Value& v, const char* 
   EngineHolder* h = v.As<Napi::External<EngineHolder>>().Data();
   if (!h->engine) fail(env, std::string(fn) + ": the engine is closed");
   bool expected = false;
-  if (!h->busy.compare_exchange_strong(expected, true)) fail(env, std::string(fn) + ": the engine is busy (calls must be serialised)");
+  if (!h->busy.compare_exchange_strong(expected, true))
+    fail(env, std::string(fn) + ": the engine is busy (calls must be serialised)");
   return h;
 }
 
@@ -276,7 +285,8 @@ Napi::Value InferFn(const Napi::CallbackInfo& info) {
     for (const TensorInfo& t : holder->engine->tensors()) {
       if (!t.input) wanted.push_back(&t);
     }
-    if (outs.Length() != wanted.size()) fail(env, "infer: outputs must hold " + std::to_string(wanted.size()) + " typed arrays");
+    if (outs.Length() != wanted.size())
+      fail(env, "infer: outputs must hold " + std::to_string(wanted.size()) + " typed arrays");
     std::vector<void*> ptrs;
     std::vector<Napi::Value> keep;
     for (uint32_t i = 0; i < outs.Length(); ++i) {
@@ -285,8 +295,9 @@ Napi::Value InferFn(const Napi::CallbackInfo& info) {
       const napi_typedarray_type want = t.type == ElementType::Int32 ? napi_int32_array : napi_float32_array;
       if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != want ||
           v.As<Napi::TypedArray>().ElementLength() != t.elements) {
-        fail(env, "infer: outputs[" + std::to_string(i) + "] must be a " + (want == napi_int32_array ? "Int32Array" : "Float32Array") +
-                      " of " + std::to_string(t.elements) + " elements (tensor " + t.name + ")");
+        fail(env, "infer: outputs[" + std::to_string(i) + "] must be a " +
+                      (want == napi_int32_array ? "Int32Array" : "Float32Array") + " of " + std::to_string(t.elements) +
+                      " elements (tensor " + t.name + ")");
       }
       const Napi::TypedArray ta = v.As<Napi::TypedArray>();
       ptrs.push_back(static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset());

@@ -35,7 +35,8 @@
 
 // Calls to APIs deprecated in newer TensorRT that we still need for older engines/versions.
 #if defined(__GNUC__)
-#define TRTD_ALLOW_DEPRECATED_BEGIN _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wdeprecated-declarations\"")
+#define TRTD_ALLOW_DEPRECATED_BEGIN \
+  _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wdeprecated-declarations\"")
 #define TRTD_ALLOW_DEPRECATED_END _Pragma("GCC diagnostic pop")
 #else
 #define TRTD_ALLOW_DEPRECATED_BEGIN
@@ -54,7 +55,8 @@ using Ptr = std::unique_ptr<T>;
 
 // "8.2.1" from the headers this was compiled with.
 inline std::string compiledVersion() {
-  return std::to_string(NV_TENSORRT_MAJOR) + "." + std::to_string(NV_TENSORRT_MINOR) + "." + std::to_string(NV_TENSORRT_PATCH);
+  return std::to_string(NV_TENSORRT_MAJOR) + "." + std::to_string(NV_TENSORRT_MINOR) + "." +
+         std::to_string(NV_TENSORRT_PATCH);
 }
 
 }  // namespace trt
