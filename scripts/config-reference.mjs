@@ -165,7 +165,10 @@ function walk(schema, prefix = '') {
 
 /** A config.yaml comment as table-cell text: markdown's special characters kept literal. */
 function cell(text) {
-  return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\*/g, '\\*');
+  return text
+    .split(/(`[^`]*`)/)
+    .map((part, i) => (i % 2 ? part.replace(/\|/g, '\\|') : part.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\*/g, '\\*')))
+    .join('');
 }
 
 const INTRO = `# Configuration reference
@@ -244,6 +247,15 @@ export function render(schema, configText) {
     if (m) {
       const shared = byPath.get(`detect.${m[1]}`)?.comment;
       return `Overrides \`detect.${m[1]}\` for this camera${shared ? `: ${shared}` : ''}`;
+    }
+    // a key described together with an earlier sibling ("(px/255 - mean) / std" on mean's line)
+    const cut = path.lastIndexOf('.');
+    const parent = path.slice(0, cut + 1);
+    const key = path.slice(cut + 1);
+    const siblings = rows.filter((r) => r.path.startsWith(parent) && !r.path.slice(parent.length).includes('.')).map((r) => r.path);
+    const named = new RegExp(`(^|[^\\w.])${key}($|[^\\w])`);
+    for (const other of siblings.slice(0, siblings.indexOf(path)).reverse()) {
+      if (named.test(byPath.get(other)?.comment ?? '')) return `See \`${other}\`.`;
     }
     return '';
   };
