@@ -66,7 +66,7 @@ async function startPrivateBroker(binary: string): Promise<{ url: string; proc: 
 
 /** `url`: --mqtt's value; undefined = private broker if mosquitto is installed; "none" = no MQTT. */
 export async function openBenchMqtt(url: string | undefined): Promise<BenchMqtt> {
-  const none = (note: string): BenchMqtt => ({ mode: 'none', url: null, publisher: null, brokerPid: null, note, close: async () => undefined });
+  const none = (note: string): BenchMqtt => ({ mode: 'none', url: null, publisher: null, brokerPid: null, note, close: () => Promise.resolve() });
   if (url === 'none') return none('--mqtt none: detections were serialised but not published');
   const urlProblem = url === undefined ? null : mqttUrlProblem(url);
   if (urlProblem) throw new ConfigError(`trt-detect bench: --mqtt: ${urlProblem}`);

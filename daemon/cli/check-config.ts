@@ -47,7 +47,7 @@ export const checkConfigCommand: Command = async (argv) => {
     process.stdout.write(HELP);
     return 0;
   }
-  const file = (values.config as string | undefined) ?? defaultConfigPath();
+  const file = (values.config) ?? defaultConfigPath();
   try {
     const config = loadConfig(file, { checkFiles: true });
     const model = await checkModel(file, config);

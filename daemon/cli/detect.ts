@@ -169,15 +169,15 @@ export const detectCommand: Command = async (argv) => {
     process.stdout.write(HELP);
     return 0;
   }
-  const input = values.input as string | undefined;
+  const input = values.input;
   if (!input) throw new ConfigError('trt-detect detect: -i INPUT is required (an image, a directory of images or a video file)');
   if (!existsSync(input)) throw new RuntimeFailure(`${input}: not found (check -i)`);
-  const threshold = numberOption('detect', 'threshold', values.threshold as string | undefined, 0, 1);
-  const target = outputFor(input, values.output as string | undefined);
-  const jsonFile = values.json as string | undefined;
+  const threshold = numberOption('detect', 'threshold', values.threshold, 0, 1);
+  const target = outputFor(input, values.output);
+  const jsonFile = values.json;
   const jsonProblem = jsonFile ? fileWriteProblem(jsonFile) : null;
   if (jsonProblem) throw new ConfigError(`--json ${jsonFile}: cannot write (${jsonProblem})`);
-  const { detector, options, interval } = await openModelFromArgs('detect', values as { model?: string; config?: string }, { threshold, withVideo: target.kind === 'video' });
+  const { detector, options, interval } = await openModelFromArgs('detect', values, { threshold, withVideo: target.kind === 'video' });
   const json = new JsonLines(jsonFile);
   try {
     if (target.kind === 'directory') {

@@ -42,15 +42,15 @@ export const evalCommand: Command = async (argv) => {
     process.stdout.write(HELP);
     return 0;
   }
-  const datasetDir = values.dataset as string | undefined;
+  const datasetDir = values.dataset;
   if (!datasetDir) throw new ConfigError('trt-detect eval: -d DATASET is required (a KITTI-format folder with images/ and labels/)');
-  const threshold = numberOption('eval', 'threshold', values.threshold as string | undefined, 0, 1) ?? DEFAULT_EVAL_THRESHOLD;
-  const iou = numberOption('eval', 'iou', values.iou as string | undefined, 0.01, 1) ?? 0.5;
-  const jsonFile = values.json as string | undefined;
+  const threshold = numberOption('eval', 'threshold', values.threshold, 0, 1) ?? DEFAULT_EVAL_THRESHOLD;
+  const iou = numberOption('eval', 'iou', values.iou, 0.01, 1) ?? 0.5;
+  const jsonFile = values.json;
   // check the dataset before the (slow) model load so a typo fails at once
   const { samples } = await readKittiDataset(datasetDir, []);
   if (samples.length === 0) throw new RuntimeFailure(`${datasetDir}: no images (.png, .jpg, .jpeg, .bmp) in its images/ folder`);
-  const { detector, options } = await openModelFromArgs('eval', values as { model?: string; config?: string }, { threshold });
+  const { detector, options } = await openModelFromArgs('eval', values, { threshold });
   let report: EvalReport;
   try {
     const tty = process.stderr.isTTY === true;

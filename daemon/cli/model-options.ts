@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { loadConfig, type Config } from '../config/index.js';
 import { modelOptions, openDetector } from '../detect/open.js';
 import type { DetectOptions, Detector } from '../detect/types.js';

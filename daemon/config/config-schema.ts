@@ -81,6 +81,7 @@ export function mqttUrlProblem(v: string): string | null {
 
 function topicPrefixProblem(v: string): string | null {
   if (v === '') return 'empty value (write a topic prefix such as trt-detect)';
+  // eslint-disable-next-line no-control-regex -- NUL is not allowed in an MQTT topic either
   if (/[+#\u0000]/.test(v)) return `"${v}" contains an MQTT wildcard (+ or #) (use plain topic levels such as site1/trt-detect)`;
   if (v.startsWith('/') || v.endsWith('/') || v.includes('//')) return `"${v}" has an empty topic level (remove the leading, trailing or doubled /)`;
   return null;

@@ -6,7 +6,7 @@ import { ConfigError } from '../core/errors.js';
 import { folderCreateProblem } from '../core/files.js';
 import { DETECT_KEYS, configSchema } from './config-schema.js';
 import { Validator, isMissing, type Issue, type MapSchema, type ObjectSchema } from './schema.js';
-import type { CameraConfig, Config, DetectSettings } from './types.js';
+import type { CameraConfig, Config } from './types.js';
 
 export interface LoadOptions {
   /**
@@ -134,7 +134,7 @@ function finish(raw: RawConfig, configDir: string, options: LoadOptions, add: (p
 
   const cameras: Record<string, CameraConfig> = {};
   for (const [name, cam] of Object.entries(raw.cameras)) {
-    const effective = { ...raw.detect } as DetectSettings;
+    const effective = { ...raw.detect };
     for (const k of DETECT_KEYS) {
       const v = (cam.detect as Record<string, unknown>)[k];
       if (v !== undefined) (effective as unknown as Record<string, unknown>)[k] = v;

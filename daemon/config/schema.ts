@@ -87,7 +87,7 @@ function describeValue(node: YamlNode): string {
     const v = node.value;
     if (v === null) return 'no value';
     if (typeof v === 'string') return `"${v.length > 40 ? `${v.slice(0, 37)}...` : v}"`;
-    return String(v);
+    return typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint' ? String(v) : JSON.stringify(v);
   }
   return 'an unsupported value';
 }
@@ -231,7 +231,7 @@ export class Validator {
         }
         let s = v;
         if (s.includes('${')) {
-          let missing: string | null = null;
+          let missing = null as string | null;
           s = s.replace(ENV_REF, (_, name: string) => {
             const value = this.env[name];
             if (value === undefined) missing = missing ?? name;

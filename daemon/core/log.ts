@@ -21,8 +21,8 @@ export function createLogger(level: string = 'info', destination: NodeJS.Writabl
       redact: { paths: ['password', '*.password', 'mqtt.password'], censor: '***' },
       hooks: {
         logMethod(args, method) {
-          const masked = args.map((a) => (typeof a === 'string' ? maskUrlPasswords(a) : a)) as typeof args;
-          return method.apply(this, masked);
+          const masked = (args as unknown[]).map((a) => (typeof a === 'string' ? maskUrlPasswords(a) : a)) as typeof args;
+          method.apply(this, masked);
         },
       },
       serializers: {

@@ -1,4 +1,4 @@
-import { existsSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { ConfigError, RuntimeFailure, errorMessage } from '../core/errors.js';
 import * as native from '../native.js';

@@ -3,7 +3,7 @@ import { existsSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { RuntimeFailure, errorMessage } from '../core/errors.js';
 import { packageRoot } from '../core/files.js';
-import type { OutputPlace, Reply, Request, SessionOptions, TensorMeta, WithoutId } from './onnxruntime-protocol.js';
+import type { Reply, Request, SessionOptions, TensorMeta, WithoutId } from './onnxruntime-protocol.js';
 
 
 export interface OutputTensor {
@@ -149,10 +149,10 @@ export class OnnxRuntimeThread {
     const out = this.outBuffers[slot];
     const outputs: Record<string, OutputTensor> = {};
     for (const [name, place] of Object.entries(reply.outputs ?? {})) {
-      const Array = OUTPUT_ARRAYS[place.type];
-      if (!Array) throw new Error(`output ${name} has type ${place.type}, which is not supported`);
+      const View = OUTPUT_ARRAYS[place.type];
+      if (!View) throw new Error(`output ${name} has type ${place.type}, which is not supported`);
       if (!out) throw new Error('no output buffer for the slot');
-      outputs[name] = { type: place.type, dims: place.dims, data: new Array(out, place.offset, place.length) };
+      outputs[name] = { type: place.type, dims: place.dims, data: new View(out, place.offset, place.length) };
     }
     return outputs;
   }

@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { ConfigError, errorMessage } from '../core/errors.js';
 import { addonInfo } from '../native.js';
 import { OnnxRuntimeDetector } from './onnxruntime-backend.js';

@@ -69,12 +69,12 @@ export async function runEval(detector: Detector, datasetDir: string, opts: Eval
   const { samples } = dataset;
   const prefetch = Math.max(0, opts.prefetch ?? 2);
 
-  const pending: Array<Promise<RgbImage>> = [];
+  const pending = new Map<number, Promise<RgbImage>>();
   const load = (i: number): void => {
     if (i >= samples.length) return;
     const p = readImage(samples[i].imagePath);
     p.catch(() => undefined); // awaited below; this only stops an "unhandled rejection" while it waits
-    pending[i] = p;
+    pending.set(i, p);
   };
   for (let i = 0; i <= prefetch; i++) load(i);
 
@@ -82,8 +82,8 @@ export async function runEval(detector: Detector, datasetDir: string, opts: Eval
   let inferMs = 0;
   let inferenceMs = 0;
   for (let i = 0; i < samples.length; i++) {
-    const img = await pending[i];
-    delete pending[i];
+    const img = await pending.get(i)!;
+    pending.delete(i); // let the decoded image go once it is used
     load(i + prefetch + 1);
     const t0 = performance.now();
     let result;

@@ -49,9 +49,11 @@ export function probeVideo(file: string): Promise<VideoInfo> {
   return new Promise((resolve, reject) => {
     execFile(ffprobePath(), args, { maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
       const why = String(stderr || '').trim().split('\n').pop() || (err ? err.message : '');
-      let parsed: { streams?: Array<Record<string, string | number | Record<string, string>>>; format?: { duration?: string } } = {};
+      type Field = string | number | undefined;
+      type Stream = { width?: Field; height?: Field; avg_frame_rate?: string; r_frame_rate?: string; time_base?: string; nb_frames?: Field; codec_name?: string; duration?: Field; tags?: Record<string, string> };
+      let parsed: { streams?: Stream[]; format?: { duration?: string } } = {};
       try {
-        parsed = JSON.parse(String(stdout || '{}'));
+        parsed = JSON.parse(String(stdout || '{}')) as typeof parsed;
       } catch {
         /* fall through to the error below */
       }
@@ -72,7 +74,7 @@ export function probeVideo(file: string): Promise<VideoInfo> {
       }
       const nb = Number(s.nb_frames);
       const duration = Number(parsed.format?.duration);
-      const tags = (typeof s.tags === 'object' ? s.tags : {}) as Record<string, string>;
+      const tags = (typeof s.tags === 'object' ? s.tags : {});
       const videoDuration = Number(s.duration) > 0 ? Number(s.duration) : parseClock(tags.DURATION);
       resolve({
         width,

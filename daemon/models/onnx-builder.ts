@@ -115,7 +115,7 @@ export class OnnxGraph {
     const needed = new Set(outputs);
     const keep: OnnxNode[] = [];
     for (let i = this.nodes.length - 1; i >= 0; i--) {
-      const n = this.nodes[i]!;
+      const n = this.nodes[i];
       if (n.outputs.some((o) => needed.has(o))) {
         keep.push(n);
         for (const x of n.inputs) if (x) needed.add(x);
@@ -192,8 +192,8 @@ function littleEndianBytes(data: OnnxInitializer['data']): Uint8Array {
   if (data instanceof Uint8Array) return data;
   const bytes = new Uint8Array(n * data.BYTES_PER_ELEMENT);
   const view = new DataView(bytes.buffer);
-  if (data instanceof Float32Array) for (let i = 0; i < n; i++) view.setFloat32(i * 4, data[i]!, true);
-  else if (data instanceof Int32Array) for (let i = 0; i < n; i++) view.setInt32(i * 4, data[i]!, true);
-  else for (let i = 0; i < n; i++) view.setBigInt64(i * 8, data[i]!, true);
+  if (data instanceof Float32Array) for (let i = 0; i < n; i++) view.setFloat32(i * 4, data[i], true);
+  else if (data instanceof Int32Array) for (let i = 0; i < n; i++) view.setInt32(i * 4, data[i], true);
+  else for (let i = 0; i < n; i++) view.setBigInt64(i * 8, data[i], true);
   return bytes;
 }

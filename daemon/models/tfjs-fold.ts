@@ -11,7 +11,7 @@ export function strides(shape: readonly number[]): number[] {
   let acc = 1;
   for (let i = shape.length - 1; i >= 0; i--) {
     s[i] = acc;
-    acc *= shape[i]!;
+    acc *= shape[i];
   }
   return s;
 }
@@ -28,7 +28,7 @@ export function makeTensor(dtype: TfjsDtype, shape: number[], values?: ArrayLike
 
 export function scalarOf(t: HostTensor): number {
   if (t.data.length !== 1) throw new Error(`expected a scalar, got shape [${t.shape}]`);
-  return t.data[0]!;
+  return t.data[0];
 }
 
 export function toInts(t: HostTensor): number[] {
@@ -58,17 +58,17 @@ function broadcastIndex(shape: readonly number[], outShape: readonly number[]): 
   const effStr = outShape.map((_, i) => {
     const k = i - pad;
     if (k < 0) return 0;
-    return shape[k] === 1 ? 0 : inStr[k]!;
+    return shape[k] === 1 ? 0 : inStr[k];
   });
   const counter = new Array<number>(r).fill(0);
   let cur = 0;
   for (let i = 0; i < n; i++) {
     idx[i] = cur;
     for (let d = r - 1; d >= 0; d--) {
-      counter[d]!++;
-      cur += effStr[d]!;
-      if (counter[d]! < outShape[d]!) break;
-      cur -= effStr[d]! * counter[d]!;
+      counter[d]++;
+      cur += effStr[d];
+      if (counter[d] < outShape[d]) break;
+      cur -= effStr[d] * counter[d];
       counter[d] = 0;
     }
   }
@@ -78,7 +78,7 @@ function broadcastIndex(shape: readonly number[], outShape: readonly number[]): 
 export function broadcastTo(t: HostTensor, shape: number[]): HostTensor {
   const idx = broadcastIndex(t.shape, shape);
   const out = makeTensor(t.dtype, shape);
-  for (let i = 0; i < idx.length; i++) out.data[i] = t.data[idx[i]!]!;
+  for (let i = 0; i < idx.length; i++) out.data[i] = t.data[idx[i]]!;
   return out;
 }
 
@@ -92,7 +92,7 @@ export function binary(a: HostTensor, b: HostTensor, fn: BinaryFn, outDtype?: Tf
   const out = makeTensor(outDtype ?? a.dtype, shape);
   const isInt = out.dtype !== 'float32';
   for (let i = 0; i < ia.length; i++) {
-    const v = fn(a.data[ia[i]!]!, b.data[ib[i]!]!);
+    const v = fn(a.data[ia[i]], b.data[ib[i]]);
     out.data[i] = isInt ? Math.trunc(v) : v;
   }
   return out;
@@ -100,7 +100,7 @@ export function binary(a: HostTensor, b: HostTensor, fn: BinaryFn, outDtype?: Tf
 
 export function unary(a: HostTensor, fn: (x: number) => number, outDtype?: TfjsDtype): HostTensor {
   const out = makeTensor(outDtype ?? a.dtype, a.shape);
-  for (let i = 0; i < a.data.length; i++) out.data[i] = fn(a.data[i]!);
+  for (let i = 0; i < a.data.length; i++) out.data[i] = fn(a.data[i]);
   return out;
 }
 
@@ -111,9 +111,9 @@ export function reshape(t: HostTensor, shape: number[]): HostTensor {
 export function transpose(t: HostTensor, perm: readonly number[]): HostTensor {
   const r = t.shape.length;
   if (perm.length !== r) throw new Error(`transpose: perm [${perm}] for rank ${r}`);
-  const outShape = perm.map((p) => t.shape[p]!);
+  const outShape = perm.map((p) => t.shape[p]);
   const inStr = strides(t.shape);
-  const permStr = perm.map((p) => inStr[p]!);
+  const permStr = perm.map((p) => inStr[p]);
   const out = makeTensor(t.dtype, outShape);
   const n = out.data.length;
   const counter = new Array<number>(r).fill(0);
@@ -121,10 +121,10 @@ export function transpose(t: HostTensor, perm: readonly number[]): HostTensor {
   for (let i = 0; i < n; i++) {
     out.data[i] = t.data[cur]!;
     for (let d = r - 1; d >= 0; d--) {
-      counter[d]!++;
-      cur += permStr[d]!;
-      if (counter[d]! < outShape[d]!) break;
-      cur -= permStr[d]! * counter[d]!;
+      counter[d]++;
+      cur += permStr[d];
+      if (counter[d] < outShape[d]) break;
+      cur -= permStr[d] * counter[d];
       counter[d] = 0;
     }
   }
@@ -132,10 +132,10 @@ export function transpose(t: HostTensor, perm: readonly number[]): HostTensor {
 }
 
 export function concat(ts: HostTensor[], axis: number): HostTensor {
-  const first = ts[0]!;
+  const first = ts[0];
   const r = first.shape.length;
   const outShape = [...first.shape];
-  outShape[axis] = ts.reduce((s, t) => s + t.shape[axis]!, 0);
+  outShape[axis] = ts.reduce((s, t) => s + t.shape[axis], 0);
   const out = makeTensor(first.dtype, outShape);
   const outer = shapeSize(first.shape.slice(0, axis));
   const inner = shapeSize(first.shape.slice(axis + 1));
@@ -143,7 +143,7 @@ export function concat(ts: HostTensor[], axis: number): HostTensor {
   for (let o = 0; o < outer; o++) {
     for (const t of ts) {
       if (t.shape.length !== r) throw new Error('concat: rank mismatch');
-      const chunk = t.shape[axis]! * inner;
+      const chunk = t.shape[axis] * inner;
       out.data.set(t.data.subarray(o * chunk, (o + 1) * chunk), off);
       off += chunk;
     }
@@ -152,7 +152,7 @@ export function concat(ts: HostTensor[], axis: number): HostTensor {
 }
 
 export function tile(t: HostTensor, reps: readonly number[]): HostTensor {
-  const outShape = t.shape.map((d, i) => d * reps[i]!);
+  const outShape = t.shape.map((d, i) => d * reps[i]);
   const out = makeTensor(t.dtype, outShape);
   const inStr = strides(t.shape);
   const outStr = strides(outShape);
@@ -160,9 +160,9 @@ export function tile(t: HostTensor, reps: readonly number[]): HostTensor {
     let rem = i;
     let src = 0;
     for (let d = 0; d < outShape.length; d++) {
-      const c = Math.floor(rem / outStr[d]!);
-      rem -= c * outStr[d]!;
-      src += (c % t.shape[d]!) * inStr[d]!;
+      const c = Math.floor(rem / outStr[d]);
+      rem -= c * outStr[d];
+      src += (c % t.shape[d]) * inStr[d];
     }
     out.data[i] = t.data[src]!;
   }
@@ -185,9 +185,9 @@ export function gatherSel(t: HostTensor, sel: AxisSel[]): HostTensor {
     let rem = i;
     let src = 0;
     for (let d = 0; d < sel.length; d++) {
-      const c = Math.floor(rem / outStr[d]!);
-      rem -= c * outStr[d]!;
-      src += (sel[d]!.start + c * sel[d]!.step) * inStr[d]!;
+      const c = Math.floor(rem / outStr[d]);
+      rem -= c * outStr[d];
+      src += (sel[d].start + c * sel[d].step) * inStr[d];
     }
     out.data[i] = t.data[src]!;
   }
@@ -231,7 +231,7 @@ export function resolveStridedSlice(
   const outShape: number[] = [];
   let axis = 0;
   const full = (): void => {
-    const d = shape[axis]!;
+    const d = shape[axis];
     sel.push({ start: 0, step: 1, len: d });
     outShape.push(d);
     axis++;
@@ -248,11 +248,11 @@ export function resolveStridedSlice(
       continue;
     }
     if (axis >= rank) throw new Error(`strided slice: more indices than rank ${rank}`);
-    const d = shape[axis]!;
+    const d = shape[axis];
     const s = stridesIn[i] ?? 1;
     if (s === 0) throw new Error('strided slice: stride 0');
-    let b = begin[i]!;
-    let e = end[i]!;
+    let b = begin[i];
+    const e = end[i];
     if (m.shrink & bit) {
       if (b < 0) b += d;
       if (b < 0 || b >= d) throw new Error(`strided slice: index ${begin[i]} out of range for dim ${d}`);
@@ -303,18 +303,18 @@ export function reduce(t: HostTensor, axes: number[], kind: 'sum' | 'mean' | 'ma
     let rem = i;
     let o = 0;
     for (let d = 0; d < r; d++) {
-      const c = Math.floor(rem / inStr[d]!);
-      rem -= c * inStr[d]!;
-      if (!ax.has(d)) o += c * outStr[d]!;
+      const c = Math.floor(rem / inStr[d]);
+      rem -= c * inStr[d];
+      if (!ax.has(d)) o += c * outStr[d];
     }
-    const v = t.data[i]!;
-    if (kind === 'max') acc[o] = Math.max(acc[o]!, v);
-    else if (kind === 'min') acc[o] = Math.min(acc[o]!, v);
-    else if (kind === 'prod') acc[o] = acc[o]! * v;
-    else acc[o] = acc[o]! + v;
-    count[o]!++;
+    const v = t.data[i];
+    if (kind === 'max') acc[o] = Math.max(acc[o], v);
+    else if (kind === 'min') acc[o] = Math.min(acc[o], v);
+    else if (kind === 'prod') acc[o] = acc[o] * v;
+    else acc[o] = acc[o] + v;
+    count[o]++;
   }
-  for (let i = 0; i < out.data.length; i++) out.data[i] = kind === 'mean' ? acc[i]! / count[i]! : acc[i]!;
+  for (let i = 0; i < out.data.length; i++) out.data[i] = kind === 'mean' ? acc[i] / count[i] : acc[i];
   if (!keepDims) out.shape = t.shape.filter((_, i) => !ax.has(i));
   return out;
 }

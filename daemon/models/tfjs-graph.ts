@@ -178,7 +178,7 @@ function decodeWeight(w: ManifestWeight, bytes: Buffer, file: string): HostTenso
         const v = q.dtype === 'uint8' ? view.getUint8(i) : view.getUint16(i * 2, true);
         out[i] = v * scale + min;
       }
-      if (out instanceof Int32Array) for (let i = 0; i < count; i++) out[i] = Math.round(out[i]!);
+      if (out instanceof Int32Array) for (let i = 0; i < count; i++) out[i] = Math.round(out[i]);
     } else {
       throw new RuntimeFailure(`tfjs-graph: ${file}: weight "${w.name}" uses unsupported quantization dtype "${q.dtype}" (supported: uint8, uint16, float16)`);
     }
@@ -279,7 +279,7 @@ export async function readTfjsGraphModel(dir: string): Promise<TfjsGraphModel> {
   } catch (err) {
     throw new RuntimeFailure(`tfjs-graph: ${file} is not valid JSON: ${errorMessage(err)}`);
   }
-  const manifest = ((json as { weightsManifest?: ManifestGroup[] })?.weightsManifest ?? []) as ManifestGroup[];
+  const manifest = ((json as { weightsManifest?: ManifestGroup[] })?.weightsManifest ?? []);
   const groupBytes: Buffer[] = [];
   for (const group of manifest) {
     const parts: Buffer[] = [];

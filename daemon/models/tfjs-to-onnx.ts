@@ -279,7 +279,7 @@ class Converter {
       outInfos.push({ name: out.name, dtype: onnxDtype(d.dtype), dims: shape });
     }
     this.g.prune(spec.outputs.map((o) => o.name));
-    const inDims = layout === 'NCHW' ? TO_NCHW.map((p) => spec.input.shapeNhwc[p]!) : [...spec.input.shapeNhwc];
+    const inDims = layout === 'NCHW' ? TO_NCHW.map((p) => spec.input.shapeNhwc[p]) : [...spec.input.shapeNhwc];
     const metadata = { converter: CONVERTER_NAME, ...(spec.metadata ?? {}) };
     const onnx = this.g.encode({
       inputs: [{ name: spec.input.name, dtype: 'float32', dims: inDims }],
@@ -358,12 +358,12 @@ class Converter {
     let p = perm;
     if (prev) {
       from = prev.src;
-      p = perm.map((i) => prev.perm[i]!);
+      p = perm.map((i) => prev.perm[i]);
     }
     if (isIdentityPerm(p)) return from;
     const [out] = this.g.addNode('Transpose', [from], [base], { perm: { ints: p } });
-    this.transposeOf.set(out!, { src: from, perm: p });
-    return out!;
+    this.transposeOf.set(out, { src: from, perm: p });
+    return out;
   }
 
   /** ONNX tensor holding the TF layout. */
@@ -385,8 +385,8 @@ class Converter {
     const from = this.reshapeOf.get(src) ?? src;
     const shp = this.g.constant('shape', 'int64', [shape.length], shape);
     const [out] = this.g.addNode('Reshape', [from, shp], [base]);
-    this.reshapeOf.set(out!, from);
-    return out!;
+    this.reshapeOf.set(out, from);
+    return out;
   }
 
   private constInit(base: string, t: HostTensor, nchwBroadcast: boolean, rank = 4): string {
@@ -432,7 +432,7 @@ class Converter {
       return;
     }
     if (ins.every((v) => v.kind === 'const')) {
-      const ts = ins.map((v) => (v as ConstVal).t);
+      const ts = ins.map((v) => (v).t);
       const outs = this.fold(node, ts);
       outs.forEach((t, i) => this.set(node, { kind: 'const', t }, i));
       return;
@@ -443,8 +443,8 @@ class Converter {
   /** Constant folding of one node whose inputs are all constants. */
   private fold(node: TfjsNode, ts: HostTensor[]): HostTensor[] {
     const op = node.op;
-    const a = ts[0]!;
-    const b = ts[1]!;
+    const a = ts[0];
+    const b = ts[1];
     const bin = BINARY_FOLD[op];
     if (bin) {
       const outDt = COMPARE_OPS.has(op) ? 'bool' : undefined;
@@ -477,9 +477,9 @@ class Converter {
         return [F.transpose(a, F.toInts(b))];
       case 'ConcatV2':
       case 'Concat': {
-        const axisT = op === 'ConcatV2' ? ts[ts.length - 1]! : a;
+        const axisT = op === 'ConcatV2' ? ts[ts.length - 1] : a;
         const parts = op === 'ConcatV2' ? ts.slice(0, -1) : ts.slice(1);
-        return [F.concat(parts, normAxis(F.scalarOf(axisT), parts[0]!.shape.length, node))];
+        return [F.concat(parts, normAxis(F.scalarOf(axisT), parts[0].shape.length, node))];
       }
       case 'Pack': {
         const axis = normAxis(attrInt(node, 'axis', 0)!, a.shape.length + 1, node);
@@ -487,7 +487,7 @@ class Converter {
       }
       case 'Unpack': {
         const axis = normAxis(attrInt(node, 'axis', 0)!, a.shape.length, node);
-        const n = a.shape[axis]!;
+        const n = a.shape[axis];
         const outShape = a.shape.filter((_, i) => i !== axis);
         const res: HostTensor[] = [];
         for (let k = 0; k < n; k++) {
@@ -501,13 +501,13 @@ class Converter {
         return [F.reshape(F.gatherSel(a, r.sel), r.outShape)];
       }
       case 'Slice': {
-        const sel = this.sliceSel(node, a.shape, F.toInts(b), F.toInts(ts[2]!));
+        const sel = this.sliceSel(node, a.shape, F.toInts(b), F.toInts(ts[2]));
         return [F.gatherSel(a, sel)];
       }
       case 'Tile':
         return [F.tile(a, F.toInts(b))];
       case 'Range': {
-        const [start, limit, delta] = [F.scalarOf(a), F.scalarOf(b), F.scalarOf(ts[2]!)];
+        const [start, limit, delta] = [F.scalarOf(a), F.scalarOf(b), F.scalarOf(ts[2])];
         const vals: number[] = [];
         for (let v = start; delta > 0 ? v < limit : v > limit; v += delta) vals.push(v);
         return [F.makeTensor(a.dtype, [vals.length], vals)];
@@ -529,10 +529,10 @@ class Converter {
       }
       case 'GatherV2':
       case 'Gather': {
-        const axis = op === 'GatherV2' ? normAxis(F.scalarOf(ts[2]!), a.shape.length, node) : 0;
+        const axis = op === 'GatherV2' ? normAxis(F.scalarOf(ts[2]), a.shape.length, node) : 0;
         const idx = F.toInts(b);
         const parts = idx.map((k) => {
-          const kk = k < 0 ? k + a.shape[axis]! : k;
+          const kk = k < 0 ? k + a.shape[axis] : k;
           const sel = a.shape.map((d, i) => (i === axis ? { start: kk, step: 1, len: 1 } : { start: 0, step: 1, len: d }));
           return F.gatherSel(a, sel);
         });
@@ -575,7 +575,7 @@ class Converter {
   }
 
   private stridedSlice(node: TfjsNode, shape: number[], ts: HostTensor[]): F.StridedSliceResolved {
-    return F.resolveStridedSlice(shape, F.toInts(ts[1]!), F.toInts(ts[2]!), F.toInts(ts[3]!), {
+    return F.resolveStridedSlice(shape, F.toInts(ts[1]), F.toInts(ts[2]), F.toInts(ts[3]), {
       begin: attrInt(node, 'begin_mask', 0)!,
       end: attrInt(node, 'end_mask', 0)!,
       ellipsis: attrInt(node, 'ellipsis_mask', 0)!,
@@ -587,8 +587,8 @@ class Converter {
   private sliceSel(node: TfjsNode, shape: number[], begin: number[], size: number[]): F.AxisSel[] {
     if (begin.length !== shape.length || size.length !== shape.length) fail(`node "${node.name}" (Slice): begin/size rank does not match [${shape}]`);
     return shape.map((d, i) => {
-      const s = begin[i]!;
-      const len = size[i] === -1 ? d - s : size[i]!;
+      const s = begin[i];
+      const len = size[i] === -1 ? d - s : size[i];
       if (s < 0 || len < 0 || s + len > d) fail(`node "${node.name}" (Slice): begin ${begin} size ${size} out of range for [${shape}]`);
       return { start: s, step: 1, len };
     });
@@ -606,7 +606,8 @@ class Converter {
     const op = node.op;
     const base = node.name;
     if (BINARY_ONNX[op] || op === 'BiasAdd' || op === 'SquaredDifference') {
-      let [a, b] = [ins[0]!, ins[1]!];
+      const a = ins[0];
+      let b = ins[1];
       if (op === 'BiasAdd') b = { kind: 'const', t: this.biasShape(node, this.constInput(node, ins, 1, 'bias'), a.kind === 'dyn' ? a.shape.length : 0) };
       if (this.tryFoldIntoConv(node, op === 'BiasAdd' ? 'Add' : op, a, b)) return;
       if (op === 'SquaredDifference') {
@@ -620,10 +621,10 @@ class Converter {
       return;
     }
     if (op === 'AddN') {
-      if (ins.length === 2 && this.tryFoldIntoConv(node, 'Add', ins[0]!, ins[1]!)) return;
-      let acc = ins[0]!;
-      for (let i = 1; i < ins.length; i++) acc = this.binaryOp('Add', acc, ins[i]!, i === ins.length - 1 ? base : `${base}__${i}`);
-      if (ins.length === 2) (acc as DynVal).sumConv = this.sumConvOf(node, acc as DynVal, ins[0]!, ins[1]!);
+      if (ins.length === 2 && this.tryFoldIntoConv(node, 'Add', ins[0], ins[1])) return;
+      let acc = ins[0];
+      for (let i = 1; i < ins.length; i++) acc = this.binaryOp('Add', acc, ins[i], i === ins.length - 1 ? base : `${base}__${i}`);
+      if (ins.length === 2) (acc as DynVal).sumConv = this.sumConvOf(node, acc as DynVal, ins[0], ins[1]);
       this.set(node, acc);
       return;
     }
@@ -651,20 +652,20 @@ class Converter {
         }
         const code = { float32: 1, int32: 6, bool: 9 }[to];
         const [out] = this.g.addNode('Cast', [x.name], [base], { to: { i: code } });
-        this.set(node, { ...this.dyn(out!, to, x.shape, x.nchw) });
+        this.set(node, { ...this.dyn(out, to, x.shape, x.nchw) });
         return;
       }
       case 'Relu6': {
         const lo = this.g.constant('clip_min', 'float32', [], [0]);
         const hi = this.g.constant('clip_max', 'float32', [], [6]);
         const [out] = this.g.addNode('Clip', [x.name, lo, hi], [base]);
-        this.set(node, this.dyn(out!, x.dtype, x.shape, x.nchw));
+        this.set(node, this.dyn(out, x.dtype, x.shape, x.nchw));
         return;
       }
       case 'Rsqrt': {
         const [s] = this.g.addNode('Sqrt', [x.name], [`${base}__sqrt`]);
-        const [out] = this.g.addNode('Reciprocal', [s!], [base]);
-        this.set(node, this.dyn(out!, x.dtype, x.shape, x.nchw));
+        const [out] = this.g.addNode('Reciprocal', [s], [base]);
+        this.set(node, this.dyn(out, x.dtype, x.shape, x.nchw));
         return;
       }
       case 'Square':
@@ -672,12 +673,12 @@ class Converter {
         return;
       case 'LeakyRelu': {
         const [out] = this.g.addNode('LeakyRelu', [x.name], [base], { alpha: { f: attrFloat(node, 'alpha', 0.2)! } });
-        this.set(node, this.dyn(out!, x.dtype, x.shape, x.nchw));
+        this.set(node, this.dyn(out, x.dtype, x.shape, x.nchw));
         return;
       }
       case 'Softmax': {
         const [out] = this.g.addNode('Softmax', [this.plain(x)], [base], { axis: { i: x.shape.length - 1 } });
-        this.set(node, this.dyn(out!, x.dtype, x.shape, false));
+        this.set(node, this.dyn(out, x.dtype, x.shape, false));
         return;
       }
       case 'Conv2D':
@@ -717,19 +718,19 @@ class Converter {
       case 'Transpose': {
         const perm = F.toInts(this.constInput(node, ins, 1, 'perm'));
         if (perm.length !== x.shape.length) fail(`node "${node.name}" (Transpose): perm [${perm}] for rank ${x.shape.length}`);
-        const shape = perm.map((p) => x.shape[p]!);
+        const shape = perm.map((p) => x.shape[p]);
         // transposing a Pack result that only moves the packed axis: pack along the new position
         const pk = x.nchw ? undefined : this.packOf.get(x.name);
         if (pk) {
           const j = perm.indexOf(pk.axis);
           const rest = perm.filter((_, i) => i !== j);
-          if (rest.every((v, i) => i === 0 || v > rest[i - 1]!)) {
+          if (rest.every((v, i) => i === 0 || v > rest[i - 1])) {
             this.set(node, this.emitPack(pk.ins, j, base));
             return;
           }
         }
         // ONNX holds x as transpose(logical, TO_NCHW) when nchw: logical = onnx.transpose(TO_NHWC)
-        const onnxPerm = x.nchw ? perm.map((p) => TO_NHWC[p]!) : perm;
+        const onnxPerm = x.nchw ? perm.map((p) => TO_NHWC[p]) : perm;
         const out = this.transposeTensor(x.name, onnxPerm, base);
         this.set(node, this.dyn(out, x.dtype, shape, false));
         return;
@@ -750,10 +751,10 @@ class Converter {
       }
       case 'Tile': {
         const reps = F.toInts(this.constInput(node, ins, 1, 'multiples'));
-        const shape = x.shape.map((d, i) => d * reps[i]!);
-        const onnxReps = x.nchw ? TO_NCHW.map((p) => reps[p]!) : reps;
+        const shape = x.shape.map((d, i) => d * reps[i]);
+        const onnxReps = x.nchw ? TO_NCHW.map((p) => reps[p]) : reps;
         const [out] = this.g.addNode('Tile', [x.name, this.int64(onnxReps)], [base]);
-        this.set(node, this.dyn(out!, x.dtype, shape, x.nchw));
+        this.set(node, this.dyn(out, x.dtype, shape, x.nchw));
         return;
       }
       case 'Pad':
@@ -766,7 +767,7 @@ class Converter {
         if (u) {
           const attrs: Record<string, OnnxAttr> = op === 'Elu' ? { alpha: { f: 1 } } : {};
           const [out] = this.g.addNode(u, [x.name], [base], attrs);
-          this.set(node, this.dyn(out!, x.dtype, x.shape, x.nchw));
+          this.set(node, this.dyn(out, x.dtype, x.shape, x.nchw));
           return;
         }
         fail(`unsupported op "${op}" at node "${node.name}" with a non-constant input (supported: ${SUPPORTED_OPS.join(', ')})`);
@@ -791,13 +792,13 @@ class Converter {
     };
     const [out] = this.g.addNode(onnxOp, [operand(a), operand(b)], [base]);
     const dtype = a.kind === 'dyn' ? a.dtype : (b as DynVal).dtype;
-    return this.dyn(out!, dtype, shape, useNchw);
+    return this.dyn(out, dtype, shape, useNchw);
   }
 
   /** For out = a + b (both dynamic, same shape): a Conv among a, b whose output is used only here. */
   private sumConvOf(node: TfjsNode, out: DynVal, a: Val, b: Val): ConvRecord | undefined {
     if (a.kind !== 'dyn' || b.kind !== 'dyn' || !sameShape(a.shape, b.shape)) return undefined;
-    for (const [v, ref] of [[a, node.inputs[0]!], [b, node.inputs[1]!]] as const) {
+    for (const [v, ref] of [[a, node.inputs[0]], [b, node.inputs[1]]] as const) {
       const rec = v.conv ?? v.sumConv;
       if (rec && sameShape(v.shape, out.shape) && (this.consumers.get(normRef(ref)) ?? 0) === 1) return rec;
     }
@@ -813,9 +814,9 @@ class Converter {
     const additive = op === 'Add' || op === 'AddV2' || op === 'Sub';
     const recOf = (v: DynVal): ConvRecord | undefined => v.conv ?? (additive ? v.sumConv : undefined);
     if (a.kind === 'dyn' && recOf(a) && b.kind === 'const') {
-      [convVal, c, convRef] = [a, b.t, node.inputs[0]!];
+      [convVal, c, convRef] = [a, b.t, node.inputs[0]];
     } else if (b.kind === 'dyn' && recOf(b) && a.kind === 'const' && (op === 'Add' || op === 'AddV2' || op === 'Mul')) {
-      [convVal, c, convRef] = [b, a.t, node.inputs[1]!];
+      [convVal, c, convRef] = [b, a.t, node.inputs[1]];
     } else return false;
     if ((this.consumers.get(normRef(convRef)) ?? 0) !== 1) return false;
     const rec = recOf(convVal)!;
@@ -825,7 +826,7 @@ class Converter {
     const lead = c.shape.slice(0, -1);
     const last = c.shape[c.shape.length - 1] ?? 1;
     if (lead.some((d) => d !== 1) || (last !== 1 && last !== ch)) return false;
-    const at = (i: number): number => (last === 1 ? c.data[0]! : c.data[i]!);
+    const at = (i: number): number => (last === 1 ? c.data[0] : c.data[i]);
     const mul = new Float64Array(ch).fill(1);
     const add = new Float64Array(ch);
     for (let o = 0; o < ch; o++) {
@@ -851,9 +852,9 @@ class Converter {
     }
     const { weights, bias, perOut } = rec;
     for (let o = 0; o < ch; o++) {
-      const m = mul[o]!;
-      bias[o] = bias[o]! * m + add[o]!;
-      if (m !== 1) for (let j = o * perOut; j < (o + 1) * perOut; j++) weights[j] = weights[j]! * m;
+      const m = mul[o];
+      bias[o] = bias[o] * m + add[o];
+      if (m !== 1) for (let j = o * perOut; j < (o + 1) * perOut; j++) weights[j] = weights[j] * m;
     }
   }
 
@@ -870,16 +871,16 @@ class Converter {
     const depthwise = node.op === 'DepthwiseConv2dNative';
     let pads: { before: number; after: number; out: number }[];
     if (padding === 'SAME' || padding === 'VALID') {
-      pads = [tfPads(padding, h, kh, st[1]!, dil[1]!), tfPads(padding, w, kw, st[2]!, dil[2]!)];
+      pads = [tfPads(padding, h, kh, st[1], dil[1]), tfPads(padding, w, kw, st[2], dil[2])];
     } else if (padding === 'EXPLICIT') {
       const ep = attrInts(node, 'explicit_paddings', [])!;
       if (ep.length !== 8) fail(`node "${node.name}" (${node.op}): explicit_paddings [${ep}] is not 8 values`);
       pads = [1, 2].map((ax, i) => {
-        const before = ep[ax * 2]!;
-        const after = ep[ax * 2 + 1]!;
-        const size = [h, w][i]!;
-        const k = [kh, kw][i]!;
-        const out = Math.floor((size + before + after - ((k - 1) * dil[ax]! + 1)) / st[ax]!) + 1;
+        const before = ep[ax * 2];
+        const after = ep[ax * 2 + 1];
+        const size = [h, w][i];
+        const k = [kh, kw][i];
+        const out = Math.floor((size + before + after - ((k - 1) * dil[ax] + 1)) / st[ax]) + 1;
         return { before, after, out };
       });
     } else fail(`node "${node.name}" (${node.op}): padding "${padding}" is not supported (SAME, VALID, EXPLICIT)`);
@@ -906,14 +907,14 @@ class Converter {
     const inputs = [this.nchw(x), wName];
     const attrs: Record<string, OnnxAttr> = {
       kernel_shape: { ints: [kh, kw] },
-      strides: { ints: [st[1]!, st[2]!] },
-      dilations: { ints: [dil[1]!, dil[2]!] },
-      pads: { ints: [pads[0]!.before, pads[1]!.before, pads[0]!.after, pads[1]!.after] },
+      strides: { ints: [st[1], st[2]] },
+      dilations: { ints: [dil[1], dil[2]] },
+      pads: { ints: [pads[0].before, pads[1].before, pads[0].after, pads[1].after] },
       group: { i: group },
     };
     const [out] = this.g.addNode('Conv', inputs, [node.name], attrs);
-    const rec: ConvRecord = { inputs, weights, bias: undefined, outChannels: outCh, perOut: wDims[1]! * kh * kw, baseName: node.name };
-    const v = this.dyn(out!, 'float32', [n, pads[0]!.out, pads[1]!.out, outCh], true);
+    const rec: ConvRecord = { inputs, weights, bias: undefined, outChannels: outCh, perOut: wDims[1] * kh * kw, baseName: node.name };
+    const v = this.dyn(out, 'float32', [n, pads[0].out, pads[1].out, outCh], true);
     v.conv = rec;
     this.set(node, v);
   }
@@ -924,17 +925,17 @@ class Converter {
     if (fmt !== 'NHWC') fail(`node "${node.name}" (${node.op}): data_format "${fmt}" is not supported (expected NHWC)`);
     const [scale, offset, mean, variance] = [1, 2, 3, 4].map((i) => this.constInput(node, ins, i, 'scale/offset/mean/variance'));
     const eps = attrFloat(node, 'epsilon', 1e-3)!;
-    const ch = x.shape[x.shape.length - 1]!;
+    const ch = x.shape[x.shape.length - 1];
     const mul = new Float32Array(ch);
     const add = new Float32Array(ch);
     for (let c = 0; c < ch; c++) {
-      const a = scale!.data[c]! / Math.sqrt(variance!.data[c]! + eps);
+      const a = scale.data[c] / Math.sqrt(variance.data[c] + eps);
       mul[c] = a;
-      add[c] = offset!.data[c]! - mean!.data[c]! * a;
+      add[c] = offset.data[c] - mean.data[c] * a;
     }
     const mulT: HostTensor = { dtype: 'float32', shape: [ch], data: mul };
     const addT: HostTensor = { dtype: 'float32', shape: [ch], data: add };
-    if (x.conv && (this.consumers.get(normRef(node.inputs[0]!)) ?? 0) === 1) {
+    if (x.conv && (this.consumers.get(normRef(node.inputs[0])) ?? 0) === 1) {
       this.applyConvFold(x.conv, mul, add);
       this.set(node, { kind: 'dyn', name: x.name, dtype: x.dtype, shape: x.shape, nchw: x.nchw, conv: x.conv });
       return;
@@ -947,7 +948,7 @@ class Converter {
         [node.name],
         { epsilon: { f: 0 } },
       );
-      this.set(node, this.dyn(out!, 'float32', x.shape, true));
+      this.set(node, this.dyn(out, 'float32', x.shape, true));
       return;
     }
     const m = this.binaryOp('Mul', x, { kind: 'const', t: mulT }, `${node.name}__mul`);
@@ -961,30 +962,30 @@ class Converter {
     if (k[0] !== 1 || k[3] !== 1 || st[0] !== 1 || st[3] !== 1) fail(`node "${node.name}" (${node.op}): pooling over batch/channels is not supported`);
     const padding = attrString(node, 'padding', 'VALID')!;
     if (padding !== 'SAME' && padding !== 'VALID') fail(`node "${node.name}" (${node.op}): padding "${padding}" is not supported`);
-    const ph = tfPads(padding, x.shape[1]!, k[1]!, st[1]!, 1);
-    const pw = tfPads(padding, x.shape[2]!, k[2]!, st[2]!, 1);
+    const ph = tfPads(padding, x.shape[1], k[1], st[1], 1);
+    const pw = tfPads(padding, x.shape[2], k[2], st[2], 1);
     const attrs: Record<string, OnnxAttr> = {
-      kernel_shape: { ints: [k[1]!, k[2]!] },
-      strides: { ints: [st[1]!, st[2]!] },
+      kernel_shape: { ints: [k[1], k[2]] },
+      strides: { ints: [st[1], st[2]] },
       pads: { ints: [ph.before, pw.before, ph.after, pw.after] },
     };
     if (node.op === 'AvgPool') attrs.count_include_pad = { i: 0 };
     const [out] = this.g.addNode(node.op === 'MaxPool' ? 'MaxPool' : 'AveragePool', [this.nchw(x)], [node.name], attrs);
-    this.set(node, this.dyn(out!, x.dtype, [x.shape[0]!, ph.out, pw.out, x.shape[3]!], true));
+    this.set(node, this.dyn(out, x.dtype, [x.shape[0], ph.out, pw.out, x.shape[3]], true));
   }
 
   private reduceOp(node: TfjsNode, x: DynVal, axesT: HostTensor): void {
     const r = x.shape.length;
     const axes = [...new Set(F.toInts(axesT).map((a) => normAxis(a, r, node)))].sort((p, q) => p - q);
     const keep = attrBool(node, 'keep_dims', false)!;
-    const onnxOp = ({ Mean: 'ReduceMean', Sum: 'ReduceSum', Max: 'ReduceMax', Min: 'ReduceMin', Prod: 'ReduceProd' } as Record<string, string>)[node.op]!;
+    const onnxOp = ({ Mean: 'ReduceMean', Sum: 'ReduceSum', Max: 'ReduceMax', Min: 'ReduceMin', Prod: 'ReduceProd' } as Record<string, string>)[node.op];
     let src = x.name;
     let nchw = x.nchw;
     let onnxAxes = axes;
     if (x.nchw) {
-      onnxAxes = axes.map((a) => NHWC_AXIS_TO_NCHW[a]!);
+      onnxAxes = axes.map((a) => NHWC_AXIS_TO_NCHW[a]);
       const remaining = TO_NCHW.filter((a) => !axes.includes(a));
-      if (!keep && !remaining.every((v, i) => i === 0 || v > remaining[i - 1]!)) {
+      if (!keep && !remaining.every((v, i) => i === 0 || v > remaining[i - 1])) {
         src = this.plain(x);
         nchw = false;
         onnxAxes = axes;
@@ -996,7 +997,7 @@ class Converter {
     if (this.opset >= 13 && onnxOp === 'ReduceSum') inputs.push(this.int64(onnxAxes));
     else attrs.axes = { ints: onnxAxes };
     const [out] = this.g.addNode(onnxOp, inputs, [node.name], attrs);
-    this.set(node, this.dyn(out!, x.dtype, shape, nchw && keep));
+    this.set(node, this.dyn(out, x.dtype, shape, nchw && keep));
   }
 
   private concatOp(node: TfjsNode, ins: Val[]): void {
@@ -1004,22 +1005,22 @@ class Converter {
     const axisT = this.constInput(node, ins, v2 ? ins.length - 1 : 0, 'axis');
     const parts = v2 ? ins.slice(0, -1) : ins.slice(1);
     const shapes = parts.map((p) => (p.kind === 'const' ? p.t.shape : p.shape));
-    const r = shapes[0]!.length;
+    const r = shapes[0].length;
     const axis = normAxis(F.scalarOf(axisT), r, node);
-    const shape = [...shapes[0]!];
-    shape[axis] = shapes.reduce((s, sh) => s + sh[axis]!, 0);
+    const shape = [...shapes[0]];
+    shape[axis] = shapes.reduce((s, sh) => s + sh[axis], 0);
     const dyns = parts.filter((p): p is DynVal => p.kind === 'dyn');
     const useNchw = r === 4 && dyns.every((d) => d.nchw);
     const names = parts.map((p) => {
       if (p.kind === 'const') return this.constInit(node.name, p.t, useNchw);
       return useNchw ? p.name : this.plain(p);
     });
-    const [out] = this.g.addNode('Concat', names, [node.name], { axis: { i: useNchw ? NHWC_AXIS_TO_NCHW[axis]! : axis } });
-    this.set(node, this.dyn(out!, dyns[0]!.dtype, shape, useNchw));
+    const [out] = this.g.addNode('Concat', names, [node.name], { axis: { i: useNchw ? NHWC_AXIS_TO_NCHW[axis] : axis } });
+    this.set(node, this.dyn(out, dyns[0].dtype, shape, useNchw));
   }
 
   private packOp(node: TfjsNode, ins: Val[]): void {
-    const rank = (ins[0]!.kind === 'const' ? ins[0]!.t.shape : ins[0]!.shape).length;
+    const rank = (ins[0].kind === 'const' ? ins[0].t.shape : ins[0].shape).length;
     this.set(node, this.emitPack(ins, normAxis(attrInt(node, 'axis', 0)!, rank + 1, node), node.name));
   }
 
@@ -1031,16 +1032,16 @@ class Converter {
       if (p.kind === 'const') return this.constInit(base, F.reshape(p.t, expanded(p.t.shape)), false);
       return this.reshape(this.plain(p), expanded(p.shape), `${base}__in${i}`);
     });
-    const shape = [...shapes[0]!.slice(0, axis), ins.length, ...shapes[0]!.slice(axis)];
+    const shape = [...shapes[0].slice(0, axis), ins.length, ...shapes[0].slice(axis)];
     const [out] = this.g.addNode('Concat', names, [base], { axis: { i: axis } });
-    this.packOf.set(out!, { ins, axis });
+    this.packOf.set(out, { ins, axis });
     const d = ins.find((p): p is DynVal => p.kind === 'dyn')!;
-    return this.dyn(out!, d.dtype, shape, false);
+    return this.dyn(out, d.dtype, shape, false);
   }
 
   private unpackOp(node: TfjsNode, x: DynVal): void {
     const axis = normAxis(attrInt(node, 'axis', 0)!, x.shape.length, node);
-    const num = x.shape[axis]!;
+    const num = x.shape[axis];
     const outShape = x.shape.filter((_, i) => i !== axis);
     let src = this.plain(x);
     let onnxAxis = axis;
@@ -1048,7 +1049,7 @@ class Converter {
     const tr = this.transposeOf.get(src);
     if (tr) {
       const rest = tr.perm.filter((_, i) => i !== axis);
-      if (rest.every((v, i) => i === 0 || v > rest[i - 1]!)) {
+      if (rest.every((v, i) => i === 0 || v > rest[i - 1])) {
         src = tr.src;
         onnxAxis = tr.perm[axis]!;
       }
@@ -1075,14 +1076,14 @@ class Converter {
     const axes: number[] = [];
     const steps: number[] = [];
     sel.forEach((s, i) => {
-      const d = x.shape[i]!;
+      const d = x.shape[i];
       if (s.start === 0 && s.step === 1 && s.len === d) return;
       let end = s.start + (s.len - 1) * s.step + (s.step > 0 ? 1 : -1);
       if (s.step < 0 && end < 0) end = -d - 1;
       if (s.len === 0) end = s.start;
       starts.push(s.start);
       ends.push(end);
-      axes.push(keepNchw ? NHWC_AXIS_TO_NCHW[i]! : i);
+      axes.push(keepNchw ? NHWC_AXIS_TO_NCHW[i] : i);
       steps.push(s.step);
     });
     let out = src;
@@ -1105,14 +1106,14 @@ class Converter {
       if (m !== 'REFLECT') fail(`node "${node.name}" (MirrorPad): mode "${m}" is not supported (REFLECT only)`);
       mode = 'reflect';
     }
-    const logicalPads = (i: number): [number, number] => [p.data[2 * i]!, p.data[2 * i + 1]!];
+    const logicalPads = (i: number): [number, number] => [p.data[2 * i], p.data[2 * i + 1]];
     const order = x.nchw ? TO_NCHW : x.shape.map((_, i) => i);
     const pads = [...order.map((a) => logicalPads(a)[0]), ...order.map((a) => logicalPads(a)[1])];
     const inputs = [x.name, this.int64(pads)];
     if (node.op === 'PadV2') inputs.push(this.g.constant('pad_value', 'float32', [], [F.scalarOf(this.constInput(node, ins, 2, 'constant_values'))]));
     const [out] = this.g.addNode('Pad', inputs, [node.name], { mode: { s: mode } });
     const shape = x.shape.map((d, i) => d + logicalPads(i)[0] + logicalPads(i)[1]);
-    this.set(node, this.dyn(out!, x.dtype, shape, x.nchw));
+    this.set(node, this.dyn(out, x.dtype, shape, x.nchw));
   }
 }
 

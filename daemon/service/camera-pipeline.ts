@@ -364,9 +364,10 @@ export class CameraPipeline {
   }
 
   /** Stops the source; queued frames are still recorded so segments end cleanly. */
-  async stop(): Promise<void> {
+  stop(): Promise<void> {
     this.stopping = true;
     this.source?.stop();
     this.q1?.close();
+    return Promise.resolve();
   }
 }

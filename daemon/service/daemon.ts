@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { diffConfigs, type Config, type ConfigDiff } from '../config/index.js';
 import { modelOptions, openDetector } from '../detect/open.js';
 import type { Detector } from '../detect/types.js';
-import { ConfigError, RuntimeFailure, errorMessage } from '../core/errors.js';
+import { ConfigError, errorMessage } from '../core/errors.js';
 import { setMediaNice } from '../media/media-process.js';
 import { MqttPublisher, type MqttStats } from '../sinks/mqtt-publisher.js';
 import { SegmentRecorder } from '../sinks/recorder.js';
@@ -315,7 +315,7 @@ export class Daemon {
       this.publisher?.publishStats(final);
       const loop = this.loop.overall();
       this.logger.info({ stats: final, event_loop_overall: loop }, 'final stats');
-      await this.publisher?.close(1500).catch((err) => this.logger.warn({ err }, 'mqtt close failed'));
+      await this.publisher?.close(1500).catch((err: unknown) => this.logger.warn({ err }, 'mqtt close failed'));
       await this.detector?.close().catch(() => undefined);
       await this.rtspServer?.close();
       this.loop.stop();

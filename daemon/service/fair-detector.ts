@@ -32,13 +32,16 @@ export class FairDetector {
 
   /** The detector as one camera sees it (closing it does not close the shared one). */
   forCamera(camera: string): Detector {
-    const shared = this;
+    const info = (): ModelInfo => this.target.info;
     return {
       get info(): ModelInfo {
-        return shared.target.info;
+        return info();
       },
       infer: (frame, options) => this.submit(camera, frame, options),
-      close: async () => this.forget(camera),
+      close: () => {
+        this.forget(camera);
+        return Promise.resolve();
+      },
     };
   }
 

@@ -1,8 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { renameSync, rmSync } from 'node:fs';
-import type { Readable, Writable } from 'node:stream';
+import type { Writable } from 'node:stream';
 import { RuntimeFailure } from '../core/errors.js';
-import { ffmpegPath, ffmpegPixelFormat } from '../media/image-io.js';
+import { ffmpegPath } from '../media/image-io.js';
 import type { PixelFormat } from '../core/frame.js';
 import { h264StreamEncoder, hardwareEncoder, spawnStreamEncoder, type Command as EncoderCommand } from '../media/encoder.js';
 import { spawnMedia } from '../media/media-process.js';

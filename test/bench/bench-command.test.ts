@@ -31,13 +31,14 @@ beforeAll(() => {
 });
 afterAll(() => tmp.cleanup());
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the bench's JSON, read field by field
 const readJson = (file: string) => JSON.parse(readFileSync(file, 'utf8')) as Record<string, any>;
 
-function expectStages(stages: Record<string, any>, names: string[]): void {
+function expectStages(stages: Record<string, { count: number; mean_ms: number; p50_ms: number; p99_ms: number }>, names: string[]): void {
   for (const name of names) {
     const s = stages[name];
     expect(s, name).toBeDefined();
-    for (const k of ['mean_ms', 'p50_ms', 'p99_ms']) {
+    for (const k of ['mean_ms', 'p50_ms', 'p99_ms'] as const) {
       expect(typeof s[k], `${name}.${k}`).toBe('number');
       expect(s[k], `${name}.${k}`).toBeGreaterThanOrEqual(0);
     }

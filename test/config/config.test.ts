@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { configSchema, diffConfigs, loadConfig, parseConfig } from '../../daemon/config/index.js';
-import type { ObjectSchema, Schema } from '../../daemon/config/schema.js';
+import type { Schema } from '../../daemon/config/schema.js';
 import { ConfigError } from '../../daemon/core/errors.js';
 import { MODEL, ROOT, runCli } from '../support/cli.js';
 import { tempDir } from '../support/videos.js';
@@ -125,7 +125,7 @@ describe('the shipped config/config.yaml', () => {
     const missing: string[] = [];
     const walk = (schema: Schema, value: unknown, path: string) => {
       if (schema.type === 'object') {
-        for (const [k, s] of Object.entries((schema as ObjectSchema).fields)) {
+        for (const [k, s] of Object.entries((schema).fields)) {
           const v = value && typeof value === 'object' ? (value as Record<string, unknown>)[k] : undefined;
           if (v === undefined && !(path === '' && k === 'base_dir') && !path.endsWith('.detect')) missing.push(`${path}${path ? '.' : ''}${k}`);
           else walk(s, v, `${path}${path ? '.' : ''}${k}`);

@@ -15,11 +15,11 @@ describe('the ONNX Runtime worker thread (daemon/detect/onnxruntime-worker.ts)',
     const input = new SharedArrayBuffer(3 * 288 * 512 * 4);
     await session.addSlot(0, input);
     const out = await session.run('input', 0, [1, 3, 288, 512]);
-    expect(out.scores!.dims).toEqual([1, 18456, 5]);
-    expect(out.scores!.data.buffer).toBeInstanceOf(SharedArrayBuffer); // a view, nothing cloned
+    expect(out.scores.dims).toEqual([1, 18456, 5]);
+    expect(out.scores.data.buffer).toBeInstanceOf(SharedArrayBuffer); // a view, nothing cloned
     // softmax scores of a grey picture: each box's five sum to 1
-    const s = out.scores!.data as Float32Array;
-    expect(s[0]! + s[1]! + s[2]! + s[3]! + s[4]!).toBeCloseTo(1, 4);
+    const s = out.scores.data as Float32Array;
+    expect(s[0] + s[1] + s[2] + s[3] + s[4]).toBeCloseTo(1, 4);
 
     await expect(session.run('input', 7, [1, 3, 288, 512])).rejects.toThrow('unknown tensor slot');
     await expect(session.run('nope', 0, [1, 3, 288, 512])).rejects.toThrow("input 'input' is missing in 'feeds'");

@@ -78,7 +78,7 @@ describe('trt-detect run on a video file with a real mosquitto', () => {
     await sub.close();
 
     // the annotated recording has every input frame, same size and rate
-    const recs = readdirSync(join(dir, 'rec', 'cam'), { recursive: true } as never) as unknown as string[];
+    const recs = readdirSync(join(dir, 'rec', 'cam'), { recursive: true } as never);
     const mp4s = recs.filter((f) => String(f).endsWith('.mp4'));
     expect(mp4s.length).toBe(1);
     const out = probeFrames(join(dir, 'rec', 'cam', String(mp4s[0])));

@@ -13,7 +13,7 @@ import { CLI, MODEL, runCli } from '../support/cli.js';
 import { collectMessages, freePort, startMosquitto, type CollectedMessage, type Mosquitto } from '../support/mosquitto.js';
 import { childrenNamed, threadNices } from '../support/proc.js';
 import { makeTestVideo, probeFrames, tempDir } from '../support/videos.js';
-import { rtspCamera, type RtspCamera } from './rtsp-camera.js';
+import { rtspCamera } from './rtsp-camera.js';
 
 const { dir, cleanup } = tempDir('live');
 let broker: Mosquitto;

@@ -70,7 +70,7 @@ function normalizedNchw(px: Buffer): Float32Array {
   const k = Math.fround(2 / 255);
   const hw = SIZE * SIZE;
   const out = new Float32Array(3 * hw);
-  for (let i = 0; i < hw; i++) for (let c = 0; c < 3; c++) out[c * hw + i] = Math.fround(px[i * 3 + c]! * k) - 1;
+  for (let i = 0; i < hw; i++) for (let c = 0; c < 3; c++) out[c * hw + i] = Math.fround(px[i * 3 + c] * k) - 1;
   return out;
 }
 
@@ -78,8 +78,8 @@ function topDetections(scores: Float32Array, boxes: Float32Array, n: number): st
   const best: Array<{ s: number; cls: number; a: number }> = [];
   for (let a = 0; a < 1917; a++) {
     let cls = 0;
-    for (let c = 1; c < 90; c++) if (scores[a * 90 + c]! > scores[a * 90 + cls]!) cls = c;
-    best.push({ s: scores[a * 90 + cls]!, cls, a });
+    for (let c = 1; c < 90; c++) if (scores[a * 90 + c] > scores[a * 90 + cls]) cls = c;
+    best.push({ s: scores[a * 90 + cls], cls, a });
   }
   best.sort((p, q) => q.s - p.s);
   return best.slice(0, n).map(({ s, cls, a }) => {
@@ -144,14 +144,14 @@ describe(skipReason ? `coco-ssd TF.js vs ONNX equivalence (skipped: ${skipReason
       const t0 = Date.now();
       const x = tf.tensor4d(Int32Array.from(px), [1, SIZE, SIZE, 3], 'int32');
       const [s, b] = (await tfModel.executeAsync({ image_tensor: x }, ['Postprocessor/Slice', 'Postprocessor/ExpandDims_1'])) as tf.Tensor[];
-      const refScores = s!.dataSync() as Float32Array;
-      const refBoxes = b!.dataSync() as Float32Array;
-      tf.dispose([x, s!, b!]);
+      const refScores = s.dataSync() as Float32Array;
+      const refBoxes = b.dataSync() as Float32Array;
+      tf.dispose([x, s, b]);
       const t1 = Date.now();
       const out = await session.run({ input: new ort.Tensor('float32', normalizedNchw(px), [1, 3, SIZE, SIZE]) });
       const t2 = Date.now();
-      const scores = out.scores!.data as Float32Array;
-      const boxes = out.boxes_yxyx!.data as Float32Array;
+      const scores = out.scores.data as Float32Array;
+      const boxes = out.boxes_yxyx.data as Float32Array;
       const ds = maxAbsDiff(scores, refScores);
       const db = maxAbsDiff(boxes, refBoxes);
       const name = path.basename(file);
@@ -161,7 +161,7 @@ describe(skipReason ? `coco-ssd TF.js vs ONNX equivalence (skipped: ${skipReason
       }
       if (name === 'messi5.jpg') {
         let person = 0;
-        for (let a = 0; a < 1917; a++) person = Math.max(person, scores[a * 90]!);
+        for (let a = 0; a < 1917; a++) person = Math.max(person, scores[a * 90]);
         expect(person).toBeGreaterThan(0.5);
       }
       expect(ds, name).toBeLessThanOrEqual(1e-4);

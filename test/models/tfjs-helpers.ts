@@ -89,7 +89,7 @@ export class TfGraph {
 
 export async function loadTfModel(json: { modelTopology: unknown; weightsManifest: Array<{ weights: unknown[] }> }, bin: Buffer): Promise<GraphModel> {
   await tf.setBackend('cpu');
-  const weightData = bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength) as ArrayBuffer;
+  const weightData = bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength);
   const handler = {
     load: async () => ({
       modelTopology: json.modelTopology as object,
@@ -118,10 +118,10 @@ export function rand(n: number, seed: number, lo = -1, hi = 1): Float32Array {
 
 export function nhwcToNchw(data: Float32Array, [n, h, w, c]: number[]): Float32Array {
   const out = new Float32Array(data.length);
-  for (let b = 0; b < n!; b++)
-    for (let y = 0; y < h!; y++)
-      for (let x = 0; x < w!; x++)
-        for (let k = 0; k < c!; k++) out[((b * c! + k) * h! + y) * w! + x] = data[((b * h! + y) * w! + x) * c! + k]!;
+  for (let b = 0; b < n; b++)
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++)
+        for (let k = 0; k < c; k++) out[((b * c + k) * h + y) * w + x] = data[((b * h + y) * w + x) * c + k]!;
   return out;
 }
 
@@ -139,7 +139,7 @@ export async function runOnnx(model: Uint8Array, feeds: Record<string, { data: F
 export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length) return Infinity;
   let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
   return m;
 }
 
@@ -160,7 +160,7 @@ export function inspectOnnx(bytes: Uint8Array): OnnxSummary {
     (v.type?.tensorType?.shape?.dim ?? []).map((d) => Number(d.dimValue));
   const nodes = g.node ?? [];
   return {
-    opset: Number(m.opsetImport[0]!.version),
+    opset: Number(m.opsetImport[0].version),
     ops: nodes.map((n) => n.opType ?? ''),
     nodes: nodes.map((n) => ({
       op: n.opType ?? '',

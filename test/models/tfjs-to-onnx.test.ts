@@ -19,12 +19,12 @@ async function compare(g: TfGraph, shape: [number, number, number, number], outp
   const res = convertTfjsGraph(g.model(), spec);
   const x = rand(shape.reduce((a, b) => a * b, 1), 7);
   const tfModel = await g.tfModel();
-  const ref = tfModel.execute({ x: tf.tensor4d(x, shape) }, outputs) as tf.Tensor | tf.Tensor[];
+  const ref = tfModel.execute({ x: tf.tensor4d(x, shape) }, outputs);
   const refs = Array.isArray(ref) ? ref : [ref];
   const got = await runOnnx(res.onnx, { input: { data: nhwcToNchw(x, shape), dims: [shape[0], shape[3], shape[1], shape[2]] } });
   const diffs = refs.map((r, i) => {
-    expect(got[`out${i}`]!.dims).toEqual(r.shape);
-    return maxAbsDiff(got[`out${i}`]!.data, r.dataSync());
+    expect(got[`out${i}`].dims).toEqual(r.shape);
+    return maxAbsDiff(got[`out${i}`].data, r.dataSync());
   });
   const info = inspectOnnx(res.onnx);
   expect(info.opset).toBe(opset);
@@ -88,7 +88,7 @@ describe('tfjs-to-onnx on synthetic graphs (reference: tfjs-converter on the cpu
     expect(diffs[1]).toBeLessThan(1e-5);
     const convs = info.nodes.filter((n) => n.op === 'Conv');
     expect(convs.map((c) => c.attrs.group)).toEqual([3, 3]);
-    expect(convs[0]!.attrs.pads).toEqual([0, 0, 1, 1]);
+    expect(convs[0].attrs.pads).toEqual([0, 0, 1, 1]);
     expect(res.ops.BatchNormalization).toBe(1);
     expect(res.ops.Clip).toBe(1);
   });
@@ -269,7 +269,7 @@ describe('readTfjsGraphModel', () => {
     expect(Buffer.compare(await readFile(file), Buffer.from(res.onnx))).toBe(0);
     const x = Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8]); // NCHW: channel 0 = 1..4, channel 1 = 5..8
     const out = await runOnnx(res.onnx, { input: { data: x, dims: [1, 2, 2, 2] } });
-    expect(Array.from(out.y!.data)).toEqual([2, 15, 4, 18, 6, 21, 8, 24]); // NHWC
+    expect(Array.from(out.y.data)).toEqual([2, 15, 4, 18, 6, 21, 8, 24]); // NHWC
   });
 
   it('a truncated shard is one RuntimeFailure naming the file', async () => {

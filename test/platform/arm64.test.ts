@@ -136,8 +136,8 @@ describe.skipIf(!!missing)(`linux-arm64 under qemu${missing ? ` (skipped: ${miss
     // the comparison means something only if there is something to compare
     expect(x.reduce((n, l) => n + l.detections.length, 0)).toBeGreaterThan(0);
     for (let i = 0; i < FRAMES; i++) {
-      const xa = x[i] as Line;
-      const aa = a[i] as Line;
+      const xa = x[i];
+      const aa = a[i];
       expect([aa.width, aa.height]).toEqual([xa.width, xa.height]);
       expect(aa.detections.length).toBe(xa.detections.length);
       const unmatched = [...aa.detections];

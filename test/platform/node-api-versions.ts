@@ -84,7 +84,7 @@ function untaggedName(node: ts.Identifier): string {
 /** Node APIs newer than `target` used by the program that `tsconfigPath` describes. */
 export function findNewerNodeApis(tsconfigPath: string, target: string): NewerApi[] {
   const root = dirname(tsconfigPath);
-  const read = ts.readConfigFile(tsconfigPath, ts.sys.readFile);
+  const read = ts.readConfigFile(tsconfigPath, (p) => ts.sys.readFile(p));
   if (read.error) throw new Error(ts.flattenDiagnosticMessageText(read.error.messageText, '\n'));
   const parsed = ts.parseJsonConfigFileContent(read.config, ts.sys, root);
   const program = ts.createProgram(parsed.fileNames, { ...parsed.options, noEmit: true });

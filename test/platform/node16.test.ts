@@ -211,7 +211,7 @@ rtsp_server: {enabled: false}
       d.isDirectory() ? readdirSync(join(rec, 'cam', d.name)).filter((f) => f.endsWith('.mp4')).map((f) => join(rec, 'cam', d.name, f)) : [],
     );
     expect(mp4s.length).toBe(1);
-    expect(probeFrames(mp4s[0] as string).count).toBe(CLIP_FRAMES);
+    expect(probeFrames(mp4s[0]).count).toBe(CLIP_FRAMES);
   });
 
   it('run with an unreachable broker: exit 1 and one line naming the URL', async () => {

@@ -34,7 +34,7 @@ describe('H.264 Annex-B parser', () => {
   it('groups NAL units into access units, keyframes first with SPS/PPS', async () => {
     const file = join(dir, 'es.h264');
     await new Promise<void>((resolve, reject) =>
-      execFile('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=64x48:rate=10', '-frames:v', '12', '-c:v', 'libx264', '-g', '5', '-bf', '0', '-f', 'h264', '-y', file], (e) => (e ? reject(e) : resolve())),
+      execFile('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=64x48:rate=10', '-frames:v', '12', '-c:v', 'libx264', '-g', '5', '-bf', '0', '-f', 'h264', '-y', file], (e) => (e ? reject(new Error(e.message)) : resolve())),
     );
     const aus: Array<{ types: number[]; keyframe: boolean }> = [];
     const parser = new AnnexBParser((au) => aus.push({ types: au.nals.map(nalType), keyframe: au.keyframe }));
