@@ -11,6 +11,7 @@ import { detectionMessage, type DetectionMessage } from '../sinks/detection-mess
 import type { MqttPublisher } from '../sinks/mqtt-publisher.js';
 import { Mp4Writer } from '../sinks/mp4-writer.js';
 import { CameraPipeline, type CameraOutputs } from '../service/camera-pipeline.js';
+import { LoopDelayMonitor } from '../service/loop-delay.js';
 import { FairDetector } from '../service/fair-detector.js';
 import { silentLogger } from '../core/log.js';
 import { LatencyStats, stageTimings } from '../service/rate.js';
@@ -176,6 +177,8 @@ export interface PipelinedResult {
   memory: { every_s: number; samples: RssSample[]; trend: RssTrend; early_trend: RssTrend; max_children_rss_mb: number | null } | null;
   /** size of the first camera's recording per frame written to it (KiB) */
   recordingKbPerFrame: number | null;
+  /** event-loop delay over the measured span (a 10 ms timer: an idle loop shows about 10-11 ms a turn) */
+  eventLoop: { max_ms: number; p99_ms: number; mean_ms: number };
 }
 
 /** Sleeps `ms`, or less when one of `runs` settles first (a camera failed or its file ended). */
@@ -235,9 +238,12 @@ export async function pipelined(ctx: BenchContext, seconds: number, cameras: num
     const frames0 = pipes.map((p) => p.stats().frames);
     const inferred0 = pipes.reduce((a, p) => a + p.stats().inferred, 0);
     const cpu = new CpuMeter(ctx.exclude).start();
+    const loop = new LoopDelayMonitor();
     const t0 = performance.now();
     if (!failure()) await sleepUnlessEnded(seconds * 1000, runs);
     const elapsed = (performance.now() - t0) / 1000;
+    const eventLoop = loop.overall();
+    loop.stop();
     const cameraFrames = pipes.map((p, i) => p.stats().frames - frames0[i]);
     const inferred = pipes.reduce((a, p) => a + p.stats().inferred, 0) - inferred0;
     const cpuFigures = cpu.stop();
@@ -255,7 +261,7 @@ export async function pipelined(ctx: BenchContext, seconds: number, cameras: num
       rss && rssEvery
         ? { every_s: rssEvery, samples: rss.samples, trend: rss.trend(run / 3), early_trend: rss.trend(Math.min(60, run / 3)), max_children_rss_mb: rss.maxChildrenMb }
         : null;
-    return { fps: frames / elapsed, frames, inferred, elapsed, cameraFps: cameraFrames.map((f) => Number((f / elapsed).toFixed(2))), stages, cpu: cpuFigures, memory, recordingKbPerFrame };
+    return { fps: frames / elapsed, frames, inferred, elapsed, cameraFps: cameraFrames.map((f) => Number((f / elapsed).toFixed(2))), stages, cpu: cpuFigures, memory, recordingKbPerFrame, eventLoop };
   } finally {
     rss?.stop();
     await Promise.all(pipes.map((p) => p.stop()));

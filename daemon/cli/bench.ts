@@ -147,6 +147,8 @@ export const benchCommand: Command = async (argv) => {
       cpu_percent: pipe.cpu.total_percent,
       /** CPU time (process + ffmpeg children) per end-to-end frame: robust to other load on the machine */
       cpu_ms_per_frame: pipe.fps > 0 ? r2((pipe.cpu.total_percent * 10) / pipe.fps) : null,
+      // inference and pixel work run off the event loop: MQTT, HTTP and the watchdog keep their turns
+      event_loop: pipe.eventLoop,
       cpu: pipe.cpu,
       stages: pipe.stages,
       model: detector.info.path,

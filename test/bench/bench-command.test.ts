@@ -69,6 +69,8 @@ describe('trt-detect bench', () => {
     expect(j.pipelined_vs_inference).toBeCloseTo(j.fps / j.inference_fps, 1);
     expect(Number.isInteger(j.frames) && j.frames > 0).toBe(true);
     expect(j.rss_mb).toBeGreaterThan(10);
+    // the event-loop delay over the measured span (the figure the e2e test used to time)
+    for (const k of ["mean_ms", "p99_ms", "max_ms"]) expect(j.event_loop[k], k).toBeGreaterThan(0);
     expect(j.cpu_percent).toBeGreaterThan(0);
     expect(j.media_nice).toBe(10);
     // the recording: libx264 at the daemon's default preset, its size per frame measured

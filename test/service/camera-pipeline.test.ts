@@ -12,16 +12,30 @@ afterAll(cleanup);
 const FRAMES = 36;
 const clip = makeTestVideo(join(dir, 'clip.mp4'), { width: 160, height: 120, fps: 25, frames: FRAMES });
 
-/** A detector that takes 15 ms a frame and counts how many frames it has at once. */
-function countingDetector() {
+/**
+ * A detector that counts how many frames it has at once, driven by events rather than time: it
+ * holds every call until `hold` calls are pending (or the last call of the clip has come), then
+ * answers them all. A pipeline that overlaps fewer inferences than `hold` never fills the gate and
+ * the test times out; `max` above `hold` means the pipeline sent more than it may.
+ */
+function countingDetector(hold: number, totalCalls: number) {
   let now = 0;
   const seen = { max: 0, calls: 0 };
+  let waiting: Array<() => void> = [];
   const detector: Detector = {
     info: { path: 'counting', backend: 'onnxruntime', inputName: 'input', inputWidth: 16, inputHeight: 16, layout: 'scores_boxes', outputNames: [], labels: ['background', 'thing'], modelLabels: ['background', 'thing'], ignoreClasses: [0] },
     async infer(frame: Frame): Promise<InferResult> {
       seen.calls++;
       seen.max = Math.max(seen.max, ++now);
-      await new Promise((r) => setTimeout(r, 15));
+      await new Promise<void>((release) => {
+        waiting.push(release);
+        if (waiting.length >= hold || seen.calls === totalCalls) {
+          const all = waiting;
+          waiting = [];
+          // answered a turn later, so that a pipeline sending more than it may shows it in `max`
+          setImmediate(() => all.forEach((r) => r()));
+        }
+      });
       now--;
       const box = { x1: 1, y1: 1, x2: 10, y2: 10 };
       return { detections: [{ label: 'thing', class_id: 1, score: 0.9, box: { ...box, x1: frame.index } }], timings: { preprocess_ms: 1, inference_ms: 10, postprocess_ms: 1 } };
@@ -31,8 +45,8 @@ function countingDetector() {
   return { detector, seen };
 }
 
-async function runWithInterval(interval: number) {
-  const { detector, seen } = countingDetector();
+async function runWithInterval(interval: number, hold: number) {
+  const { detector, seen } = countingDetector(hold, Math.ceil(FRAMES / (interval + 1)));
   const messages: DetectionMessage[] = [];
   const pipe = new CameraPipeline(
     'cam',
@@ -54,7 +68,7 @@ describe('CameraPipeline detect stage (real file source, a stand-in detector)', 
     // the frames between two inferences wait in the stage too: at most 8, so one inference at a time
     [9, 1],
   ])('interval %i: up to %i inferences at once; every frame in order with the boxes of the inference before it', async (interval, concurrent) => {
-    const { seen, messages } = await runWithInterval(interval);
+    const { seen, messages } = await runWithInterval(interval, concurrent);
     expect(seen.max).toBe(concurrent);
     expect(seen.calls).toBe(Math.ceil(FRAMES / (interval + 1)));
     expect(messages.map((m) => m.frame)).toEqual(Array.from({ length: FRAMES }, (_, i) => i));

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -25,22 +26,23 @@ async function decodeFirstHalf(full: string) {
 }
 
 describe('file source (real ffmpeg)', () => {
-  it('realtime: frames come at the file\'s own rate, like a camera; otherwise as fast as they decode', async () => {
+  it('realtime: no frame comes before its presentation time, like a camera', async () => {
+    // Only a lower bound can be checked without a clock race: a paced frame never arrives early,
+    // whatever the load; a busy machine can only make it later. That files are read as fast as
+    // they decode when realtime is off is what `trt-detect bench` shows (FPS above the clip's own).
     const file = makeTestVideo(join(dir, 'paced.mp4'), { width: 64, height: 48, fps: 10, frames: 20 });
-    const elapsed = async (realtime: boolean) => {
-      const src = await openSource(file, { realtime });
-      const t0 = Date.now();
-      let n = 0;
-      for await (const f of src.frames()) {
-        src.pool.release(f.data);
-        n++;
-      }
-      expect(n).toBe(20);
-      return (Date.now() - t0) / 1000;
-    };
-    // 20 frames at 10 fps span 1.9 s of video: paced, they cannot arrive sooner (a lower bound only)
-    expect(await elapsed(true)).toBeGreaterThanOrEqual(1.7);
-    expect(await elapsed(false)).toBeLessThan(1.7);
+    const t0 = performance.now(); // before the source exists: load can only make `at` larger
+    const src = await openSource(file, { realtime: true });
+    const early: string[] = [];
+    let n = 0;
+    for await (const f of src.frames()) {
+      const at = (performance.now() - t0) / 1000;
+      if (at < f.pts - 0.05) early.push(`frame ${f.index} at ${at.toFixed(3)} s, pts ${f.pts}`);
+      src.pool.release(f.data);
+      n++;
+    }
+    expect(n).toBe(20);
+    expect(early).toEqual([]);
   });
 
   it('decodes every frame in order with its pts, I420 of the right size', async () => {
