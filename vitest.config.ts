@@ -1,8 +1,13 @@
 import { defineConfig } from 'vitest/config';
+import { SLOW_TESTS } from './test/slow-tests.js';
+
+// TRT_TEST_SLOW=1 (scripts/test-slow) runs only the slow checks; otherwise everything else
+const slow = process.env.TRT_TEST_SLOW === '1';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
+    include: slow ? SLOW_TESTS : ['test/**/*.test.ts'],
+    exclude: slow ? [] : ['**/node_modules/**', ...SLOW_TESTS],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
