@@ -141,7 +141,14 @@ export function addonExports(): Record<string, unknown> {
  * from RGBA) -> NCHW float32 tensor written into `out` (length 3*height*width), bilinear resize;
  * I420 is read as BT.601.
  */
-export async function preprocess(frame: Buffer, width: number, height: number, spec: PreprocessSpec, out: Float32Array, format?: PixelFormat): Promise<InputTransform> {
+export async function preprocess(
+  frame: Buffer,
+  width: number,
+  height: number,
+  spec: PreprocessSpec,
+  out: Float32Array,
+  format?: PixelFormat,
+): Promise<InputTransform> {
   return addon().preprocess(frame, width, height, spec, out, format);
 }
 

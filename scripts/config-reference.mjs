@@ -167,7 +167,9 @@ function walk(schema, prefix = '') {
 function cell(text) {
   return text
     .split(/(`[^`]*`)/)
-    .map((part, i) => (i % 2 ? part.replace(/\|/g, '\\|') : part.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\*/g, '\\*')))
+    .map((part, i) =>
+      i % 2 ? part.replace(/\|/g, '\\|') : part.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\*/g, '\\*'),
+    )
     .join('');
 }
 
@@ -267,7 +269,8 @@ export function render(schema, configText) {
   for (const row of rows) {
     const head = row.path.split('.')[0];
     if (!row.path.includes('.')) {
-      if (row.schema.type === 'object' || row.schema.type === 'map') sections.push({ key: head, schema: row.schema, rows: row.schema.type === 'map' && row.schema.values.type !== 'object' ? [row] : [] });
+      if (row.schema.type === 'object' || row.schema.type === 'map')
+        sections.push({ key: head, schema: row.schema, rows: row.schema.type === 'map' && row.schema.values.type !== 'object' ? [row] : [] });
       else top.rows.push(row);
     } else {
       sections.find((s) => s.key === head).rows.push(row);
@@ -280,7 +283,8 @@ export function render(schema, configText) {
     md += `\n## ${SECTION_TITLES[sec.key] ?? `\`${sec.key}\``}\n\n`;
     const intro = sec.key ? byPath.get(schemaPath(schema, sec.key).path)?.comment : '';
     if (intro) md += `${cell(intro[0].toUpperCase() + intro.slice(1))}.\n\n`;
-    if (sec.schema?.type === 'map' && sec.schema.minEntries) md += `At least ${sec.schema.minEntries} entry. Names may use letters, digits, \`_\` and \`-\`.\n\n`;
+    if (sec.schema?.type === 'map' && sec.schema.minEntries)
+      md += `At least ${sec.schema.minEntries} entry. Names may use letters, digits, \`_\` and \`-\`.\n\n`;
     if (SECTION_LINKS[sec.key]) md += `${SECTION_LINKS[sec.key]}\n\n`;
     md += '| key | type | default | description |\n|---|---|---|---|\n';
     for (const { path, schema: s } of sec.rows) {
@@ -306,7 +310,9 @@ async function main(argv) {
     return 2;
   }
   if (existsSync(SCHEMA_TS) && statSync(SCHEMA_TS).mtimeMs > statSync(SCHEMA_JS).mtimeMs) {
-    console.error(`${NAME}: warning: ${relative(ROOT, SCHEMA_JS)} is older than ${relative(ROOT, SCHEMA_TS)} (run npx tsc -p tsconfig.json for the current schema)`);
+    console.error(
+      `${NAME}: warning: ${relative(ROOT, SCHEMA_JS)} is older than ${relative(ROOT, SCHEMA_TS)} (run npx tsc -p tsconfig.json for the current schema)`,
+    );
   }
   const { configSchema } = await import(pathToFileURL(SCHEMA_JS).href);
   const { markdown, missing, unknown } = render(configSchema, readFileSync(CONFIG_YAML, 'utf8'));

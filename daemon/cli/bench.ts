@@ -85,11 +85,14 @@ export const benchCommand: Command = async (argv) => {
   const loopMinutes = numberOption('bench', 'loop-minutes', values['loop-minutes'], 0.01, 1440);
   const rssEvery = numberOption('bench', 'rss-every', values['rss-every'], 0.25, 600) ?? 5;
   const intervalArg = numberOption('bench', 'interval', values.interval, 0, 1000);
-  if (intervalArg !== undefined && !Number.isInteger(intervalArg)) throw new ConfigError(`trt-detect bench: --interval ${values.interval}: expected a whole number from 0 to 1000`);
+  if (intervalArg !== undefined && !Number.isInteger(intervalArg))
+    throw new ConfigError(`trt-detect bench: --interval ${values.interval}: expected a whole number from 0 to 1000`);
   const niceArg = numberOption('bench', 'nice', values.nice, 0, 19);
-  if (niceArg !== undefined && !Number.isInteger(niceArg)) throw new ConfigError(`trt-detect bench: --nice ${values.nice}: expected a whole number from 0 to 19`);
+  if (niceArg !== undefined && !Number.isInteger(niceArg))
+    throw new ConfigError(`trt-detect bench: --nice ${values.nice}: expected a whole number from 0 to 19`);
   const preset = values.preset ?? DEFAULT_PRESET;
-  if (!(X264_PRESETS as readonly string[]).includes(preset)) throw new ConfigError(`trt-detect bench: --preset ${preset}: expected one of ${X264_PRESETS.join(', ')}`);
+  if (!(X264_PRESETS as readonly string[]).includes(preset))
+    throw new ConfigError(`trt-detect bench: --preset ${preset}: expected one of ${X264_PRESETS.join(', ')}`);
   const jsonProblem = values.json ? fileWriteProblem(values.json) : null;
   if (jsonProblem) throw new ConfigError(`trt-detect bench: --json ${values.json}: cannot write (${jsonProblem})`);
   if (!values.model && !values.config) throw new ConfigError('trt-detect bench: -m MODEL is required (or -c CONFIG with model.path)');
@@ -164,8 +167,22 @@ export const benchCommand: Command = async (argv) => {
       recording_kb_per_frame: pipe.recordingKbPerFrame,
       seconds: r2(pipe.elapsed),
       recording: true,
-      mqtt: { mode: mqtt.mode, url: mqtt.url, publish: 'all_frames', published: published?.published ?? 0, dropped: published?.dropped ?? 0, ...(mqtt.note ? { note: mqtt.note } : {}) },
-      inference_only: { fps: r2(inf.fps), frames: inf.frames, spans_fps: inf.spansFps, stages: inf.stages, cpu: inf.cpu, cpu_ms_per_frame: inf.fps > 0 ? r2((inf.cpu.total_percent * 10) / inf.fps) : null },
+      mqtt: {
+        mode: mqtt.mode,
+        url: mqtt.url,
+        publish: 'all_frames',
+        published: published?.published ?? 0,
+        dropped: published?.dropped ?? 0,
+        ...(mqtt.note ? { note: mqtt.note } : {}),
+      },
+      inference_only: {
+        fps: r2(inf.fps),
+        frames: inf.frames,
+        spans_fps: inf.spansFps,
+        stages: inf.stages,
+        cpu: inf.cpu,
+        cpu_ms_per_frame: inf.fps > 0 ? r2((inf.cpu.total_percent * 10) / inf.fps) : null,
+      },
       ...(seq && overlapped ? { sequential: sequentialJson(seq), sequential_overlapped: sequentialJson(overlapped) } : {}),
       ...(pipe.memory ? { memory: { minutes: loopMinutes, ...pipe.memory } } : {}),
       machine,
@@ -175,7 +192,9 @@ export const benchCommand: Command = async (argv) => {
       `model ${result.model} (${result.backend}), input ${input} ${video.width}x${video.height}, ${cameras} camera(s), interval ${interval}, decoders/encoders at nice +${nice}, recording on (libx264 ${preset}), MQTT ${mqtt.mode}`,
       `end-to-end ${result.fps} FPS (${result.frames} frames in ${result.seconds}s${cameras > 1 ? `, ${result.fps_per_camera} per camera` : ''}), detector alone ${result.inference_fps} FPS (before / after: ${inf.spansFps.join(' / ')}), ratio ${result.pipelined_vs_inference}`,
       ...(seq && overlapped
-        ? [`sequential baseline ${result.sequential_fps} FPS, pipelined/sequential ${result.pipelined_vs_sequential}; with the decoder and encoder running free ${result.sequential_overlapped_fps} FPS, pipelined/that ${result.pipelined_vs_sequential_overlapped}`]
+        ? [
+            `sequential baseline ${result.sequential_fps} FPS, pipelined/sequential ${result.pipelined_vs_sequential}; with the decoder and encoder running free ${result.sequential_overlapped_fps} FPS, pipelined/that ${result.pipelined_vs_sequential_overlapped}`,
+          ]
         : []),
       `CPU ${pipe.cpu.total_percent}% of one core, ${result.cpu_ms_per_frame} ms per frame (process ${pipe.cpu.process_percent}%, ffmpeg children ${pipe.cpu.children_percent ?? 'n/a'}%; ${pipe.cpu.machine_percent}% of ${pipe.cpu.cores} cores)`,
       `RSS max ${result.rss_mb} MB (children ${result.children_rss_mb ?? 'n/a'} MB)`,

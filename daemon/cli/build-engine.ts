@@ -52,7 +52,8 @@ export const buildEngineCommand: Command = async (argv) => {
   if (!modelPath) throw new ConfigError('trt-detect build-engine: -m MODEL.onnx is required (or -c CONFIG with model.path)');
   const precision = values.precision ?? config?.model.precision ?? 'fp16';
   if (!PRECISIONS.includes(precision)) throw new ConfigError(`trt-detect build-engine: --precision ${precision}: expected int8, fp16 or fp32`);
-  if (isEnginePath(modelPath)) throw new ConfigError(`trt-detect build-engine: ${modelPath} is already a TensorRT engine (give the .onnx model it was made from)`);
+  if (isEnginePath(modelPath))
+    throw new ConfigError(`trt-detect build-engine: ${modelPath} is already a TensorRT engine (give the .onnx model it was made from)`);
   requireModelFile(modelPath);
   if (statSync(modelPath).isDirectory()) throw new ConfigError(`${modelPath}: is a directory, not a model file (check -m or model.path)`);
   if (extname(modelPath).toLowerCase() !== '.onnx') throw new ConfigError(`${modelPath}: build-engine takes an .onnx model`);
@@ -65,10 +66,13 @@ export const buildEngineCommand: Command = async (argv) => {
   }
   const calibImages = values.calib ?? config?.model.calibration.images;
   if (values.calib !== undefined && !existsSync(values.calib)) throw new ConfigError(`trt-detect build-engine: --calib ${values.calib}: folder not found`);
-  const calibCache = values['calib-cache'] ?? config?.model.calibration.cache ?? join(dirname(modelPath), `${basename(modelPath, extname(modelPath))}.calib.cache`);
+  const calibCache =
+    values['calib-cache'] ?? config?.model.calibration.cache ?? join(dirname(modelPath), `${basename(modelPath, extname(modelPath))}.calib.cache`);
 
   if (!addonInfo.tensorrt) {
-    throw new RuntimeFailure('trt-detect build-engine: this build has no TensorRT (TensorRT headers/libraries were not found when the addon was built; build on a Jetson with JetPack, or use the .onnx model with ONNX Runtime)');
+    throw new RuntimeFailure(
+      'trt-detect build-engine: this build has no TensorRT (TensorRT headers/libraries were not found when the addon was built; build on a Jetson with JetPack, or use the .onnx model with ONNX Runtime)',
+    );
   }
   const say = (line: string) => process.stdout.write(`build-engine: ${line}\n`);
   const m = config?.model;

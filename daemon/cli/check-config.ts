@@ -36,7 +36,8 @@ async function checkModel(file: string, config: Config): Promise<string> {
     await detector.close();
     return `model check: loaded with ONNX Runtime: input ${i.inputWidth}x${i.inputHeight}, layout ${i.layout}, reports ${reportedLabels(i).join(', ')}`;
   } catch (err) {
-    if (err instanceof ConfigError || err instanceof RuntimeFailure) throw new ConfigError(`${file}: model.path: ${m.path}: ${errorMessage(err).replace(`${m.path}: `, '')}`);
+    if (err instanceof ConfigError || err instanceof RuntimeFailure)
+      throw new ConfigError(`${file}: model.path: ${m.path}: ${errorMessage(err).replace(`${m.path}: `, '')}`);
     throw err;
   }
 }
@@ -47,7 +48,7 @@ export const checkConfigCommand: Command = async (argv) => {
     process.stdout.write(HELP);
     return 0;
   }
-  const file = (values.config) ?? defaultConfigPath();
+  const file = values.config ?? defaultConfigPath();
   try {
     const config = loadConfig(file, { checkFiles: true });
     const model = await checkModel(file, config);

@@ -37,7 +37,9 @@ function cameraLines(name: string, cam: CameraConfig, cfg: Config): string[] {
       ? `    record: ${r.path}/${name}/<date>/<time>.mp4, ${r.segment_seconds} s segments, kept ${r.retain_days === 0 ? 'until the disk fills' : `${r.retain_days} days`}, min free ${r.min_free_percent}%, ${hw ? `${hw} (hardware)` : `libx264 ${r.preset} crf ${r.crf}`}`
       : '    record: off',
   );
-  lines.push(`    rtsp_out: ${cam.rtsp_out ? (cfg.rtsp_server.enabled ? `rtsp://<host>:${cfg.rtsp_server.port}/${name}` : 'on, but rtsp_server is disabled') : 'off'}`);
+  lines.push(
+    `    rtsp_out: ${cam.rtsp_out ? (cfg.rtsp_server.enabled ? `rtsp://<host>:${cfg.rtsp_server.port}/${name}` : 'on, but rtsp_server is disabled') : 'off'}`,
+  );
   return lines;
 }
 
@@ -49,12 +51,18 @@ function labelSource(modelPath: string, labels: string[] | null): string {
 }
 
 function labelMapText(modelPath: string, map: ModelConfig['label_map']): string {
-  if (map === 'none') return 'none (the model\'s own labels)';
+  if (map === 'none') return "none (the model's own labels)";
   if (map === 'auto') {
     const entry = registryModelForFile(modelPath);
-    return entry ? `auto (${entry.name}: ${Object.entries(entry.defaultLabelMap).map(([a, b]) => `${a} -> ${b}`).join(', ')}; others dropped)` : 'auto (none for this model)';
+    return entry
+      ? `auto (${entry.name}: ${Object.entries(entry.defaultLabelMap)
+          .map(([a, b]) => `${a} -> ${b}`)
+          .join(', ')}; others dropped)`
+      : 'auto (none for this model)';
   }
-  return `${Object.entries(map).map(([a, b]) => `${a} -> ${b}`).join(', ')}; others dropped`;
+  return `${Object.entries(map)
+    .map(([a, b]) => `${a} -> ${b}`)
+    .join(', ')}; others dropped`;
 }
 
 /** The human summary `check-config` prints: what would run, secrets masked. */
@@ -63,8 +71,12 @@ export function describeConfig(cfg: Config): string {
   const out: string[] = [];
   out.push(`base_dir: ${cfg.base_dir}`);
   out.push(`model: ${m.path}`);
-  out.push(`  backend ${m.backend}, precision ${m.precision}${m.strict_precision ? ' (strict)' : ''}, layout ${m.layout}, threads ${m.threads === 0 ? `auto (${inferenceThreads(0, true)} on this machine)` : m.threads}`);
-  out.push(`  labels: ${labelSource(m.path, m.labels)}; label_map ${labelMapText(m.path, m.label_map)}${m.box_order !== 'auto' ? `; box_order ${m.box_order}` : ''}`);
+  out.push(
+    `  backend ${m.backend}, precision ${m.precision}${m.strict_precision ? ' (strict)' : ''}, layout ${m.layout}, threads ${m.threads === 0 ? `auto (${inferenceThreads(0, true)} on this machine)` : m.threads}`,
+  );
+  out.push(
+    `  labels: ${labelSource(m.path, m.labels)}; label_map ${labelMapText(m.path, m.label_map)}${m.box_order !== 'auto' ? `; box_order ${m.box_order}` : ''}`,
+  );
   const size = m.input.width && m.input.height ? `${m.input.width}x${m.input.height}` : 'size from the model';
   out.push(`  input: ${m.input.color}, mean [${m.input.mean.join(', ')}], std [${m.input.std.join(', ')}], ${m.input.resize}, ${size}`);
   if (m.precision === 'int8') out.push(`  int8 calibration: images ${m.calibration.images}, cache ${m.calibration.cache}`);
@@ -75,17 +87,25 @@ export function describeConfig(cfg: Config): string {
   for (const name of names) out.push(...cameraLines(name, cfg.cameras[name], cfg));
   const q = cfg.mqtt;
   if (q.enabled) {
-    const auth = [q.username ? `user ${q.username}` : null, q.password !== null ? 'password ***' : null, q.password_file ? `password_file ${q.password_file}` : null, q.ca ? `ca ${q.ca}` : null, q.cert ? `cert ${q.cert}` : null]
+    const auth = [
+      q.username ? `user ${q.username}` : null,
+      q.password !== null ? 'password ***' : null,
+      q.password_file ? `password_file ${q.password_file}` : null,
+      q.ca ? `ca ${q.ca}` : null,
+      q.cert ? `cert ${q.cert}` : null,
+    ]
       .filter(Boolean)
       .join(', ');
     out.push(`mqtt: ${maskSecrets(q.url)}${auth ? ` (${auth})` : ''}`);
-    out.push(`  topics: ${q.topic_prefix}/status, ${q.topic_prefix}/<camera>/detections (${q.publish === 'all_frames' ? 'every processed frame' : 'frames with detections'}), qos ${q.qos}, stats every ${q.stats_interval_seconds} s`);
+    out.push(
+      `  topics: ${q.topic_prefix}/status, ${q.topic_prefix}/<camera>/detections (${q.publish === 'all_frames' ? 'every processed frame' : 'frames with detections'}), qos ${q.qos}, stats every ${q.stats_interval_seconds} s`,
+    );
   } else {
     out.push('mqtt: off');
   }
   out.push(`rtsp_server: ${cfg.rtsp_server.enabled ? `port ${cfg.rtsp_server.port}` : 'off'}`);
   out.push(`http: ${cfg.http.enabled ? `http://${cfg.http.host}:${cfg.http.port}/healthz, /metrics` : 'off'}`);
-  out.push(`media: decoders and encoders at ${cfg.media.nice === 0 ? 'the daemon\'s priority' : `nice +${cfg.media.nice}`}`);
+  out.push(`media: decoders and encoders at ${cfg.media.nice === 0 ? "the daemon's priority" : `nice +${cfg.media.nice}`}`);
   out.push(`log: ${cfg.log.level}`);
   return `${out.join('\n')}\n`;
 }

@@ -92,11 +92,25 @@ async function detectVideo(detector: Detector, options: DetectOptions, interval:
     {
       source: input,
       loop: false,
-      detect: { threshold: options.threshold, nms_iou: options.nmsIou, classes: options.classes, interval, top_k: options.topK, drop_group_boxes: options.dropGroupBoxes ?? true },
+      detect: {
+        threshold: options.threshold,
+        nms_iou: options.nmsIou,
+        classes: options.classes,
+        interval,
+        top_k: options.topK,
+        drop_group_boxes: options.dropGroupBoxes ?? true,
+      },
       publishAll: true,
       publishCarried: true,
       sink: (video) => {
-        writer = new Mp4Writer(output, { width: video.width, height: video.height, fps: video.fpsRational, pixelFormat: video.pixelFormat, timescale: video.timescale, atomic: true });
+        writer = new Mp4Writer(output, {
+          width: video.width,
+          height: video.height,
+          fps: video.fpsRational,
+          pixelFormat: video.pixelFormat,
+          timescale: video.timescale,
+          atomic: true,
+        });
         const w = writer;
         return {
           write: (frame, pts) => {
@@ -202,7 +216,8 @@ export const detectCommand: Command = async (argv) => {
       }
       const done = images.length - failed.length;
       process.stdout.write(`${done} images -> ${target.out}\n`);
-      if (failed.length > 0) throw new RuntimeFailure(`${input}: ${failed.length} of ${images.length} images failed (above); the other ${done} are in ${target.out}`);
+      if (failed.length > 0)
+        throw new RuntimeFailure(`${input}: ${failed.length} of ${images.length} images failed (above); the other ${done} are in ${target.out}`);
     } else if (target.kind === 'image') {
       const m = await detectImage(detector, options, input, target.out, json);
       process.stdout.write(`${summary(basename(input), m)} -> ${target.out}\n`);

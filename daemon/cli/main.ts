@@ -42,13 +42,17 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
-    return await (await load())(rest);
+    return await (
+      await load()
+    )(rest);
   } catch (err) {
     if (err instanceof UserError) {
       process.stderr.write(`${err.message}\n`);
       return err.exitCode;
     }
-    process.stderr.write(`trt-detect ${name}: internal error: ${errorMessage(err)}${process.env.TRT_DETECT_DEBUG ? `\n${(err as Error).stack}` : ' (set TRT_DETECT_DEBUG=1 for details)'}\n`);
+    process.stderr.write(
+      `trt-detect ${name}: internal error: ${errorMessage(err)}${process.env.TRT_DETECT_DEBUG ? `\n${(err as Error).stack}` : ' (set TRT_DETECT_DEBUG=1 for details)'}\n`,
+    );
     return 1;
   }
 }

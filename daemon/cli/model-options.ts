@@ -10,7 +10,11 @@ import { ConfigError } from '../core/errors.js';
 export const DEFAULT_DETECT: DetectSettings = { threshold: 0.4, nms_iou: 0.45, classes: [], interval: 0, top_k: 200, drop_group_boxes: true };
 
 /** `-m`/`-c` handling shared by detect, eval and bench: -m overrides model.path. */
-export async function openModelFromArgs(command: string, values: { model?: string; config?: string }, overrides: { threshold?: number; withVideo?: boolean } = {}) {
+export async function openModelFromArgs(
+  command: string,
+  values: { model?: string; config?: string },
+  overrides: { threshold?: number; withVideo?: boolean } = {},
+) {
   const config: Config | null = values.config ? loadConfig(values.config, { modelOnly: true }) : null;
   const modelPath = values.model ?? config?.model.path;
   if (!modelPath) throw new ConfigError(`trt-detect ${command}: -m MODEL is required (or -c CONFIG with model.path)`);

@@ -45,7 +45,7 @@ export const runCommand: Command = async (argv) => {
     process.stdout.write(HELP);
     return 0;
   }
-  const configPath = (values.config) ?? defaultConfigPath();
+  const configPath = values.config ?? defaultConfigPath();
   const config = loadConfig(configPath);
   const logger = createLogger(config.log.level);
   const daemon = new Daemon({ config, logger, exitWhenDone: Boolean(values['exit-when-done']) });

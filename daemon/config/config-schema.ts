@@ -7,8 +7,18 @@ import type { ArraySchema, BooleanSchema, EnumSchema, NumberSchema, ObjectSchema
  * config/config.yaml documents the same keys for users; a test keeps the two in step.
  */
 
-const str = (dflt: string | null | undefined, more: Partial<StringSchema> = {}): StringSchema => ({ type: 'string', ...(dflt !== undefined ? { default: dflt } : {}), ...(dflt === null ? { nullable: true } : {}), ...more });
-const num = (dflt: number | null | undefined, more: Partial<NumberSchema> = {}): NumberSchema => ({ type: 'number', ...(dflt !== undefined ? { default: dflt } : {}), ...(dflt === null ? { nullable: true } : {}), ...more });
+const str = (dflt: string | null | undefined, more: Partial<StringSchema> = {}): StringSchema => ({
+  type: 'string',
+  ...(dflt !== undefined ? { default: dflt } : {}),
+  ...(dflt === null ? { nullable: true } : {}),
+  ...more,
+});
+const num = (dflt: number | null | undefined, more: Partial<NumberSchema> = {}): NumberSchema => ({
+  type: 'number',
+  ...(dflt !== undefined ? { default: dflt } : {}),
+  ...(dflt === null ? { nullable: true } : {}),
+  ...more,
+});
 const int = (dflt: number | null | undefined, more: Partial<NumberSchema> = {}): NumberSchema => num(dflt, { integer: true, ...more });
 const bool = (dflt: boolean): BooleanSchema => ({ type: 'boolean', default: dflt });
 const oneOf = (values: readonly string[], dflt?: string): EnumSchema => ({ type: 'enum', values, ...(dflt !== undefined ? { default: dflt } : {}) });
@@ -93,7 +103,10 @@ const triple = (dflt: number[], nonZero: boolean): ArraySchema => ({
   length: 3,
   default: dflt,
   example: '[0.5, 0.5, 0.5]',
-  items: num(undefined, nonZero ? { check: (v) => (v === 0 ? '0 is not allowed (std divides the pixel values; use a non-zero number such as 0.5)' : null) } : {}),
+  items: num(
+    undefined,
+    nonZero ? { check: (v) => (v === 0 ? '0 is not allowed (std divides the pixel values; use a non-zero number such as 0.5)' : null) } : {},
+  ),
 });
 const labelList = (dflt: string[] | null, example: string): ArraySchema => ({
   type: 'array',
@@ -113,7 +126,6 @@ const detectFields = {
 };
 
 export const DETECT_KEYS = Object.keys(detectFields);
-
 
 const cameraSchema = obj(
   {

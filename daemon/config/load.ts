@@ -45,7 +45,8 @@ export function loadConfig(file: string, options: LoadOptions = {}): Config {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new ConfigError(`${file}: file not found (check the -c path; without -c the config is ${SYSTEM_CONFIG}, else ./config/config.yaml)`);
+    if (code === 'ENOENT')
+      throw new ConfigError(`${file}: file not found (check the -c path; without -c the config is ${SYSTEM_CONFIG}, else ./config/config.yaml)`);
     if (code === 'EISDIR') throw new ConfigError(`${file}: is a directory (pass the config file itself, e.g. ${file.replace(/\/$/, '')}/config.yaml)`);
     if (code === 'EACCES') throw new ConfigError(`${file}: permission denied (make the file readable by the user running trt-detect)`);
     throw new ConfigError(`${file}: cannot read the file (${(err as Error).message})`);
@@ -82,7 +83,9 @@ export function parseConfig(text: string, file: string, options: LoadOptions = {
   }
   if (!isMap(root)) {
     const at = root.range ? root.range[0] : 0;
-    throw new ConfigError(`${where(at)}: (top level): expected a mapping of sections (model:, detect:, cameras:, mqtt: ...) (start from the shipped config/config.yaml)`);
+    throw new ConfigError(
+      `${where(at)}: (top level): expected a mapping of sections (model:, detect:, cameras:, mqtt: ...) (start from the shipped config/config.yaml)`,
+    );
   }
 
   const validator = new Validator(doc, options.env ?? process.env);
@@ -123,7 +126,11 @@ function finish(raw: RawConfig, configDir: string, options: LoadOptions, add: (p
   const absOrNull = (p: string | null) => (p === null ? null : abs(p));
   const hint = `relative paths resolve against ${raw.base_dir === null ? 'the current directory' : 'base_dir'} ${baseDir}`;
 
-  const model = { ...raw.model, path: abs(raw.model.path), calibration: { images: abs(raw.model.calibration.images), cache: abs(raw.model.calibration.cache) } };
+  const model = {
+    ...raw.model,
+    path: abs(raw.model.path),
+    calibration: { images: abs(raw.model.calibration.images), cache: abs(raw.model.calibration.cache) },
+  };
   const mqtt = {
     ...raw.mqtt,
     password_file: absOrNull(raw.mqtt.password_file),
@@ -146,19 +153,31 @@ function finish(raw: RawConfig, configDir: string, options: LoadOptions, add: (p
       effective_detect: effective,
     };
   }
-  const config: Config = { base_dir: baseDir, model, detect: raw.detect, cameras, mqtt, rtsp_server: raw.rtsp_server, http: raw.http, media: raw.media, log: raw.log };
+  const config: Config = {
+    base_dir: baseDir,
+    model,
+    detect: raw.detect,
+    cameras,
+    mqtt,
+    rtsp_server: raw.rtsp_server,
+    http: raw.http,
+    media: raw.media,
+    log: raw.log,
+  };
 
   // checks that span several keys
   if (model.backend === 'onnxruntime' && !/\.onnx$/i.test(model.path)) {
     add('model.backend', 'onnxruntime cannot load a TensorRT engine (set backend: auto or tensorrt, or point model.path at the .onnx file)');
   }
   if (mqtt.password !== null && mqtt.password_file !== null) add('mqtt.password_file', 'both password and password_file are set (keep one of them)');
-  if ((mqtt.cert === null) !== (mqtt.key === null)) add(mqtt.cert === null ? 'mqtt.key' : 'mqtt.cert', 'cert and key go together (set both mqtt.cert and mqtt.key, or neither)');
+  if ((mqtt.cert === null) !== (mqtt.key === null))
+    add(mqtt.cert === null ? 'mqtt.key' : 'mqtt.cert', 'cert and key go together (set both mqtt.cert and mqtt.key, or neither)');
   if (config.rtsp_server.enabled && config.http.enabled && config.rtsp_server.port === config.http.port) {
     add('http.port', `port ${config.http.port} is also rtsp_server.port (give them different ports)`);
   }
   for (const [name, cam] of Object.entries(cameras)) {
-    if (cam.rtsp_out && !config.rtsp_server.enabled) add(`cameras.${name}.rtsp_out`, 'true but rtsp_server.enabled is false (enable rtsp_server or set rtsp_out: false)');
+    if (cam.rtsp_out && !config.rtsp_server.enabled)
+      add(`cameras.${name}.rtsp_out`, 'true but rtsp_server.enabled is false (enable rtsp_server or set rtsp_out: false)');
   }
 
   if (options.checkFiles) {

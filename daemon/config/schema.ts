@@ -158,13 +158,22 @@ export class Validator {
     }
     switch (schema.type) {
       case 'object':
-        if (!isMap(node)) return this.report(anchor, path, `expected a mapping of keys, got ${describeValue(node)} (write ${path.split('.').pop()}: followed by indented keys)`);
+        if (!isMap(node))
+          return this.report(
+            anchor,
+            path,
+            `expected a mapping of keys, got ${describeValue(node)} (write ${path.split('.').pop()}: followed by indented keys)`,
+          );
         return this.object(schema, node, path, anchor);
       case 'map':
         if (schema.words && isScalar(node)) {
           const word = String(node.value);
           if (schema.words.includes(word)) return word;
-          return this.report(anchor, path, `invalid value ${describeValue(node)} (expected ${schema.words.join(' or ')}, or a mapping of names, one indented name: value per entry)`);
+          return this.report(
+            anchor,
+            path,
+            `invalid value ${describeValue(node)} (expected ${schema.words.join(' or ')}, or a mapping of names, one indented name: value per entry)`,
+          );
         }
         if (!isMap(node)) return this.report(anchor, path, `expected a mapping of names, got ${describeValue(node)} (write one indented name: per entry)`);
         return this.map(schema, node, path, anchor);
@@ -211,7 +220,11 @@ export class Validator {
       case 'number': {
         if (typeof v !== 'number' && typeof v !== 'bigint') {
           const quotedNumber = typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v));
-          return this.report(anchor, path, `expected ${rangeText(schema)}, got ${describeValue(node)}${quotedNumber ? ' (write the number without quotes)' : ''}`);
+          return this.report(
+            anchor,
+            path,
+            `expected ${rangeText(schema)}, got ${describeValue(node)}${quotedNumber ? ' (write the number without quotes)' : ''}`,
+          );
         }
         const n = Number(v);
         const bad =
@@ -237,7 +250,12 @@ export class Validator {
             if (value === undefined) missing = missing ?? name;
             return value ?? '';
           });
-          if (missing) return this.report(anchor, path, `environment variable ${missing} is not set (set it for the service, e.g. in /etc/default/trt-detect, or write the value)`);
+          if (missing)
+            return this.report(
+              anchor,
+              path,
+              `environment variable ${missing} is not set (set it for the service, e.g. in /etc/default/trt-detect, or write the value)`,
+            );
         }
         const problem = schema.check?.(s);
         if (problem) return this.report(anchor, path, problem);

@@ -4,7 +4,10 @@
  * (never a stack trace) and exits with `exitCode`.
  */
 export class UserError extends Error {
-  constructor(message: string, readonly exitCode: 1 | 2) {
+  constructor(
+    message: string,
+    readonly exitCode: 1 | 2,
+  ) {
     super(message);
     this.name = new.target.name;
   }

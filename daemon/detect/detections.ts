@@ -23,7 +23,13 @@ export type DetectFields = Pick<DetectSettings, 'threshold' | 'nms_iou' | 'top_k
 
 /** A config's `detect` settings as a backend's options for this model (class names to ids). */
 export function detectOptions(d: DetectFields, info: Pick<ModelInfo, 'labels' | 'ignoreClasses'>): DetectOptions {
-  return { threshold: d.threshold, nmsIou: d.nms_iou, topK: d.top_k, classes: classIdsFor(d.classes, info.labels, info.ignoreClasses), dropGroupBoxes: d.drop_group_boxes ?? true };
+  return {
+    threshold: d.threshold,
+    nmsIou: d.nms_iou,
+    topK: d.top_k,
+    classes: classIdsFor(d.classes, info.labels, info.ignoreClasses),
+    dropGroupBoxes: d.drop_group_boxes ?? true,
+  };
 }
 
 /** What the addon's draw() needs: one box and its caption per detection. */

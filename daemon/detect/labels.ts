@@ -61,23 +61,32 @@ export interface ModelClasses {
  * checked against a scores_boxes model's score columns), background ids, and `model.label_map`.
  * Every problem is a ConfigError naming the file or key.
  */
-export function modelClasses(modelPath: string, binding: LayoutBinding, configured: string[] | null | undefined, labelMap: LabelMapSetting = 'auto'): ModelClasses {
+export function modelClasses(
+  modelPath: string,
+  binding: LayoutBinding,
+  configured: string[] | null | undefined,
+  labelMap: LabelMapSetting = 'auto',
+): ModelClasses {
   const numClasses = binding.layout === 'scores_boxes' ? binding.numClasses : null;
   const modelLabels = resolveLabels(modelPath, configured, numClasses);
   if (numClasses !== null && modelLabels.length !== numClasses) {
-    throw new ConfigError(`${modelPath}: the model has ${numClasses} classes but ${modelLabels.length} labels were given (fix model.labels or the .labels.txt file)`);
+    throw new ConfigError(
+      `${modelPath}: the model has ${numClasses} classes but ${modelLabels.length} labels were given (fix model.labels or the .labels.txt file)`,
+    );
   }
   const labelsGiven = (configured?.length ?? 0) > 0 || existsSync(labelFileFor(modelPath));
   const ignore = new Set(modelLabels.flatMap((l, i) => (isBackground(l) ? [i] : [])));
   if (binding.layout === 'scores_boxes' && hasBackgroundColumn(modelLabels, labelsGiven)) ignore.add(0);
 
-  const map = labelMap === 'auto' ? registryModelForFile(modelPath)?.defaultLabelMap ?? null : labelMap === 'none' ? null : labelMap;
+  const map = labelMap === 'auto' ? (registryModelForFile(modelPath)?.defaultLabelMap ?? null) : labelMap === 'none' ? null : labelMap;
   let labels = modelLabels;
   if (map) {
     const byName = new Map(Object.entries(map).map(([from, to]) => [from.trim().toLowerCase(), to]));
     for (const from of byName.keys()) {
       if (!modelLabels.some((l) => l.trim().toLowerCase() === from)) {
-        throw new ConfigError(`model.label_map: "${from}" is not a label of ${modelPath} (its labels are ${modelLabels.slice(0, 12).join(', ')}${modelLabels.length > 12 ? ', ...' : ''})`);
+        throw new ConfigError(
+          `model.label_map: "${from}" is not a label of ${modelPath} (its labels are ${modelLabels.slice(0, 12).join(', ')}${modelLabels.length > 12 ? ', ...' : ''})`,
+        );
       }
     }
     labels = modelLabels.map((l, i) => {
@@ -109,7 +118,9 @@ export function classIdsFor(names: Array<string | number>, labels: string[], ign
     const ids = reported.flatMap((l, i) => (l === n.toLowerCase() ? [i] : []));
     if (ids.length === 0) {
       const names = reportedLabels({ labels, ignoreClasses });
-      throw new ConfigError(`detect.classes: unknown class "${n}" (the model's labels are ${names.slice(0, 20).join(', ')}${names.length > 20 ? ', ...' : ''})`);
+      throw new ConfigError(
+        `detect.classes: unknown class "${n}" (the model's labels are ${names.slice(0, 20).join(', ')}${names.length > 20 ? ', ...' : ''})`,
+      );
     }
     return ids;
   });

@@ -20,8 +20,7 @@ export type LayoutBinding =
 const dims = (t: TensorDesc): number[] => t.shape.map((d) => (typeof d === 'number' && d > 0 ? d : -1));
 const last = (t: TensorDesc): number => dims(t)[t.shape.length - 1] ?? -1;
 const volume = (t: TensorDesc): number => dims(t).reduce((a, b) => a * b, 1);
-const named = (outs: TensorDesc[], ...patterns: RegExp[]) =>
-  outs.find((o) => patterns.some((p) => p.test(o.name)));
+const named = (outs: TensorDesc[], ...patterns: RegExp[]) => outs.find((o) => patterns.some((p) => p.test(o.name)));
 
 /**
  * TensorFlow SSD exports give boxes as ymin, xmin, ymax, xmax: `auto` takes that order when the
@@ -37,8 +36,11 @@ function bindScoresBoxes(outs: TensorDesc[], boxOrder: BoxOrderSetting = 'auto')
   if (outs.length < 2) return null;
   const boxes = named(outs, /^boxes$/i, /box/i, /loc/i) ?? outs.find((o) => o.shape.length === 3 && last(o) === 4);
   const scores =
-    named(outs.filter((o) => o !== boxes), /^scores$/i, /score|conf|cls|prob/i) ??
-    outs.find((o) => o !== boxes && o.shape.length === 3 && last(o) >= 2);
+    named(
+      outs.filter((o) => o !== boxes),
+      /^scores$/i,
+      /score|conf|cls|prob/i,
+    ) ?? outs.find((o) => o !== boxes && o.shape.length === 3 && last(o) >= 2);
   if (!boxes || !scores) return null;
   const b = dims(boxes);
   const s = dims(scores);

@@ -20,7 +20,14 @@ export interface OnnxBackendOptions {
   layout?: OutputLayout | 'auto';
   /** model.box_order for scores_boxes models (default auto) */
   boxOrder?: BoxOrderSetting;
-  input?: { color: 'rgb' | 'bgr'; mean: [number, number, number]; std: [number, number, number]; resize: 'stretch' | 'letterbox'; width?: number | null; height?: number | null };
+  input?: {
+    color: 'rgb' | 'bgr';
+    mean: [number, number, number];
+    std: [number, number, number];
+    resize: 'stretch' | 'letterbox';
+    width?: number | null;
+    height?: number | null;
+  };
   /** intra-op threads (`model.threads`); 0 or undefined = auto (see inferenceThreads) */
   threads?: number;
   /** video is decoded and encoded on the same cores (run, bench, detect on a video): auto leaves it a core */
@@ -29,7 +36,6 @@ export interface OnnxBackendOptions {
 
 /** frames in the detector at once: pre-processing, inference, post-processing */
 const TENSOR_SLOTS = 3;
-
 
 function tensorData(t: OutputTensor | undefined, name: string): Float32Array | Int32Array {
   if (!t) throw new RuntimeFailure(`model output "${name}" missing from the inference result`);
@@ -46,7 +52,14 @@ const asFloat = (a: Float32Array | Int32Array): Float32Array => (a instanceof Fl
 export function postprocessInput(binding: LayoutBinding, out: (name: string) => Float32Array | Int32Array): native.PostprocessInput {
   switch (binding.layout) {
     case 'scores_boxes':
-      return { layout: 'scores_boxes', scores: asFloat(out(binding.scores)), boxes: asFloat(out(binding.boxes)), numBoxes: binding.numBoxes, numClasses: binding.numClasses, boxOrder: binding.boxOrder };
+      return {
+        layout: 'scores_boxes',
+        scores: asFloat(out(binding.scores)),
+        boxes: asFloat(out(binding.boxes)),
+        numBoxes: binding.numBoxes,
+        numClasses: binding.numClasses,
+        boxOrder: binding.boxOrder,
+      };
     case 'nms7': {
       const keep = binding.keepCount ? out(binding.keepCount)[0] : undefined;
       return { layout: 'nms7', detections: asFloat(out(binding.detections)), count: binding.count, ...(keep !== undefined ? { keepCount: keep } : {}) };
@@ -55,7 +68,14 @@ export function postprocessInput(binding: LayoutBinding, out: (name: string) => 
       const boxes = asFloat(out(binding.boxes));
       let max = 0;
       for (const v of boxes) if (v > max) max = v;
-      return { layout: 'efficient_nms', numDets: out(binding.numDets)[0], boxes, scores: asFloat(out(binding.scores)), classes: out(binding.classes), normalized: max <= 1.5 };
+      return {
+        layout: 'efficient_nms',
+        numDets: out(binding.numDets)[0],
+        boxes,
+        scores: asFloat(out(binding.scores)),
+        classes: out(binding.classes),
+        normalized: max <= 1.5,
+      };
     }
   }
 }
@@ -104,18 +124,22 @@ export class OnnxRuntimeDetector implements Detector {
       });
     } catch (err) {
       if (statSync(modelPath).size === 0) throw new ConfigError(`${modelPath}: the file is empty (copy the model again)`);
-      throw new ConfigError(`${modelPath}: not a model ONNX Runtime can load (${errorMessage(err).split('\n')[0]}) (use an .onnx SSD model or a TensorRT engine on a Jetson)`);
+      throw new ConfigError(
+        `${modelPath}: not a model ONNX Runtime can load (${errorMessage(err).split('\n')[0]}) (use an .onnx SSD model or a TensorRT engine on a Jetson)`,
+      );
     }
     if (session.inputNames.length !== 1) {
       throw new ConfigError(`${modelPath}: expected one image input, the model has ${session.inputNames.length} (${session.inputNames.join(', ')})`);
     }
     const inMeta = session.inputMetadata[0];
-    const shape = inMeta && inMeta.isTensor ? inMeta.shape ?? [] : [];
+    const shape = inMeta && inMeta.isTensor ? (inMeta.shape ?? []) : [];
     const dim = (i: number, fallback: number | null | undefined): number => {
       const d = shape[i];
       if (typeof d === 'number' && d > 0) return d;
       if (fallback && fallback > 0) return fallback;
-      throw new ConfigError(`${modelPath}: input ${session.inputNames[0]} has a dynamic size [${shape.join(',')}] (set model.input.width and model.input.height)`);
+      throw new ConfigError(
+        `${modelPath}: input ${session.inputNames[0]} has a dynamic size [${shape.join(',')}] (set model.input.width and model.input.height)`,
+      );
     };
     if (shape.length !== 4 || (typeof shape[1] === 'number' && shape[1] !== 3)) {
       throw new ConfigError(`${modelPath}: input ${session.inputNames[0]} has shape [${shape.join(',')}], expected [1,3,H,W] (an NCHW RGB image)`);
@@ -123,7 +147,7 @@ export class OnnxRuntimeDetector implements Detector {
     const input = { ...DEFAULT_MODEL_INPUT, ...(opts.input ?? {}) };
     const height = dim(2, input.height);
     const width = dim(3, input.width);
-    const outputs = session.outputMetadata.map((m) => ({ name: m.name, shape: m.isTensor ? m.shape ?? [] : [] }));
+    const outputs = session.outputMetadata.map((m) => ({ name: m.name, shape: m.isTensor ? (m.shape ?? []) : [] }));
     const binding = bindLayout(modelPath, outputs, opts.layout ?? 'auto', opts.boxOrder);
     const classes = modelClasses(modelPath, binding, opts.labels, opts.labelMap);
     const info: ModelInfo = {

@@ -5,7 +5,6 @@ import { RuntimeFailure, errorMessage } from '../core/errors.js';
 import { packageRoot } from '../core/files.js';
 import type { Reply, Request, SessionOptions, TensorMeta, WithoutId } from './onnxruntime-protocol.js';
 
-
 export interface OutputTensor {
   type: string;
   dims: readonly number[];
@@ -36,7 +35,6 @@ const OUTPUT_ARRAYS: Record<string, TypedArrayOf> = {
   uint8: Uint8Array,
   bool: Uint8Array,
 };
-
 
 /**
  * The worker's module: onnxruntime-worker.js beside this module in dist/. Run from the TypeScript

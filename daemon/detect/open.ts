@@ -40,7 +40,12 @@ export interface BackendChoice {
  * and falls back to ONNX Runtime on the CPU, saying why. `gpuError` is null when a GPU answered,
  * a reason when it did not, undefined when not asked (TensorRT not built).
  */
-export function chooseBackend(modelPath: string, requested: 'auto' | 'tensorrt' | 'onnxruntime', tensorrtBuilt: boolean, gpuError?: string | null): BackendChoice {
+export function chooseBackend(
+  modelPath: string,
+  requested: 'auto' | 'tensorrt' | 'onnxruntime',
+  tensorrtBuilt: boolean,
+  gpuError?: string | null,
+): BackendChoice {
   const isEngine = isEnginePath(modelPath);
   if (requested === 'onnxruntime') {
     if (isEngine) throw new ConfigError(`${modelPath}: ONNX Runtime cannot load a TensorRT engine (use the .onnx model or backend: tensorrt on a Jetson)`);
@@ -50,7 +55,9 @@ export function chooseBackend(modelPath: string, requested: 'auto' | 'tensorrt' 
   const what = isEngine ? 'TensorRT engines need' : 'model.backend: tensorrt needs';
   if (!tensorrtBuilt) {
     if (needsTensorRt) {
-      throw new ConfigError(`${modelPath}: ${what} the addon built with TensorRT (on a Jetson: npm run setup finds TensorRT; elsewhere use the .onnx model with backend onnxruntime)`);
+      throw new ConfigError(
+        `${modelPath}: ${what} the addon built with TensorRT (on a Jetson: npm run setup finds TensorRT; elsewhere use the .onnx model with backend onnxruntime)`,
+      );
     }
     return { backend: 'onnxruntime', fallback: 'this build has no TensorRT: running the ONNX model with ONNX Runtime on the CPU' };
   }
@@ -74,7 +81,12 @@ export async function openDetector(opts: OpenDetectorOptions): Promise<Detector>
   let gpuError: string | null | undefined;
   if (built) {
     const trt = tensorRtAddon();
-    gpuError = trt ? await trt.deviceInfo().then(() => null, (err: unknown) => errorMessage(err)) : 'no TensorRT functions in the addon';
+    gpuError = trt
+      ? await trt.deviceInfo().then(
+          () => null,
+          (err: unknown) => errorMessage(err),
+        )
+      : 'no TensorRT functions in the addon';
   }
   const choice = chooseBackend(opts.modelPath, requested, built, gpuError);
   if (choice.fallback) opts.log?.('info', `${opts.modelPath}: ${choice.fallback}`);

@@ -77,7 +77,15 @@ export interface TensorRtAddon {
   buildEngine(options: TensorRtBuildOptions, onProgress?: (line: string) => void): Promise<TensorRtBuildResult>;
   openEngine(path: string): Promise<OpenedEngine>;
   /** outputs: one typed array per output tensor (tensors order), filled in place */
-  infer(handle: EngineHandle, frame: Uint8Array, width: number, height: number, spec: PreprocessSpec, outputs: Array<Float32Array | Int32Array>, format?: PixelFormat): Promise<TensorRtInferResult>;
+  infer(
+    handle: EngineHandle,
+    frame: Uint8Array,
+    width: number,
+    height: number,
+    spec: PreprocessSpec,
+    outputs: Array<Float32Array | Int32Array>,
+    format?: PixelFormat,
+  ): Promise<TensorRtInferResult>;
   closeEngine(handle: EngineHandle): Promise<void>;
 }
 

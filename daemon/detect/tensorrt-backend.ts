@@ -61,7 +61,6 @@ export interface TensorRtBackendOptions extends OnnxBackendOptions {
   addon?: TensorRtAddon;
 }
 
-
 export function isEnginePath(path: string): boolean {
   return ENGINE_EXTENSIONS.includes(extname(path).toLowerCase());
 }
@@ -69,7 +68,9 @@ export function isEnginePath(path: string): boolean {
 function requireAddon(modelPath: string, given?: TensorRtAddon): TensorRtAddon {
   const trt = given ?? tensorRtAddon();
   if (!trt) {
-    throw new ConfigError(`${modelPath}: this build of trt-detect has no TensorRT (the addon was built where TensorRT was not found; on a Jetson run npm run setup, elsewhere use the .onnx model with model.backend: onnxruntime)`);
+    throw new ConfigError(
+      `${modelPath}: this build of trt-detect has no TensorRT (the addon was built where TensorRT was not found; on a Jetson run npm run setup, elsewhere use the .onnx model with model.backend: onnxruntime)`,
+    );
   }
   return trt;
 }
@@ -103,7 +104,11 @@ export async function ensureEngine(onnxPath: string, opts: TensorRtBackendOption
   const log = opts.log ?? (() => undefined);
   const dev = await deviceInfo(trt, onnxPath);
   const requested = opts.precision ?? 'fp16';
-  const choice = resolvePrecision(requested, { fastFp16: dev.fastFp16, fastInt8: dev.fastInt8, gpuName: dev.gpuName, computeCapability: dev.computeCapability }, opts.strictPrecision ?? false);
+  const choice = resolvePrecision(
+    requested,
+    { fastFp16: dev.fastFp16, fastInt8: dev.fastInt8, gpuName: dev.gpuName, computeCapability: dev.computeCapability },
+    opts.strictPrecision ?? false,
+  );
   if (choice.warning) log('warn', `${onnxPath}: ${choice.warning}`);
   const precision = choice.precision;
   const input = { ...DEFAULT_MODEL_INPUT, ...(opts.input ?? {}) };
@@ -131,12 +136,15 @@ export async function ensureEngine(onnxPath: string, opts: TensorRtBackendOption
   });
   const inputs = tensors.filter((t) => t.input);
   if (inputs.length !== 1 || inputs[0].shape.length !== 4) {
-    throw new ConfigError(`${onnxPath}: expected one image input [1,3,H,W], the model has ${inputs.map((t) => `${t.name}[${t.shape.join(',')}]`).join(', ') || 'none'}`);
+    throw new ConfigError(
+      `${onnxPath}: expected one image input [1,3,H,W], the model has ${inputs.map((t) => `${t.name}[${t.shape.join(',')}]`).join(', ') || 'none'}`,
+    );
   }
   const shape = inputs[0].shape;
   const height = shape[2] > 0 ? shape[2] : input.height;
   const width = shape[3] > 0 ? shape[3] : input.width;
-  if (!width || !height) throw new ConfigError(`${onnxPath}: input ${inputs[0].name} has a dynamic size [${shape.join(',')}] (set model.input.width and model.input.height)`);
+  if (!width || !height)
+    throw new ConfigError(`${onnxPath}: input ${inputs[0].name} has a dynamic size [${shape.join(',')}] (set model.input.width and model.input.height)`);
   const spec: native.PreprocessSpec = { width, height, mean: input.mean, std: input.std, color: input.color, resize: input.resize };
 
   let calibrationFiles: string[] = [];
@@ -173,7 +181,10 @@ export async function ensureEngine(onnxPath: string, opts: TensorRtBackendOption
     } catch (err) {
       throw new RuntimeFailure(errorMessage(err));
     }
-    log('info', `${enginePath}: built ${precision} engine in ${((performance.now() - started) / 1000).toFixed(0)} s (${(result.engineBytes / 1e6).toFixed(1)} MB)`);
+    log(
+      'info',
+      `${enginePath}: built ${precision} engine in ${((performance.now() - started) / 1000).toFixed(0)} s (${(result.engineBytes / 1e6).toFixed(1)} MB)`,
+    );
     const sidecar: EngineSidecar = {
       format: 1,
       built_by: 'trt-detect',
@@ -225,9 +236,15 @@ export class TensorRtDetector implements Detector {
       enginePath = (await ensureEngine(modelPath, opts)).enginePath;
     } else {
       const dev = await deviceInfo(trt, modelPath);
-      const reasons = foreignEngineReasons(await readSidecar(modelPath), { tensorrt: dev.tensorrtVersion, gpu: dev.gpuName, compute_capability: dev.computeCapability });
+      const reasons = foreignEngineReasons(await readSidecar(modelPath), {
+        tensorrt: dev.tensorrtVersion,
+        gpu: dev.gpuName,
+        compute_capability: dev.computeCapability,
+      });
       if (reasons.length) {
-        throw new ConfigError(`${modelPath}: this engine cannot run here: ${reasons.join('; ')} (rebuild it on this device: trt-detect build-engine -m MODEL.onnx)`);
+        throw new ConfigError(
+          `${modelPath}: this engine cannot run here: ${reasons.join('; ')} (rebuild it on this device: trt-detect build-engine -m MODEL.onnx)`,
+        );
       }
     }
     let engine: OpenedEngine;

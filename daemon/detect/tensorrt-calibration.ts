@@ -44,7 +44,8 @@ export async function findCalibrationSources(dir: string): Promise<CalibrationSo
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (depth > 0) return;
-      if (code === 'ENOENT') throw new ConfigError(`${dir}: calibration folder not found (set model.calibration.images or --calib to a folder of images or recordings)`);
+      if (code === 'ENOENT')
+        throw new ConfigError(`${dir}: calibration folder not found (set model.calibration.images or --calib to a folder of images or recordings)`);
       if (code === 'ENOTDIR') throw new ConfigError(`${dir}: calibration images must be a folder, not a file`);
       throw new ConfigError(`${dir}: cannot list the calibration folder (${errorMessage(err)})`);
     }
@@ -78,7 +79,23 @@ async function sampleVideoFrames(file: string, count: number, onFrame: (rgb: Buf
   const info = await probeVideo(file);
   const duration = info.duration && info.duration > 0 ? info.duration : info.frameCount && info.fps ? info.frameCount / info.fps : 0;
   const rate = duration > 0 ? Math.max(count / duration, 0.001) : 1;
-  const args = ['-v', 'error', '-nostdin', '-i', file, '-an', '-vf', `fps=${rate.toFixed(6)}`, '-frames:v', String(count), '-pix_fmt', 'rgb24', '-f', 'rawvideo', 'pipe:1'];
+  const args = [
+    '-v',
+    'error',
+    '-nostdin',
+    '-i',
+    file,
+    '-an',
+    '-vf',
+    `fps=${rate.toFixed(6)}`,
+    '-frames:v',
+    String(count),
+    '-pix_fmt',
+    'rgb24',
+    '-f',
+    'rawvideo',
+    'pipe:1',
+  ];
   const frameBytes = info.width * info.height * 3;
   const proc = spawn(ffmpegPath(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
@@ -101,7 +118,8 @@ async function sampleVideoFrames(file: string, count: number, onFrame: (rgb: Buf
     }
   }
   const code = await exited;
-  if (code !== 0 && frames === 0) throw new RuntimeFailure(`${file}: ffmpeg could not decode frames for calibration (${stderr.split('\n')[0] || `exit code ${code}`})`);
+  if (code !== 0 && frames === 0)
+    throw new RuntimeFailure(`${file}: ffmpeg could not decode frames for calibration (${stderr.split('\n')[0] || `exit code ${code}`})`);
   return frames;
 }
 
@@ -114,7 +132,9 @@ export async function writeCalibrationTensors(opts: CalibrationOptions): Promise
   const perVideo = opts.framesPerVideo ?? 50;
   const sources = await findCalibrationSources(opts.dir);
   if (sources.images.length === 0 && sources.videos.length === 0) {
-    throw new ConfigError(`${opts.dir}: no calibration images or videos (${[...IMAGE_EXTENSIONS, ...VIDEO_EXTENSIONS].join(', ')}) found; INT8 needs ~100-500 frames from your cameras, or a calibration cache`);
+    throw new ConfigError(
+      `${opts.dir}: no calibration images or videos (${[...IMAGE_EXTENSIONS, ...VIDEO_EXTENSIONS].join(', ')}) found; INT8 needs ~100-500 frames from your cameras, or a calibration cache`,
+    );
   }
   const { width, height } = opts.spec;
   const tensor = new Float32Array(3 * width * height);

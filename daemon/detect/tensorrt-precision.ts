@@ -25,8 +25,13 @@ export function resolvePrecision(requested: Precision, caps: PrecisionCaps, stri
   if (supported(requested)) return { precision: requested, warning: null };
   const fastName = requested === 'int8' ? 'INT8' : 'FP16';
   if (strict) {
-    throw new ConfigError(`model.precision: ${requested} requested with model.strict_precision: true, but ${gpu} has no fast ${fastName} (set precision: ${caps.fastFp16 ? 'fp16' : 'fp32'} or strict_precision: false)`);
+    throw new ConfigError(
+      `model.precision: ${requested} requested with model.strict_precision: true, but ${gpu} has no fast ${fastName} (set precision: ${caps.fastFp16 ? 'fp16' : 'fp32'} or strict_precision: false)`,
+    );
   }
   const chosen: Precision = requested === 'int8' && caps.fastFp16 ? 'fp16' : 'fp32';
-  return { precision: chosen, warning: `${gpu} has no fast ${fastName}: building ${chosen} instead of ${requested} (set model.precision: ${chosen} to silence this, or strict_precision: true to refuse)` };
+  return {
+    precision: chosen,
+    warning: `${gpu} has no fast ${fastName}: building ${chosen} instead of ${requested} (set model.precision: ${chosen} to silence this, or strict_precision: true to refuse)`,
+  };
 }

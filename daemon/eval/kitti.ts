@@ -91,7 +91,7 @@ export function kittiTypeMapper(classes: string[]): (type: string) => string | n
     const direct = byName.get(key);
     if (direct !== undefined) return direct;
     const alias = KITTI_ALIASES[key];
-    return alias !== undefined ? byName.get(normalize(alias)) ?? null : null;
+    return alias !== undefined ? (byName.get(normalize(alias)) ?? null) : null;
   };
 }
 

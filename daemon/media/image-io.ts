@@ -58,7 +58,11 @@ function runFfmpeg(args: string[], input?: Buffer): Promise<RunResult> {
       if (err.length < 8192) err += c.toString();
     });
     proc.on('error', (e: NodeJS.ErrnoException) => {
-      reject(new RuntimeFailure(e.code === 'ENOENT' ? `${bin}: not found (install ffmpeg: apt-get install ffmpeg, or npm run setup)` : `${bin}: cannot start (${e.message})`));
+      reject(
+        new RuntimeFailure(
+          e.code === 'ENOENT' ? `${bin}: not found (install ffmpeg: apt-get install ffmpeg, or npm run setup)` : `${bin}: cannot start (${e.message})`,
+        ),
+      );
     });
     proc.on('close', (code) => resolve({ stdout: Buffer.concat(out), stderr: err, code }));
     if (input && proc.stdin) {
@@ -146,7 +150,24 @@ export async function writeImage(file: string, pixels: Buffer, width: number, he
   if (pixels.length < bytes) {
     throw new RuntimeFailure(`${file}: expected ${bytes} bytes of ${format.toUpperCase()} for ${width}x${height}, got ${pixels.length}`);
   }
-  const args = ['-v', 'error', '-f', 'rawvideo', '-pix_fmt', ffmpegPixelFormat(format), '-s', `${width}x${height}`, '-i', 'pipe:0', '-frames:v', '1', ...codec, '-f', 'image2pipe', 'pipe:1'];
+  const args = [
+    '-v',
+    'error',
+    '-f',
+    'rawvideo',
+    '-pix_fmt',
+    ffmpegPixelFormat(format),
+    '-s',
+    `${width}x${height}`,
+    '-i',
+    'pipe:0',
+    '-frames:v',
+    '1',
+    ...codec,
+    '-f',
+    'image2pipe',
+    'pipe:1',
+  ];
   const res = await runFfmpeg(args, pixels.length === bytes ? pixels : pixels.subarray(0, bytes));
   if (res.code !== 0 || res.stdout.length === 0) {
     throw new RuntimeFailure(`${file}: ffmpeg could not encode the image (${firstError(res.stderr) || `exit code ${res.code}`})`);

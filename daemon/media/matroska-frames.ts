@@ -144,7 +144,11 @@ export class MatroskaFrames {
           : [element(ID.CodecID, Buffer.from('V_UNCOMPRESSED', 'latin1'))]),
         element(
           ID.Video,
-          Buffer.concat([element(ID.PixelWidth, uint(v.width)), element(ID.PixelHeight, uint(v.height)), ...(v.h264 ? [] : [element(ID.ColourSpace, FOURCC[v.pixelFormat ?? 'rgb24'])])]),
+          Buffer.concat([
+            element(ID.PixelWidth, uint(v.width)),
+            element(ID.PixelHeight, uint(v.height)),
+            ...(v.h264 ? [] : [element(ID.ColourSpace, FOURCC[v.pixelFormat ?? 'rgb24'])]),
+          ]),
         ),
       ]),
     );

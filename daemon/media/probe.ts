@@ -45,12 +45,36 @@ function timescaleOf(timeBase: string): number | null {
 export function probeVideo(file: string): Promise<VideoInfo> {
   if (!existsSync(file)) return Promise.reject(new RuntimeFailure(`${file}: not found (check the path)`));
   if (statSync(file).isDirectory()) return Promise.reject(new RuntimeFailure(`${file}: is a directory, not a video file`));
-  const args = ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height,r_frame_rate,avg_frame_rate,time_base,nb_frames,codec_name,duration:stream_tags=DURATION:format=duration', '-of', 'json', file];
+  const args = [
+    '-v',
+    'error',
+    '-select_streams',
+    'v:0',
+    '-show_entries',
+    'stream=width,height,r_frame_rate,avg_frame_rate,time_base,nb_frames,codec_name,duration:stream_tags=DURATION:format=duration',
+    '-of',
+    'json',
+    file,
+  ];
   return new Promise((resolve, reject) => {
     execFile(ffprobePath(), args, { maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
-      const why = String(stderr || '').trim().split('\n').pop() || (err ? err.message : '');
+      const why =
+        String(stderr || '')
+          .trim()
+          .split('\n')
+          .pop() || (err ? err.message : '');
       type Field = string | number | undefined;
-      type Stream = { width?: Field; height?: Field; avg_frame_rate?: string; r_frame_rate?: string; time_base?: string; nb_frames?: Field; codec_name?: string; duration?: Field; tags?: Record<string, string> };
+      type Stream = {
+        width?: Field;
+        height?: Field;
+        avg_frame_rate?: string;
+        r_frame_rate?: string;
+        time_base?: string;
+        nb_frames?: Field;
+        codec_name?: string;
+        duration?: Field;
+        tags?: Record<string, string>;
+      };
       let parsed: { streams?: Stream[]; format?: { duration?: string } } = {};
       try {
         parsed = JSON.parse(String(stdout || '{}')) as typeof parsed;
@@ -74,7 +98,7 @@ export function probeVideo(file: string): Promise<VideoInfo> {
       }
       const nb = Number(s.nb_frames);
       const duration = Number(parsed.format?.duration);
-      const tags = (typeof s.tags === 'object' ? s.tags : {});
+      const tags = typeof s.tags === 'object' ? s.tags : {};
       const videoDuration = Number(s.duration) > 0 ? Number(s.duration) : parseClock(tags.DURATION);
       resolve({
         width,
@@ -99,7 +123,11 @@ export function probeRtspCodec(url: string, transport: 'tcp' | 'udp', timeoutMs 
   const args = ['-v', 'error', '-rtsp_transport', transport, '-select_streams', 'v:0', '-show_entries', 'stream=codec_name', '-of', 'csv=p=0', url];
   return new Promise((resolve) => {
     execFile(ffprobePath(), args, { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 1 << 16 }, (err, stdout) => {
-      const codec = String(stdout ?? '').trim().split('\n')[0]?.trim() ?? '';
+      const codec =
+        String(stdout ?? '')
+          .trim()
+          .split('\n')[0]
+          ?.trim() ?? '';
       resolve(!err && /^[a-z0-9_]+$/.test(codec) ? codec : null);
     });
   });

@@ -88,7 +88,15 @@ export class CaptureSink {
 
   progress(): CaptureProgress {
     const state = this.error !== null ? 'error' : this.saved >= this.wanted ? 'done' : 'capturing';
-    return { saved: this.saved, wanted: this.wanted, dir: this.dir, every: this.every, skipped: this.skipped, state, ...(this.error !== null ? { error: this.error } : {}) };
+    return {
+      saved: this.saved,
+      wanted: this.wanted,
+      dir: this.dir,
+      every: this.every,
+      skipped: this.skipped,
+      state,
+      ...(this.error !== null ? { error: this.error } : {}),
+    };
   }
 
   /** Called by the pipeline for every decoded frame; copies the pixels it keeps and returns at once. */
@@ -121,7 +129,10 @@ export class CaptureSink {
       await writeImage(file, pixels, width, height, format);
       this.saved++;
       if (this.saved >= this.wanted) {
-        this.logger.info({ camera: this.camera, saved: this.saved, skipped: this.skipped, dir: this.dir }, `calibration capture finished: ${this.saved} frames in ${this.dir}`);
+        this.logger.info(
+          { camera: this.camera, saved: this.saved, skipped: this.skipped, dir: this.dir },
+          `calibration capture finished: ${this.saved} frames in ${this.dir}`,
+        );
       }
     } catch (err) {
       this.error = errorMessage(err);

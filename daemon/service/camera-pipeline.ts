@@ -13,7 +13,6 @@ import type { Logger } from '../core/log.js';
 import { RateMeter, stageTimings } from './rate.js';
 import type { CameraState, CameraStatus } from '../core/status.js';
 
-
 /** Where a camera's results go; the daemon wires MQTT here, tests may collect. */
 export interface CameraOutputs {
   status(camera: string, status: CameraStatus): void;
@@ -340,7 +339,10 @@ export class CameraPipeline {
     const sink = this.recorder as FrameSink;
     this.recorder = null;
     this.sinkClosing = sink.close().catch(() => undefined);
-    this.logger.error({ error: this.sinkError }, `${this.sinkError} (detection and MQTT go on; recording starts again when the camera restarts: systemctl restart, or a reload that changes the camera)`);
+    this.logger.error(
+      { error: this.sinkError },
+      `${this.sinkError} (detection and MQTT go on; recording starts again when the camera restarts: systemctl restart, or a reload that changes the camera)`,
+    );
     if (this.state === 'streaming') this.setState('streaming');
   }
 

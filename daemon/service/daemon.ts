@@ -124,7 +124,17 @@ export class Daemon {
     this.detector = await openConfiguredDetector(cfg, this.logger);
     this.fair = new FairDetector(this.detector);
     const info = this.detector.info;
-    logger.info({ model: info.path, backend: info.backend, input: `${info.inputWidth}x${info.inputHeight}`, layout: info.layout, labels: info.labels, ...(info.threads !== undefined ? { threads: info.threads } : {}) }, 'model loaded');
+    logger.info(
+      {
+        model: info.path,
+        backend: info.backend,
+        input: `${info.inputWidth}x${info.inputHeight}`,
+        layout: info.layout,
+        labels: info.labels,
+        ...(info.threads !== undefined ? { threads: info.threads } : {}),
+      },
+      'model loaded',
+    );
     if (cfg.mqtt.enabled) {
       this.publisher = await connectMqtt(cfg.mqtt, logger);
       logger.info({ url: cfg.mqtt.url, topic_prefix: cfg.mqtt.topic_prefix }, 'mqtt connected');
@@ -152,7 +162,8 @@ export class Daemon {
     const wanted = cfg.rtsp_server.enabled && Object.values(cfg.cameras).some((c) => c.enabled && c.rtsp_out);
     if (!wanted || this.rtspServer) return;
     const server = new RtspServer();
-    server.onClient = (event, stream, client, transport) => this.logger.info({ camera: stream, client, transport }, event === 'playing' ? 'rtsp client playing' : 'rtsp client left');
+    server.onClient = (event, stream, client, transport) =>
+      this.logger.info({ camera: stream, client, transport }, event === 'playing' ? 'rtsp client playing' : 'rtsp client left');
     await server.listen(cfg.rtsp_server.port);
     this.rtspServer = server;
     this.logger.info({ port: server.port }, 'rtsp server listening');
@@ -261,14 +272,20 @@ export class Daemon {
     const restartAll = modelChanged || diff.globalChanged.includes('detect') || diff.globalChanged.includes('media');
     // a moved RTSP server restarts the cameras it serves
     const rtspChanged = diff.globalChanged.includes('rtsp_server');
-    const restart = restartAll ? [...diff.changed, ...diff.unchanged] : rtspChanged ? [...diff.changed, ...diff.unchanged.filter((n) => this.config.cameras[n]?.rtsp_out)] : diff.changed;
+    const restart = restartAll
+      ? [...diff.changed, ...diff.unchanged]
+      : rtspChanged
+        ? [...diff.changed, ...diff.unchanged.filter((n) => this.config.cameras[n]?.rtsp_out)]
+        : diff.changed;
     await Promise.all([...diff.removed, ...restart].map((n) => this.stopCamera(n)));
     for (const name of diff.removed) this.rtspServer?.unmount(name);
     if (rtspChanged) {
       await this.rtspServer?.close();
       this.rtspServer = null;
     }
-    await this.startRtspServer(next).catch((err: unknown) => logger.error({ error: errorMessage(err) }, 'rtsp server not started; cameras run without rtsp_out'));
+    await this.startRtspServer(next).catch((err: unknown) =>
+      logger.error({ error: errorMessage(err) }, 'rtsp server not started; cameras run without rtsp_out'),
+    );
     if (mqttChanged) {
       // switch first: a status the cameras or the stats timer publish while the old connection
       // closes goes to the new one, never back under the old prefix after its statuses are cleared

@@ -89,9 +89,11 @@ export class HttpServer {
         http.loop.stop();
         const where = `${opts.host}:${opts.port}`;
         const key = opts.configPath ? `${opts.configPath}: http.port` : 'http.port';
-        if (err.code === 'EADDRINUSE') reject(new RuntimeFailure(`http: ${where} is already in use (${key}: choose a free port, or stop the program that holds it)`));
+        if (err.code === 'EADDRINUSE')
+          reject(new RuntimeFailure(`http: ${where} is already in use (${key}: choose a free port, or stop the program that holds it)`));
         else if (err.code === 'EACCES') reject(new RuntimeFailure(`http: not allowed to listen on ${where} (${key}: use a port above 1023)`));
-        else if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND') reject(new RuntimeFailure(`http: cannot listen on ${where}: no such local address (check http.host)`));
+        else if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND')
+          reject(new RuntimeFailure(`http: cannot listen on ${where}: no such local address (check http.host)`));
         else reject(new RuntimeFailure(`http: cannot listen on ${where} (${errorMessage(err)})`));
       };
       server.once('error', onError);

@@ -56,7 +56,15 @@ export function daemonView(daemon: DaemonLike): ServiceView {
           continue;
         }
         const stats = p.stats();
-        out.push({ name, state: stats.state, stats, decoded: p.timings.decode.count, inference: p.timings.inference.histogram(), error: p.error, progress: stats.frames });
+        out.push({
+          name,
+          state: stats.state,
+          stats,
+          decoded: p.timings.decode.count,
+          inference: p.timings.inference.histogram(),
+          error: p.error,
+          progress: stats.frames,
+        });
       }
       return out;
     },
@@ -151,18 +159,56 @@ export function renderMetrics(view: ServiceView, proc: ProcessFigures): string {
   const running = cams.filter((c): c is CameraView & { stats: CameraStats } => c.stats !== null);
   const per = (pick: (c: CameraView & { stats: CameraStats }) => number): Array<[Labels, number]> => running.map((c) => [{ camera: c.name }, pick(c)]);
   const t = new PrometheusText();
-  t.gauge('trt_detect_camera_state', 'Camera state: 1 for the state the camera is in, 0 for the others.',
-    cams.flatMap((c) => STATES.map((s): [Labels, number] => [{ camera: c.name, state: s }, c.state === s ? 1 : 0])));
-  t.counter('trt_detect_frames_decoded_total', 'Frames the source delivered since the camera pipeline started.', running.map((c) => [{ camera: c.name }, c.decoded]));
-  t.counter('trt_detect_frames_processed_total', 'Frames recorded/published (every stage done) since the camera pipeline started.', per((c) => c.stats.frames));
-  t.counter('trt_detect_frames_inferred_total', 'Frames the detector ran on (see detect.interval).', per((c) => c.stats.inferred));
-  t.counter('trt_detect_frames_dropped_total', 'Frames a live source dropped because the pipeline was behind.', per((c) => c.stats.dropped));
-  t.gauge('trt_detect_camera_fps', 'Processed frames per second over the last 5 s.', per((c) => c.stats.fps));
-  t.gauge('trt_detect_queue_depth', 'Frames waiting between pipeline stages.', per((c) => c.stats.queue_depth));
-  t.counter('trt_detect_source_reconnects_total', 'Reconnect attempts of a live source after it lost (or could not reach) its camera.', per((c) => c.stats.reconnects));
-  t.histogramSeconds('trt_detect_inference_seconds', 'Detector inference latency per frame.',
-    running.filter((c) => c.inference).map((c) => [{ camera: c.name }, c.inference as LatencyHistogram]));
-  t.gauge('trt_detect_rtsp_clients', 'Clients playing the annotated RTSP output of a camera.', Object.entries(view.rtspClients?.() ?? {}).map(([camera, n]): [Labels, number] => [{ camera }, n]));
+  t.gauge(
+    'trt_detect_camera_state',
+    'Camera state: 1 for the state the camera is in, 0 for the others.',
+    cams.flatMap((c) => STATES.map((s): [Labels, number] => [{ camera: c.name, state: s }, c.state === s ? 1 : 0])),
+  );
+  t.counter(
+    'trt_detect_frames_decoded_total',
+    'Frames the source delivered since the camera pipeline started.',
+    running.map((c) => [{ camera: c.name }, c.decoded]),
+  );
+  t.counter(
+    'trt_detect_frames_processed_total',
+    'Frames recorded/published (every stage done) since the camera pipeline started.',
+    per((c) => c.stats.frames),
+  );
+  t.counter(
+    'trt_detect_frames_inferred_total',
+    'Frames the detector ran on (see detect.interval).',
+    per((c) => c.stats.inferred),
+  );
+  t.counter(
+    'trt_detect_frames_dropped_total',
+    'Frames a live source dropped because the pipeline was behind.',
+    per((c) => c.stats.dropped),
+  );
+  t.gauge(
+    'trt_detect_camera_fps',
+    'Processed frames per second over the last 5 s.',
+    per((c) => c.stats.fps),
+  );
+  t.gauge(
+    'trt_detect_queue_depth',
+    'Frames waiting between pipeline stages.',
+    per((c) => c.stats.queue_depth),
+  );
+  t.counter(
+    'trt_detect_source_reconnects_total',
+    'Reconnect attempts of a live source after it lost (or could not reach) its camera.',
+    per((c) => c.stats.reconnects),
+  );
+  t.histogramSeconds(
+    'trt_detect_inference_seconds',
+    'Detector inference latency per frame.',
+    running.filter((c) => c.inference).map((c) => [{ camera: c.name }, c.inference as LatencyHistogram]),
+  );
+  t.gauge(
+    'trt_detect_rtsp_clients',
+    'Clients playing the annotated RTSP output of a camera.',
+    Object.entries(view.rtspClients?.() ?? {}).map(([camera, n]): [Labels, number] => [{ camera }, n]),
+  );
   const mqtt = view.mqtt();
   if (mqtt) {
     t.gauge('trt_detect_mqtt_connected', '1 while connected to the MQTT broker.', [[{}, mqtt.connected ? 1 : 0]]);

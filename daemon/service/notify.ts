@@ -156,7 +156,10 @@ export class ServiceNotifier {
     const wedged = this.wedged(now);
     const fresh = wedged.filter((n) => !this.wedgedBefore.has(n));
     if (fresh.length) {
-      this.opts.logger.error({ cameras: wedged }, `camera pipeline stalled: ${wedged.join(', ')} finished no frame for ${Math.round(this.tickMs / 1000)} s${this.watchdogMs !== null ? ' (watchdog pings stop; systemd restarts the service)' : ''}`);
+      this.opts.logger.error(
+        { cameras: wedged },
+        `camera pipeline stalled: ${wedged.join(', ')} finished no frame for ${Math.round(this.tickMs / 1000)} s${this.watchdogMs !== null ? ' (watchdog pings stop; systemd restarts the service)' : ''}`,
+      );
     }
     if (!wedged.length && this.wedgedBefore.size) this.opts.logger.info('camera pipelines progress again');
     this.wedgedBefore = new Set(wedged);

@@ -74,7 +74,10 @@ export class Mp4Writer {
   readonly encoder: string;
   frames = 0;
 
-  constructor(readonly file: string, private readonly opts: Mp4WriterOptions) {
+  constructor(
+    readonly file: string,
+    private readonly opts: Mp4WriterOptions,
+  ) {
     this.target = opts.atomic ? `${file}.partial` : file;
     this.fps = parseRational(String(opts.fps)) || Number(opts.fps) || 25;
     const mode = opts.encoder ?? (hardwareEncoder() ? 'stream' : 'x264');
@@ -101,9 +104,29 @@ export class Mp4Writer {
     const opts = this.opts;
     const timescale = opts.timescale ?? DEFAULT_TIMESCALE;
     const { proc: encoder, output: encoded } = spawnStreamEncoder(enc);
-    const muxer = spawnMedia(ffmpegPath(), ['-nostdin', '-hide_banner', '-loglevel', 'error', '-f', 'matroska', '-i', 'pipe:0', '-c:v', 'copy', '-video_track_timescale', String(timescale), ...FRAGMENTED, '-y', this.target], {
-      stdio: ['pipe', 'ignore', 'pipe'],
-    });
+    const muxer = spawnMedia(
+      ffmpegPath(),
+      [
+        '-nostdin',
+        '-hide_banner',
+        '-loglevel',
+        'error',
+        '-f',
+        'matroska',
+        '-i',
+        'pipe:0',
+        '-c:v',
+        'copy',
+        '-video_track_timescale',
+        String(timescale),
+        ...FRAGMENTED,
+        '-y',
+        this.target,
+      ],
+      {
+        stdio: ['pipe', 'ignore', 'pipe'],
+      },
+    );
     const out = muxer.stdin as Writable;
     out.on('error', () => undefined); // reported through exit codes
     let framing: MatroskaFrames | null = null;
@@ -136,8 +159,24 @@ export class Mp4Writer {
     const timescale = opts.timescale ?? DEFAULT_TIMESCALE;
     const keep = await keepTimestampArgs(timescale);
     this.framing = new MatroskaFrames({ width: opts.width, height: opts.height, fps: this.fps, pixelFormat: opts.pixelFormat });
-    const args = ['-nostdin', '-hide_banner', '-loglevel', 'error', '-f', 'matroska', '-i', 'pipe:0', ...keep,
-      '-an', ...x264Args(this.gop(), opts.preset, opts.crf), '-video_track_timescale', String(timescale), ...FRAGMENTED, '-y', this.target];
+    const args = [
+      '-nostdin',
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-f',
+      'matroska',
+      '-i',
+      'pipe:0',
+      ...keep,
+      '-an',
+      ...x264Args(this.gop(), opts.preset, opts.crf),
+      '-video_track_timescale',
+      String(timescale),
+      ...FRAGMENTED,
+      '-y',
+      this.target,
+    ];
     this.watch([spawnMedia(ffmpegPath(), args, { stdio: ['pipe', 'ignore', 'pipe'] })]);
     (this.input as Writable).write(this.framing.header());
   }

@@ -271,10 +271,13 @@ export class MqttPublisher {
     this.counters.dropped += this.queue.length;
     this.queue.length = 0;
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        this.client.end(true);
-        resolve();
-      }, Math.max(100, deadline - Date.now()));
+      const timer = setTimeout(
+        () => {
+          this.client.end(true);
+          resolve();
+        },
+        Math.max(100, deadline - Date.now()),
+      );
       this.client.end(false, {}, () => {
         clearTimeout(timer);
         resolve();

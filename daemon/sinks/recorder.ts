@@ -32,8 +32,12 @@ export function listSegments(root: string, camera: string): string[] {
   const dir = join(root, camera);
   if (!existsSync(dir)) return [];
   const out: string[] = [];
-  for (const day of readdirSync(dir).filter((d) => /^\d{4}-\d{2}-\d{2}$/.test(d)).sort()) {
-    for (const f of readdirSync(join(dir, day)).filter((f) => /^\d{2}-\d{2}-\d{2}(-\d+)?\.mp4$/.test(f)).sort(bySegmentName)) {
+  for (const day of readdirSync(dir)
+    .filter((d) => /^\d{4}-\d{2}-\d{2}$/.test(d))
+    .sort()) {
+    for (const f of readdirSync(join(dir, day))
+      .filter((f) => /^\d{2}-\d{2}-\d{2}(-\d+)?\.mp4$/.test(f))
+      .sort(bySegmentName)) {
       out.push(join(dir, day, f));
     }
   }
@@ -95,7 +99,9 @@ export class SegmentRecorder {
     try {
       makeDirs(dirname(file));
     } catch (err) {
-      throw new RuntimeFailure(`record.path ${this.settings.path}: cannot create the recordings folder: ${errorMessage(err)} (point record.path at a writable folder)`);
+      throw new RuntimeFailure(
+        `record.path ${this.settings.path}: cannot create the recordings folder: ${errorMessage(err)} (point record.path at a writable folder)`,
+      );
     }
     this.writer = new Mp4Writer(file, { ...this.video, preset: this.settings.preset, crf: this.settings.crf });
     this.segmentStartPts = pts;

@@ -253,7 +253,11 @@ class RtspClient {
         if (this.udp) this.socket.setTimeout(0);
         this.stream.clients.add(this);
         this.server.onClient?.('playing', this.stream.name, this.peer(), this.udp ? 'udp' : 'tcp');
-        return this.reply(req, '200 OK', { ...sessionHeader, Range: 'npt=0.000-', 'RTP-Info': `url=${req.url.replace(/\/$/, '')}/trackID=0;seq=${this.seq};rtptime=${this.tsBase}` });
+        return this.reply(req, '200 OK', {
+          ...sessionHeader,
+          Range: 'npt=0.000-',
+          'RTP-Info': `url=${req.url.replace(/\/$/, '')}/trackID=0;seq=${this.seq};rtptime=${this.tsBase}`,
+        });
       }
       case 'PAUSE':
         this.playing = false;

@@ -60,8 +60,29 @@ export class FfmpegFileSource {
 
   private async *decodeOnce(ptsOffset: number): AsyncGenerator<Frame> {
     const { width, height } = this.info;
-    const args = ['-nostdin', '-nostats', '-hide_banner', '-loglevel', 'info', ...(this.opts.realtime ? ['-re'] : []), '-i', this.file, '-map', '0:v:0', '-an', '-sn', '-dn',
-      '-vf', 'showinfo=checksum=0', ...(await passthroughArgs()), '-f', 'rawvideo', '-pix_fmt', ffmpegPixelFormat(PIXEL_FORMAT), 'pipe:1'];
+    const args = [
+      '-nostdin',
+      '-nostats',
+      '-hide_banner',
+      '-loglevel',
+      'info',
+      ...(this.opts.realtime ? ['-re'] : []),
+      '-i',
+      this.file,
+      '-map',
+      '0:v:0',
+      '-an',
+      '-sn',
+      '-dn',
+      '-vf',
+      'showinfo=checksum=0',
+      ...(await passthroughArgs()),
+      '-f',
+      'rawvideo',
+      '-pix_fmt',
+      ffmpegPixelFormat(PIXEL_FORMAT),
+      'pipe:1',
+    ];
     const reader = new PipeFrameReader();
     const proc = spawnMedia(ffmpegPath(), args, { stdio: ['ignore', reader.childFd, 'pipe'] });
     reader.start();
@@ -126,7 +147,9 @@ export class FfmpegFileSource {
     const code = await exited;
     if (this.stopped) return;
     if (index === 0) {
-      throw new RuntimeFailure(`${this.file}: no frames could be decoded${this.errors.length ? ` (${this.errors[this.errors.length - 1]})` : ''} (corrupt or not a video file?)`);
+      throw new RuntimeFailure(
+        `${this.file}: no frames could be decoded${this.errors.length ? ` (${this.errors[this.errors.length - 1]})` : ''} (corrupt or not a video file?)`,
+      );
     }
     // Decoded what could be decoded; the caller reports the damage but keeps the frames.
     // ffmpeg exits 0 on a file cut short: an MP4 logs "partial file" / corrupt packets and stops at

@@ -6,7 +6,10 @@ export class FramePool {
   private readonly idle: Buffer[] = [];
   allocated = 0;
 
-  constructor(readonly frameBytes: number, private readonly max = 16) {}
+  constructor(
+    readonly frameBytes: number,
+    private readonly max = 16,
+  ) {}
 
   acquire(): Buffer {
     const b = this.idle.pop();

@@ -39,7 +39,21 @@ export class GstFileSource {
   /** the size is forced so frames match what ffprobe reported (and what recordings are opened with) */
   private plan(info: VideoInfo) {
     const { width, height, codec } = info;
-    return gstPlan({ kind: 'file', target: this.file, width: null, height: null, fps: null, rtspTransport: 'tcp', decoder: 'gstreamer', codec, realtime: this.opts.realtime }, { width, height, fps: null }, this.plat);
+    return gstPlan(
+      {
+        kind: 'file',
+        target: this.file,
+        width: null,
+        height: null,
+        fps: null,
+        rtspTransport: 'tcp',
+        decoder: 'gstreamer',
+        codec,
+        realtime: this.opts.realtime,
+      },
+      { width, height, fps: null },
+      this.plat,
+    );
   }
 
   async *frames(): AsyncGenerator<Frame> {
@@ -88,7 +102,8 @@ export class GstFileSource {
     }
     const code = await exited;
     if (this.stopped) return;
-    if (count === 0) throw new RuntimeFailure(`${this.file}: no frames could be decoded by GStreamer${lastError ? ` (${lastError})` : ''} (try decoder: ffmpeg)`);
+    if (count === 0)
+      throw new RuntimeFailure(`${this.file}: no frames could be decoded by GStreamer${lastError ? ` (${lastError})` : ''} (try decoder: ffmpeg)`);
     if (code !== 0) this.truncated = `${this.file}: decoding stopped early after ${count} frames (${lastError || `gst-launch-1.0 exit ${code}`})`;
   }
 

@@ -28,7 +28,8 @@ export interface LiveSourceOptions {
   planner?: (settings: LiveSourceSettings, shape: OutputShape, plat: Platform) => LaunchPlan;
 }
 
-const ERROR_LINE = /error|refused|failed|not found|no such|timed out|timeout|invalid|could not|unauthori[sz]ed|forbidden|unreachable|denied|end of file|no route|not supported|unsupported/i;
+const ERROR_LINE =
+  /error|refused|failed|not found|no such|timed out|timeout|invalid|could not|unauthori[sz]ed|forbidden|unreachable|denied|end of file|no route|not supported|unsupported/i;
 /** bytes a decoder may send before it has said the frame size (then it is given up on) */
 const MAX_BYTES_BEFORE_SIZE = 64 * 1024 * 1024;
 
@@ -137,7 +138,10 @@ export class LiveSource implements VideoSource {
     if (!codec || this.stopped) return;
     this.opts.settings = { ...s, codec };
     const backend = chooseBackend(this.opts.settings, this.plat);
-    this.opts.logger?.info({ source: maskUrlPasswords(s.target), codec, backend }, `camera sends ${codec}: ${backend === 'gstreamer' ? 'hardware decoder' : 'ffmpeg (not a codec the hardware pipeline takes)'}`);
+    this.opts.logger?.info(
+      { source: maskUrlPasswords(s.target), codec, backend },
+      `camera sends ${codec}: ${backend === 'gstreamer' ? 'hardware decoder' : 'ffmpeg (not a codec the hardware pipeline takes)'}`,
+    );
   }
 
   /** One connection: spawn, read frames until the process ends or stalls; `run.reason` says why it ended. */
@@ -145,9 +149,12 @@ export class LiveSource implements VideoSource {
     await this.learnRtspCodec();
     const plan = this.plan();
     this.describe = plan.describe;
-    if (this.reconnects === 0) this.opts.logger?.info({ source: this.opts.settings.target, backend: plan.backend, pipeline: plan.describe }, 'camera connecting');
+    if (this.reconnects === 0)
+      this.opts.logger?.info({ source: this.opts.settings.target, backend: plan.backend, pipeline: plan.describe }, 'camera connecting');
     const reader = new PipeFrameReader();
-    const proc = spawnMedia(plan.command, plan.args, { stdio: plan.frameFd === 3 ? ['ignore', 'pipe', 'pipe', reader.childFd] : ['ignore', reader.childFd, 'pipe'] });
+    const proc = spawnMedia(plan.command, plan.args, {
+      stdio: plan.frameFd === 3 ? ['ignore', 'pipe', 'pipe', reader.childFd] : ['ignore', reader.childFd, 'pipe'],
+    });
     reader.start();
     this.proc = proc;
     this.reader = reader;
@@ -158,7 +165,10 @@ export class LiveSource implements VideoSource {
     let stalled = '';
     let lastFrameAt = performance.now();
     const onErrorLine = (line: string) => {
-      const clean = line.replace(/^\[[^\]]+\]\s*/, '').replace(/^ERROR: (from element \S+: )?/, '').trim();
+      const clean = line
+        .replace(/^\[[^\]]+\]\s*/, '')
+        .replace(/^ERROR: (from element \S+: )?/, '')
+        .trim();
       if (clean && ERROR_LINE.test(clean) && !/^Additional debug info/.test(clean)) lastError = clean;
     };
     // The frame size is what the decoder announces (ffmpeg's stream line, GStreamer's caps): frames
@@ -218,12 +228,15 @@ export class LiveSource implements VideoSource {
       });
     });
     const stallMs = this.opts.stallTimeoutMs;
-    const watchdog = setInterval(() => {
-      if (performance.now() - lastFrameAt > stallMs && !stalled) {
-        stalled = `no frames for ${Math.round(stallMs / 100) / 10} s (stream stalled)`;
-        this.kill(proc, plan);
-      }
-    }, Math.min(1000, Math.max(50, stallMs / 4)));
+    const watchdog = setInterval(
+      () => {
+        if (performance.now() - lastFrameAt > stallMs && !stalled) {
+          stalled = `no frames for ${Math.round(stallMs / 100) / 10} s (stream stalled)`;
+          this.kill(proc, plan);
+        }
+      },
+      Math.min(1000, Math.max(50, stallMs / 4)),
+    );
 
     try {
       for (let buf = await reader.next(); buf; buf = await reader.next()) {
@@ -234,7 +247,14 @@ export class LiveSource implements VideoSource {
         const now = performance.now();
         lastFrameAt = now;
         run.frames++;
-        yield { data: buf, width: this.info.width, height: this.info.height, index: this.delivered++, pts: Number(((now - this.openedAt) / 1000).toFixed(6)), format: plan.pixelFormat };
+        yield {
+          data: buf,
+          width: this.info.width,
+          height: this.info.height,
+          index: this.delivered++,
+          pts: Number(((now - this.openedAt) / 1000).toFixed(6)),
+          format: plan.pixelFormat,
+        };
       }
     } finally {
       clearInterval(watchdog);
@@ -244,7 +264,12 @@ export class LiveSource implements VideoSource {
       if (this.proc === proc) this.proc = null;
     }
     const code = await exited;
-    const why = gstError || stalled || spawnError || lastError || (code === 0 ? 'the camera ended the stream (connection closed)' : `${plan.backend} exited with code ${code}`);
+    const why =
+      gstError ||
+      stalled ||
+      spawnError ||
+      lastError ||
+      (code === 0 ? 'the camera ended the stream (connection closed)' : `${plan.backend} exited with code ${code}`);
     run.reason = maskUrlPasswords(why);
   }
 

@@ -55,7 +55,10 @@ export class PipeFrameReader {
   /** called when bytes arrive before the frame size is known */
   onPending: ((bytes: number) => void) | null = null;
 
-  constructor(private readonly maxReady = 2, pipeBytes = 1 << 20) {
+  constructor(
+    private readonly maxReady = 2,
+    pipeBytes = 1 << 20,
+  ) {
     const fds = native.openPipe(pipeBytes);
     this.childFd = fds.write;
     this.readFd = fds.read;

@@ -56,21 +56,34 @@ export const CSI_DEFAULT = { width: 1280, height: 720, fps: 30 };
 /** Decides ffmpeg or GStreamer for a source (SPEC: automatic, forced by `decoder`). */
 export function chooseBackend(s: LiveSourceSettings, plat: Platform): 'ffmpeg' | 'gstreamer' {
   if (s.kind === 'csi') {
-    if (!plat.jetson) throw new RuntimeFailure(`csi://${s.target}: CSI cameras need a Jetson (nvarguscamerasrc); this machine is not one (use v4l2:///dev/videoN for a USB camera, or rtsp://)`);
-    if (!plat.gstreamer) throw new RuntimeFailure(`csi://${s.target}: gst-launch-1.0 not found (install JetPack's GStreamer: apt-get install gstreamer1.0-tools nvidia-l4t-gstreamer)`);
+    if (!plat.jetson)
+      throw new RuntimeFailure(
+        `csi://${s.target}: CSI cameras need a Jetson (nvarguscamerasrc); this machine is not one (use v4l2:///dev/videoN for a USB camera, or rtsp://)`,
+      );
+    if (!plat.gstreamer)
+      throw new RuntimeFailure(
+        `csi://${s.target}: gst-launch-1.0 not found (install JetPack's GStreamer: apt-get install gstreamer1.0-tools nvidia-l4t-gstreamer)`,
+      );
     if (s.decoder === 'ffmpeg') throw new RuntimeFailure(`csi://${s.target}: decoder: ffmpeg cannot read CSI cameras (use decoder: auto or gstreamer)`);
     return 'gstreamer';
   }
   if (s.decoder === 'ffmpeg') return 'ffmpeg';
   if (s.decoder === 'gstreamer') {
-    if (!plat.gstreamer) throw new RuntimeFailure(`${s.kind} source: decoder: gstreamer but gst-launch-1.0 is not installed (apt-get install gstreamer1.0-tools gstreamer1.0-plugins-good gstreamer1.0-libav, or use decoder: ffmpeg)`);
+    if (!plat.gstreamer)
+      throw new RuntimeFailure(
+        `${s.kind} source: decoder: gstreamer but gst-launch-1.0 is not installed (apt-get install gstreamer1.0-tools gstreamer1.0-plugins-good gstreamer1.0-libav, or use decoder: ffmpeg)`,
+      );
     return 'gstreamer';
   }
   // auto: the Jetson's hardware decoder where it exists, ffmpeg's software decoders elsewhere
   if (s.kind === 'file' && !isH264Mp4(s)) return 'ffmpeg';
   if (s.kind === 'rtsp' && s.codec !== undefined && !RTSP_HW_CODECS.includes(s.codec)) return 'ffmpeg';
   // the hardware pipelines need these too (h264parse/h265parse are in gstreamer1.0-plugins-bad)
-  const parts = ['nvv4l2decoder', 'nvvidconv', ...(s.kind === 'rtsp' ? ['rtspsrc', s.codec === 'hevc' ? 'h265parse' : 'h264parse'] : s.kind === 'file' ? ['qtdemux', 'h264parse'] : [])];
+  const parts = [
+    'nvv4l2decoder',
+    'nvvidconv',
+    ...(s.kind === 'rtsp' ? ['rtspsrc', s.codec === 'hevc' ? 'h265parse' : 'h264parse'] : s.kind === 'file' ? ['qtdemux', 'h264parse'] : []),
+  ];
   if (plat.jetson && plat.gstreamer && parts.every((e) => plat.hasElement(e))) return 'gstreamer';
   return 'ffmpeg';
 }
@@ -107,7 +120,25 @@ export function ffmpegPlan(s: LiveSourceSettings, shape: OutputShape): LaunchPla
   }
   // I420: what the decoders produce and the encoders take, so nothing converts colours on the way
   const pixelFormat: PixelFormat = 'i420';
-  const args = ['-nostdin', '-nostats', '-hide_banner', '-loglevel', 'info', ...input, '-map', '0:v:0', '-an', '-sn', '-dn', ...ffmpegFilters(shape), '-f', 'rawvideo', '-pix_fmt', ffmpegPixelFormat(pixelFormat), 'pipe:1'];
+  const args = [
+    '-nostdin',
+    '-nostats',
+    '-hide_banner',
+    '-loglevel',
+    'info',
+    ...input,
+    '-map',
+    '0:v:0',
+    '-an',
+    '-sn',
+    '-dn',
+    ...ffmpegFilters(shape),
+    '-f',
+    'rawvideo',
+    '-pix_fmt',
+    ffmpegPixelFormat(pixelFormat),
+    'pipe:1',
+  ];
   return { backend: 'ffmpeg', command: ffmpegPath(), args, frameFd: 1, describe: maskUrlPasswords(`ffmpeg ${args.join(' ')}`), pixelFormat };
 }
 
@@ -144,7 +175,10 @@ export function gstElements(s: LiveSourceSettings, shape: OutputShape, plat: Pla
   const sink = `fdsink name=out fd=3 sync=${s.kind === 'file' && s.realtime ? 'true' : 'false'}`;
   // nvvidconv scales with nearest-neighbour unless told otherwise: bilinear (1) when it scales
   const scaling = s.kind !== 'csi' && shape.width && shape.height ? ' interpolation-method=1' : '';
-  const toRgbaFromNvmm = [`nvvidconv${s.kind === 'csi' ? ' flip-method=0' : ''}${scaling}`, rawCaps('RGBA', { width: shape.width, height: shape.height, fps: null })];
+  const toRgbaFromNvmm = [
+    `nvvidconv${s.kind === 'csi' ? ' flip-method=0' : ''}${scaling}`,
+    rawCaps('RGBA', { width: shape.width, height: shape.height, fps: null }),
+  ];
   // RGBA, not RGB: GStreamer pads RGB rows to a multiple of 4 bytes (a 854-wide frame would come
   // out skewed to a reader that expects width * 3 per row); RGBA rows are always whole
   const toRgbaSoftware = ['videoconvert', 'videoscale', ...(shape.fps ? ['videorate'] : []), rawCaps('RGBA', shape)];
@@ -160,7 +194,12 @@ export function gstElements(s: LiveSourceSettings, shape: OutputShape, plat: Pla
       const w = s.width ?? CSI_DEFAULT.width;
       const h = s.height ?? CSI_DEFAULT.height;
       const fps = s.fps ?? CSI_DEFAULT.fps;
-      return [`nvarguscamerasrc sensor-id=${s.target}`, `video/x-raw(memory:NVMM),width=${w},height=${h},framerate=${gstFraction(fps)},format=NV12`, ...toRgbaFromNvmm, sink];
+      return [
+        `nvarguscamerasrc sensor-id=${s.target}`,
+        `video/x-raw(memory:NVMM),width=${w},height=${h},framerate=${gstFraction(fps)},format=NV12`,
+        ...toRgbaFromNvmm,
+        sink,
+      ];
     }
     case 'rtsp': {
       const src = `rtspsrc location=${quote(s.target)} protocols=${s.rtspTransport} latency=200`;
@@ -183,7 +222,14 @@ export function gstElements(s: LiveSourceSettings, shape: OutputShape, plat: Pla
 export function gstPlan(s: LiveSourceSettings, shape: OutputShape, plat: Platform): LaunchPlan {
   const elements = gstElements(s, shape, plat);
   // every GStreamer pipeline ends in RGBA caps (see gstElements)
-  return { backend: 'gstreamer', command: 'gst-launch-1.0', args: gstLaunchArgs(elements, s.kind === 'csi'), frameFd: 3, describe: maskUrlPasswords(elements.join(' ! ')), pixelFormat: 'rgba' };
+  return {
+    backend: 'gstreamer',
+    command: 'gst-launch-1.0',
+    args: gstLaunchArgs(elements, s.kind === 'csi'),
+    frameFd: 3,
+    describe: maskUrlPasswords(elements.join(' ! ')),
+    pixelFormat: 'rgba',
+  };
 }
 
 export function launchPlan(s: LiveSourceSettings, shape: OutputShape, plat: Platform): LaunchPlan {

@@ -5,7 +5,15 @@ import type { FramePool } from './frame-pool.js';
 export interface VideoSource {
   /** live sources drop the oldest frame when the pipeline falls behind; files never drop */
   readonly live: boolean;
-  readonly info: { width: number; height: number; fps: number; fpsRational: string; frameCount: number | null; pixelFormat?: PixelFormat; timescale?: number | null };
+  readonly info: {
+    width: number;
+    height: number;
+    fps: number;
+    fpsRational: string;
+    frameCount: number | null;
+    pixelFormat?: PixelFormat;
+    timescale?: number | null;
+  };
   readonly pool: FramePool;
   frames(): AsyncGenerator<Frame>;
   stop(): void;

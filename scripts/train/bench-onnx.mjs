@@ -25,4 +25,14 @@ for (let i = 0; i < Number(runs); i++) {
 }
 t.sort((a, b) => a - b);
 const mean = t.reduce((a, b) => a + b, 0) / t.length;
-console.log(JSON.stringify({ model, input: [1, 3, h, w], runs: t.length, threads: Number(threads), mean_ms: +mean.toFixed(2), median_ms: +t[t.length >> 1].toFixed(2), p90_ms: +t[Math.floor(t.length * 0.9)].toFixed(2) }));
+console.log(
+  JSON.stringify({
+    model,
+    input: [1, 3, h, w],
+    runs: t.length,
+    threads: Number(threads),
+    mean_ms: +mean.toFixed(2),
+    median_ms: +t[t.length >> 1].toFixed(2),
+    p90_ms: +t[Math.floor(t.length * 0.9)].toFixed(2),
+  }),
+);

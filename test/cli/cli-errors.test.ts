@@ -73,7 +73,9 @@ describe('CLI exit codes and one-line errors', () => {
     const r = await runCli(['detect', '-m', MODEL, '-i', cut, '-o', out, '--json', json]);
     expect(r.code).toBe(1);
     oneLine(r.stderr);
-    const m = new RegExp(`^${cut}: decoding stopped early after (\\d+) of 60 frames \\(.+\\); the (\\d+) frames before it are in ${out}$`).exec(r.stderr.trim());
+    const m = new RegExp(`^${cut}: decoding stopped early after (\\d+) of 60 frames \\(.+\\); the (\\d+) frames before it are in ${out}$`).exec(
+      r.stderr.trim(),
+    );
     expect(m, r.stderr).not.toBeNull();
     const n = Number((m as RegExpExecArray)[1]);
     expect(n).toBeGreaterThan(10);

@@ -181,10 +181,25 @@ describe('detect: class 0 of a scores_boxes model is the background, whatever it
 });
 
 describe('detect on a variable-frame-rate video', () => {
-  it('writes every frame with the input\'s timestamps, in the MP4 and in the JSON', async () => {
+  it("writes every frame with the input's timestamps, in the MP4 and in the JSON", async () => {
     // 20 frames at 25 fps with a 0.56 s jump after frame 9 (a camera that paused)
     const vfr = join(dir, 'vfr.mp4');
-    execFileSync('ffmpeg', ['-v', 'error', '-i', CLIP, '-vf', "setpts='if(gte(N,10),PTS+0.56/TB,PTS)'", '-fps_mode', 'passthrough', '-c:v', 'libx264', '-preset', 'veryfast', '-y', vfr]);
+    execFileSync('ffmpeg', [
+      '-v',
+      'error',
+      '-i',
+      CLIP,
+      '-vf',
+      "setpts='if(gte(N,10),PTS+0.56/TB,PTS)'",
+      '-fps_mode',
+      'passthrough',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'veryfast',
+      '-y',
+      vfr,
+    ]);
     const inp = probeFrames(vfr);
     expect(inp.count).toBe(20);
     expect(inp.pts[10] - inp.pts[9]).toBeCloseTo(0.6, 3);
@@ -195,7 +210,10 @@ describe('detect on a variable-frame-rate video', () => {
     const got = probeFrames(out);
     expect(got.count).toBe(20);
     got.pts.forEach((t, i) => expect(t, `frame ${i}`).toBeCloseTo(inp.pts[i] - inp.pts[0], 5));
-    const lines = readFileSync(json, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { pts: number });
+    const lines = readFileSync(json, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { pts: number });
     lines.forEach((l, i) => expect(l.pts).toBeCloseTo(got.pts[i], 5));
   });
 });

@@ -64,7 +64,9 @@ mqtt:
     expect(problems('model: [\n')[0]).toMatch(/^a\.yaml:\d+:\d+: YAML syntax error: /);
     expect(problems('')[0]).toMatch(/^a\.yaml:1:1: \(top level\): the file is empty/);
     // a key written twice is named
-    expect(problems('cameras:\n  front: {source: /a.mp4}\n  front: {source: /b.mp4}\n')).toEqual(['a.yaml:3:3: "front" appears twice in the same section (keep one of them)']);
+    expect(problems('cameras:\n  front: {source: /a.mp4}\n  front: {source: /b.mp4}\n')).toEqual([
+      'a.yaml:3:3: "front" appears twice in the same section (keep one of them)',
+    ]);
     // "without quotes" only for a number in quotes
     expect(problems(minimal('source: /a.mp4') + 'detect: {threshold: high}\n')[0]).toMatch(/detect.threshold: expected a number from 0 to 1, got "high"$/);
     expect(problems(minimal('source: /a.mp4') + 'detect: {threshold: "0.5"}\n')[0]).toMatch(/got "0.5" \(write the number without quotes\)$/);
@@ -77,7 +79,11 @@ mqtt:
   });
 
   it('merges per-camera detect overrides over the top-level detect section', () => {
-    const cfg = parseConfig(`detect: {threshold: 0.3, interval: 1}\ncameras:\n  a: {source: /a.mp4}\n  b: {source: /b.mp4, detect: {threshold: 0.7}}\n`, 'a.yaml', { cwd: dir });
+    const cfg = parseConfig(
+      `detect: {threshold: 0.3, interval: 1}\ncameras:\n  a: {source: /a.mp4}\n  b: {source: /b.mp4, detect: {threshold: 0.7}}\n`,
+      'a.yaml',
+      { cwd: dir },
+    );
     expect(cfg.cameras.a.effective_detect).toMatchObject({ threshold: 0.3, interval: 1, nms_iou: 0.45 });
     expect(cfg.cameras.b.effective_detect).toMatchObject({ threshold: 0.7, interval: 1 });
   });
@@ -99,7 +105,10 @@ mqtt:
 
   it('diffConfigs tells unchanged, changed, added and removed cameras apart', () => {
     const a = parseConfig('cameras:\n  x: {source: /x.mp4}\n  y: {source: /y.mp4}\n  z: {source: /z.mp4}\n', 'a.yaml');
-    const b = parseConfig('cameras:\n  x: {source: /x.mp4}\n  y: {source: /y.mp4, detect: {threshold: 0.9}}\n  w: {source: /w.mp4}\nlog: {level: debug}\n', 'b.yaml');
+    const b = parseConfig(
+      'cameras:\n  x: {source: /x.mp4}\n  y: {source: /y.mp4, detect: {threshold: 0.9}}\n  w: {source: /w.mp4}\nlog: {level: debug}\n',
+      'b.yaml',
+    );
     expect(diffConfigs(a, b)).toEqual({ added: ['w'], removed: ['z'], changed: ['y'], unchanged: ['x'], globalChanged: ['log'] });
     expect(a.media).toEqual({ nice: 10 });
     const c = parseConfig('cameras:\n  x: {source: /x.mp4}\n  y: {source: /y.mp4}\n  z: {source: /z.mp4}\nmedia: {nice: 0}\n', 'c.yaml');
@@ -125,7 +134,7 @@ describe('the shipped config/config.yaml', () => {
     const missing: string[] = [];
     const walk = (schema: Schema, value: unknown, path: string) => {
       if (schema.type === 'object') {
-        for (const [k, s] of Object.entries((schema).fields)) {
+        for (const [k, s] of Object.entries(schema.fields)) {
           const v = value && typeof value === 'object' ? (value as Record<string, unknown>)[k] : undefined;
           if (v === undefined && !(path === '' && k === 'base_dir') && !path.endsWith('.detect')) missing.push(`${path}${path ? '.' : ''}${k}`);
           else walk(s, v, `${path}${path ? '.' : ''}${k}`);
@@ -166,7 +175,9 @@ describe('trt-detect check-config', () => {
     writeFileSync(missing, `model: {path: ${MODEL}}\n${minimal('source: /x.mp4')}`);
     const ko2 = await runCli(['check-config', '-c', missing]);
     expect(ko2.code).toBe(2);
-    expect(ko2.stderr.trim()).toBe(`${missing}:4:5: cameras.front.source: video file not found: /x.mp4 (check the path; relative paths resolve against the current directory ${ROOT})`);
+    expect(ko2.stderr.trim()).toBe(
+      `${missing}:4:5: cameras.front.source: video file not found: /x.mp4 (check the path; relative paths resolve against the current directory ${ROOT})`,
+    );
     expect(ko.stderr).not.toMatch(/\n\s+at /); // no stack trace
   });
 });
@@ -200,7 +211,9 @@ describe('check-config looks at what run would trip over', () => {
     writeFileSync(c3, `model: {path: ${MODEL}}\ncameras:\n  front:\n    source: "rtsp://192.0.2.10/s"\n    record: {path: ${join(blocker, 'rec')}}\n`);
     const r3 = await runCli(['check-config', '-c', c3]);
     expect(r3.code).toBe(2);
-    expect(r3.stderr.trim()).toBe(`${c3}:5:14: cameras.front.record.path: ${blocker} is a file, not a folder (point record.path at a folder trt-detect can write)`);
+    expect(r3.stderr.trim()).toBe(
+      `${c3}:5:14: cameras.front.record.path: ${blocker} is a file, not a folder (point record.path at a folder trt-detect can write)`,
+    );
   });
 });
 

@@ -14,7 +14,7 @@ describe('model.threads', () => {
     expect(inferenceThreads(0, true, 1)).toBe(1);
   });
 
-  it('auto without video is ONNX Runtime\'s own default (0: one thread per physical core)', () => {
+  it("auto without video is ONNX Runtime's own default (0: one thread per physical core)", () => {
     expect(inferenceThreads(0, false, 4)).toBe(0);
     expect(inferenceThreads(undefined, false, 1)).toBe(0);
   });

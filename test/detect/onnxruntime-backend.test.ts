@@ -29,12 +29,23 @@ describe('ONNX Runtime backend (real onnxruntime-node, constant-output SSD graph
     // 3 anchors, 3 classes (background, car, person); anchors 0 and 1 overlap (same class), 2 is a person
     const scores = [0.1, 0.9, 0.0, 0.2, 0.8, 0.0, 0.3, 0.0, 0.7];
     const boxes = [0.1, 0.1, 0.5, 0.5, 0.12, 0.1, 0.5, 0.52, 0.6, 0.2, 0.9, 1.2];
-    const file = model('sb', [
-      { name: 'scores', dims: [1, 3, 3], dtype: 'float32', data: scores },
-      { name: 'boxes', dims: [1, 3, 4], dtype: 'float32', data: boxes },
-    ], ['BACKGROUND', 'car', 'person']);
+    const file = model(
+      'sb',
+      [
+        { name: 'scores', dims: [1, 3, 3], dtype: 'float32', data: scores },
+        { name: 'boxes', dims: [1, 3, 4], dtype: 'float32', data: boxes },
+      ],
+      ['BACKGROUND', 'car', 'person'],
+    );
     const det = await openDetector({ modelPath: file });
-    expect(det.info).toMatchObject({ backend: 'onnxruntime', inputName: 'input', inputWidth: W, inputHeight: H, layout: 'scores_boxes', labels: ['BACKGROUND', 'car', 'person'] });
+    expect(det.info).toMatchObject({
+      backend: 'onnxruntime',
+      inputName: 'input',
+      inputWidth: W,
+      inputHeight: H,
+      layout: 'scores_boxes',
+      labels: ['BACKGROUND', 'car', 'person'],
+    });
     const r = await det.infer(frame(), opts);
     expect(r.detections).toEqual([
       { label: 'car', class_id: 1, score: 0.9, box: { x1: 20, y1: 10, x2: 100, y2: 50 } },
@@ -77,10 +88,14 @@ describe('ONNX Runtime backend (real onnxruntime-node, constant-output SSD graph
   });
 
   it('letterbox maps boxes back through the padding', async () => {
-    const file = model('lb', [
-      { name: 'scores', dims: [1, 1, 2], dtype: 'float32', data: [0.1, 0.9] },
-      { name: 'boxes', dims: [1, 1, 4], dtype: 'float32', data: [0.25, 0.0, 0.75, 1.0] },
-    ], ['background', 'thing']);
+    const file = model(
+      'lb',
+      [
+        { name: 'scores', dims: [1, 1, 2], dtype: 'float32', data: [0.1, 0.9] },
+        { name: 'boxes', dims: [1, 1, 4], dtype: 'float32', data: [0.25, 0.0, 0.75, 1.0] },
+      ],
+      ['background', 'thing'],
+    );
     // a 100x100 source letterboxed into 64x32: scale 0.32, padX 16
     const det = await openDetector({ modelPath: file, input: { color: 'rgb', mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], resize: 'letterbox' } });
     const r = await det.infer(frame(100, 100), opts);
@@ -91,17 +106,23 @@ describe('ONNX Runtime backend (real onnxruntime-node, constant-output SSD graph
   it('rejects wrong models with one clear line', async () => {
     // the missing file is said first, with no note about the backend before it
     const notes: string[] = [];
-    await expect(openDetector({ modelPath: join(dir, 'none.onnx'), log: (_level, msg) => notes.push(msg) })).rejects.toThrow(`${join(dir, 'none.onnx')}: model file not found (check model.path or -m)`);
+    await expect(openDetector({ modelPath: join(dir, 'none.onnx'), log: (_level, msg) => notes.push(msg) })).rejects.toThrow(
+      `${join(dir, 'none.onnx')}: model file not found (check model.path or -m)`,
+    );
     expect(notes).toEqual([]);
     const junk = join(dir, 'junk.onnx');
     writeFileSync(junk, 'not a model');
     await expect(openDetector({ modelPath: junk })).rejects.toThrow(/junk\.onnx: not a model ONNX Runtime can load/);
     const cls = model('cls', [{ name: 'logits', dims: [1, 10], dtype: 'float32', data: Array(10).fill(0) }]);
     await expect(openDetector({ modelPath: cls })).rejects.toThrow(/cls\.onnx: unsupported model outputs logits\[1,10\]/);
-    const mism = model('mism', [
-      { name: 'scores', dims: [1, 1, 3], dtype: 'float32', data: [0, 0, 1] },
-      { name: 'boxes', dims: [1, 1, 4], dtype: 'float32', data: [0, 0, 1, 1] },
-    ], ['background', 'a']);
+    const mism = model(
+      'mism',
+      [
+        { name: 'scores', dims: [1, 1, 3], dtype: 'float32', data: [0, 0, 1] },
+        { name: 'boxes', dims: [1, 1, 4], dtype: 'float32', data: [0, 0, 1, 1] },
+      ],
+      ['background', 'a'],
+    );
     await expect(openDetector({ modelPath: mism })).rejects.toThrow('the model has 3 classes but 2 labels were given');
     writeFileSync(join(dir, 'x.engine'), 'an engine built elsewhere');
     await expect(openDetector({ modelPath: join(dir, 'x.engine') })).rejects.toThrow(/x\.engine: TensorRT engines need the addon built with TensorRT/);
@@ -111,7 +132,27 @@ describe('ONNX Runtime backend (real onnxruntime-node, constant-output SSD graph
     // 8 frames 20 apart from the sample clip, so each has other objects in other places
     const w = 480;
     const h = 270;
-    const raw = execFileSync(ffmpegPath(), ['-v', 'error', '-i', SAMPLE, '-vf', `select=not(mod(n\\,20)),scale=${w}:${h}`, '-vsync', '0', '-frames:v', '8', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'], { maxBuffer: 64 << 20 });
+    const raw = execFileSync(
+      ffmpegPath(),
+      [
+        '-v',
+        'error',
+        '-i',
+        SAMPLE,
+        '-vf',
+        `select=not(mod(n\\,20)),scale=${w}:${h}`,
+        '-vsync',
+        '0',
+        '-frames:v',
+        '8',
+        '-f',
+        'rawvideo',
+        '-pix_fmt',
+        'rgb24',
+        '-',
+      ],
+      { maxBuffer: 64 << 20 },
+    );
     const frames: Frame[] = [];
     for (let i = 0; i < 8; i++) frames.push({ data: raw.subarray(i * w * h * 3, (i + 1) * w * h * 3), width: w, height: h, index: i, pts: i });
     const det = await openDetector({ modelPath: join(ROOT, 'models', 'ssd-traffic.onnx') });

@@ -27,7 +27,7 @@ describe('the ONNX Runtime worker thread (daemon/detect/onnxruntime-worker.ts)',
     await expect(session.run('input', 0, [1, 3, 288, 512])).rejects.toThrow('session is closed');
   });
 
-  it('a file that is not a model is ONNX Runtime\'s own message', async () => {
+  it("a file that is not a model is ONNX Runtime's own message", async () => {
     await expect(OnnxRuntimeThread.open(new URL(import.meta.url).pathname, OPTIONS)).rejects.toThrow(/protobuf|parse|load/i);
   });
 });

@@ -10,7 +10,14 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openDetector } from '../../daemon/detect/open.js';
 import { TensorRtDetector, ensureEngine } from '../../daemon/detect/tensorrt-backend.js';
-import type { EngineHandle, OpenedEngine, TensorRtAddon, TensorRtBuildOptions, TensorRtDeviceInfo, TensorRtTensor } from '../../daemon/detect/tensorrt-addon.js';
+import type {
+  EngineHandle,
+  OpenedEngine,
+  TensorRtAddon,
+  TensorRtBuildOptions,
+  TensorRtDeviceInfo,
+  TensorRtTensor,
+} from '../../daemon/detect/tensorrt-addon.js';
 import { readSidecar, sidecarPath } from '../../daemon/detect/tensorrt-engine-cache.js';
 import type { Frame } from '../../daemon/core/frame.js';
 import { ConfigError } from '../../daemon/core/errors.js';
@@ -24,8 +31,24 @@ afterAll(cleanup);
 
 const W = 64;
 const H = 32;
-const NANO: TensorRtDeviceInfo = { tensorrtVersion: '8.2.1', compiledVersion: '8.2.1', gpuName: 'NVIDIA Tegra X1', computeCapability: '5.3', totalMemory: 4e9, fastFp16: true, fastInt8: false };
-const ORIN: TensorRtDeviceInfo = { tensorrtVersion: '8.5.2', compiledVersion: '8.5.2', gpuName: 'Orin', computeCapability: '8.7', totalMemory: 8e9, fastFp16: true, fastInt8: true };
+const NANO: TensorRtDeviceInfo = {
+  tensorrtVersion: '8.2.1',
+  compiledVersion: '8.2.1',
+  gpuName: 'NVIDIA Tegra X1',
+  computeCapability: '5.3',
+  totalMemory: 4e9,
+  fastFp16: true,
+  fastInt8: false,
+};
+const ORIN: TensorRtDeviceInfo = {
+  tensorrtVersion: '8.5.2',
+  compiledVersion: '8.5.2',
+  gpuName: 'Orin',
+  computeCapability: '8.7',
+  totalMemory: 8e9,
+  fastFp16: true,
+  fastInt8: true,
+};
 const opts = { threshold: 0.5, nmsIou: 0.45, topK: 100, classes: [] as number[] };
 const frame = (w = 200, h = 100): Frame => ({ data: Buffer.alloc(w * h * 3, 90), width: w, height: h, index: 0, pts: 0 });
 
@@ -66,15 +89,25 @@ class StandIn implements TensorRtAddon {
     } catch {
       /* below */
     }
-    if (!parsed.standin || !parsed.outputs) throw new Error(`${path}: TensorRT 8.2.1 cannot load this engine (built with another TensorRT version or GPU, or not an engine)`);
+    if (!parsed.standin || !parsed.outputs)
+      throw new Error(`${path}: TensorRT 8.2.1 cannot load this engine (built with another TensorRT version or GPU, or not an engine)`);
     this.opened++;
-    const tensors: TensorRtTensor[] = [{ name: 'input', input: true, shape: [1, 3, H, W], type: 'float32', elements: 3 * H * W }, ...parsed.outputs.map(({ data: _d, ...t }) => t)];
+    const tensors: TensorRtTensor[] = [
+      { name: 'input', input: true, shape: [1, 3, H, W], type: 'float32', elements: 3 * H * W },
+      ...parsed.outputs.map(({ data: _d, ...t }) => t),
+    ];
     this.engineOutputs = parsed.outputs;
     return { handle: {} as EngineHandle, tensors, gpuPreprocess: false, deviceMemoryBytes: 0 };
   }
   private engineOutputs: Array<TensorRtTensor & { data: number[] }> = [];
   async infer(_h: EngineHandle, frameData: Uint8Array, width: number, height: number, spec: native.PreprocessSpec, outs: Array<Float32Array | Int32Array>) {
-    const t = await native.preprocess(Buffer.from(frameData.buffer, frameData.byteOffset, frameData.byteLength), width, height, spec, new Float32Array(3 * spec.width * spec.height));
+    const t = await native.preprocess(
+      Buffer.from(frameData.buffer, frameData.byteOffset, frameData.byteLength),
+      width,
+      height,
+      spec,
+      new Float32Array(3 * spec.width * spec.height),
+    );
     this.engineOutputs.forEach((o, i) => outs[i].set(o.data));
     return { ...t, preprocessMs: 0.5, inferenceMs: 1.5 };
   }
@@ -110,13 +143,39 @@ describe('TensorRT backend (stand-in TensorRT, real addon pre/post-processing)',
     const trt = new StandIn(NANO, SCORES_BOXES.map(tensor));
     const logs: string[] = [];
     const progress: string[] = [];
-    const det = await TensorRtDetector.open({ modelPath: model, precision: 'fp16', addon: trt, log: (l, m) => logs.push(`${l}: ${m}`), onProgress: (l) => progress.push(l) });
+    const det = await TensorRtDetector.open({
+      modelPath: model,
+      precision: 'fp16',
+      addon: trt,
+      log: (l, m) => logs.push(`${l}: ${m}`),
+      onProgress: (l) => progress.push(l),
+    });
     expect(trt.builds).toHaveLength(1);
-    expect(trt.builds[0]).toMatchObject({ onnxPath: model, enginePath: join(dir, 'sb.fp16.engine'), precision: 'fp16', calibrationFiles: [], timingCache: join(dir, 'tensorrt.timing.cache') });
+    expect(trt.builds[0]).toMatchObject({
+      onnxPath: model,
+      enginePath: join(dir, 'sb.fp16.engine'),
+      precision: 'fp16',
+      calibrationFiles: [],
+      timingCache: join(dir, 'tensorrt.timing.cache'),
+    });
     expect(progress).toContain('building: 15 s elapsed');
-    expect(det.info).toMatchObject({ backend: 'tensorrt', path: model, inputWidth: W, inputHeight: H, layout: 'scores_boxes', labels: ['background', 'car', 'person'] });
+    expect(det.info).toMatchObject({
+      backend: 'tensorrt',
+      path: model,
+      inputWidth: W,
+      inputHeight: H,
+      layout: 'scores_boxes',
+      labels: ['background', 'car', 'person'],
+    });
     const sidecar = await readSidecar(join(dir, 'sb.fp16.engine'));
-    expect(sidecar).toMatchObject({ tensorrt: '8.2.1', gpu: 'NVIDIA Tegra X1', compute_capability: '5.3', precision: 'fp16', input: 'model', input_shape: [1, 3, H, W] });
+    expect(sidecar).toMatchObject({
+      tensorrt: '8.2.1',
+      gpu: 'NVIDIA Tegra X1',
+      compute_capability: '5.3',
+      precision: 'fp16',
+      input: 'model',
+      input_shape: [1, 3, H, W],
+    });
 
     const viaTrt = await det.infer(frame(), opts);
     const ort = await openDetector({ modelPath: model, backend: 'onnxruntime' });
@@ -189,7 +248,14 @@ describe('TensorRT backend (stand-in TensorRT, real addon pre/post-processing)',
     }
     const trt = new StandIn(ORIN, SCORES_BOXES.map(tensor));
     const cache = join(dir, 'cal.calib.cache');
-    const input = { color: 'bgr' as const, mean: [0.4, 0.5, 0.6] as [number, number, number], std: [0.2, 0.3, 0.4] as [number, number, number], resize: 'letterbox' as const, width: null, height: null };
+    const input = {
+      color: 'bgr' as const,
+      mean: [0.4, 0.5, 0.6] as [number, number, number],
+      std: [0.2, 0.3, 0.4] as [number, number, number],
+      resize: 'letterbox' as const,
+      width: null,
+      height: null,
+    };
     await ensureEngine(model, { modelPath: model, precision: 'int8', input, calibration: { images, cache }, addon: trt });
     const b = trt.builds[0];
     expect(b.precision).toBe('int8');
@@ -206,7 +272,13 @@ describe('TensorRT backend (stand-in TensorRT, real addon pre/post-processing)',
     await ensureEngine(model, { modelPath: model, precision: 'int8', input, calibration: { images: join(dir, 'nowhere'), cache }, addon: trt, rebuild: true });
     expect(trt.builds[1]).toMatchObject({ calibrationFiles: [], calibrationCache: cache });
 
-    const none = await ensureEngine(model, { modelPath: model, precision: 'int8', calibration: { images: join(dir, 'nowhere'), cache: join(dir, 'no.cache') }, addon: trt, rebuild: true }).catch((e: unknown) => e);
+    const none = await ensureEngine(model, {
+      modelPath: model,
+      precision: 'int8',
+      calibration: { images: join(dir, 'nowhere'), cache: join(dir, 'no.cache') },
+      addon: trt,
+      rebuild: true,
+    }).catch((e: unknown) => e);
     expect(none).toBeInstanceOf(ConfigError);
     expect((none as ConfigError).message).toMatch(/calibration folder not found/);
   });
@@ -214,7 +286,14 @@ describe('TensorRT backend (stand-in TensorRT, real addon pre/post-processing)',
   it('an ONNX input with dynamic H/W is built at model.input.width/height; without them one ConfigError', async () => {
     const model = onnxModel('dyn', SCORES_BOXES, ['background', 'car', 'person']);
     const trt = new StandIn(ORIN, SCORES_BOXES.map(tensor), [-1, 3, -1, -1]);
-    const input = { color: 'rgb' as const, mean: [0.5, 0.5, 0.5] as [number, number, number], std: [0.5, 0.5, 0.5] as [number, number, number], resize: 'stretch' as const, width: W, height: H };
+    const input = {
+      color: 'rgb' as const,
+      mean: [0.5, 0.5, 0.5] as [number, number, number],
+      std: [0.5, 0.5, 0.5] as [number, number, number],
+      resize: 'stretch' as const,
+      width: W,
+      height: H,
+    };
     const out = await ensureEngine(model, { modelPath: model, precision: 'fp16', input, addon: trt });
     expect(trt.builds[0]).toMatchObject({ inputWidth: W, inputHeight: H });
     expect(out.sidecar).toMatchObject({ input: `${W}x${H}`, input_shape: [1, 3, H, W] });

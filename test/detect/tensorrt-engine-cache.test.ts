@@ -21,7 +21,14 @@ import { tempDir } from '../support/videos.js';
 const { dir, cleanup } = tempDir('trt-cache');
 afterAll(cleanup);
 
-const key: EngineKey = { model_sha256: 'a'.repeat(64), tensorrt: '8.2.1', gpu: 'NVIDIA Tegra X1', compute_capability: '5.3', precision: 'fp16', input: 'model' };
+const key: EngineKey = {
+  model_sha256: 'a'.repeat(64),
+  tensorrt: '8.2.1',
+  gpu: 'NVIDIA Tegra X1',
+  compute_capability: '5.3',
+  precision: 'fp16',
+  input: 'model',
+};
 
 function engine(name: string, bytes: Buffer): { path: string; sidecar: EngineSidecar } {
   const path = join(dir, name);
@@ -54,7 +61,9 @@ describe('TensorRT engine cache', () => {
     expect(engineCacheLocation(model, 'int8', { TRT_DETECT_ENGINE_CACHE: elsewhere })).toBe(join(elsewhere, 'net.int8.engine'));
     expect(existsSync(elsewhere)).toBe(true);
     writeFileSync(join(dir, 'afile'), 'x');
-    expect(() => engineCacheLocation(model, 'fp16', { TRT_DETECT_ENGINE_CACHE: join(dir, 'afile', 'sub') })).toThrow(/cannot create the TensorRT engine cache folder/);
+    expect(() => engineCacheLocation(model, 'fp16', { TRT_DETECT_ENGINE_CACHE: join(dir, 'afile', 'sub') })).toThrow(
+      /cannot create the TensorRT engine cache folder/,
+    );
   });
 
   it('sha256File hashes the whole file', async () => {
@@ -66,7 +75,15 @@ describe('TensorRT engine cache', () => {
 
   it('keyMismatches lists every field that differs, in words', () => {
     expect(keyMismatches(key, { ...key })).toEqual([]);
-    const other = { ...key, model_sha256: 'b'.repeat(64), tensorrt: '8.6.1', gpu: 'Orin', compute_capability: '8.7', precision: 'int8' as const, input: '640x384' };
+    const other = {
+      ...key,
+      model_sha256: 'b'.repeat(64),
+      tensorrt: '8.6.1',
+      gpu: 'Orin',
+      compute_capability: '8.7',
+      precision: 'int8' as const,
+      input: '640x384',
+    };
     expect(keyMismatches(key, other)).toEqual([
       'the model changed since the engine was built',
       'TensorRT "8.6.1" (this host: "8.2.1")',

@@ -36,7 +36,9 @@ describe('TensorRT precision fallback', () => {
     }
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as ConfigError).exitCode).toBe(2);
-    expect((err as ConfigError).message).toMatch(/^model\.precision: int8 requested with model\.strict_precision: true, but NVIDIA Tegra X1 \(sm 5\.3\) has no fast INT8 \(set precision: fp16/);
+    expect((err as ConfigError).message).toMatch(
+      /^model\.precision: int8 requested with model\.strict_precision: true, but NVIDIA Tegra X1 \(sm 5\.3\) has no fast INT8 \(set precision: fp16/,
+    );
     expect(() => resolvePrecision('fp16', old, true)).toThrow(/set precision: fp32/);
   });
 });

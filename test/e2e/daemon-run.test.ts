@@ -35,7 +35,16 @@ rtsp_server: {enabled: false}
   return file;
 }
 
-type Message = { camera: string; frame: number; pts: number; timestamp: string; width: number; height: number; inference_ms: number; detections: Array<{ label: string; class_id: number; score: number; box: { x1: number; y1: number; x2: number; y2: number } }> };
+type Message = {
+  camera: string;
+  frame: number;
+  pts: number;
+  timestamp: string;
+  width: number;
+  height: number;
+  inference_ms: number;
+  detections: Array<{ label: string; class_id: number; score: number; box: { x1: number; y1: number; x2: number; y2: number } }>;
+};
 
 function validateMessage(m: Message, labels: string[]): void {
   expect(Object.keys(m).sort()).toEqual(['camera', 'detections', 'frame', 'height', 'inference_ms', 'pts', 'timestamp', 'width'].sort());
@@ -69,7 +78,9 @@ afterAll(async () => {
 
 describe('trt-detect run on a video file with a real mosquitto', () => {
   it('records every frame, publishes SPEC messages that match detect --json, keeps the event loop free', async () => {
-    const labels = readFileSync(MODEL.replace(/\.onnx$/, '.labels.txt'), 'utf8').trim().split('\n');
+    const labels = readFileSync(MODEL.replace(/\.onnx$/, '.labels.txt'), 'utf8')
+      .trim()
+      .split('\n');
     const sub = await collectMessages(broker.url, 'e2e/#');
     const run = await runCli(['run', '-c', config(), '--exit-when-done']);
     expect(run.stderr).toBe('');
@@ -103,7 +114,10 @@ describe('trt-detect run on a video file with a real mosquitto', () => {
     const jsonFile = join(dir, 'detect.jsonl');
     const det = await runCli(['detect', '-m', MODEL, '-i', clip, '-o', join(dir, 'detect.mp4'), '--json', jsonFile]);
     expect(det.code).toBe(0);
-    const lines = readFileSync(jsonFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Message);
+    const lines = readFileSync(jsonFile, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Message);
     expect(lines.length).toBe(FRAMES);
     expect(lines.map((l) => l.frame)).toEqual([...Array(FRAMES).keys()]);
     expect(probeFrames(join(dir, 'detect.mp4')).count).toBe(FRAMES);
@@ -126,7 +140,10 @@ describe('trt-detect run on a video file with a real mosquitto', () => {
 
   it('without --exit-when-done it keeps running after its sources ended or failed, until SIGTERM, which is a clean stop (exit 0) even with a camera in error', async () => {
     const file = join(dir, 'no-exit.yaml');
-    writeFileSync(file, `model: {path: ${MODEL}}\ncameras:\n  cam: {source: ${clip}, record: {enabled: false}}\n  broken: {source: ${join(dir, 'gone.mp4')}, record: {enabled: false}}\nmqtt: {enabled: false}\nhttp: {enabled: false}\nrtsp_server: {enabled: false}\n`);
+    writeFileSync(
+      file,
+      `model: {path: ${MODEL}}\ncameras:\n  cam: {source: ${clip}, record: {enabled: false}}\n  broken: {source: ${join(dir, 'gone.mp4')}, record: {enabled: false}}\nmqtt: {enabled: false}\nhttp: {enabled: false}\nrtsp_server: {enabled: false}\n`,
+    );
     const child = spawn(process.execPath, [CLI, 'run', '-c', file], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -160,7 +177,9 @@ describe('trt-detect run on a video file with a real mosquitto', () => {
     expect(statuses).toContainEqual(expect.objectContaining({ state: 'streaming', error: why }));
     expect(statuses[statuses.length - 1]).toMatchObject({ state: 'error', error: why });
     const errors = logLines(run.stdout).filter((l) => l.level === 'error');
-    expect(errors.map((l) => l.msg)).toContain(`${why} (detection and MQTT go on; recording starts again when the camera restarts: systemctl restart, or a reload that changes the camera)`);
+    expect(errors.map((l) => l.msg)).toContain(
+      `${why} (detection and MQTT go on; recording starts again when the camera restarts: systemctl restart, or a reload that changes the camera)`,
+    );
   });
 
   it('an unreachable broker is one clear line and exit 1', async () => {
@@ -178,7 +197,10 @@ describe('trt-detect run on a video file with a real mosquitto', () => {
       const run = await runCli(['run', '-c', config({ source, record: true }), '--exit-when-done'], { timeoutMs: 30000 });
       expect(run.code).toBe(1);
       await sub.waitFor((ms) => ms.some((m) => JSON.parse(m.payload).state === 'error'), 5000);
-      const err = sub.messages.map((m) => JSON.parse(m.payload)).filter((s) => s.state === 'error').pop();
+      const err = sub.messages
+        .map((m) => JSON.parse(m.payload))
+        .filter((s) => s.state === 'error')
+        .pop();
       expect(err.error).toContain(source);
       await sub.close();
     }

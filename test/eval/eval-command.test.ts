@@ -18,7 +18,18 @@ vi.mock('../../daemon/detect/open.js', async (importOriginal) => ({
   openDetector: async (opts: { modelPath: string }): Promise<Detector> => {
     opened.push(opts);
     return {
-      info: { path: opts.modelPath, backend: 'onnxruntime', inputName: 'in', inputWidth: 8, inputHeight: 8, layout: 'scores_boxes', outputNames: [], labels: ['background', 'vehicle', 'pedestrian'], modelLabels: ['background', 'vehicle', 'pedestrian'], ignoreClasses: [0] },
+      info: {
+        path: opts.modelPath,
+        backend: 'onnxruntime',
+        inputName: 'in',
+        inputWidth: 8,
+        inputHeight: 8,
+        layout: 'scores_boxes',
+        outputNames: [],
+        labels: ['background', 'vehicle', 'pedestrian'],
+        modelLabels: ['background', 'vehicle', 'pedestrian'],
+        ignoreClasses: [0],
+      },
       async infer(frame: Frame, options: DetectOptions): Promise<InferResult> {
         inferOptions.push(options);
         const detections = frame.index === 0 ? [{ label: 'vehicle', class_id: 1, score: 0.9, box: { x1: 0, y1: 0, x2: 20, y2: 20 } }] : [];
@@ -32,7 +43,13 @@ vi.mock('../../daemon/detect/open.js', async (importOriginal) => ({
 }));
 vi.mock('../../daemon/config/index.js', () => ({
   loadConfig: (file: string) => ({
-    model: { path: file.replace(/\.yaml$/, '.onnx'), backend: 'auto', labels: null, layout: 'auto', input: { color: 'rgb', mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], resize: 'stretch' } },
+    model: {
+      path: file.replace(/\.yaml$/, '.onnx'),
+      backend: 'auto',
+      labels: null,
+      layout: 'auto',
+      input: { color: 'rgb', mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], resize: 'stretch' },
+    },
     detect: { threshold: 0.4, nms_iou: 0.3, classes: [], interval: 0, top_k: 50 },
   }),
 }));

@@ -73,7 +73,10 @@ describe('image-io', () => {
     const img = await readImage(join(dir, 'from-i420.png'));
     expect([img.width, img.height]).toEqual([w, h]);
     const at = (x: number, y: number) => Array.from(img.data.subarray((y * w + x) * 3, (y * w + x) * 3 + 3));
-    for (const [x, want] of [[2, [255, 0, 0]], [18, [0, 0, 255]]] as const) {
+    for (const [x, want] of [
+      [2, [255, 0, 0]],
+      [18, [0, 0, 255]],
+    ] as const) {
       at(x, 6).forEach((v, c) => expect(Math.abs(v - want[c]), `pixel ${x},6 channel ${c}`).toBeLessThanOrEqual(4));
     }
     await expect(writeImage(join(dir, 'short.png'), i420.subarray(1), w, h, 'i420')).rejects.toThrow(`expected ${i420.length} bytes of I420 for ${w}x${h}`);
@@ -139,7 +142,9 @@ describe('image-io', () => {
     expect((err as Error).message).not.toContain('\n');
     await expect(writeImage(join(dir, 'x.gif'), pattern(4, 4), 4, 4)).rejects.toThrowError(/cannot write images of type "\.gif"/);
     await expect(writeImage(join(dir, 'short.png'), Buffer.alloc(10), 4, 4)).rejects.toThrowError(/expected 48 bytes/);
-    await expect(writeImage(join(dir, 'no-such-dir', 'x.png'), pattern(4, 4), 4, 4)).rejects.toThrowError(/x\.png: cannot write \(folder .*no-such-dir does not exist\)$/);
+    await expect(writeImage(join(dir, 'no-such-dir', 'x.png'), pattern(4, 4), 4, 4)).rejects.toThrowError(
+      /x\.png: cannot write \(folder .*no-such-dir does not exist\)$/,
+    );
   });
 
   it('listImages: image extensions only, any case, sorted, full paths', async () => {

@@ -23,9 +23,7 @@ describe('parseKittiLabels', () => {
   });
 
   it('names file:line for too few fields', () => {
-    expect(() => parseKittiLabels('Car 0 0 0 1 2 3 4\nCar 0 0 0 1 2\n', 'labels/7.txt')).toThrowError(
-      /^labels\/7\.txt:2: expected at least 8 fields .* got 6/,
-    );
+    expect(() => parseKittiLabels('Car 0 0 0 1 2 3 4\nCar 0 0 0 1 2\n', 'labels/7.txt')).toThrowError(/^labels\/7\.txt:2: expected at least 8 fields .* got 6/);
   });
 
   it('names file:line and the field for a value that is not a number', () => {
@@ -71,7 +69,14 @@ describe('type mapping and difficult boxes', () => {
   });
 
   it('difficult: occluded 2, truncated > 0.5 or under 10 px tall', () => {
-    const o = (truncated: number, occluded: number, h: number) => ({ type: 'vehicle', truncated, occluded, alpha: 0, box: { x1: 0, y1: 0, x2: 20, y2: h }, line: 1 });
+    const o = (truncated: number, occluded: number, h: number) => ({
+      type: 'vehicle',
+      truncated,
+      occluded,
+      alpha: 0,
+      box: { x1: 0, y1: 0, x2: 20, y2: h },
+      line: 1,
+    });
     expect(isDifficult(o(0, 0, 12))).toBe(false);
     expect(isDifficult(o(0, 1, 40))).toBe(false);
     expect(isDifficult(o(0, 3, 40))).toBe(false);
@@ -148,11 +153,15 @@ describe('reading a dataset folder', () => {
     make({ 'images/a.png': 'x' });
     await expect(readKittiDataset(dir, CLASSES)).rejects.toThrowError(/no labels\/ folder/);
     make({ 'labels/.keep': '' });
-    await expect(readKittiDataset(dir, CLASSES)).rejects.toThrowError(`${join(dir, 'labels', 'a.txt')}: missing label file for ${join(dir, 'images', 'a.png')}`);
+    await expect(readKittiDataset(dir, CLASSES)).rejects.toThrowError(
+      `${join(dir, 'labels', 'a.txt')}: missing label file for ${join(dir, 'images', 'a.png')}`,
+    );
     make({ 'labels/a.txt': 'Car 0 0 0 0 0 20 20\nCar 0 0\n' });
     const err = await readKittiDataset(dir, CLASSES).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RuntimeFailure);
-    expect((err as Error).message).toMatch(new RegExp(`^${join(dir, 'labels', 'a.txt').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:2: expected at least 8 fields`));
+    expect((err as Error).message).toMatch(
+      new RegExp(`^${join(dir, 'labels', 'a.txt').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:2: expected at least 8 fields`),
+    );
   });
 
   it('an empty images/ folder is an empty dataset', async () => {

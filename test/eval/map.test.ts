@@ -38,13 +38,25 @@ describe('averagePrecision (VOC all-point)', () => {
 
 describe('computeMap', () => {
   const gt: GroundTruthImage[] = [
-    { id: 'img1', boxes: [{ label: 'car', box: A }, { label: 'person', box: B }] },
+    {
+      id: 'img1',
+      boxes: [
+        { label: 'car', box: A },
+        { label: 'person', box: B },
+      ],
+    },
     { id: 'img2', boxes: [{ label: 'car', box: C }] },
   ];
 
   it('perfect detections give 1.0', () => {
     const dets: DetectionImage[] = [
-      { id: 'img1', detections: [{ label: 'car', score: 0.9, box: A }, { label: 'person', score: 0.8, box: B }] },
+      {
+        id: 'img1',
+        detections: [
+          { label: 'car', score: 0.9, box: A },
+          { label: 'person', score: 0.8, box: B },
+        ],
+      },
       { id: 'img2', detections: [{ label: 'car', score: 0.7, box: C }] },
     ];
     const r = computeMap(gt, dets, ['car', 'person']);
@@ -69,7 +81,13 @@ describe('computeMap', () => {
     // img1: car A detected twice (0.9, 0.8); img2: car C detected at 0.7.
     // order TP FP TP over 2 GT: precision 1, 1/2, 2/3; recall 1/2, 1/2, 1 -> AP = 1/2 + 1/2*2/3 = 5/6
     const dets: DetectionImage[] = [
-      { id: 'img1', detections: [{ label: 'car', score: 0.9, box: A }, { label: 'car', score: 0.8, box: box(1, 1, 10, 10) }] },
+      {
+        id: 'img1',
+        detections: [
+          { label: 'car', score: 0.9, box: A },
+          { label: 'car', score: 0.8, box: box(1, 1, 10, 10) },
+        ],
+      },
       { id: 'img2', detections: [{ label: 'car', score: 0.7, box: C }] },
     ];
     const r = computeMap(gt, dets, ['car']);
@@ -79,7 +97,15 @@ describe('computeMap', () => {
 
   it('one GT with two detections: the lower-scored one is the FP', () => {
     const one: GroundTruthImage[] = [{ id: 'x', boxes: [{ label: 'car', box: A }] }];
-    const dets: DetectionImage[] = [{ id: 'x', detections: [{ label: 'car', score: 0.5, box: A }, { label: 'car', score: 0.6, box: box(0, 0, 10, 12) }] }];
+    const dets: DetectionImage[] = [
+      {
+        id: 'x',
+        detections: [
+          { label: 'car', score: 0.5, box: A },
+          { label: 'car', score: 0.6, box: box(0, 0, 10, 12) },
+        ],
+      },
+    ];
     const r = computeMap(one, dets, ['car']);
     expect(r.classes.car).toMatchObject({ tp: 1, fp: 1 });
     expect(r.classes.car.precision).toEqual([1, 0.5]);
@@ -95,8 +121,20 @@ describe('computeMap', () => {
     ];
     const dets: DetectionImage[] = [
       { id: 'i3', detections: [{ label: 'car', score: 0.5, box: C }] },
-      { id: 'i1', detections: [{ label: 'car', score: 0.95, box: A }, { label: 'car', score: 0.6, box: FAR }] },
-      { id: 'i2', detections: [{ label: 'car', score: 0.9, box: FAR }, { label: 'car', score: 0.8, box: B }] },
+      {
+        id: 'i1',
+        detections: [
+          { label: 'car', score: 0.95, box: A },
+          { label: 'car', score: 0.6, box: FAR },
+        ],
+      },
+      {
+        id: 'i2',
+        detections: [
+          { label: 'car', score: 0.9, box: FAR },
+          { label: 'car', score: 0.8, box: B },
+        ],
+      },
     ];
     const r = computeMap(g, dets, ['car']);
     expect(r.classes.car.precision).toEqual([1, 1 / 2, 2 / 3, 2 / 4, 3 / 5]);
@@ -113,27 +151,80 @@ describe('computeMap', () => {
 
   it('a detection goes to the unmatched box with the highest IoU', () => {
     // two overlapping cars; the first detection fits the second box better
-    const g: GroundTruthImage[] = [{ id: 'x', boxes: [{ label: 'car', box: box(0, 0, 10, 10) }, { label: 'car', box: box(2, 0, 12, 10) }] }];
-    const dets: DetectionImage[] = [{ id: 'x', detections: [{ label: 'car', score: 0.9, box: box(2, 0, 12, 10) }, { label: 'car', score: 0.8, box: box(0, 0, 10, 10) }] }];
+    const g: GroundTruthImage[] = [
+      {
+        id: 'x',
+        boxes: [
+          { label: 'car', box: box(0, 0, 10, 10) },
+          { label: 'car', box: box(2, 0, 12, 10) },
+        ],
+      },
+    ];
+    const dets: DetectionImage[] = [
+      {
+        id: 'x',
+        detections: [
+          { label: 'car', score: 0.9, box: box(2, 0, 12, 10) },
+          { label: 'car', score: 0.8, box: box(0, 0, 10, 10) },
+        ],
+      },
+    ];
     expect(computeMap(g, dets, ['car']).classes.car).toMatchObject({ tp: 2, fp: 0 });
   });
 
   it('difficult boxes: matching them is neither TP nor FP, missing them is no FN', () => {
     const g: GroundTruthImage[] = [
-      { id: 'x', boxes: [{ label: 'car', box: A }, { label: 'car', box: B, difficult: true }, { label: 'car', box: C, difficult: true }] },
+      {
+        id: 'x',
+        boxes: [
+          { label: 'car', box: A },
+          { label: 'car', box: B, difficult: true },
+          { label: 'car', box: C, difficult: true },
+        ],
+      },
     ];
     // the detection on difficult B scores highest and would be an FP without the rule; C is never found
-    const dets: DetectionImage[] = [{ id: 'x', detections: [{ label: 'car', score: 0.9, box: B }, { label: 'car', score: 0.8, box: B }, { label: 'car', score: 0.5, box: A }] }];
+    const dets: DetectionImage[] = [
+      {
+        id: 'x',
+        detections: [
+          { label: 'car', score: 0.9, box: B },
+          { label: 'car', score: 0.8, box: B },
+          { label: 'car', score: 0.5, box: A },
+        ],
+      },
+    ];
     const r = computeMap(g, dets, ['car']);
     expect(r.ap.car).toBe(1);
     expect(r.classes.car).toMatchObject({ gt: 1, tp: 1, fp: 0, ignored: 2 });
     // the same detections with B as an ordinary box: B found, C missed -> recall 2/3
-    const plain = computeMap([{ id: 'x', boxes: [{ label: 'car', box: A }, { label: 'car', box: B }, { label: 'car', box: C }] }], dets, ['car']);
+    const plain = computeMap(
+      [
+        {
+          id: 'x',
+          boxes: [
+            { label: 'car', box: A },
+            { label: 'car', box: B },
+            { label: 'car', box: C },
+          ],
+        },
+      ],
+      dets,
+      ['car'],
+    );
     expect(plain.classes.car).toMatchObject({ gt: 3, tp: 2, fp: 1 });
   });
 
   it('a class whose only boxes are difficult has no AP', () => {
-    const g: GroundTruthImage[] = [{ id: 'x', boxes: [{ label: 'car', box: A, difficult: true }, { label: 'person', box: B }] }];
+    const g: GroundTruthImage[] = [
+      {
+        id: 'x',
+        boxes: [
+          { label: 'car', box: A, difficult: true },
+          { label: 'person', box: B },
+        ],
+      },
+    ];
     const r = computeMap(g, [{ id: 'x', detections: [{ label: 'person', score: 1, box: B }] }], ['car', 'person']);
     expect(r.ap).toEqual({ car: null, person: 1 });
     expect(r.mAP).toBe(1);
@@ -155,7 +246,15 @@ describe('computeMap', () => {
 
   it('a class with no ground truth is left out of the mean (ap null)', () => {
     const g: GroundTruthImage[] = [{ id: 'x', boxes: [{ label: 'car', box: A }] }];
-    const dets: DetectionImage[] = [{ id: 'x', detections: [{ label: 'car', score: 0.9, box: A }, { label: 'bicycle', score: 0.9, box: B }] }];
+    const dets: DetectionImage[] = [
+      {
+        id: 'x',
+        detections: [
+          { label: 'car', score: 0.9, box: A },
+          { label: 'bicycle', score: 0.9, box: B },
+        ],
+      },
+    ];
     const r = computeMap(g, dets, ['car', 'bicycle']);
     expect(r.ap).toEqual({ car: 1, bicycle: null });
     expect(r.classes.bicycle).toMatchObject({ gt: 0, fp: 1 });
@@ -172,7 +271,13 @@ describe('computeMap', () => {
   it('a detection in an image without ground truth entry is a false positive; wrong labels do not match', () => {
     const dets: DetectionImage[] = [
       { id: 'unknown', detections: [{ label: 'car', score: 0.99, box: A }] },
-      { id: 'img1', detections: [{ label: 'person', score: 0.9, box: A }, { label: 'car', score: 0.5, box: A }] },
+      {
+        id: 'img1',
+        detections: [
+          { label: 'person', score: 0.9, box: A },
+          { label: 'car', score: 0.5, box: A },
+        ],
+      },
       { id: 'img2', detections: [{ label: 'car', score: 0.4, box: C }] },
     ];
     const r = computeMap(gt, dets, ['car', 'person']);

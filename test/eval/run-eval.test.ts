@@ -21,10 +21,24 @@ const det = (label: string, score: number, x1: number, y1: number, x2: number, y
 
 /** A stand-in detector answering per image index; records what it was given. */
 class FakeDetector implements Detector {
-  readonly info = { path: 'fake.onnx', backend: 'onnxruntime' as const, inputName: 'input', inputWidth: 300, inputHeight: 300, layout: 'scores_boxes' as const, outputNames: ['scores', 'boxes'], labels: LABELS, modelLabels: LABELS, ignoreClasses: [0] };
+  readonly info = {
+    path: 'fake.onnx',
+    backend: 'onnxruntime' as const,
+    inputName: 'input',
+    inputWidth: 300,
+    inputHeight: 300,
+    layout: 'scores_boxes' as const,
+    outputNames: ['scores', 'boxes'],
+    labels: LABELS,
+    modelLabels: LABELS,
+    ignoreClasses: [0],
+  };
   readonly seen: Array<{ index: number; width: number; height: number; firstPixel: number[]; options: DetectOptions }> = [];
   closed = false;
-  constructor(private readonly answers: Detection[][], private readonly failAt = -1) {}
+  constructor(
+    private readonly answers: Detection[][],
+    private readonly failAt = -1,
+  ) {}
   async infer(frame: Frame, options: DetectOptions): Promise<InferResult> {
     this.seen.push({ index: frame.index, width: frame.width, height: frame.height, firstPixel: [...frame.data.subarray(0, 3)], options });
     if (frame.index === this.failAt) throw new Error('CUDA went away');
@@ -120,7 +134,9 @@ describe('runEval on a KITTI folder with a fake detector', () => {
       mkdirSync(join(bad, 'labels'));
       writeFileSync(join(bad, 'images', 'a.png'), 'garbage');
       writeFileSync(join(bad, 'labels', 'a.txt'), '');
-      await expect(runEval(new FakeDetector([]), bad, { detect: OPTIONS })).rejects.toThrowError(`${join(bad, 'images', 'a.png')}: not an image ffmpeg can read`);
+      await expect(runEval(new FakeDetector([]), bad, { detect: OPTIONS })).rejects.toThrowError(
+        `${join(bad, 'images', 'a.png')}: not an image ffmpeg can read`,
+      );
     } finally {
       rmSync(bad, { recursive: true, force: true });
     }

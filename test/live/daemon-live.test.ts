@@ -39,12 +39,31 @@ function startDaemon(configFile: string, detached = false): { proc: ChildProcess
   return { proc, out: () => out, exit };
 }
 
-const statusOf = (ms: CollectedMessage[], topic: string) => ms.filter((m) => m.topic === topic).map((m) => JSON.parse(m.payload) as { state: string; error?: string; fps?: number });
+const statusOf = (ms: CollectedMessage[], topic: string) =>
+  ms.filter((m) => m.topic === topic).map((m) => JSON.parse(m.payload) as { state: string; error?: string; fps?: number });
 
 function ffprobeRtsp(url: string, frames: number): Promise<Array<{ width: number; height: number }>> {
   return new Promise((resolve, reject) =>
-    execFile('ffprobe', ['-v', 'error', '-rtsp_transport', 'tcp', '-select_streams', 'v:0', '-read_intervals', `%+#${frames}`, '-show_entries', 'frame=width,height', '-of', 'json', url], { timeout: 30_000 }, (err, stdout, stderr) =>
-      err ? reject(new Error(stderr || err.message)) : resolve((JSON.parse(stdout) as { frames: Array<{ width: number; height: number }> }).frames),
+    execFile(
+      'ffprobe',
+      [
+        '-v',
+        'error',
+        '-rtsp_transport',
+        'tcp',
+        '-select_streams',
+        'v:0',
+        '-read_intervals',
+        `%+#${frames}`,
+        '-show_entries',
+        'frame=width,height',
+        '-of',
+        'json',
+        url,
+      ],
+      { timeout: 30_000 },
+      (err, stdout, stderr) =>
+        err ? reject(new Error(stderr || err.message)) : resolve((JSON.parse(stdout) as { frames: Array<{ width: number; height: number }> }).frames),
     ),
   );
 }
@@ -91,7 +110,10 @@ http: {enabled: false}
       await sub.waitFor((ms) => streaming('front')(ms) && streaming('back')(ms), 45_000);
 
       // a camera whose server accepts and never answers is reported as stalled
-      await sub.waitFor((ms) => statusOf(ms, 'live/mute/status').some((s) => s.state === 'reconnecting' && s.error === 'no frames for 1 s (stream stalled)'), 20_000);
+      await sub.waitFor(
+        (ms) => statusOf(ms, 'live/mute/status').some((s) => s.state === 'reconnecting' && s.error === 'no frames for 1 s (stream stalled)'),
+        20_000,
+      );
 
       // the annotated stream of `front` is served over RTSP at the camera's size
       const served = await ffprobeRtsp(`rtsp://127.0.0.1:${rtspPort}/front`, 5);
@@ -141,7 +163,9 @@ http: {enabled: false}
         .split('\n')
         .filter((l) => l.startsWith('{'));
       for (const l of logs) expect((l.match(/"camera":/g) ?? []).length, l).toBeLessThanOrEqual(1);
-      const reconnecting = logs.map((l) => JSON.parse(l) as { level: string; camera?: string; msg: string }).filter((l) => l.camera === 'mute' && l.msg.startsWith('camera reconnecting'));
+      const reconnecting = logs
+        .map((l) => JSON.parse(l) as { level: string; camera?: string; msg: string })
+        .filter((l) => l.camera === 'mute' && l.msg.startsWith('camera reconnecting'));
       expect(reconnecting.length).toBeGreaterThan(0);
       for (const l of reconnecting) expect(l.level).toBe('warn');
       // recordings: consecutive segments that ffprobe decodes at the camera's size
@@ -180,7 +204,17 @@ http: {enabled: false}
       // wait until the encoder has written a few fragments (1 s each)
       while (Date.now() < until) {
         const segs = listSegments(rec, 'cam');
-        if (segs.length && (await new Promise<number>((r) => execFile('ffprobe', ['-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=nb_read_frames', '-of', 'csv=p=0', segs[0]], (e, o) => r(e ? 0 : Number(o.trim()) || 0)))) >= 30) break;
+        if (
+          segs.length &&
+          (await new Promise<number>((r) =>
+            execFile(
+              'ffprobe',
+              ['-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=nb_read_frames', '-of', 'csv=p=0', segs[0]],
+              (e, o) => r(e ? 0 : Number(o.trim()) || 0),
+            ),
+          )) >= 30
+        )
+          break;
         await new Promise((r) => setTimeout(r, 300));
       }
       process.kill(-(daemon.proc.pid as number), 'SIGKILL'); // the whole process group: node and ffmpeg
@@ -204,7 +238,10 @@ http: {enabled: false}
     const clip = makeTestVideo(join(dir, 'prefix.mp4'), { width: 160, height: 120, fps: 10, frames: 20 });
     const cfg = join(dir, 'prefix.yaml');
     const write = (prefix: string) =>
-      writeFileSync(cfg, `model: {path: ${MODEL}}\ncameras:\n  cam: {source: ${clip}, loop: true, record: {enabled: false}}\nmqtt: {url: ${broker.url}, topic_prefix: ${prefix}, stats_interval_seconds: 1}\nhttp: {enabled: false}\nrtsp_server: {enabled: false}\n`);
+      writeFileSync(
+        cfg,
+        `model: {path: ${MODEL}}\ncameras:\n  cam: {source: ${clip}, loop: true, record: {enabled: false}}\nmqtt: {url: ${broker.url}, topic_prefix: ${prefix}, stats_interval_seconds: 1}\nhttp: {enabled: false}\nrtsp_server: {enabled: false}\n`,
+      );
     write('pfx-a');
     const sub = await collectMessages(broker.url, '#');
     const daemon = startDaemon(cfg);
@@ -229,43 +266,50 @@ http: {enabled: false}
     }
   }, 120_000);
 
-  it.runIf(process.platform === 'linux')('media.nice: the decoder and the recording encoder run that much nicer than the daemon; a reload with a new value restarts the camera with it', async () => {
-    const clip = makeTestVideo(join(dir, 'nice.mp4'), { width: 320, height: 240, fps: 10, frames: 20 });
-    const cfg = join(dir, 'nice.yaml');
-    const write = (nice: number) =>
-      writeFileSync(cfg, `model: {path: ${MODEL}}\ncameras:\n  cam: {source: ${clip}, loop: true, realtime: true, record: {path: ${join(dir, 'nice-rec')}}}\nmqtt: {url: ${broker.url}, topic_prefix: nice}\nhttp: {enabled: false}\nrtsp_server: {enabled: false}\nmedia: {nice: ${nice}}\n`);
-    write(3);
-    const sub = await collectMessages(broker.url, 'nice/cam/status');
-    const daemon = startDaemon(cfg);
-    const pid = daemon.proc.pid as number;
-    /** nice values of the daemon's ffmpeg children's threads, once it has a decoder and an encoder */
-    const childNices = async () => {
-      for (let i = 0; i < 100; i++) {
-        const kids = childrenNamed(pid, 'ffmpeg');
-        if (kids.length >= 2) return new Set(kids.flatMap((k) => threadNices(k)));
-        await new Promise((r) => setTimeout(r, 100));
+  it.runIf(process.platform === 'linux')(
+    'media.nice: the decoder and the recording encoder run that much nicer than the daemon; a reload with a new value restarts the camera with it',
+    async () => {
+      const clip = makeTestVideo(join(dir, 'nice.mp4'), { width: 320, height: 240, fps: 10, frames: 20 });
+      const cfg = join(dir, 'nice.yaml');
+      const write = (nice: number) =>
+        writeFileSync(
+          cfg,
+          `model: {path: ${MODEL}}\ncameras:\n  cam: {source: ${clip}, loop: true, realtime: true, record: {path: ${join(dir, 'nice-rec')}}}\nmqtt: {url: ${broker.url}, topic_prefix: nice}\nhttp: {enabled: false}\nrtsp_server: {enabled: false}\nmedia: {nice: ${nice}}\n`,
+        );
+      write(3);
+      const sub = await collectMessages(broker.url, 'nice/cam/status');
+      const daemon = startDaemon(cfg);
+      const pid = daemon.proc.pid as number;
+      /** nice values of the daemon's ffmpeg children's threads, once it has a decoder and an encoder */
+      const childNices = async () => {
+        for (let i = 0; i < 100; i++) {
+          const kids = childrenNamed(pid, 'ffmpeg');
+          if (kids.length >= 2) return new Set(kids.flatMap((k) => threadNices(k)));
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        throw new Error('the daemon never ran a decoder and an encoder');
+      };
+      try {
+        const base = threadNices(pid)[0];
+        await sub.waitFor((ms) => statusOf(ms, 'nice/cam/status').some((x) => x.state === 'streaming'), 45_000);
+        expect(await childNices()).toEqual(new Set([base + 3]));
+        const before = sub.messages.length;
+        write(8);
+        daemon.proc.kill('SIGHUP');
+        await sub.waitFor((ms) => statusOf(ms.slice(before), 'nice/cam/status').some((x) => x.state === 'streaming'), 20_000);
+        await new Promise((r) => setTimeout(r, 500));
+        expect(await childNices()).toEqual(new Set([base + 8]));
+        daemon.proc.kill('SIGTERM');
+        expect(await daemon.exit).toBe(0);
+      } catch (err) {
+        throw new Error(`${(err as Error).message}\n--- daemon output ---\n${daemon.out().slice(-3000)}`);
+      } finally {
+        if (daemon.proc.exitCode === null) daemon.proc.kill('SIGKILL');
+        await sub.close();
       }
-      throw new Error('the daemon never ran a decoder and an encoder');
-    };
-    try {
-      const base = threadNices(pid)[0];
-      await sub.waitFor((ms) => statusOf(ms, 'nice/cam/status').some((x) => x.state === 'streaming'), 45_000);
-      expect(await childNices()).toEqual(new Set([base + 3]));
-      const before = sub.messages.length;
-      write(8);
-      daemon.proc.kill('SIGHUP');
-      await sub.waitFor((ms) => statusOf(ms.slice(before), 'nice/cam/status').some((x) => x.state === 'streaming'), 20_000);
-      await new Promise((r) => setTimeout(r, 500));
-      expect(await childNices()).toEqual(new Set([base + 8]));
-      daemon.proc.kill('SIGTERM');
-      expect(await daemon.exit).toBe(0);
-    } catch (err) {
-      throw new Error(`${(err as Error).message}\n--- daemon output ---\n${daemon.out().slice(-3000)}`);
-    } finally {
-      if (daemon.proc.exitCode === null) daemon.proc.kill('SIGKILL');
-      await sub.close();
-    }
-  }, 120_000);
+    },
+    120_000,
+  );
 
   it('a taken RTSP port stops the daemon at start with one line and exit 1', async () => {
     const blocker = createServer(() => undefined);
@@ -273,7 +317,10 @@ http: {enabled: false}
     const port = (blocker.address() as { port: number }).port;
     const clip = makeTestVideo(join(dir, 'port.mp4'), { width: 64, height: 48, fps: 5, frames: 5 });
     const cfg = join(dir, 'port.yaml');
-    writeFileSync(cfg, `model: {path: ${MODEL}}\ncameras:\n  cam: {source: ${clip}, rtsp_out: true, record: {enabled: false}}\nmqtt: {enabled: false}\nrtsp_server: {port: ${port}}\nhttp: {enabled: false}\n`);
+    writeFileSync(
+      cfg,
+      `model: {path: ${MODEL}}\ncameras:\n  cam: {source: ${clip}, rtsp_out: true, record: {enabled: false}}\nmqtt: {enabled: false}\nrtsp_server: {port: ${port}}\nhttp: {enabled: false}\n`,
+    );
     try {
       const r = await runCli(['run', '-c', cfg]);
       expect(r.code).toBe(1);

@@ -9,7 +9,18 @@ function recordingDetector() {
   let running = 0;
   let maxRunning = 0;
   const det: Detector = {
-    info: { path: 'x.onnx', backend: 'onnxruntime', inputName: 'in', inputWidth: 8, inputHeight: 8, layout: 'scores_boxes', outputNames: [], labels: ['background'], modelLabels: ['background'], ignoreClasses: [0] },
+    info: {
+      path: 'x.onnx',
+      backend: 'onnxruntime',
+      inputName: 'in',
+      inputWidth: 8,
+      inputHeight: 8,
+      layout: 'scores_boxes',
+      outputNames: [],
+      labels: ['background'],
+      modelLabels: ['background'],
+      ignoreClasses: [0],
+    },
     async infer(frame: Frame): Promise<InferResult> {
       running++;
       maxRunning = Math.max(maxRunning, running);

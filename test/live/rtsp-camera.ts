@@ -38,8 +38,37 @@ export async function rtspCamera(opts: { name?: string; width?: number; height?:
       const stream = server.mount(name);
       let n = 0;
       const parser = new AnnexBParser((au) => stream.push(au, n++ / fps));
-      proc = spawn('ffmpeg', ['-nostdin', '-v', 'error', '-re', '-f', 'lavfi', '-i', `testsrc2=size=${width}x${height}:rate=${fps}`, '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency',
-        '-pix_fmt', 'yuv420p', '-g', String(fps), '-bf', '0', '-x264-params', 'repeat-headers=1:aud=1', '-f', 'h264', 'pipe:1'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      proc = spawn(
+        'ffmpeg',
+        [
+          '-nostdin',
+          '-v',
+          'error',
+          '-re',
+          '-f',
+          'lavfi',
+          '-i',
+          `testsrc2=size=${width}x${height}:rate=${fps}`,
+          '-c:v',
+          'libx264',
+          '-preset',
+          'ultrafast',
+          '-tune',
+          'zerolatency',
+          '-pix_fmt',
+          'yuv420p',
+          '-g',
+          String(fps),
+          '-bf',
+          '0',
+          '-x264-params',
+          'repeat-headers=1:aud=1',
+          '-f',
+          'h264',
+          'pipe:1',
+        ],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
       proc.stdout?.on('data', (d: Buffer) => parser.push(d));
       cam.server = server;
     },

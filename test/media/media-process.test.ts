@@ -17,7 +17,29 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** ffmpeg encoding a synthetic 720p clip with several x264 threads, running until killed. */
 function spawnEncoder() {
-  return spawnMedia('ffmpeg', ['-v', 'error', '-nostdin', '-re', '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30', '-t', '60', '-c:v', 'libx264', '-threads', '4', '-f', 'null', '-'], { stdio: 'ignore' });
+  return spawnMedia(
+    'ffmpeg',
+    [
+      '-v',
+      'error',
+      '-nostdin',
+      '-re',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=size=1280x720:rate=30',
+      '-t',
+      '60',
+      '-c:v',
+      'libx264',
+      '-threads',
+      '4',
+      '-f',
+      'null',
+      '-',
+    ],
+    { stdio: 'ignore' },
+  );
 }
 
 /** Waits until `pid` runs at least `threads` threads (the codec is open). */
@@ -48,7 +70,7 @@ describe.runIf(process.platform === 'linux')('media processes run nicer than the
     }
   });
 
-  it('0 leaves them at the daemon\'s priority; values are clamped to 0..19', async () => {
+  it("0 leaves them at the daemon's priority; values are clamped to 0..19", async () => {
     setMediaNice(0);
     const proc = spawnEncoder();
     try {
@@ -69,7 +91,7 @@ describe.runIf(process.platform === 'linux')('media processes run nicer than the
     expect(renice(proc.pid as number, 5)).toBe(false);
   });
 
-  it('a camera\'s decoder and its recording\'s encoder both run at the lower priority', async () => {
+  it("a camera's decoder and its recording's encoder both run at the lower priority", async () => {
     setMediaNice(5);
     const clip = makeTestVideo(join(dir, 'clip.mp4'), { width: 640, height: 360, fps: 25, frames: 60 });
     const source = new FfmpegFileSource(clip, await probeVideo(clip));

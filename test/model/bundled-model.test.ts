@@ -17,7 +17,8 @@ const ort = require('onnxruntime-node') as typeof import('onnxruntime-node');
 const CLASSES = ['road_sign', 'vehicle', 'pedestrian', 'bicycle'];
 const TEST_SEED = 3; // scripts/train/README.md: 1 train, 2 val, 3 test
 
-const pythonReady = spawnSync('bash', ['-c', `source "${join(ROOT, 'scripts', 'dataset', 'find-python.sh')}"; _py_ok /usr/bin/python3 || _py_ok python3`]).status === 0;
+const pythonReady =
+  spawnSync('bash', ['-c', `source "${join(ROOT, 'scripts', 'dataset', 'find-python.sh')}"; _py_ok /usr/bin/python3 || _py_ok python3`]).status === 0;
 const ffmpegReady = spawnSync('ffmpeg', ['-version']).status === 0;
 
 interface EvalJson {
@@ -36,7 +37,11 @@ async function evalJson(dataset: string, out: string): Promise<EvalJson> {
 describe('bundled model: the contract of SPEC layout scores_boxes', () => {
   it('is a Nano-sized file with its label file beside it', () => {
     expect(statSync(MODEL).size).toBeLessThan(16 * 1024 * 1024);
-    expect(readFileSync(MODEL.replace(/\.onnx$/, '.labels.txt'), 'utf8').trim().split('\n')).toEqual(['background', ...CLASSES]);
+    expect(
+      readFileSync(MODEL.replace(/\.onnx$/, '.labels.txt'), 'utf8')
+        .trim()
+        .split('\n'),
+    ).toEqual(['background', ...CLASSES]);
   });
 
   it('takes input [1,3,288,512] and gives softmax scores [1,N,5] and normalized corner boxes [1,N,4]', async () => {
@@ -73,7 +78,9 @@ describe.skipIf(!pythonReady)('bundled model accuracy on a fresh test split (nee
   let tmp: ReturnType<typeof tempDir>;
   beforeAll(() => {
     tmp = tempDir('bundled-model');
-    execFileSync('bash', [join(ROOT, 'scripts', 'make-dataset'), '--seed', String(TEST_SEED), '--count', '40', '--out', join(tmp.dir, 'test'), '--quiet'], { cwd: ROOT });
+    execFileSync('bash', [join(ROOT, 'scripts', 'make-dataset'), '--seed', String(TEST_SEED), '--count', '40', '--out', join(tmp.dir, 'test'), '--quiet'], {
+      cwd: ROOT,
+    });
   });
   afterAll(() => tmp.cleanup());
 
@@ -99,8 +106,19 @@ describe.skipIf(!ffmpegReady)('bundled model on the sample clip (needs ffmpeg)',
     const ds = join(tmp.dir, 'clip');
     mkdirSync(join(ds, 'images'), { recursive: true });
     mkdirSync(join(ds, 'labels'));
-    execFileSync('ffmpeg', ['-v', 'error', '-i', join(ROOT, 'samples', 'traffic.mp4'), '-vf', `select=not(mod(n\\,${STEP}))`, '-fps_mode', 'passthrough',
-      '-start_number', '0', join(ds, 'images', '%06d.png')]);
+    execFileSync('ffmpeg', [
+      '-v',
+      'error',
+      '-i',
+      join(ROOT, 'samples', 'traffic.mp4'),
+      '-vf',
+      `select=not(mod(n\\,${STEP}))`,
+      '-fps_mode',
+      'passthrough',
+      '-start_number',
+      '0',
+      join(ds, 'images', '%06d.png'),
+    ]);
     const gt = JSON.parse(readFileSync(join(ROOT, 'samples', 'traffic.gt.json'), 'utf8')) as ClipGroundTruth;
     for (const f of gt.frames.filter((x) => x.frame % STEP === 0)) {
       const lines = f.objects.map((o) => `${o.label} ${o.truncated.toFixed(2)} ${o.occluded} 0 ${o.box.map((v) => v.toFixed(2)).join(' ')}`);

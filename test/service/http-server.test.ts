@@ -16,10 +16,25 @@ import { makeTestVideo, tempDir } from '../support/videos.js';
 function cam(name: string, state: CameraView['state'], frames = 10, error: string | null = null): CameraView {
   const inf = new LatencyStats();
   inf.add(20);
-  const stats: CameraStats | null = state === 'stopped' ? null : {
-    state, fps: 5, frames, inferred: frames, dropped: 0, reconnects: 0, queue_depth: 0, inference_ms: 20,
-    preprocess_ms: 1, postprocess_ms: 1, draw_ms: 1, encode_ms: 1, recording: null, recording_error: null,
-  };
+  const stats: CameraStats | null =
+    state === 'stopped'
+      ? null
+      : {
+          state,
+          fps: 5,
+          frames,
+          inferred: frames,
+          dropped: 0,
+          reconnects: 0,
+          queue_depth: 0,
+          inference_ms: 20,
+          preprocess_ms: 1,
+          postprocess_ms: 1,
+          draw_ms: 1,
+          encode_ms: 1,
+          recording: null,
+          recording_error: null,
+        };
   return { name, state, stats, decoded: frames, inference: stats ? inf.histogram() : null, error, progress: frames };
 }
 
@@ -104,10 +119,18 @@ describe('HttpServer on a port in use', () => {
   afterAll(() => new Promise<void>((r) => blocker.close(() => r())));
 
   it('rejects with one RuntimeFailure line naming the address and the key', async () => {
-    const err = await HttpServer.listen({ host: '127.0.0.1', port, view: mutableView([]), logger: silentLogger(), configPath: '/etc/trt-detect/config.yaml' }).catch((e: unknown) => e);
+    const err = await HttpServer.listen({
+      host: '127.0.0.1',
+      port,
+      view: mutableView([]),
+      logger: silentLogger(),
+      configPath: '/etc/trt-detect/config.yaml',
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RuntimeFailure);
     expect((err as RuntimeFailure).exitCode).toBe(1);
-    expect((err as Error).message).toBe(`http: 127.0.0.1:${port} is already in use (/etc/trt-detect/config.yaml: http.port: choose a free port, or stop the program that holds it)`);
+    expect((err as Error).message).toBe(
+      `http: 127.0.0.1:${port} is already in use (/etc/trt-detect/config.yaml: http.port: choose a free port, or stop the program that holds it)`,
+    );
   });
 
   it('makes trt-detect run exit 1 with that line before it loads anything', async () => {
@@ -115,7 +138,10 @@ describe('HttpServer on a port in use', () => {
     try {
       const cfg = join(dir, 'config.yaml');
       const clip = makeTestVideo(join(dir, 'clip.mp4'), { frames: 5 });
-      writeFileSync(cfg, `model: {path: ${MODEL}}\ncameras:\n  cam: {source: ${clip}, record: {enabled: false}}\nmqtt: {enabled: false}\nrtsp_server: {enabled: false}\nhttp: {host: 127.0.0.1, port: ${port}}\n`);
+      writeFileSync(
+        cfg,
+        `model: {path: ${MODEL}}\ncameras:\n  cam: {source: ${clip}, record: {enabled: false}}\nmqtt: {enabled: false}\nrtsp_server: {enabled: false}\nhttp: {host: 127.0.0.1, port: ${port}}\n`,
+      );
       const r = await runCli(['run', '-c', cfg], { timeoutMs: 60000 });
       expect(r.code).toBe(1);
       expect(r.stderr).toBe(`http: 127.0.0.1:${port} is already in use (${cfg}: http.port: choose a free port, or stop the program that holds it)\n`);
@@ -131,7 +157,10 @@ describe('trt-detect run serves /healthz and /metrics from the running pipelines
     const port = await freePort();
     const clip = makeTestVideo(join(dir, 'clip.mp4'), { frames: 30, fps: 15 });
     const cfg = join(dir, 'config.yaml');
-    writeFileSync(cfg, `model: {path: ${MODEL}}\ncameras:\n  loopcam: {source: ${clip}, loop: true, record: {enabled: false}}\n  offcam: {source: ${clip}, enabled: false}\nmqtt: {enabled: false}\nrtsp_server: {enabled: false}\nhttp: {host: 127.0.0.1, port: ${port}}\n`);
+    writeFileSync(
+      cfg,
+      `model: {path: ${MODEL}}\ncameras:\n  loopcam: {source: ${clip}, loop: true, record: {enabled: false}}\n  offcam: {source: ${clip}, enabled: false}\nmqtt: {enabled: false}\nrtsp_server: {enabled: false}\nhttp: {host: 127.0.0.1, port: ${port}}\n`,
+    );
     const child = spawn(process.execPath, [CLI, 'run', '-c', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';

@@ -5,15 +5,36 @@ import { LATENCY_BUCKETS_MS, LatencyStats } from '../../daemon/service/rate.js';
 
 function stats(over: Partial<CameraStats>): CameraStats {
   return {
-    state: 'streaming', fps: 0, frames: 0, inferred: 0, dropped: 0, reconnects: 0, queue_depth: 0,
-    inference_ms: 0, preprocess_ms: 0, postprocess_ms: 0, draw_ms: 0, encode_ms: 0, recording: null, recording_error: null, ...over,
+    state: 'streaming',
+    fps: 0,
+    frames: 0,
+    inferred: 0,
+    dropped: 0,
+    reconnects: 0,
+    queue_depth: 0,
+    inference_ms: 0,
+    preprocess_ms: 0,
+    postprocess_ms: 0,
+    draw_ms: 0,
+    encode_ms: 0,
+    recording: null,
+    recording_error: null,
+    ...over,
   };
 }
 
 function camera(name: string, state: CameraView['state'], s: Partial<CameraStats>, latencies: number[] = []): CameraView {
   const inf = new LatencyStats();
   for (const v of latencies) inf.add(v);
-  return { name, state, stats: state === 'stopped' ? null : stats({ state, ...s }), decoded: (s.frames ?? 0) + (s.dropped ?? 0), inference: inf.histogram(), error: null, progress: s.frames ?? 0 };
+  return {
+    name,
+    state,
+    stats: state === 'stopped' ? null : stats({ state, ...s }),
+    decoded: (s.frames ?? 0) + (s.dropped ?? 0),
+    inference: inf.histogram(),
+    error: null,
+    progress: s.frames ?? 0,
+  };
 }
 
 /** name{labels} -> value, for every sample line; throws on a line the exposition format does not allow. */
@@ -99,7 +120,11 @@ describe('renderMetrics', () => {
   });
 
   it('exports exactly one state per camera', () => {
-    for (const [name, state] of [['front', 'streaming'], ['yard', 'reconnecting'], ['garage', 'stopped']]) {
+    for (const [name, state] of [
+      ['front', 'streaming'],
+      ['yard', 'reconnecting'],
+      ['garage', 'stopped'],
+    ]) {
       const set = [...samples].filter(([k]) => k.startsWith(`trt_detect_camera_state{camera="${name}"`));
       expect(set.filter(([, v]) => v === 1).map(([k]) => k)).toEqual([`trt_detect_camera_state{camera="${name}",state="${state}"}`]);
     }
@@ -127,7 +152,7 @@ describe('renderMetrics', () => {
     expect(samples.get('trt_detect_event_loop_delay_max_seconds')).toBe(0.04);
   });
 
-  it('counts the clients of each camera\'s RTSP output', () => {
+  it("counts the clients of each camera's RTSP output", () => {
     expect(samples.get('trt_detect_rtsp_clients{camera="front"}')).toBe(2);
     expect(samples.get('trt_detect_rtsp_clients{camera="yard"}')).toBe(0);
     expect(text).toContain('# TYPE trt_detect_rtsp_clients gauge');

@@ -21,7 +21,25 @@ function viewOf(cams: FakeCamera[]): ServiceView {
       cams.map((c): CameraView => ({
         name: c.name,
         state: c.state,
-        stats: c.state === 'stopped' ? null : { state: c.state, fps: c.fps, frames: c.progress, inferred: c.progress, dropped: 0, reconnects: 0, queue_depth: 0, inference_ms: 0, preprocess_ms: 0, postprocess_ms: 0, draw_ms: 0, encode_ms: 0, recording: null, recording_error: null },
+        stats:
+          c.state === 'stopped'
+            ? null
+            : {
+                state: c.state,
+                fps: c.fps,
+                frames: c.progress,
+                inferred: c.progress,
+                dropped: 0,
+                reconnects: 0,
+                queue_depth: 0,
+                inference_ms: 0,
+                preprocess_ms: 0,
+                postprocess_ms: 0,
+                draw_ms: 0,
+                encode_ms: 0,
+                recording: null,
+                recording_error: null,
+              },
         decoded: c.progress,
         inference: null,
         error: null,
@@ -110,7 +128,13 @@ describe('ServiceNotifier decisions', () => {
 
   it('sends STATUS= without WATCHDOG=1 when systemd set no watchdog', () => {
     const sent: string[] = [];
-    const n = new ServiceNotifier({ view: viewOf([{ name: 'a', state: 'streaming', progress: 1, fps: 2 }]), logger: silentLogger(), env: { NOTIFY_SOCKET: '/run/fake' }, send: (s) => (sent.push(s), true), statusIntervalMs: 5000 });
+    const n = new ServiceNotifier({
+      view: viewOf([{ name: 'a', state: 'streaming', progress: 1, fps: 2 }]),
+      logger: silentLogger(),
+      env: { NOTIFY_SOCKET: '/run/fake' },
+      send: (s) => (sent.push(s), true),
+      statusIntervalMs: 5000,
+    });
     expect(n.watchdogMs).toBeNull();
     expect(n.tickMs).toBe(5000);
     n.ready();
@@ -124,7 +148,15 @@ describe('ServiceNotifier decisions', () => {
     const warnings: string[] = [];
     const logger = silentLogger();
     logger.warn = ((obj: unknown, msg?: string) => void warnings.push(String(msg ?? obj))) as typeof logger.warn;
-    const n = new ServiceNotifier({ view: viewOf([]), logger, env, send: () => { calls++; throw new Error('sd_notify: sending to NOTIFY_SOCKET /run/fake failed: Connection refused'); } });
+    const n = new ServiceNotifier({
+      view: viewOf([]),
+      logger,
+      env,
+      send: () => {
+        calls++;
+        throw new Error('sd_notify: sending to NOTIFY_SOCKET /run/fake failed: Connection refused');
+      },
+    });
     n.ready();
     n.close();
     n.tick();

@@ -15,7 +15,11 @@ const pc = fakePlatform({ jetson: false, gstreamer: true, elements: ['x264enc'] 
 
 /** The pipeline elements of a gst-launch argument list (split at `!`). */
 function elements(args: string[]): string[] {
-  return args.filter((a) => !a.startsWith('-')).join(' ').split(' ! ').map((e) => e.trim());
+  return args
+    .filter((a) => !a.startsWith('-'))
+    .join(' ')
+    .split(' ! ')
+    .map((e) => e.trim());
 }
 
 describe('H.264 encoder choice', () => {
@@ -37,12 +41,18 @@ describe('H.264 encoder choice', () => {
   });
 
   it('tells rawvideoparse the packed RGB stride when GStreamer would pad the rows (width * 3 not a multiple of 4)', () => {
-    expect(elements(h264StreamEncoder({ width: 854, height: 480, fps: 25 }, nano).args)[1]).toBe('rawvideoparse width=854 height=480 format=rgb plane-strides=<2562> framerate=25/1');
-    expect(elements(h264StreamEncoder({ width: 1280, height: 720, fps: 25 }, nano).args)[1]).toBe('rawvideoparse width=1280 height=720 format=rgb framerate=25/1');
-    expect(elements(h264StreamEncoder({ width: 854, height: 480, fps: 25, pixelFormat: 'rgba' }, nano).args)[1]).toBe('rawvideoparse width=854 height=480 format=rgba framerate=25/1');
+    expect(elements(h264StreamEncoder({ width: 854, height: 480, fps: 25 }, nano).args)[1]).toBe(
+      'rawvideoparse width=854 height=480 format=rgb plane-strides=<2562> framerate=25/1',
+    );
+    expect(elements(h264StreamEncoder({ width: 1280, height: 720, fps: 25 }, nano).args)[1]).toBe(
+      'rawvideoparse width=1280 height=720 format=rgb framerate=25/1',
+    );
+    expect(elements(h264StreamEncoder({ width: 854, height: 480, fps: 25, pixelFormat: 'rgba' }, nano).args)[1]).toBe(
+      'rawvideoparse width=854 height=480 format=rgba framerate=25/1',
+    );
   });
 
-  it('takes packed I420 (the ffmpeg sources\' frames) straight into nvvidconv, each plane\'s stride and start stated', () => {
+  it("takes packed I420 (the ffmpeg sources' frames) straight into nvvidconv, each plane's stride and start stated", () => {
     const c = h264StreamEncoder({ width: 854, height: 481, fps: 25, pixelFormat: 'i420' }, nano);
     // chroma 427 x 241: 854*481 = 410774, + 427*241 = 102907
     expect(elements(c.args).slice(0, 3)).toEqual([
@@ -52,10 +62,15 @@ describe('H.264 encoder choice', () => {
     ]);
   });
 
-  it('reads the GStreamer encoder\'s stream from fd 3: what NVIDIA\'s libraries print on stdout stays out of it', async () => {
+  it("reads the GStreamer encoder's stream from fd 3: what NVIDIA's libraries print on stdout stays out of it", async () => {
     expect(h264StreamEncoder({ width: 64, height: 48, fps: 25 }, nano).outputFd).toBe(3);
     // a stand-in that prints to stdout (as "Opening in BLOCKING MODE") and copies its input to fd 3
-    const { proc, stdin, output } = spawnStreamEncoder({ command: 'sh', args: ['-c', 'echo "Opening in BLOCKING MODE"; cat >&3'], encoder: 'nvv4l2h264enc', outputFd: 3 });
+    const { proc, stdin, output } = spawnStreamEncoder({
+      command: 'sh',
+      args: ['-c', 'echo "Opening in BLOCKING MODE"; cat >&3'],
+      encoder: 'nvv4l2h264enc',
+      outputFd: 3,
+    });
     const chunks: Buffer[] = [];
     output.on('data', (d: Buffer) => chunks.push(d));
     const exited = new Promise((r) => proc.on('close', r));
@@ -78,7 +93,9 @@ describe('H.264 encoder choice', () => {
 
   it('falls back to omxh264enc on JetPacks without nvv4l2h264enc, and libx264 off a Jetson', () => {
     expect(hardwareEncoder(oldJetson)).toBe('omxh264enc');
-    expect(elements(h264StreamEncoder({ width: 640, height: 480, fps: 15 }, oldJetson).args)).toContain('omxh264enc insert-sps-pps=true insert-aud=true iframeinterval=15');
+    expect(elements(h264StreamEncoder({ width: 640, height: 480, fps: 15 }, oldJetson).args)).toContain(
+      'omxh264enc insert-sps-pps=true insert-aud=true iframeinterval=15',
+    );
     expect(hardwareEncoder(pc)).toBeNull();
     const x = h264StreamEncoder({ width: 640, height: 480, fps: 15 }, pc);
     expect(x.encoder).toBe('libx264');
@@ -115,7 +132,7 @@ describe('Mp4Writer through a stream encoder (the Jetson path, here with libx264
     }
   });
 
-  it('muxes the encoder\'s byte stream into a fragmented MP4 with every frame at the given rate', async () => {
+  it("muxes the encoder's byte stream into a fragmented MP4 with every frame at the given rate", async () => {
     const file = join(dir, 'stream.mp4');
     const w = new Mp4Writer(file, { width: 96, height: 64, fps: 10, encoder: 'stream' });
     for (let k = 0; k < 25; k++) await w.write(Buffer.alloc(96 * 64 * 3, k * 9));

@@ -29,11 +29,15 @@ describe('Mp4Writer (real ffmpeg)', () => {
     p.pts.forEach((t, i) => expect(t).toBeCloseTo((i * 1001) / 30000, 3));
   });
 
-  it('keeps every frame\'s own time: a variable rate, a gap, a first frame later than 0', async () => {
+  it("keeps every frame's own time: a variable rate, a gap, a first frame later than 0", async () => {
     // as a live camera that dropped frames, or a phone video, gives them (source seconds)
     const pts = [10, 10.04, 10.08, 10.12, 10.68, 10.72, 10.76, 11.5, 11.54, 11.6];
     // x264: one ffmpeg; stream: the Jetson's path (a stream encoder, here libx264, then muxing)
-    for (const [timescale, name, encoder] of [[12800, 'vfr-12800.mp4', 'x264'], [null, 'vfr-default.mp4', 'x264'], [12800, 'vfr-stream.mp4', 'stream']] as const) {
+    for (const [timescale, name, encoder] of [
+      [12800, 'vfr-12800.mp4', 'x264'],
+      [null, 'vfr-default.mp4', 'x264'],
+      [12800, 'vfr-stream.mp4', 'stream'],
+    ] as const) {
       const file = join(dir, name);
       const w = new Mp4Writer(file, { width: 64, height: 48, fps: 25, timescale, encoder });
       for (const [k, t] of pts.entries()) await w.write(gradient(64, 48, k), t);
@@ -53,7 +57,7 @@ describe('Mp4Writer (real ffmpeg)', () => {
     expect(probeFrames(file).pts).toEqual([0, 0.1, 0.5, 0.6]);
   });
 
-  it('I420 frames (the ffmpeg sources\' layout) go in as they are: the planes come back out, times kept', async () => {
+  it("I420 frames (the ffmpeg sources' layout) go in as they are: the planes come back out, times kept", async () => {
     const W = 64;
     const H = 48;
     // Y a horizontal ramp, U and V two flat values: what ffmpeg decodes equals what went in, give or take the encoder's loss
@@ -91,7 +95,12 @@ describe('SegmentRecorder', () => {
 
   it('cuts consecutive segments by source time with no frame lost', async () => {
     const root = join(dir, 'rec');
-    const rec = new SegmentRecorder('cam', { path: root, segment_seconds: 1, retain_days: 7, min_free_percent: 0 }, { width: 64, height: 48, fps: 10 }, silentLogger());
+    const rec = new SegmentRecorder(
+      'cam',
+      { path: root, segment_seconds: 1, retain_days: 7, min_free_percent: 0 },
+      { width: 64, height: 48, fps: 10 },
+      silentLogger(),
+    );
     for (let k = 0; k < 25; k++) await rec.write(gradient(64, 48, k), k / 10);
     await rec.close();
     const segs = listSegments(root, 'cam');

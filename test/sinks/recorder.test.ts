@@ -39,7 +39,13 @@ describe('SegmentRecorder retention', () => {
       ['2026-11-05', '08-00-00', 6],
       ['2026-11-09', '23-59-00', 1],
     ]);
-    const rec = new SegmentRecorder('cam', { path: root, segment_seconds: 60, retain_days: 7, min_free_percent: 0 }, { width: 64, height: 48, fps: 10 }, silentLogger(), async () => 90);
+    const rec = new SegmentRecorder(
+      'cam',
+      { path: root, segment_seconds: 60, retain_days: 7, min_free_percent: 0 },
+      { width: 64, height: 48, fps: 10 },
+      silentLogger(),
+      async () => 90,
+    );
     const deleted = await rec.applyRetention();
     expect(deleted).toEqual(files.slice(0, 2));
     expect(listSegments(root, 'cam')).toEqual(files.slice(2));
@@ -57,7 +63,13 @@ describe('SegmentRecorder retention', () => {
     ]);
     // a disk that gains 10 % per deleted segment: 5 segments → 40 % free
     const simulated = async () => 90 - 10 * listSegments(root, 'cam').length;
-    const rec = new SegmentRecorder('cam', { path: root, segment_seconds: 60, retain_days: 30, min_free_percent: 65 }, { width: 64, height: 48, fps: 10 }, silentLogger(), simulated);
+    const rec = new SegmentRecorder(
+      'cam',
+      { path: root, segment_seconds: 60, retain_days: 30, min_free_percent: 65 },
+      { width: 64, height: 48, fps: 10 },
+      silentLogger(),
+      simulated,
+    );
     const deleted = await rec.applyRetention();
     expect(deleted).toEqual(files.slice(0, 3));
     expect(listSegments(root, 'cam')).toEqual(files.slice(3));
@@ -65,7 +77,13 @@ describe('SegmentRecorder retention', () => {
 
   it('never deletes the segment being written', async () => {
     const root = join(dir, 'current');
-    const rec = new SegmentRecorder('cam', { path: root, segment_seconds: 60, retain_days: 0, min_free_percent: 99 }, { width: 64, height: 48, fps: 10 }, silentLogger(), async () => 1);
+    const rec = new SegmentRecorder(
+      'cam',
+      { path: root, segment_seconds: 60, retain_days: 0, min_free_percent: 99 },
+      { width: 64, height: 48, fps: 10 },
+      silentLogger(),
+      async () => 1,
+    );
     await rec.write(frame(64, 48, 0), 0);
     const current = rec.currentFile as string;
     for (let k = 1; !existsSync(current) && k < 400; k++) {
@@ -90,7 +108,13 @@ describe('SegmentRecorder segments', () => {
   it('record.preset and record.crf reach the encoder: a lower crf makes a bigger file of the same frames', async () => {
     const size = async (name: string, preset: string, crf: number) => {
       const root = join(dir, name);
-      const rec = new SegmentRecorder('cam', { path: root, segment_seconds: 60, retain_days: 7, min_free_percent: 0, preset, crf }, { width: 64, height: 48, fps: 10 }, silentLogger(), async () => 90);
+      const rec = new SegmentRecorder(
+        'cam',
+        { path: root, segment_seconds: 60, retain_days: 7, min_free_percent: 0, preset, crf },
+        { width: 64, height: 48, fps: 10 },
+        silentLogger(),
+        async () => 90,
+      );
       for (let k = 0; k < 20; k++) await rec.write(frame(64, 48, k), k / 10);
       await rec.close();
       const [file] = listSegments(root, 'cam');
@@ -105,7 +129,13 @@ describe('SegmentRecorder segments', () => {
 
   it('consecutive segments join without a gap: every frame in exactly one, each starting where the last ended', async () => {
     const root = join(dir, 'gapless');
-    const rec = new SegmentRecorder('cam', { path: root, segment_seconds: 2, retain_days: 7, min_free_percent: 0 }, { width: 64, height: 48, fps: 10 }, silentLogger(), async () => 90);
+    const rec = new SegmentRecorder(
+      'cam',
+      { path: root, segment_seconds: 2, retain_days: 7, min_free_percent: 0 },
+      { width: 64, height: 48, fps: 10 },
+      silentLogger(),
+      async () => 90,
+    );
     // a live camera's pts: jittery spacing around 100 ms
     let pts = 0;
     const all: number[] = [];
@@ -135,14 +165,20 @@ describe('SegmentRecorder segments', () => {
     expect(readdirSync(join(root, 'cam')).length).toBeGreaterThan(0);
   });
 
-  it('a record.path that cannot be made is one clear error at once (under /proc Node\'s own recursive mkdir never returns)', async () => {
+  it("a record.path that cannot be made is one clear error at once (under /proc Node's own recursive mkdir never returns)", async () => {
     const blocker = join(dir, 'blocker');
     writeFileSync(blocker, 'x');
     for (const [root, why] of [
       ['/proc/trt-detect-recordings', '/proc/trt-detect-recordings cannot be created there (ENOENT'],
       [join(blocker, 'rec'), `${blocker} is a file, not a folder`],
     ]) {
-      const rec = new SegmentRecorder('cam', { path: root, segment_seconds: 60, retain_days: 7, min_free_percent: 0 }, { width: 64, height: 48, fps: 10 }, silentLogger(), async () => 90);
+      const rec = new SegmentRecorder(
+        'cam',
+        { path: root, segment_seconds: 60, retain_days: 7, min_free_percent: 0 },
+        { width: 64, height: 48, fps: 10 },
+        silentLogger(),
+        async () => 90,
+      );
       const t0 = Date.now();
       await expect(rec.write(frame(64, 48, 0), 0)).rejects.toThrow(`record.path ${root}: cannot create the recordings folder: ${why}`);
       expect(Date.now() - t0).toBeLessThan(5000);

@@ -18,7 +18,28 @@ afterAll(cleanup);
 /** Real encoder output: 20 access units of a 320x240 test pattern, a keyframe every 10. */
 function accessUnits(): AccessUnit[] {
   const file = join(dir, 'es.h264');
-  execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=10', '-frames:v', '20', '-c:v', 'libx264', '-g', '10', '-bf', '0', '-x264-params', 'aud=1', '-f', 'h264', '-y', file]);
+  execFileSync('ffmpeg', [
+    '-v',
+    'error',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc2=size=320x240:rate=10',
+    '-frames:v',
+    '20',
+    '-c:v',
+    'libx264',
+    '-g',
+    '10',
+    '-bf',
+    '0',
+    '-x264-params',
+    'aud=1',
+    '-f',
+    'h264',
+    '-y',
+    file,
+  ]);
   const aus: AccessUnit[] = [];
   const p = new AnnexBParser((au) => aus.push(au));
   p.push(readFileSync(file));

@@ -19,8 +19,20 @@ interface Probed {
 
 /** Reads `count` decoded frames from an RTSP URL with ffprobe (a standard client). */
 function probeRtsp(url: string, count: number, transport: 'tcp' | 'udp' | 'default' = 'tcp'): Promise<Probed> {
-  const args = ['-v', 'error', ...(transport === 'default' ? [] : ['-rtsp_transport', transport]), '-select_streams', 'v:0', '-read_intervals', `%+#${count}`,
-    '-show_entries', 'frame=width,height,pict_type:stream=codec_name', '-of', 'json', url];
+  const args = [
+    '-v',
+    'error',
+    ...(transport === 'default' ? [] : ['-rtsp_transport', transport]),
+    '-select_streams',
+    'v:0',
+    '-read_intervals',
+    `%+#${count}`,
+    '-show_entries',
+    'frame=width,height,pict_type:stream=codec_name',
+    '-of',
+    'json',
+    url,
+  ];
   return new Promise((resolve, reject) => {
     execFile('ffprobe', args, { timeout: 30_000 }, (err, stdout, stderr) => {
       if (err) return reject(new Error(`ffprobe ${url}: ${stderr || err.message}`));
@@ -34,7 +46,30 @@ describe('H.264 Annex-B parser', () => {
   it('groups NAL units into access units, keyframes first with SPS/PPS', async () => {
     const file = join(dir, 'es.h264');
     await new Promise<void>((resolve, reject) =>
-      execFile('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=64x48:rate=10', '-frames:v', '12', '-c:v', 'libx264', '-g', '5', '-bf', '0', '-f', 'h264', '-y', file], (e) => (e ? reject(new Error(e.message)) : resolve())),
+      execFile(
+        'ffmpeg',
+        [
+          '-v',
+          'error',
+          '-f',
+          'lavfi',
+          '-i',
+          'testsrc2=size=64x48:rate=10',
+          '-frames:v',
+          '12',
+          '-c:v',
+          'libx264',
+          '-g',
+          '5',
+          '-bf',
+          '0',
+          '-f',
+          'h264',
+          '-y',
+          file,
+        ],
+        (e) => (e ? reject(new Error(e.message)) : resolve()),
+      ),
     );
     const aus: Array<{ types: number[]; keyframe: boolean }> = [];
     const parser = new AnnexBParser((au) => aus.push({ types: au.nals.map(nalType), keyframe: au.keyframe }));

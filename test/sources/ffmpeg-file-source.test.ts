@@ -113,7 +113,24 @@ describe('file source (real ffmpeg)', () => {
     // an MP4 with its index first (what cameras and `-movflags +faststart` write) cut in half:
     // ffmpeg exits 0 after logging the damage; the container's frame count shows what is missing
     const full = join(dir, 'full.mp4');
-    execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=10', '-frames:v', '60', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-movflags', '+faststart', '-y', full]);
+    execFileSync('ffmpeg', [
+      '-v',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=size=160x120:rate=10',
+      '-frames:v',
+      '60',
+      '-c:v',
+      'libx264',
+      '-pix_fmt',
+      'yuv420p',
+      '-movflags',
+      '+faststart',
+      '-y',
+      full,
+    ]);
     const { cut, src, n } = await decodeFirstHalf(full);
     expect(n).toBeGreaterThan(5);
     expect(n).toBeLessThan(60);
@@ -132,7 +149,26 @@ describe('file source (real ffmpeg)', () => {
     expect(src.truncated).toBe(`${cut}: the video ends after ${n} frames (${(n / 10).toFixed(1)} s) but the file says it lasts 6.0 s (cut short?)`);
     // a whole file whose audio outlasts its video is not short
     const av = join(dir, 'av.mkv');
-    execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=10:duration=3', '-f', 'lavfi', '-i', 'sine=duration=8', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-y', av]);
+    execFileSync('ffmpeg', [
+      '-v',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=size=160x120:rate=10:duration=3',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=duration=8',
+      '-c:v',
+      'libx264',
+      '-pix_fmt',
+      'yuv420p',
+      '-c:a',
+      'aac',
+      '-y',
+      av,
+    ]);
     const whole = await openSource(av);
     let frames = 0;
     for await (const f of whole.frames()) {

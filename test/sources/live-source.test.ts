@@ -82,14 +82,21 @@ describe('RTSP source through ffmpeg (real RTSP server)', () => {
     const src = await openSource(cam.url, { decoder: 'ffmpeg', stall_timeout_seconds: 6, backoff: { initialMs: 200, maxMs: 1000 } });
     let phase = 0;
     let beforeDrop = 0;
-    const { frames, states, reasons } = await watch(src, (f, s) => {
-      if (phase === 0 && f.length >= 5) {
-        phase = 1;
-        beforeDrop = f.length;
-        void cam.stop().then(() => new Promise((r) => setTimeout(r, 1500))).then(() => cam.start());
-      }
-      return s.includes('streaming') && f.length >= beforeDrop + 5;
-    }, 40_000);
+    const { frames, states, reasons } = await watch(
+      src,
+      (f, s) => {
+        if (phase === 0 && f.length >= 5) {
+          phase = 1;
+          beforeDrop = f.length;
+          void cam
+            .stop()
+            .then(() => new Promise((r) => setTimeout(r, 1500)))
+            .then(() => cam.start());
+        }
+        return s.includes('streaming') && f.length >= beforeDrop + 5;
+      },
+      40_000,
+    );
     expect(states[0]).toBe('reconnecting');
     expect(states).toContain('streaming');
     expect(reasons.length).toBeGreaterThan(0);
@@ -153,66 +160,88 @@ describe('V4L2 source', () => {
 });
 
 describe('video file through GStreamer (decoder: gstreamer)', () => {
-  it.skipIf(!gst.gstreamer || !gst.hasElement('avdec_h264'))('decodes every frame in order with pts index/fps, and loops (needs gstreamer1.0-tools, -libav)', async () => {
-    const { makeTestVideo, tempDir } = await import('../support/videos.js');
-    const { dir, cleanup } = tempDir('gstfile');
-    try {
-      const file = makeTestVideo(`${dir}/a.mp4`, { width: 96, height: 64, fps: 10, frames: 12 });
-      const once = await openSource(file, { decoder: 'gstreamer' });
-      expect(once.constructor.name).toBe('GstFileSource');
-      const seen: Frame[] = [];
-      for await (const f of once.frames()) {
-        expect(f.data.length).toBe(96 * 64 * 4); // RGBA: GStreamer's RGB rows may be padded
-        seen.push(f);
-        once.pool.release(f.data);
+  it.skipIf(!gst.gstreamer || !gst.hasElement('avdec_h264'))(
+    'decodes every frame in order with pts index/fps, and loops (needs gstreamer1.0-tools, -libav)',
+    async () => {
+      const { makeTestVideo, tempDir } = await import('../support/videos.js');
+      const { dir, cleanup } = tempDir('gstfile');
+      try {
+        const file = makeTestVideo(`${dir}/a.mp4`, { width: 96, height: 64, fps: 10, frames: 12 });
+        const once = await openSource(file, { decoder: 'gstreamer' });
+        expect(once.constructor.name).toBe('GstFileSource');
+        const seen: Frame[] = [];
+        for await (const f of once.frames()) {
+          expect(f.data.length).toBe(96 * 64 * 4); // RGBA: GStreamer's RGB rows may be padded
+          seen.push(f);
+          once.pool.release(f.data);
+        }
+        expect(seen.map((f) => f.index)).toEqual([...Array(12).keys()]);
+        seen.forEach((f, i) => expect(f.pts).toBeCloseTo(i / 10, 5));
+        expect(once.truncated).toBeNull();
+        const looped = await openSource(file, { decoder: 'gstreamer', loop: true });
+        let n = 0;
+        for await (const f of looped.frames()) {
+          expect(f.index).toBe(n++);
+          looped.pool.release(f.data);
+          if (n === 30) looped.stop();
+        }
+        expect(n).toBe(30);
+      } finally {
+        cleanup();
       }
-      expect(seen.map((f) => f.index)).toEqual([...Array(12).keys()]);
-      seen.forEach((f, i) => expect(f.pts).toBeCloseTo(i / 10, 5));
-      expect(once.truncated).toBeNull();
-      const looped = await openSource(file, { decoder: 'gstreamer', loop: true });
-      let n = 0;
-      for await (const f of looped.frames()) {
-        expect(f.index).toBe(n++);
-        looped.pool.release(f.data);
-        if (n === 30) looped.stop();
-      }
-      expect(n).toBe(30);
-    } finally {
-      cleanup();
-    }
-  });
+    },
+  );
 });
 
 describe('RTSP reconnect through GStreamer', () => {
-  it.skipIf(gstMissing)('reports reconnecting when the server goes away and streaming when it is back (needs gstreamer1.0-tools, -plugins-good, -libav)', async () => {
-    const cam = await rtspCamera({ width: 128, height: 96 });
-    cameras.push(cam);
-    const src = await openSource(cam.url, { decoder: 'gstreamer', stall_timeout_seconds: 3, backoff: { initialMs: 200, maxMs: 1000 } });
-    let phase = 0;
-    let beforeDrop = 0;
-    const { frames, states, reasons } = await watch(src, (f, s) => {
-      if (phase === 0 && f.length >= 5) {
-        phase = 1;
-        beforeDrop = f.length;
-        void cam.stop().then(() => new Promise((r) => setTimeout(r, 1500))).then(() => cam.start());
-      }
-      return s.includes('streaming') && f.length >= beforeDrop + 5;
-    }, 40_000);
-    expect(states[0]).toBe('reconnecting');
-    expect(states).toContain('streaming');
-    expect(reasons[0].length).toBeGreaterThan(0);
-    expect(frames.length).toBeGreaterThanOrEqual(beforeDrop + 5);
-    frames.forEach((f, i) => expect(f.index).toBe(i));
-  }, 60_000);
+  it.skipIf(gstMissing)(
+    'reports reconnecting when the server goes away and streaming when it is back (needs gstreamer1.0-tools, -plugins-good, -libav)',
+    async () => {
+      const cam = await rtspCamera({ width: 128, height: 96 });
+      cameras.push(cam);
+      const src = await openSource(cam.url, { decoder: 'gstreamer', stall_timeout_seconds: 3, backoff: { initialMs: 200, maxMs: 1000 } });
+      let phase = 0;
+      let beforeDrop = 0;
+      const { frames, states, reasons } = await watch(
+        src,
+        (f, s) => {
+          if (phase === 0 && f.length >= 5) {
+            phase = 1;
+            beforeDrop = f.length;
+            void cam
+              .stop()
+              .then(() => new Promise((r) => setTimeout(r, 1500)))
+              .then(() => cam.start());
+          }
+          return s.includes('streaming') && f.length >= beforeDrop + 5;
+        },
+        40_000,
+      );
+      expect(states[0]).toBe('reconnecting');
+      expect(states).toContain('streaming');
+      expect(reasons[0].length).toBeGreaterThan(0);
+      expect(frames.length).toBeGreaterThanOrEqual(beforeDrop + 5);
+      frames.forEach((f, i) => expect(f.index).toBe(i));
+    },
+    60_000,
+  );
 
-  it.skipIf(gstMissing)('a camera that refuses the connection is reported with rtspsrc\'s own error, not as a stall (needs gstreamer1.0-tools, -plugins-good)', async () => {
-    const port = await freePort();
-    const src = await openSource(`rtsp://127.0.0.1:${port}/none`, { decoder: 'gstreamer', stall_timeout_seconds: 30, backoff: { initialMs: 200, maxMs: 1000 } });
-    const { states, reasons } = await watch(src, (_f, s) => s.length >= 1, 20_000);
-    expect(states[0]).toBe('reconnecting');
-    expect(reasons[0]).not.toMatch(/stalled/);
-    expect(reasons[0]).toMatch(/could not|connect|refused|failed/i);
-  }, 30_000);
+  it.skipIf(gstMissing)(
+    "a camera that refuses the connection is reported with rtspsrc's own error, not as a stall (needs gstreamer1.0-tools, -plugins-good)",
+    async () => {
+      const port = await freePort();
+      const src = await openSource(`rtsp://127.0.0.1:${port}/none`, {
+        decoder: 'gstreamer',
+        stall_timeout_seconds: 30,
+        backoff: { initialMs: 200, maxMs: 1000 },
+      });
+      const { states, reasons } = await watch(src, (_f, s) => s.length >= 1, 20_000);
+      expect(states[0]).toBe('reconnecting');
+      expect(reasons[0]).not.toMatch(/stalled/);
+      expect(reasons[0]).toMatch(/could not|connect|refused|failed/i);
+    },
+    30_000,
+  );
 });
 
 describe('RTSP camera headed for the Jetson hardware pipeline', () => {
@@ -240,66 +269,96 @@ describe('RTSP camera headed for the Jetson hardware pipeline', () => {
 
 describe('V4L2 pipeline through GStreamer with videotestsrc standing in for the device', () => {
   const gst = platform();
-  it.skipIf(!gst.gstreamer)('the v4l2:// GStreamer pipeline (caps, convert, scale, rate, fdsink) delivers live frames of the requested mode (needs gstreamer1.0-tools, -plugins-base)', async () => {
-    const settings = { kind: 'v4l2' as const, target: '/dev/video0', width: 320, height: 240, fps: 10, rtspTransport: 'tcp' as const, decoder: 'gstreamer' as const };
-    const src = new LiveSource({
-      settings,
-      stallTimeoutMs: 10_000,
-      platform: { ...gst, jetson: false },
-      // the pipeline trt-detect builds for v4l2:///dev/video0, with the device element swapped
-      planner: (s, shape, plat) => {
-        const elements = gstElements(s, shape, plat);
-        expect(elements[0]).toBe('v4l2src device="/dev/video0"');
-        elements[0] = 'videotestsrc is-live=true pattern=ball';
-        return { backend: 'gstreamer', command: 'gst-launch-1.0', args: gstLaunchArgs(elements), frameFd: 3, describe: elements.join(' ! '), pixelFormat: 'rgba' };
-      },
-    });
-    const { frames, states } = await watch(src, (f) => f.length >= 8, 20_000);
-    expect(frames.length).toBeGreaterThanOrEqual(8);
-    expect(frames[0]).toMatchObject({ width: 320, height: 240 });
-    expect(src.info).toMatchObject({ width: 320, height: 240, fps: 10 });
-    frames.forEach((f, i) => expect(f.index).toBe(i));
-    expect(states).toEqual([]);
-  });
+  it.skipIf(!gst.gstreamer)(
+    'the v4l2:// GStreamer pipeline (caps, convert, scale, rate, fdsink) delivers live frames of the requested mode (needs gstreamer1.0-tools, -plugins-base)',
+    async () => {
+      const settings = {
+        kind: 'v4l2' as const,
+        target: '/dev/video0',
+        width: 320,
+        height: 240,
+        fps: 10,
+        rtspTransport: 'tcp' as const,
+        decoder: 'gstreamer' as const,
+      };
+      const src = new LiveSource({
+        settings,
+        stallTimeoutMs: 10_000,
+        platform: { ...gst, jetson: false },
+        // the pipeline trt-detect builds for v4l2:///dev/video0, with the device element swapped
+        planner: (s, shape, plat) => {
+          const elements = gstElements(s, shape, plat);
+          expect(elements[0]).toBe('v4l2src device="/dev/video0"');
+          elements[0] = 'videotestsrc is-live=true pattern=ball';
+          return {
+            backend: 'gstreamer',
+            command: 'gst-launch-1.0',
+            args: gstLaunchArgs(elements),
+            frameFd: 3,
+            describe: elements.join(' ! '),
+            pixelFormat: 'rgba',
+          };
+        },
+      });
+      const { frames, states } = await watch(src, (f) => f.length >= 8, 20_000);
+      expect(frames.length).toBeGreaterThanOrEqual(8);
+      expect(frames[0]).toMatchObject({ width: 320, height: 240 });
+      expect(src.info).toMatchObject({ width: 320, height: 240, fps: 10 });
+      frames.forEach((f, i) => expect(f.index).toBe(i));
+      expect(states).toEqual([]);
+    },
+  );
 });
 
 describe('Jetson pipelines hand over RGBA (software elements standing in for the NVMM ones)', () => {
   const gst = platform();
-  it.skipIf(!gst.gstreamer)('the csi:// pipeline ends in RGBA caps: frames of width*height*4 bytes marked rgba, the same picture as RGB (needs gstreamer1.0-tools, -plugins-base)', async () => {
-    const nano = fakePlatform({ jetson: true, gstreamer: true, elements: ['nvarguscamerasrc', 'nvvidconv', 'nvv4l2decoder', 'rtspsrc', 'h264parse', 'qtdemux'] });
-    const settings = { kind: 'csi' as const, target: '0', width: 320, height: 240, fps: 10, rtspTransport: 'tcp' as const, decoder: 'auto' as const };
-    const firstFrame = async (format: 'RGBA' | 'RGB'): Promise<Frame> => {
-      const src = new LiveSource({
-        settings,
-        stallTimeoutMs: 10_000,
-        platform: nano,
-        planner: (s, shape, plat) => {
-          const plan = gstPlan(s, shape, plat);
-          const elements = gstElements(s, shape, plat);
-          expect(elements.slice(0, 3)).toEqual(['nvarguscamerasrc sensor-id=0', 'video/x-raw(memory:NVMM),width=320,height=240,framerate=10/1,format=NV12', 'nvvidconv flip-method=0']);
-          expect(elements[3]).toBe('video/x-raw,format=RGBA,width=320,height=240');
-          // camera + nvvidconv swapped for a test picture and a software conversion; caps and sink kept
-          const soft = ['videotestsrc is-live=true pattern=smpte', 'video/x-raw,width=320,height=240,framerate=10/1', 'videoconvert', ...elements.slice(3)];
-          if (format === 'RGB') soft[3] = 'video/x-raw,format=RGB,width=320,height=240';
-          return { ...plan, args: gstLaunchArgs(soft), describe: soft.join(' ! '), pixelFormat: format === 'RGBA' ? plan.pixelFormat : 'rgb24' };
-        },
+  it.skipIf(!gst.gstreamer)(
+    'the csi:// pipeline ends in RGBA caps: frames of width*height*4 bytes marked rgba, the same picture as RGB (needs gstreamer1.0-tools, -plugins-base)',
+    async () => {
+      const nano = fakePlatform({
+        jetson: true,
+        gstreamer: true,
+        elements: ['nvarguscamerasrc', 'nvvidconv', 'nvv4l2decoder', 'rtspsrc', 'h264parse', 'qtdemux'],
       });
-      try {
-        for await (const f of src.frames()) return { ...f, data: Buffer.from(f.data) };
-        throw new Error('no frame');
-      } finally {
-        src.stop();
-      }
-    };
-    const rgba = await firstFrame('RGBA');
-    const rgb = await firstFrame('RGB');
-    expect(rgba).toMatchObject({ width: 320, height: 240, format: 'rgba' });
-    expect(rgba.data.length).toBe(320 * 240 * 4);
-    expect(rgb.data.length).toBe(320 * 240 * 3);
-    const stripped = Buffer.alloc(320 * 240 * 3);
-    for (let p = 0; p < 320 * 240; p++) rgba.data.copy(stripped, p * 3, p * 4, p * 4 + 3);
-    expect(stripped.equals(rgb.data)).toBe(true);
-  }, 30_000);
+      const settings = { kind: 'csi' as const, target: '0', width: 320, height: 240, fps: 10, rtspTransport: 'tcp' as const, decoder: 'auto' as const };
+      const firstFrame = async (format: 'RGBA' | 'RGB'): Promise<Frame> => {
+        const src = new LiveSource({
+          settings,
+          stallTimeoutMs: 10_000,
+          platform: nano,
+          planner: (s, shape, plat) => {
+            const plan = gstPlan(s, shape, plat);
+            const elements = gstElements(s, shape, plat);
+            expect(elements.slice(0, 3)).toEqual([
+              'nvarguscamerasrc sensor-id=0',
+              'video/x-raw(memory:NVMM),width=320,height=240,framerate=10/1,format=NV12',
+              'nvvidconv flip-method=0',
+            ]);
+            expect(elements[3]).toBe('video/x-raw,format=RGBA,width=320,height=240');
+            // camera + nvvidconv swapped for a test picture and a software conversion; caps and sink kept
+            const soft = ['videotestsrc is-live=true pattern=smpte', 'video/x-raw,width=320,height=240,framerate=10/1', 'videoconvert', ...elements.slice(3)];
+            if (format === 'RGB') soft[3] = 'video/x-raw,format=RGB,width=320,height=240';
+            return { ...plan, args: gstLaunchArgs(soft), describe: soft.join(' ! '), pixelFormat: format === 'RGBA' ? plan.pixelFormat : 'rgb24' };
+          },
+        });
+        try {
+          for await (const f of src.frames()) return { ...f, data: Buffer.from(f.data) };
+          throw new Error('no frame');
+        } finally {
+          src.stop();
+        }
+      };
+      const rgba = await firstFrame('RGBA');
+      const rgb = await firstFrame('RGB');
+      expect(rgba).toMatchObject({ width: 320, height: 240, format: 'rgba' });
+      expect(rgba.data.length).toBe(320 * 240 * 4);
+      expect(rgb.data.length).toBe(320 * 240 * 3);
+      const stripped = Buffer.alloc(320 * 240 * 3);
+      for (let p = 0; p < 320 * 240; p++) rgba.data.copy(stripped, p * 3, p * 4, p * 4 + 3);
+      expect(stripped.equals(rgb.data)).toBe(true);
+    },
+    30_000,
+  );
 });
 
 describe('frame size announced after the first frames (stand-in decoder: a node script)', () => {

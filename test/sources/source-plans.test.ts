@@ -6,11 +6,24 @@ import { tempDir } from '../support/videos.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-const nano = fakePlatform({ jetson: true, gstreamer: true, elements: ['nvarguscamerasrc', 'nvv4l2decoder', 'nvvidconv', 'nvv4l2h264enc', 'rtspsrc', 'h264parse', 'h265parse', 'qtdemux'] });
+const nano = fakePlatform({
+  jetson: true,
+  gstreamer: true,
+  elements: ['nvarguscamerasrc', 'nvv4l2decoder', 'nvvidconv', 'nvv4l2h264enc', 'rtspsrc', 'h264parse', 'h265parse', 'qtdemux'],
+});
 const pc = fakePlatform({ jetson: false, gstreamer: true, elements: ['rtspsrc', 'avdec_h264'] });
 const bare = fakePlatform({ jetson: false, gstreamer: false });
 
-const settings = (s: Partial<LiveSourceSettings>): LiveSourceSettings => ({ kind: 'rtsp', target: 'rtsp://cam/stream', width: null, height: null, fps: null, rtspTransport: 'tcp', decoder: 'auto', ...s });
+const settings = (s: Partial<LiveSourceSettings>): LiveSourceSettings => ({
+  kind: 'rtsp',
+  target: 'rtsp://cam/stream',
+  width: null,
+  height: null,
+  fps: null,
+  rtspTransport: 'tcp',
+  decoder: 'auto',
+  ...s,
+});
 const none: Parameters<typeof gstPlan>[1] = { width: null, height: null, fps: null };
 const elements = (s: LiveSourceSettings, shape = none, plat = nano) => gstPlan(s, shape, plat).describe.split(' ! ');
 
@@ -51,7 +64,11 @@ describe('Jetson GStreamer pipelines', () => {
       'video/x-raw,format=RGBA',
       'fdsink name=out fd=3 sync=false',
     ]);
-    expect(elements(settings({ fps: 10 }), { width: null, height: null, fps: 10 }).slice(-3)).toEqual(['videorate', 'video/x-raw,format=RGBA,framerate=10/1', 'fdsink name=out fd=3 sync=false']);
+    expect(elements(settings({ fps: 10 }), { width: null, height: null, fps: 10 }).slice(-3)).toEqual([
+      'videorate',
+      'video/x-raw,format=RGBA,framerate=10/1',
+      'fdsink name=out fd=3 sync=false',
+    ]);
     // the real arguments carry the password (gst-launch needs it); only the description is masked
     const plan = gstPlan(settings({ target: 'rtsp://admin:hunter2@192.0.2.10/s1', rtspTransport: 'udp' }), none, nano);
     expect(plan.args).toContain('location="rtsp://admin:hunter2@192.0.2.10/s1"');
@@ -66,7 +83,13 @@ describe('Jetson GStreamer pipelines', () => {
 
   it('video files on a Jetson decode in hardware too', () => {
     expect(elements(settings({ kind: 'file', target: '/data/in.mp4', codec: 'h264' }))).toEqual([
-      'filesrc location="/data/in.mp4"', 'qtdemux', 'h264parse', 'nvv4l2decoder', 'nvvidconv', 'video/x-raw,format=RGBA', 'fdsink name=out fd=3 sync=false',
+      'filesrc location="/data/in.mp4"',
+      'qtdemux',
+      'h264parse',
+      'nvv4l2decoder',
+      'nvvidconv',
+      'video/x-raw,format=RGBA',
+      'fdsink name=out fd=3 sync=false',
     ]);
     expect(gstPlan(settings({ kind: 'file', target: '/data/in.mp4', codec: 'h264' }), none, nano).pixelFormat).toBe('rgba');
     // realtime: the sink syncs to the clock, so frames come at the file's rate
@@ -76,12 +99,21 @@ describe('Jetson GStreamer pipelines', () => {
   it('decodebin on a Jetson (decoder: gstreamer for an H.265 file) is followed by nvvidconv, which reads the NVMM frames of the decoder it picks', () => {
     const h265 = settings({ kind: 'file', target: '/data/in.mkv', codec: 'hevc', decoder: 'gstreamer' });
     expect(elements(h265, { width: 1280, height: 720, fps: null })).toEqual([
-      'filesrc location="/data/in.mkv"', 'decodebin', 'nvvidconv interpolation-method=1', 'video/x-raw,format=RGBA,width=1280,height=720', 'fdsink name=out fd=3 sync=false',
+      'filesrc location="/data/in.mkv"',
+      'decodebin',
+      'nvvidconv interpolation-method=1',
+      'video/x-raw,format=RGBA,width=1280,height=720',
+      'fdsink name=out fd=3 sync=false',
     ]);
     // an RTSP camera on a Jetson without nvv4l2decoder (older images: omx decoders, also NVMM)
     const omx = fakePlatform({ jetson: true, gstreamer: true, elements: ['nvvidconv', 'rtspsrc', 'omxh264dec'] });
     expect(elements(settings({ decoder: 'gstreamer', fps: 10 }), { width: null, height: null, fps: 10 }, omx).slice(1)).toEqual([
-      'decodebin', 'nvvidconv', 'video/x-raw,format=RGBA', 'videorate', 'video/x-raw,format=RGBA,framerate=10/1', 'fdsink name=out fd=3 sync=false',
+      'decodebin',
+      'nvvidconv',
+      'video/x-raw,format=RGBA',
+      'videorate',
+      'video/x-raw,format=RGBA,framerate=10/1',
+      'fdsink name=out fd=3 sync=false',
     ]);
     // elsewhere decodebin gives plain frames: the software conversion
     expect(elements(h265, { width: 1280, height: 720, fps: null }, pc).slice(1, 3)).toEqual(['decodebin', 'videoconvert']);
@@ -89,12 +121,25 @@ describe('Jetson GStreamer pipelines', () => {
 
   it('V4L2 webcams: v4l2src with the requested mode, converted to RGBA', () => {
     expect(elements(settings({ kind: 'v4l2', target: '/dev/video1', width: 640, height: 480, fps: 30 }), { width: 640, height: 480, fps: 30 })).toEqual([
-      'v4l2src device="/dev/video1"', 'video/x-raw,width=640,height=480,framerate=30/1', 'videoconvert', 'videoscale', 'videorate', 'video/x-raw,format=RGBA,width=640,height=480,framerate=30/1', 'fdsink name=out fd=3 sync=false',
+      'v4l2src device="/dev/video1"',
+      'video/x-raw,width=640,height=480,framerate=30/1',
+      'videoconvert',
+      'videoscale',
+      'videorate',
+      'video/x-raw,format=RGBA,width=640,height=480,framerate=30/1',
+      'fdsink name=out fd=3 sync=false',
     ]);
   });
 
   it('software GStreamer off a Jetson: decodebin', () => {
-    expect(elements(settings({}), none, pc)).toEqual(['rtspsrc location="rtsp://cam/stream" protocols=tcp latency=200', 'decodebin', 'videoconvert', 'videoscale', 'video/x-raw,format=RGBA', 'fdsink name=out fd=3 sync=false']);
+    expect(elements(settings({}), none, pc)).toEqual([
+      'rtspsrc location="rtsp://cam/stream" protocols=tcp latency=200',
+      'decodebin',
+      'videoconvert',
+      'videoscale',
+      'video/x-raw,format=RGBA',
+      'fdsink name=out fd=3 sync=false',
+    ]);
     // RGBA from the software paths too: GStreamer pads RGB rows to 4 bytes (854 wide would skew)
     expect(gstPlan(settings({}), none, pc).pixelFormat).toBe('rgba');
     expect(gstPlan(settings({ kind: 'v4l2', target: '/dev/video0' }), none, nano).pixelFormat).toBe('rgba');
@@ -120,7 +165,9 @@ describe('backend choice', () => {
   });
 
   it('explains what cannot work, in one line', () => {
-    expect(() => chooseBackend(settings({ kind: 'csi', target: '0' }), pc)).toThrow('csi://0: CSI cameras need a Jetson (nvarguscamerasrc); this machine is not one (use v4l2:///dev/videoN for a USB camera, or rtsp://)');
+    expect(() => chooseBackend(settings({ kind: 'csi', target: '0' }), pc)).toThrow(
+      'csi://0: CSI cameras need a Jetson (nvarguscamerasrc); this machine is not one (use v4l2:///dev/videoN for a USB camera, or rtsp://)',
+    );
     expect(() => chooseBackend(settings({ decoder: 'gstreamer' }), bare)).toThrow(/gst-launch-1.0 is not installed .*use decoder: ffmpeg/);
     expect(() => chooseBackend(settings({ kind: 'csi', target: '0', decoder: 'ffmpeg' }), nano)).toThrow(/decoder: ffmpeg cannot read CSI cameras/);
   });
@@ -137,7 +184,9 @@ describe('ffmpeg plans', () => {
     const p = ffmpegPlan(settings({ target: 'rtsp://u:pw@cam/s', rtspTransport: 'udp' }), { width: 640, height: 360, fps: 5 });
     // nobuffer: what ffmpeg reads while it probes the stream is not delivered later as a burst (dropped)
     expect(p.args.slice(p.args.indexOf('-fflags'), p.args.indexOf('-fflags') + 2)).toEqual(['-fflags', 'nobuffer']);
-    expect(p.args).toEqual(expect.arrayContaining(['-rtsp_transport', 'udp', '-i', 'rtsp://u:pw@cam/s', '-vf', 'scale=640:360,fps=5', '-pix_fmt', 'yuv420p', 'pipe:1']));
+    expect(p.args).toEqual(
+      expect.arrayContaining(['-rtsp_transport', 'udp', '-i', 'rtsp://u:pw@cam/s', '-vf', 'scale=640:360,fps=5', '-pix_fmt', 'yuv420p', 'pipe:1']),
+    );
     expect(p.describe).not.toContain('pw@');
     expect(p.frameFd).toBe(1);
   });
@@ -147,16 +196,31 @@ describe('ffmpeg plans', () => {
     expect(p.args).toEqual(expect.arrayContaining(['-f', 'v4l2', '-video_size', '1280x720', '-framerate', '30', '-i', '/dev/video0']));
   });
 
-  it('reads the frame size from ffmpeg\'s output description and GStreamer\'s caps', () => {
-    expect(parseStreamInfo('ffmpeg', '  Stream #0:0: Video: rawvideo (I420 / 0x30323449), yuv420p(tv, progressive), 640x480 [SAR 1:1 DAR 4:3], q=2-31, 110592 kb/s, 25 fps, 25 tbn')).toEqual({ width: 640, height: 480, fps: 25 });
+  it("reads the frame size from ffmpeg's output description and GStreamer's caps", () => {
+    expect(
+      parseStreamInfo(
+        'ffmpeg',
+        '  Stream #0:0: Video: rawvideo (I420 / 0x30323449), yuv420p(tv, progressive), 640x480 [SAR 1:1 DAR 4:3], q=2-31, 110592 kb/s, 25 fps, 25 tbn',
+      ),
+    ).toEqual({ width: 640, height: 480, fps: 25 });
     // the RGB24 these plans used to ask for is not what they ask for now
-    expect(parseStreamInfo('ffmpeg', '  Stream #0:0: Video: rawvideo (RGB[24] / 0x18424752), rgb24(pc, gbr/unknown/unknown, progressive), 640x480 [SAR 1:1 DAR 4:3], q=2-31, 221184 kb/s, 25 fps, 25 tbn')).toBeNull();
+    expect(
+      parseStreamInfo(
+        'ffmpeg',
+        '  Stream #0:0: Video: rawvideo (RGB[24] / 0x18424752), rgb24(pc, gbr/unknown/unknown, progressive), 640x480 [SAR 1:1 DAR 4:3], q=2-31, 221184 kb/s, 25 fps, 25 tbn',
+      ),
+    ).toBeNull();
     expect(parseStreamInfo('ffmpeg', '  Stream #0:0: Video: rawvideo (YUY2 / 0x32595559), yuyv422, 640x480, 147456 kb/s, 30 fps, 30 tbr')).toBeNull(); // a V4L2 input, not our output
-    expect(parseStreamInfo('gstreamer', '/GstPipeline:pipeline0/GstFdSink:out.GstPad:sink: caps = video/x-raw, width=(int)1280, height=(int)720, framerate=(fraction)30000/1001, format=(string)RGB')).toEqual({ width: 1280, height: 720, fps: 30000 / 1001 });
+    expect(
+      parseStreamInfo(
+        'gstreamer',
+        '/GstPipeline:pipeline0/GstFdSink:out.GstPad:sink: caps = video/x-raw, width=(int)1280, height=(int)720, framerate=(fraction)30000/1001, format=(string)RGB',
+      ),
+    ).toEqual({ width: 1280, height: 720, fps: 30000 / 1001 });
     expect(parseStreamInfo('gstreamer', '/GstPipeline:pipeline0/GstCapsFilter:capsfilter0.GstPad:src: caps = video/x-raw, width=(int)1280')).toBeNull();
   });
 
-  it('takes ffmpeg\'s output stream, not a raw I420 input described in the same words before it', () => {
+  it("takes ffmpeg's output stream, not a raw I420 input described in the same words before it", () => {
     const read = streamInfoReader('ffmpeg');
     const lines = [
       "Input #0, video4linux2,v4l2, from '/dev/video0':",
@@ -166,7 +230,11 @@ describe('ffmpeg plans', () => {
       '  Stream #0:0: Video: rawvideo (I420 / 0x30323449), yuv420p(progressive), 640x360, q=2-31, 82944 kb/s, 30 fps, 30 tbn',
     ];
     expect(lines.map(read)).toEqual([null, null, null, null, { width: 640, height: 360, fps: 30 }]);
-    expect(streamInfoReader('gstreamer')('/GstPipeline:pipeline0/GstFdSink:out.GstPad:sink: caps = video/x-raw, format=(string)RGBA, width=(int)320, height=(int)240, framerate=(fraction)30/1')).toEqual({ width: 320, height: 240, fps: 30 });
+    expect(
+      streamInfoReader('gstreamer')(
+        '/GstPipeline:pipeline0/GstFdSink:out.GstPad:sink: caps = video/x-raw, format=(string)RGBA, width=(int)320, height=(int)240, framerate=(fraction)30/1',
+      ),
+    ).toEqual({ width: 320, height: 240, fps: 30 });
   });
 });
 

@@ -143,7 +143,10 @@ export function buildConstantModel(spec: ConstantModelSpec): Buffer {
   checkSpec(spec);
   const graph = new Message();
   spec.outputs.forEach((o, i) => {
-    const attr = new Message().string(1, 'value').message(5, tensorProto(`${o.name}_value`, o.dims, o.dtype, o.data)).int(20, ATTRIBUTE_TENSOR);
+    const attr = new Message()
+      .string(1, 'value')
+      .message(5, tensorProto(`${o.name}_value`, o.dims, o.dtype, o.data))
+      .int(20, ATTRIBUTE_TENSOR);
     graph.message(1, node('Constant', `const_${i}`, [], [o.name], [attr]));
   });
   graph.string(2, 'constant_outputs');

@@ -49,7 +49,15 @@ describe('scripts/install --destdir', () => {
   it('stages the runtime, the command, the config, the state dir and the unit', () => {
     expect(first.out).toContain(`staged under ${dest}`);
     expect(first.code).toBe(0);
-    for (const f of ['dist/daemon/cli/main.js', 'build/native/Release/trt_detect.node', 'package.json', 'models/ssd-traffic.onnx', 'node_modules/mqtt/package.json', 'node_modules/onnxruntime-node/package.json', 'bin/trt-detect']) {
+    for (const f of [
+      'dist/daemon/cli/main.js',
+      'build/native/Release/trt_detect.node',
+      'package.json',
+      'models/ssd-traffic.onnx',
+      'node_modules/mqtt/package.json',
+      'node_modules/onnxruntime-node/package.json',
+      'bin/trt-detect',
+    ]) {
       expect(existsSync(join(opt, f)), f).toBe(true);
     }
     expect(statSync(join(opt, 'bin', 'trt-detect')).mode & 0o111).toBe(0o111);
@@ -58,7 +66,9 @@ describe('scripts/install --destdir', () => {
     expect(node).toMatch(/\nexec \/\S+ \$TRT_DETECT_NODE_OPTIONS \/opt\/trt-detect\/dist\/daemon\/cli\/main\.js "\$@"\n$/);
     expect(readlinkSync(join(dest, 'usr', 'local', 'bin', 'trt-detect'))).toBe('/opt/trt-detect/bin/trt-detect');
     expect(statSync(join(dest, 'var', 'lib', 'trt-detect', 'recordings')).isDirectory()).toBe(true);
-    expect(readFileSync(join(dest, 'etc', 'systemd', 'system', 'trt-detect.service'), 'utf8')).toBe(readFileSync(join(ROOT, 'systemd', 'trt-detect.service'), 'utf8'));
+    expect(readFileSync(join(dest, 'etc', 'systemd', 'system', 'trt-detect.service'), 'utf8')).toBe(
+      readFileSync(join(ROOT, 'systemd', 'trt-detect.service'), 'utf8'),
+    );
   });
 
   it('ships production dependencies only, and ONNX Runtime for this machine only', () => {
@@ -86,7 +96,22 @@ describe('scripts/install --destdir', () => {
     const clip = makeTestVideo(join(work, 'clip.mp4'), { frames: 6 });
     const env = { ...process.env };
     delete env.TRT_DETECT_ADDON;
-    const r = spawnSync(process.execPath, [join(opt, 'dist', 'daemon', 'cli', 'main.js'), 'detect', '-m', join(opt, 'models', 'ssd-traffic.onnx'), '-i', clip, '-o', join(work, 'out.mp4'), '--json', join(work, 'out.jsonl')], { cwd: work, env, encoding: 'utf8', timeout: 120_000 });
+    const r = spawnSync(
+      process.execPath,
+      [
+        join(opt, 'dist', 'daemon', 'cli', 'main.js'),
+        'detect',
+        '-m',
+        join(opt, 'models', 'ssd-traffic.onnx'),
+        '-i',
+        clip,
+        '-o',
+        join(work, 'out.mp4'),
+        '--json',
+        join(work, 'out.jsonl'),
+      ],
+      { cwd: work, env, encoding: 'utf8', timeout: 120_000 },
+    );
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(readFileSync(join(work, 'out.jsonl'), 'utf8').trim().split('\n')).toHaveLength(6);
@@ -126,7 +151,12 @@ describe('scripts/install --destdir', () => {
     const changed = Object.keys(after).filter((f) => after[f] !== before[f]);
     for (const f of changed) {
       expect(f.startsWith('opt/trt-detect/'), f).toBe(true);
-      expect(createHash('sha256').update(readFileSync(join(ROOT, f.slice('opt/trt-detect/'.length)))).digest('hex'), f).toBe(after[f]);
+      expect(
+        createHash('sha256')
+          .update(readFileSync(join(ROOT, f.slice('opt/trt-detect/'.length))))
+          .digest('hex'),
+        f,
+      ).toBe(after[f]);
     }
 
     const shipped = readFileSync(conf, 'utf8');
@@ -172,7 +202,9 @@ describe('systemd-analyze on the unit', () => {
   });
 
   it.skipIf(!hasSystemdAnalyze)('security: exposure at most 3.0 (skipped: systemd-analyze missing, apt-get install systemd)', () => {
-    const r = spawnSync('systemd-analyze', ['security', '--offline=true', `--root=${dest}`, '--threshold=30', '--no-pager', 'trt-detect.service'], { encoding: 'utf8' });
+    const r = spawnSync('systemd-analyze', ['security', '--offline=true', `--root=${dest}`, '--threshold=30', '--no-pager', 'trt-detect.service'], {
+      encoding: 'utf8',
+    });
     const level = /Overall exposure level for trt-detect\.service: ([0-9.]+)/.exec(r.stdout);
     expect(level, r.stdout + r.stderr).not.toBeNull();
     expect(Number(level![1])).toBeLessThanOrEqual(3.0);

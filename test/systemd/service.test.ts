@@ -21,9 +21,14 @@ function whyNoSystemd(): string | null {
   if (process.getuid?.() !== 0) return 'needs root (namespaces, mounts, cgroups)';
   if (!existsSync('/lib/systemd/systemd')) return 'systemd is not installed (apt-get install systemd)';
   for (const tool of ['unshare', 'nsenter', 'setpriv']) if (spawnSync(tool, ['--version']).status !== 0) return `${tool} missing (apt-get install util-linux)`;
-  if (!existsSync('/usr/sbin/mosquitto') || spawnSync('mosquitto_sub', ['--help']).error) return 'mosquitto/mosquitto_sub missing (apt-get install mosquitto mosquitto-clients)';
+  if (!existsSync('/usr/sbin/mosquitto') || spawnSync('mosquitto_sub', ['--help']).error)
+    return 'mosquitto/mosquitto_sub missing (apt-get install mosquitto mosquitto-clients)';
   if (!readFileSync('/proc/filesystems', 'utf8').includes('\toverlay\n')) return 'the kernel has no overlayfs';
-  const probe = spawnSync('unshare', ['--mount', '--pid', '--fork', '--net', '--uts', '--ipc', '--cgroup', '--propagation', 'private', 'sh', '-c', 'mount -t tmpfs probe /mnt'], { encoding: 'utf8' });
+  const probe = spawnSync(
+    'unshare',
+    ['--mount', '--pid', '--fork', '--net', '--uts', '--ipc', '--cgroup', '--propagation', 'private', 'sh', '-c', 'mount -t tmpfs probe /mnt'],
+    { encoding: 'utf8' },
+  );
   if (probe.status !== 0) return `cannot create namespaces and mounts here (${probe.stderr.trim().split('\n')[0]})`;
   const cg = ['/sys/fs/cgroup/cgroup.controllers', '/sys/fs/cgroup/unified/cgroup.controllers'].find(existsSync);
   if (!cg) return 'no cgroup v2 hierarchy mounted at /sys/fs/cgroup or /sys/fs/cgroup/unified';
@@ -47,7 +52,9 @@ const mqtt: Array<{ topic: string; payload: string }> = [];
 /** Runs a command inside the namespaces (as root, in its root directory). */
 function inside(cmd: string[], timeoutMs = 120_000, input?: string): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn('nsenter', ['-t', String(pid), '-m', '-p', '-n', '-u', '-i', '-C', '-r', '-w', '--', ...cmd], { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    const child = spawn('nsenter', ['-t', String(pid), '-m', '-p', '-n', '-u', '-i', '-C', '-r', '-w', '--', ...cmd], {
+      stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -96,12 +103,36 @@ function writeUnits(units: string): void {
   mkdirSync(units, { recursive: true });
   const keep = new Set(['systemd-journald.service', 'systemd-journald.socket', 'systemd-journald-dev-log.socket', 'systemd-journal-flush.service']);
   const mask = new Set([
-    'systemd-tmpfiles-setup.service', 'systemd-tmpfiles-setup-dev.service', 'systemd-tmpfiles-clean.timer', 'systemd-tmpfiles-clean.service',
-    'systemd-networkd.service', 'systemd-networkd.socket', 'systemd-resolved.service', 'systemd-timesyncd.service',
-    'systemd-udevd.service', 'systemd-udev-trigger.service', 'systemd-udev-settle.service', 'systemd-udevd-control.socket', 'systemd-udevd-kernel.socket',
-    'systemd-sysctl.service', 'systemd-modules-load.service', 'systemd-binfmt.service', 'proc-sys-fs-binfmt_misc.automount', 'proc-sys-fs-binfmt_misc.mount',
-    'systemd-journald-audit.socket', 'systemd-remount-fs.service', 'systemd-random-seed.service', 'systemd-logind.service', 'getty.target', 'console-getty.service',
-    'dbus.service', 'dbus.socket', 'mosquitto.service', 'systemd-firstboot.service', 'systemd-machine-id-commit.service', 'systemd-hwdb-update.service',
+    'systemd-tmpfiles-setup.service',
+    'systemd-tmpfiles-setup-dev.service',
+    'systemd-tmpfiles-clean.timer',
+    'systemd-tmpfiles-clean.service',
+    'systemd-networkd.service',
+    'systemd-networkd.socket',
+    'systemd-resolved.service',
+    'systemd-timesyncd.service',
+    'systemd-udevd.service',
+    'systemd-udev-trigger.service',
+    'systemd-udev-settle.service',
+    'systemd-udevd-control.socket',
+    'systemd-udevd-kernel.socket',
+    'systemd-sysctl.service',
+    'systemd-modules-load.service',
+    'systemd-binfmt.service',
+    'proc-sys-fs-binfmt_misc.automount',
+    'proc-sys-fs-binfmt_misc.mount',
+    'systemd-journald-audit.socket',
+    'systemd-remount-fs.service',
+    'systemd-random-seed.service',
+    'systemd-logind.service',
+    'getty.target',
+    'console-getty.service',
+    'dbus.service',
+    'dbus.socket',
+    'mosquitto.service',
+    'systemd-firstboot.service',
+    'systemd-machine-id-commit.service',
+    'systemd-hwdb-update.service',
   ]);
   for (const target of ['sysinit', 'sockets', 'timers', 'paths', 'local-fs', 'basic', 'multi-user', 'remote-fs']) {
     for (const base of ['/lib/systemd/system', '/usr/lib/systemd/system', '/etc/systemd/system']) {
@@ -110,8 +141,14 @@ function writeUnits(units: string): void {
     }
   }
   for (const u of mask) symlinkSync('/dev/null', join(units, u));
-  writeFileSync(join(units, 'trt-test.target'), '[Unit]\nDescription=trt-detect test target\nWants=systemd-journald.socket test-mosquitto.service\nAfter=systemd-journald.socket\n');
-  writeFileSync(join(units, 'test-mosquitto.service'), '[Unit]\nDescription=test broker\n[Service]\nExecStart=/usr/sbin/mosquitto -c /srv/trt-test/mosquitto.conf\n');
+  writeFileSync(
+    join(units, 'trt-test.target'),
+    '[Unit]\nDescription=trt-detect test target\nWants=systemd-journald.socket test-mosquitto.service\nAfter=systemd-journald.socket\n',
+  );
+  writeFileSync(
+    join(units, 'test-mosquitto.service'),
+    '[Unit]\nDescription=test broker\n[Service]\nExecStart=/usr/sbin/mosquitto -c /srv/trt-test/mosquitto.conf\n',
+  );
 }
 
 function daemonConfig(cameras: string): string {
@@ -123,11 +160,20 @@ rtsp_server: {enabled: false}
 http: {host: 127.0.0.1, port: 9100}
 `;
 }
-const CAM_FRONT = '  front: {source: /var/lib/trt-detect/front.mp4, loop: true, record: {enabled: true, path: /var/lib/trt-detect/recordings, segment_seconds: 60}}\n';
+const CAM_FRONT =
+  '  front: {source: /var/lib/trt-detect/front.mp4, loop: true, record: {enabled: true, path: /var/lib/trt-detect/recordings, segment_seconds: 60}}\n';
 const CAM_SECOND = '  second: {source: /var/lib/trt-detect/second.mp4, loop: true, record: {enabled: false}}\n';
 
 async function putConfig(text: string): Promise<void> {
-  const r = await inside(['sh', '-c', 'cat > /etc/trt-detect/config.yaml.new && chgrp trt-detect /etc/trt-detect/config.yaml.new && chmod 0640 /etc/trt-detect/config.yaml.new && mv /etc/trt-detect/config.yaml.new /etc/trt-detect/config.yaml'], 10_000, text);
+  const r = await inside(
+    [
+      'sh',
+      '-c',
+      'cat > /etc/trt-detect/config.yaml.new && chgrp trt-detect /etc/trt-detect/config.yaml.new && chmod 0640 /etc/trt-detect/config.yaml.new && mv /etc/trt-detect/config.yaml.new /etc/trt-detect/config.yaml',
+    ],
+    10_000,
+    text,
+  );
   expect(r.code, r.stderr).toBe(0);
 }
 
@@ -146,21 +192,31 @@ describe.skipIf(skipReason !== null)(`trt-detect under a real systemd${skipReaso
     let bootErr = '';
     boot.stderr!.on('data', (d: Buffer) => (bootErr += d.toString()));
     const unsharePid = boot.pid as number;
-    await until(() => {
-      try {
-        const kids = readFileSync(`/proc/${unsharePid}/task/${unsharePid}/children`, 'utf8').trim();
-        if (!kids) return false;
-        pid = Number(kids.split(' ')[0]);
-        // systemd runs and its private socket (what systemctl talks to) exists
-        return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'systemd' && existsSync(`/proc/${pid}/root/run/systemd/private`);
-      } catch {
-        return boot?.exitCode !== null ? (() => { throw new Error(`boot-systemd.sh failed: ${bootErr}`); })() : false;
-      }
-    }, 30_000, `systemd to boot (${bootErr})`);
+    await until(
+      () => {
+        try {
+          const kids = readFileSync(`/proc/${unsharePid}/task/${unsharePid}/children`, 'utf8').trim();
+          if (!kids) return false;
+          pid = Number(kids.split(' ')[0]);
+          // systemd runs and its private socket (what systemctl talks to) exists
+          return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'systemd' && existsSync(`/proc/${pid}/root/run/systemd/private`);
+        } catch {
+          return boot?.exitCode !== null
+            ? (() => {
+                throw new Error(`boot-systemd.sh failed: ${bootErr}`);
+              })()
+            : false;
+        }
+      },
+      30_000,
+      `systemd to boot (${bootErr})`,
+    );
     const running = await inside(['systemctl', 'is-system-running', '--wait'], 60_000);
     expect(running.stdout.trim(), `${running.stdout}${running.stderr}\n${(await inside(['systemctl', '--failed', '--no-pager'])).stdout}`).toBe('running');
     // a subscriber inside the namespace's network
-    sub = spawn('nsenter', ['-t', String(pid), '-m', '-p', '-n', '-u', '-i', '-C', '-r', '-w', '--', 'mosquitto_sub', '-h', '127.0.0.1', '-t', 'td/#', '-v'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    sub = spawn('nsenter', ['-t', String(pid), '-m', '-p', '-n', '-u', '-i', '-C', '-r', '-w', '--', 'mosquitto_sub', '-h', '127.0.0.1', '-t', 'td/#', '-v'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     let buf = '';
     sub.stdout!.on('data', (d: Buffer) => {
       buf += d.toString();
@@ -193,9 +249,17 @@ describe.skipIf(skipReason !== null)(`trt-detect under a real systemd${skipReaso
     expect(verify.stderr).toBe('');
     expect(verify.code).toBe(0);
     // test settings: a short watchdog, no core dumps of the aborted daemon; a node option as README shows it
-    const dropin = await inside(['sh', '-c', 'mkdir -p /etc/systemd/system/trt-detect.service.d && printf "[Service]\\nWatchdogSec=8s\\nRestartSec=1s\\nLimitCORE=0\\nEnvironment=TRT_DETECT_NODE_OPTIONS=--max-semi-space-size=2\\n" > /etc/systemd/system/trt-detect.service.d/test.conf && systemctl daemon-reload']);
+    const dropin = await inside([
+      'sh',
+      '-c',
+      'mkdir -p /etc/systemd/system/trt-detect.service.d && printf "[Service]\\nWatchdogSec=8s\\nRestartSec=1s\\nLimitCORE=0\\nEnvironment=TRT_DETECT_NODE_OPTIONS=--max-semi-space-size=2\\n" > /etc/systemd/system/trt-detect.service.d/test.conf && systemctl daemon-reload',
+    ]);
     expect(dropin.code, dropin.stderr).toBe(0);
-    const clips = await inside(['sh', '-c', 'cp /srv/trt-test/front.mp4 /srv/trt-test/second.mp4 /var/lib/trt-detect/ && chown trt-detect: /var/lib/trt-detect/*.mp4']);
+    const clips = await inside([
+      'sh',
+      '-c',
+      'cp /srv/trt-test/front.mp4 /srv/trt-test/second.mp4 /var/lib/trt-detect/ && chown trt-detect: /var/lib/trt-detect/*.mp4',
+    ]);
     expect(clips.code, clips.stderr).toBe(0);
     await putConfig(daemonConfig(CAM_FRONT));
   }, 240_000);
@@ -218,7 +282,11 @@ describe.skipIf(skipReason !== null)(`trt-detect under a real systemd${skipReaso
     expect(argv[2]).toMatch(/\/dist\/daemon\/cli\/main\.js$/);
     await until(() => received('td/status', (p) => p === 'online'), 10_000, 'td/status online');
     await until(() => received('td/front/status', (p) => JSON.parse(p).state === 'streaming'), 10_000, 'front streaming');
-    const health = await inside(['node', '-e', "require('http').get('http://127.0.0.1:9100/healthz', (r) => { process.stdout.write(String(r.statusCode)); process.exit(0); })"]);
+    const health = await inside([
+      'node',
+      '-e',
+      "require('http').get('http://127.0.0.1:9100/healthz', (r) => { process.stdout.write(String(r.statusCode)); process.exit(0); })",
+    ]);
     expect(health.stdout).toBe('200');
   }, 180_000);
 
@@ -248,10 +316,14 @@ describe.skipIf(skipReason !== null)(`trt-detect under a real systemd${skipReaso
     expect(decoder, ps.stdout).toBeDefined();
     const frozen = decoder!.trim().split(/\s+/)[0];
     expect((await inside(['kill', '-STOP', frozen])).code).toBe(0);
-    await eventually('a restart by the watchdog', async () => {
-      const s = await show('NRestarts', 'MainPID', 'ActiveState');
-      return Number(s.NRestarts) >= 1 && s.MainPID !== MainPID && s.MainPID !== '0' && s.ActiveState === 'active';
-    }, 60_000);
+    await eventually(
+      'a restart by the watchdog',
+      async () => {
+        const s = await show('NRestarts', 'MainPID', 'ActiveState');
+        return Number(s.NRestarts) >= 1 && s.MainPID !== MainPID && s.MainPID !== '0' && s.ActiveState === 'active';
+      },
+      60_000,
+    );
     const log = await journal();
     expect(log).toMatch(/Watchdog timeout/);
     expect(log).toMatch(/camera pipeline stalled: front/);
@@ -267,12 +339,27 @@ describe.skipIf(skipReason !== null)(`trt-detect under a real systemd${skipReaso
     expect(took).toBeLessThan(10_000);
     const s = await show('ActiveState', 'Result', 'ExecMainStatus');
     expect(s).toEqual({ ActiveState: 'inactive', Result: 'success', ExecMainStatus: '0' });
-    const last = (await journal()).split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg: string; code?: number });
+    const last = (await journal())
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { msg: string; code?: number });
     expect(last.filter((l) => l.msg === 'stopped').pop()).toMatchObject({ code: 0 });
     await until(() => mqtt.filter((m) => m.topic === 'td/status' && m.payload === 'offline').length > offlineBefore, 10_000, 'td/status offline');
     const files = (await inside(['sh', '-c', 'ls -t $(find /var/lib/trt-detect/recordings/front -name "*.mp4")'])).stdout.trim().split('\n');
     expect(files[0]).toMatch(/^\/var\/lib\/trt-detect\/recordings\/front\/\d{4}-\d{2}-\d{2}\/\d{2}-\d{2}-\d{2}\.mp4$/);
-    const probe = await inside(['ffprobe', '-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=nb_read_frames,codec_name', '-of', 'csv=p=0', files[0]]);
+    const probe = await inside([
+      'ffprobe',
+      '-v',
+      'error',
+      '-count_frames',
+      '-select_streams',
+      'v:0',
+      '-show_entries',
+      'stream=nb_read_frames,codec_name',
+      '-of',
+      'csv=p=0',
+      files[0],
+    ]);
     expect(probe.stderr).toBe('');
     const [codec, frames] = probe.stdout.trim().split(',');
     expect(codec).toBe('h264');
@@ -290,7 +377,11 @@ describe.skipIf(skipReason !== null)(`trt-detect under a real systemd${skipReaso
 
   it('an option node refuses in TRT_DETECT_NODE_OPTIONS fails the start with one journal line and is not retried (exit 2)', async () => {
     await putConfig(daemonConfig(CAM_FRONT));
-    const dropin = await inside(['sh', '-c', 'printf "[Service]\\nEnvironment=TRT_DETECT_NODE_OPTIONS=--no-such-node-option\\n" > /etc/systemd/system/trt-detect.service.d/zz-bad-node-option.conf && systemctl daemon-reload']);
+    const dropin = await inside([
+      'sh',
+      '-c',
+      'printf "[Service]\\nEnvironment=TRT_DETECT_NODE_OPTIONS=--no-such-node-option\\n" > /etc/systemd/system/trt-detect.service.d/zz-bad-node-option.conf && systemctl daemon-reload',
+    ]);
     expect(dropin.code, dropin.stderr).toBe(0);
     try {
       const start = await inside(['systemctl', 'start', 'trt-detect.service'], 60_000);
