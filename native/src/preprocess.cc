@@ -18,8 +18,10 @@ InputTransform computeInputTransform(int srcW, int srcH, const PreprocessSpec& s
   const int newH = std::max(1, std::min(spec.height, static_cast<int>(std::lround(srcH * s))));
   t.scaleX = static_cast<double>(newW) / srcW;
   t.scaleY = static_cast<double>(newH) / srcH;
-  t.padX = (spec.width - newW) / 2;
-  t.padY = (spec.height - newH) / 2;
+  const int padX = (spec.width - newW) / 2;  // whole pixels: the image starts on a pixel boundary
+  const int padY = (spec.height - newH) / 2;
+  t.padX = padX;
+  t.padY = padY;
   return t;
 }
 

@@ -269,8 +269,8 @@ void benchmark(PixelFormat format, int w, int h, const PreprocessSpec& spec, int
   const float cpuMs = std::chrono::duration<float, std::milli>(std::chrono::steady_clock::now() - c0).count();
   std::printf("throughput %-5s %4dx%-4d -> %dx%d %-9s  GPU %.4f ms/frame (%.0f frames/s)  CPU %.3f ms/frame\n",
               formatName(format), w, h, spec.width, spec.height,
-              spec.resize == ResizeMode::Letterbox ? "letterbox" : "stretch", ms / iterations, 1000.0 * iterations / ms,
-              cpuMs / cpuIters);
+              spec.resize == ResizeMode::Letterbox ? "letterbox" : "stretch", ms / static_cast<float>(iterations),
+              1000.0 * iterations / ms, cpuMs / static_cast<float>(cpuIters));
   cudaFree(devOut);
   for (void* p : allocations) cudaFree(p);
   cudaStreamDestroy(stream);

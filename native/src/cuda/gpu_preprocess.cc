@@ -1,6 +1,5 @@
 #include "cuda/gpu_preprocess.h"
 
-#include <cstring>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -29,8 +28,10 @@ NormalizeParams normalizeParams(const PreprocessSpec& spec) {
 namespace {
 
 bool sameSpec(const PreprocessSpec& a, const PreprocessSpec& b) {
-  return a.width == b.width && a.height == b.height && a.color == b.color && a.resize == b.resize &&
-         std::memcmp(a.mean, b.mean, sizeof(a.mean)) == 0 && std::memcmp(a.std, b.std, sizeof(a.std)) == 0;
+  for (int c = 0; c < 3; ++c) {
+    if (a.mean[c] != b.mean[c] || a.std[c] != b.std[c]) return false;
+  }
+  return a.width == b.width && a.height == b.height && a.color == b.color && a.resize == b.resize;
 }
 
 }  // namespace

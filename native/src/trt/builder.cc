@@ -7,6 +7,8 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
+#include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -111,7 +113,7 @@ class Heartbeat {
 // Installs a logger sink for the duration of a build that turns milestone INFO lines into progress.
 class LogProgress {
  public:
-  LogProgress(std::function<void(const std::string&)> out, Heartbeat& heartbeat) : heartbeat_(heartbeat) {
+  LogProgress(const std::function<void(const std::string&)>& out, Heartbeat& heartbeat) : heartbeat_(heartbeat) {
     if (!out) return;
     Heartbeat* hb = &heartbeat_;
     logger().setSink([out, hb](const std::string& level, const std::string& msg) {
@@ -294,7 +296,7 @@ BuildResult buildEngine(const BuildOptions& o) {
   } else if (o.precision == "int8") {
     config->setFlag(nvinfer1::BuilderFlag::kINT8);
     if (builder->platformHasFastFp16()) config->setFlag(nvinfer1::BuilderFlag::kFP16);  // layers INT8 cannot run
-    calibrator.reset(new EntropyCalibrator(o.calibrationFiles, inputFloats, o.calibrationCache));
+    calibrator = std::make_unique<EntropyCalibrator>(o.calibrationFiles, inputFloats, o.calibrationCache);
     config->setInt8Calibrator(calibrator.get());
     if (profile) config->setCalibrationProfile(profile);
     say(o, "INT8 calibration: " + std::to_string(o.calibrationFiles.size()) + " images" +

@@ -23,8 +23,8 @@ struct DeviceInfo {
 // Throws std::runtime_error with a one-line reason when there is no usable GPU.
 DeviceInfo queryDevice();
 
-// "8.2.1" from getInferLibVersion()'s number (8.x: M*1000+m*100+p; 10.x: (M*100+m)*100+p).
-std::string versionString(int encoded);
+// "8.2.1" from getInferLibVersion()'s number v (8.x: M*1000+m*100+p; 10.x: (M*100+m)*100+p).
+std::string versionString(int v);
 
 }  // namespace trt
 }  // namespace trtd

@@ -138,6 +138,7 @@ void Engine::describe() {
     tensors_.push_back(t);
   }
   // output shapes once the input shapes are known
+  // NOLINTNEXTLINE(modernize-loop-convert): i is the binding index on TensorRT 8.x
   for (size_t i = 0; i < tensors_.size(); ++i) {
     TensorInfo& t = tensors_[i];
     if (!t.input) {

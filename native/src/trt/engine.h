@@ -51,7 +51,8 @@ class Engine {
   Engine& operator=(const Engine&) = delete;
 
   const std::vector<TensorInfo>& tensors() const { return tensors_; }
-  bool gpuPreprocess() const { return TRT_DETECT_HAVE_CUDA != 0; }
+  // Pre-processing on the GPU: built with the CUDA kernels (the same for every engine).
+  static constexpr bool gpuPreprocess() { return TRT_DETECT_HAVE_CUDA != 0; }
   size_t deviceMemoryBytes() const { return deviceBytes_; }
 
   // pixels: frameBytes(format, w, h) bytes (RGBA as nvvidconv hands it over, RGB24 or I420 from

@@ -207,7 +207,7 @@ class OpenWorker : public TrtWorker {
       tensors.Set(static_cast<uint32_t>(i), to);
     }
     o.Set("tensors", tensors);
-    o.Set("gpuPreprocess", e.gpuPreprocess());
+    o.Set("gpuPreprocess", Engine::gpuPreprocess());
     o.Set("deviceMemoryBytes", static_cast<double>(e.deviceMemoryBytes()));
     o.Set("handle", Napi::External<EngineHolder>::New(env, holder, [](Napi::Env, EngineHolder* h) {
             // garbage-collected without close(): free it unless a worker still runs (then it leaks
