@@ -201,7 +201,7 @@ const RSS_LIMIT_MB = 350;
 /** "flat": the last whole minute's RSS peak at most this fraction above the first's */
 const PEAK_RISE = 0.05;
 
-/** the least span of a memory run measured after its warm-up, seconds (issue 8: "over ≥ 5 minutes") */
+/** the least span of a memory run measured after its warm-up, seconds ("over ≥ 5 minutes") */
 const MIN_SPAN_S = 300;
 
 /**
@@ -445,7 +445,7 @@ export function buildReport(dataDir, outDir) {
       '',
     );
   L.push('## Machine', '', machineTable(any), '');
-  L.push('## Targets (issue 8), ratios from one run', '');
+  L.push('## Targets, ratios from one run', '');
   L.push('| target | measured | |', '|---|---:|---|');
   const spans = (r) =>
     r?.inference_only?.spans_fps?.length > 1

@@ -6,7 +6,7 @@ import type { DetectSettings } from '../config/types.js';
 import { requireModelFile } from '../detect/model-file.js';
 import { ConfigError } from '../core/errors.js';
 
-/** SPEC defaults of the `detect` section, for commands run without -c. */
+/** The defaults of the `detect` section, for commands run without -c. */
 export const DEFAULT_DETECT: DetectSettings = { threshold: 0.4, nms_iou: 0.45, classes: [], interval: 0, top_k: 200, drop_group_boxes: true };
 
 /** `-m`/`-c` handling shared by detect, eval and bench: -m overrides model.path. */

@@ -3,7 +3,7 @@ import { DEFAULT_CRF, DEFAULT_PRESET, X264_PRESETS } from '../media/x264.js';
 import type { ArraySchema, BooleanSchema, EnumSchema, NumberSchema, ObjectSchema, Schema, StringSchema } from './schema.js';
 
 /**
- * config.yaml's keys, types and defaults (SPEC section 3): the one place they are written down.
+ * config.yaml's keys, types and defaults (docs/configuration.md): the one place they are written down.
  * config/config.yaml documents the same keys for users; a test keeps the two in step.
  */
 

@@ -33,7 +33,7 @@ const modelOnlySchema: ObjectSchema = {
   fields: { ...configSchema.fields, cameras: { ...(configSchema.fields.cameras as MapSchema), minEntries: undefined } },
 };
 
-/** SPEC section 2: /etc/trt-detect/config.yaml if it exists, else ./config/config.yaml. */
+/** docs/commands.md: /etc/trt-detect/config.yaml if it exists, else ./config/config.yaml. */
 export function defaultConfigPath(): string {
   return existsSync(SYSTEM_CONFIG) ? SYSTEM_CONFIG : 'config/config.yaml';
 }

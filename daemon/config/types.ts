@@ -1,5 +1,5 @@
 /**
- * The validated config (SPEC section 3). YAML names are kept as they are (snake_case); every default
+ * The validated config (docs/configuration.md). YAML names are kept as they are (snake_case); every default
  * is applied and every relative path is resolved to an absolute one against `base_dir`.
  */
 export type Triple = [number, number, number];

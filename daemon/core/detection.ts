@@ -1,4 +1,4 @@
-/** One detection in source-frame pixels (SPEC section 4). */
+/** One detection in source-frame pixels (docs/mqtt.md). */
 export interface Detection {
   label: string;
   class_id: number;

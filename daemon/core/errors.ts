@@ -1,5 +1,5 @@
 /**
- * Errors a user can cause. Each carries the exit code SPEC section 2 gives and a one-line
+ * Errors a user can cause. Each carries the exit code docs/commands.md gives and a one-line
  * message that names the file/key/value and what to do. The CLI prints `message` alone
  * (never a stack trace) and exits with `exitCode`.
  */

@@ -8,7 +8,7 @@ import { classIdsFor } from './labels.js';
 
 const round = (v: number, digits: number): number => Number(v.toFixed(digits));
 
-/** Addon output -> SPEC detections (labels resolved, numbers rounded for the wire). */
+/** Addon output -> detections as published (labels resolved, numbers rounded for the wire). */
 export function toDetections(raw: RawDetection[], labels: string[]): Detection[] {
   return raw.map((r) => ({
     label: labels[r.classId] ?? `class_${r.classId}`,

@@ -4,7 +4,7 @@ import { ConfigError } from '../core/errors.js';
 import { registryModelForFile } from '../models/registry.js';
 import type { LayoutBinding } from './layouts.js';
 
-/** `<model file name without extension>.labels.txt` beside the model (SPEC section 4). */
+/** `<model file name without extension>.labels.txt` beside the model (docs/mqtt.md). */
 export function labelFileFor(modelPath: string): string {
   return join(dirname(modelPath), `${basename(modelPath, extname(modelPath))}.labels.txt`);
 }

@@ -145,7 +145,7 @@ export function formatReport(r: EvalReport): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** The --json document: the SPEC fields first (mAP, ap, images), then the details. */
+/** The --json document: the documented fields first (mAP, ap, images), then the details. */
 export function reportJson(r: EvalReport): string {
   return `${JSON.stringify(r, null, 2)}\n`;
 }

@@ -41,7 +41,7 @@ const COCO_LABELS = [
   'sink', 'refrigerator', 'unused_83', 'book', 'clock', 'vase', 'scissors', 'teddy bear', 'hair drier', 'toothbrush',
 ];
 
-/** SPEC section 6: the COCO model's default map onto the project's traffic labels. */
+/** docs/models.md: the COCO model's default map onto the project's traffic labels. */
 export const COCO_TRAFFIC_LABEL_MAP: Record<string, string> = {
   person: 'pedestrian',
   bicycle: 'bicycle',

@@ -1,5 +1,5 @@
 /**
- * Collects frames for INT8 calibration from the running daemon (issue 6): every K-th decoded
+ * Collects frames for INT8 calibration from the running daemon : every K-th decoded
  * frame of a camera (before boxes are drawn) is saved as
  * `<model.calibration.images>/<camera>/<timestamp>-<frame>.jpg` until N are saved.
  * One JPEG is encoded at a time per camera by an ffmpeg child process (image-io writeImage);

@@ -66,7 +66,7 @@ export function openConfiguredDetector(cfg: Config, logger?: Logger): Promise<De
 
 /**
  * The daemon: one shared detector, one pipeline per camera, MQTT status/detections/stats.
- * Resolves to the process exit code (SPEC section 2) after a clean stop.
+ * Resolves to the process exit code (docs/commands.md) after a clean stop.
  */
 export class Daemon {
   private detector: Detector | null = null;

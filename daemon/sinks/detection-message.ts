@@ -1,7 +1,7 @@
 import type { Detection } from '../core/detection.js';
 import type { Frame } from '../core/frame.js';
 
-/** The SPEC section 4 detection message: one per processed frame. */
+/** The detection message (docs/mqtt.md): one per processed frame. */
 export interface DetectionMessage {
   camera: string;
   frame: number;

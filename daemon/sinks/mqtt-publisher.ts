@@ -42,7 +42,7 @@ interface Pending {
 const SOCKET_HIGH_WATER = 4 * 1024 * 1024;
 
 /**
- * Publishes detections, camera status and stats (SPEC section 4). Never blocks or slows the video
+ * Publishes detections, camera status and stats (docs/mqtt.md). Never blocks or slows the video
  * path: publish calls return at once; while the broker is unreachable or slow, messages wait in a
  * bounded queue (oldest dropped and counted) and go out when it is back. `P/status` is `online`
  * (retained) while connected, with a retained `offline` Last Will; the latest status of every

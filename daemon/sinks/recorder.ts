@@ -20,7 +20,7 @@ export interface RecordSettings {
 
 const pad = (n: number) => String(n).padStart(2, '0');
 
-/** `<path>/<camera>/<YYYY-MM-DD>/<HH-MM-SS>.mp4` in local time (SPEC section 5). */
+/** `<path>/<camera>/<YYYY-MM-DD>/<HH-MM-SS>.mp4` in local time (docs/outputs.md). */
 export function segmentPath(root: string, camera: string, when: Date): string {
   const day = `${when.getFullYear()}-${pad(when.getMonth() + 1)}-${pad(when.getDate())}`;
   const time = `${pad(when.getHours())}-${pad(when.getMinutes())}-${pad(when.getSeconds())}`;

@@ -33,7 +33,7 @@ const ERROR_LINE =
 /** bytes a decoder may send before it has said the frame size (then it is given up on) */
 const MAX_BYTES_BEFORE_SIZE = 64 * 1024 * 1024;
 
-/** Pause before the n-th retry (n from 0): 1 s, 2 s, 4 s … capped (SPEC: reconnect backoff capped at 30 s). */
+/** Pause before the n-th retry (n from 0): 1 s, 2 s, 4 s … capped (reconnect backoff capped at 30 s). */
 export function backoffDelay(attempt: number, initialMs = 1000, maxMs = 30_000): number {
   return Math.min(maxMs, initialMs * 2 ** Math.min(attempt, 30));
 }

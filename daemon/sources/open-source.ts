@@ -9,7 +9,7 @@ import { LiveSource } from './live-source.js';
 import { chooseBackend } from './source-plans.js';
 import type { SourceKind, VideoSource } from './types.js';
 
-/** Parses a camera source (SPEC section 3): csi://N, rtsp(s)://…, v4l2:///dev/videoN, file:///…, or a plain path. */
+/** Parses a camera source (docs/configuration.md): csi://N, rtsp(s)://…, v4l2:///dev/videoN, file:///…, or a plain path. */
 export function parseSource(source: string): { kind: SourceKind; target: string } {
   const m = /^([a-z][a-z0-9+.-]*):\/\//i.exec(source);
   if (!m) return { kind: 'file', target: source };

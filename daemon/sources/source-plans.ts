@@ -53,7 +53,7 @@ export const RTSP_HW_CODECS: readonly string[] = ['h264', 'hevc'];
 /** CSI sensors (IMX219/IMX477) deliver this mode unless width/height/fps say otherwise. */
 export const CSI_DEFAULT = { width: 1280, height: 720, fps: 30 };
 
-/** Decides ffmpeg or GStreamer for a source (SPEC: automatic, forced by `decoder`). */
+/** Decides ffmpeg or GStreamer for a source (automatic, forced by `decoder`). */
 export function chooseBackend(s: LiveSourceSettings, plat: Platform): 'ffmpeg' | 'gstreamer' {
   if (s.kind === 'csi') {
     if (!plat.jetson)

@@ -129,7 +129,7 @@ describe('model.label_map', () => {
     expect(modelClasses('m.onnx', sb, coco, 'auto')).toMatchObject({ labels: coco, ignoreClasses: [], labelMap: null });
   });
 
-  it("auto applies the pulled COCO model's default map (SPEC section 6), engines built from it too", () => {
+  it("auto applies the pulled COCO model's default map (docs/models.md), engines built from it too", () => {
     const labels = registryModel('ssdlite-mobilenet-v2-coco')!.labels;
     const b90: LayoutBinding = { ...sb, numClasses: 90 };
     for (const file of ['models/ssdlite-mobilenet-v2-coco.onnx', '/x/ssdlite-mobilenet-v2-coco.fp16.engine']) {

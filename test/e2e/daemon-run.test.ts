@@ -77,7 +77,7 @@ afterAll(async () => {
 });
 
 describe('trt-detect run on a video file with a real mosquitto', () => {
-  it('records every frame, publishes SPEC messages that match detect --json, keeps the event loop free', async () => {
+  it('records every frame, publishes the documented messages that match detect --json, keeps the event loop free', async () => {
     const labels = readFileSync(MODEL.replace(/\.onnx$/, '.labels.txt'), 'utf8')
       .trim()
       .split('\n');
@@ -107,7 +107,7 @@ describe('trt-detect run on a video file with a real mosquitto', () => {
     expect(online[online.length - 1]).toBe('offline');
     expect(sub.messages.some((m) => m.topic === 'e2e/stats')).toBe(true);
 
-    // detections: SPEC shape, and the same as detect --json for the same frames
+    // detections: the documented shape, and the same as detect --json for the same frames
     const published = sub.messages.filter((m) => m.topic === 'e2e/cam/detections').map((m) => JSON.parse(m.payload) as Message);
     expect(published.length).toBeGreaterThan(FRAMES / 2);
     published.forEach((m) => validateMessage(m, labels));

@@ -34,7 +34,7 @@ async function evalJson(dataset: string, out: string): Promise<EvalJson> {
   return JSON.parse(readFileSync(out, 'utf8')) as EvalJson;
 }
 
-describe('bundled model: the contract of SPEC layout scores_boxes', () => {
+describe('bundled model: the contract of layout scores_boxes', () => {
   it('is a Nano-sized file with its label file beside it', () => {
     expect(statSync(MODEL).size).toBeLessThan(16 * 1024 * 1024);
     expect(
