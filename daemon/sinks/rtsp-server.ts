@@ -134,7 +134,13 @@ class RtspClient {
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 10_000); // a viewer that vanished without closing is noticed
     socket.setTimeout(60_000, () => this.close()); // idle: neither requests nor media for a minute
-    socket.on('data', (d: Buffer) => this.onData(d));
+    socket.on('data', (d: Buffer) => {
+      try {
+        this.onData(d);
+      } catch {
+        this.close(); // a bug in parsing must not end the process: drop this one connection
+      }
+    });
     socket.on('error', () => this.close());
     socket.on('close', () => this.close());
   }
@@ -184,7 +190,25 @@ class RtspClient {
       if (this.buffer.length < end + 4 + bodyLength) return;
       this.buffer = this.buffer.subarray(end + 4 + bodyLength);
       const [method = '', url = ''] = lines[0].split(' ');
-      void this.handle({ method: method.toUpperCase(), url, headers });
+      this.dispatch({ method: method.toUpperCase(), url, headers });
+    }
+  }
+
+  /**
+   * Runs one request's handler. Nothing a request does may escape into the event loop (an
+   * unhandled rejection ends the process): a bad URL is answered 400, anything else that throws
+   * 500 Internal Server Error, and that one connection is closed.
+   */
+  private dispatch(req: RtspRequest): void {
+    if (!validRequestUrl(req.url)) return this.reply(req, '400 Bad Request');
+    const failed = () => {
+      this.reply(req, '500 Internal Server Error');
+      this.close();
+    };
+    try {
+      this.handle(req).catch(failed);
+    } catch {
+      failed();
     }
   }
 
@@ -356,10 +380,31 @@ function udpSocket(family: 'udp4' | 'udp6'): Promise<UdpSocket> {
   });
 }
 
-/** The mount name of an RTSP URL: its first path segment (`rtsp://h:p/front/trackID=0` → `front`). */
+/** The mount name of an RTSP URL: its first path segment (`rtsp://h:p/front/trackID=0` → `front`); '' when it is not valid percent-encoding. */
 export function streamNameOf(url: string): string {
   const path = url.replace(/^rtsps?:\/\/[^/]*/i, '').split('?')[0];
-  return decodeURIComponent(path.split('/').filter(Boolean)[0] ?? '');
+  try {
+    return decodeURIComponent(path.split('/').filter(Boolean)[0] ?? '');
+  } catch {
+    return '';
+  }
+}
+
+/** A request URL we can work with: `*`, or an absolute or relative URL whose percent-encoding decodes. */
+function validRequestUrl(url: string): boolean {
+  if (url === '') return false;
+  if (url === '*') return true;
+  try {
+    decodeURIComponent(url.replace(/^rtsps?:\/\/[^/]*/i, ''));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export interface RtspServerOptions {
+  /** connections served at once; more are answered 453 Not Enough Bandwidth and closed (default 16) */
+  maxClients?: number;
 }
 
 export class RtspServer {
@@ -371,6 +416,11 @@ export class RtspServer {
   port = 0;
   /** told when a client starts playing a stream and when a playing client leaves (the daemon logs it) */
   onClient?: (event: 'playing' | 'left', stream: string, peer: string, transport: 'tcp' | 'udp') => void;
+  readonly maxClients: number;
+
+  constructor(opts: RtspServerOptions = {}) {
+    this.maxClients = opts.maxClients ?? 16;
+  }
 
   /** Playing clients per mounted stream. */
   clientCounts(): Record<string, number> {

@@ -1,0 +1,180 @@
+/**
+ * The RTSP server against the requests of a security review: each test sends the exact bad input
+ * to a real server on a loopback port, then checks that the server still serves a normal client.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { AnnexBParser, type AccessUnit } from '../../daemon/media/h264.js';
+import { RtspServer, type RtspServerOptions, type RtspStream } from '../../daemon/sinks/rtsp-server.js';
+import { tempDir } from '../support/videos.js';
+
+const { dir, cleanup } = tempDir('rtsp-hardening');
+afterAll(cleanup);
+
+const aus: AccessUnit[] = [];
+beforeAll(() => {
+  const file = join(dir, 'es.h264');
+  execFileSync('ffmpeg', [
+    '-v',
+    'error',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc2=size=320x240:rate=10',
+    '-frames:v',
+    '20',
+    '-c:v',
+    'libx264',
+    '-g',
+    '10',
+    '-bf',
+    '0',
+    '-f',
+    'h264',
+    '-y',
+    file,
+  ]);
+  const p = new AnnexBParser((au) => aus.push(au));
+  p.push(readFileSync(file));
+  p.flush();
+});
+
+/** Anything that escapes into the event loop fails the test that caused it. */
+const escaped: unknown[] = [];
+const onEscape = (err: unknown) => escaped.push(err);
+beforeAll(() => {
+  process.on('unhandledRejection', onEscape);
+  process.on('uncaughtException', onEscape);
+});
+afterAll(() => {
+  process.off('unhandledRejection', onEscape);
+  process.off('uncaughtException', onEscape);
+});
+
+const servers: RtspServer[] = [];
+const sockets: Socket[] = [];
+afterEach(async () => {
+  for (const s of sockets.splice(0)) s.destroy();
+  for (const s of servers.splice(0)) await s.close();
+  expect(escaped).toEqual([]);
+});
+
+async function startServer(opts: RtspServerOptions = {}): Promise<{ server: RtspServer; stream: RtspStream; url: string }> {
+  const server = new RtspServer(opts);
+  servers.push(server);
+  await server.listen(0, '127.0.0.1');
+  const stream = server.mount('cam');
+  stream.push(aus[0], 0); // parameter sets known, the camera is streaming
+  return { server, stream, url: `rtsp://127.0.0.1:${server.port}/cam` };
+}
+
+/** A raw TCP connection: writes exact bytes, reads replies and interleaved packets. */
+class Raw {
+  buf = Buffer.alloc(0);
+  closed = false;
+  private waiters: Array<() => void> = [];
+  constructor(readonly socket: Socket) {
+    socket.on('data', (d: Buffer) => {
+      this.buf = Buffer.concat([this.buf, d]);
+      this.wake();
+    });
+    socket.on('close', () => {
+      this.closed = true;
+      this.wake();
+    });
+    socket.on('error', () => undefined);
+  }
+  private wake() {
+    for (const w of this.waiters.splice(0)) w();
+  }
+  static open(port: number): Promise<Raw> {
+    return new Promise((resolve, reject) => {
+      const s = connect(port, '127.0.0.1', () => resolve(new Raw(s)));
+      sockets.push(s);
+      s.once('error', reject);
+    });
+  }
+  send(text: string | Buffer): void {
+    this.socket.write(text);
+  }
+  /** Waits for `cond`, up to `ms`. */
+  async until(cond: () => boolean, ms = 5000): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (!cond()) {
+      if (Date.now() > deadline) throw new Error('timed out');
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, 50);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+  /** The next reply (skipping interleaved packets): status code, headers, body. */
+  async reply(ms = 5000): Promise<{ status: number; headers: Map<string, string>; body: string }> {
+    let out: { status: number; headers: Map<string, string>; body: string } | null = null;
+    await this.until(() => {
+      while (this.buf.length >= 4 && this.buf[0] === 0x24) {
+        const len = this.buf.readUInt16BE(2);
+        if (this.buf.length < 4 + len) return false;
+        this.buf = this.buf.subarray(4 + len);
+      }
+      const end = this.buf.indexOf('\r\n\r\n');
+      if (end < 0) {
+        if (this.closed) throw new Error('closed without a reply');
+        return false;
+      }
+      const head = this.buf.subarray(0, end).toString().split('\r\n');
+      const headers = new Map(head.slice(1).map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()] as [string, string]));
+      const len = Number(headers.get('content-length') ?? 0);
+      if (this.buf.length < end + 4 + len) return false;
+      out = { status: Number(head[0].split(' ')[1]), headers, body: this.buf.subarray(end + 4, end + 4 + len).toString() };
+      this.buf = this.buf.subarray(end + 4 + len);
+      return true;
+    }, ms);
+    return out as unknown as { status: number; headers: Map<string, string>; body: string };
+  }
+  async request(method: string, url: string, headers: Record<string, string> = {}, cseq = 1) {
+    this.send([`${method} ${url} RTSP/1.0`, `CSeq: ${cseq}`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`)].join('\r\n') + '\r\n\r\n');
+    return this.reply();
+  }
+}
+
+/** A well-behaved client: OPTIONS, DESCRIBE, SETUP (TCP), PLAY, then it receives the pictures pushed. */
+async function normalClientWorks(server: RtspServer, stream: RtspStream, url: string): Promise<void> {
+  const c = await Raw.open(server.port);
+  try {
+    expect((await c.request('OPTIONS', url)).status).toBe(200);
+    const d = await c.request('DESCRIBE', url, {}, 2);
+    expect(d.status).toBe(200);
+    expect(d.body).toContain('sprop-parameter-sets=');
+    const setup = await c.request('SETUP', `${url}/trackID=0`, { Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1' }, 3);
+    expect(setup.status).toBe(200);
+    const session = (setup.headers.get('session') ?? '').split(';')[0];
+    expect((await c.request('PLAY', url, { Session: session }, 4)).status).toBe(200);
+    for (let i = 10; i < 20; i++) stream.push(aus[i], Date.now() / 1000 + i / 10);
+    await c.until(() => c.buf.length > 1000 && c.buf[0] === 0x24);
+  } finally {
+    c.socket.destroy();
+  }
+}
+
+describe('RTSP server hardening (bad requests on a real server)', () => {
+  it('answers 400 to a URL with bad percent-encoding (DESCRIBE rtsp://HOST:PORT/%zz) and keeps serving', async () => {
+    const { server, stream, url } = await startServer();
+    const c = await Raw.open(server.port);
+    c.send(`DESCRIBE rtsp://127.0.0.1:${server.port}/%zz RTSP/1.0\r\nCSeq: 7\r\n\r\n`);
+    const r = await c.reply();
+    expect(r.status).toBe(400);
+    expect(r.headers.get('cseq')).toBe('7');
+    // the same connection still works, and so does a new one
+    expect((await c.request('OPTIONS', url, {}, 8)).status).toBe(200);
+    for (const m of ['SETUP', 'PLAY']) expect((await c.request(m, `rtsp://127.0.0.1:${server.port}/%E0%A4%A/trackID=0`, {}, 9)).status).toBe(400);
+    await new Promise((r) => setTimeout(r, 100)); // an escaped rejection would be reported by now
+    await normalClientWorks(server, stream, url);
+  });
+});
