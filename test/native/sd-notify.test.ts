@@ -32,8 +32,8 @@ function listen(name: string): Promise<Listener> {
     const received = new Promise<string>((res, rej) => {
       proc.on('exit', (code) => (code === 0 ? res(out.slice(out.indexOf('GOT:') + 4)) : rej(new Error(`listener exited ${code}: ${err}`))));
     });
-    proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-    proc.stdout!.on('data', (d: Buffer) => {
+    proc.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    proc.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       if (out.startsWith('ready\n')) resolve({ proc, received });
     });
