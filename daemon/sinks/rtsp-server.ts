@@ -63,7 +63,13 @@ export class RtspStream {
       ts = this.lastTs + 3000;
     }
     this.lastTs = ts;
-    for (const c of this.clients) c.send(au, ts, this);
+    for (const c of this.clients) {
+      try {
+        c.send(au, ts, this);
+      } catch {
+        c.close(); // one client's failure never reaches the producer (the camera's pipeline)
+      }
+    }
   }
 
   /** Resolves once parameter sets are known, or after `timeoutMs` (DESCRIBE then omits them). */
@@ -241,10 +247,10 @@ class RtspClient {
         const transport = req.headers.get('transport') ?? '';
         const offers = transport.split(',');
         const tcp = offers.find((t) => /RTP\/AVP\/TCP/i.test(t));
-        const udp = offers.find((t) => /^RTP\/AVP(\/UDP)?;/i.test(t.trim()) && /unicast/i.test(t) && /client_port=\d+/i.test(t));
+        const udp = offers.find((t) => /^RTP\/AVP(\/UDP)?;/i.test(t.trim()) && /unicast/i.test(t) && /client_port=/i.test(t));
         if (!tcp && udp && !this.udp) {
-          const ports = /client_port=(\d+)(?:-(\d+))?/i.exec(udp) as RegExpExecArray;
-          const client = Number(ports[1]);
+          const client = clientPorts(udp);
+          if (!client) return this.reply(req, '461 Unsupported Transport');
           try {
             const remote = (this.socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/i, '');
             const family = remote.includes(':') ? 'udp6' : 'udp4';
@@ -253,7 +259,7 @@ class RtspClient {
             this.udp = { rtp, rtcp, host: remote, port: client };
             this.stream = stream;
             return this.reply(req, '200 OK', {
-              Transport: `RTP/AVP;unicast;client_port=${client}-${ports[2] ?? client + 1};server_port=${rtp.address().port}-${rtcp.address().port};ssrc=${this.ssrc.toString(16).padStart(8, '0')}`,
+              Transport: `RTP/AVP;unicast;client_port=${client}-${client + 1};server_port=${rtp.address().port}-${rtcp.address().port};ssrc=${this.ssrc.toString(16).padStart(8, '0')}`,
               ...sessionHeader,
             });
           } catch {
@@ -339,7 +345,11 @@ class RtspClient {
     });
     if (this.udp) {
       const { rtp, host, port } = this.udp;
-      for (const pkt of packets) rtp.send(pkt.subarray(4), port, host);
+      try {
+        for (const pkt of packets) rtp.send(pkt.subarray(4), port, host);
+      } catch {
+        this.close(); // the port was checked at SETUP: whatever this is, it ends this client only
+      }
       return;
     }
     this.socket.write(Buffer.concat(packets));
@@ -365,6 +375,19 @@ class RtspClient {
     payload.copy(out, off);
     return out;
   }
+}
+
+/**
+ * The client's RTP port from a UDP transport offer (`client_port=5000-5001`), or null when it is
+ * not one we can send to: RTP on an even port in 1..65534, RTCP (if given) on the next one.
+ */
+export function clientPorts(offer: string): number | null {
+  const m = /client_port=(\d{1,5})(?:-(\d{1,5}))?(?:[;,\s]|$)/i.exec(offer);
+  if (!m) return null;
+  const rtp = Number(m[1]);
+  if (rtp < 1 || rtp > 65534 || rtp % 2 !== 0) return null;
+  if (m[2] !== undefined && Number(m[2]) !== rtp + 1) return null;
+  return rtp;
 }
 
 /** A UDP socket on a free port, for one client's RTP or RTCP. */

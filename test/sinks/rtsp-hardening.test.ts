@@ -177,4 +177,24 @@ describe('RTSP server hardening (bad requests on a real server)', () => {
     await new Promise((r) => setTimeout(r, 100)); // an escaped rejection would be reported by now
     await normalClientWorks(server, stream, url);
   });
+
+  it('answers 461 to UDP client ports it cannot send to (99999, 0, odd, reversed range) and keeps serving', async () => {
+    const { server, stream, url } = await startServer();
+    const c = await Raw.open(server.port);
+    let cseq = 1;
+    for (const ports of ['99999', '99999-100000', '0', '0-1', '5001-5000', '5001', '5000-5003', '65535', '65534-65535x', '-5000']) {
+      const r = await c.request('SETUP', `${url}/trackID=0`, { Transport: `RTP/AVP;unicast;client_port=${ports}` }, cseq++);
+      expect([ports, r.status]).toEqual([ports, 461]);
+    }
+    // PLAY without a transport is refused (no session), and a frame pushed now sends nothing anywhere
+    expect((await c.request('PLAY', url, {}, cseq++)).status).toBe(455);
+    stream.push(aus[10], 1);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(c.closed).toBe(false);
+    // a valid even port still works on the same connection
+    const ok = await c.request('SETUP', `${url}/trackID=0`, { Transport: 'RTP/AVP;unicast;client_port=5000-5001' }, cseq++);
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('transport')).toMatch(/client_port=5000-5001;server_port=/);
+    await normalClientWorks(server, stream, url);
+  });
 });

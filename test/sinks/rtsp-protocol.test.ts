@@ -47,6 +47,16 @@ function accessUnits(): AccessUnit[] {
   return aus;
 }
 
+/** A UDP socket bound to an even loopback port. */
+async function evenPortSocket(): Promise<ReturnType<typeof createSocket>> {
+  for (;;) {
+    const s = createSocket('udp4');
+    await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+    if (s.address().port % 2 === 0) return s;
+    s.close();
+  }
+}
+
 class RawClient {
   private buf = Buffer.alloc(0);
   readonly packets: Buffer[] = [];
@@ -205,8 +215,7 @@ describe('RTSP server protocol (raw client)', () => {
     await server.listen(0, '127.0.0.1');
     const stream = server.mount('cam');
     stream.push(aus[0], 0);
-    const rtpIn = createSocket('udp4');
-    await new Promise<void>((r) => rtpIn.bind(0, '127.0.0.1', () => r()));
+    const rtpIn = await evenPortSocket(); // RTP goes to an even port (RFC 3550 section 11), as real clients pick
     const port = rtpIn.address().port;
     const datagrams: Buffer[] = [];
     rtpIn.on('message', (m) => datagrams.push(m));
