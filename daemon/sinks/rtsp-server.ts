@@ -3,6 +3,7 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, type Server, type Socket } from 'node:net';
 import { RuntimeFailure } from '../core/errors.js';
 import { NAL, nalType, profileLevelId, type AccessUnit } from '../media/h264.js';
+import { RtspInput, type RtspRequest } from './rtsp-input.js';
 
 /**
  * A small RTSP 1.0 server (RFC 2326) for H.264 live streams: one stream per path
@@ -21,12 +22,6 @@ const CLOCK = 90_000;
 const SERVER = 'trt-detect';
 /** a client that has not read for this long while media piles up is disconnected */
 const STUCK_MS = 30_000;
-
-interface RtspRequest {
-  method: string;
-  url: string;
-  headers: Map<string, string>;
-}
 
 /** A stream with no new picture for this long (the sources' default stall timeout) is not offered to new clients (503). */
 const STALE_MS = 10_000;
@@ -114,7 +109,7 @@ export class RtspStream {
 
 /** One RTSP connection. */
 class RtspClient {
-  private buffer = Buffer.alloc(0);
+  private readonly input = new RtspInput();
   readonly session = randomBytes(8).toString('hex');
   private stream: RtspStream | null = null;
   private channel = 0;
@@ -156,7 +151,8 @@ class RtspClient {
     return `${(this.socket.remoteAddress ?? '?').replace(/^::ffff:/i, '')}:${this.socket.remotePort ?? '?'}`;
   }
 
-  close(): void {
+  /** Leaves the stream and closes the connection (`destroy` false: the socket was ended and flushes what it holds). */
+  close(destroy = true): void {
     if (this.closed) return;
     this.closed = true;
     if (this.playing && this.stream) this.server.onClient?.('left', this.stream.name, this.peer(), this.udp ? 'udp' : 'tcp');
@@ -165,39 +161,29 @@ class RtspClient {
     this.udp = null;
     this.stream?.clients.delete(this);
     this.server.clients.delete(this);
-    this.socket.destroy();
+    if (destroy) this.socket.destroy();
   }
 
   private onData(d: Buffer): void {
-    this.buffer = this.buffer.length ? Buffer.concat([this.buffer, d]) : d;
+    if (this.closed) return;
+    // more waiting than one request, its body and one interleaved packet can be: not RTSP
+    if (!this.input.push(d)) return this.refuse('400 Bad Request');
     for (;;) {
-      if (this.buffer.length === 0) return;
-      if (this.buffer[0] === 0x24) {
-        // interleaved binary data from the client (RTCP receiver reports): skip it
-        if (this.buffer.length < 4) return;
-        const len = this.buffer.readUInt16BE(2);
-        if (this.buffer.length < 4 + len) return;
-        this.buffer = this.buffer.subarray(4 + len);
-        continue;
-      }
-      const end = this.buffer.indexOf('\r\n\r\n');
-      if (end < 0) {
-        if (this.buffer.length > 16384) this.close(); // not RTSP
-        return;
-      }
-      const head = this.buffer.subarray(0, end).toString('latin1');
-      const headers = new Map<string, string>();
-      const lines = head.split('\r\n');
-      for (const line of lines.slice(1)) {
-        const colon = line.indexOf(':');
-        if (colon > 0) headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
-      }
-      const bodyLength = Number(headers.get('content-length') ?? 0) || 0;
-      if (this.buffer.length < end + 4 + bodyLength) return;
-      this.buffer = this.buffer.subarray(end + 4 + bodyLength);
-      const [method = '', url = ''] = lines[0].split(' ');
-      this.dispatch({ method: method.toUpperCase(), url, headers });
+      if (this.closed) return;
+      const item = this.input.next();
+      if (!item) return;
+      // the framing is lost (a negative, non-numeric or oversized Content-Length, a huge head): answer and close
+      if (item.kind === 'bad') return this.refuse('400 Bad Request', item.headers.get('cseq'));
+      this.dispatch(item.request);
     }
+  }
+
+  /** Answers `status` and closes the connection once the answer is out. */
+  private refuse(status: string, cseq?: string): void {
+    if (this.closed) return;
+    this.socket.end(`RTSP/1.0 ${status}\r\nCSeq: ${cseq ?? '0'}\r\nServer: ${SERVER}\r\nConnection: close\r\n\r\n`);
+    setTimeout(() => this.socket.destroy(), 2000).unref();
+    this.close(false);
   }
 
   /**

@@ -197,4 +197,52 @@ describe('RTSP server hardening (bad requests on a real server)', () => {
     expect(ok.headers.get('transport')).toMatch(/client_port=5000-5001;server_port=/);
     await normalClientWorks(server, stream, url);
   });
+
+  it('answers 400 and closes on a negative, non-numeric or oversized Content-Length (OPTIONS * with Content-Length: -43 froze the event loop)', async () => {
+    const { server, stream, url } = await startServer();
+    for (const cl of ['-43', 'abc', '1e3', '0x10', '99999999999', String(64 * 1024 + 1)]) {
+      const c = await Raw.open(server.port);
+      c.send(`OPTIONS * RTSP/1.0\r\nCSeq: 3\r\nContent-Length: ${cl}\r\n\r\n`);
+      const r = await c.reply();
+      expect([cl, r.status, r.headers.get('cseq')]).toEqual([cl, 400, '3']);
+      await c.until(() => c.closed);
+    }
+    // the event loop is free: a timer fires on time
+    const t0 = Date.now();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(Date.now() - t0).toBeLessThan(500);
+    // a valid body is read and skipped
+    const c = await Raw.open(server.port);
+    c.send(`SET_PARAMETER ${url} RTSP/1.0\r\nCSeq: 1\r\nContent-Length: 5\r\n\r\nhello`);
+    expect((await c.reply()).status).toBe(200);
+    expect((await c.request('OPTIONS', url, {}, 2)).status).toBe(200);
+    await normalClientWorks(server, stream, url);
+  });
+
+  it('caps a request body at 64 KB: a huge Content-Length with a streamed body is refused, not buffered', async () => {
+    const { server, stream, url } = await startServer();
+    // a huge Content-Length is refused at once, before any of its body is read
+    const c = await Raw.open(server.port);
+    c.send(`SET_PARAMETER ${url} RTSP/1.0\r\nCSeq: 1\r\nContent-Length: 1000000000\r\n\r\n`);
+    expect((await c.reply()).status).toBe(400);
+    await c.until(() => c.closed);
+    // bytes streamed with no end of a request head: closed after 16 KB, memory stays flat
+    const before = process.memoryUsage().rss;
+    const junk = await Raw.open(server.port);
+    const chunk = Buffer.alloc(64 * 1024, 0x41);
+    let sent = 0;
+    while (!junk.closed && sent < 64 * 1024 * 1024) {
+      if (!junk.socket.write(chunk)) await new Promise((r) => setTimeout(r, 5));
+      sent += chunk.length;
+    }
+    await junk.until(() => junk.closed);
+    expect(sent).toBeLessThan(64 * 1024 * 1024);
+    expect(process.memoryUsage().rss - before).toBeLessThan(64 * 1024 * 1024);
+    // a body of exactly 64 KB is fine, and the connection goes on
+    const ok = await Raw.open(server.port);
+    ok.send(Buffer.concat([Buffer.from(`SET_PARAMETER ${url} RTSP/1.0\r\nCSeq: 1\r\nContent-Length: ${64 * 1024}\r\n\r\n`), Buffer.alloc(64 * 1024, 0x42)]));
+    expect((await ok.reply()).status).toBe(200);
+    expect((await ok.request('OPTIONS', url, {}, 2)).status).toBe(200);
+    await normalClientWorks(server, stream, url);
+  });
 });
