@@ -23,6 +23,13 @@ const SERVER = 'trt-detect';
 /** a client that has not read for this long while media piles up is disconnected */
 const STUCK_MS = 30_000;
 
+/** DESCRIBEs that may wait for one stream's parameter sets at once (more are answered 503 at once) */
+const MAX_WAITERS = 32;
+/** ... and of one connection (more are answered 503 at once) */
+const MAX_WAITERS_PER_CLIENT = 4;
+/** how long a DESCRIBE waits for a stream that has not sent its parameter sets yet */
+const DESCRIBE_WAIT_MS = 3000;
+
 /** A stream with no new picture for this long (the sources' default stall timeout) is not offered to new clients (503). */
 const STALE_MS = 10_000;
 
@@ -49,7 +56,7 @@ export class RtspStream {
       if (t === NAL.SPS) this.sps = n;
       else if (t === NAL.PPS) this.pps = n;
     }
-    if (this.sps && this.pps && this.spsWaiters.length) for (const w of this.spsWaiters.splice(0)) w();
+    if (this.sps && this.pps && this.spsWaiters.length) for (const w of [...this.spsWaiters]) w();
     this.pushed++;
     this.lastPushAt = Date.now();
     let ts = Math.round(pts * CLOCK) + this.tsOffset;
@@ -67,15 +74,28 @@ export class RtspStream {
     }
   }
 
-  /** Resolves once parameter sets are known, or after `timeoutMs` (DESCRIBE then omits them). */
-  waitForParameterSets(timeoutMs: number): Promise<void> {
-    if (this.sps && this.pps) return Promise.resolve();
+  /** DESCRIBEs waiting for this stream's parameter sets */
+  get waiting(): number {
+    return this.spsWaiters.length;
+  }
+
+  /**
+   * Resolves once parameter sets are known, or after `timeoutMs`, or when `signal` aborts (the
+   * client left), whichever comes first (DESCRIBE then answers 503); the waiter is gone in every
+   * case. At most `MAX_WAITERS` wait at once: more resolve at once.
+   */
+  waitForParameterSets(timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    if ((this.sps && this.pps) || signal?.aborted || this.spsWaiters.length >= MAX_WAITERS) return Promise.resolve();
     return new Promise((resolve) => {
-      const timer = setTimeout(done, timeoutMs);
-      function done() {
+      const done = () => {
         clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
+        const i = this.spsWaiters.indexOf(done);
+        if (i >= 0) this.spsWaiters.splice(i, 1);
         resolve();
-      }
+      };
+      const timer = setTimeout(done, timeoutMs);
+      signal?.addEventListener('abort', done);
       this.spsWaiters.push(done);
     });
   }
@@ -121,6 +141,10 @@ class RtspClient {
   private readonly tsBase = randomBytes(4).readUInt32BE(0);
   private firstTs: number | null = null;
   private closed = false;
+  /** aborted when the connection closes (ends a DESCRIBE's wait) */
+  private readonly gone = new AbortController();
+  /** DESCRIBEs of this connection waiting for parameter sets */
+  private describing = 0;
   /** pictures skipped because this client read too slowly */
   skipped = 0;
   /** UDP transport: our sockets and where the client listens; null = interleaved on TCP */
@@ -155,6 +179,7 @@ class RtspClient {
   close(destroy = true): void {
     if (this.closed) return;
     this.closed = true;
+    this.gone.abort();
     if (this.playing && this.stream) this.server.onClient?.('left', this.stream.name, this.peer(), this.udp ? 'udp' : 'tcp');
     this.udp?.rtp.close();
     this.udp?.rtcp.close();
@@ -220,7 +245,14 @@ class RtspClient {
       case 'DESCRIBE': {
         const stream = this.server.streamFor(req.url);
         if (!stream) return this.reply(req, '404 Not Found');
-        await stream.waitForParameterSets(3000);
+        if (this.describing < MAX_WAITERS_PER_CLIENT) {
+          this.describing++;
+          try {
+            await stream.waitForParameterSets(DESCRIBE_WAIT_MS, this.gone.signal);
+          } finally {
+            this.describing--;
+          }
+        }
         // a configured camera that has not streamed yet, or whose frames stopped (it is reconnecting):
         // say so at once instead of a session that never gets a picture (404 is for unknown names)
         if (!stream.sps || Date.now() - stream.lastPushAt > STALE_MS) return this.reply(req, '503 Service Unavailable', { 'Retry-After': '5' });

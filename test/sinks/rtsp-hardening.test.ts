@@ -245,4 +245,28 @@ describe('RTSP server hardening (bad requests on a real server)', () => {
     expect((await ok.request('OPTIONS', url, {}, 2)).status).toBe(200);
     await normalClientWorks(server, stream, url);
   });
+
+  it('removes a DESCRIBE waiter of a camera that is not streaming on timeout (503) and when its client leaves; at most 32 wait per camera', async () => {
+    const { server, stream, url } = await startServer();
+    const idle = server.mount('idle');
+    const idleUrl = `rtsp://127.0.0.1:${server.port}/idle`;
+    // clients that ask and leave before the answer: their waiters go with them
+    const leavers = await Promise.all(Array.from({ length: 10 }, () => Raw.open(server.port)));
+    for (const c of leavers) c.send(`DESCRIBE ${idleUrl} RTSP/1.0\r\nCSeq: 1\r\n\r\n`);
+    await leavers[0].until(() => idle.waiting === 10);
+    for (const c of leavers) c.socket.destroy();
+    await leavers[0].until(() => idle.waiting === 0, 1000);
+    // floods of pipelined DESCRIBEs on 10 connections: at most 4 wait per connection and 32 per camera,
+    // the others are answered 503 at once
+    const floods = await Promise.all(Array.from({ length: 10 }, () => Raw.open(server.port)));
+    for (const f of floods) f.send(Array.from({ length: 20 }, (_, i) => `DESCRIBE ${idleUrl} RTSP/1.0\r\nCSeq: ${i}\r\n\r\n`).join(''));
+    const replies = () => floods.reduce((n, f) => n + f.buf.toString().split('RTSP/1.0 503').length - 1, 0);
+    await floods[0].until(() => replies() >= 200 - 32, 2000);
+    expect(idle.waiting).toBe(32);
+    // the 32 that waited are answered 503 after the wait (3 s), and nothing is left waiting
+    await floods[0].until(() => replies() === 200, 6000);
+    expect(idle.waiting).toBe(0);
+    expect(stream.waiting).toBe(0);
+    await normalClientWorks(server, stream, url);
+  });
 });
