@@ -215,7 +215,12 @@ export const configSchema: ObjectSchema = obj({
     },
     { broker: 'url', host: 'url', prefix: 'topic_prefix', user: 'username', pass: 'password' },
   ),
-  rtsp_server: obj({ enabled: bool(true), port: port(8554) }),
+  rtsp_server: obj({
+    enabled: bool(true),
+    host: str('0.0.0.0', { check: nonEmpty('an address such as 0.0.0.0 or 127.0.0.1') }),
+    port: port(8554),
+    max_clients: int(16, { min: 1, max: 1000 }),
+  }),
   media: obj({ nice: int(DEFAULT_MEDIA_NICE, { min: 0, max: 19 }) }),
   http: obj({ enabled: bool(true), host: str('0.0.0.0', { check: nonEmpty('an address such as 0.0.0.0 or 127.0.0.1') }), port: port(9100) }),
   log: obj({ level: oneOf(['trace', 'debug', 'info', 'warn', 'error'], 'info') }),

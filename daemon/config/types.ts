@@ -90,7 +90,8 @@ export interface Config {
   /** camera names match [A-Za-z0-9_-]+ (they become MQTT topic levels and paths) */
   cameras: Record<string, CameraConfig>;
   mqtt: MqttConfig;
-  rtsp_server: { enabled: boolean; port: number };
+  /** `host`: the address to listen on; `max_clients`: connections served at once (more are refused) */
+  rtsp_server: { enabled: boolean; host: string; port: number; max_clients: number };
   http: { enabled: boolean; host: string; port: number };
   /** decoder/encoder processes run `nice` steps nicer than the daemon (0-19) */
   media: { nice: number };

@@ -161,10 +161,10 @@ export class Daemon {
   private async startRtspServer(cfg: Config): Promise<void> {
     const wanted = cfg.rtsp_server.enabled && Object.values(cfg.cameras).some((c) => c.enabled && c.rtsp_out);
     if (!wanted || this.rtspServer) return;
-    const server = new RtspServer();
+    const server = new RtspServer({ maxClients: cfg.rtsp_server.max_clients });
     server.onClient = (event, stream, client, transport) =>
       this.logger.info({ camera: stream, client, transport }, event === 'playing' ? 'rtsp client playing' : 'rtsp client left');
-    await server.listen(cfg.rtsp_server.port);
+    await server.listen(cfg.rtsp_server.port, cfg.rtsp_server.host);
     this.rtspServer = server;
     this.logger.info({ port: server.port }, 'rtsp server listening');
   }

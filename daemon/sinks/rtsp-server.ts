@@ -145,10 +145,16 @@ class RtspClient {
   private readonly gone = new AbortController();
   /** DESCRIBEs of this connection waiting for parameter sets */
   private describing = 0;
-  /** pictures skipped because this client read too slowly */
+  /** pictures skipped: before the first keyframe, and because this client read too slowly */
   skipped = 0;
+  /** fell behind, waiting for a keyframe: the pictures skipped count in the server's `skipped` */
+  private catchingUp = false;
   /** UDP transport: our sockets and where the client listens; null = interleaved on TCP */
   private udp: { rtp: UdpSocket; rtcp: UdpSocket; host: string; port: number } | null = null;
+  /** closes a connection that has not started playing in time (set up and never played, or paused) */
+  private notPlayingTimer: NodeJS.Timeout | null = null;
+  /** reading paused: this client does not read its replies (it is dropped after STUCK_MS) */
+  private readPaused: NodeJS.Timeout | null = null;
   /** since when this client has been too far behind (it is dropped after STUCK_MS) */
   private behindSince: number | null = null;
 
@@ -159,6 +165,8 @@ class RtspClient {
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 10_000); // a viewer that vanished without closing is noticed
     socket.setTimeout(60_000, () => this.close()); // idle: neither requests nor media for a minute
+    socket.on('drain', () => this.resumeReading());
+    this.armNotPlaying();
     socket.on('data', (d: Buffer) => {
       try {
         this.onData(d);
@@ -180,6 +188,8 @@ class RtspClient {
     if (this.closed) return;
     this.closed = true;
     this.gone.abort();
+    if (this.notPlayingTimer) clearTimeout(this.notPlayingTimer);
+    if (this.readPaused) clearTimeout(this.readPaused);
     if (this.playing && this.stream) this.server.onClient?.('left', this.stream.name, this.peer(), this.udp ? 'udp' : 'tcp');
     this.udp?.rtp.close();
     this.udp?.rtcp.close();
@@ -200,7 +210,38 @@ class RtspClient {
       // the framing is lost (a negative, non-numeric or oversized Content-Length, a huge head): answer and close
       if (item.kind === 'bad') return this.refuse('400 Bad Request', item.headers.get('cseq'));
       this.dispatch(item.request);
+      this.pauseReadingIfBehind();
     }
+  }
+
+  /** (Re)starts the wait for PLAY: a connection that does not play within `notPlayingTimeoutMs` is closed. */
+  private armNotPlaying(): void {
+    if (this.notPlayingTimer) clearTimeout(this.notPlayingTimer);
+    this.notPlayingTimer = setTimeout(() => this.close(), this.server.notPlayingTimeoutMs);
+    this.notPlayingTimer.unref();
+  }
+
+  /** How many bytes wait in this connection's send buffer. */
+  get backlog(): number {
+    return this.socket.writableLength;
+  }
+
+  /**
+   * Replies pile up when a client sends requests and does not read: stop reading its requests
+   * until its buffer drains (media has its own limit, see send), and drop it if that takes too long.
+   */
+  private pauseReadingIfBehind(): void {
+    if (this.readPaused || this.closed || this.socket.writableLength <= 2 * this.server.maxClientBacklog) return;
+    this.socket.pause();
+    this.readPaused = setTimeout(() => this.close(), STUCK_MS);
+    this.readPaused.unref();
+  }
+
+  private resumeReading(): void {
+    if (!this.readPaused || this.closed) return;
+    clearTimeout(this.readPaused);
+    this.readPaused = null;
+    this.socket.resume();
   }
 
   /** Answers `status` and closes the connection once the answer is out. */
@@ -276,6 +317,7 @@ class RtspClient {
             rtcp.on('message', () => undefined); // receiver reports: nothing to do with them
             this.udp = { rtp, rtcp, host: remote, port: client };
             this.stream = stream;
+            this.armNotPlaying();
             return this.reply(req, '200 OK', {
               Transport: `RTP/AVP;unicast;client_port=${client}-${client + 1};server_port=${rtp.address().port}-${rtcp.address().port};ssrc=${this.ssrc.toString(16).padStart(8, '0')}`,
               ...sessionHeader,
@@ -286,8 +328,9 @@ class RtspClient {
         }
         if (!tcp) return this.reply(req, '461 Unsupported Transport');
         const m = /interleaved=(\d+)(?:-(\d+))?/i.exec(tcp);
-        this.channel = m ? Number(m[1]) : 0;
+        this.channel = m && Number(m[1]) <= 254 ? Number(m[1]) & 0xfe : 0; // one byte on the wire, RTP on the even channel
         this.stream = stream;
+        this.armNotPlaying();
         return this.reply(req, '200 OK', {
           Transport: `RTP/AVP/TCP;unicast;interleaved=${this.channel}-${this.channel + 1};ssrc=${this.ssrc.toString(16).padStart(8, '0')}`,
           ...sessionHeader,
@@ -297,6 +340,8 @@ class RtspClient {
         if (!this.stream) return this.reply(req, '455 Method Not Valid in This State');
         this.playing = true;
         this.needKeyframe = true;
+        if (this.notPlayingTimer) clearTimeout(this.notPlayingTimer);
+        this.notPlayingTimer = null;
         // media over UDP leaves the RTSP connection quiet: TCP keepalive alone watches it from now on
         if (this.udp) this.socket.setTimeout(0);
         this.stream.clients.add(this);
@@ -309,6 +354,7 @@ class RtspClient {
       }
       case 'PAUSE':
         this.playing = false;
+        this.armNotPlaying();
         this.stream?.clients.delete(this);
         return this.reply(req, '200 OK', sessionHeader);
       case 'TEARDOWN':
@@ -328,6 +374,8 @@ class RtspClient {
     if (this.socket.writableLength > this.server.maxClientBacklog) {
       this.needKeyframe = true;
       this.skipped++;
+      this.server.skipped++;
+      this.catchingUp = true;
       this.behindSince ??= Date.now();
       if (Date.now() - this.behindSince > STUCK_MS) this.close();
       return;
@@ -336,9 +384,11 @@ class RtspClient {
     if (this.needKeyframe) {
       if (!au.keyframe) {
         this.skipped++;
+        if (this.catchingUp) this.server.skipped++;
         return;
       }
       this.needKeyframe = false;
+      this.catchingUp = false;
     }
     if (this.firstTs === null) this.firstTs = ts;
     const rtpTs = (this.tsBase + ts - this.firstTs) >>> 0;
@@ -446,6 +496,8 @@ function validRequestUrl(url: string): boolean {
 export interface RtspServerOptions {
   /** connections served at once; more are answered 453 Not Enough Bandwidth and closed (default 16) */
   maxClients?: number;
+  /** a connection that does not PLAY this long after connecting, SETUP or PAUSE is closed (default 30 s) */
+  notPlayingTimeoutMs?: number;
 }
 
 export class RtspServer {
@@ -458,9 +510,16 @@ export class RtspServer {
   /** told when a client starts playing a stream and when a playing client leaves (the daemon logs it) */
   onClient?: (event: 'playing' | 'left', stream: string, peer: string, transport: 'tcp' | 'udp') => void;
   readonly maxClients: number;
+  readonly notPlayingTimeoutMs: number;
+  /** pictures not sent to a client because it read too slowly (all clients, since start) */
+  skipped = 0;
+  /** connections refused because `maxClients` were connected */
+  refused = 0;
+  private refusing = 0;
 
   constructor(opts: RtspServerOptions = {}) {
     this.maxClients = opts.maxClients ?? 16;
+    this.notPlayingTimeoutMs = opts.notPlayingTimeoutMs ?? 30_000;
   }
 
   /** Playing clients per mounted stream. */
@@ -474,7 +533,8 @@ export class RtspServer {
   listen(port: number, host = '0.0.0.0'): Promise<void> {
     return new Promise((resolve, reject) => {
       const server = createServer((socket) => {
-        this.clients.add(new RtspClient(socket, this));
+        if (this.clients.size < this.maxClients) this.clients.add(new RtspClient(socket, this));
+        else this.refuse(socket);
       });
       server.once('error', (err: NodeJS.ErrnoException) => {
         const why = err.code === 'EADDRINUSE' ? `port ${port} is already in use (set rtsp_server.port to a free port)` : err.message;
@@ -486,6 +546,30 @@ export class RtspServer {
         this.server = server;
         resolve();
       });
+    });
+  }
+
+  /** One connection too many: its first request is answered 453 Not Enough Bandwidth, then it is closed. */
+  private refuse(socket: Socket): void {
+    this.refused++;
+    socket.on('error', () => undefined);
+    if (this.refusing >= this.maxClients) return void socket.destroy(); // a flood: no answer
+    this.refusing++;
+    let answered = false;
+    const done = () => {
+      if (answered) return;
+      answered = true;
+      this.refusing--;
+      clearTimeout(timer);
+    };
+    const timer = setTimeout(() => {
+      done();
+      socket.destroy();
+    }, 2000);
+    socket.once('close', done);
+    socket.once('data', (d: Buffer) => {
+      const cseq = /\r\nCSeq:[ \t]*(\d{1,10})/i.exec(d.toString('latin1', 0, Math.min(d.length, 4096)))?.[1] ?? '0';
+      socket.end(`RTSP/1.0 453 Not Enough Bandwidth\r\nCSeq: ${cseq}\r\nServer: ${SERVER}\r\nConnection: close\r\n\r\n`);
     });
   }
 

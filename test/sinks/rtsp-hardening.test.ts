@@ -269,4 +269,80 @@ describe('RTSP server hardening (bad requests on a real server)', () => {
     expect(stream.waiting).toBe(0);
     await normalClientWorks(server, stream, url);
   });
+
+  it('serves at most max_clients connections: one more is answered 453 Not Enough Bandwidth and closed, a flood is closed', async () => {
+    const { server, stream, url } = await startServer({ maxClients: 2 });
+    const a = await Raw.open(server.port);
+    const b = await Raw.open(server.port);
+    expect((await a.request('OPTIONS', url)).status).toBe(200);
+    expect((await b.request('OPTIONS', url)).status).toBe(200);
+    const extra = await Raw.open(server.port);
+    const r = await extra.request('OPTIONS', url, {}, 5);
+    expect([r.status, r.headers.get('cseq')]).toEqual([453, '5']);
+    await extra.until(() => extra.closed);
+    const flood = await Promise.all(Array.from({ length: 50 }, () => Raw.open(server.port)));
+    await flood[0].until(() => flood.every((c) => c.closed), 5000); // answered or not, every one is closed
+    expect(server.clients.size).toBe(2);
+    expect(server.refused).toBe(51);
+    b.socket.destroy();
+    await a.until(() => server.clients.size === 1);
+    await normalClientWorks(server, stream, url);
+  });
+
+  it('closes a connection that sets up and never plays (30 s by default), not one that plays', async () => {
+    const { server, stream, url } = await startServer({ notPlayingTimeoutMs: 300 });
+    const idle = await Raw.open(server.port);
+    expect((await idle.request('SETUP', `${url}/trackID=0`, { Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1' })).status).toBe(200);
+    const player = await Raw.open(server.port);
+    const setup = await player.request('SETUP', `${url}/trackID=0`, { Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1' });
+    expect((await player.request('PLAY', url, { Session: (setup.headers.get('session') ?? '').split(';')[0] }, 2)).status).toBe(200);
+    await idle.until(() => idle.closed, 2000);
+    await new Promise((r) => setTimeout(r, 400));
+    expect(player.closed).toBe(false);
+    expect(server.clients.size).toBe(1);
+    await normalClientWorks(server, stream, url);
+  });
+
+  it('a TCP client that does not read loses its own pictures (counted); its send buffer stays bounded, others keep receiving', async () => {
+    const { server, stream, url } = await startServer();
+    server.maxClientBacklog = 64 * 1024;
+    const slow = await Raw.open(server.port);
+    const setup = await slow.request('SETUP', `${url}/trackID=0`, { Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1' });
+    expect((await slow.request('PLAY', url, { Session: (setup.headers.get('session') ?? '').split(';')[0] }, 2)).status).toBe(200);
+    slow.socket.pause(); // stops reading: the kernel buffers fill, then the server's
+    const client = [...stream.clients][0];
+    const biggest = Math.max(...aus.map((au) => au.nals.reduce((n, x) => n + x.length + 100, 0)));
+    let maxBacklog = 0;
+    const rss = process.memoryUsage().rss;
+    for (let i = 0; i < 4000; i++) {
+      stream.push(aus[i % 20], i / 10);
+      maxBacklog = Math.max(maxBacklog, client.backlog);
+      if (i % 50 === 0) await new Promise((r) => setImmediate(r));
+    }
+    expect(server.skipped).toBeGreaterThan(1000);
+    expect(client.skipped).toBeGreaterThan(1000);
+    expect(maxBacklog).toBeLessThanOrEqual(server.maxClientBacklog + biggest);
+    expect(process.memoryUsage().rss - rss).toBeLessThan(64 * 1024 * 1024);
+    // a client that reads is served in the meantime; the slow one is still connected (until 30 s behind)
+    await normalClientWorks(server, stream, url);
+    expect(slow.closed).toBe(false);
+  });
+
+  it('a client that sends requests and never reads the replies stops being read, it does not grow memory', async () => {
+    const { server, stream, url } = await startServer();
+    server.maxClientBacklog = 16 * 1024;
+    const c = await Raw.open(server.port);
+    c.socket.pause();
+    const burst = Buffer.from(`OPTIONS ${url} RTSP/1.0\r\nCSeq: 1\r\n\r\n`.repeat(1000));
+    let written = 0;
+    const t0 = Date.now();
+    while (Date.now() - t0 < 1500) {
+      if (c.socket.write(burst)) written += burst.length;
+      else await new Promise((r) => setTimeout(r, 10));
+    }
+    const client = [...server.clients][0] as unknown as { backlog: number };
+    expect(client.backlog).toBeLessThan(2 * 16 * 1024 + 64 * 1024);
+    expect(written).toBeLessThan(200 * 1024 * 1024);
+    await normalClientWorks(server, stream, url);
+  });
 });
