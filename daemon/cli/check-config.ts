@@ -1,4 +1,6 @@
-import { defaultConfigPath, loadConfig } from '../config/index.js';
+import { statSync } from 'node:fs';
+import { defaultConfigPath, loadConfig, sourceFilePath } from '../config/index.js';
+import { probeVideo } from '../media/probe.js';
 import { describeConfig } from './describe-config.js';
 import type { Config } from '../config/index.js';
 import { modelOptions, openDetector } from '../detect/open.js';
@@ -42,6 +44,20 @@ async function checkModel(file: string, config: Config): Promise<string> {
   }
 }
 
+/**
+ * Opens every enabled file source the way `run` would (ffprobe), so that an empty file, a text file
+ * named .mp4 or a video without a video stream is found here, not when the camera starts.
+ */
+async function checkVideos(file: string, config: Config): Promise<void> {
+  for (const [name, cam] of Object.entries(config.cameras)) {
+    if (!cam.enabled) continue;
+    const path = sourceFilePath(cam.source);
+    if (path === null || /^[a-z][a-z0-9+.-]*:\/\//i.test(path)) continue; // not a file source
+    const problem = statSync(path).size === 0 ? `${path}: the file is empty (copy the video again)` : await probeVideo(path).then(() => null, errorMessage);
+    if (problem) throw new ConfigError(`${file}: cameras.${name}.source: ${problem}`);
+  }
+}
+
 export const checkConfigCommand: Command = async (argv) => {
   const { values } = parseCommandArgs('check-config', argv, { config: { type: 'string', short: 'c' } });
   if (values.help) {
@@ -51,6 +67,7 @@ export const checkConfigCommand: Command = async (argv) => {
   const file = values.config ?? defaultConfigPath();
   try {
     const config = loadConfig(file, { checkFiles: true });
+    await checkVideos(file, config);
     const model = await checkModel(file, config);
     process.stdout.write(`config: ${file}\n${describeConfig(config)}${model}\nconfig OK\n`);
     return 0;
