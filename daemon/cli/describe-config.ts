@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { inferenceThreads } from '../detect/inference-threads.js';
 import { labelFileFor } from '../detect/labels.js';
 import { hardwareEncoder } from '../media/encoder.js';
-import { maskSecrets } from '../config/secrets.js';
+import { maskSecrets } from '../core/secrets.js';
 import type { CameraConfig, Config, DetectSettings, ModelConfig } from '../config/types.js';
 import { registryModelForFile } from '../models/registry.js';
 

@@ -1,15 +1,25 @@
 import { pino, type Logger } from 'pino';
+import { maskSecrets } from './secrets.js';
 
 export type { Logger };
 
-/** Masks the password of any URL with credentials (rtsp://user:pass@host -> rtsp://user:***@host). */
-export function maskUrlPasswords(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)[^@\s]*@/gi, '$1***@');
+/** A log call's fields with secrets masked in their string values (plain objects, one level deep). */
+function maskFields(arg: unknown): unknown {
+  if (typeof arg === 'string') return maskSecrets(arg);
+  if (!arg || typeof arg !== 'object' || Object.getPrototypeOf(arg) !== Object.prototype) return arg;
+  let out: Record<string, unknown> | null = null;
+  for (const [k, v] of Object.entries(arg)) {
+    if (typeof v !== 'string') continue;
+    const masked = maskSecrets(v);
+    if (masked !== v) (out ??= { ...(arg as Record<string, unknown>) })[k] = masked;
+  }
+  return out ?? arg;
 }
 
 /**
- * JSON lines to stdout (the journal under systemd). Secrets never appear: URL passwords are masked
- * in every message and known secret fields are redacted.
+ * JSON lines to stdout (the journal under systemd). Secrets never appear: URL passwords and secret
+ * query parameters are masked (core/secrets.ts) in every message and in the string fields of a
+ * call's object, and known secret fields are redacted.
  */
 export function createLogger(level: string = 'info', destination: NodeJS.WritableStream = process.stdout): Logger {
   return pino(
@@ -21,14 +31,14 @@ export function createLogger(level: string = 'info', destination: NodeJS.Writabl
       redact: { paths: ['password', '*.password', 'mqtt.password'], censor: '***' },
       hooks: {
         logMethod(args, method) {
-          const masked = (args as unknown[]).map((a) => (typeof a === 'string' ? maskUrlPasswords(a) : a)) as typeof args;
+          const masked = (args as unknown[]).map(maskFields) as typeof args;
           method.apply(this, masked);
         },
       },
       serializers: {
-        source: (s: unknown) => (typeof s === 'string' ? maskUrlPasswords(s) : s),
-        url: (s: unknown) => (typeof s === 'string' ? maskUrlPasswords(s) : s),
-        err: (e: unknown) => (e instanceof Error ? maskUrlPasswords(e.message) : e),
+        source: (s: unknown) => (typeof s === 'string' ? maskSecrets(s) : s),
+        url: (s: unknown) => (typeof s === 'string' ? maskSecrets(s) : s),
+        err: (e: unknown) => (e instanceof Error ? maskSecrets(e.message) : e),
       },
     },
     destination as pino.DestinationStream,

@@ -2,7 +2,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { RuntimeFailure, errorMessage } from '../core/errors.js';
 import type { CameraStatus } from '../core/status.js';
 import type { Logger } from '../core/log.js';
-import { maskUrlPasswords } from '../core/log.js';
+import { maskSecrets } from '../core/secrets.js';
 import type { DetectionMessage } from './detection-message.js';
 
 export interface MqttPublisherOptions {
@@ -67,7 +67,7 @@ export class MqttPublisher {
    */
   static connect(opts: MqttPublisherOptions, timeoutMs = 5000): Promise<MqttPublisher> {
     const prefix = opts.topicPrefix;
-    const shown = maskUrlPasswords(opts.url);
+    const shown = maskSecrets(opts.url);
     const options: IClientOptions = {
       clientId: opts.clientId ?? `trt-detect-${process.pid}-${Math.random().toString(16).slice(2, 8)}`,
       clean: true,

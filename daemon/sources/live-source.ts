@@ -7,7 +7,8 @@ import { gstFraction } from '../media/encoder.js';
 import { spawnMedia } from '../media/media-process.js';
 import { platform, type Platform } from '../media/platform.js';
 import { probeRtspCodec } from '../media/probe.js';
-import { maskUrlPasswords, type Logger } from '../core/log.js';
+import type { Logger } from '../core/log.js';
+import { maskSecrets } from '../core/secrets.js';
 import { FramePool } from './frame-pool.js';
 import { PipeFrameReader } from './pipe-frame-reader.js';
 import type { VideoSource } from './types.js';
@@ -139,7 +140,7 @@ export class LiveSource implements VideoSource {
     this.opts.settings = { ...s, codec };
     const backend = chooseBackend(this.opts.settings, this.plat);
     this.opts.logger?.info(
-      { source: maskUrlPasswords(s.target), codec, backend },
+      { source: maskSecrets(s.target), codec, backend },
       `camera sends ${codec}: ${backend === 'gstreamer' ? 'hardware decoder' : 'ffmpeg (not a codec the hardware pipeline takes)'}`,
     );
   }
@@ -270,7 +271,7 @@ export class LiveSource implements VideoSource {
       spawnError ||
       lastError ||
       (code === 0 ? 'the camera ended the stream (connection closed)' : `${plan.backend} exited with code ${code}`);
-    run.reason = maskUrlPasswords(why);
+    run.reason = maskSecrets(why);
   }
 
   /** Ends a decoder: GStreamer gets SIGINT first (an unclean stop can wedge nvargus-daemon), ffmpeg SIGKILL. */

@@ -3,7 +3,7 @@ import { RuntimeFailure } from '../core/errors.js';
 import { gstFraction } from '../media/encoder.js';
 import { ffmpegPath, ffmpegPixelFormat } from '../media/image-io.js';
 import type { Platform } from '../media/platform.js';
-import { maskUrlPasswords } from '../core/log.js';
+import { maskSecrets } from '../core/secrets.js';
 import type { SourceKind } from './types.js';
 
 /**
@@ -139,7 +139,7 @@ export function ffmpegPlan(s: LiveSourceSettings, shape: OutputShape): LaunchPla
     ffmpegPixelFormat(pixelFormat),
     'pipe:1',
   ];
-  return { backend: 'ffmpeg', command: ffmpegPath(), args, frameFd: 1, describe: maskUrlPasswords(`ffmpeg ${args.join(' ')}`), pixelFormat };
+  return { backend: 'ffmpeg', command: ffmpegPath(), args, frameFd: 1, describe: maskSecrets(`ffmpeg ${args.join(' ')}`), pixelFormat };
 }
 
 /**
@@ -227,7 +227,7 @@ export function gstPlan(s: LiveSourceSettings, shape: OutputShape, plat: Platfor
     command: 'gst-launch-1.0',
     args: gstLaunchArgs(elements, s.kind === 'csi'),
     frameFd: 3,
-    describe: maskUrlPasswords(elements.join(' ! ')),
+    describe: maskSecrets(elements.join(' ! ')),
     pixelFormat: 'rgba',
   };
 }
