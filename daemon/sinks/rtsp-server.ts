@@ -203,8 +203,13 @@ class RtspClient {
     if (this.closed) return;
     // more waiting than one request, its body and one interleaved packet can be: not RTSP
     if (!this.input.push(d)) return this.refuse('400 Bad Request');
+    this.pump();
+  }
+
+  /** Handles the requests received, until none is complete or reading is paused. */
+  private pump(): void {
     for (;;) {
-      if (this.closed) return;
+      if (this.closed || this.readPaused) return;
       const item = this.input.next();
       if (!item) return;
       // the framing is lost (a negative, non-numeric or oversized Content-Length, a huge head): answer and close
@@ -241,7 +246,12 @@ class RtspClient {
     if (!this.readPaused || this.closed) return;
     clearTimeout(this.readPaused);
     this.readPaused = null;
-    this.socket.resume();
+    try {
+      this.pump();
+    } catch {
+      return this.close();
+    }
+    if (!this.readPaused) this.socket.resume();
   }
 
   /** Answers `status` and closes the connection once the answer is out. */

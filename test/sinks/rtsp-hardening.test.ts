@@ -342,7 +342,7 @@ describe('RTSP server hardening (bad requests on a real server)', () => {
     }
     const client = [...server.clients][0] as unknown as { backlog: number };
     expect(client.backlog).toBeLessThan(2 * 16 * 1024 + 64 * 1024);
-    expect(written).toBeLessThan(200 * 1024 * 1024);
+    expect(written).toBeLessThan(32 * 1024 * 1024); // the server stopped reading: only the kernel's buffers took more
     await normalClientWorks(server, stream, url);
   });
 });
