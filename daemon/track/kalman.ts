@@ -16,56 +16,51 @@ const STD_VELOCITY = 1 / 160;
 const N = 8; // state size
 const M = 4; // measurement size
 
-// dense row-major matrices, small enough (8x8, 4x4) that plain loops are the fastest thing
+// Matrices are dense, row-major Float64Arrays. The general products (F P Fᵀ, K H P) are written
+// out for the structure of F and H below instead of multiplying 8×8 matrices: the tracker runs
+// them for every track on every frame, and generic products with temporaries cost ~10x more.
 
-/** a (r×k) · b (k×c) */
-function mul(a: Float64Array, b: Float64Array, r: number, k: number, c: number): Float64Array {
-  const out = new Float64Array(r * c);
-  for (let i = 0; i < r; i++)
-    for (let l = 0; l < k; l++) {
-      const x = a[i * k + l];
-      if (x === 0) continue;
-      for (let j = 0; j < c; j++) out[i * c + j] += x * b[l * c + j];
-    }
-  return out;
-}
+// scratch space: filters run one at a time (JavaScript is single-threaded), so they can share it
+const SCRATCH4 = new Float64Array(M * M);
+const S = new Float64Array(M * M);
+const S_INV = new Float64Array(M * M);
+const GAIN = new Float64Array(N * M);
+const HP = new Float64Array(M * N);
 
-function transpose(a: Float64Array, r: number, c: number): Float64Array {
-  const out = new Float64Array(r * c);
-  for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) out[j * r + i] = a[i * c + j];
-  return out;
-}
-
-/** The inverse of an n×n matrix by Gauss–Jordan elimination with partial pivoting. */
-function invert(a: Float64Array, n: number): Float64Array {
-  const m = Float64Array.from(a);
-  const inv = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) inv[i * n + i] = 1;
-  for (let col = 0; col < n; col++) {
+/** The inverse of the 4×4 matrix `a` into `out`, by Gauss–Jordan elimination with partial pivoting. */
+function invert4(a: Float64Array, out: Float64Array): void {
+  const m = SCRATCH4;
+  m.set(a);
+  out.fill(0);
+  for (let i = 0; i < M; i++) out[i * M + i] = 1;
+  for (let col = 0; col < M; col++) {
     let pivot = col;
-    for (let r = col + 1; r < n; r++) if (Math.abs(m[r * n + col]) > Math.abs(m[pivot * n + col])) pivot = r;
-    if (m[pivot * n + col] === 0) throw new Error('kalman: singular innovation covariance');
+    for (let r = col + 1; r < M; r++) if (Math.abs(m[r * M + col]) > Math.abs(m[pivot * M + col])) pivot = r;
+    if (m[pivot * M + col] === 0) throw new Error('kalman: singular innovation covariance');
     if (pivot !== col)
-      for (let j = 0; j < n; j++) {
-        [m[col * n + j], m[pivot * n + j]] = [m[pivot * n + j], m[col * n + j]];
-        [inv[col * n + j], inv[pivot * n + j]] = [inv[pivot * n + j], inv[col * n + j]];
+      for (let j = 0; j < M; j++) {
+        let t = m[col * M + j];
+        m[col * M + j] = m[pivot * M + j];
+        m[pivot * M + j] = t;
+        t = out[col * M + j];
+        out[col * M + j] = out[pivot * M + j];
+        out[pivot * M + j] = t;
       }
-    const d = m[col * n + col];
-    for (let j = 0; j < n; j++) {
-      m[col * n + j] /= d;
-      inv[col * n + j] /= d;
+    const d = m[col * M + col];
+    for (let j = 0; j < M; j++) {
+      m[col * M + j] /= d;
+      out[col * M + j] /= d;
     }
-    for (let r = 0; r < n; r++) {
+    for (let r = 0; r < M; r++) {
       if (r === col) continue;
-      const f = m[r * n + col];
+      const f = m[r * M + col];
       if (f === 0) continue;
-      for (let j = 0; j < n; j++) {
-        m[r * n + j] -= f * m[col * n + j];
-        inv[r * n + j] -= f * inv[col * n + j];
+      for (let j = 0; j < M; j++) {
+        m[r * M + j] -= f * m[col * M + j];
+        out[r * M + j] -= f * out[col * M + j];
       }
     }
   }
-  return inv;
 }
 
 /** [x1, y1, x2, y2] → [cx, cy, a, h] */
@@ -84,7 +79,7 @@ export class BoxKalman {
   /** the state [cx, cy, a, h, vcx, vcy, va, vh] */
   readonly mean = new Float64Array(N);
   /** its covariance, 8×8 */
-  covariance = new Float64Array(N * N);
+  readonly covariance = new Float64Array(N * N);
 
   /** Starts from one detected box: position as measured, velocity 0 and very uncertain. */
   constructor(box: Box) {
@@ -113,14 +108,22 @@ export class BoxKalman {
     if (dt <= 0) return;
     const h = this.mean[3];
     const std = [STD_POSITION * h, STD_POSITION * h, 1e-2, STD_POSITION * h, STD_VELOCITY * h, STD_VELOCITY * h, 1e-5, STD_VELOCITY * h];
-    const f = new Float64Array(N * N);
-    for (let i = 0; i < N; i++) f[i * N + i] = 1;
-    for (let i = 0; i < M; i++) f[i * N + i + M] = dt;
     for (let i = 0; i < M; i++) this.mean[i] += dt * this.mean[i + M];
-    // P = F P Fᵀ + Q
-    const p = mul(mul(f, this.covariance, N, N, N), transpose(f, N, N), N, N, N);
+    // P ← F P Fᵀ + Q with F = [[I, dt·I], [0, I]] (4×4 blocks). With P = [[A, B], [Bᵀ, C]]:
+    // F P Fᵀ = [[A + dt(B + Bᵀ) + dt²C, B + dt·C], [Bᵀ + dt·C, C]]
+    const p = this.covariance;
+    for (let i = 0; i < M; i++)
+      for (let j = 0; j < M; j++) {
+        const c = p[(i + M) * N + j + M];
+        p[i * N + j] += dt * (p[i * N + j + M] + p[(i + M) * N + j]) + dt * dt * c;
+      }
+    for (let i = 0; i < M; i++)
+      for (let j = 0; j < M; j++) {
+        const c = p[(i + M) * N + j + M];
+        p[i * N + j + M] += dt * c;
+        p[(i + M) * N + j] += dt * c;
+      }
     for (let i = 0; i < N; i++) p[i * N + i] += std[i] * std[i] * dt;
-    this.covariance = p;
   }
 
   /** Corrects the state with a detected box. */
@@ -129,20 +132,33 @@ export class BoxKalman {
     const h = this.mean[3];
     const r = [STD_POSITION * h, STD_POSITION * h, 1e-1, STD_POSITION * h];
     // the measurement matrix H takes the first 4 state entries, so H P Hᵀ is P's top-left 4×4
-    // block and P Hᵀ its left 8×4 block: no need to multiply by H
-    const s = new Float64Array(M * M);
-    for (let i = 0; i < M; i++) for (let j = 0; j < M; j++) s[i * M + j] = this.covariance[i * N + j];
-    for (let i = 0; i < M; i++) s[i * M + i] += r[i] * r[i];
-    const pht = new Float64Array(N * M);
-    for (let i = 0; i < N; i++) for (let j = 0; j < M; j++) pht[i * M + j] = this.covariance[i * N + j];
-    const gain = mul(pht, invert(s, M), N, M, M); // K = P Hᵀ S⁻¹, 8×4
-    const innovation = new Float64Array(M);
-    for (let i = 0; i < M; i++) innovation[i] = z[i] - this.mean[i];
-    const dx = mul(gain, innovation, N, M, 1);
-    for (let i = 0; i < N; i++) this.mean[i] += dx[i];
-    // P = P − K S Kᵀ
-    const kskt = mul(mul(gain, s, N, M, M), transpose(gain, N, M), N, M, N);
-    for (let i = 0; i < N * N; i++) this.covariance[i] -= kskt[i];
+    // block, P Hᵀ its left 8×4 block and H P its top 4×8 block: no need to multiply by H
+    const p = this.covariance;
+    for (let i = 0; i < M; i++) for (let j = 0; j < M; j++) S[i * M + j] = p[i * N + j];
+    for (let i = 0; i < M; i++) S[i * M + i] += r[i] * r[i];
+    invert4(S, S_INV);
+    // K = P Hᵀ S⁻¹ (8×4)
+    for (let i = 0; i < N; i++)
+      for (let j = 0; j < M; j++) {
+        let sum = 0;
+        for (let l = 0; l < M; l++) sum += p[i * N + l] * S_INV[l * M + j];
+        GAIN[i * M + j] = sum;
+      }
+    // x ← x + K (z − H x)
+    const innovation = [z[0] - this.mean[0], z[1] - this.mean[1], z[2] - this.mean[2], z[3] - this.mean[3]];
+    for (let i = 0; i < N; i++) {
+      let sum = 0;
+      for (let l = 0; l < M; l++) sum += GAIN[i * M + l] * innovation[l];
+      this.mean[i] += sum;
+    }
+    // P ← P − K H P (the same as P − K S Kᵀ, since K S = P Hᵀ); H P copied first, P changes
+    HP.set(p.subarray(0, M * N));
+    for (let i = 0; i < N; i++)
+      for (let j = 0; j < N; j++) {
+        let sum = 0;
+        for (let l = 0; l < M; l++) sum += GAIN[i * M + l] * HP[l * N + j];
+        p[i * N + j] -= sum;
+      }
   }
 
   /** The box of the current state. */
