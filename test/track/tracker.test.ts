@@ -1,0 +1,175 @@
+import { describe, expect, it } from 'vitest';
+import type { Detection } from '../../daemon/core/detection.js';
+import { benchTracker } from '../../daemon/track/bench-tracker.js';
+import { Tracker, type TrackedDetection } from '../../daemon/track/tracker.js';
+
+/** a 40×80 person whose top-left corner is at (x, y) */
+const person = (x: number, y: number, score = 0.9): Detection => ({ label: 'person', class_id: 1, score, box: { x1: x, y1: y, x2: x + 40, y2: y + 80 } });
+
+/** the id given to the detection whose box starts at y (the tests tell objects apart by y) */
+const idAt = (out: TrackedDetection[], y: number) => out.find((d) => d.box.y1 === y)?.track_id;
+
+describe('Tracker', () => {
+  it('two objects crossing paths keep their ids', () => {
+    const tracker = new Tracker();
+    const ids: [number | undefined, number | undefined][] = [];
+    for (let f = 0; f < 40; f++) {
+      // A goes right, B goes left 10 px lower, 15 px per frame: they pass each other between frames
+      // 13 and 14. Matched against last frame's boxes (no prediction) each detection then overlaps
+      // the other object's box more (IoU 0.78) than its own (0.45) and the ids would swap
+      const out = tracker.update([person(15 * f, 100), person(400 - 15 * f, 110)], f);
+      ids.push([idAt(out, 100), idAt(out, 110)]);
+    }
+    expect(ids[0]).toEqual([1, 2]);
+    for (const pair of ids) expect(pair).toEqual([1, 2]);
+  });
+
+  it('an object missed for 5 frames (below maxAge) keeps its id, and is not reported meanwhile', () => {
+    const tracker = new Tracker();
+    const reported: (number | undefined)[] = [];
+    for (let f = 0; f < 30; f++) {
+      const missing = f >= 10 && f < 15;
+      const out = tracker.update(missing ? [] : [person(50 + 5 * f, 200)], f);
+      reported.push(out[0]?.track_id);
+      if (missing) expect(tracker.activeTracks().map((t) => [t.id, t.missed])).toEqual([[1, f - 9]]);
+    }
+    expect(reported.slice(0, 10)).toEqual(new Array(10).fill(1));
+    expect(reported.slice(10, 15)).toEqual(new Array(5).fill(undefined));
+    expect(reported.slice(15)).toEqual(new Array(15).fill(1));
+    expect(tracker.ended).toEqual([]);
+  });
+
+  it('a track not matched for more than maxAgeFrames ends, is listed in `ended` once, and its object comes back with a new id', () => {
+    const tracker = new Tracker({ maxAgeFrames: 5 });
+    for (let f = 0; f < 10; f++) tracker.update([person(100, 100)], f);
+    for (let f = 10; f < 15; f++) {
+      tracker.update([], f);
+      expect(tracker.ended).toEqual([]); // 1..5 frames missed: still there
+    }
+    tracker.update([], 15); // 6 frames without a match: gone
+    expect(tracker.ended.map((t) => [t.id, t.first_frame, t.last_frame, t.hits])).toEqual([[1, 0, 9, 10]]);
+    expect(tracker.activeTracks()).toEqual([]);
+    tracker.update([], 16);
+    expect(tracker.ended).toEqual([]);
+    // it comes back: a new track, tentative for 2 frames, then id 2
+    const out = [17, 18, 19].map((f) => tracker.update([person(100, 100)], f)[0]?.track_id);
+    expect(out).toEqual([undefined, undefined, 2]);
+  });
+
+  it('low-score detections during an occlusion longer than maxAge keep the track alive (second pass)', () => {
+    const tracker = new Tracker({ maxAgeFrames: 30 });
+    const reported: (number | undefined)[] = [];
+    for (let f = 0; f < 70; f++) {
+      // 0.9 for 10 frames, 0.3 (partly hidden) for 40, then 0.9 again
+      const score = f >= 10 && f < 50 ? 0.3 : 0.9;
+      reported.push(tracker.update([person(20 + 3 * f, 300, score)], f)[0]?.track_id);
+    }
+    // without the second pass the track would miss 40 frames, end, and come back as id 2
+    expect(reported).toEqual(new Array(70).fill(1));
+  });
+
+  it('low-score detections never start a track, nor revive a lost one', () => {
+    const tracker = new Tracker();
+    for (let f = 0; f < 10; f++) expect(tracker.update([person(300, 300, 0.3)], f)).toEqual([]);
+    expect(tracker.activeTracks()).toEqual([]);
+    // a confirmed track, lost for 2 frames, then only low-score detections: not brought back
+    for (let f = 10; f < 20; f++) tracker.update([person(100, 100)], f);
+    tracker.update([], 20);
+    tracker.update([], 21);
+    expect(tracker.update([person(100, 100, 0.3)], 22)).toEqual([]);
+    expect(tracker.update([person(100, 100, 0.9)], 23).map((d) => d.track_id)).toEqual([1]);
+  });
+
+  it('a one-frame (or two-frame) false positive never gets an id, and uses none up', () => {
+    const tracker = new Tracker(); // minHits 3
+    const seen = new Set<number>();
+    for (let f = 0; f < 20; f++) {
+      const dets = [person(100 + 2 * f, 100)];
+      if (f === 8) dets.push(person(600, 400)); // one frame
+      if (f === 12 || f === 13) dets.push(person(800, 400)); // two frames
+      for (const d of tracker.update(dets, f)) {
+        seen.add(d.track_id);
+        expect(d.box.y1).toBe(100);
+      }
+    }
+    expect([...seen]).toEqual([1]);
+    // the next real object gets id 2: the false positives took none
+    const ids = [20, 21, 22].map((f) => tracker.update([person(100 + 2 * f, 100), person(600, 400)], f).map((d) => d.track_id));
+    expect(ids).toEqual([[1], [1], [1, 2]]);
+  });
+
+  it('in the first minHits frames of the stream tracks are confirmed at once (ByteTrack)', () => {
+    const tracker = new Tracker();
+    expect(tracker.update([person(0, 0), person(200, 0)], 0).map((d) => d.track_id)).toEqual([1, 2]);
+    expect(tracker.update([person(0, 0), person(200, 0), person(400, 0)], 1).map((d) => d.track_id)).toEqual([1, 2, 3]);
+  });
+
+  it('ids are never reused: objects that come and go get 1, 2, 3, … in order', () => {
+    const tracker = new Tracker({ maxAgeFrames: 2 });
+    const ids: number[] = [];
+    let f = 0;
+    for (let k = 0; k < 6; k++) {
+      // the same place each time, so only the ending (not the position) can separate them
+      for (let i = 0; i < 5; i++) for (const d of tracker.update([person(100, 100)], f++)) ids.push(d.track_id);
+      for (let i = 0; i < 4; i++) tracker.update([], f++);
+    }
+    expect([...new Set(ids)]).toEqual([1, 2, 3, 4, 5, 6]);
+    // ids never go back
+    for (let i = 1; i < ids.length; i++) expect(ids[i]).toBeGreaterThanOrEqual(ids[i - 1]);
+  });
+
+  it('another class at the same place is another track', () => {
+    const tracker = new Tracker();
+    for (let f = 0; f < 5; f++) tracker.update([person(100, 100)], f);
+    const car: Detection = { label: 'car', class_id: 3, score: 0.9, box: { x1: 100, y1: 100, x2: 140, y2: 180 } };
+    expect(tracker.update([car], 5)).toEqual([]); // tentative, not track 1
+    expect(tracker.activeTracks().map((t) => [t.id, t.label, t.missed])).toEqual([[1, 'person', 1]]);
+  });
+
+  it('predict() on skipped frames moves the boxes along the velocity', () => {
+    const tracker = new Tracker();
+    const speed = 6; // px per frame
+    // the detector sees every third frame
+    for (let f = 0; f <= 60; f += 3) tracker.update([person(speed * f, 200)], f);
+    for (const skipped of [61, 62]) {
+      const boxes = tracker.predict(skipped);
+      expect(boxes).toHaveLength(1);
+      expect(boxes[0]).toMatchObject({ track_id: 1, label: 'person', class_id: 1, score: 0.9 });
+      // where the object really is, within 1 px, not a copy of frame 60's box (6 or 12 px behind)
+      expect(Math.abs(boxes[0].box.x1 - speed * skipped)).toBeLessThan(1);
+      expect(Math.abs(boxes[0].box.y1 - 200)).toBeLessThan(0.5);
+    }
+    // predict changes nothing: the next update matches as before
+    expect(tracker.update([person(speed * 63, 200)], 63).map((d) => d.track_id)).toEqual([1]);
+  });
+
+  it('predict() leaves out tentative and lost tracks', () => {
+    const tracker = new Tracker();
+    for (let f = 0; f < 5; f++) tracker.update([person(100, 100)], f);
+    tracker.update([person(100, 100), person(500, 500)], 5); // the second is tentative
+    expect(tracker.predict(6).map((b) => b.track_id)).toEqual([1]);
+    tracker.update([], 7); // track 1 lost
+    expect(tracker.predict(8)).toEqual([]);
+  });
+
+  it('activeTracks reports score, top score, hits, age and frames', () => {
+    const tracker = new Tracker();
+    const scores = [0.6, 0.95, 0.7, 0.4];
+    scores.forEach((s, f) => tracker.update([person(100, 100, s)], 10 + f));
+    const [t] = tracker.activeTracks();
+    expect(t).toMatchObject({ id: 1, label: 'person', class_id: 1, score: 0.4, top_score: 0.95, hits: 4, age: 3, first_frame: 10, last_frame: 13, missed: 0 });
+    expect(t.box.x1).toBeCloseTo(100, 3);
+  });
+
+  it('fromSeconds: maxAgeFrames from seconds and fps', () => {
+    expect(Tracker.fromSeconds(2, 15).options).toMatchObject({ maxAgeFrames: 30, matchIou: 0.3, highScore: 0.5, lowScore: 0.1, minHits: 3 });
+    expect(Tracker.fromSeconds(1.5, 25, { minHits: 2 }).options).toMatchObject({ maxAgeFrames: 38, minHits: 2 });
+    expect(() => Tracker.fromSeconds(1, 0)).toThrow(/fps/);
+  });
+
+  it('benchTracker returns a mean time per update (no assertion on its size)', () => {
+    const ms = benchTracker(10, 20);
+    expect(Number.isFinite(ms)).toBe(true);
+    expect(ms).toBeGreaterThan(0);
+  });
+});
