@@ -1,3 +1,4 @@
+import { DEFAULT_TRACK } from '../config/config-schema.js';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -212,6 +213,8 @@ export async function pipelined(ctx: BenchContext, seconds: number, cameras: num
           source: ctx.input,
           loop: true,
           detect: { threshold: ctx.options.threshold, nms_iou: ctx.options.nmsIou, classes: ctx.options.classes, interval: ctx.interval, top_k: ctx.options.topK },
+          // as the daemon runs a camera: tracked
+          track: DEFAULT_TRACK,
           publishAll: true,
           sink: (video) => {
             const w = new Mp4Writer(join(ctx.dir, `bench${c}.mp4`), { width: video.width, height: video.height, fps: video.fpsRational, pixelFormat: video.pixelFormat, timescale: video.timescale, preset: ctx.preset });

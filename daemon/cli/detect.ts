@@ -1,3 +1,4 @@
+import { DEFAULT_TRACK } from '../config/config-schema.js';
 import { createWriteStream, existsSync, openSync, statSync, type WriteStream } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { drawBoxes } from '../detect/detections.js';
@@ -13,7 +14,7 @@ import { silentLogger } from '../core/log.js';
 import { parseCommandArgs, type Command } from './args.js';
 import { numberOption, openModelFromArgs } from './model-options.js';
 
-const HELP = `Usage: trt-detect detect -m MODEL -i INPUT [-o OUT] [--json FILE] [-c FILE] [--threshold T]
+const HELP = `Usage: trt-detect detect -m MODEL -i INPUT [-o OUT] [--json FILE] [-c FILE] [--threshold T] [--no-track]
 
 One-shot detection on an image, a directory of images, or a video file.
 
@@ -24,8 +25,11 @@ Options:
                         a directory for a directory input
                         (default: <input name>.detected.<ext> / <input>-detected/ in the current directory)
   --json FILE           one JSON line per image or frame, in the MQTT detection-message shape;
-                        with detect.interval N (-c), the frames between inferences carry the
-                        last inferred frame's detections (the boxes drawn on them), inference_ms 0
+                        on a video every detection has a track_id (objects are tracked as a
+                        camera's are, a new one is reported from its 3rd detector frame on); with
+                        detect.interval N (-c), the frames between inferences carry the tracks'
+                        predicted boxes (drawn on them), inference_ms 0
+  --no-track            a video's frames one at a time: every detection, no track_id
   -c, --config FILE     use this config's model and detect sections
   --threshold T         score threshold (default: detect.threshold, 0.4)
   -h, --help            this help
@@ -82,7 +86,15 @@ async function detectImage(detector: Detector, options: DetectOptions, input: st
   return message;
 }
 
-async function detectVideo(detector: Detector, options: DetectOptions, interval: number, input: string, output: string, json: JsonLines): Promise<number> {
+async function detectVideo(
+  detector: Detector,
+  options: DetectOptions,
+  interval: number,
+  input: string,
+  output: string,
+  json: JsonLines,
+  track: boolean,
+): Promise<number> {
   let writer: Mp4Writer | null = null;
   let frames = 0;
   let detections = 0;
@@ -100,6 +112,7 @@ async function detectVideo(detector: Detector, options: DetectOptions, interval:
         top_k: options.topK,
         drop_group_boxes: options.dropGroupBoxes ?? true,
       },
+      track: track ? DEFAULT_TRACK : null,
       publishAll: true,
       publishCarried: true,
       sink: (video) => {
@@ -178,6 +191,7 @@ export const detectCommand: Command = async (argv) => {
     json: { type: 'string' },
     config: { type: 'string', short: 'c' },
     threshold: { type: 'string' },
+    'no-track': { type: 'boolean' },
   });
   if (values.help) {
     process.stdout.write(HELP);
@@ -222,7 +236,7 @@ export const detectCommand: Command = async (argv) => {
       const m = await detectImage(detector, options, input, target.out, json);
       process.stdout.write(`${summary(basename(input), m)} -> ${target.out}\n`);
     } else {
-      await detectVideo(detector, options, interval, input, target.out, json);
+      await detectVideo(detector, options, interval, input, target.out, json, !values['no-track']);
     }
   } finally {
     await json.close();

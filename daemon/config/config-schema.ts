@@ -1,5 +1,6 @@
 import { DEFAULT_MEDIA_NICE } from '../media/media-process.js';
 import { DEFAULT_CRF, DEFAULT_PRESET, X264_PRESETS } from '../media/x264.js';
+import type { TrackSettings } from './types.js';
 import type { ArraySchema, BooleanSchema, EnumSchema, NumberSchema, ObjectSchema, Schema, StringSchema } from './schema.js';
 
 /**
@@ -37,6 +38,9 @@ export const DEFAULT_MODEL_INPUT: { color: 'rgb' | 'bgr'; mean: [number, number,
   std: [0.5, 0.5, 0.5],
   resize: 'stretch',
 };
+
+/** cameras.<name>.track's defaults (also what `detect` tracks a video with). */
+export const DEFAULT_TRACK: TrackSettings = { enabled: true, max_age_seconds: 1, min_hits: 3, match_iou: 0.3 };
 
 export const MODEL_EXTENSIONS = ['.onnx', '.engine', '.plan', '.trt'];
 
@@ -150,6 +154,12 @@ const cameraSchema = obj(
       crf: int(DEFAULT_CRF, { min: 0, max: 51 }),
     }),
     rtsp_out: bool(false),
+    track: obj({
+      enabled: bool(DEFAULT_TRACK.enabled),
+      max_age_seconds: num(DEFAULT_TRACK.max_age_seconds, { above: 0, max: 600 }),
+      min_hits: int(DEFAULT_TRACK.min_hits, { min: 1, max: 100 }),
+      match_iou: num(DEFAULT_TRACK.match_iou, { above: 0, max: 1 }),
+    }),
   },
   { url: 'source', uri: 'source', input: 'source', rtsp: 'source', recording: 'record', record_path: 'record' },
 );

@@ -46,6 +46,18 @@ export interface CameraConfig {
   effective_detect: DetectSettings;
   record: RecordConfig;
   rtsp_out: boolean;
+  track: TrackSettings;
+}
+
+/** `cameras.<name>.track`: multi-object tracking of the camera's detections. */
+export interface TrackSettings {
+  enabled: boolean;
+  /** a track not seen for this long ends */
+  max_age_seconds: number;
+  /** detector frames in a row before a new object gets its id and is reported */
+  min_hits: number;
+  /** minimum IoU between a track's predicted box and a detection to match */
+  match_iou: number;
 }
 
 export interface ModelConfig {

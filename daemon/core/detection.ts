@@ -4,4 +4,6 @@ export interface Detection {
   class_id: number;
   score: number;
   box: { x1: number; y1: number; x2: number; y2: number };
+  /** stable per camera while the object is tracked (cameras.<name>.track) */
+  track_id?: number;
 }

@@ -34,7 +34,11 @@ export function detectOptions(d: DetectFields, info: Pick<ModelInfo, 'labels' | 
 
 /** What the addon's draw() needs: one box and its caption per detection. */
 export function drawBoxes(detections: Detection[]) {
-  return detections.map((d) => ({ ...d.box, classId: d.class_id, text: `${d.label} ${d.score.toFixed(2)}` }));
+  return detections.map((d) => ({
+    ...d.box,
+    classId: d.class_id,
+    text: `${d.track_id !== undefined ? `#${d.track_id} ` : ''}${d.label} ${d.score.toFixed(2)}`,
+  }));
 }
 
 /**

@@ -190,6 +190,7 @@ export class Daemon {
         stall_timeout_seconds: cam.stall_timeout_seconds,
       },
       detect: cam.effective_detect,
+      track: cam.track.enabled ? cam.track : null,
       publishAll: this.config.mqtt.publish === 'all_frames',
       sinkFailure: 'continue',
       capture: (frame) => this.calibration.offer(name, frame),

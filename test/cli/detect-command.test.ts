@@ -18,7 +18,7 @@ beforeAll(() => {
 interface Line {
   frame: number;
   inference_ms: number;
-  detections: Array<{ label: string; class_id: number; score: number }>;
+  detections: Array<{ label: string; class_id: number; score: number; box: { x1: number; y1: number; x2: number; y2: number }; track_id?: number }>;
 }
 const jsonLines = (file: string): Line[] =>
   readFileSync(file, 'utf8')
@@ -132,7 +132,7 @@ describe('detect -c', () => {
     expect(check.stderr).toMatch(/cameras: no cameras configured/);
   });
 
-  it('with detect.interval 2 writes one JSON line per frame; frames in between carry the boxes drawn on them', async () => {
+  it("with detect.interval 2 writes one JSON line per frame; frames in between carry the tracks' predicted boxes", async () => {
     const cfg = join(dir, 'interval.yaml');
     writeFileSync(cfg, `model:\n  path: ${MODEL}\ndetect:\n  interval: 2\n`);
     const json = join(dir, 'interval.jsonl');
@@ -142,13 +142,25 @@ describe('detect -c', () => {
     const lines = jsonLines(json);
     expect(lines.map((l) => l.frame)).toEqual(Array.from({ length: 20 }, (_, i) => i));
     expect(probeFrames(out).count).toBe(20);
+    const ids = (l: (typeof lines)[number]) => l.detections.map((d) => d.track_id).sort();
+    let moved = 0;
     for (const l of lines) {
+      for (const d of l.detections) expect(Number.isInteger(d.track_id), `frame ${l.frame}`).toBe(true);
       if (l.frame % 3 === 0) expect(l.inference_ms).toBeGreaterThan(0);
       else {
+        // the tracks of the inference before, at their predicted place (not a copy of its boxes)
+        const before = lines[l.frame - (l.frame % 3)];
         expect(l.inference_ms).toBe(0);
-        expect(l.detections).toEqual(lines[l.frame - (l.frame % 3)].detections);
+        expect(ids(l)).toEqual(ids(before));
+        for (const d of l.detections) {
+          const b = before.detections.find((x) => x.track_id === d.track_id)!;
+          expect(d.label).toBe(b.label);
+          if (d.box.x1 !== b.box.x1 || d.box.y1 !== b.box.y1) moved++;
+        }
       }
     }
+    // the sample's vehicles move: predicted boxes move with them
+    expect(moved).toBeGreaterThan(0);
   });
 });
 

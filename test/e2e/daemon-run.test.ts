@@ -43,7 +43,7 @@ type Message = {
   width: number;
   height: number;
   inference_ms: number;
-  detections: Array<{ label: string; class_id: number; score: number; box: { x1: number; y1: number; x2: number; y2: number } }>;
+  detections: Array<{ label: string; class_id: number; score: number; box: { x1: number; y1: number; x2: number; y2: number }; track_id?: number }>;
 };
 
 function validateMessage(m: Message, labels: string[]): void {
@@ -53,7 +53,8 @@ function validateMessage(m: Message, labels: string[]): void {
   expect(new Date(m.timestamp).toISOString()).toBe(m.timestamp);
   expect(m.inference_ms).toBeGreaterThan(0);
   for (const d of m.detections) {
-    expect(Object.keys(d).sort()).toEqual(['box', 'class_id', 'label', 'score']);
+    expect(Object.keys(d).sort()).toEqual(['box', 'class_id', 'label', 'score', 'track_id']);
+    expect(Number.isInteger(d.track_id) && d.track_id! >= 1).toBe(true);
     expect(d.label).toBe(labels[d.class_id]);
     expect(d.label.toLowerCase()).not.toBe('background');
     expect(d.score).toBeGreaterThanOrEqual(0.4);

@@ -88,7 +88,11 @@ describe.skipIf(!!skipReason)('the default camera model on real footage (detect 
     const photos = join(dir, 'photos');
     mkdirSync(photos);
     for (const name of Object.keys(fixture.photos)) symlinkSync(join(DATA, name), join(photos, name));
-    const clip = await runCli(['detect', '-c', 'config/config.yaml', '-i', CLIP, '-o', join(dir, 'vtest.mp4'), '--json', join(dir, 'vtest.jsonl')], { timeoutMs: 180_000 });
+    // the detector's own quality, frame by frame: tracking (on by default) reports a new object
+    // from its third detector frame on, which an annotation of single frames would count as misses
+    const clip = await runCli(['detect', '-c', 'config/config.yaml', '-i', CLIP, '-o', join(dir, 'vtest.mp4'), '--json', join(dir, 'vtest.jsonl'), '--no-track'], {
+      timeoutMs: 180_000,
+    });
     expect(clip.code, clip.stderr).toBe(0);
     const stills = await runCli(['detect', '-c', 'config/config.yaml', '-i', photos, '-o', join(dir, 'out'), '--json', join(dir, 'photos.jsonl')]);
     expect(stills.code, stills.stderr).toBe(0);
