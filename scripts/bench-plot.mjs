@@ -196,7 +196,7 @@ export function lineChart({ title, series, xLabel, yLabel, hlines = [], shade = 
 // ---------------------------------------------------------------------------------------------
 // The report
 
-const STAGES = ['decode', 'preprocess', 'inference', 'postprocess', 'draw', 'encode', 'publish'];
+const STAGES = ['decode', 'preprocess', 'inference', 'postprocess', 'track', 'draw', 'encode', 'publish'];
 const RSS_LIMIT_MB = 350;
 /** "flat": the last whole minute's RSS peak at most this fraction above the first's */
 const PEAK_RISE = 0.05;

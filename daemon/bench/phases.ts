@@ -28,7 +28,7 @@ import { RssSampler, type RssSample, type RssTrend } from './rss-sampler.js';
  * classic one-frame-at-a-time loop. Every phase discards a warm-up before it measures.
  */
 
-export const STAGES = ['decode', 'preprocess', 'inference', 'postprocess', 'draw', 'encode', 'publish'] as const;
+export const STAGES = ['decode', 'preprocess', 'inference', 'postprocess', 'track', 'draw', 'encode', 'publish'] as const;
 export type StageName = (typeof STAGES)[number];
 export type StageTimings = Record<StageName, LatencyStats>;
 

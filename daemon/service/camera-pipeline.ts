@@ -341,7 +341,11 @@ export class CameraPipeline {
       for (let w = await q2.pop(); w; w = await q2.pop()) {
         const { frame } = w;
         try {
-          if (this.spec.track) w.detections = this.track(w, src);
+          if (this.spec.track) {
+            const t = performance.now();
+            w.detections = this.track(w, src);
+            this.timings.track.add(performance.now() - t);
+          }
           this.frames++;
           this.fps.tick();
           if ((w.inferred || this.spec.publishCarried) && (this.spec.publishAll || w.detections.length > 0)) {

@@ -100,6 +100,8 @@ export function stageTimings() {
     preprocess: new LatencyStats(),
     inference: new LatencyStats(),
     postprocess: new LatencyStats(),
+    /** the tracker's update or prediction for a frame (cameras.<name>.track) */
+    track: new LatencyStats(),
     draw: new LatencyStats(),
     encode: new LatencyStats(),
     publish: new LatencyStats(),
