@@ -2,44 +2,19 @@
  * The RTSP server against the requests of a security review: each test sends the exact bad input
  * to a real server on a loopback port, then checks that the server still serves a normal client.
  */
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
-import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { AnnexBParser, type AccessUnit } from '../../daemon/media/h264.js';
+import type { AccessUnit } from '../../daemon/media/h264.js';
 import { RtspServer, type RtspServerOptions, type RtspStream } from '../../daemon/sinks/rtsp-server.js';
 import { tempDir } from '../support/videos.js';
+import { testAccessUnits } from '../support/h264-units.js';
 
 const { dir, cleanup } = tempDir('rtsp-hardening');
 afterAll(cleanup);
 
-const aus: AccessUnit[] = [];
+let aus: AccessUnit[] = [];
 beforeAll(() => {
-  const file = join(dir, 'es.h264');
-  execFileSync('ffmpeg', [
-    '-v',
-    'error',
-    '-f',
-    'lavfi',
-    '-i',
-    'testsrc2=size=320x240:rate=10',
-    '-frames:v',
-    '20',
-    '-c:v',
-    'libx264',
-    '-g',
-    '10',
-    '-bf',
-    '0',
-    '-f',
-    'h264',
-    '-y',
-    file,
-  ]);
-  const p = new AnnexBParser((au) => aus.push(au));
-  p.push(readFileSync(file));
-  p.flush();
+  aus = testAccessUnits(dir);
 });
 
 /** Anything that escapes into the event loop fails the test that caused it. */

@@ -2,50 +2,19 @@
  * The RTSP server seen byte by byte by a raw TCP client: the RTSP replies, then the interleaved
  * RTP packets (RFC 3550 header, RFC 6184 single NAL units and FU-A fragments).
  */
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { createSocket } from 'node:dgram';
 import { connect, type Socket } from 'node:net';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { AnnexBParser, NAL, type AccessUnit } from '../../daemon/media/h264.js';
+import { NAL, type AccessUnit } from '../../daemon/media/h264.js';
 import { RtspServer } from '../../daemon/sinks/rtsp-server.js';
 import { tempDir } from '../support/videos.js';
+import { testAccessUnits } from '../support/h264-units.js';
 
 const { dir, cleanup } = tempDir('rtsp-proto');
 afterAll(cleanup);
 
 /** Real encoder output: 20 access units of a 320x240 test pattern, a keyframe every 10. */
-function accessUnits(): AccessUnit[] {
-  const file = join(dir, 'es.h264');
-  execFileSync('ffmpeg', [
-    '-v',
-    'error',
-    '-f',
-    'lavfi',
-    '-i',
-    'testsrc2=size=320x240:rate=10',
-    '-frames:v',
-    '20',
-    '-c:v',
-    'libx264',
-    '-g',
-    '10',
-    '-bf',
-    '0',
-    '-x264-params',
-    'aud=1',
-    '-f',
-    'h264',
-    '-y',
-    file,
-  ]);
-  const aus: AccessUnit[] = [];
-  const p = new AnnexBParser((au) => aus.push(au));
-  p.push(readFileSync(file));
-  p.flush();
-  return aus;
-}
+const accessUnits = (): AccessUnit[] => testAccessUnits(dir, { aud: true });
 
 /** A UDP socket bound to an even loopback port. */
 async function evenPortSocket(): Promise<ReturnType<typeof createSocket>> {
