@@ -2,7 +2,8 @@ import { existsSync, promises as fsp, statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { RuntimeFailure, errorMessage } from '../core/errors.js';
 import { listImages } from '../media/image-io.js';
-import type { Box, GroundTruthBox, GroundTruthImage } from './map.js';
+import type { Box } from '../core/box.js';
+import type { GroundTruthBox, GroundTruthImage } from './map.js';
 
 /**
  * KITTI object labels: one `.txt` per image, one object a line,

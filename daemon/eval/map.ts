@@ -1,3 +1,5 @@
+import { fractionInside, iou as iouOf, type Box } from '../core/box.js';
+
 /**
  * Mean average precision (VOC 2010+ all-point interpolation). Pure functions, no I/O.
  *
@@ -11,13 +13,6 @@
  *  4. else false positive (this includes a second detection on an already matched box).
  * Difficult boxes never count as ground truth (missing them is not a false negative).
  */
-
-export interface Box {
-  x1: number;
-  y1: number;
-  x2: number;
-  y2: number;
-}
 
 export interface GroundTruthBox {
   label: string;
@@ -65,28 +60,6 @@ export interface MapResult {
   ap: Record<string, number | null>;
   classes: Record<string, ClassResult>;
   iou: number;
-}
-
-export function area(b: Box): number {
-  return Math.max(0, b.x2 - b.x1) * Math.max(0, b.y2 - b.y1);
-}
-
-export function intersection(a: Box, b: Box): number {
-  const w = Math.min(a.x2, b.x2) - Math.max(a.x1, b.x1);
-  const h = Math.min(a.y2, b.y2) - Math.max(a.y1, b.y1);
-  return w > 0 && h > 0 ? w * h : 0;
-}
-
-export function iouOf(a: Box, b: Box): number {
-  const inter = intersection(a, b);
-  if (inter === 0) return 0;
-  return inter / (area(a) + area(b) - inter);
-}
-
-/** Share of `b`'s area that lies inside `region` (0 for an empty box). */
-export function fractionInside(b: Box, region: Box): number {
-  const a = area(b);
-  return a > 0 ? intersection(b, region) / a : 0;
 }
 
 /**

@@ -5,9 +5,8 @@
  * The noise is proportional to the box's height (ByteTrack's weights), so a near, large object may
  * move more pixels per frame than a far, small one before it stops matching its prediction.
  */
-import type { Detection } from '../core/detection.js';
 
-export type Box = Detection['box'];
+import type { Box } from '../core/box.js';
 
 // ByteTrack's (and DeepSORT's) weights: position noise 1/20 of the height, velocity noise 1/160
 const STD_POSITION = 1 / 20;

@@ -4,15 +4,14 @@
  * truth and tracker output per frame. A ground-truth box and a hypothesis box may only correspond
  * at IoU >= 0.5.
  */
-import type { Detection } from '../core/detection.js';
 import { assign } from './hungarian.js';
-import { iou } from './iou.js';
+import { iou, type Box } from '../core/box.js';
 
 /** One box of one object (ground truth) or track (hypothesis) in one frame. */
 export interface MotBox {
   frame: number;
   id: number;
-  box: Detection['box'];
+  box: Box;
 }
 
 export interface MotMetrics {

@@ -7,8 +7,9 @@
  */
 import type { Detection } from '../core/detection.js';
 import { assign } from './hungarian.js';
-import { iou } from './iou.js';
-import { BoxKalman, type Box } from './kalman.js';
+import { iou } from '../core/box.js';
+import { BoxKalman } from './kalman.js';
+import type { Box } from '../core/box.js';
 
 export interface TrackerOptions {
   /** the least IoU between a track's predicted box and a detection for them to be matched */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { averagePrecision, computeMap, fractionInside, iouOf, type DetectionImage, type GroundTruthImage } from '../../daemon/eval/map.js';
+import { averagePrecision, computeMap, type DetectionImage, type GroundTruthImage } from '../../daemon/eval/map.js';
+import { fractionInside, iou as iouOf } from '../../daemon/core/box.js';
 
 const box = (x1: number, y1: number, x2: number, y2: number) => ({ x1, y1, x2, y2 });
 const A = box(0, 0, 10, 10);

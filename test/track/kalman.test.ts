@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { BoxKalman, type Box } from '../../daemon/track/kalman.js';
+import { BoxKalman } from '../../daemon/track/kalman.js';
+import type { Box } from '../../daemon/core/box.js';
 
 /** a 40×80 box whose top-left corner moves by (vx, vy) pixels per frame */
 const boxAt = (t: number, vx = 6, vy = -2): Box => ({ x1: 100 + vx * t, y1: 300 + vy * t, x2: 140 + vx * t, y2: 380 + vy * t });
