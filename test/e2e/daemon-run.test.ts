@@ -1,3 +1,4 @@
+import type { DetectionMessage } from '../../daemon/sinks/detection-message.js';
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -35,18 +36,7 @@ rtsp_server: {enabled: false}
   return file;
 }
 
-type Message = {
-  camera: string;
-  frame: number;
-  pts: number;
-  timestamp: string;
-  width: number;
-  height: number;
-  inference_ms: number;
-  detections: Array<{ label: string; class_id: number; score: number; box: { x1: number; y1: number; x2: number; y2: number }; track_id?: number }>;
-};
-
-function validateMessage(m: Message, labels: string[]): void {
+function validateMessage(m: DetectionMessage, labels: string[]): void {
   expect(Object.keys(m).sort()).toEqual(['camera', 'detections', 'frame', 'height', 'inference_ms', 'pts', 'timestamp', 'width'].sort());
   expect(Number.isInteger(m.frame) && m.frame >= 0).toBe(true);
   expect(typeof m.pts).toBe('number');
@@ -109,7 +99,7 @@ describe('trt-detect run on a video file with a real mosquitto', () => {
     expect(sub.messages.some((m) => m.topic === 'e2e/stats')).toBe(true);
 
     // detections: the documented shape, and the same as detect --json for the same frames
-    const published = sub.messages.filter((m) => m.topic === 'e2e/cam/detections').map((m) => JSON.parse(m.payload) as Message);
+    const published = sub.messages.filter((m) => m.topic === 'e2e/cam/detections').map((m) => JSON.parse(m.payload) as DetectionMessage);
     expect(published.length).toBeGreaterThan(FRAMES / 2);
     published.forEach((m) => validateMessage(m, labels));
     const jsonFile = join(dir, 'detect.jsonl');
@@ -118,7 +108,7 @@ describe('trt-detect run on a video file with a real mosquitto', () => {
     const lines = readFileSync(jsonFile, 'utf8')
       .trim()
       .split('\n')
-      .map((l) => JSON.parse(l) as Message);
+      .map((l) => JSON.parse(l) as DetectionMessage);
     expect(lines.length).toBe(FRAMES);
     expect(lines.map((l) => l.frame)).toEqual([...Array(FRAMES).keys()]);
     expect(probeFrames(join(dir, 'detect.mp4')).count).toBe(FRAMES);
