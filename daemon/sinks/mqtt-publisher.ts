@@ -4,6 +4,7 @@ import type { CameraStatus } from '../core/status.js';
 import type { Logger } from '../core/log.js';
 import { maskSecrets } from '../core/secrets.js';
 import type { DetectionMessage } from './detection-message.js';
+import type { EventSink, ObjectEvent } from '../events/types.js';
 
 export interface MqttPublisherOptions {
   url: string;
@@ -35,7 +36,7 @@ export interface MqttStats {
 
 interface Pending {
   topic: string;
-  payload: string;
+  payload: string | Buffer;
 }
 
 /** Above this many bytes waiting in the socket the broker is treated as slow and messages queue here. */
@@ -48,13 +49,18 @@ const SOCKET_HIGH_WATER = 4 * 1024 * 1024;
  * (retained) while connected, with a retained `offline` Last Will; the latest status of every
  * camera is re-published after a reconnect.
  */
-export class MqttPublisher {
+export class MqttPublisher implements EventSink {
   private readonly queue: Pending[] = [];
   private readonly cameraStatus = new Map<string, string>();
+  /** retained state other than camera status (counts, snapshots, discovery): the latest per topic */
+  private readonly retained = new Map<string, string | Buffer>();
+  /** retained topics not yet sent since they changed (or since the last reconnect) */
+  private readonly retainedDirty = new Set<string>();
   private counters = { dropped: 0, published: 0, reconnects: 0 };
   private closing = false;
   private everConnected = false;
   private outage = false;
+  private awaitingDrain = false;
 
   private constructor(
     private readonly client: MqttClient,
@@ -166,6 +172,8 @@ export class MqttPublisher {
     }
     this.send(`${this.opts.topicPrefix}/status`, 'online', true, 1);
     for (const [camera, payload] of this.cameraStatus) this.send(this.cameraTopic(camera, 'status'), payload, this.retainStatus, 1);
+    for (const topic of this.retained.keys()) this.retainedDirty.add(topic);
+    this.awaitingDrain = false; // a new socket: the old one's drain never comes
     this.flush();
   }
 
@@ -183,14 +191,14 @@ export class MqttPublisher {
     return pending < SOCKET_HIGH_WATER;
   }
 
-  private send(topic: string, payload: string, retain: boolean, qos: 0 | 1 | 2): void {
+  private send(topic: string, payload: string | Buffer, retain: boolean, qos: 0 | 1 | 2): void {
     this.client.publish(topic, payload, { qos, retain }, (err) => {
       if (err && !this.closing) this.opts.logger?.debug({ topic, error: errorMessage(err) }, 'mqtt publish failed');
     });
     this.counters.published += 1;
   }
 
-  private enqueue(topic: string, payload: string): void {
+  private enqueue(topic: string, payload: string | Buffer): void {
     if (this.queue.length === 0 && this.writable()) {
       this.send(topic, payload, false, this.opts.qos);
       return;
@@ -208,14 +216,27 @@ export class MqttPublisher {
   }
 
   private flush(): void {
+    for (const topic of this.retainedDirty) {
+      if (!this.writable()) break;
+      this.retainedDirty.delete(topic);
+      const payload = this.retained.get(topic) ?? '';
+      if (payload.length === 0) this.retained.delete(topic);
+      this.send(topic, payload, true, 1);
+    }
     while (this.queue.length > 0 && this.writable()) {
       const next = this.queue.shift() as Pending;
       this.send(next.topic, next.payload, false, this.opts.qos);
     }
-    if (this.queue.length > 0 && this.client.connected && !this.closing) {
-      // the socket is congested: try again when it drains
+    if ((this.queue.length > 0 || this.retainedDirty.size > 0) && this.client.connected && !this.closing && !this.awaitingDrain) {
+      // the socket is congested: try again when it drains (one listener, however often we get here)
       const stream = this.client.stream as NodeJS.WritableStream | undefined;
-      stream?.once?.('drain', () => this.flush());
+      if (stream?.once) {
+        this.awaitingDrain = true;
+        stream.once('drain', () => {
+          this.awaitingDrain = false;
+          this.flush();
+        });
+      }
     }
   }
 
@@ -240,6 +261,28 @@ export class MqttPublisher {
       if (this.writable()) this.send(this.cameraTopic(camera, 'status'), '', true, 1);
     }
     this.cameraStatus.clear();
+  }
+
+  /** An object event on `P/events` (not retained; queued like detections). */
+  event(ev: ObjectEvent): void {
+    this.enqueue(`${this.opts.topicPrefix}/events`, JSON.stringify(ev));
+  }
+
+  /** The latest best snapshot of a `label` object on `P/<camera>/<label>/snapshot` (retained JPEG bytes). */
+  snapshot(camera: string, _objectId: string, label: string, jpeg: Buffer, _path?: string | null): void {
+    this.publishRetained(this.cameraTopic(camera, `${label}/snapshot`), jpeg);
+  }
+
+  /**
+   * Retained state under the full `topic` (counts, snapshots, Home Assistant discovery): the
+   * latest payload per topic is kept, published when the broker can take it and again after every
+   * reconnect, never dropped (a payload replaced before it went out is not sent). An empty
+   * payload deletes the broker's retained message and forgets the topic.
+   */
+  publishRetained(topic: string, payload: string | Buffer): void {
+    this.retained.set(topic, payload);
+    this.retainedDirty.add(topic);
+    this.flush();
   }
 
   publishStats(stats: unknown): void {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MqttPublisher, type MqttPublisherOptions } from '../../daemon/sinks/mqtt-publisher.js';
 import type { DetectionMessage } from '../../daemon/sinks/detection-message.js';
+import type { ObjectEvent, TrackedObject } from '../../daemon/events/types.js';
 import { ROOT } from '../support/cli.js';
 import { collectMessages, freePort, startMosquitto, until, type Collector, type Mosquitto } from '../support/mosquitto.js';
 
@@ -120,5 +121,54 @@ describe('MqttPublisher against a real mosquitto', () => {
     await expect(MqttPublisher.connect({ url: `mqtt://127.0.0.1:${port}`, topicPrefix: 't', qos: 0, queueLimit: 1 }, 3000)).rejects.toThrow(
       new RegExp(`^mqtt: cannot connect to mqtt://127\\.0\\.0\\.1:${port} \\(.*\\) \\(check mqtt\\.url and that the broker is running\\)$`),
     );
+  });
+
+  it('publishes object events (not retained), snapshots and other retained state, again after a reconnect; an empty payload clears', async () => {
+    const b = await broker(); // no persistence: a restart loses the retained messages
+    const p = await publisher(b.url);
+    const obj: TrackedObject = {
+      id: '1764784920.123-abcdef',
+      camera: 'cam',
+      label: 'vehicle',
+      track_id: 3,
+      score: 0.8,
+      top_score: 0.9,
+      box: { x1: 1, y1: 2, x2: 30, y2: 40 },
+      area: 1102,
+      start_time: 1764784920.123,
+      end_time: null,
+      current_zones: [],
+      entered_zones: [],
+      stationary: false,
+      loitering: false,
+      has_snapshot: false,
+      frame_time: 1764784920.123,
+    };
+    const ev: ObjectEvent = { type: 'new', before: obj, after: obj };
+    const sub = await collector(b.url, 't/#');
+    p.event(ev);
+    const jpeg = Buffer.from([0xff, 0xd8, 0xff, 0x00, 0x80, 0xff, 0xd9]);
+    p.snapshot('cam', obj.id, 'vehicle', jpeg, null);
+    p.publishRetained('t/cam/vehicle', '1');
+    p.publishRetained('t/cam/gone', '1');
+    await sub.waitFor((ms) => ms.some((m) => m.topic === 't/cam/gone'), 3000);
+    const got = sub.messages.find((m) => m.topic === 't/events');
+    expect(got?.retain).toBe(false);
+    expect(JSON.parse(got?.payload ?? '')).toEqual(ev);
+    expect(sub.messages.find((m) => m.topic === 't/cam/vehicle/snapshot')?.bytes.equals(jpeg)).toBe(true);
+    p.publishRetained('t/cam/gone', '');
+    p.publishRetained('t/cam/vehicle', '2');
+    await sub.waitFor((ms) => ms.some((m) => m.topic === 't/cam/vehicle' && m.payload === '2'), 3000);
+    // the broker lost its retained messages (restarted without them): the publisher sends them again
+    await b.restart(async () => {
+      await until(() => !p.stats.connected, 5000, 'publisher notices the outage');
+    });
+    await until(() => p.stats.connected, 10000, 'reconnected');
+    const late = await collector(b.url, 't/#');
+    await late.waitFor((ms) => ms.some((m) => m.topic === 't/cam/vehicle') && ms.some((m) => m.topic === 't/cam/vehicle/snapshot'), 5000);
+    expect(late.messages.find((m) => m.topic === 't/cam/vehicle')).toMatchObject({ payload: '2', retain: true });
+    expect(late.messages.find((m) => m.topic === 't/cam/vehicle/snapshot')?.bytes.equals(jpeg)).toBe(true);
+    expect(late.messages.some((m) => m.topic === 't/cam/gone')).toBe(false);
+    expect(late.messages.some((m) => m.topic === 't/events')).toBe(false);
   });
 });

@@ -128,7 +128,10 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
 
 export interface CollectedMessage {
   topic: string;
+  /** the payload as UTF-8 text */
   payload: string;
+  /** the payload's bytes (JPEG snapshots); not enumerable, so failure messages stay readable */
+  bytes: Buffer;
   retain: boolean;
 }
 
@@ -160,7 +163,9 @@ export async function collectMessages(url: string, topicFilter: string, opts: Co
   const waiters = new Set<() => void>();
   client.on('error', () => undefined); // reconnects on its own; tests assert on messages
   client.on('message', (topic, payload, packet) => {
-    messages.push({ topic, payload: payload.toString('utf8'), retain: packet.retain });
+    const m = { topic, payload: payload.toString('utf8'), retain: packet.retain } as CollectedMessage;
+    Object.defineProperty(m, 'bytes', { value: payload, enumerable: false });
+    messages.push(m);
     for (const check of [...waiters]) check();
   });
   try {
