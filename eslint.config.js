@@ -37,4 +37,10 @@ export default tseslint.config(
     ...tseslint.configs.disableTypeChecked,
     languageOptions: { globals: { module: 'writable', require: 'readonly', process: 'readonly', console: 'readonly' } },
   },
+  {
+    // CommonJS files loaded with require() (the stand-in addon of the service tests)
+    files: ['**/*.cjs'],
+    languageOptions: { globals: { Buffer: 'readonly', setTimeout: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
 );

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { UserError, errorMessage } from '../core/errors.js';
 import type { Command } from './args.js';
+import { holdSighup } from './early-sighup.js';
 
 const USAGE = `trt-detect — SSD object detection on camera and video sources, annotated MP4/RTSP, MQTT
 
@@ -36,6 +37,8 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write('trt-detect 0.1.0\n');
     return 0;
   }
+  // before the command's modules load: a reload signal that early must not kill the daemon
+  if (name === 'run') holdSighup();
   const load = commands[name];
   if (!load) {
     process.stderr.write(`trt-detect: unknown command "${name}" (expected one of ${Object.keys(commands).join(', ')}; see trt-detect --help)\n`);

@@ -8,6 +8,7 @@ import { createLogger, type Logger } from '../core/log.js';
 import { daemonView, type ServiceView } from '../service/metrics.js';
 import { ServiceNotifier, statusSummary, untilSourcesStarted } from '../service/notify.js';
 import { parseCommandArgs, type Command } from './args.js';
+import { takeSighup } from './early-sighup.js';
 
 const HELP = `Usage: trt-detect run [-c FILE] [--exit-when-done]
 
@@ -46,11 +47,15 @@ export const runCommand: Command = async (argv) => {
     return 0;
   }
   const configPath = values.config ?? defaultConfigPath();
+  const configReadAt = Date.now();
   const config = loadConfig(configPath);
   const logger = createLogger(config.log.level);
-  const daemon = new Daemon({ config, logger, exitWhenDone: Boolean(values['exit-when-done']) });
+  // the notifier exists before the daemon opens the model: a first-start engine build keeps extending systemd's start timeout
+  let notifier: ServiceNotifier | null = null;
+  const onEngineBuild = (building: boolean) => notifier?.longStep(building ? 'building the TensorRT engine' : null);
+  const daemon = new Daemon({ config, logger, exitWhenDone: Boolean(values['exit-when-done']), onEngineBuild });
   const view = daemonView(daemon);
-  const notifier = new ServiceNotifier({ view, logger });
+  notifier = new ServiceNotifier({ view, logger });
   let http: HttpServer | null = null;
   let stopRequested: ((reason: string) => void) | null = null;
   const stopSignal = new Promise<string>((resolve) => (stopRequested = resolve));
@@ -98,12 +103,24 @@ export const runCommand: Command = async (argv) => {
       }
     });
   };
-  process.on('SIGHUP', onHup);
+  // a SIGHUP that came after the config was read (while the modules loaded) is a reload to do now
+  const early = takeSighup(onHup);
+  if (early !== null && early >= configReadAt) onHup();
   try {
     try {
       notifier.status('starting: opening the HTTP endpoint, the model, MQTT and the cameras');
       http = await startHttp(config, configPath, view, logger, daemon.calibration);
-      await daemon.start();
+      const started = daemon.start().then(() => null);
+      const stopFirst = await Promise.race([started, stopSignal]);
+      if (stopFirst !== null) {
+        // SIGTERM while the model opens (a TensorRT engine build takes minutes on a Nano and cannot
+        // be interrupted): no camera, recording or MQTT session exists yet, so there is nothing
+        // to finalize. Exit now rather than into systemd's SIGKILL; the next start removes the
+        // build's partial file (tensorrt-backend.ts) and builds again.
+        notifier.stopping(stopFirst);
+        logger.info({ reason: stopFirst }, 'stop requested while starting: exiting before the model finished opening');
+        process.exit(0);
+      }
       await Promise.race([untilSourcesStarted(view, SOURCES_START_WAIT_MS), stopSignal]);
     } catch (err) {
       if (err instanceof UserError) logger.error({ err: err.message }, 'startup failed');
@@ -130,5 +147,7 @@ export const runCommand: Command = async (argv) => {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
     process.off('SIGHUP', onHup);
+    // a SIGHUP while the process winds down must not turn exit 0 into 129
+    process.on('SIGHUP', () => undefined);
   }
 };

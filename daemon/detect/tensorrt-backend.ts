@@ -6,9 +6,9 @@
  * pre-processing (CUDA kernels when built), enqueue, outputs copied into typed arrays allocated
  * once; post-processing is the shared addon code every backend uses.
  */
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, extname, join } from 'node:path';
+import { basename, dirname, extname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ConfigError, RuntimeFailure, errorMessage } from '../core/errors.js';
 import * as native from '../native.js';
@@ -57,6 +57,11 @@ export interface TensorRtBackendOptions extends OnnxBackendOptions {
   log?: TensorRtLog;
   /** progress lines during an engine build */
   onProgress?: (line: string) => void;
+  /**
+   * Called with true when an engine build (INT8 calibration included) starts and false when it
+   * ends, either way: the daemon keeps systemd's start timeout from running out meanwhile.
+   */
+  onBuilding?: (building: boolean) => void;
   /** the TensorRT functions (default: the addon's; tests pass a stand-in) */
   addon?: TensorRtAddon;
 }
@@ -150,6 +155,9 @@ export async function ensureEngine(onnxPath: string, opts: TensorRtBackendOption
   let calibrationFiles: string[] = [];
   let calibDir: string | null = null;
   const cache = opts.calibration?.cache ?? '';
+  for (const file of removeAbandonedPartials(enginePath))
+    log('info', `${file}: removed the partial engine of a build that did not finish (a restart or crash during the build)`);
+  opts.onBuilding?.(true);
   try {
     if (precision === 'int8') {
       if (cache && existsSync(cache)) {
@@ -199,8 +207,48 @@ export async function ensureEngine(onnxPath: string, opts: TensorRtBackendOption
     await writeSidecar(enginePath, sidecar);
     return { enginePath, sidecar, cached: false, precision, warnings: result.warnings };
   } finally {
+    opts.onBuilding?.(false);
     if (calibDir) rmSync(calibDir, { recursive: true, force: true });
   }
+}
+
+/** Is there a process with this pid (ours or another user's)? */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * The builder writes `<engine>.tmp.<pid>` and renames it when done (native/src/trt/builder.cc), so
+ * a build killed midway (systemd restarting a slow first start, a power cut) leaves that file
+ * behind. Removes those whose process is gone; a build still running elsewhere keeps its file.
+ */
+export function removeAbandonedPartials(enginePath: string): string[] {
+  const prefix = `${basename(enginePath)}.tmp.`;
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(dirname(enginePath));
+  } catch {
+    return removed;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = Number(name.slice(prefix.length));
+    if (!Number.isInteger(pid) || pid <= 0 || (pid !== process.pid && processAlive(pid))) continue;
+    const file = join(dirname(enginePath), name);
+    try {
+      unlinkSync(file);
+      removed.push(file);
+    } catch {
+      /* gone meanwhile, or not ours to remove: the build writes its own name */
+    }
+  }
+  return removed;
 }
 
 /** Output typed arrays, allocated once per engine: float32 or int32 as the engine declares. */

@@ -19,6 +19,8 @@ export interface DaemonOptions {
   config: Config;
   logger: Logger;
   exitWhenDone: boolean;
+  /** true while the detector builds a TensorRT engine (start or reload), false when it is done */
+  onEngineBuild?: (building: boolean) => void;
 }
 
 function readSecretFile(file: string | null, what: string): Buffer | undefined {
@@ -50,11 +52,12 @@ export async function connectMqtt(cfg: Config['mqtt'], logger: Logger): Promise<
   });
 }
 
-export function openConfiguredDetector(cfg: Config, logger?: Logger): Promise<Detector> {
+export function openConfiguredDetector(cfg: Config, logger?: Logger, onBuilding?: (building: boolean) => void): Promise<Detector> {
   const m = cfg.model;
   return openDetector({
     ...modelOptions(m),
     withVideo: true,
+    ...(onBuilding ? { onBuilding } : {}),
     ...(logger
       ? {
           log: (level: 'info' | 'warn', msg: string) => logger[level](msg),
@@ -121,7 +124,7 @@ export class Daemon {
     const cfg = this.config;
     const { logger } = this.opts;
     setMediaNice(cfg.media.nice);
-    this.detector = await openConfiguredDetector(cfg, this.logger);
+    this.detector = await openConfiguredDetector(cfg, this.logger, this.opts.onEngineBuild);
     this.fair = new FairDetector(this.detector);
     const info = this.detector.info;
     logger.info(
@@ -258,7 +261,7 @@ export class Daemon {
     const logger = this.logger;
     const modelChanged = diff.globalChanged.includes('model');
     const mqttChanged = diff.globalChanged.includes('mqtt');
-    const newDetector = modelChanged ? await openConfiguredDetector(next, this.logger) : null;
+    const newDetector = modelChanged ? await openConfiguredDetector(next, this.logger, this.opts.onEngineBuild) : null;
     let newPublisher: MqttPublisher | null = null;
     if (mqttChanged && next.mqtt.enabled) {
       try {

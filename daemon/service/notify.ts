@@ -48,6 +48,10 @@ export function statusSummary(cameras: CameraView[]): string {
   return `${streaming.length}/${cameras.length} cameras streaming, ${fps.toFixed(1)} fps${others.length ? `; ${others.join(', ')}` : ''}`;
 }
 
+/** How much more time each EXTEND_TIMEOUT_USEC asks for, and how often it is sent, during a long step. */
+export const EXTEND_MS = 60_000;
+export const EXTEND_EVERY_MS = 20_000;
+
 export class ServiceNotifier {
   readonly enabled: boolean;
   /** the WatchdogSec systemd gave this process, in ms; null = none */
@@ -59,6 +63,7 @@ export class ServiceNotifier {
   private wedgedBefore = new Set<string>();
   private stopped = false;
   private lastTick = 0;
+  private extendTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly opts: NotifierOptions) {
     const env = opts.env ?? process.env;
@@ -116,10 +121,29 @@ export class ServiceNotifier {
     this.notify(`STOPPING=1\nSTATUS=stopping${reason ? ` (${reason})` : ''}`);
   }
 
-  /** Stops the timer (no more pings). */
+  /** Stops the timers (no more pings). */
   close(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    this.longStep(null);
+  }
+
+  /**
+   * While a long step runs (`what`, e.g. a TensorRT engine build: minutes on a Jetson Nano), asks
+   * systemd for more start-up time: EXTEND_TIMEOUT_USEC for EXTEND_MS every EXTEND_EVERY_MS, so
+   * TimeoutStartSec cannot run out and restart the build forever, while a process that really hangs
+   * elsewhere still times out. `null` ends the step (the timeout in force is systemd's again).
+   */
+  longStep(what: string | null): void {
+    if (this.extendTimer) clearInterval(this.extendTimer);
+    this.extendTimer = null;
+    if (what === null || !this.enabled || this.stopped) return;
+    const started = Date.now();
+    const extend = () =>
+      this.notify(`EXTEND_TIMEOUT_USEC=${EXTEND_MS * 1000}\nSTATUS=${what} (${Math.round((Date.now() - started) / 1000)} s so far; minutes on a Jetson Nano)`);
+    extend();
+    this.extendTimer = setInterval(extend, EXTEND_EVERY_MS);
+    this.extendTimer.unref();
   }
 
   /**

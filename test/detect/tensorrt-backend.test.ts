@@ -5,7 +5,7 @@
  * at the boundary (writes/reads engine files, fills the output tensors) and pre-processes with the
  * real addon; everything on the TypeScript side and the shared post-processing is real.
  */
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openDetector } from '../../daemon/detect/open.js';
@@ -215,6 +215,41 @@ describe('TensorRT backend (stand-in TensorRT, real addon pre/post-processing)',
     writeFileSync(join(dir, 'stale.fp32.engine'), 'cut');
     expect((await ensureEngine(model, { modelPath: model, precision: 'fp32', addon: trt, log })).cached).toBe(false);
     expect(trt.builds).toHaveLength(4);
+  });
+
+  it('a build killed midway leaves <engine>.tmp.<pid>: the next build removes it (not one of a live process), and says so; onBuilding brackets the build', async () => {
+    const model = onnxModel('partial', SCORES_BOXES, ['background', 'car', 'person']);
+    const trt = new StandIn(NANO, SCORES_BOXES.map(tensor));
+    const engine = join(dir, 'partial.fp16.engine');
+    // a pid no process has (above pid_max), and this process's parent, which is alive
+    const dead = `${engine}.tmp.4194999`;
+    const live = `${engine}.tmp.${process.ppid}`;
+    writeFileSync(dead, 'half an engine');
+    writeFileSync(live, 'another build still running');
+    const logs: string[] = [];
+    const building: boolean[] = [];
+    const out = await ensureEngine(model, {
+      modelPath: model,
+      precision: 'fp16',
+      addon: trt,
+      log: (_l, m) => logs.push(m),
+      onBuilding: (b) => building.push(b),
+    });
+    expect(out.cached).toBe(false);
+    expect(existsSync(dead)).toBe(false);
+    expect(existsSync(live)).toBe(true);
+    expect(logs).toContain(`${dead}: removed the partial engine of a build that did not finish (a restart or crash during the build)`);
+    expect(building).toEqual([true, false]);
+    // a cached engine builds nothing: no onBuilding at all; a failed build still ends with false
+    building.length = 0;
+    await ensureEngine(model, { modelPath: model, precision: 'fp16', addon: trt, onBuilding: (b) => building.push(b) });
+    expect(building).toEqual([]);
+    trt.buildEngine = () => Promise.reject(new Error('out of memory while building'));
+    await expect(ensureEngine(model, { modelPath: model, precision: 'fp16', addon: trt, rebuild: true, onBuilding: (b) => building.push(b) })).rejects.toThrow(
+      'out of memory while building',
+    );
+    expect(building).toEqual([true, false]);
+    unlinkSync(live);
   });
 
   it('int8 on a Jetson Nano builds fp16 with one warning; strict_precision refuses (exit 2)', async () => {

@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { CameraState } from '../../daemon/core/status.js';
 import { silentLogger } from '../../daemon/core/log.js';
 import type { CameraView, ServiceView } from '../../daemon/service/metrics.js';
-import { ServiceNotifier, statusSummary, untilSourcesStarted, watchdogIntervalMs } from '../../daemon/service/notify.js';
+import { EXTEND_EVERY_MS, EXTEND_MS, ServiceNotifier, statusSummary, untilSourcesStarted, watchdogIntervalMs } from '../../daemon/service/notify.js';
 import { until } from '../support/mosquitto.js';
 import { tempDir } from '../support/videos.js';
 
@@ -141,6 +141,30 @@ describe('ServiceNotifier decisions', () => {
     n.close();
     n.tick(Date.now() + 1);
     expect(sent).toEqual(['READY=1\nSTATUS=1/1 cameras streaming, 2.0 fps', 'STATUS=1/1 cameras streaming, 2.0 fps']);
+  });
+
+  it('during a long step (an engine build) extends the start timeout every 20 s until the step ends', () => {
+    vi.useFakeTimers();
+    try {
+      const sent: string[] = [];
+      const n = new ServiceNotifier({ view: viewOf([]), logger: silentLogger(), env: { NOTIFY_SOCKET: '/run/fake' }, send: (s) => (sent.push(s), true) });
+      n.longStep('building the TensorRT engine');
+      expect(sent).toEqual([`EXTEND_TIMEOUT_USEC=${EXTEND_MS * 1000}\nSTATUS=building the TensorRT engine (0 s so far; minutes on a Jetson Nano)`]);
+      vi.advanceTimersByTime(EXTEND_EVERY_MS * 3);
+      expect(sent).toHaveLength(4);
+      expect(sent[3]).toMatch(/^EXTEND_TIMEOUT_USEC=60000000\nSTATUS=building the TensorRT engine \(60 s so far/);
+      // each extension outlasts the gap to the next one
+      expect(EXTEND_MS).toBeGreaterThan(2 * EXTEND_EVERY_MS);
+      n.longStep(null);
+      vi.advanceTimersByTime(EXTEND_EVERY_MS * 3);
+      expect(sent).toHaveLength(4);
+      // not under systemd: nothing
+      const quiet: string[] = [];
+      new ServiceNotifier({ view: viewOf([]), logger: silentLogger(), env: {}, send: (s) => (quiet.push(s), true) }).longStep('x');
+      expect(quiet).toEqual([]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('survives a failing socket and logs once', () => {

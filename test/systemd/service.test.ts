@@ -187,6 +187,7 @@ describe.skipIf(skipReason !== null)(`trt-detect under a real systemd${skipReaso
     mkdirSync(share);
     writeFileSync(join(share, 'mosquitto.conf'), 'listener 1883 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stderr\n');
     makeTestVideo(join(share, 'front.mp4'), { frames: 150, fps: 15 });
+    copyFileSync(join(ROOT, 'test', 'systemd', 'fake-tensorrt-addon.cjs'), join(share, 'fake-tensorrt-addon.cjs'));
     copyFileSync(join(share, 'front.mp4'), join(share, 'second.mp4'));
     boot = spawn('bash', [BOOT, 'boot', dir], { stdio: ['ignore', 'ignore', 'pipe'], detached: false });
     let bootErr = '';
@@ -365,6 +366,67 @@ describe.skipIf(skipReason !== null)(`trt-detect under a real systemd${skipReaso
     expect(codec).toBe('h264');
     expect(Number(frames)).toBeGreaterThan(0);
   }, 90_000);
+
+  describe('a first start that builds a TensorRT engine (a slow stand-in build: test/systemd/fake-tensorrt-addon.cjs)', () => {
+    const ENGINES = '/var/lib/trt-detect/engines';
+    const BUILD_SECONDS = 24;
+    const trtConfig = () => daemonConfig(CAM_FRONT).replace('threads: 1}', 'threads: 1, backend: tensorrt, precision: fp16}');
+    const partials = async () => (await inside(['sh', '-c', `ls ${ENGINES} 2>/dev/null | grep '\\.tmp\\.' || true`])).stdout.trim();
+
+    beforeAll(async () => {
+      // TimeoutStartSec well below the build: only EXTEND_TIMEOUT_USEC keeps systemd from killing it
+      const r = await inside([
+        'sh',
+        '-c',
+        `cp /srv/trt-test/fake-tensorrt-addon.cjs /var/lib/trt-detect/ && chown trt-detect: /var/lib/trt-detect/fake-tensorrt-addon.cjs && ` +
+          `printf "[Service]\\nTimeoutStartSec=8s\\nEnvironment=TRT_DETECT_ADDON=/var/lib/trt-detect/fake-tensorrt-addon.cjs\\nEnvironment=TRT_FAKE_BUILD_SECONDS=${BUILD_SECONDS}\\n" > /etc/systemd/system/trt-detect.service.d/zz-engine-build.conf && systemctl daemon-reload`,
+      ]);
+      expect(r.code, r.stderr).toBe(0);
+      await putConfig(trtConfig());
+    }, 30_000);
+
+    afterAll(async () => {
+      await inside([
+        'sh',
+        '-c',
+        `systemctl stop trt-detect.service; rm -rf /etc/systemd/system/trt-detect.service.d/zz-engine-build.conf ${ENGINES}; systemctl daemon-reload`,
+      ]);
+    }, 60_000);
+
+    it('outlasts TimeoutStartSec by extending it while the engine builds, then streams with the built engine', async () => {
+      const t0 = Date.now();
+      const start = await inside(['systemctl', 'start', 'trt-detect.service'], 120_000);
+      const took = Date.now() - t0;
+      expect(start.code, `${start.stderr}\n${await journal()}`).toBe(0);
+      expect(took).toBeGreaterThan(BUILD_SECONDS * 1000);
+      const s = await show('ActiveState', 'NRestarts', 'StatusText');
+      expect(s.ActiveState).toBe('active');
+      expect(s.NRestarts).toBe('0');
+      expect(s.StatusText).toMatch(/^1\/1 cameras streaming/);
+      const log = await journal();
+      expect(log).toMatch(/built fp16 engine in \d+ s/);
+      expect((await inside(['ls', ENGINES])).stdout.split('\n')).toEqual(expect.arrayContaining(['ssd-traffic.fp16.engine', 'ssd-traffic.fp16.engine.json']));
+      expect(await partials()).toBe('');
+    }, 150_000);
+
+    it('a restart in the middle of a build removes the partial engine, builds again and starts; SIGTERM during the build exits at once', async () => {
+      expect((await inside(['systemctl', 'stop', 'trt-detect.service'], 60_000)).code).toBe(0);
+      expect((await inside(['rm', '-rf', ENGINES])).code).toBe(0);
+      expect((await inside(['systemctl', 'start', '--no-block', 'trt-detect.service'])).code).toBe(0);
+      await eventually('a build under way (its partial file)', async () => (await partials()) !== '', 30_000);
+      const t0 = Date.now();
+      const restart = await inside(['systemctl', 'restart', 'trt-detect.service'], 150_000);
+      expect(restart.code, `${restart.stderr}\n${await journal()}`).toBe(0);
+      expect(Date.now() - t0).toBeGreaterThan(BUILD_SECONDS * 1000);
+      const log = await journal();
+      expect(log).toMatch(/stop requested while starting: exiting before the model finished opening/);
+      expect(log).toMatch(/ssd-traffic\.fp16\.engine\.tmp\.\d+: removed the partial engine of a build that did not finish/);
+      // the stop during the build was a clean exit, not a SIGKILL after TimeoutStopSec
+      expect(log).not.toMatch(/State 'stop-sigterm' timed out/);
+      expect((await show('ActiveState')).ActiveState).toBe('active');
+      expect(await partials()).toBe('');
+    }, 240_000);
+  });
 
   it('a bad config fails the start with one clear journal line and is not retried (exit 2)', async () => {
     await putConfig(daemonConfig(CAM_FRONT).replace('threads: 1', 'threads: many'));
