@@ -5,6 +5,7 @@ import { ffmpegPath, ffmpegPixelFormat } from './image-io.js';
 import { spawnMedia } from './media-process.js';
 import { platform, type Platform } from './platform.js';
 import { parseRational } from './probe.js';
+import { x264Args } from './x264.js';
 
 /**
  * H.264 encoders for annotated frames (I420, RGB24 or RGBA on stdin → Annex-B byte stream on stdout): the
@@ -22,6 +23,9 @@ export interface EncoderInput {
   gop?: number;
   /** the frames' layout; default rgb24 */
   pixelFormat?: PixelFormat;
+  /** libx264's preset and crf (record.preset, record.crf; default x264.ts DEFAULT_PRESET, DEFAULT_CRF); the hardware encoders ignore them */
+  preset?: string;
+  crf?: number;
 }
 
 export interface Command {
@@ -136,22 +140,10 @@ export function h264StreamEncoder(input: EncoderInput, plat: Platform = platform
       '-i',
       'pipe:0',
       '-an',
-      '-c:v',
-      'libx264',
-      '-preset',
-      'ultrafast',
+      ...x264Args(g, input.preset, input.crf),
+      // no frame threads' delay: the live view and RTSP clients see a frame as soon as it is encoded
       '-tune',
       'zerolatency',
-      '-pix_fmt',
-      'yuv420p',
-      '-g',
-      String(g),
-      '-keyint_min',
-      String(g),
-      '-sc_threshold',
-      '0',
-      '-bf',
-      '0',
       '-x264-params',
       'repeat-headers=1:aud=1',
       '-f',

@@ -35,8 +35,12 @@ export interface CameraStats {
   draw_ms: number;
   encode_ms: number;
   recording: string | null;
-  /** why the recording (and RTSP output) stopped while the camera went on, if it did */
+  /** why the recording stopped while the camera went on (it retries by itself), if it did */
   recording_error: string | null;
+  /** recording failures since the camera started (a series of retries counts once) */
+  recording_errors?: number;
+  /** whether the camera records (record.enabled) */
+  recording_enabled?: boolean;
 }
 
 /** Where annotated frames go: segmented recordings, one MP4 file, an RTSP stream. */
@@ -45,6 +49,14 @@ export interface FrameSink {
   close(): Promise<void>;
   /** the file being written now, for stats */
   readonly currentFile?: string | null;
+  /** false: nobody consumes the video now (no recording, RTSP output or live viewer): frames are neither drawn nor written */
+  readonly wanted?: boolean;
+  /** a recording that failed while the sink goes on (retrying): shown in the camera status */
+  readonly error?: string | null;
+  /** the sink sets it up to call when `error` changes */
+  onChange?: (() => void) | null;
+  /** recording figures (/healthz, /metrics); null when the camera does not record */
+  recordingState?(): { recording: boolean; error: string | null; errors: number } | null;
 }
 
 export interface PipelineSpec {
@@ -68,7 +80,8 @@ export interface PipelineSpec {
    */
   publishCarried?: boolean;
   /** made once the source's size and rate are known (live: at the first frame); null = no video output */
-  sink: ((video: { width: number; height: number; fpsRational: string; pixelFormat?: PixelFormat; timescale?: number | null }) => FrameSink) | null;
+  sink:
+    ((video: { width: number; height: number; fpsRational: string; pixelFormat?: PixelFormat; timescale?: number | null; live: boolean }) => FrameSink) | null;
   /**
    * When the sink fails (a full disk, a recording folder gone): `fail` (default) ends the camera in
    * state `error`, as `detect` wants; `continue` (the daemon) keeps detecting and publishing
@@ -76,26 +89,10 @@ export interface PipelineSpec {
    * state `error` so that `run --exit-when-done` exits 1.
    */
   sinkFailure?: 'fail' | 'continue';
+  /** the sink records segments (record.enabled), for stats */
+  records?: boolean;
   /** sees every decoded frame before boxes are drawn (calibration capture); must copy what it keeps and return at once */
   capture?: (frame: Frame) => void;
-}
-
-/** Several sinks as one (recording and RTSP output): each frame goes to all of them. */
-export function allSinks(sinks: FrameSink[]): FrameSink {
-  if (sinks.length === 1) return sinks[0];
-  return {
-    async write(frame, pts) {
-      await Promise.all(sinks.map((s) => s.write(frame, pts)));
-    },
-    async close() {
-      const results = await Promise.allSettled(sinks.map((s) => s.close()));
-      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (failed) throw failed.reason;
-    },
-    get currentFile() {
-      return sinks.map((s) => s.currentFile).find((f) => f) ?? null;
-    },
-  };
 }
 
 interface Work {
@@ -160,7 +157,7 @@ export class CameraPipeline {
   private statusOf(state: CameraState, error?: string): CameraStatus {
     // the rate of now: 0 unless frames flow (not the last 5 s before a camera was lost)
     const fps = state === 'streaming' ? this.fps.rate() : 0;
-    const shown = error ?? (state === 'streaming' ? this.sinkError : null);
+    const shown = error ?? (state === 'streaming' ? (this.sinkError ?? this.recorder?.error ?? null) : null);
     return { state, fps, ...(shown ? { error: shown } : {}) };
   }
 
@@ -196,7 +193,7 @@ export class CameraPipeline {
         this.setState(state, reason);
       };
       // a file's size is known now; a live camera's once its first frame arrives
-      if (!src.live) this.recorder = this.spec.sink ? this.spec.sink(src.info) : null;
+      if (!src.live) this.openSink(src);
       const release = (f: Frame) => src.pool.release(f.data);
       this.q1 = new BoundedQueue<Frame>(QUEUE, src.live ? 'drop-oldest' : 'block', release);
       this.q2 = new BoundedQueue<Work>(QUEUE, 'block', (w) => release(w.frame));
@@ -212,8 +209,9 @@ export class CameraPipeline {
       }
       await this.recorder?.close();
       await this.sinkClosing;
-      if (src.truncated || this.sinkError) {
-        this.lastError = src.truncated ?? this.sinkError;
+      const sinkError = this.sinkError ?? this.recorder?.error ?? null;
+      if (src.truncated || sinkError) {
+        this.lastError = src.truncated ?? sinkError;
         this.setState('error', this.lastError as string);
       } else {
         this.setState('ended');
@@ -242,7 +240,7 @@ export class CameraPipeline {
         }
         if (first) {
           first = false;
-          if (!this.recorder && this.spec.sink) this.recorder = this.spec.sink(src.info);
+          if (!this.recorder) this.openSink(src);
           this.setState('streaming');
         }
         await q1.push(frame);
@@ -354,7 +352,7 @@ export class CameraPipeline {
             this.timings.publish.add(performance.now() - t);
           }
           this.spec.capture?.(frame);
-          if (this.recorder) {
+          if (this.recorder && this.recorder.wanted !== false) {
             const t0 = performance.now();
             if (w.detections.length > 0) await native.draw(frame.data, frame.width, frame.height, drawBoxes(w.detections), frame.format);
             const t1 = performance.now();
@@ -375,6 +373,19 @@ export class CameraPipeline {
       q2.drain();
       throw err;
     }
+  }
+
+  /** The video sink, once the source's size and rate are known; a recording failure it survives republishes the status. */
+  private openSink(src: VideoSource): void {
+    if (!this.spec.sink) return;
+    const sink = this.spec.sink({ ...src.info, live: src.live });
+    sink.onChange = () => {
+      // the recorder logged the change itself: publish the status without a second line
+      if (this.state !== 'streaming' || this.stopping) return;
+      this.lastStatus = this.statusOf('streaming');
+      this.outputs.status(this.name, this.lastStatus);
+    };
+    this.recorder = sink;
   }
 
   /** The sink failed and the camera goes on without it (sinkFailure: continue). */
@@ -405,7 +416,9 @@ export class CameraPipeline {
       draw_ms: this.timings.draw.mean,
       encode_ms: this.timings.encode.mean,
       recording: this.recorder?.currentFile ?? null,
-      recording_error: this.sinkError,
+      recording_error: this.sinkError ?? this.recorder?.error ?? null,
+      recording_errors: (this.recorder?.recordingState?.()?.errors ?? 0) + (this.sinkError ? 1 : 0),
+      recording_enabled: this.spec.records ?? false,
     };
   }
 

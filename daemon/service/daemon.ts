@@ -5,11 +5,11 @@ import type { Detector } from '../detect/types.js';
 import { ConfigError, errorMessage } from '../core/errors.js';
 import { setMediaNice } from '../media/media-process.js';
 import { MqttPublisher, type MqttStats } from '../sinks/mqtt-publisher.js';
-import { SegmentRecorder } from '../sinks/recorder.js';
-import { RtspOutSink } from '../sinks/rtsp-out.js';
+import { CameraOutput } from '../sinks/camera-output.js';
+import { EncodedStream } from '../sinks/encoded-stream.js';
 import { RtspServer } from '../sinks/rtsp-server.js';
 import { CalibrationCapture } from './calibration-capture.js';
-import { allSinks, CameraPipeline, type CameraOutputs, type FrameSink, type PipelineSpec } from './camera-pipeline.js';
+import { CameraPipeline, type CameraOutputs, type PipelineSpec } from './camera-pipeline.js';
 import type { Logger } from '../core/log.js';
 import { FairDetector } from './fair-detector.js';
 import { LoopDelayMonitor } from './loop-delay.js';
@@ -77,6 +77,8 @@ export class Daemon {
   private fair: FairDetector | null = null;
   private publisher: MqttPublisher | null = null;
   private readonly pipelines = new Map<string, { pipeline: CameraPipeline; done: Promise<unknown> }>();
+  /** each camera's encoded video (one encode, fanned out); kept across restarts of the camera */
+  private readonly streams = new Map<string, EncodedStream>();
   private statsTimer: NodeJS.Timeout | null = null;
   /** serves cameras with rtsp_out at rtsp://<host>:<rtsp_server.port>/<camera> */
   private rtspServer: RtspServer | null = null;
@@ -113,6 +115,25 @@ export class Daemon {
   /** The running camera pipelines by name, for read-only use (/healthz, /metrics, the systemd watchdog). */
   get cameraPipelines(): ReadonlyMap<string, CameraPipeline> {
     return new Map([...this.pipelines].map(([name, p]) => [name, p.pipeline]));
+  }
+
+  /**
+   * A camera's annotated H.264 stream for live viewers (the web UI): `subscribe(onUnit, {queueLimit})`
+   * → a Subscription with `unsubscribe()`; `codecConfig()` gives SPS/PPS/avcC, size and rate
+   * (daemon/sinks/encoded-stream.ts says what a subscriber gets). Null for a camera that is not
+   * configured and enabled. The camera encodes only while someone (recorder, RTSP, a viewer)
+   * is subscribed, so a viewer of a camera without recording or rtsp_out sees frames from its
+   * next keyframe after subscribing.
+   */
+  encodedStream(camera: string): EncodedStream | null {
+    const cam = this.config.cameras[camera];
+    if (!cam?.enabled) return null;
+    let stream = this.streams.get(camera);
+    if (!stream) {
+      stream = new EncodedStream(camera);
+      this.streams.set(camera, stream);
+    }
+    return stream;
   }
 
   /** MQTT counters; null when MQTT is disabled. */
@@ -179,7 +200,7 @@ export class Daemon {
     // known to the RTSP server from now on: a client gets 503 (not streaming yet), not 404 (no such camera)
     const rtspStream = rtsp?.mount(name) ?? null;
     if (cam.rtsp_out && !rtsp) logger.warn('rtsp_out is on but the RTSP server is not running (rtsp_server.enabled: false, or its port was taken)');
-    const wantsSink = cam.record.enabled || rtspStream !== null;
+    const stream = this.encodedStream(name) as EncodedStream;
     const spec: PipelineSpec = {
       source: cam.source,
       loop: cam.loop,
@@ -197,15 +218,10 @@ export class Daemon {
       publishAll: this.config.mqtt.publish === 'all_frames',
       sinkFailure: 'continue',
       capture: (frame) => this.calibration.offer(name, frame),
-      sink: wantsSink
-        ? (video) => {
-            const sinks: FrameSink[] = [];
-            const format = { width: video.width, height: video.height, fps: video.fpsRational, pixelFormat: video.pixelFormat, timescale: video.timescale };
-            if (cam.record.enabled) sinks.push(new SegmentRecorder(name, cam.record, format, logger));
-            if (rtspStream) sinks.push(new RtspOutSink(rtspStream, format, logger));
-            return allSinks(sinks);
-          }
-        : null,
+      records: cam.record.enabled,
+      // one encode for the recorder, the RTSP stream and live viewers (sinks/camera-output.ts)
+      sink: (video) =>
+        new CameraOutput({ camera: name, stream, video, live: video.live, record: cam.record.enabled ? cam.record : null, rtsp: rtspStream, logger }),
     };
     const pipeline = new CameraPipeline(name, spec, (this.fair as FairDetector).forCamera(name), this.outputs(), logger);
     const done = pipeline.run();
@@ -282,7 +298,11 @@ export class Daemon {
         ? [...diff.changed, ...diff.unchanged.filter((n) => this.config.cameras[n]?.rtsp_out)]
         : diff.changed;
     await Promise.all([...diff.removed, ...restart].map((n) => this.stopCamera(n)));
-    for (const name of diff.removed) this.rtspServer?.unmount(name);
+    for (const name of diff.removed) {
+      this.rtspServer?.unmount(name);
+      this.streams.get(name)?.end();
+      this.streams.delete(name);
+    }
     if (rtspChanged) {
       await this.rtspServer?.close();
       this.rtspServer = null;
@@ -339,6 +359,7 @@ export class Daemon {
       await this.publisher?.close(1500).catch((err: unknown) => this.logger.warn({ err }, 'mqtt close failed'));
       await this.detector?.close().catch(() => undefined);
       await this.rtspServer?.close();
+      for (const s of this.streams.values()) s.end();
       this.loop.stop();
       return sourcesEnded && this.anyCameraFailed ? 1 : 0;
     })();

@@ -19,18 +19,23 @@ export interface Health {
     status: 'ok' | 'unhealthy';
     /** why unhealthy: the cameras that are neither streaming nor ended, with their states */
     reason?: string;
-    cameras: Record<string, { state: string; fps: number; error?: string }>;
+    /** `recording` (cameras with record.enabled): "ok" while writing (or waiting for the first frame), "error: …" while it failed and retries */
+    cameras: Record<string, { state: string; fps: number; error?: string; recording?: string }>;
     mqtt: { connected: boolean } | null;
   };
 }
 
-/** Healthy when every enabled camera is streaming or ended (file sources that finished). */
+/**
+ * Healthy when every enabled camera is streaming or ended (file sources that finished). A failed
+ * recording does not make it unhealthy (the camera still detects, and the recorder retries by
+ * itself): it shows as the camera's `recording: "error: …"` and in /metrics.
+ */
 export function healthOf(view: ServiceView): Health {
   const cams = view.cameras();
   const cameras: Health['body']['cameras'] = {};
   const bad: CameraView[] = [];
   for (const c of cams) {
-    cameras[c.name] = { state: c.state, fps: c.stats?.fps ?? 0, ...(c.state === 'error' && c.error ? { error: c.error } : {}) };
+    cameras[c.name] = { state: c.state, fps: c.stats?.fps ?? 0, ...(c.state === 'error' && c.error ? { error: c.error } : {}), ...recordingHealth(c) };
     if (c.state !== 'streaming' && c.state !== 'ended') bad.push(c);
   }
   const mqttStats = view.mqtt();
@@ -38,6 +43,12 @@ export function healthOf(view: ServiceView): Health {
   if (!bad.length) return { ok: true, body: { status: 'ok', cameras, mqtt } };
   const reason = `cameras not streaming: ${bad.map((c) => `${c.name} (${c.state}${c.state === 'error' && c.error ? `: ${c.error}` : ''})`).join(', ')}`;
   return { ok: false, body: { status: 'unhealthy', reason, cameras, mqtt } };
+}
+
+/** A camera's `recording` entry in /healthz (absent while no pipeline runs). */
+function recordingHealth(c: CameraView): { recording?: string } {
+  if (!c.stats?.recording_enabled) return {};
+  return { recording: c.stats.recording_error ? `error: ${c.stats.recording_error.replace(/^recording stopped: /, '')}` : 'ok' };
 }
 
 export interface HttpServerOptions {

@@ -204,6 +204,18 @@ export function renderMetrics(view: ServiceView, proc: ProcessFigures): string {
     'Detector inference latency per frame.',
     running.filter((c) => c.inference).map((c) => [{ camera: c.name }, c.inference as LatencyHistogram]),
   );
+  // ---- recording (sinks/recorder.ts): isolated from the camera, retried by itself after a failure ----
+  const recording = running.filter((c) => c.stats.recording_enabled);
+  t.gauge(
+    'trt_detect_recording',
+    'Recording: 1 while a segment is being written, 0 while recording failed (it retries by itself) or waits for its first keyframe.',
+    recording.map((c) => [{ camera: c.name }, c.stats.recording !== null && !c.stats.recording_error ? 1 : 0]),
+  );
+  t.counter(
+    'trt_detect_recording_errors_total',
+    'Times recording stopped on a failure (a full disk, a folder that cannot be written); a series of failed retries counts once.',
+    recording.map((c) => [{ camera: c.name }, c.stats.recording_errors ?? 0]),
+  );
   t.gauge(
     'trt_detect_rtsp_clients',
     'Clients playing the annotated RTSP output of a camera.',

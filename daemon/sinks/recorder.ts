@@ -1,11 +1,11 @@
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { PixelFormat } from '../core/frame.js';
 import { errorMessage, RuntimeFailure } from '../core/errors.js';
 import { makeDirs } from '../core/files.js';
 import type { Logger } from '../core/log.js';
-import { Mp4Writer } from './mp4-writer.js';
+import type { EncodedStream, EncodedUnit, Subscription } from './encoded-stream.js';
+import { SegmentMuxer } from './segment-muxer.js';
 
 export interface RecordSettings {
   path: string;
@@ -13,7 +13,7 @@ export interface RecordSettings {
   retain_days: number;
   /** delete oldest segments while the disk has less free space than this (percent) */
   min_free_percent: number;
-  /** libx264 preset and quality (default mp4-writer DEFAULT_PRESET and DEFAULT_CRF); the Jetson's hardware encoder ignores them */
+  /** libx264 preset and quality of the camera's encoder (default x264.ts DEFAULT_PRESET and DEFAULT_CRF); the Jetson's hardware encoder ignores them */
   preset?: string;
   crf?: number;
 }
@@ -65,33 +65,153 @@ export function freePercent(path: string): Promise<number | null> {
   });
 }
 
+/** Whether an MP4 file holds at least one complete fragment (a `moof` box): a playable frame. */
+export function hasFragment(file: string): boolean {
+  let fd: number | null = null;
+  try {
+    fd = openSync(file, 'r');
+    const buf = Buffer.allocUnsafe(1 << 16);
+    let pos = 0;
+    // box by box from the start: ftyp, moov, then moof/mdat pairs
+    for (let n = 0; n < 64; n++) {
+      if (readSync(fd, buf, 0, 16, pos) < 8) return false;
+      let size = buf.readUInt32BE(0);
+      const type = buf.toString('latin1', 4, 8);
+      if (type === 'moof') return true;
+      if (size === 1) size = Number(buf.readBigUInt64BE(8));
+      if (size < 8) return false;
+      pos += size;
+    }
+    return false;
+  } catch {
+    return false;
+  } finally {
+    if (fd !== null) closeSync(fd);
+  }
+}
+
+/** The recording as /healthz, /metrics and the camera status see it. */
+export interface RecordingState {
+  /** writing a segment now */
+  recording: boolean;
+  /** why not, while recording stopped on a failure (retrying); null when fine */
+  error: string | null;
+  /** failures since the recorder started (each series of retries counts once) */
+  errors: number;
+  /** the segment being written */
+  file: string | null;
+  /** units lost: the recorder was behind (queue full) or down */
+  dropped: number;
+}
+
+export interface RecorderTiming {
+  /** how often retention runs besides at each new segment (ms; default 60 s) */
+  retentionIntervalMs?: number;
+  /** first and longest wait before recording is tried again after a failure (ms; default 2 s, 60 s) */
+  retryMinMs?: number;
+  retryMaxMs?: number;
+}
+
 /**
- * Records one camera as consecutive fragmented MP4 segments: each frame goes to exactly one
- * segment (no gaps), a new segment starts once `segment_seconds` of source time have passed.
- * Applies retention after each rotation: by age, then oldest first while the disk is nearly full.
+ * Records one camera's encoded stream (encoded-stream.ts) as consecutive fragmented MP4 segments,
+ * muxed without re-encoding (segment-muxer.ts). A new segment starts at the first keyframe once
+ * `segment_seconds` of source time have passed: every unit is in exactly one segment.
+ *
+ * Isolated from the rest of the camera: it is one subscriber of the stream with its own queue, so a
+ * slow or failed disk never holds up detection, MQTT or the RTSP output. A failed segment (a full
+ * disk: ENOSPC, a folder gone) is one error line; the recorder then runs retention (deleting the
+ * oldest segments), and tries again at a keyframe after 2 s, 4 s ... up to 60 s, with a new
+ * segment, until it works: once space is back recording resumes by itself ("recording resumed").
+ * Retention also runs at each new segment and every 60 s: by age, then oldest first while the
+ * disk has less than `min_free_percent` free.
  */
 export class SegmentRecorder {
-  private writer: Mp4Writer | null = null;
+  private muxer: SegmentMuxer | null = null;
   private segmentStartPts = 0;
   private readonly finishing: Array<Promise<void>> = [];
   readonly written: string[] = [];
+  private sub: Subscription | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private closed = false;
+  private errorText: string | null = null;
+  private errorCount = 0;
+  /** failures in a row (the retry backoff) */
+  private consecutive = 0;
+  private retryAt = 0;
+  /** a failure is being handled (the muxer aborted, retention running) */
+  private recovering: Promise<void> | null = null;
+  /** units not recorded while down */
+  private missed = 0;
+  private retention: Promise<string[]> | null = null;
+  /** called when `state()` changes between recording, failed and resumed */
+  onChange: (() => void) | null = null;
+  private readonly timing: Required<RecorderTiming>;
 
   constructor(
     private readonly camera: string,
     private readonly settings: RecordSettings,
-    private readonly video: { width: number; height: number; fps: string | number; pixelFormat?: PixelFormat; timescale?: number | null },
     private readonly logger: Logger,
     /** how full the disk is; df by default (tests simulate a filling disk) */
     private readonly diskFree: (path: string) => Promise<number | null> = freePercent,
-  ) {}
-
-  async write(frame: Buffer, pts: number): Promise<void> {
-    if (!this.writer || pts - this.segmentStartPts >= this.settings.segment_seconds) this.rotate(pts);
-    await (this.writer as Mp4Writer).write(frame, pts);
+    timing: RecorderTiming = {},
+  ) {
+    this.timing = { retentionIntervalMs: 60_000, retryMinMs: 2000, retryMaxMs: 60_000, ...timing };
   }
 
-  private rotate(pts: number): void {
-    if (this.writer) this.finishInBackground(this.writer);
+  /**
+   * Records `stream` from its next keyframe on. `lossless` (file sources): the recorder never
+   * drops a unit and holds the encoder back instead. Starts the retention timer.
+   */
+  attach(stream: EncodedStream, opts: { lossless?: boolean; queueLimit?: number } = {}): this {
+    this.sub = stream.subscribe((u) => this.write(u), { name: 'recorder', lossless: opts.lossless, queueLimit: opts.queueLimit ?? 256 });
+    this.timer = setInterval(() => void this.runRetention(), this.timing.retentionIntervalMs);
+    this.timer.unref();
+    return this;
+  }
+
+  state(): RecordingState {
+    return {
+      recording: this.muxer !== null && this.errorText === null,
+      error: this.errorText,
+      errors: this.errorCount,
+      file: this.muxer?.file ?? null,
+      dropped: this.missed + (this.sub?.dropped ?? 0),
+    };
+  }
+
+  /** One unit of the stream (the subscription calls it, one at a time). */
+  async write(unit: EncodedUnit): Promise<void> {
+    if (this.closed) return;
+    if (this.recovering) {
+      this.missed++;
+      return;
+    }
+    const m = this.muxer;
+    const due = !m || unit.pts - this.segmentStartPts >= this.settings.segment_seconds || unit.config !== m.config;
+    if (due) {
+      if (!unit.keyframe || (this.errorText !== null && Date.now() < this.retryAt)) {
+        if (!m) {
+          this.missed++;
+          return;
+        }
+      } else if (!this.rotate(unit)) {
+        this.missed++;
+        return;
+      }
+    }
+    const muxer = this.muxer as SegmentMuxer;
+    if (this.errorText !== null && unit.keyframe && muxer.keyframes >= 2 && !muxer.failed) this.resumed();
+    try {
+      await muxer.write(unit);
+    } catch (err) {
+      this.failed(muxer, err);
+    }
+  }
+
+  /** Starts a new segment at this keyframe; false when the folder cannot be made (failed). */
+  private rotate(unit: EncodedUnit): boolean {
+    if (this.muxer) this.finishInBackground(this.muxer);
+    this.muxer = null;
     const base = segmentPath(this.settings.path, this.camera, new Date());
     let file = base;
     // several segments can start within one second (fast file sources): -1, -2, ...
@@ -99,34 +219,113 @@ export class SegmentRecorder {
     try {
       makeDirs(dirname(file));
     } catch (err) {
-      throw new RuntimeFailure(
-        `record.path ${this.settings.path}: cannot create the recordings folder: ${errorMessage(err)} (point record.path at a writable folder)`,
+      this.failed(
+        null,
+        new RuntimeFailure(
+          `record.path ${this.settings.path}: cannot create the recordings folder: ${errorMessage(err)} (point record.path at a writable folder)`,
+        ),
       );
+      return false;
     }
-    this.writer = new Mp4Writer(file, { ...this.video, preset: this.settings.preset, crf: this.settings.crf });
-    this.segmentStartPts = pts;
+    const muxer = new SegmentMuxer(file, unit.config);
+    muxer.onFailure = (err) => this.failed(muxer, err);
+    this.muxer = muxer;
+    this.segmentStartPts = unit.pts;
     this.written.push(file);
     this.logger.info({ file }, 'recording segment started');
-    void this.applyRetention();
+    void this.runRetention();
+    return true;
   }
 
-  private finishInBackground(w: Mp4Writer): void {
-    const p = w.finish().then(
-      () => this.logger.info({ file: w.file, frames: w.frames }, 'recording segment finished'),
-      (err: Error) => this.logger.error({ file: w.file, err }, 'recording segment failed'),
+  private resumed(): void {
+    this.logger.info({ file: this.muxer?.file, missed_units: this.missed }, 'recording resumed');
+    this.errorText = null;
+    this.consecutive = 0;
+    this.onChange?.();
+  }
+
+  /** A segment failed: one error line (per series), the segment aborted, retention run, a retry planned. */
+  private failed(muxer: SegmentMuxer | null, err: unknown): void {
+    if (this.closed || this.recovering || (muxer && muxer !== this.muxer)) return;
+    const why = errorMessage(err);
+    this.consecutive++;
+    const wait = Math.min(this.timing.retryMaxMs, this.timing.retryMinMs * 2 ** (this.consecutive - 1));
+    const first = this.errorText === null;
+    this.errorText = why;
+    if (first) {
+      this.errorCount++;
+      this.logger.error({ error: why }, `recording stopped: ${why} (detection, MQTT and RTSP go on; recording is tried again by itself)`);
+    } else {
+      this.logger.debug({ error: why, retry_in_ms: wait }, 'recording still failing');
+    }
+    this.muxer = null;
+    this.recovering = (async () => {
+      if (muxer) {
+        await muxer.abort();
+        // a segment with no complete fragment has no playable frame: it goes
+        if (!hasFragment(muxer.file)) {
+          try {
+            unlinkSync(muxer.file);
+          } catch {
+            /* never created */
+          }
+        }
+      }
+      await this.runRetention();
+      this.retryAt = Date.now() + wait;
+    })()
+      .catch(() => undefined)
+      .finally(() => {
+        this.recovering = null;
+      });
+    if (first) this.onChange?.();
+  }
+
+  private finishInBackground(m: SegmentMuxer): void {
+    const p = m.finish().then(
+      () => this.logger.info({ file: m.file, frames: m.units }, 'recording segment finished'),
+      // the segment's end is lost (its fragments before it play); the current segment fails on its own if the disk is full
+      (err: Error) => this.logger.error({ file: m.file, error: errorMessage(err) }, 'recording segment failed at its end'),
     );
     this.finishing.push(p);
   }
 
   /** The segment being written now, if any. */
   get currentFile(): string | null {
-    return this.writer ? this.writer.file : null;
+    return this.muxer ? this.muxer.file : null;
   }
 
   async close(): Promise<void> {
-    if (this.writer) this.finishInBackground(this.writer);
-    this.writer = null;
+    this.closed = true;
+    this.sub?.unsubscribe();
+    if (this.timer) clearInterval(this.timer);
+    await this.recovering;
+    const m = this.muxer;
+    this.muxer = null;
+    if (m) {
+      await m.finish().then(
+        () => this.logger.info({ file: m.file, frames: m.units }, 'recording segment finished'),
+        (err: Error) => {
+          this.errorText ??= errorMessage(err);
+          this.logger.error({ file: m.file, err }, 'recording segment failed');
+        },
+      );
+    }
     await Promise.all(this.finishing.splice(0));
+    await this.retention;
+  }
+
+  /** Retention, one run at a time (the timer, new segments and failures ask for it). */
+  private runRetention(): Promise<string[]> {
+    this.retention ??= this.applyRetention()
+      .catch((err: unknown) => {
+        this.logger.warn({ error: errorMessage(err) }, 'retention failed');
+        return [];
+      })
+      .finally(() => {
+        this.retention = null;
+      });
+    return this.retention;
   }
 
   async applyRetention(now = Date.now()): Promise<string[]> {

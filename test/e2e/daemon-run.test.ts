@@ -168,9 +168,7 @@ describe('trt-detect run on a video file with a real mosquitto', () => {
     expect(statuses).toContainEqual(expect.objectContaining({ state: 'streaming', error: why }));
     expect(statuses[statuses.length - 1]).toMatchObject({ state: 'error', error: why });
     const errors = logLines(run.stdout).filter((l) => l.level === 'error');
-    expect(errors.map((l) => l.msg)).toContain(
-      `${why} (detection and MQTT go on; recording starts again when the camera restarts: systemctl restart, or a reload that changes the camera)`,
-    );
+    expect(errors.map((l) => l.msg)).toContain(`${why} (detection, MQTT and RTSP go on; recording is tried again by itself)`);
   });
 
   it('an unreachable broker is one clear line and exit 1', async () => {

@@ -78,6 +78,25 @@ describe('HttpServer', () => {
     expect(body.cameras.front.state).toBe('streaming');
   });
 
+  it("/healthz reports each recording camera's recording; a failed recording alone leaves it 200 (the recorder retries by itself)", async () => {
+    const recording = (name: string, error: string | null): CameraView => {
+      const c = cam(name, 'streaming');
+      return { ...c, stats: { ...(c.stats as CameraStats), recording_enabled: true, recording_error: error, recording: error ? null : '/rec/x.mp4' } };
+    };
+    view.cameras_ = [
+      recording('front', null),
+      recording('yard', 'recording stopped: /rec/yard/2026-12-03/10-00-00.mp4: No space left on device'),
+      cam('door', 'streaming'),
+    ];
+    const res = await fetch(`${base}/healthz`);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { status: string; cameras: Record<string, { recording?: string }> };
+    expect(body.status).toBe('ok');
+    expect(body.cameras.front.recording).toBe('ok');
+    expect(body.cameras.yard.recording).toBe('error: /rec/yard/2026-12-03/10-00-00.mp4: No space left on device');
+    expect(body.cameras.door.recording).toBeUndefined();
+  });
+
   it('/healthz is 503 while a camera is still starting', async () => {
     view.cameras_ = [cam('front', 'starting', 0)];
     expect((await fetch(`${base}/healthz`)).status).toBe(503);

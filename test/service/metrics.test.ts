@@ -106,6 +106,28 @@ describe('renderMetrics', () => {
   const text = renderMetrics(view, { rssBytes: 123456789, startTimeSeconds: 1790000000, loopDelay: { p99_ms: 12, max_ms: 40 } });
   const samples = parseExposition(text);
 
+  it('reports recording per camera that records: 1 while writing, 0 while failed, with the failures counted', () => {
+    const rec: ServiceView = {
+      cameras: () => [
+        camera('front', 'streaming', { recording_enabled: true, recording: '/rec/front/2026-12-03/10-00-00.mp4', recording_errors: 1 }),
+        camera('yard', 'streaming', {
+          recording_enabled: true,
+          recording: null,
+          recording_error: 'recording stopped: No space left on device',
+          recording_errors: 3,
+        }),
+        camera('door', 'streaming', { recording_enabled: false }),
+      ],
+      mqtt: () => null,
+    };
+    const s = parseExposition(renderMetrics(rec, { rssBytes: 1, startTimeSeconds: 1, loopDelay: { p99_ms: 0, max_ms: 0 } }));
+    expect(s.get('trt_detect_recording{camera="front"}')).toBe(1);
+    expect(s.get('trt_detect_recording{camera="yard"}')).toBe(0);
+    expect(s.get('trt_detect_recording_errors_total{camera="front"}')).toBe(1);
+    expect(s.get('trt_detect_recording_errors_total{camera="yard"}')).toBe(3);
+    expect(s.has('trt_detect_recording{camera="door"}')).toBe(false);
+  });
+
   it('is valid exposition format 0.0.4 with per-camera frame counters', () => {
     expect(samples.get('trt_detect_frames_processed_total{camera="front"}')).toBe(120);
     expect(samples.get('trt_detect_frames_decoded_total{camera="front"}')).toBe(127);

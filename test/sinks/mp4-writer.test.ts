@@ -3,7 +3,9 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Mp4Writer } from '../../daemon/sinks/mp4-writer.js';
-import { listSegments, segmentPath, SegmentRecorder } from '../../daemon/sinks/recorder.js';
+import { listSegments, segmentPath } from '../../daemon/sinks/recorder.js';
+import { CameraOutput } from '../../daemon/sinks/camera-output.js';
+import { EncodedStream } from '../../daemon/sinks/encoded-stream.js';
 import { silentLogger } from '../../daemon/core/log.js';
 import { probeFrames, tempDir } from '../support/videos.js';
 
@@ -95,12 +97,15 @@ describe('SegmentRecorder', () => {
 
   it('cuts consecutive segments by source time with no frame lost', async () => {
     const root = join(dir, 'rec');
-    const rec = new SegmentRecorder(
-      'cam',
-      { path: root, segment_seconds: 1, retain_days: 7, min_free_percent: 0 },
-      { width: 64, height: 48, fps: 10 },
-      silentLogger(),
-    );
+    const rec = new CameraOutput({
+      camera: 'cam',
+      stream: new EncodedStream('cam'),
+      video: { width: 64, height: 48, fpsRational: '10' },
+      live: false,
+      record: { path: root, segment_seconds: 1, retain_days: 7, min_free_percent: 0 },
+      rtsp: null,
+      logger: silentLogger(),
+    });
     for (let k = 0; k < 25; k++) await rec.write(gradient(64, 48, k), k / 10);
     await rec.close();
     const segs = listSegments(root, 'cam');

@@ -1,7 +1,9 @@
 import { mkdirSync, readdirSync, statSync, utimesSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePercent, listSegments, SegmentRecorder } from '../../daemon/sinks/recorder.js';
+import { freePercent, listSegments, SegmentRecorder, type RecordSettings } from '../../daemon/sinks/recorder.js';
+import { CameraOutput } from '../../daemon/sinks/camera-output.js';
+import { EncodedStream } from '../../daemon/sinks/encoded-stream.js';
 import { silentLogger } from '../../daemon/core/log.js';
 import { probeFrames, tempDir } from '../support/videos.js';
 
@@ -30,6 +32,21 @@ function frame(w: number, h: number, k: number): Buffer {
   return b;
 }
 
+/** The daemon's path for a recording camera: frames → one encoder → the recorder (a file source: nothing dropped). */
+function recording(settings: RecordSettings, video: { width: number; height: number; fps: number }, diskFree?: (p: string) => Promise<number | null>) {
+  const out = new CameraOutput({
+    camera: 'cam',
+    stream: new EncodedStream('cam'),
+    video: { width: video.width, height: video.height, fpsRational: String(video.fps) },
+    live: false,
+    record: settings,
+    rtsp: null,
+    logger: silentLogger(),
+    diskFree,
+  });
+  return Object.assign(out, { applyRetention: (now?: number) => (out.recorder as SegmentRecorder).applyRetention(now) });
+}
+
 describe('SegmentRecorder retention', () => {
   it('deletes segments older than retain_days, oldest first, and empty day folders', async () => {
     const root = join(dir, 'age');
@@ -39,13 +56,7 @@ describe('SegmentRecorder retention', () => {
       ['2026-11-05', '08-00-00', 6],
       ['2026-11-09', '23-59-00', 1],
     ]);
-    const rec = new SegmentRecorder(
-      'cam',
-      { path: root, segment_seconds: 60, retain_days: 7, min_free_percent: 0 },
-      { width: 64, height: 48, fps: 10 },
-      silentLogger(),
-      async () => 90,
-    );
+    const rec = recording({ path: root, segment_seconds: 60, retain_days: 7, min_free_percent: 0 }, { width: 64, height: 48, fps: 10 }, async () => 90);
     const deleted = await rec.applyRetention();
     expect(deleted).toEqual(files.slice(0, 2));
     expect(listSegments(root, 'cam')).toEqual(files.slice(2));
@@ -63,13 +74,7 @@ describe('SegmentRecorder retention', () => {
     ]);
     // a disk that gains 10 % per deleted segment: 5 segments → 40 % free
     const simulated = async () => 90 - 10 * listSegments(root, 'cam').length;
-    const rec = new SegmentRecorder(
-      'cam',
-      { path: root, segment_seconds: 60, retain_days: 30, min_free_percent: 65 },
-      { width: 64, height: 48, fps: 10 },
-      silentLogger(),
-      simulated,
-    );
+    const rec = recording({ path: root, segment_seconds: 60, retain_days: 30, min_free_percent: 65 }, { width: 64, height: 48, fps: 10 }, simulated);
     const deleted = await rec.applyRetention();
     expect(deleted).toEqual(files.slice(0, 3));
     expect(listSegments(root, 'cam')).toEqual(files.slice(3));
@@ -77,19 +82,13 @@ describe('SegmentRecorder retention', () => {
 
   it('never deletes the segment being written', async () => {
     const root = join(dir, 'current');
-    const rec = new SegmentRecorder(
-      'cam',
-      { path: root, segment_seconds: 60, retain_days: 0, min_free_percent: 99 },
-      { width: 64, height: 48, fps: 10 },
-      silentLogger(),
-      async () => 1,
-    );
-    await rec.write(frame(64, 48, 0), 0);
-    const current = rec.currentFile as string;
-    for (let k = 1; !existsSync(current) && k < 400; k++) {
-      await rec.write(frame(64, 48, k), k / 10); // ffmpeg creates the file once it has output
+    const rec = recording({ path: root, segment_seconds: 60, retain_days: 0, min_free_percent: 99 }, { width: 64, height: 48, fps: 10 }, async () => 1);
+    // the segment starts once the encoder's first picture is out; ffmpeg creates the file once it has output
+    for (let k = 0; !(rec.currentFile && existsSync(rec.currentFile)) && k < 400; k++) {
+      await rec.write(frame(64, 48, k), k / 10);
       await new Promise((r) => setTimeout(r, 10));
     }
+    const current = rec.currentFile as string;
     expect(existsSync(current)).toBe(true);
     await rec.applyRetention(Date.now() + 10 * DAY);
     expect(existsSync(current)).toBe(true);
@@ -108,11 +107,9 @@ describe('SegmentRecorder segments', () => {
   it('record.preset and record.crf reach the encoder: a lower crf makes a bigger file of the same frames', async () => {
     const size = async (name: string, preset: string, crf: number) => {
       const root = join(dir, name);
-      const rec = new SegmentRecorder(
-        'cam',
+      const rec = recording(
         { path: root, segment_seconds: 60, retain_days: 7, min_free_percent: 0, preset, crf },
         { width: 64, height: 48, fps: 10 },
-        silentLogger(),
         async () => 90,
       );
       for (let k = 0; k < 20; k++) await rec.write(frame(64, 48, k), k / 10);
@@ -127,15 +124,9 @@ describe('SegmentRecorder segments', () => {
     expect(await size('ultrafast', 'ultrafast', 23)).toBeGreaterThan(0);
   });
 
-  it('consecutive segments join without a gap: every frame in exactly one, each starting where the last ended', async () => {
+  it('consecutive segments join without a gap: every frame in exactly one, cut at the first keyframe past segment_seconds', async () => {
     const root = join(dir, 'gapless');
-    const rec = new SegmentRecorder(
-      'cam',
-      { path: root, segment_seconds: 2, retain_days: 7, min_free_percent: 0 },
-      { width: 64, height: 48, fps: 10 },
-      silentLogger(),
-      async () => 90,
-    );
+    const rec = recording({ path: root, segment_seconds: 2, retain_days: 7, min_free_percent: 0 }, { width: 64, height: 48, fps: 10 }, async () => 90);
     // a live camera's pts: jittery spacing around 100 ms
     let pts = 0;
     const all: number[] = [];
@@ -148,12 +139,13 @@ describe('SegmentRecorder segments', () => {
     const segs = listSegments(root, 'cam');
     const counts = segs.map((s) => probeFrames(s).count);
     expect(counts.reduce((a, b) => a + b, 0)).toBe(57);
-    // the frames each segment should hold: cut where pts passes segment_seconds from the segment start
+    // the frames each segment should hold: cut at the first keyframe (every 10th frame: one a
+    // second at 10 fps) whose pts is segment_seconds past the segment's start
     const expected: number[] = [];
     let start = all[0];
     let n = 0;
-    for (const p of all) {
-      if (p - start >= 2) {
+    for (const [k, p] of all.entries()) {
+      if (k % 10 === 0 && p - start >= 2) {
         expected.push(n);
         n = 0;
         start = p;
@@ -162,27 +154,29 @@ describe('SegmentRecorder segments', () => {
     }
     expected.push(n);
     expect(counts).toEqual(expected);
+    expect(expected.length).toBeGreaterThanOrEqual(2);
+    // each segment starts at its own time 0 and keeps the frames' spacing
+    const first = probeFrames(segs[1]).pts;
+    expect(first[0]).toBeCloseTo(0, 3);
+    const k0 = expected[0];
+    expect(first[1] - first[0]).toBeCloseTo(all[k0 + 1] - all[k0], 2);
     expect(readdirSync(join(root, 'cam')).length).toBeGreaterThan(0);
   });
 
-  it("a record.path that cannot be made is one clear error at once (under /proc Node's own recursive mkdir never returns)", async () => {
+  it("a record.path that cannot be made is one clear error at once, not thrown into the camera (under /proc Node's own recursive mkdir never returns)", async () => {
     const blocker = join(dir, 'blocker');
     writeFileSync(blocker, 'x');
     for (const [root, why] of [
       ['/proc/trt-detect-recordings', '/proc/trt-detect-recordings cannot be created there (ENOENT'],
       [join(blocker, 'rec'), `${blocker} is a file, not a folder`],
     ]) {
-      const rec = new SegmentRecorder(
-        'cam',
-        { path: root, segment_seconds: 60, retain_days: 7, min_free_percent: 0 },
-        { width: 64, height: 48, fps: 10 },
-        silentLogger(),
-        async () => 90,
-      );
+      const rec = recording({ path: root, segment_seconds: 60, retain_days: 7, min_free_percent: 0 }, { width: 64, height: 48, fps: 10 }, async () => 90);
       const t0 = Date.now();
-      await expect(rec.write(frame(64, 48, 0), 0)).rejects.toThrow(`record.path ${root}: cannot create the recordings folder: ${why}`);
-      expect(Date.now() - t0).toBeLessThan(5000);
+      for (let k = 0; k < 3; k++) await rec.write(frame(64, 48, k), k / 10);
       await rec.close();
+      expect(rec.error).toContain(`record.path ${root}: cannot create the recordings folder: ${why}`);
+      expect(rec.recordingState()).toMatchObject({ recording: false, errors: 1 });
+      expect(Date.now() - t0).toBeLessThan(5000);
     }
   });
 });

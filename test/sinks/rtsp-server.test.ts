@@ -2,7 +2,8 @@ import { execFile, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AnnexBParser, NAL, nalType } from '../../daemon/media/h264.js';
-import { RtspOutSink } from '../../daemon/sinks/rtsp-out.js';
+import { CameraOutput } from '../../daemon/sinks/camera-output.js';
+import { EncodedStream } from '../../daemon/sinks/encoded-stream.js';
 import { RtspServer, streamNameOf, type RtspStream } from '../../daemon/sinks/rtsp-server.js';
 import { silentLogger } from '../../daemon/core/log.js';
 import { openSource } from '../../daemon/sources/open-source.js';
@@ -173,14 +174,22 @@ describe('RTSP server (real ffmpeg/ffprobe clients)', () => {
   });
 });
 
-describe('annotated RTSP output (frames → encoder → RTSP)', () => {
+describe('annotated RTSP output (frames → the camera encoder → RTSP)', () => {
   it('serves the frames written to it; a client that disconnects does not disturb the writer or other clients', async () => {
     const file = makeTestVideo(join(dir, 'in.mp4'), { width: 176, height: 144, fps: 15, frames: 15 });
     const server = new RtspServer();
     await server.listen(0, '127.0.0.1');
     const stream = server.mount('front');
     const logger = silentLogger();
-    const sink = new RtspOutSink(stream, { width: 176, height: 144, fps: 15 }, logger);
+    const sink = new CameraOutput({
+      camera: 'front',
+      stream: new EncodedStream('front'),
+      video: { width: 176, height: 144, fpsRational: '15' },
+      live: true,
+      record: null,
+      rtsp: stream,
+      logger,
+    });
     const src = await openSource(file, { loop: true });
     let written = 0;
     let writeError: unknown = null;
@@ -229,18 +238,36 @@ describe('annotated RTSP output (frames → encoder → RTSP)', () => {
     }
   });
 
-  it('never holds up the pipeline: a stuck encoder makes the live view skip frames, not wait', async () => {
+  it('never holds up the pipeline for long: a stuck encoder is restarted and frames are skipped, not waited for', async () => {
     const server = new RtspServer();
     await server.listen(0, '127.0.0.1');
-    const sink = new RtspOutSink(server.mount('cam'), { width: 320, height: 240, fps: 25 }, silentLogger());
-    const pid = sink.encoderPid as number;
+    const sink = new CameraOutput({
+      camera: 'cam',
+      stream: new EncodedStream('cam'),
+      video: { width: 320, height: 240, fpsRational: '25' },
+      live: true,
+      record: null,
+      rtsp: server.mount('cam'),
+      logger: silentLogger(),
+    });
     const frame = Buffer.alloc(320 * 240 * 3, 77);
     try {
+      await sink.write(frame, 0);
+      const pid = sink.encoder.encoderPid as number;
       process.kill(pid, 'SIGSTOP'); // the encoder stops reading: its pipe fills up
-      for (let i = 0; i < 200; i++) await sink.write(frame, i / 25); // 15 MB, far beyond a pipe's buffer
-      expect(sink.skipped).toBeGreaterThan(150);
+      const t0 = Date.now();
+      for (let i = 1; i < 200; i++) await sink.write(frame, i / 25); // 15 MB, far beyond a pipe's buffer
+      expect(Date.now() - t0).toBeLessThan(20_000);
+      expect(sink.encoder.skipped).toBeGreaterThan(100);
+      // a new encoder takes over with the frames after the pause between restarts
+      for (let i = 0; (sink.encoder.encoderPid === null || sink.encoder.encoderPid === pid) && i < 200; i++) {
+        await sink.write(frame, 8 + i / 25);
+        await new Promise((r) => setTimeout(r, 40));
+      }
+      expect(sink.encoder.encoderPid).not.toBeNull();
+      expect(sink.encoder.encoderPid).not.toBe(pid);
+      expect(sink.encoder.restarts).toBe(1);
     } finally {
-      process.kill(pid, 'SIGCONT');
       await sink.close();
       await server.close();
     }
