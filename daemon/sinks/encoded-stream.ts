@@ -171,7 +171,7 @@ class Subscriber implements Subscription {
         this.delivered++;
         try {
           const r = this.onUnit(unit);
-          if (r && typeof (r).then === 'function') await r;
+          if (r && typeof r.then === 'function') await r;
         } catch {
           this.errors++;
         }
