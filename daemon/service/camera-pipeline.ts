@@ -12,7 +12,7 @@ import { BoundedQueue } from './bounded-queue.js';
 import type { Logger } from '../core/log.js';
 import { RateMeter, stageTimings } from './rate.js';
 import type { CameraState, CameraStatus } from '../core/status.js';
-import { DEFAULT_TRACKER_OPTIONS, Tracker } from '../track/tracker.js';
+import { FrameTracking, isDetectorFrame, trackingThreshold } from '../track/frame-tracking.js';
 import type { TrackSettings } from '../config/types.js';
 
 /** Where a camera's results go; the daemon wires MQTT here, tests may collect. */
@@ -129,7 +129,7 @@ export class CameraPipeline {
   private frames = 0;
   private inferred = 0;
   /** made at the first frame, when the source's frame rate is known */
-  private tracker: Tracker | null = null;
+  private tracking: FrameTracking | null = null;
   private q1: BoundedQueue<Frame> | null = null;
   private q2: BoundedQueue<Work> | null = null;
   private lastError: string | null = null;
@@ -268,15 +268,15 @@ export class CameraPipeline {
     const opts = this.detectOptions();
     // with tracking the detector also returns the low-score boxes: they carry a tracked object
     // through an occlusion (ByteTrack's second pass); only tracked ones are ever reported
-    if (this.spec.track) opts.threshold = Math.min(opts.threshold, DEFAULT_TRACKER_OPTIONS.lowScore);
-    const every = this.spec.detect.interval + 1;
-    const maxPending = Math.min(DETECT_PENDING_MAX, DETECT_DEPTH * every);
+    if (this.spec.track) opts.threshold = trackingThreshold(opts.threshold);
+    const interval = this.spec.detect.interval;
+    const maxPending = Math.min(DETECT_PENDING_MAX, DETECT_DEPTH * (interval + 1));
     let last: Promise<Detection[]> = Promise.resolve([]);
     const pending: Array<{ frame: Frame; work: Promise<Work> }> = [];
     try {
       for (let frame = await q1.pop(); frame; frame = await q1.pop()) {
         let work: Promise<Work>;
-        if (frame.index % every === 0) {
+        if (isDetectorFrame(frame.index, interval)) {
           const f = frame;
           const r = this.detector.infer(f, opts);
           last = r.then((x) => x.detections);
@@ -309,28 +309,8 @@ export class CameraPipeline {
 
   /** The tracks of a frame, in frame order: the detector's frames update them, the others predict. */
   private track(w: Work, src: VideoSource): Detection[] {
-    const t = this.spec.track as Omit<TrackSettings, 'enabled'>;
-    this.tracker ??= Tracker.fromSeconds(t.max_age_seconds, src.info.fps > 0 ? src.info.fps : 25, {
-      minHits: t.min_hits,
-      matchIou: t.match_iou,
-      highScore: this.spec.detect.threshold,
-    });
-    const tracked = w.inferred ? this.tracker.update(w.detections, w.frame.index) : this.tracker.predict(w.frame.index);
-    const r2 = (v: number, hi: number) => Number(Math.min(Math.max(v, 0), hi).toFixed(2));
-    // a low-score match keeps its track alive through an occlusion, but detect.threshold stays
-    // the lowest score reported; a predicted box that left the frame is not one
-    const threshold = this.spec.detect.threshold;
-    const inFrame = tracked.filter(
-      (d) =>
-        d.score >= threshold && d.box.x2 > Math.max(d.box.x1, 0) && d.box.y2 > Math.max(d.box.y1, 0) && d.box.x1 < w.frame.width && d.box.y1 < w.frame.height,
-    );
-    return inFrame.map((d) => ({
-      label: d.label,
-      class_id: d.class_id,
-      score: d.score,
-      box: { x1: r2(d.box.x1, w.frame.width), y1: r2(d.box.y1, w.frame.height), x2: r2(d.box.x2, w.frame.width), y2: r2(d.box.y2, w.frame.height) },
-      track_id: d.track_id,
-    }));
+    this.tracking ??= new FrameTracking(this.spec.track as Omit<TrackSettings, 'enabled'>, this.spec.detect.threshold, src.info.fps);
+    return this.tracking.step(w.inferred ? w.detections : null, w.frame.index, w.frame.width, w.frame.height);
   }
 
   private async outputStage(src: VideoSource): Promise<void> {

@@ -29,6 +29,10 @@ export interface MotMetrics {
   idsw: number;
   /** 1 − (fn + fp + idsw) / gt; NaN without ground truth */
   mota: number;
+  /** the IoU of the matched pairs, summed (for MOTP, and to add up sequences or classes) */
+  iou_sum: number;
+  /** mean IoU of the matched pairs (MOTChallenge's MOTP, higher is better); NaN without matches */
+  motp: number;
   /** boxes of the globally matched id pairs that correspond in their frame */
   idtp: number;
   idfp: number;
@@ -60,6 +64,7 @@ export function motMetrics(gt: readonly MotBox[], hyp: readonly MotBox[], minIou
   let fp = 0;
   let fn = 0;
   let idsw = 0;
+  let iouSum = 0;
   // CLEAR-MOT: the hypothesis each object was last matched to (any earlier frame), for the switches,
   // and the matches of the previous frame, which are kept while they stay valid
   const lastMatch = new Map<number, number>();
@@ -110,6 +115,12 @@ export function motMetrics(gt: readonly MotBox[], hyp: readonly MotBox[], minIou
       current.set(g[i].id, h[j].id);
     }
     for (const [o, hid] of current) lastMatch.set(o, hid);
+    for (const [i, gtBox] of g.entries()) {
+      const hid = current.get(gtBox.id);
+      if (hid === undefined) continue;
+      const j = h.findIndex((b) => b.id === hid);
+      iouSum += 1 - cost[i][j];
+    }
     matches += current.size;
     fn += g.length - gtTaken.size;
     fp += h.length - hypTaken.size;
@@ -137,6 +148,8 @@ export function motMetrics(gt: readonly MotBox[], hyp: readonly MotBox[], minIou
     fn,
     idsw,
     mota: gt.length > 0 ? 1 - (fn + fp + idsw) / gt.length : NaN,
+    iou_sum: iouSum,
+    motp: matches > 0 ? iouSum / matches : NaN,
     idtp,
     idfp,
     idfn,
@@ -144,6 +157,34 @@ export function motMetrics(gt: readonly MotBox[], hyp: readonly MotBox[], minIou
     idp: hyp.length > 0 ? idtp / hyp.length : NaN,
     idr: gt.length > 0 ? idtp / gt.length : NaN,
   };
+}
+
+/**
+ * MOTChallenge's pre-processing of ignored ground truth (conf 0: too small, hidden, cut off): per
+ * frame, hypotheses are matched one to one to all ground truth, considered and ignored together
+ * (minimal 1 − IoU, IoU at least minIou); those matched to an ignored box are left out, so that
+ * covering such an object is neither a false positive nor a match. With `minHeight` (KITTI's rule
+ * for its difficulty levels), a hypothesis lower than that which matches no considered box is
+ * left out too: objects that small are not evaluated on either side. Returns the hypotheses kept.
+ */
+export function dropIgnored(hyp: readonly MotBox[], considered: readonly MotBox[], ignored: readonly MotBox[], minIou = 0.5, minHeight = 0): MotBox[] {
+  const gtFrames = byFrame(considered);
+  const ignFrames = byFrame(ignored);
+  const out: MotBox[] = [];
+  for (const [frame, h] of byFrame(hyp)) {
+    const gt = gtFrames.get(frame) ?? [];
+    const all = [...gt, ...(ignFrames.get(frame) ?? [])];
+    const cost = h.map((a) => all.map((b) => 1 - iou(a.box, b.box)));
+    const to = new Map<number, number>();
+    for (const [r, c] of assign(cost, 1 - minIou)) to.set(r, c);
+    h.forEach((b, r) => {
+      const c = to.get(r);
+      if (c !== undefined && c >= gt.length) return; // on ignored ground truth
+      if (c === undefined && b.box.y2 - b.box.y1 < minHeight) return; // too small to be evaluated
+      out.push(b);
+    });
+  }
+  return out;
 }
 
 /** A line of a MOTChallenge file: frame,id,x,y,w,h,conf,class,visibility (the last three optional). */

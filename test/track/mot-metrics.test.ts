@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { motMetrics, readMotChallenge, type MotBox } from '../../daemon/track/mot-metrics.js';
+import { dropIgnored, motMetrics, readMotChallenge, type MotBox } from '../../daemon/track/mot-metrics.js';
 
 /** a 40×80 box at (x, y) of object or track `id` in `frame` */
 const at = (frame: number, id: number, x: number, y = 0): MotBox => ({ frame, id, box: { x1: x, y1: y, x2: x + 40, y2: y + 80 } });
@@ -88,10 +88,45 @@ describe('motMetrics', () => {
     expect([perfect.mota, perfect.idf1, perfect.idsw]).toEqual([1, 1, 0]);
   });
 
+  it('MOTP is the mean IoU of the matched pairs', () => {
+    // 40×80 boxes: 5 px off -> IoU 35·80 / (2·3200 − 35·80) = 2800/3600 = 7/9; 10 px off ->
+    // 30·80 / (6400 − 2400) = 2400/4000 = 3/5; a perfect box 1. MOTP = (7/9 + 3/5 + 1) / 3
+    const m = motMetrics([at(1, 1, 0), at(2, 1, 0), at(3, 1, 0)], [at(1, 9, 5), at(2, 9, 10), at(3, 9, 0)]);
+    expect(m.matches).toBe(3);
+    expect(m.iou_sum).toBeCloseTo(7 / 9 + 3 / 5 + 1, 12);
+    expect(m.motp).toBeCloseTo((7 / 9 + 3 / 5 + 1) / 3, 12);
+    expect(Number.isNaN(motMetrics([at(1, 1, 0)], []).motp)).toBe(true);
+  });
+
   it('frames with only hypotheses count their false positives; no ground truth is NaN', () => {
     const m = motMetrics([at(1, 1, 0)], [at(1, 7, 0), at(2, 7, 0)]);
     expect(m).toMatchObject({ matches: 1, fp: 1, fn: 0 });
     expect(Number.isNaN(motMetrics([], []).mota)).toBe(true);
+  });
+});
+
+describe('dropIgnored', () => {
+  it('leaves out hypotheses on ignored ground truth, and small unmatched ones with minHeight', () => {
+    // frame 1: considered object 1 at x = 0, ignored object 2 at x = 300 (conf 0: hidden, tiny).
+    //   track 10 on object 1 (kept), track 20 on object 2 (IoU 7/9: left out), track 30 far from
+    //   both (kept: a false positive).
+    // frame 2: only the ignored object 2; track 20 on it at IoU 3/5 (left out), track 40 at 14 px
+    //   off (IoU 26·80 / (6400 − 2080) = 0.48 < 0.5: no match, kept).
+    // frame 3: a 10 px tall box matching nothing: kept without minHeight, left out with 25.
+    const considered = [at(1, 1, 0)];
+    const ignored = [at(1, 2, 300), at(2, 2, 300)];
+    const small: MotBox = { frame: 3, id: 50, box: { x1: 0, y1: 0, x2: 5, y2: 10 } };
+    const hyp = [at(1, 10, 0), at(1, 20, 305), at(1, 30, 600), at(2, 20, 310), at(2, 40, 314), small];
+    const ids = (boxes: MotBox[]) => boxes.map((b) => `${b.frame}:${b.id}`);
+    expect(ids(dropIgnored(hyp, considered, ignored))).toEqual(['1:10', '1:30', '2:40', '3:50']);
+    expect(ids(dropIgnored(hyp, considered, ignored, 0.5, 25))).toEqual(['1:10', '1:30', '2:40']);
+    // a small box that does match a considered object stays
+    const tiny: MotBox = { frame: 1, id: 1, box: { x1: 0, y1: 0, x2: 5, y2: 10 } };
+    expect(ids(dropIgnored([{ ...tiny, id: 60 }], [tiny], [], 0.5, 25))).toEqual(['1:60']);
+    // then motMetrics on what is left: frame 1 one match (10) and one FP (30), frame 2 one FP (40)
+    const m = motMetrics(considered, dropIgnored(hyp, considered, ignored, 0.5, 25));
+    expect(m).toMatchObject({ gt: 1, matches: 1, fp: 2, fn: 0, idsw: 0 });
+    expect(m.mota).toBe(1 - 2 / 1);
   });
 });
 
