@@ -9,6 +9,7 @@ import { openSource } from '../../daemon/sources/open-source.js';
 import { type VideoSource } from '../../daemon/sources/types.js';
 import { rtspCamera, type RtspCamera } from '../live/rtsp-camera.js';
 import { freePort } from '../support/mosquitto.js';
+import { gstRtspCamera, whyNoGstRtspServer } from '../support/gst-rtsp-camera.js';
 
 const cameras: RtspCamera[] = [];
 afterAll(async () => {
@@ -47,6 +48,54 @@ describe('backoff', () => {
   it('doubles from 1 s and is capped at 30 s', () => {
     expect([0, 1, 2, 3, 4, 5, 6, 50].map((n) => backoffDelay(n))).toEqual([1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000]);
   });
+});
+
+const noGst = whyNoGstRtspServer();
+
+describe.skipIf(noGst !== null)(`RTSP cameras served by GStreamer's gst-rtsp-server${noGst ? ` (skipped: ${noGst})` : ''}`, () => {
+  // a password with the characters that broke URL handling before: @, :, / and %
+  const user = 'viewer';
+  const password = 'p@ss:w/rd%1';
+
+  for (const decoder of ['ffmpeg', 'gstreamer'] as const) {
+    it(`${decoder}: authenticates with a password holding @ : / %, delivers frames of the camera size, and comes back after the server is killed`, async () => {
+      const cam = await gstRtspCamera({ width: 160, height: 120, fps: 15, user, password });
+      cameras.push(cam);
+      const src = await openSource(cam.url, { decoder, stall_timeout_seconds: 6, backoff: { initialMs: 200, maxMs: 1000 } });
+      let phase = 0;
+      let beforeDrop = 0;
+      const { frames, states } = await watch(
+        src,
+        (f, s) => {
+          if (phase === 0 && f.length >= 5) {
+            phase = 1;
+            beforeDrop = f.length;
+            void cam
+              .stop()
+              .then(() => new Promise((r) => setTimeout(r, 1000)))
+              .then(() => cam.start());
+          }
+          return s.includes('streaming') && f.length >= beforeDrop + 5;
+        },
+        45_000,
+      );
+      expect(frames[0]).toMatchObject({ width: 160, height: 120 });
+      expect(states[0]).toBe('reconnecting');
+      expect(states).toContain('streaming');
+      expect(frames.length).toBeGreaterThanOrEqual(beforeDrop + 5);
+      frames.forEach((f, i) => expect(f.index).toBe(i));
+    }, 60_000);
+  }
+
+  it('a wrong password is reported as such (reconnecting, the reason says 401), not as a stall', async () => {
+    const cam = await gstRtspCamera({ user, password });
+    cameras.push(cam);
+    const src = await openSource(cam.url.replace(encodeURIComponent(password), 'wrong'), { decoder: 'ffmpeg', backoff: { initialMs: 200, maxMs: 500 } });
+    const { frames, reasons } = await watch(src, (_f, s) => s.length >= 1, 20_000);
+    expect(frames).toEqual([]);
+    expect(reasons.join(' ')).toMatch(/401|unauthori[sz]ed|authori[sz]ation/i);
+    expect(reasons.join(' ')).not.toContain('wrong');
+  }, 30_000);
 });
 
 describe('RTSP source through ffmpeg (real RTSP server)', () => {
