@@ -42,13 +42,14 @@ export function parseComments(text) {
     const indent = line.length - line.trimStart().length;
     const body = line.trimStart();
     if (body.startsWith('#')) {
+      // a key shown commented out (`# key: value`), never a continuation: examples nest them
+      const commented = /^#\s?([A-Za-z_][\w-]*):\s+(\S.*)$/.exec(body);
       // a continuation: further right than the key it continues, with no blank line between
-      if (last && indent > last.indent) {
+      if (!commented && last && indent > last.indent) {
         const more = body.replace(/^#\s*/, '');
         if (more) last.entry.comment = last.entry.comment ? `${last.entry.comment} ${more}` : more;
         return;
       }
-      const commented = /^#\s?([A-Za-z_][\w-]*):\s+(\S.*)$/.exec(body);
       if (!commented) {
         last = null;
         return;

@@ -1,4 +1,6 @@
-import { DEFAULT_TRACK } from '../config/config-schema.js';
+import { DEFAULT_EVENTS, DEFAULT_SNAPSHOTS, DEFAULT_TRACK } from '../config/config-schema.js';
+import { CameraEvents } from '../events/camera-events.js';
+import type { ObjectEvent } from '../events/types.js';
 import { createWriteStream, existsSync, openSync, statSync, type WriteStream } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { drawBoxes } from '../detect/detections.js';
@@ -14,7 +16,7 @@ import { silentLogger } from '../core/log.js';
 import { parseCommandArgs, type Command } from './args.js';
 import { numberOption, openModelFromArgs } from './model-options.js';
 
-const HELP = `Usage: trt-detect detect -m MODEL -i INPUT [-o OUT] [--json FILE] [-c FILE] [--threshold T] [--no-track]
+const HELP = `Usage: trt-detect detect -m MODEL -i INPUT [-o OUT] [--json FILE] [--events FILE] [-c FILE] [--threshold T] [--no-track]
 
 One-shot detection on an image, a directory of images, or a video file.
 
@@ -29,7 +31,10 @@ Options:
                         camera's are, a new one is reported from its 3rd detector frame on); with
                         detect.interval N (-c), the frames between inferences carry the tracks'
                         predicted boxes (drawn on them), inference_ms 0
-  --no-track            a video's frames one at a time: every detection, no track_id
+  --events FILE         a video's object events, one JSON line each ({"type":"new"|"update"|"end",
+                        "before":{...},"after":{...}}, as on MQTT's <prefix>/events; times are the
+                        moment detect started plus the frame's pts)
+  --no-track            a video's frames one at a time: every detection, no track_id (no --events)
   -c, --config FILE     use this config's model and detect sections
   --threshold T         score threshold (default: detect.threshold, 0.4)
   -h, --help            this help
@@ -46,20 +51,27 @@ const IMAGE_EXT = new Set(['.jpg', '.jpeg', '.png', '.bmp']);
  */
 class JsonLines {
   private stream: WriteStream | null = null;
-  constructor(private readonly file: string | undefined) {}
-  write(m: DetectionMessage): void {
+  constructor(
+    private readonly file: string | undefined,
+    private readonly option = '--json',
+  ) {}
+  write(m: DetectionMessage | ObjectEvent): void {
     if (!this.file) return;
-    this.stream ??= createWriteStream(this.file, { fd: JsonLines.open(this.file) });
+    this.stream ??= createWriteStream(this.file, { fd: this.open(this.file) });
     this.stream.write(`${JSON.stringify(m)}\n`);
   }
-  private static open(file: string): number {
+  private open(file: string): number {
     const problem = fileWriteProblem(file);
-    if (problem) throw new ConfigError(`--json ${file}: cannot write (${problem})`);
+    if (problem) throw new ConfigError(`${this.option} ${file}: cannot write (${problem})`);
     try {
       return openSync(file, 'w');
     } catch (err) {
-      throw new ConfigError(`--json ${file}: cannot write (${(err as Error).message})`);
+      throw new ConfigError(`${this.option} ${file}: cannot write (${(err as Error).message})`);
     }
+  }
+  /** Creates the file now if no line came (a video without objects: an empty --events file). */
+  touch(): void {
+    if (this.file) this.stream ??= createWriteStream(this.file, { fd: this.open(this.file) });
   }
   close(): Promise<void> {
     return new Promise((resolve, reject) => {
@@ -94,11 +106,35 @@ async function detectVideo(
   output: string,
   json: JsonLines,
   track: boolean,
+  eventLines: JsonLines | null,
 ): Promise<number> {
   let writer: Mp4Writer | null = null;
   let frames = 0;
   let detections = 0;
   const camera = basename(input);
+  let objects = 0;
+  const events = eventLines
+    ? new CameraEvents({
+        camera,
+        live: false,
+        track: DEFAULT_TRACK,
+        events: DEFAULT_EVENTS,
+        zones: {},
+        filters: {},
+        snapshots: { ...DEFAULT_SNAPSHOTS, enabled: false },
+        labels: [],
+        sinks: () => [
+          {
+            event: (ev) => {
+              if (ev.type === 'new') objects++;
+              eventLines.write(ev);
+            },
+            snapshot: () => undefined,
+          },
+        ],
+        logger: silentLogger(),
+      })
+    : null;
   const pipeline = new CameraPipeline(
     camera,
     {
@@ -113,6 +149,7 @@ async function detectVideo(
         drop_group_boxes: options.dropGroupBoxes ?? true,
       },
       track: track ? DEFAULT_TRACK : null,
+      events,
       publishAll: true,
       publishCarried: true,
       sink: (video) => {
@@ -146,6 +183,8 @@ async function detectVideo(
     silentLogger(),
   );
   const state = await pipeline.run();
+  await events?.close();
+  eventLines?.touch();
   if (state === 'error') {
     const why = pipeline.error ?? `${input}: detection failed`;
     // a file damaged part-way: the frames before the damage are annotated and kept, not thrown away
@@ -153,7 +192,7 @@ async function detectVideo(
     if (writer) await (writer as Mp4Writer).abort().catch(() => undefined);
     throw new RuntimeFailure(why);
   }
-  process.stdout.write(`${input}: ${frames} frames, ${detections} detections -> ${output}\n`);
+  process.stdout.write(`${input}: ${frames} frames, ${detections} detections${events ? `, ${objects} objects` : ''} -> ${output}\n`);
   return frames;
 }
 
@@ -189,6 +228,7 @@ export const detectCommand: Command = async (argv) => {
     input: { type: 'string', short: 'i' },
     output: { type: 'string', short: 'o' },
     json: { type: 'string' },
+    events: { type: 'string' },
     config: { type: 'string', short: 'c' },
     threshold: { type: 'string' },
     'no-track': { type: 'boolean' },
@@ -205,8 +245,14 @@ export const detectCommand: Command = async (argv) => {
   const jsonFile = values.json;
   const jsonProblem = jsonFile ? fileWriteProblem(jsonFile) : null;
   if (jsonProblem) throw new ConfigError(`--json ${jsonFile}: cannot write (${jsonProblem})`);
+  const eventsFile = values.events;
+  if (eventsFile !== undefined && target.kind !== 'video') throw new ConfigError(`--events ${eventsFile}: object events need a video input (-i), not images`);
+  if (eventsFile !== undefined && values['no-track']) throw new ConfigError('--events: object events need tracking (leave out --no-track)');
+  const eventsProblem = eventsFile ? fileWriteProblem(eventsFile) : null;
+  if (eventsProblem) throw new ConfigError(`--events ${eventsFile}: cannot write (${eventsProblem})`);
   const { detector, options, interval } = await openModelFromArgs('detect', values, { threshold, withVideo: target.kind === 'video' });
   const json = new JsonLines(jsonFile);
+  const eventLines = eventsFile ? new JsonLines(eventsFile, '--events') : null;
   try {
     if (target.kind === 'directory') {
       const images = await listImages(input);
@@ -236,10 +282,11 @@ export const detectCommand: Command = async (argv) => {
       const m = await detectImage(detector, options, input, target.out, json);
       process.stdout.write(`${summary(basename(input), m)} -> ${target.out}\n`);
     } else {
-      await detectVideo(detector, options, interval, input, target.out, json, !values['no-track']);
+      await detectVideo(detector, options, interval, input, target.out, json, !values['no-track'], eventLines);
     }
   } finally {
     await json.close();
+    await eventLines?.close();
     await detector.close();
   }
   return 0;

@@ -1,6 +1,6 @@
 import { DEFAULT_MEDIA_NICE } from '../media/media-process.js';
 import { DEFAULT_CRF, DEFAULT_PRESET, X264_PRESETS } from '../media/x264.js';
-import type { TrackSettings } from './types.js';
+import type { EventSettings, SnapshotSettings, TrackSettings } from './types.js';
 import type { ArraySchema, BooleanSchema, EnumSchema, NumberSchema, ObjectSchema, Schema, StringSchema } from './schema.js';
 
 /**
@@ -41,6 +41,15 @@ export const DEFAULT_MODEL_INPUT: { color: 'rgb' | 'bgr'; mean: [number, number,
 
 /** cameras.<name>.track's defaults (also what `detect` tracks a video with). */
 export const DEFAULT_TRACK: TrackSettings = { enabled: true, max_age_seconds: 1, min_hits: 3, match_iou: 0.3 };
+
+/** cameras.<name>.events' defaults (also what `detect --events` uses). */
+export const DEFAULT_EVENTS: EventSettings = { enabled: true, stationary_seconds: 10, stationary_iou: 0.6, max_objects: 100 };
+
+/** cameras.<name>.snapshots' defaults. */
+export const DEFAULT_SNAPSHOTS: SnapshotSettings = { enabled: true, path: null, retain_days: 10, max_mb: 500 };
+
+/** Zone names, like camera names, become MQTT topic levels. */
+export const ZONE_NAME = /^[A-Za-z0-9_-]+$/;
 
 export const MODEL_EXTENSIONS = ['.onnx', '.engine', '.plan', '.trt'];
 
@@ -160,6 +169,46 @@ const cameraSchema = obj(
       min_hits: int(DEFAULT_TRACK.min_hits, { min: 1, max: 100 }),
       match_iou: num(DEFAULT_TRACK.match_iou, { above: 0, max: 1 }),
     }),
+    events: obj({
+      enabled: bool(DEFAULT_EVENTS.enabled),
+      stationary_seconds: num(DEFAULT_EVENTS.stationary_seconds, { above: 0, max: 86400 }),
+      stationary_iou: num(DEFAULT_EVENTS.stationary_iou, { above: 0, max: 1 }),
+      max_objects: int(DEFAULT_EVENTS.max_objects, { min: 1, max: 10000 }),
+    }),
+    zones: {
+      type: 'map',
+      keyPattern: ZONE_NAME,
+      keyProblem: 'invalid zone name (use letters, digits, _ and - only: names become MQTT topic levels)',
+      values: obj({
+        coordinates: {
+          type: 'array',
+          example: '[[0, 0.5], [1, 0.5], [1, 1], [0, 1]]',
+          items: { type: 'array', length: 2, example: '[0.25, 0.5]', items: num(undefined, { min: 0 }) },
+        },
+        objects: labelList([], '[pedestrian, vehicle]'),
+        inertia: int(3, { min: 1, max: 1000 }),
+        loitering_seconds: num(0, { min: 0, max: 86400 }),
+      }),
+    },
+    filters: {
+      type: 'map',
+      keyPattern: /\S/,
+      keyProblem: 'empty label name (write the reported label, e.g. pedestrian:)',
+      values: obj({
+        min_area: num(0, { min: 0 }),
+        max_area: num(null, { min: 0 }),
+        min_ratio: num(0, { min: 0 }),
+        max_ratio: num(null, { min: 0 }),
+        min_score: num(0, { min: 0, max: 1 }),
+        threshold: num(0, { min: 0, max: 1 }),
+      }),
+    },
+    snapshots: obj({
+      enabled: bool(DEFAULT_SNAPSHOTS.enabled),
+      path: str(DEFAULT_SNAPSHOTS.path, { check: nonEmpty('a directory, or null') }),
+      retain_days: num(DEFAULT_SNAPSHOTS.retain_days, { min: 0, max: 3650 }),
+      max_mb: num(DEFAULT_SNAPSHOTS.max_mb, { min: 0, max: 10_000_000 }),
+    }),
   },
   { url: 'source', uri: 'source', input: 'source', rtsp: 'source', recording: 'record', record_path: 'record' },
 );
@@ -222,6 +271,11 @@ export const configSchema: ObjectSchema = obj({
       key: str(null, { check: nonEmpty('a file path, or remove the key') }),
       queue_limit: int(1000, { min: 0, max: 1_000_000 }),
       stats_interval_seconds: num(10, { min: 1, max: 86400 }),
+      home_assistant: obj({
+        enabled: bool(true),
+        discovery_prefix: str('homeassistant', { check: topicPrefixProblem }),
+        url: str(null, { check: nonEmpty('a link such as http://jetson.local:9100/, or null') }),
+      }),
     },
     { broker: 'url', host: 'url', prefix: 'topic_prefix', user: 'username', pass: 'password' },
   ),

@@ -5,6 +5,7 @@ import { LineCounter, isMap, isScalar, parseDocument } from 'yaml';
 import { ConfigError } from '../core/errors.js';
 import { folderCreateProblem } from '../core/files.js';
 import { DETECT_KEYS, configSchema } from './config-schema.js';
+import { polygonProblem } from './zones.js';
 import { Validator, isMissing, type Issue, type MapSchema, type ObjectSchema } from './schema.js';
 import type { CameraConfig, Config } from './types.js';
 
@@ -150,6 +151,7 @@ function finish(raw: RawConfig, configDir: string, options: LoadOptions, add: (p
       ...cam,
       source: resolveSource(cam.source, baseDir),
       record: { ...cam.record, path: abs(cam.record.path) },
+      snapshots: { ...cam.snapshots, path: absOrNull(cam.snapshots.path) },
       effective_detect: effective,
     };
   }
@@ -176,6 +178,10 @@ function finish(raw: RawConfig, configDir: string, options: LoadOptions, add: (p
     add('http.port', `port ${config.http.port} is also rtsp_server.port (give them different ports)`);
   }
   for (const [name, cam] of Object.entries(cameras)) {
+    for (const [zone, z] of Object.entries(cam.zones)) {
+      const problem = polygonProblem(z.coordinates, cam.width !== null && cam.height !== null ? { width: cam.width, height: cam.height } : null);
+      if (problem) add(`cameras.${name}.zones.${zone}.coordinates`, problem);
+    }
     if (cam.rtsp_out && !config.rtsp_server.enabled)
       add(`cameras.${name}.rtsp_out`, 'true but rtsp_server.enabled is false (enable rtsp_server or set rtsp_out: false)');
   }

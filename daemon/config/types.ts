@@ -47,6 +47,60 @@ export interface CameraConfig {
   record: RecordConfig;
   rtsp_out: boolean;
   track: TrackSettings;
+  events: EventSettings;
+  /** named areas of the picture; coordinates as written (pixels, or 0..1 fractions when no value is above 1) */
+  zones: Record<string, ZoneSettings>;
+  /** per reported label */
+  filters: Record<string, FilterSettings>;
+  snapshots: SnapshotSettings;
+}
+
+/** `cameras.<name>.events`: objects and their events (needs `track`). */
+export interface EventSettings {
+  enabled: boolean;
+  /** an object whose box stays put (IoU with its box then at least stationary_iou) this long is stationary */
+  stationary_seconds: number;
+  stationary_iou: number;
+  /** active objects at most; more are not followed (counted in the stats) */
+  max_objects: number;
+}
+
+/** `cameras.<name>.zones.<zone>`. */
+export interface ZoneSettings {
+  /** polygon corners [x, y]: pixels of the source frame, or fractions of it when no value is above 1 */
+  coordinates: Array<[number, number]>;
+  /** labels that count in this zone; empty = all */
+  objects: string[];
+  /** consecutive detector frames the box's bottom centre must be inside (or outside) to enter (or leave) */
+  inertia: number;
+  /** in the zone this long: the object is `loitering`; 0 = never */
+  loitering_seconds: number;
+}
+
+/**
+ * `cameras.<name>.filters.<label>`: areas in pixels, or fractions of the frame area when below 1;
+ * ratio is width / height; null = no limit.
+ */
+export interface FilterSettings {
+  min_area: number;
+  max_area: number | null;
+  min_ratio: number;
+  max_ratio: number | null;
+  /** detections below this score are ignored for the object */
+  min_score: number;
+  /** the median of the object's scores must reach this before it becomes an event */
+  threshold: number;
+}
+
+/** `cameras.<name>.snapshots`: the best frame of each object as a JPEG. */
+export interface SnapshotSettings {
+  enabled: boolean;
+  /** <path>/<camera>/<event id>.jpg; null = published and handed to the event store, not kept as files */
+  path: string | null;
+  /** delete snapshots older than this; 0 = keep */
+  retain_days: number;
+  /** delete the oldest while the camera's snapshots take more than this many MB; 0 = no limit */
+  max_mb: number;
 }
 
 /** `cameras.<name>.track`: multi-object tracking of the camera's detections. */
@@ -92,6 +146,8 @@ export interface MqttConfig {
   key: string | null;
   queue_limit: number;
   stats_interval_seconds: number;
+  /** Home Assistant MQTT device discovery */
+  home_assistant: { enabled: boolean; discovery_prefix: string; url: string | null };
 }
 
 export interface Config {

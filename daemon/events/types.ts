@@ -69,3 +69,12 @@ export interface EventSink {
    */
   snapshot(camera: string, objectId: string, label: string, jpeg: Buffer, path: string | null): void;
 }
+
+/**
+ * Where the numbers of active objects go (`P/<camera>/<label>` and `P/<camera>/<zone>/<label>`):
+ * called when one changes, and once for every label and zone at the camera's first frame (0).
+ */
+export interface CountSink {
+  /** `zone` null: the whole camera */
+  count(camera: string, zone: string | null, label: string, value: number): void;
+}

@@ -138,17 +138,20 @@ export function ffmpegPixelFormat(format: PixelFormat | undefined): 'rgb24' | 'r
 }
 
 /**
- * Encodes an RGB24 (or RGBA or I420) frame to a .jpg/.jpeg/.png/.bmp file (by extension). The bytes go
- * to a temporary file in the same directory which is then renamed, so readers never see a partial file.
+ * Encodes one RGB24, RGBA or I420 frame to JPEG bytes (one ffmpeg process, off the event loop).
+ * `quality` is ffmpeg's mjpeg scale: 2 (best) .. 31 (smallest).
  */
-export async function writeImage(file: string, pixels: Buffer, width: number, height: number, format: PixelFormat = 'rgb24'): Promise<void> {
-  const codec = encoderArgs(file);
+export async function encodeJpeg(pixels: Buffer, width: number, height: number, format: PixelFormat = 'rgb24', quality = 4): Promise<Buffer> {
+  return encodeFrame('JPEG', ['-c:v', 'mjpeg', '-pix_fmt', 'yuvj420p', '-q:v', String(quality)], pixels, width, height, format);
+}
+
+async function encodeFrame(what: string, codec: string[], pixels: Buffer, width: number, height: number, format: PixelFormat): Promise<Buffer> {
   if (!(Number.isInteger(width) && Number.isInteger(height) && width > 0 && height > 0)) {
-    throw new RuntimeFailure(`${file}: image size must be positive integers, got ${width}x${height}`);
+    throw new RuntimeFailure(`${what}: image size must be positive integers, got ${width}x${height}`);
   }
   const bytes = frameBytes(format, width, height);
   if (pixels.length < bytes) {
-    throw new RuntimeFailure(`${file}: expected ${bytes} bytes of ${format.toUpperCase()} for ${width}x${height}, got ${pixels.length}`);
+    throw new RuntimeFailure(`${what}: expected ${bytes} bytes of ${format.toUpperCase()} for ${width}x${height}, got ${pixels.length}`);
   }
   const args = [
     '-v',
@@ -170,12 +173,27 @@ export async function writeImage(file: string, pixels: Buffer, width: number, he
   ];
   const res = await runFfmpeg(args, pixels.length === bytes ? pixels : pixels.subarray(0, bytes));
   if (res.code !== 0 || res.stdout.length === 0) {
-    throw new RuntimeFailure(`${file}: ffmpeg could not encode the image (${firstError(res.stderr) || `exit code ${res.code}`})`);
+    throw new RuntimeFailure(`${what}: ffmpeg could not encode the image (${firstError(res.stderr) || `exit code ${res.code}`})`);
   }
+  return res.stdout;
+}
+
+/**
+ * Encodes an RGB24 (or RGBA or I420) frame to a .jpg/.jpeg/.png/.bmp file (by extension). The bytes go
+ * to a temporary file in the same directory which is then renamed, so readers never see a partial file.
+ */
+export async function writeImage(file: string, pixels: Buffer, width: number, height: number, format: PixelFormat = 'rgb24'): Promise<void> {
+  const codec = encoderArgs(file);
+  const encoded = await encodeFrame(file, codec, pixels, width, height, format);
+  await writeFileAtomic(file, encoded);
+}
+
+/** Writes `bytes` to a temporary file beside `file` and renames it: readers never see a partial file. */
+export async function writeFileAtomic(file: string, bytes: Buffer): Promise<void> {
   const dir = dirname(file);
   const tmp = join(dir, `.${basename(file)}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`);
   try {
-    await fsp.writeFile(tmp, res.stdout);
+    await fsp.writeFile(tmp, bytes);
     await fsp.rename(tmp, file);
   } catch (err) {
     await fsp.unlink(tmp).catch(() => undefined);

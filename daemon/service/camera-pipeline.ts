@@ -14,6 +14,7 @@ import { RateMeter, stageTimings } from './rate.js';
 import type { CameraState, CameraStatus } from '../core/status.js';
 import { FrameTracking, isDetectorFrame, trackingThreshold } from '../track/frame-tracking.js';
 import type { TrackSettings } from '../config/types.js';
+import type { FrameEvents } from '../events/camera-events.js';
 
 /** Where a camera's results go; the daemon wires MQTT here, tests may collect. */
 export interface CameraOutputs {
@@ -93,6 +94,8 @@ export interface PipelineSpec {
   records?: boolean;
   /** sees every decoded frame before boxes are drawn (calibration capture); must copy what it keeps and return at once */
   capture?: (frame: Frame) => void;
+  /** object events (daemon/events): sees each detector frame's tracked detections, before boxes are drawn */
+  events?: FrameEvents | null;
 }
 
 interface Work {
@@ -331,6 +334,7 @@ export class CameraPipeline {
             this.outputs.detections(this.name, detectionMessage(this.name, frame, w.detections, w.inferenceMs));
             this.timings.publish.add(performance.now() - t);
           }
+          if (w.inferred) this.spec.events?.frame(frame, w.detections);
           this.spec.capture?.(frame);
           if (this.recorder && this.recorder.wanted !== false) {
             const t0 = performance.now();

@@ -14,6 +14,13 @@ import type { Logger } from '../core/log.js';
 import { FairDetector } from './fair-detector.js';
 import { LoopDelayMonitor } from './loop-delay.js';
 import * as native from '../native.js';
+import { CameraEvents, type CameraEventsStats } from '../events/camera-events.js';
+import { HomeAssistantDiscovery, type DiscoveredCamera } from '../events/home-assistant.js';
+import type { EventSink } from '../events/types.js';
+import { isNormalizedPolygon, polygonProblem } from '../config/zones.js';
+import { sourceFilePath } from '../config/index.js';
+import { probeVideo } from '../media/probe.js';
+import type { ModelInfo } from '../detect/types.js';
 
 export interface DaemonOptions {
   config: Config;
@@ -76,9 +83,12 @@ export class Daemon {
   /** the detector shared round-robin by every camera */
   private fair: FairDetector | null = null;
   private publisher: MqttPublisher | null = null;
-  private readonly pipelines = new Map<string, { pipeline: CameraPipeline; done: Promise<unknown> }>();
+  private readonly pipelines = new Map<string, { pipeline: CameraPipeline; done: Promise<unknown>; events: CameraEvents | null }>();
   /** each camera's encoded video (one encode, fanned out); kept across restarts of the camera */
   private readonly streams = new Map<string, EncodedStream>();
+  /** where object events go besides MQTT (the event store) */
+  private readonly eventSinks: EventSink[] = [];
+  private discovery: HomeAssistantDiscovery | null = null;
   private statsTimer: NodeJS.Timeout | null = null;
   /** serves cameras with rtsp_out at rtsp://<host>:<rtsp_server.port>/<camera> */
   private rtspServer: RtspServer | null = null;
@@ -163,6 +173,8 @@ export class Daemon {
       this.publisher = await connectMqtt(cfg.mqtt, logger);
       logger.info({ url: cfg.mqtt.url, topic_prefix: cfg.mqtt.topic_prefix }, 'mqtt connected');
     }
+    await checkZonesAgainstFiles(cfg);
+    this.startDiscovery(cfg);
     await this.startRtspServer(cfg);
     void native.addonInfo.version; // load the addon now: dlopen blocks the loop once, before frames flow
     this.loop.reset(); // from here on the event loop must stay free (steady state)
@@ -172,6 +184,40 @@ export class Daemon {
     const every = Math.max(1, cfg.mqtt.stats_interval_seconds) * 1000;
     this.statsTimer = setInterval(() => this.publishStats(), every);
     this.statsTimer.unref();
+  }
+
+  /**
+   * Object events also go to `sink` (the event store), for every camera, from the next event on.
+   * Calls come on the event loop and must return at once.
+   */
+  addEventSink(sink: EventSink): void {
+    this.eventSinks.push(sink);
+  }
+
+  /** Home Assistant discovery on the current publisher (mqtt.home_assistant.enabled). */
+  private startDiscovery(cfg: Config): void {
+    if (!this.publisher || !cfg.mqtt.home_assistant.enabled) return;
+    const ha = cfg.mqtt.home_assistant;
+    this.discovery = new HomeAssistantDiscovery(this.publisher, { discoveryPrefix: ha.discovery_prefix, url: ha.url, logger: this.logger });
+    this.discovery.start(this.discoveredCameras(cfg));
+  }
+
+  /** The cameras Home Assistant should know: the enabled ones, with what they can report. */
+  private discoveredCameras(cfg: Config): DiscoveredCamera[] {
+    const info = this.detector?.info;
+    if (!info) return [];
+    return Object.entries(cfg.cameras)
+      .filter(([, cam]) => cam.enabled)
+      .map(([name, cam]) => {
+        const labels = reportedLabels(info, cam.effective_detect.classes);
+        const events = cam.track.enabled && cam.events.enabled;
+        return {
+          name,
+          labels: events ? labels : [],
+          zones: events ? Object.entries(cam.zones).map(([zone, z]) => ({ name: zone, labels: z.objects.length > 0 ? z.objects : labels })) : [],
+          snapshots: events && cam.snapshots.enabled,
+        };
+      });
   }
 
   private outputs(): CameraOutputs {
@@ -223,9 +269,37 @@ export class Daemon {
       sink: (video) =>
         new CameraOutput({ camera: name, stream, video, live: video.live, record: cam.record.enabled ? cam.record : null, rtsp: rtspStream, logger }),
     };
+    const events =
+      cam.track.enabled && cam.events.enabled
+        ? new CameraEvents({
+            camera: name,
+            live: !isFileSource(cam.source),
+            track: cam.track,
+            events: cam.events,
+            zones: cam.zones,
+            filters: cam.filters,
+            snapshots: cam.snapshots,
+            labels: this.detector ? reportedLabels(this.detector.info, cam.effective_detect.classes) : [],
+            sinks: () => (this.publisher ? [this.publisher, ...this.eventSinks] : this.eventSinks),
+            counts: () => this.publisher,
+            logger,
+          })
+        : null;
+    spec.events = events;
     const pipeline = new CameraPipeline(name, spec, (this.fair as FairDetector).forCamera(name), this.outputs(), logger);
-    const done = pipeline.run();
-    this.pipelines.set(name, { pipeline, done });
+    // once the camera stops its objects end (their end events) and its counts go to 0
+    const done = pipeline.run().then(async (state) => {
+      await events?.close().catch((err: unknown) => logger.warn({ error: errorMessage(err) }, 'object events did not close cleanly'));
+      return state;
+    });
+    this.pipelines.set(name, { pipeline, done, events });
+  }
+
+  /** Object event counters per camera (cameras with events only). */
+  get eventStats(): Record<string, CameraEventsStats> {
+    const out: Record<string, CameraEventsStats> = {};
+    for (const [name, p] of this.pipelines) if (p.events) out[name] = p.events.stats();
+    return out;
   }
 
   /** Resolves once every camera's source has ended (or failed). */
@@ -245,6 +319,7 @@ export class Daemon {
       timestamp: new Date().toISOString(),
       uptime_s: Math.round((Date.now() - this.startedAt) / 1000),
       cameras,
+      events: this.eventStats,
       mqtt: this.publisher ? this.publisher.stats : null,
       event_loop: this.loop.window(),
       rss_mb: Number((process.memoryUsage().rss / 1048576).toFixed(1)),
@@ -315,22 +390,37 @@ export class Daemon {
       // closes goes to the new one, never back under the old prefix after its statuses are cleared
       const old = this.publisher;
       this.publisher = newPublisher;
+      // Home Assistant's devices stay where they were unless the broker, the prefix or the
+      // discovery settings moved: then the old announcements are removed from the old broker
+      const a = this.config.mqtt;
+      const b = next.mqtt;
+      const sameHa = b.enabled && a.url === b.url && a.topic_prefix === b.topic_prefix && JSON.stringify(a.home_assistant) === JSON.stringify(b.home_assistant);
+      if (!sameHa) this.discovery?.removeAll();
+      this.discovery = null;
       old?.forgetCameras();
       await old?.close(1500).catch(() => undefined);
       // the cameras that kept running announce themselves on the new broker/prefix at once
-      for (const p of this.pipelines.values()) p.pipeline.refreshStatus(true);
+      for (const p of this.pipelines.values()) {
+        p.pipeline.refreshStatus(true);
+        p.events?.republishCounts();
+      }
     }
     if (newDetector) {
       await this.detector?.close();
       this.detector = newDetector;
       if (this.fair) this.fair.target = newDetector;
     }
+    await checkZonesAgainstFiles(next, [...diff.added, ...restart]).catch((err: unknown) =>
+      logger.error({ error: errorMessage(err) }, `${errorMessage(err)} (the camera reports the error when it starts)`),
+    );
     this.config = next;
     setMediaNice(next.media.nice);
     for (const name of [...diff.added, ...restart]) {
       const cam = next.cameras[name];
       if (cam?.enabled) this.startCamera(name, cam);
     }
+    if (this.discovery) this.discovery.update(this.discoveredCameras(next));
+    else this.startDiscovery(next);
     logger.info({ added: diff.added, removed: diff.removed, changed: diff.changed, restarted: restart.length, global: diff.globalChanged }, 'config reloaded');
     return diff;
   }
@@ -365,4 +455,39 @@ export class Daemon {
     })();
     return this.stopping;
   }
+}
+
+/** The labels a camera can report: the model's (after model.label_map), limited to detect.classes when set. */
+export function reportedLabels(info: Pick<ModelInfo, 'labels' | 'ignoreClasses'>, classes: ReadonlyArray<string | number>): string[] {
+  const ignored = new Set(info.ignoreClasses);
+  const all = [...new Set(info.labels.filter((l, i) => !ignored.has(i) && l.trim().toLowerCase() !== 'background'))];
+  if (classes.length === 0) return all;
+  const wanted = new Set(classes.map((c) => (typeof c === 'number' ? info.labels[c] : c)));
+  return all.filter((l) => wanted.has(l));
+}
+
+function isFileSource(source: string): boolean {
+  return !/^[a-z][a-z0-9+.-]*:\/\//i.test(source) || /^file:\/\//i.test(source);
+}
+
+/**
+ * Zones in pixels must lie inside the frame: for file sources the size is known before the
+ * camera starts (ffprobe), so a corner outside is a config error (exit 2) naming the key; live
+ * sources are checked at their first frame (the camera then reports the error).
+ */
+async function checkZonesAgainstFiles(cfg: Config, only?: readonly string[]): Promise<void> {
+  const problems: string[] = [];
+  for (const [name, cam] of Object.entries(cfg.cameras)) {
+    if (!cam.enabled || (only && !only.includes(name)) || !isFileSource(cam.source)) continue;
+    const pixelZones = Object.entries(cam.zones).filter(([, z]) => !isNormalizedPolygon(z.coordinates));
+    if (pixelZones.length === 0) continue;
+    const file = sourceFilePath(cam.source);
+    const info = file ? await probeVideo(file).catch(() => null) : null;
+    if (!info) continue; // the camera reports an unreadable file itself
+    for (const [zone, z] of pixelZones) {
+      const problem = polygonProblem(z.coordinates, { width: info.width, height: info.height });
+      if (problem) problems.push(`cameras.${name}.zones.${zone}.coordinates: ${problem}`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems.join('\n'));
 }

@@ -4,7 +4,7 @@ import type { CameraStatus } from '../core/status.js';
 import type { Logger } from '../core/log.js';
 import { maskSecrets } from '../core/secrets.js';
 import type { DetectionMessage } from './detection-message.js';
-import type { EventSink, ObjectEvent } from '../events/types.js';
+import type { CountSink, EventSink, ObjectEvent } from '../events/types.js';
 
 export interface MqttPublisherOptions {
   url: string;
@@ -49,13 +49,17 @@ const SOCKET_HIGH_WATER = 4 * 1024 * 1024;
  * (retained) while connected, with a retained `offline` Last Will; the latest status of every
  * camera is re-published after a reconnect.
  */
-export class MqttPublisher implements EventSink {
+export type MessageHandler = (topic: string, payload: Buffer, retained: boolean) => void;
+
+export class MqttPublisher implements EventSink, CountSink {
   private readonly queue: Pending[] = [];
   private readonly cameraStatus = new Map<string, string>();
   /** retained state other than camera status (counts, snapshots, discovery): the latest per topic */
   private readonly retained = new Map<string, string | Buffer>();
   /** retained topics not yet sent since they changed (or since the last reconnect) */
   private readonly retainedDirty = new Set<string>();
+  /** topic filters subscribed to (again after every reconnect: the session is clean) */
+  private readonly subscriptions = new Map<string, MessageHandler>();
   private counters = { dropped: 0, published: 0, reconnects: 0 };
   private closing = false;
   private everConnected = false;
@@ -162,6 +166,31 @@ export class MqttPublisher implements EventSink {
     this.client.on('error', (err) => {
       if (!this.closing) log?.warn({ url: this.opts.url, error: errorMessage(err) }, 'mqtt error');
     });
+    this.client.on('message', (topic, payload, packet) => {
+      for (const [filter, handler] of this.subscriptions) {
+        if (!topicMatches(filter, topic)) continue;
+        try {
+          handler(topic, payload, packet.retain);
+        } catch (err) {
+          log?.warn({ topic, error: errorMessage(err) }, 'mqtt message handler failed');
+        }
+      }
+    });
+  }
+
+  /**
+   * Calls `handler` for every message on `filter` (MQTT wildcards + and #), retained ones included;
+   * subscribed again after each reconnect. One handler per filter (a second call replaces it).
+   */
+  subscribe(filter: string, handler: MessageHandler): void {
+    this.subscriptions.set(filter, handler);
+    if (this.client.connected && !this.closing) this.subscribeNow(filter);
+  }
+
+  private subscribeNow(filter: string): void {
+    this.client.subscribe(filter, { qos: 1 }, (err) => {
+      if (err && !this.closing) this.opts.logger?.warn({ topic: filter, error: errorMessage(err) }, 'mqtt subscribe failed');
+    });
   }
 
   private onConnected(again: boolean): void {
@@ -174,6 +203,7 @@ export class MqttPublisher implements EventSink {
     for (const [camera, payload] of this.cameraStatus) this.send(this.cameraTopic(camera, 'status'), payload, this.retainStatus, 1);
     for (const topic of this.retained.keys()) this.retainedDirty.add(topic);
     this.awaitingDrain = false; // a new socket: the old one's drain never comes
+    for (const filter of this.subscriptions.keys()) this.subscribeNow(filter);
     this.flush();
   }
 
@@ -273,6 +303,20 @@ export class MqttPublisher implements EventSink {
     this.publishRetained(this.cameraTopic(camera, `${label}/snapshot`), jpeg);
   }
 
+  /** The number of active objects on `P/<camera>/<label>` or `P/<camera>/<zone>/<label>` (retained). */
+  count(camera: string, zone: string | null, label: string, value: number): void {
+    this.publishRetained(this.cameraTopic(camera, zone === null ? label : `${zone}/${label}`), String(value));
+  }
+
+  /** P/status: where `online` and `offline` are (the availability of everything published here). */
+  get statusTopic(): string {
+    return `${this.opts.topicPrefix}/status`;
+  }
+
+  get topicPrefix(): string {
+    return this.opts.topicPrefix;
+  }
+
   /**
    * Retained state under the full `topic` (counts, snapshots, Home Assistant discovery): the
    * latest payload per topic is kept, published when the broker can take it and again after every
@@ -327,4 +371,16 @@ export class MqttPublisher implements EventSink {
       });
     });
   }
+}
+
+/** Whether an MQTT topic filter (with + and #) matches a topic. */
+export function topicMatches(filter: string, topic: string): boolean {
+  const f = filter.split('/');
+  const t = topic.split('/');
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === '#') return true;
+    if (i >= t.length) return false;
+    if (f[i] !== '+' && f[i] !== t[i]) return false;
+  }
+  return f.length === t.length;
 }

@@ -127,7 +127,9 @@ describe('the shipped config/config.yaml', () => {
     const { cameras: c1, ...rest1 } = full;
     const { cameras: c2, ...rest2 } = bare;
     expect(rest1).toEqual(rest2);
-    expect({ ...c1.demo, record: { ...c1.demo.record, path: '' } }).toEqual({ ...c2.demo, record: { ...c2.demo.record, path: '' } });
+    // the paths of the checkout's demo (relative) are not the defaults (/var/lib/trt-detect/..., or none)
+    const noPaths = (c: typeof c1.demo) => ({ ...c, record: { ...c.record, path: '' }, snapshots: { ...c.snapshots, path: '' } });
+    expect(noPaths(c1.demo)).toEqual(noPaths(c2.demo));
 
     // and every key of the schema appears in the file
     const doc = parse(text) as Record<string, unknown>;
@@ -226,5 +228,48 @@ describe('config/examples', () => {
       const text = readFileSync(join(ROOT, 'config', 'examples', f), 'utf8');
       expect(() => parseConfig(text, f, { env: { DRIVEWAY_PASSWORD: 'x' }, cwd: ROOT }), f).not.toThrow();
     }
+  });
+});
+
+describe('zones, filters, events and snapshots', () => {
+  it('parses zones in pixels and fractions, filters per label, and resolves snapshots.path', () => {
+    const c = parseConfig(
+      `cameras:\n  front:\n    source: /x.mp4\n    zones:\n      gate: {coordinates: [[0, 0.5], [1, 0.5], [1, 1]], objects: [vehicle]}\n      door: {coordinates: [[10, 10], [200, 10], [200, 300]], inertia: 1, loitering_seconds: 5}\n    filters:\n      pedestrian: {min_area: 0.01, threshold: 0.6}\n    snapshots: {path: snaps}\nmqtt: {home_assistant: {discovery_prefix: ha}}\n`,
+      'a.yaml',
+      { cwd: dir },
+    );
+    const cam = c.cameras.front;
+    expect(cam.zones.gate).toEqual({
+      coordinates: [
+        [0, 0.5],
+        [1, 0.5],
+        [1, 1],
+      ],
+      objects: ['vehicle'],
+      inertia: 3,
+      loitering_seconds: 0,
+    });
+    expect(cam.zones.door.loitering_seconds).toBe(5);
+    expect(cam.filters.pedestrian).toEqual({ min_area: 0.01, max_area: null, min_ratio: 0, max_ratio: null, min_score: 0, threshold: 0.6 });
+    expect(cam.snapshots).toEqual({ enabled: true, path: join(dir, 'snaps'), retain_days: 10, max_mb: 500 });
+    expect(cam.events).toEqual({ enabled: true, stationary_seconds: 10, stationary_iou: 0.6, max_objects: 100 });
+    expect(c.mqtt.home_assistant).toEqual({ enabled: true, discovery_prefix: 'ha', url: null });
+  });
+
+  it('bad polygons are errors with the key path: too few corners, no area, outside a frame of known size, negative', () => {
+    const zone = (coords: string, more = '') => minimal(`source: /x.mp4${more}\n    zones:\n      gate: {coordinates: ${coords}}`);
+    expect(problems(zone('[[0, 0], [1, 1]]'))).toEqual([
+      'a.yaml:5:14: cameras.front.zones.gate.coordinates: a zone needs at least 3 corners, got 2 (write [[x, y], [x, y], [x, y], ...] in pixels or 0..1 fractions)',
+    ]);
+    expect(problems(zone('[[0, 0], [0.5, 0.5], [1, 1]]'))[0]).toMatch(/cameras\.front\.zones\.gate\.coordinates: the corners lie on one line/);
+    expect(problems(zone('[[0, 0], [700, 0], [0, 300]]', '\n    width: 640\n    height: 360'))[0]).toMatch(
+      /^a\.yaml:7:14: cameras\.front\.zones\.gate\.coordinates: corner \[700, 0\] is outside the 640x360 frame/,
+    );
+    expect(problems(zone('[[0, 0], [-1, 0], [0, 1]]'))[0]).toMatch(/cameras\.front\.zones\.gate\.coordinates\[1\]\[0\]: -1 is out of range/);
+    expect(problems(zone('[[0, 0, 1], [1, 0], [0, 1]]'))[0]).toMatch(/cameras\.front\.zones\.gate\.coordinates\[0\]: expected 2 items/);
+    expect(problems(minimal('source: /x.mp4\n    zones:\n      "bad zone": {coordinates: [[0, 0], [1, 0], [0, 1]]}'))[0]).toMatch(/invalid zone name/);
+    expect(problems(minimal('source: /x.mp4\n    filters:\n      vehicle: {min_score: 2}'))[0]).toMatch(
+      /cameras\.front\.filters\.vehicle\.min_score: 2 is out of range/,
+    );
   });
 });
