@@ -8,6 +8,8 @@ export default defineConfig({
   test: {
     include: slow ? SLOW_TESTS : ['test/**/*.test.ts'],
     exclude: slow ? [] : ['**/node_modules/**', ...SLOW_TESTS],
+    // the daemon's state folder (generated password, API token) in a temp folder per test file
+    setupFiles: ['test/support/state-dir.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',

@@ -1,10 +1,11 @@
 import type { Config } from '../config/index.js';
-import { loadConfig, defaultConfigPath } from '../config/index.js';
+import { diffConfigs, loadConfig, defaultConfigPath } from '../config/index.js';
 import { UserError, errorMessage } from '../core/errors.js';
+import { createAuth, type Auth } from '../service/auth.js';
 import type { CalibrationControl } from '../service/calibration-capture.js';
 import { Daemon } from '../service/daemon.js';
 import { HttpServer } from '../service/http-server.js';
-import { createLogger, type Logger } from '../core/log.js';
+import { createLogger, silentLogger, type Logger } from '../core/log.js';
 import { daemonView, type ServiceView } from '../service/metrics.js';
 import { ServiceNotifier, statusSummary, untilSourcesStarted } from '../service/notify.js';
 import { parseCommandArgs, type Command } from './args.js';
@@ -14,7 +15,9 @@ const HELP = `Usage: trt-detect run [-c FILE] [--exit-when-done]
 
 Runs the daemon: every enabled camera in the config is decoded, run through the detector,
 recorded with boxes drawn in, and published over MQTT. Logs are JSON lines on stdout.
-Serves /healthz and /metrics on http.host:http.port when http.enabled. Under systemd
+Serves /healthz and /metrics on http.host:http.port when http.enabled; everything but
+/healthz needs the http.auth credentials (generated into the state folder on the first start
+when none are configured; RTSP clients use the same ones). Under systemd
 (Type=notify) it reports READY=1 once running and pings the watchdog while cameras progress.
 SIGHUP re-reads the config (systemctl reload); SIGTERM/SIGINT stop cleanly.
 
@@ -29,12 +32,38 @@ Exit codes: 0 clean stop, 1 fatal runtime error, 2 bad config or arguments.
 /** How long READY=1 waits for the sources to open (an RTSP camera may be slow or away). */
 const SOURCES_START_WAIT_MS = 20_000;
 
-function startHttp(config: Config, configPath: string, view: ServiceView, logger: Logger, calibration: CalibrationControl): Promise<HttpServer | null> {
+function startHttp(
+  config: Config,
+  configPath: string,
+  view: ServiceView,
+  logger: Logger,
+  calibration: CalibrationControl,
+  auth: Auth,
+): Promise<HttpServer | null> {
   if (!config.http.enabled) return Promise.resolve(null);
-  return HttpServer.listen({ host: config.http.host, port: config.http.port, view, logger, configPath, calibration }).then((server) => {
-    logger.info({ host: config.http.host, port: server.port }, `http: /healthz, /metrics and /calibration/capture on ${config.http.host}:${server.port}`);
+  return HttpServer.listen({
+    host: config.http.host,
+    port: config.http.port,
+    view,
+    logger,
+    configPath,
+    calibration,
+    auth,
+    maxConnections: config.http.max_connections,
+  }).then((server) => {
+    const who = auth.enabled ? `, user "${auth.username}", password from ${auth.passwordSource}` : ', no authentication';
+    logger.info(
+      { host: config.http.host, port: server.port, auth: auth.enabled },
+      `http: /healthz, /metrics and /calibration/capture on ${config.http.host}:${server.port}${who}`,
+    );
     return server;
   });
+}
+
+/** The Auth of a config: http.auth, also asked of RTSP clients; disabled when neither HTTP nor RTSP is on. */
+function authOf(config: Config, logger: Logger): Auth {
+  const served = config.http.enabled || config.rtsp_server.enabled;
+  return createAuth(served ? config.http.auth : { ...config.http.auth, enabled: false }, config.state_dir, served ? logger : silentLogger());
 }
 
 export const runCommand: Command = async (argv) => {
@@ -53,7 +82,8 @@ export const runCommand: Command = async (argv) => {
   // the notifier exists before the daemon opens the model: a first-start engine build keeps extending systemd's start timeout
   let notifier: ServiceNotifier | null = null;
   const onEngineBuild = (building: boolean) => notifier?.longStep(building ? 'building the TensorRT engine' : null);
-  const daemon = new Daemon({ config, logger, exitWhenDone: Boolean(values['exit-when-done']), onEngineBuild });
+  let auth = authOf(config, logger);
+  const daemon = new Daemon({ config, logger, exitWhenDone: Boolean(values['exit-when-done']), onEngineBuild, rtspAuth: auth.rtsp });
   const view = daemonView(daemon);
   notifier = new ServiceNotifier({ view, logger });
   let http: HttpServer | null = null;
@@ -71,7 +101,7 @@ export const runCommand: Command = async (argv) => {
     await http?.close();
     http = null;
     try {
-      http = await startHttp(next, configPath, view, logger, daemon.calibration);
+      http = await startHttp(next, configPath, view, logger, daemon.calibration, auth);
     } catch (err) {
       logger.error({ err: errorMessage(err) }, `${errorMessage(err)}; /healthz and /metrics are off until the next reload`);
     }
@@ -92,9 +122,19 @@ export const runCommand: Command = async (argv) => {
           logger.error({ err: errorMessage(err) }, `reload rejected: ${errorMessage(err).split('\n')[0]} (the running config stays)`);
           return;
         }
+        const authChanged = ['http', 'rtsp_server', 'state_dir'].some((k) => diffConfigs(daemon.activeConfig, next).globalChanged.includes(k));
+        if (authChanged) {
+          try {
+            auth = authOf(next, logger);
+            daemon.setRtspAuth(auth.rtsp);
+          } catch (err) {
+            logger.error({ err: errorMessage(err) }, `reload rejected: ${errorMessage(err)} (the running config stays)`);
+            return;
+          }
+        }
         try {
           const diff = await daemon.reload(next);
-          if (diff.globalChanged.includes('http')) await reconfigureHttp(next);
+          if (diff.globalChanged.includes('http') || diff.globalChanged.includes('state_dir')) await reconfigureHttp(next);
         } catch (err) {
           logger.error({ err: errorMessage(err) }, 'reload failed (the running config stays)');
         }
@@ -109,7 +149,7 @@ export const runCommand: Command = async (argv) => {
   try {
     try {
       notifier.status('starting: opening the HTTP endpoint, the model, MQTT and the cameras');
-      http = await startHttp(config, configPath, view, logger, daemon.calibration);
+      http = await startHttp(config, configPath, view, logger, daemon.calibration, auth);
       const started = daemon.start().then(() => null);
       const stopFirst = await Promise.race([started, stopSignal]);
       if (stopFirst !== null) {

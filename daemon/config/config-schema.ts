@@ -215,6 +215,7 @@ const cameraSchema = obj(
 
 export const configSchema: ObjectSchema = obj({
   base_dir: str(null, { check: nonEmpty('a directory') }),
+  state_dir: str(null, { check: nonEmpty('a directory') }),
   model: obj({
     path: str('models/ssdlite-mobilenet-v2-coco.onnx', { check: modelPathProblem }),
     backend: oneOf(['auto', 'tensorrt', 'onnxruntime'], 'auto'),
@@ -223,6 +224,9 @@ export const configSchema: ObjectSchema = obj({
     calibration: obj({
       images: str('/var/lib/trt-detect/calib', { check: nonEmpty('a directory of calibration images') }),
       cache: str('/var/lib/trt-detect/calib.cache', { check: nonEmpty('a file path') }),
+      max_files: int(5000, { min: 1, max: 1_000_000 }),
+      max_megabytes: int(1024, { min: 1, max: 10_000_000 }),
+      min_free_percent: num(10, { min: 0, max: 99 }),
     }),
     labels: labelList(null, '[background, vehicle, pedestrian]'),
     label_map: {
@@ -284,8 +288,24 @@ export const configSchema: ObjectSchema = obj({
     host: str('0.0.0.0', { check: nonEmpty('an address such as 0.0.0.0 or 127.0.0.1') }),
     port: port(8554),
     max_clients: int(16, { min: 1, max: 1000 }),
+    max_setups_per_second: int(10, { min: 1, max: 1000 }),
   }),
   media: obj({ nice: int(DEFAULT_MEDIA_NICE, { min: 0, max: 19 }) }),
-  http: obj({ enabled: bool(true), host: str('0.0.0.0', { check: nonEmpty('an address such as 0.0.0.0 or 127.0.0.1') }), port: port(9100) }),
+  http: obj({
+    enabled: bool(true),
+    host: str('0.0.0.0', { check: nonEmpty('an address such as 0.0.0.0 or 127.0.0.1') }),
+    port: port(9100),
+    max_connections: int(64, { min: 1, max: 10_000 }),
+    auth: obj({
+      enabled: bool(true),
+      username: str('admin', {
+        check: (v) =>
+          v.trim() === '' ? 'empty value (write a user name such as admin)' : v.includes(':') ? 'a user name cannot hold ":" (HTTP Basic splits at it)' : null,
+      }),
+      password: str(null, { check: nonEmpty('a password, or remove the key to have one generated') }),
+      password_file: str(null, { check: nonEmpty('a file path, or remove the key') }),
+      open_metrics: bool(false),
+    }),
+  }),
   log: obj({ level: oneOf(['trace', 'debug', 'info', 'warn', 'error'], 'info') }),
 });

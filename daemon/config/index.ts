@@ -1,4 +1,4 @@
-export type { CameraConfig, Config, DetectSettings, ModelConfig, MqttConfig, RecordConfig, Triple } from './types.js';
+export type { CameraConfig, Config, DetectSettings, HttpAuthConfig, ModelConfig, MqttConfig, RecordConfig, Triple } from './types.js';
 export { defaultConfigPath, loadConfig, parseConfig, sourceFilePath, type LoadOptions } from './load.js';
 export { maskSecrets } from './secrets.js';
 export { diffConfigs, sameValue, type ConfigDiff } from './diff.js';

@@ -3,7 +3,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { LineCounter, isMap, isScalar, parseDocument } from 'yaml';
 import { ConfigError } from '../core/errors.js';
-import { folderCreateProblem } from '../core/files.js';
+import { defaultStateDir, folderCreateProblem } from '../core/files.js';
 import { DETECT_KEYS, configSchema } from './config-schema.js';
 import { polygonProblem } from './zones.js';
 import { Validator, isMissing, type Issue, type MapSchema, type ObjectSchema } from './schema.js';
@@ -117,7 +117,7 @@ function formatIssue(where: string, issue: Issue): string {
 }
 
 type RawCamera = Omit<CameraConfig, 'effective_detect'>;
-type RawConfig = Omit<Config, 'base_dir' | 'cameras'> & { base_dir: string | null; cameras: Record<string, RawCamera> };
+type RawConfig = Omit<Config, 'base_dir' | 'state_dir' | 'cameras'> & { base_dir: string | null; state_dir: string | null; cameras: Record<string, RawCamera> };
 
 /** Resolves paths, merges per-camera detect overrides and runs the checks that span several keys. */
 function finish(raw: RawConfig, configDir: string, options: LoadOptions, add: (path: string, problem: string) => void): Config {
@@ -130,7 +130,7 @@ function finish(raw: RawConfig, configDir: string, options: LoadOptions, add: (p
   const model = {
     ...raw.model,
     path: abs(raw.model.path),
-    calibration: { images: abs(raw.model.calibration.images), cache: abs(raw.model.calibration.cache) },
+    calibration: { ...raw.model.calibration, images: abs(raw.model.calibration.images), cache: abs(raw.model.calibration.cache) },
   };
   const mqtt = {
     ...raw.mqtt,
@@ -155,14 +155,16 @@ function finish(raw: RawConfig, configDir: string, options: LoadOptions, add: (p
       effective_detect: effective,
     };
   }
+  const http = { ...raw.http, auth: { ...raw.http.auth, password_file: absOrNull(raw.http.auth.password_file) } };
   const config: Config = {
     base_dir: baseDir,
+    state_dir: raw.state_dir === null ? defaultStateDir(options.env ?? process.env) : abs(raw.state_dir),
     model,
     detect: raw.detect,
     cameras,
     mqtt,
     rtsp_server: raw.rtsp_server,
-    http: raw.http,
+    http,
     media: raw.media,
     log: raw.log,
   };
@@ -172,6 +174,8 @@ function finish(raw: RawConfig, configDir: string, options: LoadOptions, add: (p
     add('model.backend', 'onnxruntime cannot load a TensorRT engine (set backend: auto or tensorrt, or point model.path at the .onnx file)');
   }
   if (mqtt.password !== null && mqtt.password_file !== null) add('mqtt.password_file', 'both password and password_file are set (keep one of them)');
+  if (http.auth.password !== null && http.auth.password_file !== null)
+    add('http.auth.password_file', 'both password and password_file are set (keep one of them)');
   if ((mqtt.cert === null) !== (mqtt.key === null))
     add(mqtt.cert === null ? 'mqtt.key' : 'mqtt.cert', 'cert and key go together (set both mqtt.cert and mqtt.key, or neither)');
   if (config.rtsp_server.enabled && config.http.enabled && config.rtsp_server.port === config.http.port) {
@@ -194,6 +198,7 @@ function finish(raw: RawConfig, configDir: string, options: LoadOptions, add: (p
     };
     mustExist('model.path', model.path, 'model file');
     mustExist('mqtt.password_file', mqtt.password_file, 'password file');
+    mustExist('http.auth.password_file', http.auth.password_file, 'password file');
     mustExist('mqtt.ca', mqtt.ca, 'CA certificate');
     mustExist('mqtt.cert', mqtt.cert, 'client certificate');
     mustExist('mqtt.key', mqtt.key, 'client key');

@@ -119,7 +119,8 @@ export interface ModelConfig {
   backend: 'auto' | 'tensorrt' | 'onnxruntime';
   precision: 'int8' | 'fp16' | 'fp32';
   strict_precision: boolean;
-  calibration: { images: string; cache: string };
+  /** INT8 calibration: the images folder, the cache, and the bounds of POST /calibration/capture in that folder */
+  calibration: { images: string; cache: string; max_files: number; max_megabytes: number; min_free_percent: number };
   labels: string[] | null;
   /** auto: a pulled model's own default map (COCO -> the traffic labels), else none */
   label_map: 'auto' | 'none' | Record<string, string>;
@@ -150,17 +151,30 @@ export interface MqttConfig {
   home_assistant: { enabled: boolean; discovery_prefix: string; url: string | null };
 }
 
+/** `http.auth`: the credentials of the HTTP API and UI, also asked of RTSP clients while enabled. */
+export interface HttpAuthConfig {
+  enabled: boolean;
+  username: string;
+  password: string | null;
+  /** a file holding the password (absolute); with neither, one is generated into state_dir */
+  password_file: string | null;
+  /** /metrics without authentication */
+  open_metrics: boolean;
+}
+
 export interface Config {
   /** absolute directory relative paths were resolved against */
   base_dir: string;
+  /** absolute folder for what the daemon keeps between starts (generated password, API token) */
+  state_dir: string;
   model: ModelConfig;
   detect: DetectSettings;
   /** camera names match [A-Za-z0-9_-]+ (they become MQTT topic levels and paths) */
   cameras: Record<string, CameraConfig>;
   mqtt: MqttConfig;
   /** `host`: the address to listen on; `max_clients`: connections served at once (more are refused) */
-  rtsp_server: { enabled: boolean; host: string; port: number; max_clients: number };
-  http: { enabled: boolean; host: string; port: number };
+  rtsp_server: { enabled: boolean; host: string; port: number; max_clients: number; max_setups_per_second: number };
+  http: { enabled: boolean; host: string; port: number; max_connections: number; auth: HttpAuthConfig };
   /** decoder/encoder processes run `nice` steps nicer than the daemon (0-19) */
   media: { nice: number };
   log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' };

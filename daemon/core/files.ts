@@ -1,5 +1,7 @@
+import { execFile } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { homedir } from 'node:os';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
@@ -116,4 +118,41 @@ export function packageRoot(): string {
     if (existsSync(join(dir, 'package.json'))) return dir;
     if (dirname(dir) === dir) return join(here, '..');
   }
+}
+
+/** The installed daemon's state folder (scripts/install, systemd's StateDirectory=). */
+export const INSTALLED_STATE_DIR = '/var/lib/trt-detect';
+
+/**
+ * Where the daemon keeps what must survive a restart (the generated HTTP password, the API token)
+ * when the config sets no `state_dir`: systemd's `$STATE_DIRECTORY` (the unit's StateDirectory=,
+ * /var/lib/trt-detect), else /var/lib/trt-detect when this user may write there, else
+ * `$XDG_STATE_HOME/trt-detect` (~/.local/state/trt-detect) for a checkout run by a user.
+ */
+export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
+  const fromSystemd = env.STATE_DIRECTORY?.split(':')[0];
+  if (fromSystemd && isAbsolute(fromSystemd)) return fromSystemd;
+  try {
+    accessSync(INSTALLED_STATE_DIR, constants.W_OK);
+    if (statSync(INSTALLED_STATE_DIR).isDirectory()) return INSTALLED_STATE_DIR;
+  } catch {
+    // not installed here, or not ours
+  }
+  const xdg = env.XDG_STATE_HOME && isAbsolute(env.XDG_STATE_HOME) ? env.XDG_STATE_HOME : join(env.HOME || homedir(), '.local', 'state');
+  return join(xdg, 'trt-detect');
+}
+
+/** Free space of the file system holding `path` (its nearest existing folder): percent and bytes; null when df cannot tell (df works on Node 16, statfs does not). */
+export function diskFree(path: string): Promise<{ percent: number; bytes: number } | null> {
+  let p = resolve(path);
+  while (!existsSync(p) && dirname(p) !== p) p = dirname(p);
+  return new Promise((done) => {
+    execFile('df', ['-Pk', p], (err, stdout) => {
+      if (err) return done(null);
+      const cols = String(stdout).trim().split('\n').pop()?.split(/\s+/) ?? [];
+      const size = Number(cols[1]);
+      const avail = Number(cols[3]);
+      done(size > 0 && Number.isFinite(avail) ? { percent: (100 * avail) / size, bytes: avail * 1024 } : null);
+    });
+  });
 }

@@ -7,6 +7,7 @@ import { setMediaNice } from '../media/media-process.js';
 import { MqttPublisher, type MqttStats } from '../sinks/mqtt-publisher.js';
 import { CameraOutput } from '../sinks/camera-output.js';
 import { EncodedStream } from '../sinks/encoded-stream.js';
+import type { RtspAuthenticator } from '../sinks/rtsp-auth.js';
 import { RtspServer } from '../sinks/rtsp-server.js';
 import { CalibrationCapture } from './calibration-capture.js';
 import { CameraPipeline, type CameraOutputs, type PipelineSpec } from './camera-pipeline.js';
@@ -28,6 +29,8 @@ export interface DaemonOptions {
   exitWhenDone: boolean;
   /** true while the detector builds a TensorRT engine (start or reload), false when it is done */
   onEngineBuild?: (building: boolean) => void;
+  /** what RTSP clients must pass (service/auth.ts Auth.rtsp: the http.auth credentials); null = open */
+  rtspAuth: RtspAuthenticator | null;
 }
 
 function readSecretFile(file: string | null, what: string): Buffer | undefined {
@@ -97,20 +100,29 @@ export class Daemon {
   private readonly startedAt = Date.now();
 
   private config: Config;
+  private rtspAuth: RtspAuthenticator | null;
 
   /** POST/GET /calibration/capture: saves frames of the running cameras for INT8 calibration */
   readonly calibration: CalibrationCapture;
 
   constructor(private readonly opts: DaemonOptions) {
     this.config = opts.config;
+    this.rtspAuth = opts.rtspAuth;
     this.calibration = new CalibrationCapture(
       {
         names: () => [...this.pipelines.keys()],
         fps: (camera) => this.pipelines.get(camera)?.pipeline.stats().fps ?? 0,
         imagesDir: () => this.config.model.calibration.images,
+        limits: () => this.config.model.calibration,
       },
       opts.logger,
     );
+  }
+
+  /** New RTSP credentials (a reload changed http.auth): clients connected from now on are asked for them. */
+  setRtspAuth(auth: RtspAuthenticator | null): void {
+    this.rtspAuth = auth;
+    if (this.rtspServer) this.rtspServer.auth = auth;
   }
 
   get logger(): Logger {
@@ -231,7 +243,7 @@ export class Daemon {
   private async startRtspServer(cfg: Config): Promise<void> {
     const wanted = cfg.rtsp_server.enabled && Object.values(cfg.cameras).some((c) => c.enabled && c.rtsp_out);
     if (!wanted || this.rtspServer) return;
-    const server = new RtspServer({ maxClients: cfg.rtsp_server.max_clients });
+    const server = new RtspServer({ maxClients: cfg.rtsp_server.max_clients, maxSetupsPerSecond: cfg.rtsp_server.max_setups_per_second, auth: this.rtspAuth });
     server.onClient = (event, stream, client, transport) =>
       this.logger.info({ camera: stream, client, transport }, event === 'playing' ? 'rtsp client playing' : 'rtsp client left');
     await server.listen(cfg.rtsp_server.port, cfg.rtsp_server.host);

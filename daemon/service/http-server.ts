@@ -1,11 +1,20 @@
 /**
- * The daemon's HTTP endpoint (config `http`): GET /healthz, GET /metrics (Prometheus text) and, when
- * given a CalibrationControl, POST/GET /calibration/capture (INT8 calibration frames).
+ * The daemon's HTTP endpoint (config `http`): GET /healthz, GET /metrics (Prometheus text), the
+ * login page (GET/POST /login, POST /logout) and, when given a CalibrationControl, POST/GET
+ * /calibration/capture (INT8 calibration frames). Everything but /healthz and /login goes through
+ * the Auth gate (service/auth.ts; /metrics too unless http.auth.open_metrics).
  * node:http only; every request is answered from the in-memory ServiceView, nothing blocks.
+ *
+ * Bounds (docs/http.md#limits): request heads of at most 16 KB and 64 header lines; request bodies
+ * only where a route reads one (the login form, 4 KB); any other request that announces a body of
+ * more than 64 KB is answered 413, and a request whose body is left unread closes its connection;
+ * the head must arrive within 10 s and the whole request within 30 s; idle keep-alive connections
+ * close after 5 s; at most `http.max_connections` connections at once (more are closed at once).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { RuntimeFailure, errorMessage } from '../core/errors.js';
+import type { Auth } from './auth.js';
 import { CaptureRequestError, type CalibrationControl } from './calibration-capture.js';
 import type { Logger } from '../core/log.js';
 import { LoopDelayMonitor } from './loop-delay.js';
@@ -62,7 +71,20 @@ export interface HttpServerOptions {
   processFigures?: () => ProcessFigures;
   /** POST/GET /calibration/capture (the daemon's CalibrationCapture); absent = that path is 404 */
   calibration?: CalibrationControl;
+  /** who may use what (service/auth.ts createAuth); a disabled Auth opens everything */
+  auth: Auth;
+  /** connections at once (http.max_connections, default 64) */
+  maxConnections?: number;
 }
+
+/** the most a request head may hold (bytes) and how many header lines */
+export const MAX_HEADER_BYTES = 16 * 1024;
+export const MAX_HEADER_LINES = 64;
+/** a body announced larger than this is refused at once (413) on every route */
+export const MAX_BODY_BYTES = 64 * 1024;
+export const HEADERS_TIMEOUT_MS = 10_000;
+export const REQUEST_TIMEOUT_MS = 30_000;
+export const KEEP_ALIVE_TIMEOUT_MS = 5000;
 
 export const CALIBRATION_PATH = '/calibration/capture';
 
@@ -89,12 +111,15 @@ export class HttpServer {
    * the address and the config key to change.
    */
   static listen(opts: HttpServerOptions): Promise<HttpServer> {
-    const server = createServer();
+    const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES });
     const http = new HttpServer(server, opts);
     server.on('request', (req: IncomingMessage, res: ServerResponse) => http.handle(req, res));
     // a scraper that never finishes its request must not hold the daemon open at shutdown
-    server.keepAliveTimeout = 5000;
-    server.headersTimeout = 10000;
+    server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+    server.headersTimeout = HEADERS_TIMEOUT_MS;
+    server.requestTimeout = REQUEST_TIMEOUT_MS;
+    server.maxHeadersCount = MAX_HEADER_LINES;
+    server.maxConnections = opts.maxConnections ?? 64;
     return new Promise((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException) => {
         http.loop.stop();
@@ -127,7 +152,20 @@ export class HttpServer {
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const [path, query = ''] = (req.url ?? '/').split('?', 2);
+    const auth = this.opts.auth;
     try {
+      // a body nobody reads must not keep the connection busy: it closes after the answer
+      const declared = Number(req.headers['content-length'] ?? 0);
+      if (declared > MAX_BODY_BYTES) {
+        res.setHeader('Connection', 'close');
+        this.send(req, res, 413, 'application/json', JSON.stringify({ error: `request body too large (at most ${MAX_BODY_BYTES} bytes)` }));
+        return;
+      }
+      if (path === '/login') return auth.handleLogin(req, res);
+      if (path === '/logout') return auth.handleLogout(req, res);
+      if (declared > 0 || req.headers['transfer-encoding'] !== undefined) res.setHeader('Connection', 'close');
+      const open = path === '/healthz' || (path === '/metrics' && auth.openMetrics);
+      if (!open && !auth.gate(req, res)) return;
       if (path === CALIBRATION_PATH && this.opts.calibration) {
         this.calibrationRequest(req, res, this.opts.calibration, new URLSearchParams(query));
         return;
@@ -153,15 +191,19 @@ export class HttpServer {
     }
   }
 
-  /** POST starts a capture (202), GET/HEAD reports progress; bad requests get {"error": ...} with 400/404/409. */
+  /** POST starts a capture (202), GET/HEAD reports progress; bad requests get {"error": ...} with 400/404/409/507. */
   private calibrationRequest(req: IncomingMessage, res: ServerResponse, calibration: CalibrationControl, query: URLSearchParams): void {
     if (req.method === 'POST') {
-      try {
-        this.send(req, res, 202, 'application/json', JSON.stringify(calibration.start(query)));
-      } catch (err) {
-        if (!(err instanceof CaptureRequestError)) throw err;
-        this.send(req, res, err.status, 'application/json', JSON.stringify({ error: err.message }));
-      }
+      calibration.start(query).then(
+        (started) => this.send(req, res, 202, 'application/json', JSON.stringify(started)),
+        (err: unknown) => {
+          if (err instanceof CaptureRequestError) this.send(req, res, err.status, 'application/json', JSON.stringify({ error: err.message }));
+          else {
+            this.opts.logger.error({ err: errorMessage(err) }, 'calibration capture request failed');
+            this.send(req, res, 500, 'application/json', JSON.stringify({ error: errorMessage(err) }));
+          }
+        },
+      );
     } else if (req.method === 'GET' || req.method === 'HEAD') {
       this.send(req, res, 200, 'application/json', JSON.stringify(calibration.progress()));
     } else {

@@ -3,6 +3,7 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, type Server, type Socket } from 'node:net';
 import { RuntimeFailure } from '../core/errors.js';
 import { NAL, nalType, profileLevelId, type AccessUnit } from '../media/h264.js';
+import type { RtspAuthenticator } from './rtsp-auth.js';
 import { RtspInput, type RtspRequest } from './rtsp-input.js';
 
 /**
@@ -157,6 +158,8 @@ class RtspClient {
   private readPaused: NodeJS.Timeout | null = null;
   /** since when this client has been too far behind (it is dropped after STUCK_MS) */
   private behindSince: number | null = null;
+  /** a request of this connection passed the server's authenticator (the connection is trusted from then on) */
+  private authenticated = false;
 
   constructor(
     private readonly socket: Socket,
@@ -280,16 +283,37 @@ class RtspClient {
     }
   }
 
-  private reply(req: RtspRequest, status: string, headers: Record<string, string | number> = {}, body = ''): void {
+  private reply(req: RtspRequest, status: string, headers: Record<string, string | number> | Array<[string, string]> = {}, body = ''): void {
     if (this.closed) return;
     const lines = [`RTSP/1.0 ${status}`, `CSeq: ${req.headers.get('cseq') ?? '0'}`, `Server: ${SERVER}`, `Date: ${new Date().toUTCString()}`];
-    for (const [k, v] of Object.entries(headers)) lines.push(`${k}: ${v}`);
+    for (const [k, v] of Array.isArray(headers) ? headers : Object.entries(headers)) lines.push(`${k}: ${v}`);
     if (body) lines.push('Content-Type: application/sdp', `Content-Length: ${Buffer.byteLength(body)}`);
     this.socket.write(lines.join('\r\n') + '\r\n\r\n' + body);
   }
 
+  /**
+   * While the server has an authenticator, every request but OPTIONS of a connection that has not
+   * authenticated yet is checked: false = answered (401 with the challenges, 403 while the
+   * client's address is blocked after too many failures; that closes the connection).
+   */
+  private authorized(req: RtspRequest): boolean {
+    const auth = this.server.auth;
+    if (!auth || this.authenticated || req.method === 'OPTIONS') return true;
+    const address = (this.socket.remoteAddress ?? '?').replace(/^::ffff:/i, '');
+    const result = auth.check(req.method, req.url, req.headers.get('authorization'), address);
+    if (result.ok) {
+      this.authenticated = true;
+      return true;
+    }
+    this.server.unauthorized++;
+    this.reply(req, result.status, result.headers);
+    if (!result.status.startsWith('401')) this.close(false);
+    return false;
+  }
+
   private async handle(req: RtspRequest): Promise<void> {
     const sessionHeader = { Session: `${this.session};timeout=60` };
+    if (!this.authorized(req)) return;
     switch (req.method) {
       case 'OPTIONS':
         return this.reply(req, '200 OK', { Public: 'OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER, SET_PARAMETER' });
@@ -313,6 +337,8 @@ class RtspClient {
       case 'SETUP': {
         const stream = this.server.streamFor(req.url);
         if (!stream) return this.reply(req, '404 Not Found');
+        // a burst of session setups (a reconnect storm, a scan) waits its turn instead of costing sockets and timers
+        if (!this.server.setupAllowed()) return this.reply(req, '503 Service Unavailable', { 'Retry-After': '1' });
         const transport = req.headers.get('transport') ?? '';
         const offers = transport.split(',');
         const tcp = offers.find((t) => /RTP\/AVP\/TCP/i.test(t));
@@ -508,6 +534,10 @@ export interface RtspServerOptions {
   maxClients?: number;
   /** a connection that does not PLAY this long after connecting, SETUP or PAUSE is closed (default 30 s) */
   notPlayingTimeoutMs?: number;
+  /** SETUPs accepted per second, all clients together; more are answered 503 with Retry-After: 1 (default 10) */
+  maxSetupsPerSecond?: number;
+  /** checks the clients' credentials (every request but OPTIONS until one passes); null/absent = open */
+  auth?: RtspAuthenticator | null;
 }
 
 export class RtspServer {
@@ -525,11 +555,37 @@ export class RtspServer {
   skipped = 0;
   /** connections refused because `maxClients` were connected */
   refused = 0;
+  /** requests answered 401/403 by the authenticator */
+  unauthorized = 0;
+  /** SETUPs answered 503 because more than `maxSetupsPerSecond` came */
+  setupsRefused = 0;
   private refusing = 0;
+  readonly maxSetupsPerSecond: number;
+  /** token bucket of SETUPs: `setupTokens` left, refilled at maxSetupsPerSecond up to that many */
+  private setupTokens: number;
+  private setupRefillAt = Date.now();
+  /** the clients' credentials check (changes on reload); null = open */
+  auth: RtspAuthenticator | null;
 
   constructor(opts: RtspServerOptions = {}) {
     this.maxClients = opts.maxClients ?? 16;
     this.notPlayingTimeoutMs = opts.notPlayingTimeoutMs ?? 30_000;
+    this.maxSetupsPerSecond = opts.maxSetupsPerSecond ?? 10;
+    this.setupTokens = this.maxSetupsPerSecond;
+    this.auth = opts.auth ?? null;
+  }
+
+  /** Takes one SETUP from the bucket; false when `maxSetupsPerSecond` were taken in the last second. */
+  setupAllowed(): boolean {
+    const now = Date.now();
+    this.setupTokens = Math.min(this.maxSetupsPerSecond, this.setupTokens + ((now - this.setupRefillAt) / 1000) * this.maxSetupsPerSecond);
+    this.setupRefillAt = now;
+    if (this.setupTokens < 1) {
+      this.setupsRefused++;
+      return false;
+    }
+    this.setupTokens--;
+    return true;
   }
 
   /** Playing clients per mounted stream. */

@@ -9,6 +9,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listSegments } from '../../daemon/sinks/recorder.js';
+import { TEST_AUTH_YAML, TEST_PASSWORD, TEST_USER } from '../support/auth.js';
 import { CLI, MODEL, runCli } from '../support/cli.js';
 import { collectMessages, freePort, startMosquitto, type CollectedMessage, type Mosquitto } from '../support/mosquitto.js';
 import { childrenNamed, threadNices } from '../support/proc.js';
@@ -100,7 +101,7 @@ cameras:
     record: {enabled: false}
 mqtt: {url: ${broker.url}, topic_prefix: live, publish: all_frames, stats_interval_seconds: 1}
 rtsp_server: {enabled: true, port: ${rtspPort}}
-http: {enabled: false}
+http: {enabled: false, auth: ${TEST_AUTH_YAML}}
 `,
     );
     const sub = await collectMessages(broker.url, 'live/#');
@@ -115,8 +116,9 @@ http: {enabled: false}
         20_000,
       );
 
-      // the annotated stream of `front` is served over RTSP at the camera's size
-      const served = await ffprobeRtsp(`rtsp://127.0.0.1:${rtspPort}/front`, 5);
+      // the annotated stream of `front` is served over RTSP at the camera's size, to clients with the http.auth credentials
+      await expect(ffprobeRtsp(`rtsp://127.0.0.1:${rtspPort}/front`, 1)).rejects.toThrow(/401 Unauthorized/);
+      const served = await ffprobeRtsp(`rtsp://${TEST_USER}:${TEST_PASSWORD}@127.0.0.1:${rtspPort}/front`, 5);
       expect(served.length).toBeGreaterThanOrEqual(5);
       for (const f of served) expect(f).toEqual({ width: 160, height: 120 });
 
@@ -319,7 +321,7 @@ http: {enabled: false}
     const cfg = join(dir, 'port.yaml');
     writeFileSync(
       cfg,
-      `model: {path: ${MODEL}}\ncameras:\n  cam: {source: ${clip}, rtsp_out: true, record: {enabled: false}}\nmqtt: {enabled: false}\nrtsp_server: {port: ${port}}\nhttp: {enabled: false}\n`,
+      `model: {path: ${MODEL}}\ncameras:\n  cam: {source: ${clip}, rtsp_out: true, record: {enabled: false}}\nmqtt: {enabled: false}\nrtsp_server: {port: ${port}}\nhttp: {enabled: false, auth: ${TEST_AUTH_YAML}}\n`,
     );
     try {
       const r = await runCli(['run', '-c', cfg]);

@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { AnnexBParser } from '../../daemon/media/h264.js';
-import { RtspServer } from '../../daemon/sinks/rtsp-server.js';
+import { RtspServer, type RtspServerOptions } from '../../daemon/sinks/rtsp-server.js';
 import { freePort } from '../support/mosquitto.js';
 
 export interface RtspCamera {
@@ -16,7 +16,9 @@ export interface RtspCamera {
   stop(): Promise<void>;
 }
 
-export async function rtspCamera(opts: { name?: string; width?: number; height?: number; fps?: number; port?: number } = {}): Promise<RtspCamera> {
+export async function rtspCamera(
+  opts: { name?: string; width?: number; height?: number; fps?: number; port?: number; server?: RtspServerOptions } = {},
+): Promise<RtspCamera> {
   const { name = 'cam', width = 160, height = 120, fps = 15 } = opts;
   const port = opts.port ?? (await freePort());
   let proc: ChildProcess | null = null;
@@ -25,7 +27,7 @@ export async function rtspCamera(opts: { name?: string; width?: number; height?:
     url: `rtsp://127.0.0.1:${port}/${name}`,
     server: null,
     async start() {
-      const server = new RtspServer();
+      const server = new RtspServer(opts.server);
       for (let attempt = 0; ; attempt++) {
         try {
           await server.listen(port, '127.0.0.1');

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,27 +8,34 @@ import { Daemon } from '../../daemon/service/daemon.js';
 import { HttpServer } from '../../daemon/service/http-server.js';
 import { createLogger } from '../../daemon/core/log.js';
 import { daemonView } from '../../daemon/service/metrics.js';
+import { createAuth } from '../../daemon/service/auth.js';
+import { TEST_AUTH, basicAuth } from '../support/auth.js';
 import { MODEL } from '../support/cli.js';
 import { until } from '../support/mosquitto.js';
 import { makeTestVideo, tempDir } from '../support/videos.js';
 
 /** A real daemon (looping clip, real detector) with the HTTP endpoint wired as `trt-detect run` does. */
-async function startDaemon(dir: string, clip: string, images: string) {
+async function startDaemon(dir: string, clip: string, images: string, limits = 'max_files: 10000') {
   const cfg = join(dir, `config-${Math.random().toString(36).slice(2, 8)}.yaml`);
   writeFileSync(
     cfg,
-    `model: {path: ${MODEL}, calibration: {images: ${images}}}\ncameras:\n  loopcam: {source: ${clip}, loop: true, record: {enabled: false}}\nmqtt: {enabled: false}\nrtsp_server: {enabled: false}\n`,
+    `model: {path: ${MODEL}, calibration: {images: ${images}, ${limits}}}\ncameras:\n  loopcam: {source: ${clip}, loop: true, record: {enabled: false}}\nmqtt: {enabled: false}\nrtsp_server: {enabled: false}\n`,
   );
   const config = loadConfig(cfg);
   const logStream = new PassThrough();
   let log = '';
   logStream.on('data', (d: Buffer) => (log += d.toString()));
   const logger = createLogger('info', logStream);
-  const daemon = new Daemon({ config, logger, exitWhenDone: false });
+  const daemon = new Daemon({ config, logger, exitWhenDone: false, rtspAuth: null });
   await daemon.start();
-  const http = await HttpServer.listen({ host: '127.0.0.1', port: 0, view: daemonView(daemon), logger, calibration: daemon.calibration });
+  const auth = createAuth(TEST_AUTH, join(dir, 'state'), logger);
+  const http = await HttpServer.listen({ host: '127.0.0.1', port: 0, view: daemonView(daemon), logger, calibration: daemon.calibration, auth });
   return { daemon, http, base: `http://127.0.0.1:${http.port}`, log: () => log };
 }
+
+/** fetch with the test credentials (authentication is not what these tests are about) */
+const fetch = (url: string, init: RequestInit = {}) =>
+  globalThis.fetch(url, { ...init, headers: { ...basicAuth(), ...(init.headers as Record<string, string>) } });
 
 type Progress = Record<string, { saved: number; wanted: number; dir: string; every: number; skipped: number; state: string; error?: string }>;
 
@@ -97,6 +104,13 @@ describe('POST /calibration/capture on a running daemon', () => {
     expect(d.daemon.cameraPipelines.get('loopcam')?.currentState).toBe('streaming');
   }, 90000);
 
+  it('needs authentication: 401 without credentials, nothing written', async () => {
+    const res = await globalThis.fetch(`${d.base}/calibration/capture?frames=5&every=1`, { method: 'POST' });
+    expect(res.status).toBe(401);
+    expect(res.headers.get('www-authenticate')).toBe('Basic realm="trt-detect", charset="UTF-8"');
+    expect((await progress(d.base)).loopcam?.state).not.toBe('capturing');
+  });
+
   it('answers 409 while a capture for that camera runs, 404 for an unknown camera, 400 for bad numbers', async () => {
     const first = await fetch(`${d.base}/calibration/capture?frames=5000&every=100000`, { method: 'POST' });
     expect(first.status).toBe(202);
@@ -160,4 +174,85 @@ describe('calibration capture into a folder that cannot be created', () => {
       cleanup();
     }
   }, 120000);
+});
+
+describe('calibration capture limits (model.calibration.max_files, max_megabytes, min_free_percent)', () => {
+  const { dir, cleanup } = tempDir('calib-limits');
+  let clip: string;
+  afterAll(() => cleanup());
+  beforeAll(() => {
+    clip = makeTestVideo(join(dir, 'clip.mp4'), { width: 176, height: 144, frames: 20, fps: 15 });
+  });
+
+  async function finished(base: string) {
+    let p = await progress(base);
+    const deadline = Date.now() + 60000;
+    while (p.loopcam.state === 'capturing' && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+      p = await progress(base);
+    }
+    return p.loopcam as Progress[string] & { reason?: string };
+  }
+
+  it('refuses (409) a capture the folder cannot take, and stops one at max_megabytes; free space below min_free_percent is refused', async () => {
+    const images = join(dir, 'calib');
+    mkdirSync(join(images, 'loopcam'), { recursive: true });
+    for (let i = 0; i < 8; i++) writeFileSync(join(images, 'loopcam', `old-${i}.jpg`), Buffer.alloc(100_000));
+    const d = await startDaemon(dir, clip, images, 'max_files: 10, max_megabytes: 1, min_free_percent: 0');
+    try {
+      await until(() => d.daemon.cameraPipelines.get('loopcam')?.currentState === 'streaming', 60000, 'loopcam to stream');
+      const tooMany = await fetch(`${d.base}/calibration/capture?frames=3&every=1`, { method: 'POST' });
+      expect(tooMany.status).toBe(409);
+      expect(await tooMany.json()).toEqual({
+        error: `calibration capture refused: 3 frames asked for, but ${images} may take only 2 more (model.calibration.max_files: 10, 8 there)`,
+      });
+      // 8 x 100 kB are there: the next images pass 1 MB after a few, and the capture stops there
+      for (let i = 0; i < 8; i++) writeFileSync(join(images, `more-${i}.jpg`), Buffer.alloc(1)); // 16 files now
+      const full = await fetch(`${d.base}/calibration/capture?frames=1&every=1`, { method: 'POST' });
+      expect(full.status).toBe(409);
+      expect(((await full.json()) as { error: string }).error).toBe(
+        `calibration capture refused: ${images} holds 16 images, the limit (model.calibration.max_files: 10) (delete images or raise the limit)`,
+      );
+    } finally {
+      await d.http.close();
+      await d.daemon.stop('test done');
+    }
+
+    const big = join(dir, 'calib-big');
+    mkdirSync(big);
+    writeFileSync(join(big, 'old.jpg'), Buffer.alloc(1_000_000));
+    const d2 = await startDaemon(dir, clip, big, 'max_files: 1000, max_megabytes: 1, min_free_percent: 0');
+    try {
+      await until(() => d2.daemon.cameraPipelines.get('loopcam')?.currentState === 'streaming', 60000, 'loopcam to stream');
+      const res = await fetch(`${d2.base}/calibration/capture?frames=500&every=1`, { method: 'POST' });
+      expect(res.status).toBe(202);
+      const p = await finished(d2.base);
+      expect(p.state).toBe('stopped');
+      expect(p.saved).toBeGreaterThan(0);
+      expect(p.saved).toBeLessThan(500);
+      expect(p.reason).toMatch(
+        new RegExp(`^${big.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} holds 1\\.\\d MB of images, the limit \\(model.calibration.max_megabytes: 1\\)`),
+      );
+      expect(d2.log()).toContain('calibration capture stopped after');
+      const bytes = readdirSync(join(big, 'loopcam')).reduce((n, f) => n + statSync(join(big, 'loopcam', f)).size, 0);
+      // at most one image past the limit: the check is before each write
+      expect(1_000_000 + bytes).toBeLessThan(1024 * 1024 + 200_000);
+    } finally {
+      await d2.http.close();
+      await d2.daemon.stop('test done');
+    }
+
+    const d3 = await startDaemon(dir, clip, join(dir, 'calib-free'), 'min_free_percent: 99');
+    try {
+      await until(() => d3.daemon.cameraPipelines.get('loopcam')?.currentState === 'streaming', 60000, 'loopcam to stream');
+      const res = await fetch(`${d3.base}/calibration/capture?frames=5&every=1`, { method: 'POST' });
+      expect(res.status).toBe(409);
+      expect(((await res.json()) as { error: string }).error).toMatch(
+        /^calibration capture refused: only \d+\.\d% of the disk of .* is free \(model.calibration.min_free_percent: 99\) \(free some space\)$/,
+      );
+    } finally {
+      await d3.http.close();
+      await d3.daemon.stop('test done');
+    }
+  }, 240000);
 });

@@ -1,14 +1,16 @@
 import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CameraStats } from '../../daemon/service/camera-pipeline.js';
+import { createAuth } from '../../daemon/service/auth.js';
 import { HttpServer, METRICS_CONTENT_TYPE } from '../../daemon/service/http-server.js';
 import { silentLogger } from '../../daemon/core/log.js';
 import type { CameraView, ServiceView } from '../../daemon/service/metrics.js';
 import { LatencyStats } from '../../daemon/service/rate.js';
 import { RuntimeFailure } from '../../daemon/core/errors.js';
+import { TEST_AUTH, TEST_AUTH_YAML, basicAuth } from '../support/auth.js';
 import { CLI, MODEL, runCli } from '../support/cli.js';
 import { freePort, until } from '../support/mosquitto.js';
 import { makeTestVideo, tempDir } from '../support/videos.js';
@@ -48,12 +50,18 @@ describe('HttpServer', () => {
   const view = mutableView([]);
   let server: HttpServer;
   let base: string;
+  const { dir, cleanup } = tempDir('http-server');
+  const authed = (url: string, init: RequestInit = {}) => fetch(url, { ...init, headers: { ...basicAuth(), ...(init.headers as Record<string, string>) } });
 
   beforeAll(async () => {
-    server = await HttpServer.listen({ host: '127.0.0.1', port: 0, view, logger: silentLogger() });
+    const auth = createAuth(TEST_AUTH, join(dir, 'state'), silentLogger());
+    server = await HttpServer.listen({ host: '127.0.0.1', port: 0, view, logger: silentLogger(), auth });
     base = `http://127.0.0.1:${server.port}`;
   });
-  afterAll(() => server?.close());
+  afterAll(async () => {
+    await server?.close();
+    cleanup();
+  });
 
   it('/healthz is 200 while every camera is streaming or ended', async () => {
     view.cameras_ = [cam('front', 'streaming'), cam('file', 'ended')];
@@ -104,7 +112,8 @@ describe('HttpServer', () => {
 
   it('/metrics serves Prometheus text 0.0.4 with the current figures', async () => {
     view.cameras_ = [cam('front', 'streaming', 42)];
-    const res = await fetch(`${base}/metrics`);
+    expect((await fetch(`${base}/metrics`)).status).toBe(401);
+    const res = await authed(`${base}/metrics`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe(METRICS_CONTENT_TYPE);
     const text = await res.text();
@@ -115,10 +124,10 @@ describe('HttpServer', () => {
   });
 
   it('answers HEAD without a body, 404 for other paths and 405 for other methods', async () => {
-    const head = await fetch(`${base}/metrics`, { method: 'HEAD' });
+    const head = await authed(`${base}/metrics`, { method: 'HEAD' });
     expect(head.status).toBe(200);
     expect(await head.text()).toBe('');
-    const missing = await fetch(`${base}/nope?x=1`);
+    const missing = await authed(`${base}/nope?x=1`);
     expect(missing.status).toBe(404);
     expect(await missing.json()).toEqual({ error: 'no such path /nope (try /healthz or /metrics)' });
     const post = await fetch(`${base}/healthz`, { method: 'POST' });
@@ -143,6 +152,7 @@ describe('HttpServer on a port in use', () => {
       port,
       view: mutableView([]),
       logger: silentLogger(),
+      auth: createAuth({ ...TEST_AUTH, enabled: false }, '/nonexistent', silentLogger()),
       configPath: '/etc/trt-detect/config.yaml',
     }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RuntimeFailure);
@@ -159,7 +169,7 @@ describe('HttpServer on a port in use', () => {
       const clip = makeTestVideo(join(dir, 'clip.mp4'), { frames: 5 });
       writeFileSync(
         cfg,
-        `model: {path: ${MODEL}}\ncameras:\n  cam: {source: ${clip}, record: {enabled: false}}\nmqtt: {enabled: false}\nrtsp_server: {enabled: false}\nhttp: {host: 127.0.0.1, port: ${port}}\n`,
+        `model: {path: ${MODEL}}\ncameras:\n  cam: {source: ${clip}, record: {enabled: false}}\nmqtt: {enabled: false}\nrtsp_server: {enabled: false}\nhttp: {host: 127.0.0.1, port: ${port}, auth: ${TEST_AUTH_YAML}}\n`,
       );
       const r = await runCli(['run', '-c', cfg], { timeoutMs: 60000 });
       expect(r.code).toBe(1);
@@ -171,14 +181,14 @@ describe('HttpServer on a port in use', () => {
 });
 
 describe('trt-detect run serves /healthz and /metrics from the running pipelines', () => {
-  it('reports 200 and growing frame counters while a looping file streams, then stops on SIGTERM', async () => {
+  it('reports 200 and growing frame counters while a looping file streams (with the password generated on the first start), then stops on SIGTERM', async () => {
     const { dir, cleanup } = tempDir('http-daemon');
     const port = await freePort();
     const clip = makeTestVideo(join(dir, 'clip.mp4'), { frames: 30, fps: 15 });
     const cfg = join(dir, 'config.yaml');
     writeFileSync(
       cfg,
-      `model: {path: ${MODEL}}\ncameras:\n  loopcam: {source: ${clip}, loop: true, record: {enabled: false}}\n  offcam: {source: ${clip}, enabled: false}\nmqtt: {enabled: false}\nrtsp_server: {enabled: false}\nhttp: {host: 127.0.0.1, port: ${port}}\n`,
+      `model: {path: ${MODEL}}\nstate_dir: ${join(dir, 'state')}\ncameras:\n  loopcam: {source: ${clip}, loop: true, record: {enabled: false}}\n  offcam: {source: ${clip}, enabled: false}\nmqtt: {enabled: false}\nrtsp_server: {enabled: false}\nhttp: {host: 127.0.0.1, port: ${port}}\n`,
     );
     const child = spawn(process.execPath, [CLI, 'run', '-c', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -187,9 +197,10 @@ describe('trt-detect run serves /healthz and /metrics from the running pipelines
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     const base = `http://127.0.0.1:${port}`;
+    let password = '';
     const get = async (path: string) => {
       try {
-        const res = await fetch(`${base}${path}`);
+        const res = await fetch(`${base}${path}`, { headers: { authorization: `Basic ${Buffer.from(`admin:${password}`).toString('base64')}` } });
         return { status: res.status, text: await res.text() };
       } catch {
         return { status: 0, text: '' };
@@ -199,6 +210,9 @@ describe('trt-detect run serves /healthz and /metrics from the running pipelines
     try {
       let health = { status: 0, text: '' };
       await until(() => stdout.includes('"msg":"running"'), 45000, `the daemon to run (stderr: ${stderr})`);
+      password = readFileSync(join(dir, 'state', 'http-password'), 'utf8').trim();
+      expect(password).toMatch(/^[A-Za-z0-9_-]{24}$/);
+      expect(stdout).not.toContain(password);
       // READY comes after the sources left `starting`: healthy from then on
       health = await get('/healthz');
       expect(health.status).toBe(200);

@@ -154,7 +154,8 @@ describe('RTSP server hardening (bad requests on a real server)', () => {
   });
 
   it('answers 461 to UDP client ports it cannot send to (99999, 0, odd, reversed range) and keeps serving', async () => {
-    const { server, stream, url } = await startServer();
+    // ten SETUPs in a row: above the default 10 per second (tested below)
+    const { server, stream, url } = await startServer({ maxSetupsPerSecond: 1000 });
     const c = await Raw.open(server.port);
     let cseq = 1;
     for (const ports of ['99999', '99999-100000', '0', '0-1', '5001-5000', '5001', '5000-5003', '65535', '65534-65535x', '-5000']) {
@@ -261,6 +262,25 @@ describe('RTSP server hardening (bad requests on a real server)', () => {
     expect(server.refused).toBe(51);
     b.socket.destroy();
     await a.until(() => server.clients.size === 1);
+    await normalClientWorks(server, stream, url);
+  });
+
+  it('accepts at most max_setups_per_second SETUPs a second (all clients together): more are answered 503 with Retry-After, then setups work again', async () => {
+    const { server, stream, url } = await startServer({ maxSetupsPerSecond: 5, maxClients: 32 });
+    const clients: Raw[] = [];
+    for (let i = 0; i < 20; i++) clients.push(await Raw.open(server.port));
+    // twenty SETUPs sent at once (the connections are open already)
+    for (const c of clients) c.send(`SETUP ${url}/trackID=0 RTSP/1.0\r\nCSeq: 1\r\nTransport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n\r\n`);
+    const replies = await Promise.all(clients.map((c) => c.reply()));
+    const statuses = replies.map((r) => r.status);
+    for (const r of replies) if (r.status === 503) expect(r.headers.get('retry-after')).toBe('1');
+    // 5 at once, plus 5 a second while they come in (well under a second here even when loaded)
+    expect(statuses.filter((s) => s === 200).length).toBeGreaterThanOrEqual(5);
+    expect(statuses.filter((s) => s === 503).length).toBeGreaterThanOrEqual(8);
+    expect(statuses.filter((s) => s !== 200 && s !== 503)).toEqual([]);
+    expect(server.setupsRefused).toBe(statuses.filter((s) => s === 503).length);
+    for (const c of clients) c.socket.destroy();
+    await new Promise((r) => setTimeout(r, 1200));
     await normalClientWorks(server, stream, url);
   });
 
