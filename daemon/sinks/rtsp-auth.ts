@@ -36,7 +36,8 @@ const md5 = (s: string) => createHash('md5').update(s, 'utf8').digest('hex');
 /** `Digest username="a", realm="b", nonce=c` → { username: 'a', realm: 'b', nonce: 'c' } (names lower-cased). */
 export function parseAuthParams(text: string): Record<string, string> {
   const out: Record<string, string> = {};
-  const re = /([a-z0-9_-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))/gi;
+  // each parameter starts the text or follows a comma: no backtracking over a long run of letters
+  const re = /(?:^|,)\s*([a-z0-9_-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))/gi;
   let m: RegExpExecArray | null;
   let n = 0;
   while ((m = re.exec(text)) !== null && n++ < 32) out[m[1].toLowerCase()] = m[2] !== undefined ? m[2].replace(/\\(.)/g, '$1') : m[3];
@@ -87,7 +88,7 @@ export class RtspDigestAuth implements RtspAuthenticator {
   check(method: string, uri: string, authorization: string | undefined, address: string): RtspAuthResult {
     const wait = this.guard.blockedFor(address);
     if (wait > 0) return { ok: false, status: '403 Forbidden', headers: [['Retry-After', String(wait)]] };
-    if (!authorization) return this.challenge();
+    if (!authorization || authorization.length > 4096) return this.challenge();
     const space = authorization.indexOf(' ');
     const scheme = (space < 0 ? authorization : authorization.slice(0, space)).toLowerCase();
     const rest = space < 0 ? '' : authorization.slice(space + 1).trim();

@@ -307,7 +307,12 @@ class RtspClient {
     }
     this.server.unauthorized++;
     this.reply(req, result.status, result.headers);
-    if (!result.status.startsWith('401')) this.close(false);
+    if (!result.status.startsWith('401')) {
+      // blocked: the answer goes out, then the connection ends
+      this.socket.end();
+      setTimeout(() => this.socket.destroy(), 2000).unref();
+      this.close(false);
+    }
     return false;
   }
 
