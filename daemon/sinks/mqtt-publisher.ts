@@ -282,6 +282,57 @@ export class MqttPublisher implements EventSink, CountSink {
   }
 
   /**
+   * The cameras with a retained status on the broker under this prefix (`P/+/status`): those of a
+   * previous run, which may still say `streaming` after a crash. Waits `waitMs` for the broker's
+   * retained messages after the subscription is acknowledged; [] when not connected.
+   */
+  async retainedCameras(waitMs = 400): Promise<string[]> {
+    if (!this.client.connected) return [];
+    const prefix = `${this.opts.topicPrefix}/`;
+    const found = new Set<string>();
+    const onMessage = (topic: string, payload: Buffer, packet: { retain?: boolean }) => {
+      if (!packet.retain || payload.length === 0 || !topic.startsWith(prefix) || !topic.endsWith('/status')) return;
+      const camera = topic.slice(prefix.length, -'/status'.length);
+      if (camera && !camera.includes('/')) found.add(camera);
+    };
+    const filter = `${this.opts.topicPrefix}/+/status`;
+    this.client.on('message', onMessage);
+    try {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, waitMs * 4);
+        this.client.subscribe(filter, { qos: 1 }, () => {
+          clearTimeout(timer);
+          setTimeout(resolve, waitMs);
+        });
+      });
+    } finally {
+      this.client.off('message', onMessage);
+      this.client.unsubscribe(filter);
+    }
+    return [...found];
+  }
+
+  /** The cameras whose status this publisher sent. */
+  get announcedCameras(): string[] {
+    return [...this.cameraStatus.keys()];
+  }
+
+  /**
+   * Sets the retained status of these cameras to `{"state":"offline","fps":0}` (with the last
+   * error of a camera that ended in `error`): at start for a previous run's cameras, on a clean
+   * stop, for a camera a reload removed. The Last Will covers `P/status` only.
+   */
+  markCamerasOffline(cameras: Iterable<string>): void {
+    for (const camera of new Set(cameras)) {
+      const last = this.cameraStatus.get(camera);
+      const error = last ? (JSON.parse(last) as CameraStatus).error : undefined;
+      const lastState = last ? (JSON.parse(last) as CameraStatus).state : undefined;
+      if (lastState === 'offline') continue; // said already
+      this.publishCameraStatus(camera, { state: 'offline', fps: 0, ...(lastState === 'error' && error ? { error } : {}) });
+    }
+  }
+
+  /**
    * Clears the retained status topic of every camera this publisher announced (an empty retained
    * message deletes it): before it is replaced by one with another broker or topic prefix, so no
    * `streaming` is left behind where nobody updates it.

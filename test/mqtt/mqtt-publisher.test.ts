@@ -96,6 +96,29 @@ describe('MqttPublisher against a real mosquitto', () => {
     expect(p.stats.dropped).toBe(7);
   });
 
+  it('finds the cameras a crashed run left "streaming" and sets them offline (retained), keeping a camera\'s last error', async () => {
+    const b = await broker();
+    // the previous run: two cameras streaming, then the process died (no clean stop)
+    const crashed = await MqttPublisher.connect({ url: b.url, topicPrefix: 't', qos: 1, queueLimit: 10 });
+    crashed.publishCameraStatus('front', { state: 'streaming', fps: 25 });
+    crashed.publishCameraStatus('gone', { state: 'streaming', fps: 12 });
+    crashed.publishRetained('t/front/car', '2'); // another retained topic of the camera: not a status
+    await until(() => crashed.stats.published >= 4, 3000, 'published');
+    await new Promise((r) => setTimeout(r, 200));
+    await crashed.close(0).catch(() => undefined);
+    const next = await publisher(b.url);
+    expect((await next.retainedCameras()).sort()).toEqual(['front', 'gone']);
+    next.markCamerasOffline(['gone']);
+    next.publishCameraStatus('front', { state: 'error', error: 'no such file' });
+    next.markCamerasOffline(next.announcedCameras);
+    await until(() => next.stats.published >= 4, 3000, 'published');
+    const late = await collector(b.url, 't/+/status');
+    await late.waitFor((ms) => ms.length >= 2, 3000);
+    const status = (cam: string) => JSON.parse(late.messages.find((m) => m.topic === `t/${cam}/status`)?.payload ?? '{}') as unknown;
+    expect(status('gone')).toEqual({ state: 'offline', fps: 0 });
+    expect(status('front')).toEqual({ state: 'offline', fps: 0, error: 'no such file' });
+  });
+
   it('the broker publishes the retained offline Last Will when the process dies', async () => {
     const b = await broker();
     const sub = await collector(b.url, 't/status');
