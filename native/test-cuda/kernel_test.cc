@@ -334,6 +334,12 @@ bool sameDetections(const std::vector<trtd::RawDetection>& a, const std::vector<
   return true;
 }
 
+uint32_t bits(float v) {
+  uint32_t u = 0;
+  std::memcpy(&u, &v, sizeof u);
+  return u;
+}
+
 bool candidateLess(const trtd::ScoreCandidate& a, const trtd::ScoreCandidate& b) {
   return a.classId != b.classId ? a.classId < b.classId : a.box < b.box;
 }
@@ -427,7 +433,7 @@ int runScoreFilterCases(std::mt19937& rng, int count, FilterStats& st) {
       std::sort(sorted.begin(), sorted.end(), candidateLess);
       for (size_t k = 0; k < sorted.size() && good; ++k) {
         good = sorted[k].box == cpuCand[k].box && sorted[k].classId == cpuCand[k].classId &&
-               std::memcmp(&sorted[k].score, &cpuCand[k].score, sizeof(float)) == 0;
+               bits(sorted[k].score) == bits(cpuCand[k].score);
         if (!good) why = "candidate " + std::to_string(k) + " differs";
       }
       const std::vector<trtd::RawDetection> gpuDet =
