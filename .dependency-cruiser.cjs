@@ -2,7 +2,7 @@
  * The layers of daemon/, lowest first: a module may import its own layer and the layers below it,
  * never one above, and nothing may import in a circle. `npm run lint:layers` checks it (CI too).
  */
-const LAYERS = ['core', 'native', 'media', 'config', 'models', 'detect', 'track', 'events', 'sources|sinks', 'eval', 'service', 'bench', 'cli'];
+const LAYERS = ['core', 'native', 'media', 'config', 'models', 'detect', 'track', 'events', 'sources|sinks', 'eval', 'store', 'service', 'bench', 'cli'];
 
 const path = (layer) => (layer === 'native' ? '^daemon/native\\.ts$' : `^daemon/(${layer})/`);
 

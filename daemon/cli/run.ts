@@ -2,9 +2,10 @@ import type { Config } from '../config/index.js';
 import { diffConfigs, loadConfig, defaultConfigPath } from '../config/index.js';
 import { UserError, errorMessage } from '../core/errors.js';
 import { createAuth, type Auth } from '../service/auth.js';
-import type { CalibrationControl } from '../service/calibration-capture.js';
 import { Daemon } from '../service/daemon.js';
-import { HttpServer } from '../service/http-server.js';
+import { HttpServer, type WebRoutes } from '../service/http-server.js';
+import { WebApi } from '../service/web-api.js';
+import { WebStatic } from '../service/web-static.js';
 import { createLogger, silentLogger, type Logger } from '../core/log.js';
 import { daemonView, type ServiceView } from '../service/metrics.js';
 import { ServiceNotifier, statusSummary, untilSourcesStarted } from '../service/notify.js';
@@ -32,14 +33,14 @@ Exit codes: 0 clean stop, 1 fatal runtime error, 2 bad config or arguments.
 /** How long READY=1 waits for the sources to open (an RTSP camera may be slow or away). */
 const SOURCES_START_WAIT_MS = 20_000;
 
-function startHttp(
-  config: Config,
-  configPath: string,
-  view: ServiceView,
-  logger: Logger,
-  calibration: CalibrationControl,
-  auth: Auth,
-): Promise<HttpServer | null> {
+/** The web UI and its API (http.ui) over the running daemon. */
+function webRoutes(daemon: Daemon, view: ServiceView, logger: Logger): WebRoutes {
+  const api = new WebApi(daemon, view, logger);
+  const ui = new WebStatic();
+  return { handle: (req, res, path, query) => api.handle(req, res, path, query) || ui.handle(req, res, path) };
+}
+
+function startHttp(config: Config, configPath: string, view: ServiceView, logger: Logger, daemon: Daemon, auth: Auth): Promise<HttpServer | null> {
   if (!config.http.enabled) return Promise.resolve(null);
   return HttpServer.listen({
     host: config.http.host,
@@ -47,15 +48,14 @@ function startHttp(
     view,
     logger,
     configPath,
-    calibration,
+    calibration: daemon.calibration,
     auth,
     maxConnections: config.http.max_connections,
+    web: config.http.ui ? webRoutes(daemon, view, logger) : undefined,
   }).then((server) => {
     const who = auth.enabled ? `, user "${auth.username}", password from ${auth.passwordSource}` : ', no authentication';
-    logger.info(
-      { host: config.http.host, port: server.port, auth: auth.enabled },
-      `http: /healthz, /metrics and /calibration/capture on ${config.http.host}:${server.port}${who}`,
-    );
+    const what = config.http.ui ? 'the web UI (/), /api/, /healthz, /metrics and /calibration/capture' : '/healthz, /metrics and /calibration/capture';
+    logger.info({ host: config.http.host, port: server.port, auth: auth.enabled }, `http: ${what} on ${config.http.host}:${server.port}${who}`);
     return server;
   });
 }
@@ -101,7 +101,7 @@ export const runCommand: Command = async (argv) => {
     await http?.close();
     http = null;
     try {
-      http = await startHttp(next, configPath, view, logger, daemon.calibration, auth);
+      http = await startHttp(next, configPath, view, logger, daemon, auth);
     } catch (err) {
       logger.error({ err: errorMessage(err) }, `${errorMessage(err)}; /healthz and /metrics are off until the next reload`);
     }
@@ -149,7 +149,7 @@ export const runCommand: Command = async (argv) => {
   try {
     try {
       notifier.status('starting: opening the HTTP endpoint, the model, MQTT and the cameras');
-      http = await startHttp(config, configPath, view, logger, daemon.calibration, auth);
+      http = await startHttp(config, configPath, view, logger, daemon, auth);
       const started = daemon.start().then(() => null);
       const stopFirst = await Promise.race([started, stopSignal]);
       if (stopFirst !== null) {

@@ -306,6 +306,9 @@ export const configSchema: ObjectSchema = obj({
       password_file: str(null, { check: nonEmpty('a file path, or remove the key') }),
       open_metrics: bool(false),
     }),
+    ui: bool(true),
+    latest_jpeg_fps: num(2, { above: 0, max: 30 }),
   }),
+  store: obj({ enabled: bool(true), path: str(null, { check: nonEmpty('a file path such as /var/lib/trt-detect/events.db, or null') }) }),
   log: obj({ level: oneOf(['trace', 'debug', 'info', 'warn', 'error'], 'info') }),
 });

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { LineCounter, isMap, isScalar, parseDocument } from 'yaml';
 import { ConfigError } from '../core/errors.js';
@@ -156,15 +156,17 @@ function finish(raw: RawConfig, configDir: string, options: LoadOptions, add: (p
     };
   }
   const http = { ...raw.http, auth: { ...raw.http.auth, password_file: absOrNull(raw.http.auth.password_file) } };
+  const stateDir = raw.state_dir === null ? defaultStateDir(options.env ?? process.env) : abs(raw.state_dir);
   const config: Config = {
     base_dir: baseDir,
-    state_dir: raw.state_dir === null ? defaultStateDir(options.env ?? process.env) : abs(raw.state_dir),
+    state_dir: stateDir,
     model,
     detect: raw.detect,
     cameras,
     mqtt,
     rtsp_server: raw.rtsp_server,
     http,
+    store: { ...raw.store, path: raw.store.path === null ? join(stateDir, 'events.db') : abs(raw.store.path) },
     media: raw.media,
     log: raw.log,
   };

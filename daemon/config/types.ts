@@ -174,7 +174,9 @@ export interface Config {
   mqtt: MqttConfig;
   /** `host`: the address to listen on; `max_clients`: connections served at once (more are refused) */
   rtsp_server: { enabled: boolean; host: string; port: number; max_clients: number; max_setups_per_second: number };
-  http: { enabled: boolean; host: string; port: number; max_connections: number; auth: HttpAuthConfig };
+  http: { enabled: boolean; host: string; port: number; max_connections: number; auth: HttpAuthConfig; ui: boolean; latest_jpeg_fps: number };
+  /** the SQLite event store; `path` absolute (null in the file: <state_dir>/events.db) */
+  store: { enabled: boolean; path: string };
   /** decoder/encoder processes run `nice` steps nicer than the daemon (0-19) */
   media: { nice: number };
   log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' };

@@ -2,8 +2,7 @@
 export type CameraState = 'starting' | 'streaming' | 'reconnecting' | 'ended' | 'error';
 
 export interface CameraStatus {
-  /** `offline`: the daemon does not run the camera (published on a clean stop, and at start for a previous run's cameras) */
-  state: CameraState | 'offline';
+  state: CameraState;
   fps?: number;
   error?: string;
 }

@@ -4,7 +4,7 @@
  * the libuv thread pool and returns a Promise; errors are one-line Error messages.
  */
 import { RuntimeFailure } from '../core/errors.js';
-import { addonExports, addonInfo, type DecodeOptions, type InputTransform, type NativeLayout, type PreprocessSpec, type RawDetection } from '../native.js';
+import { addonExports, addonInfo, type InputTransform, type PreprocessSpec } from '../native.js';
 import type { PixelFormat } from '../core/frame.js';
 
 export interface TensorRtDeviceInfo {
@@ -64,23 +64,10 @@ export interface OpenedEngine {
   deviceMemoryBytes: number;
 }
 
-/** One frame's result: only the final boxes, and where the frame landed in the model input. */
-export interface TensorRtDetectResult extends InputTransform {
-  detections: RawDetection[];
-  /** staging copy + upload + pre-processing */
+export interface TensorRtInferResult extends InputTransform {
   preprocessMs: number;
-  /** the network on the GPU */
   inferenceMs: number;
-  /** score filter + download + decode and NMS on the host */
-  postprocessMs: number;
-  /** the score filter ran on the GPU (scores_boxes models, CUDA kernels built) */
-  gpuDecode: boolean;
-  /** the buffer set (0 or 1) the frame went through */
-  slot: number;
 }
-
-/** Frames the engine holds at once (native Engine::kSlots: double buffering). */
-export const TENSORRT_SLOTS = 2;
 
 export interface TensorRtAddon {
   compiledVersion: string;
@@ -89,22 +76,16 @@ export interface TensorRtAddon {
   inspectOnnx(path: string): Promise<Array<{ name: string; input: boolean; shape: number[] }>>;
   buildEngine(options: TensorRtBuildOptions, onProgress?: (line: string) => void): Promise<TensorRtBuildResult>;
   openEngine(path: string): Promise<OpenedEngine>;
-  /**
-   * One native call per frame: upload, pre-processing, inference, decode and NMS; only the final
-   * boxes come back. `layout` indexes the engine's outputs in tensors order. Up to TENSORRT_SLOTS
-   * calls may run at once (frame N+1 is uploaded and pre-processed while N runs); the frame must
-   * not change until the call settles.
-   */
-  detect(
+  /** outputs: one typed array per output tensor (tensors order), filled in place */
+  infer(
     handle: EngineHandle,
     frame: Uint8Array,
     width: number,
     height: number,
-    format: PixelFormat | undefined,
     spec: PreprocessSpec,
-    layout: NativeLayout,
-    options: DecodeOptions,
-  ): Promise<TensorRtDetectResult>;
+    outputs: Array<Float32Array | Int32Array>,
+    format?: PixelFormat,
+  ): Promise<TensorRtInferResult>;
   closeEngine(handle: EngineHandle): Promise<void>;
 }
 

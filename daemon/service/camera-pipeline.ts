@@ -96,6 +96,11 @@ export interface PipelineSpec {
   capture?: (frame: Frame) => void;
   /** object events (daemon/events): sees each detector frame's tracked detections, before boxes are drawn */
   events?: FrameEvents | null;
+  /**
+   * Gets an annotated frame (boxes drawn) whenever `wants()` says so (the web UI's latest.jpg): the
+   * boxes are drawn for it even without a recorder; `offer` must copy what it keeps and return at once.
+   */
+  annotated?: { wants(): boolean; offer(frame: Frame): void };
 }
 
 interface Work {
@@ -336,18 +341,23 @@ export class CameraPipeline {
           }
           if (w.inferred) this.spec.events?.frame(frame, w.detections);
           this.spec.capture?.(frame);
-          if (this.recorder && this.recorder.wanted !== false) {
+          const tap = this.spec.annotated?.wants() ? this.spec.annotated : null;
+          const recording = this.recorder !== null && this.recorder.wanted !== false;
+          if (recording || tap) {
             const t0 = performance.now();
             if (w.detections.length > 0) await native.draw(frame.data, frame.width, frame.height, drawBoxes(w.detections), frame.format);
+            tap?.offer(frame);
             const t1 = performance.now();
-            try {
-              await this.recorder.write(frame.data, frame.pts);
-            } catch (err) {
-              if (this.spec.sinkFailure !== 'continue') throw err;
-              this.dropSink(err);
-            }
             this.timings.draw.add(t1 - t0);
-            this.timings.encode.add(performance.now() - t1);
+            if (recording && this.recorder) {
+              try {
+                await this.recorder.write(frame.data, frame.pts);
+              } catch (err) {
+                if (this.spec.sinkFailure !== 'continue') throw err;
+                this.dropSink(err);
+              }
+              this.timings.encode.add(performance.now() - t1);
+            }
           }
         } finally {
           src.pool.release(frame.data);

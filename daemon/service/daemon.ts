@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { diffConfigs, type Config, type ConfigDiff } from '../config/index.js';
 import { modelOptions, openDetector } from '../detect/open.js';
 import type { Detector } from '../detect/types.js';
@@ -13,7 +14,9 @@ import { CalibrationCapture } from './calibration-capture.js';
 import { CameraPipeline, type CameraOutputs, type PipelineSpec } from './camera-pipeline.js';
 import type { Logger } from '../core/log.js';
 import { FairDetector } from './fair-detector.js';
+import { LatestJpegs } from './latest-jpeg.js';
 import { LoopDelayMonitor } from './loop-delay.js';
+import { EventStore, type EventRecord } from '../store/event-store.js';
 import * as native from '../native.js';
 import { CameraEvents, type CameraEventsStats } from '../events/camera-events.js';
 import { HomeAssistantDiscovery, type DiscoveredCamera } from '../events/home-assistant.js';
@@ -105,6 +108,11 @@ export class Daemon {
   /** POST/GET /calibration/capture: saves frames of the running cameras for INT8 calibration */
   readonly calibration: CalibrationCapture;
 
+  /** the SQLite event store (store.enabled); null while off */
+  private store: EventStore | null = null;
+  /** the web UI's /api/cameras/<camera>/latest.jpg, fed by the pipelines' annotated frames */
+  readonly latestJpegs: LatestJpegs;
+
   constructor(private readonly opts: DaemonOptions) {
     this.config = opts.config;
     this.rtspAuth = opts.rtspAuth;
@@ -117,6 +125,47 @@ export class Daemon {
       },
       opts.logger,
     );
+    this.latestJpegs = new LatestJpegs(opts.config.http.latest_jpeg_fps, opts.logger);
+    // the event store takes every camera's events (whichever store is open now)
+    this.eventSinks.push({
+      event: (ev) => this.store?.event(ev),
+      snapshot: (camera, id, label, jpeg, path) => this.store?.snapshot(camera, id, label, jpeg, path),
+    });
+  }
+
+  /** Where an event's snapshot is: its camera's snapshots folder (the file must lie in it) and the file. */
+  snapshotOf(event: EventRecord): { root: string; file: string } | null {
+    const cam = this.config.cameras[event.camera];
+    if (!cam) return null;
+    const root = cam.snapshots.path;
+    if (root === null) return null; // not kept as files: the store has the JPEG
+    return { root, file: event.snapshot_path ?? join(root, event.camera, `${event.id}.jpg`) };
+  }
+
+  /** The event store, null while it is off (store.enabled false, or it could not be opened). */
+  get eventStore(): EventStore | null {
+    return this.store;
+  }
+
+  /** The detector's model; null before start(). */
+  get modelInfo(): ModelInfo | null {
+    return this.detector?.info ?? null;
+  }
+
+  /** Opens the event store of `cfg` (store.enabled); a store that cannot be opened is off, with one warning. */
+  private async openStore(cfg: Config): Promise<void> {
+    if (!cfg.store.enabled) return;
+    // events are kept as long as the snapshots of their camera (the longest of all for a removed camera)
+    this.store = await EventStore.open({ path: cfg.store.path, logger: this.logger, retainDays: (camera) => this.eventRetainDays(camera) });
+  }
+
+  private eventRetainDays(camera: string): number {
+    const cams = this.config.cameras;
+    const days = (c: Config['cameras'][string]) => c.snapshots.retain_days;
+    const cam = cams[camera];
+    if (cam) return days(cam);
+    const all = Object.values(cams).map(days);
+    return all.includes(0) ? 0 : Math.max(0, ...all);
   }
 
   /** New RTSP credentials (a reload changed http.auth): clients connected from now on are asked for them. */
@@ -184,15 +233,11 @@ export class Daemon {
     if (cfg.mqtt.enabled) {
       this.publisher = await connectMqtt(cfg.mqtt, logger);
       logger.info({ url: cfg.mqtt.url, topic_prefix: cfg.mqtt.topic_prefix }, 'mqtt connected');
-      // a previous run that crashed left its cameras' retained status (`streaming`): the cameras
-      // that do not start now (gone from the config, disabled) are offline; the others say
-      // `starting` in a moment
-      const previous = await this.publisher.retainedCameras().catch((): string[] => []);
-      this.publisher.markCamerasOffline([...previous, ...Object.keys(cfg.cameras)].filter((n) => !cfg.cameras[n]?.enabled));
     }
     await checkZonesAgainstFiles(cfg);
     this.startDiscovery(cfg);
     await this.startRtspServer(cfg);
+    await this.openStore(cfg);
     void native.addonInfo.version; // load the addon now: dlopen blocks the loop once, before frames flow
     this.loop.reset(); // from here on the event loop must stay free (steady state)
     for (const [name, cam] of Object.entries(cfg.cameras)) {
@@ -282,6 +327,7 @@ export class Daemon {
       sinkFailure: 'continue',
       capture: (frame) => this.calibration.offer(name, frame),
       records: cam.record.enabled,
+      annotated: { wants: () => this.latestJpegs.wants(name), offer: (frame) => this.latestJpegs.offer(name, frame) },
       // one encode for the recorder, the RTSP stream and live viewers (sinks/camera-output.ts)
       sink: (video) =>
         new CameraOutput({ camera: name, stream, video, live: video.live, record: cam.record.enabled ? cam.record : null, rtsp: rtspStream, logger }),
@@ -390,11 +436,16 @@ export class Daemon {
         ? [...diff.changed, ...diff.unchanged.filter((n) => this.config.cameras[n]?.rtsp_out)]
         : diff.changed;
     await Promise.all([...diff.removed, ...restart].map((n) => this.stopCamera(n)));
-    this.publisher?.markCamerasOffline(diff.removed);
     for (const name of diff.removed) {
       this.rtspServer?.unmount(name);
       this.streams.get(name)?.end();
       this.streams.delete(name);
+      this.latestJpegs.forget(name);
+    }
+    if (diff.globalChanged.includes('store')) {
+      await this.store?.close();
+      this.store = null;
+      await this.openStore(next);
     }
     if (rtspChanged) {
       await this.rtspServer?.close();
@@ -464,12 +515,11 @@ export class Daemon {
       this.publisher?.publishStats(final);
       const loop = this.loop.overall();
       this.logger.info({ stats: final, event_loop_overall: loop }, 'final stats');
-      // retained `offline` for every camera (the pipelines said `ended` or `error` before)
-      if (this.publisher) this.publisher.markCamerasOffline([...this.publisher.announcedCameras, ...Object.keys(this.config.cameras)]);
       await this.publisher?.close(1500).catch((err: unknown) => this.logger.warn({ err }, 'mqtt close failed'));
       await this.detector?.close().catch(() => undefined);
       await this.rtspServer?.close();
       for (const s of this.streams.values()) s.end();
+      await this.store?.close().catch((err: unknown) => this.logger.warn({ err: errorMessage(err) }, 'event store close failed'));
       this.loop.stop();
       return sourcesEnded && this.anyCameraFailed ? 1 : 0;
     })();

@@ -2,7 +2,8 @@
  * The daemon's HTTP endpoint (config `http`): GET /healthz, GET /metrics (Prometheus text), the
  * login page (GET/POST /login, POST /logout) and, when given a CalibrationControl, POST/GET
  * /calibration/capture (INT8 calibration frames). Everything but /healthz and /login goes through
- * the Auth gate (service/auth.ts; /metrics too unless http.auth.open_metrics).
+ * the Auth gate (service/auth.ts; /metrics too unless http.auth.open_metrics); with http.ui, the
+ * web UI at / and its JSON API under /api/ (WebRoutes), behind the same gate.
  * node:http only; every request is answered from the in-memory ServiceView, nothing blocks.
  *
  * Bounds (docs/http.md#limits): request heads of at most 16 KB and 64 header lines; request bodies
@@ -75,6 +76,14 @@ export interface HttpServerOptions {
   auth: Auth;
   /** connections at once (http.max_connections, default 64) */
   maxConnections?: number;
+  /** the web UI and its /api/ (http.ui); absent = those paths are 404 */
+  web?: WebRoutes;
+}
+
+/** Routes beyond /healthz and /metrics (the web UI, service/web-api.ts and web-static.ts). */
+export interface WebRoutes {
+  /** answers the request and returns true, or returns false when the path is not its */
+  handle(req: IncomingMessage, res: ServerResponse, path: string, query: string): boolean;
 }
 
 /** the most a request head may hold (bytes) and how many header lines */
@@ -170,6 +179,7 @@ export class HttpServer {
         this.calibrationRequest(req, res, this.opts.calibration, new URLSearchParams(query));
         return;
       }
+      if (this.opts.web?.handle(req, res, path, query)) return;
       if (path !== '/healthz' && path !== '/metrics') {
         this.send(req, res, 404, 'application/json', JSON.stringify({ error: `no such path ${path} (try /healthz or /metrics)` }));
         return;

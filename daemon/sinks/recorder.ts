@@ -232,9 +232,7 @@ export class SegmentRecorder {
     this.muxer = muxer;
     this.segmentStartPts = unit.pts;
     this.written.push(file);
-    // while failing, each retry's segment is not a line of its own (the failure was one, the resume is one)
-    if (this.errorText === null) this.logger.info({ file }, 'recording segment started');
-    else this.logger.debug({ file }, 'recording segment started (retry)');
+    this.logger.info({ file }, 'recording segment started');
     void this.runRetention();
     return true;
   }

@@ -1,0 +1,85 @@
+/**
+ * What the web UI's Recordings page and the event clips read of a camera's recording folder
+ * (`<record.path>/<camera>/<YYYY-MM-DD>/<HH-MM-SS>.mp4`, local time): the days, the segments of a
+ * day with their start (from the name) and end (the file's last write), and the segments that
+ * cover a time window. Only names of that exact shape are ever listed or served.
+ */
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+
+export const DAY_PATTERN = /^\d{4}-\d{2}-\d{2}$/;
+export const SEGMENT_PATTERN = /^(\d{2})-(\d{2})-(\d{2})(?:-(\d+))?\.mp4$/;
+
+export interface Segment {
+  /** day folder and file name, e.g. 2026-12-03 and 10-00-00.mp4 */
+  date: string;
+  file: string;
+  path: string;
+  /** seconds since the epoch */
+  start: number;
+  end: number;
+  size: number;
+}
+
+/** Local midnight of `date` (YYYY-MM-DD) in seconds since the epoch, or null for an impossible date. */
+export function dayStart(date: string): number | null {
+  if (!DAY_PATTERN.test(date)) return null;
+  const [y, m, d] = date.split('-').map(Number);
+  const t = new Date(y, m - 1, d);
+  if (t.getFullYear() !== y || t.getMonth() !== m - 1 || t.getDate() !== d) return null;
+  return t.getTime() / 1000;
+}
+
+/** YYYY-MM-DD of a time (seconds since the epoch), local time. */
+export function localDate(seconds: number): string {
+  const t = new Date(seconds * 1000);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${t.getFullYear()}-${pad(t.getMonth() + 1)}-${pad(t.getDate())}`;
+}
+
+/** The days that have a folder, oldest first. */
+export async function listDays(root: string, camera: string): Promise<string[]> {
+  try {
+    return (await fsp.readdir(join(root, camera))).filter((d) => DAY_PATTERN.test(d)).sort();
+  } catch {
+    return [];
+  }
+}
+
+/** The segments of one day, oldest first. */
+export async function listSegmentsOfDay(root: string, camera: string, date: string): Promise<Segment[]> {
+  const midnight = dayStart(date);
+  if (midnight === null) return [];
+  const dir = join(root, camera, date);
+  let names: string[];
+  try {
+    names = await fsp.readdir(dir);
+  } catch {
+    return [];
+  }
+  const [y, mo, d] = date.split('-').map(Number);
+  const out: Segment[] = [];
+  for (const file of names) {
+    const m = SEGMENT_PATTERN.exec(file);
+    if (!m) continue;
+    const path = join(dir, file);
+    let st;
+    try {
+      st = await fsp.lstat(path);
+    } catch {
+      continue; // deleted meanwhile (retention)
+    }
+    if (!st.isFile()) continue; // links are never listed (nor served: http-files.ts fileInside)
+    const start = new Date(y, mo - 1, d, Number(m[1]), Number(m[2]), Number(m[3])).getTime() / 1000;
+    out.push({ date, file, path, start, end: Math.max(start, st.mtimeMs / 1000), size: st.size });
+  }
+  return out.sort((a, b) => a.start - b.start || a.file.localeCompare(b.file));
+}
+
+/** The segments that overlap [from, to] (seconds since the epoch), oldest first. */
+export async function segmentsCovering(root: string, camera: string, from: number, to: number): Promise<Segment[]> {
+  const days = new Set([localDate(from - 86400), localDate(from), localDate(to)]);
+  const all: Segment[] = [];
+  for (const day of [...days].sort()) all.push(...(await listSegmentsOfDay(root, camera, day)));
+  return all.filter((s) => s.start <= to && s.end >= from);
+}
