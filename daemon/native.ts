@@ -81,6 +81,21 @@ export interface RawDetection {
   y2: number;
 }
 
+/**
+ * A model's outputs by role, for the addon's one-call decode (decodeSync, tensorrt.detect): each
+ * role is an index into the list of output tensors passed with it (layouts.ts nativeLayout).
+ */
+export type NativeLayout =
+  | { layout: 'scores_boxes'; scores: number; boxes: number; numBoxes: number; numClasses: number; boxOrder: 'xyxy' | 'yxyx' }
+  | { layout: 'nms7'; detections: number; keepCount: number | null; count: number }
+  | { layout: 'efficient_nms'; numDets: number; boxes: number; scores: number; classes: number };
+
+/** The decode's options without the geometry (model input, frame size, transform), which the call fills in. */
+export type DecodeOptions = Omit<PostprocessOptions, 'inputWidth' | 'inputHeight' | 'srcWidth' | 'srcHeight' | 'transform'>;
+
+/** One model output as decodeSync reads it. */
+export type OutputArray = Float32Array | Int32Array | BigInt64Array;
+
 export interface DrawBox {
   x1: number;
   y1: number;
@@ -102,6 +117,8 @@ export interface AddonInfo {
 interface Addon {
   preprocess(frame: Uint8Array, width: number, height: number, spec: PreprocessSpec, out: Float32Array, format?: PixelFormat): Promise<InputTransform>;
   postprocess(input: PostprocessInput, options: PostprocessOptions): Promise<RawDetection[]>;
+  preprocessSync(frame: Uint8Array, width: number, height: number, spec: PreprocessSpec, out: Float32Array, format?: PixelFormat): InputTransform;
+  decodeSync(outputs: OutputArray[], layout: NativeLayout, options: PostprocessOptions): RawDetection[];
   draw(frame: Uint8Array, width: number, height: number, boxes: DrawBox[], format?: PixelFormat): Promise<void>;
   sdNotify(socketPath: string, state: string): boolean;
   openPipe(capacityBytes: number): PipeFds;
@@ -155,6 +172,30 @@ export async function preprocess(
 /** Decodes a detector's outputs, applies threshold/classes/NMS/topK, maps boxes to source pixels. */
 export async function postprocess(input: PostprocessInput, options: PostprocessOptions): Promise<RawDetection[]> {
   return addon().postprocess(input, options);
+}
+
+/**
+ * preprocess on the calling thread, for worker threads only (the ONNX Runtime thread): never call
+ * it on the event loop. `frame` may be a view of a SharedArrayBuffer.
+ */
+export function preprocessSync(
+  frame: Uint8Array,
+  width: number,
+  height: number,
+  spec: PreprocessSpec,
+  out: Float32Array,
+  format?: PixelFormat,
+): InputTransform {
+  return addon().preprocessSync(frame, width, height, spec, out, format);
+}
+
+/**
+ * Decodes a model's output tensors (in the order `layout`'s indices name them) with threshold,
+ * classes, NMS and topK, boxes mapped to source pixels: postprocess on the calling thread, for
+ * worker threads only (the ONNX Runtime thread).
+ */
+export function decodeSync(outputs: OutputArray[], layout: NativeLayout, options: PostprocessOptions): RawDetection[] {
+  return addon().decodeSync(outputs, layout, options);
 }
 
 /**

@@ -2,7 +2,8 @@
 export type CameraState = 'starting' | 'streaming' | 'reconnecting' | 'ended' | 'error';
 
 export interface CameraStatus {
-  state: CameraState;
+  /** `offline`: the daemon does not run the camera (published on a clean stop, and at start for a previous run's cameras) */
+  state: CameraState | 'offline';
   fps?: number;
   error?: string;
 }

@@ -1,8 +1,7 @@
-import * as native from '../native.js';
+import type * as native from '../native.js';
 import type { RawDetection } from '../native.js';
 import type { DetectOptions, ModelInfo } from './types.js';
 import type { Detection } from '../core/detection.js';
-import type { Frame } from '../core/frame.js';
 import type { DetectSettings } from '../config/types.js';
 import { classIdsFor } from './labels.js';
 
@@ -41,24 +40,9 @@ export function drawBoxes(detections: Detection[]) {
   }));
 }
 
-/**
- * The post-processing every backend shares: the addon decodes the model's outputs (threshold,
- * classes, per-class NMS, top-K) off the event loop and maps the boxes back to frame pixels.
- */
-export async function decodeDetections(
-  input: native.PostprocessInput,
-  frame: Frame,
-  spec: native.PreprocessSpec,
-  transform: native.InputTransform,
-  options: DetectOptions,
-  model: { labels: string[]; ignoreClasses: number[]; nmsGroups?: number[] },
-): Promise<Detection[]> {
-  const raw = await native.postprocess(input, {
-    inputWidth: spec.width,
-    inputHeight: spec.height,
-    srcWidth: frame.width,
-    srcHeight: frame.height,
-    transform,
+/** A call's detect options and the model's classes as the addon's decode options (no geometry). */
+export function decodeOptions(options: DetectOptions, model: { ignoreClasses: number[]; nmsGroups?: number[] }): native.DecodeOptions {
+  return {
     threshold: options.threshold,
     nmsIou: options.nmsIou,
     topK: options.topK,
@@ -66,6 +50,5 @@ export async function decodeDetections(
     ignoreClasses: model.ignoreClasses,
     dropGroupBoxes: options.dropGroupBoxes ?? false,
     ...(model.nmsGroups ? { nmsGroups: model.nmsGroups } : {}),
-  });
-  return toDetections(raw, model.labels);
+  };
 }

@@ -1,4 +1,5 @@
 import { ConfigError } from '../core/errors.js';
+import type { NativeLayout } from '../native.js';
 import type { OutputLayout } from './types.js';
 
 /** An output tensor as a backend describes it (ONNX Runtime metadata or TensorRT named tensors). */
@@ -99,4 +100,31 @@ export function bindLayout(modelPath: string, outputs: TensorDesc[], requested: 
   throw new ConfigError(
     `${modelPath}: unsupported model outputs ${describe(outputs)} (expected an SSD with scores_boxes, nms7 or efficient_nms outputs; see README "Models")`,
   );
+}
+
+/**
+ * The binding as the addon's one-call decode takes it: each role as the index of its tensor in
+ * `outputNames` (the order in which the outputs are handed to the addon).
+ */
+export function nativeLayout(binding: LayoutBinding, outputNames: readonly string[]): NativeLayout {
+  const at = (name: string): number => {
+    const i = outputNames.indexOf(name);
+    if (i < 0) throw new ConfigError(`model output "${name}" is not among the outputs ${outputNames.join(', ')}`);
+    return i;
+  };
+  switch (binding.layout) {
+    case 'scores_boxes':
+      return {
+        layout: 'scores_boxes',
+        scores: at(binding.scores),
+        boxes: at(binding.boxes),
+        numBoxes: binding.numBoxes,
+        numClasses: binding.numClasses,
+        boxOrder: binding.boxOrder,
+      };
+    case 'nms7':
+      return { layout: 'nms7', detections: at(binding.detections), keepCount: binding.keepCount ? at(binding.keepCount) : null, count: binding.count };
+    case 'efficient_nms':
+      return { layout: 'efficient_nms', numDets: at(binding.numDets), boxes: at(binding.boxes), scores: at(binding.scores), classes: at(binding.classes) };
+  }
 }

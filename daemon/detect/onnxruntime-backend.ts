@@ -1,16 +1,15 @@
 import { statSync } from 'node:fs';
-import { performance } from 'node:perf_hooks';
 import { ConfigError, RuntimeFailure, errorMessage } from '../core/errors.js';
 import * as native from '../native.js';
-import { bindLayout, type BoxOrderSetting, type LayoutBinding } from './layouts.js';
+import { bindLayout, nativeLayout, type BoxOrderSetting } from './layouts.js';
 import { DEFAULT_MODEL_INPUT } from '../config/config-schema.js';
 import { requireModelFile } from './model-file.js';
 import { modelClasses, type LabelMapSetting } from './labels.js';
 import type { DetectOptions, Detector, InferResult, ModelInfo, OutputLayout } from './types.js';
 import type { Frame } from '../core/frame.js';
-import { decodeDetections } from './detections.js';
+import { decodeOptions, toDetections } from './detections.js';
 import { inferenceThreads } from './inference-threads.js';
-import { OnnxRuntimeThread, type OutputTensor } from './onnxruntime-thread.js';
+import { OnnxRuntimeThread } from './onnxruntime-thread.js';
 
 export interface OnnxBackendOptions {
   modelPath: string;
@@ -34,76 +33,25 @@ export interface OnnxBackendOptions {
   withVideo?: boolean;
 }
 
-/** frames in the detector at once: pre-processing, inference, post-processing */
-const TENSOR_SLOTS = 3;
+/** frames in the detector at once: one in the thread's inference, the next being pre-processed, one waiting */
+const FRAME_SLOTS = 3;
 
-function tensorData(t: OutputTensor | undefined, name: string): Float32Array | Int32Array {
-  if (!t) throw new RuntimeFailure(`model output "${name}" missing from the inference result`);
-  const d = t.data;
-  if (d instanceof Float32Array || d instanceof Int32Array) return d;
-  if (d instanceof BigInt64Array) return Int32Array.from(d, (v) => Number(v));
-  if (ArrayBuffer.isView(d)) return Float32Array.from(d as unknown as ArrayLike<number>);
-  throw new RuntimeFailure(`model output "${name}" has unsupported type ${t.type}`);
-}
-
-const asFloat = (a: Float32Array | Int32Array): Float32Array => (a instanceof Float32Array ? a : Float32Array.from(a));
-
-/** Turns a backend's named outputs into the addon's post-processing input for the bound layout. */
-export function postprocessInput(binding: LayoutBinding, out: (name: string) => Float32Array | Int32Array): native.PostprocessInput {
-  switch (binding.layout) {
-    case 'scores_boxes':
-      return {
-        layout: 'scores_boxes',
-        scores: asFloat(out(binding.scores)),
-        boxes: asFloat(out(binding.boxes)),
-        numBoxes: binding.numBoxes,
-        numClasses: binding.numClasses,
-        boxOrder: binding.boxOrder,
-      };
-    case 'nms7': {
-      const keep = binding.keepCount ? out(binding.keepCount)[0] : undefined;
-      return { layout: 'nms7', detections: asFloat(out(binding.detections)), count: binding.count, ...(keep !== undefined ? { keepCount: keep } : {}) };
-    }
-    case 'efficient_nms': {
-      const boxes = asFloat(out(binding.boxes));
-      let max = 0;
-      for (const v of boxes) if (v > max) max = v;
-      return {
-        layout: 'efficient_nms',
-        numDets: out(binding.numDets)[0],
-        boxes,
-        scores: asFloat(out(binding.scores)),
-        classes: out(binding.classes),
-        normalized: max <= 1.5,
-      };
-    }
-  }
-}
-
-/** ONNX Runtime on CPU: fixed input shape, batch 1, pre/post-processing in the addon off the event loop. */
+/**
+ * ONNX Runtime on CPU: fixed input shape, batch 1. One message per frame to the inference thread,
+ * which pre-processes into the input tensor, infers into preallocated outputs and decodes in the
+ * addon; only the final boxes come back (onnxruntime-worker.ts).
+ */
 export class OnnxRuntimeDetector implements Detector {
-  /** the pre-processing of the previous call; each call's starts after it (calls stay in order) */
-  private preChain: Promise<unknown> = Promise.resolve();
-  /** the inference of the previous call: the model runs one frame at a time, in call order */
-  private runChain: Promise<unknown> = Promise.resolve();
   /** every call not finished yet (close waits for them) */
   private readonly running = new Set<Promise<unknown>>();
-  /** tensor slots not in use */
-  private readonly idle: number[] = Array.from({ length: TENSOR_SLOTS }, (_, i) => i);
-  /** waiting for a tensor slot to be free */
+  /** frame slots not in use */
+  private readonly idle: number[] = Array.from({ length: FRAME_SLOTS }, (_, i) => i);
+  /** waiting for a frame slot to be free */
   private readonly waiting: Array<(slot: number) => void> = [];
 
   private constructor(
     readonly info: ModelInfo,
     private readonly session: OnnxRuntimeThread,
-    private readonly binding: LayoutBinding,
-    private readonly spec: native.PreprocessSpec,
-    /**
-     * The input tensors of the slots shared with the inference thread (SharedArrayBuffers). There
-     * are three, so one frame is post-processed (from its slot's outputs) while the next is
-     * inferred and the one after it pre-processed.
-     */
-    private readonly tensors: Float32Array[],
   ) {}
 
   static async open(opts: OnnxBackendOptions): Promise<OnnxRuntimeDetector> {
@@ -165,28 +113,23 @@ export class OnnxRuntimeDetector implements Detector {
       threads,
     };
     const spec: native.PreprocessSpec = { width, height, mean: input.mean, std: input.std, color: input.color, resize: input.resize };
-    const tensors: Float32Array[] = [];
-    for (let slot = 0; slot < TENSOR_SLOTS; slot++) {
-      const buffer = new SharedArrayBuffer(3 * width * height * Float32Array.BYTES_PER_ELEMENT);
-      await session.addSlot(slot, buffer);
-      tensors.push(new Float32Array(buffer));
-    }
-    return new OnnxRuntimeDetector(info, session, binding, spec, tensors);
+    const outputNames = [...session.outputNames];
+    await session.setup({ inputName: session.inputNames[0], spec, layout: nativeLayout(binding, outputNames), outputNames, slots: FRAME_SLOTS });
+    return new OnnxRuntimeDetector(info, session);
+  }
+
+  /** ONNX Runtime writes into preallocated output tensors (every output of the model has a fixed shape) */
+  get preallocatedOutputs(): boolean {
+    return this.session.preallocatedOutputs;
   }
 
   /**
-   * Calls may overlap and finish in call order: pre-processing of one frame (addon worker thread)
-   * runs while the previous frame is inferred (inference thread), and post-processing of a frame
-   * while the next is inferred. The model itself sees one frame at a time. A call holds one tensor
-   * slot from pre-processing to the end of post-processing; nothing frame-sized is allocated.
+   * Calls may overlap and finish in call order: while one frame is inferred in the thread, the next
+   * is pre-processed there (the addon, on the libuv pool) and a third waits. A call holds one frame
+   * slot until its boxes are back; nothing frame-sized is allocated.
    */
   infer(frame: Frame, options: DetectOptions): Promise<InferResult> {
-    const pre = this.preChain.then(() => this.preprocess(frame));
-    this.preChain = pre.catch(() => undefined);
-    const ran = Promise.all([pre, this.runChain]).then(([p]) => this.run(p));
-    // the next inference waits for this one's pre-processing too, so a failed one lets it go
-    this.runChain = ran.catch(() => undefined);
-    const done = ran.then((r) => this.postprocess(frame, options, r).finally(() => this.giveSlot(r.slot)));
+    const done = this.takeSlot().then((slot) => this.detect(slot, frame, options).finally(() => this.giveSlot(slot)));
     const tracked = done.catch(() => undefined);
     this.running.add(tracked);
     void tracked.then(() => this.running.delete(tracked));
@@ -204,40 +147,16 @@ export class OnnxRuntimeDetector implements Detector {
     else this.idle.push(slot);
   }
 
-  private async preprocess(frame: Frame): Promise<{ slot: number; transform: native.InputTransform; ms: number }> {
-    const slot = await this.takeSlot();
-    const t0 = performance.now();
+  private async detect(slot: number, frame: Frame, options: DetectOptions): Promise<InferResult> {
+    let r;
     try {
-      const transform = await native.preprocess(frame.data, frame.width, frame.height, this.spec, this.tensors[slot], frame.format);
-      return { slot, transform, ms: performance.now() - t0 };
+      r = await this.session.detect(slot, frame, decodeOptions(options, this.info));
     } catch (err) {
-      this.giveSlot(slot);
-      throw err;
-    }
-  }
-
-  private async run(p: { slot: number; transform: native.InputTransform; ms: number }) {
-    const t0 = performance.now();
-    try {
-      const outputs = await this.session.run(this.info.inputName, p.slot, [1, 3, this.spec.height, this.spec.width]);
-      return { slot: p.slot, outputs, transform: p.transform, preprocessMs: p.ms, inferenceMs: performance.now() - t0 };
-    } catch (err) {
-      this.giveSlot(p.slot);
       throw new RuntimeFailure(`${this.info.path}: inference failed (${errorMessage(err).split('\n')[0]})`);
     }
-  }
-
-  private async postprocess(
-    frame: Frame,
-    options: DetectOptions,
-    r: { outputs: Record<string, OutputTensor>; transform: native.InputTransform; preprocessMs: number; inferenceMs: number },
-  ): Promise<InferResult> {
-    const t0 = performance.now();
-    const input = postprocessInput(this.binding, (name) => tensorData(r.outputs[name], name));
-    const detections = await decodeDetections(input, frame, this.spec, r.transform, options, this.info);
     return {
-      detections,
-      timings: { preprocess_ms: r.preprocessMs, inference_ms: r.inferenceMs, postprocess_ms: performance.now() - t0 },
+      detections: toDetections(r.detections, this.info.labels),
+      timings: { preprocess_ms: r.preprocessMs, inference_ms: r.inferenceMs, postprocess_ms: r.postprocessMs },
     };
   }
 

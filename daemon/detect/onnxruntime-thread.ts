@@ -3,13 +3,9 @@ import { existsSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { RuntimeFailure, errorMessage } from '../core/errors.js';
 import { packageRoot } from '../core/files.js';
-import type { Reply, Request, SessionOptions, TensorMeta, WithoutId } from './onnxruntime-protocol.js';
-
-export interface OutputTensor {
-  type: string;
-  dims: readonly number[];
-  data: Float32Array | Int32Array | BigInt64Array | Uint8Array | Float64Array;
-}
+import type { DetectReply, DetectSetup, Reply, Request, SessionOptions, TensorMeta, WithoutId } from './onnxruntime-protocol.js';
+import type { DecodeOptions } from '../native.js';
+import type { Frame } from '../core/frame.js';
 
 /**
  * onnxruntime-node runs `session.run()` synchronously on the calling thread (its promise only
@@ -17,24 +13,15 @@ export interface OutputTensor {
  * for the whole inference: MQTT keep-alives, the HTTP health endpoint and the systemd watchdog
  * would all stall with it. The session therefore lives in a worker thread.
  *
- * Tensors live in SharedArrayBuffers, one input and one output buffer per slot, handed to the
- * thread once: a call sends only a slot number and gets back where each output lies in that
- * slot's output buffer. Nothing frame-sized is allocated, transferred or cloned per call (the
- * thread copies the input into a plain buffer, which onnxruntime-node needs: about 0.1 ms).
- * (Transferring a 1 MB input buffer there and back on every call made V8 account 2 MB of new
- * external memory per frame; with an MQTT connection open in the same process that started a
- * full garbage collection several times a second, measured with --trace-gc.)
+ * One message per frame and one reply with the final boxes (onnxruntime-worker.ts does the
+ * pre-processing, inference and decode). The frame goes over in the slot's SharedArrayBuffer,
+ * handed to the thread once (and again only when a larger frame needs a larger buffer): a call
+ * copies the frame's bytes into it and sends a few numbers. Nothing frame-sized is allocated,
+ * transferred or cloned per call. (Transferring frame-sized buffers there and back on every call
+ * made V8 account megabytes of new external memory per frame; with an MQTT connection open in the
+ * same process that started a full garbage collection several times a second, measured with
+ * --trace-gc.)
  */
-
-type TypedArrayOf = new (buffer: SharedArrayBuffer, byteOffset: number, length: number) => OutputTensor['data'];
-const OUTPUT_ARRAYS: Record<string, TypedArrayOf> = {
-  float32: Float32Array,
-  float64: Float64Array,
-  int32: Int32Array,
-  int64: BigInt64Array,
-  uint8: Uint8Array,
-  bool: Uint8Array,
-};
 
 /**
  * The worker's module: onnxruntime-worker.js beside this module in dist/. Run from the TypeScript
@@ -103,9 +90,11 @@ export class OnnxRuntimeThread {
   outputNames: string[] = [];
   inputMetadata: TensorMeta[] = [];
   outputMetadata: TensorMeta[] = [];
+  /** ONNX Runtime writes into preallocated output tensors (every output has a fixed shape) */
+  preallocatedOutputs = false;
   private closed = false;
-  /** each slot's output buffer, from the thread */
-  private readonly outBuffers: Array<SharedArrayBuffer | null> = [];
+  /** each slot's frame buffer, shared with the thread */
+  private frames: Array<SharedArrayBuffer | null> = [];
 
   private constructor(
     private readonly thread: InferenceThread,
@@ -125,34 +114,38 @@ export class OnnxRuntimeThread {
     return session;
   }
 
-  /**
-   * Makes `input` tensor slot `slot` of this session: the thread keeps the buffer and `run` only
-   * names the slot. Each slot has its own output buffer, so a slot's outputs stay valid until
-   * that slot runs again.
-   */
-  async addSlot(slot: number, input: SharedArrayBuffer): Promise<void> {
-    const reply = await this.thread.request({ type: 'slot', session: this.id, slot, input });
+  /** What detect() runs: the input, pre-processing, the bound layout and the frames in flight at once. */
+  async setup(setup: DetectSetup): Promise<void> {
+    const reply = await this.thread.request({ type: 'setup', session: this.id, setup });
     if (!reply.ok) throw new Error(reply.error ?? 'unknown error');
-    this.outBuffers[slot] = null;
+    this.preallocatedOutputs = reply.preallocated ?? false;
+    this.frames = Array.from({ length: setup.slots }, () => null);
   }
 
   /**
-   * Runs the model on the input in slot `slot`; resolves to the outputs, views into the slot's
-   * output buffer (valid until the slot runs again).
+   * One frame through the thread: its bytes are copied into slot `slot`'s shared frame buffer
+   * (the caller holds the slot until this settles), the thread pre-processes, infers and decodes.
    */
-  async run(inputName: string, slot: number, dims: number[]): Promise<Record<string, OutputTensor>> {
-    const reply = await this.thread.request({ type: 'run', session: this.id, slot, inputName, dims });
-    if (!reply.ok) throw new Error(reply.error ?? 'unknown error');
-    if (reply.out) this.outBuffers[slot] = reply.out;
-    const out = this.outBuffers[slot];
-    const outputs: Record<string, OutputTensor> = {};
-    for (const [name, place] of Object.entries(reply.outputs ?? {})) {
-      const View = OUTPUT_ARRAYS[place.type];
-      if (!View) throw new Error(`output ${name} has type ${place.type}, which is not supported`);
-      if (!out) throw new Error('no output buffer for the slot');
-      outputs[name] = { type: place.type, dims: place.dims, data: new View(out, place.offset, place.length) };
-    }
-    return outputs;
+  async detect(slot: number, frame: Frame, options: DecodeOptions): Promise<DetectReply> {
+    if (slot < 0 || slot >= this.frames.length) throw new Error(`unknown frame slot ${slot}`);
+    const bytes = frame.data.byteLength;
+    let buffer = this.frames[slot];
+    let grown: SharedArrayBuffer | undefined;
+    if (!buffer || buffer.byteLength < bytes) buffer = this.frames[slot] = grown = new SharedArrayBuffer(bytes);
+    new Uint8Array(buffer, 0, bytes).set(frame.data);
+    const reply = await this.thread.request({
+      type: 'detect',
+      session: this.id,
+      slot,
+      bytes,
+      width: frame.width,
+      height: frame.height,
+      ...(frame.format ? { format: frame.format } : {}),
+      ...(grown ? { frame: grown } : {}),
+      options,
+    });
+    if (!reply.ok || !reply.result) throw new Error(reply.error ?? 'unknown error');
+    return reply.result;
   }
 
   async close(): Promise<void> {

@@ -2,24 +2,38 @@
  * The inference thread's side of onnxruntime-thread.ts: ONNX Runtime sessions in a worker thread,
  * so that `session.run()` (synchronous in onnxruntime-node) never blocks the event loop. Its
  * messages and replies are the types of onnxruntime-protocol.ts.
+ *
+ * One message per frame, one reply with the final boxes: the addon pre-processes the frame (read
+ * from the slot's shared frame buffer) straight into the ArrayBuffer that is the ONNX Runtime input
+ * tensor's data (on the libuv pool, so the next frame's pre-processing overlaps this one's
+ * inference), ONNX Runtime writes into preallocated output tensors (`session.run(feeds,
+ * fetches)`), and the addon decodes them (threshold, classes, NMS) in C++ on this thread.
  */
 import { createRequire } from 'node:module';
+import { performance } from 'node:perf_hooks';
 import { parentPort } from 'node:worker_threads';
 import type * as Ort from 'onnxruntime-node';
-import type { OutputPlace, Reply, Request, TensorMeta } from './onnxruntime-protocol.js';
+import * as native from '../native.js';
+import type { DetectReply, DetectSetup, Reply, Request, TensorMeta } from './onnxruntime-protocol.js';
 
 const ort = createRequire(import.meta.url)('onnxruntime-node') as typeof Ort;
 const port = parentPort;
 if (!port) throw new Error('onnxruntime-worker runs in a worker thread only');
 
-interface Slot {
-  input: Float32Array;
-  out: SharedArrayBuffer | null;
+interface Session {
+  session: Ort.InferenceSession;
+  outputMetadata: TensorMeta[];
+  setup: DetectSetup | null;
+  /** per slot: the input tensor and its data, which the addon writes */
+  inputs: Array<{ data: Float32Array; tensor: Ort.Tensor }>;
+  /** per slot: the shared frame buffer */
+  frames: Array<SharedArrayBuffer | null>;
+  /** output tensors ONNX Runtime writes into, or null when an output's shape is not fixed */
+  fetches: Record<string, Ort.Tensor> | null;
+  /** the previous frame's inference: the model runs one frame at a time, in message order */
+  chain: Promise<unknown>;
 }
-const sessions = new Map<number, Ort.InferenceSession>();
-const slots = new Map<string, Slot>();
-/** onnxruntime-node refuses views of a SharedArrayBuffer: each session's input is copied here */
-const staging = new Map<number, Float32Array>();
+const sessions = new Map<number, Session>();
 
 type Metadata = ReadonlyArray<{ name: string; isTensor: boolean; type?: unknown; shape?: ReadonlyArray<number | string> }>;
 const meta = (list: Metadata | undefined, names: readonly string[]): TensorMeta[] =>
@@ -27,62 +41,106 @@ const meta = (list: Metadata | undefined, names: readonly string[]): TensorMeta[
     ? list.map((m) => ({ name: m.name, isTensor: m.isTensor, ...(m.isTensor ? { type: String(m.type), shape: m.shape ? Array.from(m.shape) : [] } : {}) }))
     : names.map((name) => ({ name, isTensor: true }));
 
-/** 8-byte aligned size, so that every output view in the shared buffer is aligned */
-const aligned = (bytes: number): number => Math.ceil(bytes / 8) * 8;
+const ARRAYS: Record<string, new (n: number) => Float32Array | Int32Array | BigInt64Array> = { float32: Float32Array, int32: Int32Array, int64: BigInt64Array };
+
+/** Output tensors to hand to run(), when every output has a fixed shape and a type the decode reads. */
+function preallocate(outputs: TensorMeta[], names: readonly string[]): Record<string, Ort.Tensor> | null {
+  const fetches: Record<string, Ort.Tensor> = {};
+  for (const name of names) {
+    const m = outputs.find((o) => o.name === name);
+    const dims = m?.shape ?? [];
+    const Array_ = m?.type ? ARRAYS[m.type] : undefined;
+    if (!m || !Array_ || !dims.length || !dims.every((d) => typeof d === 'number' && d > 0)) return null;
+    const shape = dims as number[];
+    fetches[name] = new ort.Tensor(m.type as 'float32', new Array_(shape.reduce((a, b) => a * b, 1)) as Float32Array, shape);
+  }
+  return fetches;
+}
+
+/** An output as the decode reads it (float32, int32 or int64; anything else as float32). */
+function outputArray(t: Ort.Tensor | undefined, name: string): native.OutputArray {
+  if (!t) throw new Error(`model output "${name}" missing from the inference result`);
+  const d = t.data;
+  if (d instanceof Float32Array || d instanceof Int32Array || d instanceof BigInt64Array) return d;
+  if (ArrayBuffer.isView(d)) return Float32Array.from(d as unknown as ArrayLike<number>);
+  throw new Error(`model output "${name}" has unsupported type ${t.type}`);
+}
+
+async function detect(s: Session, msg: Extract<Request, { type: 'detect' }>): Promise<DetectReply> {
+  const setup = s.setup;
+  if (!setup) throw new Error('the session is not set up for detection');
+  if (msg.slot < 0 || msg.slot >= setup.slots) throw new Error(`unknown frame slot ${msg.slot}`);
+  if (msg.frame) s.frames[msg.slot] = msg.frame;
+  const buffer = s.frames[msg.slot];
+  if (!buffer || buffer.byteLength < msg.bytes) throw new Error(`frame slot ${msg.slot} holds no frame of ${msg.bytes} bytes`);
+  const input = s.inputs[msg.slot];
+  const t0 = performance.now();
+  // on the libuv pool: overlaps the inference of the frame before this one
+  const pre = native
+    .preprocess(Buffer.from(buffer, 0, msg.bytes), msg.width, msg.height, setup.spec, input.data, msg.format)
+    .then((transform) => ({ transform, ms: performance.now() - t0 }));
+  const ran = s.chain.then(async () => {
+    const p = await pre;
+    const t1 = performance.now();
+    const feeds = { [setup.inputName]: input.tensor };
+    const result = s.fetches ? await s.session.run(feeds, s.fetches) : await s.session.run(feeds);
+    const t2 = performance.now();
+    const outputs = setup.outputNames.map((name) => outputArray(result[name], name));
+    const detections = native.decodeSync(outputs, setup.layout, {
+      ...msg.options,
+      inputWidth: setup.spec.width,
+      inputHeight: setup.spec.height,
+      srcWidth: msg.width,
+      srcHeight: msg.height,
+      transform: p.transform,
+    });
+    return { detections, transform: p.transform, preprocessMs: p.ms, inferenceMs: t2 - t1, postprocessMs: performance.now() - t2 };
+  });
+  s.chain = ran.catch(() => undefined);
+  return ran;
+}
 
 async function handle(msg: Request): Promise<Reply> {
   switch (msg.type) {
     case 'open': {
       const session = await ort.InferenceSession.create(msg.modelPath, msg.options as Ort.InferenceSession.SessionOptions);
-      sessions.set(msg.session, session);
-      const s = session as unknown as { inputMetadata?: Metadata; outputMetadata?: Metadata };
+      const m = session as unknown as { inputMetadata?: Metadata; outputMetadata?: Metadata };
+      const outputMetadata = meta(m.outputMetadata, session.outputNames);
+      sessions.set(msg.session, { session, outputMetadata, setup: null, inputs: [], frames: [], fetches: null, chain: Promise.resolve() });
       return {
         id: msg.id,
         ok: true,
         inputNames: [...session.inputNames],
         outputNames: [...session.outputNames],
-        inputMetadata: meta(s.inputMetadata, session.inputNames),
-        outputMetadata: meta(s.outputMetadata, session.outputNames),
+        inputMetadata: meta(m.inputMetadata, session.inputNames),
+        outputMetadata,
       };
     }
-    case 'slot':
-      slots.set(`${msg.session}:${msg.slot}`, { input: new Float32Array(msg.input), out: null });
-      return { id: msg.id, ok: true };
-    case 'run': {
-      const session = sessions.get(msg.session);
-      if (!session) throw new Error('session is closed');
-      const slot = slots.get(`${msg.session}:${msg.slot}`);
-      if (!slot) throw new Error('unknown tensor slot');
-      let local = staging.get(msg.session);
-      if (!local || local.length !== slot.input.length) staging.set(msg.session, (local = new Float32Array(slot.input.length)));
-      local.set(slot.input);
-      const result = await session.run({ [msg.inputName]: new ort.Tensor('float32', local, msg.dims) });
-      const names = Object.keys(result);
-      let need = 0;
-      for (const name of names) {
-        const d = result[name].data;
-        if (!ArrayBuffer.isView(d)) throw new Error(`output ${name} is not a numeric tensor (${result[name].type})`);
-        need += aligned(d.byteLength);
-      }
-      let grown: SharedArrayBuffer | undefined;
-      if (!slot.out || slot.out.byteLength < need) slot.out = grown = new SharedArrayBuffer(need);
-      const outputs: Record<string, OutputPlace> = {};
-      let offset = 0;
-      for (const name of names) {
-        const t = result[name];
-        const d = t.data as ArrayBufferView & { length: number };
-        new Uint8Array(slot.out, offset, d.byteLength).set(new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
-        outputs[name] = { type: t.type, dims: Array.from(t.dims), offset, length: d.length };
-        offset += aligned(d.byteLength);
-      }
-      return grown ? { id: msg.id, ok: true, outputs, out: grown } : { id: msg.id, ok: true, outputs };
+    case 'setup': {
+      const s = sessions.get(msg.session);
+      if (!s) throw new Error('session is closed');
+      const { spec, slots } = msg.setup;
+      s.setup = msg.setup;
+      s.inputs = Array.from({ length: slots }, () => {
+        const data = new Float32Array(3 * spec.width * spec.height);
+        return { data, tensor: new ort.Tensor('float32', data, [1, 3, spec.height, spec.width]) };
+      });
+      s.frames = Array.from({ length: slots }, () => null);
+      s.fetches = preallocate(s.outputMetadata, msg.setup.outputNames);
+      return { id: msg.id, ok: true, preallocated: s.fetches !== null };
+    }
+    case 'detect': {
+      const s = sessions.get(msg.session);
+      if (!s) throw new Error('session is closed');
+      return { id: msg.id, ok: true, result: await detect(s, msg) };
     }
     case 'close': {
-      const session = sessions.get(msg.session);
+      const s = sessions.get(msg.session);
       sessions.delete(msg.session);
-      for (const key of [...slots.keys()]) if (key.startsWith(`${msg.session}:`)) slots.delete(key);
-      staging.delete(msg.session);
-      if (session) await session.release();
+      if (s) {
+        await s.chain;
+        await s.session.release();
+      }
       return { id: msg.id, ok: true };
     }
   }

@@ -4,7 +4,7 @@
  * the libuv thread pool and returns a Promise; errors are one-line Error messages.
  */
 import { RuntimeFailure } from '../core/errors.js';
-import { addonExports, addonInfo, type InputTransform, type PreprocessSpec } from '../native.js';
+import { addonExports, addonInfo, type DecodeOptions, type InputTransform, type NativeLayout, type PreprocessSpec, type RawDetection } from '../native.js';
 import type { PixelFormat } from '../core/frame.js';
 
 export interface TensorRtDeviceInfo {
@@ -64,10 +64,23 @@ export interface OpenedEngine {
   deviceMemoryBytes: number;
 }
 
-export interface TensorRtInferResult extends InputTransform {
+/** One frame's result: only the final boxes, and where the frame landed in the model input. */
+export interface TensorRtDetectResult extends InputTransform {
+  detections: RawDetection[];
+  /** staging copy + upload + pre-processing */
   preprocessMs: number;
+  /** the network on the GPU */
   inferenceMs: number;
+  /** score filter + download + decode and NMS on the host */
+  postprocessMs: number;
+  /** the score filter ran on the GPU (scores_boxes models, CUDA kernels built) */
+  gpuDecode: boolean;
+  /** the buffer set (0 or 1) the frame went through */
+  slot: number;
 }
+
+/** Frames the engine holds at once (native Engine::kSlots: double buffering). */
+export const TENSORRT_SLOTS = 2;
 
 export interface TensorRtAddon {
   compiledVersion: string;
@@ -76,16 +89,22 @@ export interface TensorRtAddon {
   inspectOnnx(path: string): Promise<Array<{ name: string; input: boolean; shape: number[] }>>;
   buildEngine(options: TensorRtBuildOptions, onProgress?: (line: string) => void): Promise<TensorRtBuildResult>;
   openEngine(path: string): Promise<OpenedEngine>;
-  /** outputs: one typed array per output tensor (tensors order), filled in place */
-  infer(
+  /**
+   * One native call per frame: upload, pre-processing, inference, decode and NMS; only the final
+   * boxes come back. `layout` indexes the engine's outputs in tensors order. Up to TENSORRT_SLOTS
+   * calls may run at once (frame N+1 is uploaded and pre-processed while N runs); the frame must
+   * not change until the call settles.
+   */
+  detect(
     handle: EngineHandle,
     frame: Uint8Array,
     width: number,
     height: number,
+    format: PixelFormat | undefined,
     spec: PreprocessSpec,
-    outputs: Array<Float32Array | Int32Array>,
-    format?: PixelFormat,
-  ): Promise<TensorRtInferResult>;
+    layout: NativeLayout,
+    options: DecodeOptions,
+  ): Promise<TensorRtDetectResult>;
   closeEngine(handle: EngineHandle): Promise<void>;
 }
 

@@ -2,9 +2,10 @@
  * The TensorRT backend (Jetson / any host where the addon was built with TensorRT): loads a
  * serialized engine, or builds one from ONNX into the engine cache beside the model (see
  * tensorrt-engine-cache.ts) with the precision fallback of tensorrt-precision.ts and INT8
- * calibration from tensorrt-calibration.ts. Inference is one native call per frame: upload,
- * pre-processing (CUDA kernels when built), enqueue, outputs copied into typed arrays allocated
- * once; post-processing is the shared addon code every backend uses.
+ * calibration from tensorrt-calibration.ts. Detection is one native call per frame (the addon's
+ * tensorrt.detect): upload from pinned memory, pre-processing (CUDA kernels when built),
+ * inference, the score filter on the GPU, decode and NMS, only the final boxes back; two frames in
+ * flight at once (double buffering, one CUDA stream and execution context each).
  */
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,9 +16,9 @@ import * as native from '../native.js';
 import { DEFAULT_MODEL_INPUT } from '../config/config-schema.js';
 import { requireModelFile } from './model-file.js';
 import { modelClasses } from './labels.js';
-import { bindLayout, type LayoutBinding } from './layouts.js';
-import { postprocessInput, type OnnxBackendOptions } from './onnxruntime-backend.js';
-import { decodeDetections } from './detections.js';
+import { bindLayout, nativeLayout } from './layouts.js';
+import type { OnnxBackendOptions } from './onnxruntime-backend.js';
+import { decodeOptions, toDetections } from './detections.js';
 import { writeCalibrationTensors } from './tensorrt-calibration.js';
 import {
   engineCacheLocation,
@@ -32,7 +33,7 @@ import {
   type Precision,
 } from './tensorrt-engine-cache.js';
 import { resolvePrecision } from './tensorrt-precision.js';
-import { tensorRtAddon, type OpenedEngine, type TensorRtAddon, type TensorRtDeviceInfo } from './tensorrt-addon.js';
+import { TENSORRT_SLOTS, tensorRtAddon, type OpenedEngine, type TensorRtAddon, type TensorRtDeviceInfo } from './tensorrt-addon.js';
 import type { DetectOptions, Detector, InferResult, ModelInfo } from './types.js';
 import type { Frame } from '../core/frame.js';
 
@@ -251,24 +252,19 @@ export function removeAbandonedPartials(enginePath: string): string[] {
   return removed;
 }
 
-/** Output typed arrays, allocated once per engine: float32 or int32 as the engine declares. */
-function allocateOutputs(engine: OpenedEngine): Map<string, Float32Array | Int32Array> {
-  const out = new Map<string, Float32Array | Int32Array>();
-  for (const t of engine.tensors) if (!t.input) out.set(t.name, t.type === 'int32' ? new Int32Array(t.elements) : new Float32Array(t.elements));
-  return out;
-}
-
 export class TensorRtDetector implements Detector {
-  private chain: Promise<unknown> = Promise.resolve();
+  /** the last TENSORRT_SLOTS calls (settled never rejects): a call starts when the one SLOTS before it ended */
+  private readonly window: Array<Promise<unknown>> = [];
+  /** the previous call's result: results come back in call order */
+  private last: Promise<unknown> = Promise.resolve();
   private closed = false;
 
   private constructor(
     readonly info: ModelInfo,
     private readonly trt: TensorRtAddon,
     private readonly engine: OpenedEngine,
-    private readonly binding: LayoutBinding,
+    private readonly layout: native.NativeLayout,
     private readonly spec: native.PreprocessSpec,
-    private readonly outputs: Map<string, Float32Array | Int32Array>,
     /** true when pre-processing runs as CUDA kernels */
     readonly gpuPreprocess: boolean,
   ) {}
@@ -323,44 +319,60 @@ export class TensorRtDetector implements Detector {
         nmsGroups: classes.nmsGroups,
       };
       const spec: native.PreprocessSpec = { width, height, mean: input.mean, std: input.std, color: input.color, resize: input.resize };
-      return new TensorRtDetector(info, trt, engine, binding, spec, allocateOutputs(engine), engine.gpuPreprocess);
+      const layout = nativeLayout(
+        binding,
+        outs.map((o) => o.name),
+      );
+      return new TensorRtDetector(info, trt, engine, layout, spec, engine.gpuPreprocess);
     } catch (err) {
       await trt.closeEngine(engine.handle).catch(() => undefined);
       throw err;
     }
   }
 
-  /** Calls are serialised: one engine context, buffers reused. */
+  /**
+   * Up to TENSORRT_SLOTS calls run in the engine at once (double buffering: frame N+1 is uploaded
+   * and pre-processed while N is inferred); results come back in call order.
+   */
   infer(frame: Frame, options: DetectOptions): Promise<InferResult> {
-    const run = this.chain.then(() => this.inferNow(frame, options));
-    this.chain = run.catch(() => undefined);
-    return run;
+    const gate = this.window.length >= TENSORRT_SLOTS ? this.window[this.window.length - TENSORRT_SLOTS] : Promise.resolve();
+    const run = gate.then(() => this.detectNow(frame, options));
+    const settled = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.window.push(settled);
+    if (this.window.length > TENSORRT_SLOTS) void this.window.shift();
+    const ordered = this.last.then(() => run);
+    this.last = settled;
+    return ordered;
   }
 
-  private async inferNow(frame: Frame, options: DetectOptions): Promise<InferResult> {
+  private async detectNow(frame: Frame, options: DetectOptions): Promise<InferResult> {
     if (this.closed) throw new RuntimeFailure(`${this.info.path}: the detector is closed`);
     let r;
     try {
-      r = await this.trt.infer(this.engine.handle, frame.data, frame.width, frame.height, this.spec, [...this.outputs.values()], frame.format);
+      r = await this.trt.detect(
+        this.engine.handle,
+        frame.data,
+        frame.width,
+        frame.height,
+        frame.format,
+        this.spec,
+        this.layout,
+        decodeOptions(options, this.info),
+      );
     } catch (err) {
       throw new RuntimeFailure(`${this.info.path}: inference failed (${errorMessage(err).split('\n')[0]})`);
     }
-    const t0 = performance.now();
-    const input = postprocessInput(this.binding, (name) => {
-      const a = this.outputs.get(name);
-      if (!a) throw new RuntimeFailure(`engine output "${name}" missing`);
-      return a;
-    });
-    const transform = { scaleX: r.scaleX, scaleY: r.scaleY, padX: r.padX, padY: r.padY };
-    const detections = await decodeDetections(input, frame, this.spec, transform, options, this.info);
     return {
-      detections,
-      timings: { preprocess_ms: r.preprocessMs, inference_ms: r.inferenceMs, postprocess_ms: performance.now() - t0 },
+      detections: toDetections(r.detections, this.info.labels),
+      timings: { preprocess_ms: r.preprocessMs, inference_ms: r.inferenceMs, postprocess_ms: r.postprocessMs },
     };
   }
 
   async close(): Promise<void> {
-    await this.chain;
+    await Promise.all([this.last, ...this.window]);
     if (this.closed) return;
     this.closed = true;
     await this.trt.closeEngine(this.engine.handle);

@@ -233,6 +233,11 @@ export class Daemon {
     if (cfg.mqtt.enabled) {
       this.publisher = await connectMqtt(cfg.mqtt, logger);
       logger.info({ url: cfg.mqtt.url, topic_prefix: cfg.mqtt.topic_prefix }, 'mqtt connected');
+      // a previous run that crashed left its cameras' retained status (`streaming`): the cameras
+      // that do not start now (gone from the config, disabled) are offline; the others say
+      // `starting` in a moment
+      const previous = await this.publisher.retainedCameras().catch((): string[] => []);
+      this.publisher.markCamerasOffline([...previous, ...Object.keys(cfg.cameras)].filter((n) => !cfg.cameras[n]?.enabled));
     }
     await checkZonesAgainstFiles(cfg);
     this.startDiscovery(cfg);
@@ -436,6 +441,7 @@ export class Daemon {
         ? [...diff.changed, ...diff.unchanged.filter((n) => this.config.cameras[n]?.rtsp_out)]
         : diff.changed;
     await Promise.all([...diff.removed, ...restart].map((n) => this.stopCamera(n)));
+    this.publisher?.markCamerasOffline(diff.removed);
     for (const name of diff.removed) {
       this.rtspServer?.unmount(name);
       this.streams.get(name)?.end();
@@ -515,6 +521,8 @@ export class Daemon {
       this.publisher?.publishStats(final);
       const loop = this.loop.overall();
       this.logger.info({ stats: final, event_loop_overall: loop }, 'final stats');
+      // retained `offline` for every camera (the pipelines said `ended` or `error` before)
+      if (this.publisher) this.publisher.markCamerasOffline([...this.publisher.announcedCameras, ...Object.keys(this.config.cameras)]);
       await this.publisher?.close(1500).catch((err: unknown) => this.logger.warn({ err }, 'mqtt close failed'));
       await this.detector?.close().catch(() => undefined);
       await this.rtspServer?.close();

@@ -26,10 +26,11 @@ export interface MqttPublisherOptions {
 
 export interface MqttStats {
   connected: boolean;
-  /** messages waiting for the broker */
+  /** messages waiting for the broker: queued, or sent and not yet confirmed */
   queued: number;
   /** messages dropped because the queue was full */
   dropped: number;
+  /** messages the broker is known to have: acknowledged, or confirmed by a later PINGRESP/PUBACK */
   published: number;
   reconnects: number;
 }
@@ -41,6 +42,10 @@ interface Pending {
 
 /** Above this many bytes waiting in the socket the broker is treated as slow and messages queue here. */
 const SOCKET_HIGH_WATER = 4 * 1024 * 1024;
+/** How often a PINGREQ confirms the QoS 0 messages sent since the last one (see `inFlight`). */
+export const CONFIRM_MS = 1000;
+/** A broker that answers no PINGREQ for this long is treated as gone (frozen, or a dead link). */
+export const PING_TIMEOUT_MS = 6000;
 
 /**
  * Publishes detections, camera status and stats (docs/mqtt.md). Never blocks or slows the video
@@ -61,6 +66,21 @@ export class MqttPublisher implements EventSink, CountSink {
   /** topic filters subscribed to (again after every reconnect: the session is clean) */
   private readonly subscriptions = new Map<string, MessageHandler>();
   private counters = { dropped: 0, published: 0, reconnects: 0 };
+  /**
+   * QoS 0 messages written to the socket and not yet known to have reached the broker. A broker
+   * takes one connection's packets in order, so the PINGRESP to a PINGREQ (or the PUBACK of a QoS 1
+   * message) proves that everything sent before it arrived: those count as published. When the
+   * connection drops first (a broker stopped or frozen, a dead link), what is left here goes back
+   * to the front of the queue and is sent again after the reconnect: at least once, never counted
+   * as published and lost. Together with `queue` it holds at most queueLimit messages.
+   */
+  private readonly inFlight: Array<Pending & { seq: number }> = [];
+  private sentSeq = 0;
+  /** sentSeq at each PINGREQ that went out, oldest first */
+  private readonly pingMarks: Array<{ seq: number; at: number }> = [];
+  /** QoS 1/2 messages the broker has not acknowledged yet (mqtt.js keeps and resends them itself) */
+  private awaitingAck = 0;
+  private confirmTimer: NodeJS.Timeout | null = null;
   private closing = false;
   private everConnected = false;
   private outage = false;
@@ -176,6 +196,17 @@ export class MqttPublisher implements EventSink, CountSink {
         }
       }
     });
+    this.client.on('packetsend', (packet) => {
+      if (packet.cmd === 'pingreq') this.pingMarks.push({ seq: this.sentSeq, at: Date.now() });
+    });
+    this.client.on('packetreceive', (packet) => {
+      if (packet.cmd !== 'pingresp') return;
+      const mark = this.pingMarks.shift();
+      if (mark) this.confirm(mark.seq);
+    });
+    this.client.on('close', () => this.takeBackInFlight());
+    this.confirmTimer = setInterval(() => this.checkDelivery(), CONFIRM_MS);
+    this.confirmTimer.unref();
   }
 
   /**
@@ -191,6 +222,49 @@ export class MqttPublisher implements EventSink, CountSink {
     this.client.subscribe(filter, { qos: 1 }, (err) => {
       if (err && !this.closing) this.opts.logger?.warn({ topic: filter, error: errorMessage(err) }, 'mqtt subscribe failed');
     });
+  }
+
+  /** Everything sent up to `seq` reached the broker. */
+  private confirm(seq: number): void {
+    let n = 0;
+    while (n < this.inFlight.length && this.inFlight[n].seq <= seq) n++;
+    if (n === 0) return;
+    this.inFlight.splice(0, n);
+    this.counters.published += n;
+  }
+
+  /** The connection is gone: unconfirmed messages go back to the front of the queue, within the limit. */
+  private takeBackInFlight(): void {
+    this.pingMarks.length = 0;
+    if (!this.inFlight.length) return;
+    const back = this.inFlight.splice(0, this.inFlight.length).map(({ topic, payload }) => ({ topic, payload }));
+    this.queue.unshift(...back);
+    this.trimQueue();
+  }
+
+  /** Asks for a confirmation of what was sent since the last one; a broker that stopped answering is dropped. */
+  private checkDelivery(): void {
+    if (this.closing || !this.client.connected) return;
+    const oldest = this.pingMarks[0];
+    if (oldest && Date.now() - oldest.at > PING_TIMEOUT_MS) {
+      this.opts.logger?.warn(
+        { url: this.opts.url, in_flight: this.inFlight.length },
+        `mqtt broker answered no ping for ${PING_TIMEOUT_MS / 1000} s; reconnecting`,
+      );
+      this.pingMarks.length = 0;
+      (this.client.stream as { destroy?: () => void } | undefined)?.destroy?.();
+      return;
+    }
+    if ((this.inFlight.length || this.awaitingAck) && !this.pingMarks.length) this.client.sendPing();
+  }
+
+  /** Drops the oldest messages (unconfirmed ones first) while more than queueLimit are held. */
+  private trimQueue(): void {
+    while (this.queue.length + this.inFlight.length > this.opts.queueLimit) {
+      if (this.inFlight.length) this.inFlight.shift();
+      else this.queue.shift();
+      this.counters.dropped += 1;
+    }
   }
 
   private onConnected(again: boolean): void {
@@ -221,16 +295,35 @@ export class MqttPublisher implements EventSink, CountSink {
     return pending < SOCKET_HIGH_WATER;
   }
 
+  /** Retained state and status: QoS 1, counted when the broker acknowledges it (which also confirms all sent before). */
   private send(topic: string, payload: string | Buffer, retain: boolean, qos: 0 | 1 | 2): void {
+    const mark = this.sentSeq;
+    if (qos > 0) this.awaitingAck += 1;
     this.client.publish(topic, payload, { qos, retain }, (err) => {
-      if (err && !this.closing) this.opts.logger?.debug({ topic, error: errorMessage(err) }, 'mqtt publish failed');
+      if (qos > 0) this.awaitingAck -= 1;
+      if (err) {
+        if (!this.closing) this.opts.logger?.debug({ topic, error: errorMessage(err) }, 'mqtt publish failed');
+        return;
+      }
+      this.counters.published += 1;
+      if (qos > 0) this.confirm(mark);
     });
-    this.counters.published += 1;
+  }
+
+  /** A queued message (detections, events, stats): kept in `inFlight` until confirmed when sent with QoS 0. */
+  private sendQueued(item: Pending): void {
+    if (this.opts.qos > 0) {
+      this.send(item.topic, item.payload, false, this.opts.qos);
+      return;
+    }
+    this.client.publish(item.topic, item.payload, { qos: 0, retain: false });
+    this.inFlight.push({ ...item, seq: ++this.sentSeq });
   }
 
   private enqueue(topic: string, payload: string | Buffer): void {
     if (this.queue.length === 0 && this.writable()) {
-      this.send(topic, payload, false, this.opts.qos);
+      this.sendQueued({ topic, payload });
+      this.trimQueue();
       return;
     }
     if (this.opts.queueLimit <= 0) {
@@ -238,10 +331,7 @@ export class MqttPublisher implements EventSink, CountSink {
       return;
     }
     this.queue.push({ topic, payload });
-    while (this.queue.length > this.opts.queueLimit) {
-      this.queue.shift();
-      this.counters.dropped += 1;
-    }
+    this.trimQueue();
     this.flush();
   }
 
@@ -253,10 +343,7 @@ export class MqttPublisher implements EventSink, CountSink {
       if (payload.length === 0) this.retained.delete(topic);
       this.send(topic, payload, true, 1);
     }
-    while (this.queue.length > 0 && this.writable()) {
-      const next = this.queue.shift() as Pending;
-      this.send(next.topic, next.payload, false, this.opts.qos);
-    }
+    while (this.queue.length > 0 && this.writable()) this.sendQueued(this.queue.shift() as Pending);
     if ((this.queue.length > 0 || this.retainedDirty.size > 0) && this.client.connected && !this.closing && !this.awaitingDrain) {
       // the socket is congested: try again when it drains (one listener, however often we get here)
       const stream = this.client.stream as NodeJS.WritableStream | undefined;
@@ -279,6 +366,57 @@ export class MqttPublisher implements EventSink, CountSink {
     const payload = JSON.stringify(status);
     this.cameraStatus.set(camera, payload);
     if (this.writable()) this.send(this.cameraTopic(camera, 'status'), payload, this.retainStatus, 1);
+  }
+
+  /**
+   * The cameras with a retained status on the broker under this prefix (`P/+/status`): those of a
+   * previous run, which may still say `streaming` after a crash. Waits `waitMs` for the broker's
+   * retained messages after the subscription is acknowledged; [] when not connected.
+   */
+  async retainedCameras(waitMs = 400): Promise<string[]> {
+    if (!this.client.connected) return [];
+    const prefix = `${this.opts.topicPrefix}/`;
+    const found = new Set<string>();
+    const onMessage = (topic: string, payload: Buffer, packet: { retain?: boolean }) => {
+      if (!packet.retain || payload.length === 0 || !topic.startsWith(prefix) || !topic.endsWith('/status')) return;
+      const camera = topic.slice(prefix.length, -'/status'.length);
+      if (camera && !camera.includes('/')) found.add(camera);
+    };
+    const filter = `${this.opts.topicPrefix}/+/status`;
+    this.client.on('message', onMessage);
+    try {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, waitMs * 4);
+        this.client.subscribe(filter, { qos: 1 }, () => {
+          clearTimeout(timer);
+          setTimeout(resolve, waitMs);
+        });
+      });
+    } finally {
+      this.client.off('message', onMessage);
+      this.client.unsubscribe(filter);
+    }
+    return [...found];
+  }
+
+  /** The cameras whose status this publisher sent. */
+  get announcedCameras(): string[] {
+    return [...this.cameraStatus.keys()];
+  }
+
+  /**
+   * Sets the retained status of these cameras to `{"state":"offline","fps":0}` (with the last
+   * error of a camera that ended in `error`): at start for a previous run's cameras, on a clean
+   * stop, for a camera a reload removed. The Last Will covers `P/status` only.
+   */
+  markCamerasOffline(cameras: Iterable<string>): void {
+    for (const camera of new Set(cameras)) {
+      const last = this.cameraStatus.get(camera);
+      const error = last ? (JSON.parse(last) as CameraStatus).error : undefined;
+      const lastState = last ? (JSON.parse(last) as CameraStatus).state : undefined;
+      if (lastState === 'offline') continue; // said already
+      this.publishCameraStatus(camera, { state: 'offline', fps: 0, ...(lastState === 'error' && error ? { error } : {}) });
+    }
   }
 
   /**
@@ -334,7 +472,7 @@ export class MqttPublisher implements EventSink, CountSink {
   }
 
   get stats(): MqttStats {
-    return { connected: this.client.connected, queued: this.queue.length, ...this.counters };
+    return { connected: this.client.connected, queued: this.queue.length + this.inFlight.length, ...this.counters };
   }
 
   /**
@@ -348,15 +486,20 @@ export class MqttPublisher implements EventSink, CountSink {
       this.flush();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
-        this.client.publish(`${this.opts.topicPrefix}/status`, 'offline', { qos: 1, retain: true }, () => {
+        const mark = this.sentSeq;
+        this.client.publish(`${this.opts.topicPrefix}/status`, 'offline', { qos: 1, retain: true }, (err) => {
+          if (!err) this.confirm(mark);
           clearTimeout(timer);
           resolve();
         });
       });
     }
     this.closing = true;
-    this.counters.dropped += this.queue.length;
+    if (this.confirmTimer) clearInterval(this.confirmTimer);
+    // the offline message's PUBACK confirmed what was sent before it; anything else did not arrive for sure
+    this.counters.dropped += this.queue.length + this.inFlight.length;
     this.queue.length = 0;
+    this.inFlight.length = 0;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(
         () => {

@@ -232,7 +232,9 @@ export class SegmentRecorder {
     this.muxer = muxer;
     this.segmentStartPts = unit.pts;
     this.written.push(file);
-    this.logger.info({ file }, 'recording segment started');
+    // while failing, each retry's segment is not a line of its own (the failure was one, the resume is one)
+    if (this.errorText === null) this.logger.info({ file }, 'recording segment started');
+    else this.logger.debug({ file }, 'recording segment started (retry)');
     void this.runRetention();
     return true;
   }

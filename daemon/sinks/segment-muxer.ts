@@ -72,9 +72,21 @@ export class SegmentMuxer {
     this.input.write(this.framing.header());
   }
 
+  /** ffmpeg's reason: the line naming a file-system error (ENOSPC ...) if there is one, else its last line. */
   private why(code: number | string | null): string {
-    const last = this.stderr.trim().split('\n').pop();
-    return last ? last.replace(/^.*?:\s*(?=[A-Z])/, '') || last : `ffmpeg exit ${String(code)}`;
+    const lines = this.stderr.trim().split('\n').filter(Boolean);
+    const errno = lines.find((l) =>
+      /No space left on device|Permission denied|Read-only file system|No such file or directory|Input\/output error|Disk quota exceeded/i.test(l),
+    );
+    const line = errno ?? lines.pop();
+    if (!line) return `ffmpeg exit ${String(code)}`;
+    if (errno)
+      return (
+        /(No space left on device|Permission denied|Read-only file system|No such file or directory|Input\/output error|Disk quota exceeded)/i.exec(
+          errno,
+        ) as RegExpExecArray
+      )[1];
+    return line.replace(/\s*--\s*$/, '');
   }
 
   private fail(err: Error): void {

@@ -41,7 +41,6 @@ using trtd::InputTransform;
 using trtd::PostprocessOptions;
 using trtd::PreprocessSpec;
 using trtd::RawDetection;
-using trtd::napi::boolArg;
 using trtd::napi::choiceArg;
 using trtd::napi::describe;
 using trtd::napi::expectLength;
@@ -49,8 +48,6 @@ using trtd::napi::fail;
 using trtd::napi::FrameArg;
 using trtd::napi::frameArg;
 using trtd::napi::intArg;
-using trtd::napi::intListArg;
-using trtd::napi::kMaxSide;
 using trtd::napi::numberArg;
 using trtd::napi::objectArg;
 using trtd::napi::PromiseWorker;
@@ -126,56 +123,13 @@ class PostprocessWorker : public PromiseWorker {
         break;
     }
   }
-  Napi::Value Result(Napi::Env env) override {
-    Napi::Array arr = Napi::Array::New(env, result_.size());
-    for (size_t i = 0; i < result_.size(); ++i) {
-      const RawDetection& d = result_[i];
-      Napi::Object o = Napi::Object::New(env);
-      o.Set("classId", d.classId);
-      o.Set("score", static_cast<double>(d.score));
-      o.Set("x1", d.x1);
-      o.Set("y1", d.y1);
-      o.Set("x2", d.x2);
-      o.Set("y2", d.y2);
-      arr.Set(static_cast<uint32_t>(i), o);
-    }
-    return arr;
-  }
+  Napi::Value Result(Napi::Env env) override { return trtd::napi::detectionsArray(env, result_); }
 
  private:
   Layout layout_;
   PostprocessOptions options_;
   std::vector<RawDetection> result_;
 };
-
-PostprocessOptions postprocessOptionsArg(const Napi::Env& env, const Napi::Value& v) {
-  const Napi::Object o = objectArg(env, v, "postprocess: options");
-  PostprocessOptions p;
-  p.inputWidth = intArg(env, o.Get("inputWidth"), "postprocess: options.inputWidth", 1, kMaxSide);
-  p.inputHeight = intArg(env, o.Get("inputHeight"), "postprocess: options.inputHeight", 1, kMaxSide);
-  p.srcWidth = intArg(env, o.Get("srcWidth"), "postprocess: options.srcWidth", 1, kMaxSide);
-  p.srcHeight = intArg(env, o.Get("srcHeight"), "postprocess: options.srcHeight", 1, kMaxSide);
-  const Napi::Object t = objectArg(env, o.Get("transform"), "postprocess: options.transform");
-  p.transform.scaleX = numberArg(env, t.Get("scaleX"), "postprocess: options.transform.scaleX");
-  p.transform.scaleY = numberArg(env, t.Get("scaleY"), "postprocess: options.transform.scaleY");
-  p.transform.padX = numberArg(env, t.Get("padX"), "postprocess: options.transform.padX");
-  p.transform.padY = numberArg(env, t.Get("padY"), "postprocess: options.transform.padY");
-  if (p.transform.scaleX <= 0 || p.transform.scaleY <= 0) {
-    fail(env, "postprocess: options.transform.scaleX and scaleY must be > 0 (got " + describe(t.Get("scaleX")) + ", " +
-                  describe(t.Get("scaleY")) + ")");
-  }
-  p.threshold = static_cast<float>(numberArg(env, o.Get("threshold"), "postprocess: options.threshold"));
-  p.nmsIou = numberArg(env, o.Get("nmsIou"), "postprocess: options.nmsIou");
-  if (p.nmsIou < 0 || p.nmsIou > 1)
-    fail(env, "postprocess: options.nmsIou must be from 0 to 1 (got " + describe(o.Get("nmsIou")) + ")");
-  p.topK = intArg(env, o.Get("topK"), "postprocess: options.topK", 0, 1 << 30);
-  p.classes = intListArg(env, o.Get("classes"), "postprocess: options.classes");
-  p.ignoreClasses = intListArg(env, o.Get("ignoreClasses"), "postprocess: options.ignoreClasses");
-  p.nmsGroups = intListArg(env, o.Get("nmsGroups"), "postprocess: options.nmsGroups");
-  const Napi::Value groups = o.Get("dropGroupBoxes");
-  p.dropGroupBoxes = !groups.IsUndefined() && boolArg(env, groups, "postprocess: options.dropGroupBoxes");
-  return p;
-}
 
 // A count read from a model output (keep count, num_dets): a number rounded to an integer.
 int countArg(const Napi::Env& env, const Napi::Value& v, const std::string& name, int hi) {
@@ -190,7 +144,7 @@ constexpr int kMaxRows = 1 << 24;
 Napi::Value Postprocess(const Napi::CallbackInfo& info) {
   return startWorker(info, [&](Napi::Env env) -> PromiseWorker* {
     const Napi::Object in = objectArg(env, info[0], "postprocess: input");
-    const PostprocessOptions options = postprocessOptionsArg(env, info[1]);
+    const PostprocessOptions options = trtd::napi::postprocessOptionsArg(env, info[1], "postprocess");
     const std::string layout =
         choiceArg(env, in.Get("layout"), "postprocess: input.layout", {"scores_boxes", "nms7", "efficient_nms"});
     using Layout = PostprocessWorker::Layout;
@@ -358,9 +312,41 @@ Napi::Value OpenPipe(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// ---- preprocessSync(frame, width, height, spec, out, format?) -> InputTransform ------------------
+// The same as preprocess, on the calling thread: for worker threads (the ONNX Runtime thread),
+// never the event loop.
+
+Napi::Value PreprocessSync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const FrameArg frame = frameArg(env, info, "preprocessSync", 0, 5);
+  const PreprocessSpec spec = trtd::napi::preprocessSpecArg(env, info[3], "preprocessSync");
+  const Napi::TypedArray out = typedArrayArg(env, info[4], "preprocessSync: out", {napi_float32_array});
+  expectLength(env, out, "preprocessSync: out", static_cast<size_t>(3) * spec.width * spec.height,
+               "a 3x" + std::to_string(spec.height) + "x" + std::to_string(spec.width) + " tensor");
+  const InputTransform t = trtd::preprocessFrame(frame.data.Data(), frame.width, frame.height, frame.format, spec,
+                                                 out.As<Napi::Float32Array>().Data());
+  return trtd::napi::transformObject(env, t);
+}
+
+// ---- decodeSync(outputs, layout, options) -> RawDetection[] --------------------------------------
+// Decodes a model's output tensors (typed arrays, in the order layout's indices name) on the
+// calling thread: for worker threads (the ONNX Runtime thread), never the event loop.
+
+Napi::Value DecodeSync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::vector<trtd::OutputView> outputs = trtd::napi::outputViewsArg(env, info[0], "decodeSync: outputs");
+  const trtd::LayoutSpec layout = trtd::napi::layoutSpecArg(env, info[1], "decodeSync: layout");
+  const PostprocessOptions options = trtd::napi::postprocessOptionsArg(env, info[2], "decodeSync");
+  const std::string problem = trtd::checkOutputs(layout, outputs);
+  if (!problem.empty()) fail(env, "decodeSync: " + problem);
+  return trtd::napi::detectionsArray(env, trtd::decodeOutputs(layout, outputs, options));
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("preprocess", Napi::Function::New(env, Preprocess, "preprocess"));
   exports.Set("postprocess", Napi::Function::New(env, Postprocess, "postprocess"));
+  exports.Set("preprocessSync", Napi::Function::New(env, PreprocessSync, "preprocessSync"));
+  exports.Set("decodeSync", Napi::Function::New(env, DecodeSync, "decodeSync"));
   exports.Set("draw", Napi::Function::New(env, Draw, "draw"));
   exports.Set("sdNotify", Napi::Function::New(env, SdNotify, "sdNotify"));
   exports.Set("openPipe", Napi::Function::New(env, OpenPipe, "openPipe"));

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "postprocess.h"
 #include "preprocess.h"
 
 namespace trtd {
@@ -117,6 +118,8 @@ inline const char* typedArrayName(napi_typedarray_type t) {
       return "Float32Array";
     case napi_int32_array:
       return "Int32Array";
+    case napi_bigint64_array:
+      return "BigInt64Array";
     default:
       return "another typed array";
   }
@@ -208,6 +211,117 @@ inline FrameArg frameArg(const Napi::Env& env, const Napi::CallbackInfo& info, c
   f.height = intArg(env, info[first + 2], fn + ": height", 1, kMaxSide);
   f.format = frameFormatArg(env, info[formatIndex], f.data.ByteLength(), f.width, f.height, fn);
   return f;
+}
+
+// The post-processing options object of `fn` (postprocess, decodeSync, tensorrt.detect): messages
+// "<fn>: options.<field> ...".
+inline PostprocessOptions postprocessOptionsArg(const Napi::Env& env, const Napi::Value& v, const std::string& fn,
+                                                bool withGeometry = true) {
+  const Napi::Object o = objectArg(env, v, fn + ": options");
+  PostprocessOptions p;
+  if (withGeometry) {  // tensorrt.detect: from the engine and the frame
+    p.inputWidth = intArg(env, o.Get("inputWidth"), fn + ": options.inputWidth", 1, kMaxSide);
+    p.inputHeight = intArg(env, o.Get("inputHeight"), fn + ": options.inputHeight", 1, kMaxSide);
+    p.srcWidth = intArg(env, o.Get("srcWidth"), fn + ": options.srcWidth", 1, kMaxSide);
+    p.srcHeight = intArg(env, o.Get("srcHeight"), fn + ": options.srcHeight", 1, kMaxSide);
+    const Napi::Object t = objectArg(env, o.Get("transform"), fn + ": options.transform");
+    p.transform.scaleX = numberArg(env, t.Get("scaleX"), fn + ": options.transform.scaleX");
+    p.transform.scaleY = numberArg(env, t.Get("scaleY"), fn + ": options.transform.scaleY");
+    p.transform.padX = numberArg(env, t.Get("padX"), fn + ": options.transform.padX");
+    p.transform.padY = numberArg(env, t.Get("padY"), fn + ": options.transform.padY");
+    if (p.transform.scaleX <= 0 || p.transform.scaleY <= 0) {
+      fail(env, fn + ": options.transform.scaleX and scaleY must be > 0 (got " + describe(t.Get("scaleX")) + ", " +
+                    describe(t.Get("scaleY")) + ")");
+    }
+  }
+  p.threshold = static_cast<float>(numberArg(env, o.Get("threshold"), fn + ": options.threshold"));
+  p.nmsIou = numberArg(env, o.Get("nmsIou"), fn + ": options.nmsIou");
+  if (p.nmsIou < 0 || p.nmsIou > 1)
+    fail(env, fn + ": options.nmsIou must be from 0 to 1 (got " + describe(o.Get("nmsIou")) + ")");
+  p.topK = intArg(env, o.Get("topK"), fn + ": options.topK", 0, 1 << 30);
+  p.classes = intListArg(env, o.Get("classes"), fn + ": options.classes");
+  p.ignoreClasses = intListArg(env, o.Get("ignoreClasses"), fn + ": options.ignoreClasses");
+  p.nmsGroups = intListArg(env, o.Get("nmsGroups"), fn + ": options.nmsGroups");
+  const Napi::Value groups = o.Get("dropGroupBoxes");
+  p.dropGroupBoxes = !groups.IsUndefined() && boolArg(env, groups, fn + ": options.dropGroupBoxes");
+  return p;
+}
+
+// A list of output tensors (Float32Array, Int32Array or BigInt64Array) as host views.
+inline std::vector<OutputView> outputViewsArg(const Napi::Env& env, const Napi::Value& v, const std::string& name) {
+  if (!v.IsArray()) fail(env, name + " must be an array of typed arrays (got " + describe(v) + ")");
+  const Napi::Array a = v.As<Napi::Array>();
+  std::vector<OutputView> out;
+  for (uint32_t i = 0; i < a.Length(); ++i) {
+    const Napi::TypedArray t = typedArrayArg(env, a.Get(i), name + "[" + std::to_string(i) + "]",
+                                             {napi_float32_array, napi_int32_array, napi_bigint64_array});
+    OutputView o;
+    void* data = nullptr;  // also for views of a SharedArrayBuffer (ArrayBuffer() refuses those)
+    if (napi_get_typedarray_info(env, t, nullptr, nullptr, &data, nullptr, nullptr) != napi_ok)
+      fail(env, name + "[" + std::to_string(i) + "]: cannot read the typed array");
+    o.data = data;
+    o.elements = t.ElementLength();
+    o.kind = t.TypedArrayType() == napi_float32_array ? ElementKind::Float32
+             : t.TypedArrayType() == napi_int32_array ? ElementKind::Int32
+                                                      : ElementKind::Int64;
+    out.push_back(o);
+  }
+  return out;
+}
+
+// The layout object the backends build from their LayoutBinding (daemon/detect/native-layout.ts):
+// {layout, scores, boxes, numBoxes, numClasses, boxOrder} | {layout, detections, keepCount, count}
+// | {layout, numDets, boxes, scores, classes}, the roles as indices into the outputs list.
+inline LayoutSpec layoutSpecArg(const Napi::Env& env, const Napi::Value& v, const std::string& name) {
+  const Napi::Object o = objectArg(env, v, name);
+  LayoutSpec s;
+  const std::string layout =
+      choiceArg(env, o.Get("layout"), name + ".layout", {"scores_boxes", "nms7", "efficient_nms"});
+  auto index = [&](const char* key, bool optional) {
+    const Napi::Value x = o.Get(key);
+    if (optional && (x.IsUndefined() || x.IsNull())) return -1;
+    return intArg(env, x, name + "." + key, 0, 1 << 16);
+  };
+  if (layout == "scores_boxes") {
+    s.layout = OutputLayout::ScoresBoxes;
+    s.scores = index("scores", false);
+    s.boxes = index("boxes", false);
+    s.numBoxes = intArg(env, o.Get("numBoxes"), name + ".numBoxes", 0, 1 << 24);
+    s.numClasses = intArg(env, o.Get("numClasses"), name + ".numClasses", 1, 1 << 16);
+    const Napi::Value order = o.Get("boxOrder");
+    s.boxOrder = !order.IsUndefined() && choiceArg(env, order, name + ".boxOrder", {"xyxy", "yxyx"}) == "yxyx"
+                     ? BoxOrder::YXYX
+                     : BoxOrder::XYXY;
+  } else if (layout == "nms7") {
+    s.layout = OutputLayout::Nms7;
+    s.detections = index("detections", false);
+    s.keepCount = index("keepCount", true);
+    s.count = intArg(env, o.Get("count"), name + ".count", 0, 1 << 24);
+  } else {
+    s.layout = OutputLayout::EfficientNms;
+    s.numDets = index("numDets", false);
+    s.boxes = index("boxes", false);
+    s.scores = index("scores", false);
+    s.classes = index("classes", false);
+  }
+  return s;
+}
+
+// Detections as [{classId, score, x1, y1, x2, y2}].
+inline Napi::Array detectionsArray(Napi::Env env, const std::vector<RawDetection>& v) {
+  Napi::Array arr = Napi::Array::New(env, v.size());
+  for (size_t i = 0; i < v.size(); ++i) {
+    const RawDetection& d = v[i];
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("classId", d.classId);
+    o.Set("score", static_cast<double>(d.score));
+    o.Set("x1", d.x1);
+    o.Set("y1", d.y1);
+    o.Set("x2", d.x2);
+    o.Set("y2", d.y2);
+    arr.Set(static_cast<uint32_t>(i), o);
+  }
+  return arr;
 }
 
 // {scaleX, scaleY, padX, padY}: where the frame landed in the model input.

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <stdexcept>
+#include <string>
 
 namespace trtd {
 
@@ -82,6 +84,10 @@ void addCandidate(std::vector<RawDetection>& out, int classId, float score, doub
   if (mapToSource(ix1, iy1, ix2, iy2, o, d)) out.push_back(d);
 }
 
+bool candidateBefore(const ScoreCandidate& a, const ScoreCandidate& b) {
+  return a.classId != b.classId ? a.classId < b.classId : a.box < b.box;
+}
+
 }  // namespace
 
 double boxIou(const RawDetection& a, const RawDetection& b) {
@@ -93,8 +99,36 @@ double boxIou(const RawDetection& a, const RawDetection& b) {
   return uni > 0 ? inter / uni : 0.0;
 }
 
+std::vector<ScoreCandidate> scoreCandidates(const float* scores, int numBoxes, int numClasses,
+                                            const PostprocessOptions& o) {
+  std::vector<ScoreCandidate> out;
+  for (int c = 0; c < numClasses; ++c) {
+    if (!classWanted(c, o)) continue;
+    for (int i = 0; i < numBoxes; ++i) {
+      const float score = scores[static_cast<size_t>(i) * numClasses + c];
+      if (score >= o.threshold) out.push_back(ScoreCandidate{i, c, score});  // also drops NaN
+    }
+  }
+  return out;
+}
+
+std::vector<bool> wantedClasses(int numClasses, const PostprocessOptions& o) {
+  std::vector<bool> v(static_cast<size_t>(numClasses > 0 ? numClasses : 0));
+  for (int c = 0; c < numClasses; ++c) v[static_cast<size_t>(c)] = classWanted(c, o);
+  return v;
+}
+
 std::vector<RawDetection> decodeScoresBoxes(const float* scores, const float* boxes, int numBoxes, int numClasses,
                                             const PostprocessOptions& o, BoxOrder order) {
+  const std::vector<ScoreCandidate> cand = scoreCandidates(scores, numBoxes, numClasses, o);
+  return decodeScoreCandidates(cand.data(), cand.size(), boxes, numBoxes, o, order);
+}
+
+std::vector<RawDetection> decodeScoreCandidates(const ScoreCandidate* candidates, size_t count, const float* boxes,
+                                                int numBoxes, const PostprocessOptions& o, BoxOrder order) {
+  // The CPU's order (class, then box): a GPU filter hands them over in any order.
+  std::vector<ScoreCandidate> cand(candidates, candidates + count);
+  if (!std::is_sorted(cand.begin(), cand.end(), candidateBefore)) std::sort(cand.begin(), cand.end(), candidateBefore);
   // Candidates grouped per NMS group (the class, or the classes reported under one label), boxes
   // in source pixels (NMS runs on the boxes we report).
   std::map<int, std::vector<RawDetection>> perGroup;
@@ -102,26 +136,20 @@ std::vector<RawDetection> decodeScoresBoxes(const float* scores, const float* bo
   const double ih = o.inputHeight;
   const int xi = order == BoxOrder::YXYX ? 1 : 0;  // index of x1 in a box (x2 is xi + 2)
   const int yi = 1 - xi;
-  for (int c = 0; c < numClasses; ++c) {
-    if (!classWanted(c, o)) continue;
-    std::vector<RawDetection>* bucket = nullptr;
-    for (int i = 0; i < numBoxes; ++i) {
-      const float score = scores[static_cast<size_t>(i) * numClasses + c];
-      if (!(score >= o.threshold)) continue;
-      const float* b = boxes + static_cast<size_t>(i) * 4;
-      RawDetection d{c, score, 0, 0, 0, 0};
-      if (!mapToSource(b[xi] * iw, b[yi] * ih, b[xi + 2] * iw, b[yi + 2] * ih, o, d)) continue;
-      if (!bucket) bucket = &perGroup[nmsGroup(c, o)];
-      bucket->push_back(d);
-    }
+  for (const ScoreCandidate& k : cand) {
+    if (k.box < 0 || k.box >= numBoxes || !(k.score >= o.threshold) || !classWanted(k.classId, o)) continue;
+    const float* b = boxes + static_cast<size_t>(k.box) * 4;
+    RawDetection d{k.classId, k.score, 0, 0, 0, 0};
+    if (!mapToSource(b[xi] * iw, b[yi] * ih, b[xi + 2] * iw, b[yi + 2] * ih, o, d)) continue;
+    perGroup[nmsGroup(k.classId, o)].push_back(d);
   }
 
   std::vector<RawDetection> kept;
   for (auto& group : perGroup) {
-    std::vector<RawDetection>& cand = group.second;
-    sortByScore(cand);
+    std::vector<RawDetection>& cands = group.second;
+    sortByScore(cands);
     const size_t firstOfClass = kept.size();
-    for (const RawDetection& d : cand) {
+    for (const RawDetection& d : cands) {
       bool suppressed = false;
       for (size_t k = firstOfClass; k < kept.size(); ++k) {
         if (boxIou(kept[k], d) > o.nmsIou) {
@@ -175,6 +203,100 @@ std::vector<RawDetection> decodeEfficientNms(int numDets, const float* boxes, co
   }
   finish(out, o);
   return out;
+}
+
+namespace {
+
+double scalarAt(const OutputView& v, size_t i) {
+  switch (v.kind) {
+    case ElementKind::Int32:
+      return static_cast<const int32_t*>(v.data)[i];
+    case ElementKind::Int64:
+      return static_cast<double>(static_cast<const int64_t*>(v.data)[i]);
+    case ElementKind::Float32:
+    default:
+      return static_cast<const float*>(v.data)[i];
+  }
+}
+
+const float* floats(const OutputView& v) { return static_cast<const float*>(v.data); }
+
+std::string role(const char* name, int index, const std::vector<OutputView>& outputs, size_t want, bool floatOnly,
+                 bool atLeast = false) {
+  if (index < 0 || static_cast<size_t>(index) >= outputs.size())
+    return std::string("the ") + name + " output is missing (index " + std::to_string(index) + " of " +
+           std::to_string(outputs.size()) + ")";
+  const OutputView& v = outputs[static_cast<size_t>(index)];
+  if (!v.data) return std::string("the ") + name + " output has no data";
+  if (floatOnly && v.kind != ElementKind::Float32) return std::string("the ") + name + " output must be float32";
+  if (atLeast ? v.elements < want : v.elements != want)
+    return std::string("the ") + name + " output has " + std::to_string(v.elements) + " elements, expected " +
+           (atLeast ? "at least " : "") + std::to_string(want);
+  return "";
+}
+
+}  // namespace
+
+std::string checkOutputs(const LayoutSpec& s, const std::vector<OutputView>& outputs) {
+  std::string e;
+  switch (s.layout) {
+    case OutputLayout::ScoresBoxes:
+      if (s.numBoxes < 0 || s.numClasses < 1) return "scores_boxes: numBoxes/numClasses out of range";
+      e = role("scores", s.scores, outputs, static_cast<size_t>(s.numBoxes) * static_cast<size_t>(s.numClasses), true);
+      if (e.empty()) e = role("boxes", s.boxes, outputs, static_cast<size_t>(s.numBoxes) * 4, true);
+      return e;
+    case OutputLayout::Nms7:
+      if (s.count < 0) return "nms7: count out of range";
+      e = role("detections", s.detections, outputs, static_cast<size_t>(s.count) * 7, true);
+      if (e.empty() && s.keepCount >= 0) e = role("keep count", s.keepCount, outputs, 1, false, true);
+      return e;
+    case OutputLayout::EfficientNms: {
+      e = role("boxes", s.boxes, outputs, 0, true, true);
+      if (!e.empty()) return e;
+      const size_t boxes = outputs[static_cast<size_t>(s.boxes)].elements;
+      if (boxes % 4 != 0) return "the boxes output is not a multiple of 4 elements";
+      e = role("scores", s.scores, outputs, boxes / 4, true);
+      if (e.empty()) e = role("classes", s.classes, outputs, boxes / 4, false);
+      if (e.empty()) e = role("num_dets", s.numDets, outputs, 1, false, true);
+      if (e.empty() && outputs[static_cast<size_t>(s.classes)].kind == ElementKind::Int64)
+        e = "the classes output must be float32 or int32";
+      return e;
+    }
+  }
+  return "unknown layout";
+}
+
+std::vector<RawDetection> decodeOutputs(const LayoutSpec& s, const std::vector<OutputView>& outputs,
+                                        const PostprocessOptions& o) {
+  const std::string problem = checkOutputs(s, outputs);
+  if (!problem.empty()) throw std::runtime_error(problem);
+  auto at = [&](int i) -> const OutputView& { return outputs[static_cast<size_t>(i)]; };
+  switch (s.layout) {
+    case OutputLayout::ScoresBoxes:
+      return decodeScoresBoxes(floats(at(s.scores)), floats(at(s.boxes)), s.numBoxes, s.numClasses, o, s.boxOrder);
+    case OutputLayout::Nms7: {
+      int n = s.count;
+      if (s.keepCount >= 0) {
+        const double keep = std::round(scalarAt(at(s.keepCount), 0));
+        if (keep >= 0 && keep < n) n = static_cast<int>(keep);
+        if (!(keep >= 0)) n = 0;
+      }
+      return decodeNms7(floats(at(s.detections)), n, o);
+    }
+    case OutputLayout::EfficientNms: {
+      const OutputView& boxes = at(s.boxes);
+      const size_t maxDets = boxes.elements / 4;
+      const double nd = std::round(scalarAt(at(s.numDets), 0));
+      const int numDets = nd > 0 ? static_cast<int>(std::min<double>(nd, static_cast<double>(maxDets))) : 0;
+      float max = 0.f;
+      for (size_t i = 0; i < boxes.elements; ++i) max = std::max(max, floats(boxes)[i]);
+      const OutputView& classes = at(s.classes);
+      const bool intClasses = classes.kind == ElementKind::Int32;
+      return decodeEfficientNms(numDets, floats(boxes), floats(at(s.scores)), intClasses ? nullptr : floats(classes),
+                                intClasses ? static_cast<const int32_t*>(classes.data) : nullptr, max <= 1.5f, o);
+    }
+  }
+  return {};
 }
 
 }  // namespace trtd

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds native/test-cuda/kernel_test (the CUDA pre-processing kernel + the CPU pre-processing it
-# is compared with) and runs it. Needs nvcc (CUDA 10.2 or newer) and, to run, a CUDA GPU.
+# Builds native/test-cuda/kernel_test (the CUDA pre-processing and score-filter kernels + the CPU
+# pre- and post-processing they are compared with) and runs it. Needs nvcc (CUDA 10.2 or newer) and, to run, a CUDA GPU.
 #   native/test-cuda/run.sh [CASES [nobench]]  build + run (default 300 random cases, then throughput)
 #   native/test-cuda/run.sh --compile   build only (works without a GPU)
 # Env: NVCC (default: nvcc on PATH, else /usr/local/cuda/bin/nvcc), CUDA_ARCH (default: native
@@ -30,12 +30,12 @@ done
 src=native/src
 objs=()
 # host C++ (C++17, as the addon builds it) and CUDA (C++14, as CUDA 10.2 needs)
-for f in $src/preprocess.cc $src/cuda/gpu_preprocess.cc native/test-cuda/kernel_test.cc; do
+for f in $src/preprocess.cc $src/postprocess.cc $src/cuda/gpu_preprocess.cc native/test-cuda/kernel_test.cc; do
   o="$OUT_DIR/$(basename "${f%.*}").o"
   "$CXX" -std=c++17 -O2 -Wall -Wextra -I"$src" -I"$CUDA_INC" -c "$f" -o "$o"
   objs+=("$o")
 done
-for f in $src/cuda/preprocess_kernels.cu; do
+for f in $src/cuda/preprocess_kernels.cu $src/cuda/decode_kernels.cu; do
   o="$OUT_DIR/$(basename "${f%.*}").o"
   "$NVCC" -std=c++14 -O2 "$arch_flag" -I"$src" -c "$f" -o "$o"
   objs+=("$o")

@@ -4,7 +4,7 @@
  * SIGHUP that came after the config was read is applied as a reload.
  */
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CLI, MODEL, logLines } from '../support/cli.js';
@@ -42,8 +42,20 @@ describe('trt-detect run and early signals', () => {
     );
     let alive = true;
     void exited.then(() => (alive = false));
-    // Node needs some tens of ms to start running our code at all; from then on every SIGHUP is ours
-    await new Promise((r) => setTimeout(r, 150));
+    // Before Node runs any of our code a SIGHUP kills any Node program; from the moment main.js
+    // catches it (SigCgt in /proc shows it), which is before the config is read or anything is
+    // logged, every SIGHUP must be ours
+    const caught = () => {
+      try {
+        return (BigInt('0x' + (/^SigCgt:\s+([0-9a-f]+)/m.exec(readFileSync(`/proc/${proc.pid}/status`, 'utf8'))?.[1] ?? '0')) & 1n) === 1n;
+      } catch {
+        return false;
+      }
+    };
+    const t0 = Date.now();
+    while (!caught() && alive && Date.now() - t0 < 10_000) await new Promise((r) => setImmediate(r));
+    expect(caught()).toBe(true);
+    expect(stdout).toBe(''); // nothing read or logged yet
     for (let i = 0; i < 40 && alive; i++) {
       proc.kill('SIGHUP');
       await new Promise((r) => setTimeout(r, 25));

@@ -19,7 +19,7 @@ import type {
   TensorRtTensor,
 } from '../../daemon/detect/tensorrt-addon.js';
 import { readSidecar, sidecarPath } from '../../daemon/detect/tensorrt-engine-cache.js';
-import type { Frame } from '../../daemon/core/frame.js';
+import type { Frame, PixelFormat } from '../../daemon/core/frame.js';
 import { ConfigError } from '../../daemon/core/errors.js';
 import { writeImage } from '../../daemon/media/image-io.js';
 import * as native from '../../daemon/native.js';
@@ -100,16 +100,44 @@ class StandIn implements TensorRtAddon {
     return { handle: {} as EngineHandle, tensors, gpuPreprocess: false, deviceMemoryBytes: 0 };
   }
   private engineOutputs: Array<TensorRtTensor & { data: number[] }> = [];
-  async infer(_h: EngineHandle, frameData: Uint8Array, width: number, height: number, spec: native.PreprocessSpec, outs: Array<Float32Array | Int32Array>) {
-    const t = await native.preprocess(
-      Buffer.from(frameData.buffer, frameData.byteOffset, frameData.byteLength),
-      width,
-      height,
-      spec,
-      new Float32Array(3 * spec.width * spec.height),
-    );
-    this.engineOutputs.forEach((o, i) => outs[i].set(o.data));
-    return { ...t, preprocessMs: 0.5, inferenceMs: 1.5 };
+  /** the most calls in detect at once (the backend keeps at most TENSORRT_SLOTS) */
+  maxInFlight = 0;
+  private inFlight = 0;
+  async detect(
+    _h: EngineHandle,
+    frameData: Uint8Array,
+    width: number,
+    height: number,
+    format: PixelFormat | undefined,
+    spec: native.PreprocessSpec,
+    layout: native.NativeLayout,
+    options: native.DecodeOptions,
+  ) {
+    this.maxInFlight = Math.max(this.maxInFlight, ++this.inFlight);
+    try {
+      // the addon's own pre- and post-processing around the stand-in's constant outputs, as the engine runs them
+      const t = await native.preprocess(
+        Buffer.from(frameData.buffer, frameData.byteOffset, frameData.byteLength),
+        width,
+        height,
+        spec,
+        new Float32Array(3 * spec.width * spec.height),
+        format,
+      );
+      await new Promise((r) => setTimeout(r, 5)); // the GPU's time: lets a second call overlap
+      const outs = this.engineOutputs.map((o) => (o.type === 'int32' ? Int32Array.from(o.data) : Float32Array.from(o.data)));
+      const detections = native.decodeSync(outs, layout, {
+        ...options,
+        inputWidth: spec.width,
+        inputHeight: spec.height,
+        srcWidth: width,
+        srcHeight: height,
+        transform: t,
+      });
+      return { ...t, detections, preprocessMs: 0.5, inferenceMs: 1.5, postprocessMs: 0.25, gpuDecode: false, slot: 0 };
+    } finally {
+      this.inFlight--;
+    }
   }
   async closeEngine() {
     this.closed++;
@@ -182,7 +210,7 @@ describe('TensorRT backend (stand-in TensorRT, real addon pre/post-processing)',
     const viaOrt = await ort.infer(frame(), opts);
     expect(viaTrt.detections.length).toBeGreaterThan(0);
     expect(viaTrt.detections).toEqual(viaOrt.detections);
-    expect(viaTrt.timings).toMatchObject({ preprocess_ms: 0.5, inference_ms: 1.5 });
+    expect(viaTrt.timings).toEqual({ preprocess_ms: 0.5, inference_ms: 1.5, postprocess_ms: 0.25 });
     await ort.close();
     await det.close();
     await det.close(); // twice is harmless
@@ -335,6 +363,21 @@ describe('TensorRT backend (stand-in TensorRT, real addon pre/post-processing)',
     const err = await ensureEngine(model, { modelPath: model, precision: 'fp16', addon: trt, rebuild: true }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as ConfigError).message).toBe(`${model}: input input has a dynamic size [-1,3,-1,-1] (set model.input.width and model.input.height)`);
+  });
+
+  it('double buffering: calls overlap two at a time in the engine, never more, and resolve in call order', async () => {
+    const model = onnxModel('db', SCORES_BOXES, ['background', 'car', 'person']);
+    const trt = new StandIn(NANO, SCORES_BOXES.map(tensor));
+    const det = await TensorRtDetector.open({ modelPath: model, precision: 'fp16', addon: trt });
+    const widths = [100, 200, 300, 400, 500, 600];
+    const order: number[] = [];
+    const results = await Promise.all(widths.map((w) => det.infer(frame(w, 100), opts).then((r) => (order.push(w), r))));
+    expect(trt.maxInFlight).toBe(2);
+    expect(order).toEqual(widths);
+    // the same boxes scaled with each frame's width: each result is its own frame's
+    results.forEach((r, i) => expect(r.detections[0].box.x2 / widths[i]).toBeCloseTo(results[0].detections[0].box.x2 / widths[0], 6));
+    await det.close();
+    expect(trt.closed).toBe(1);
   });
 
   it('a TAO/tlt-converter engine (nms7 + int32 keep count) given directly: boxes in source pixels, background never reported', async () => {

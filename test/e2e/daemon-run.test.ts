@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inferenceThreads } from '../../daemon/detect/inference-threads.js';
 import { CLI, MODEL, SAMPLE, logLines, runCli } from '../support/cli.js';
-import { collectMessages, startMosquitto } from '../support/mosquitto.js';
+import { collectMessages, startMosquitto, until } from '../support/mosquitto.js';
+import { MqttPublisher } from '../../daemon/sinks/mqtt-publisher.js';
 import { probeFrames, tempDir } from '../support/videos.js';
 
 const { dir, cleanup } = tempDir('e2e');
@@ -72,6 +73,11 @@ describe('trt-detect run on a video file with a real mosquitto', () => {
     const labels = readFileSync(MODEL.replace(/\.onnx$/, '.labels.txt'), 'utf8')
       .trim()
       .split('\n');
+    // a previous run that crashed left a camera no longer in the config "streaming" (retained)
+    const crashed = await MqttPublisher.connect({ url: broker.url, topicPrefix: 'e2e', qos: 1, queueLimit: 10 });
+    crashed.publishCameraStatus('oldcam', { state: 'streaming', fps: 25 });
+    await until(() => crashed.stats.published >= 2, 3000, 'the stale status');
+    await crashed.close(500);
     const sub = await collectMessages(broker.url, 'e2e/#');
     const run = await runCli(['run', '-c', config(), '--exit-when-done']);
     expect(run.stderr).toBe('');
@@ -92,8 +98,13 @@ describe('trt-detect run on a video file with a real mosquitto', () => {
     const statuses = sub.messages.filter((m) => m.topic === 'e2e/cam/status').map((m) => JSON.parse(m.payload).state);
     expect(statuses[0]).toBe('starting');
     expect(statuses).toContain('streaming');
-    expect(statuses[statuses.length - 1]).toBe('ended');
-    const online = sub.messages.filter((m) => m.topic === 'e2e/status').map((m) => m.payload);
+    // the source ended, then the clean stop: offline (retained), as the Last Will says for P/status
+    expect(statuses.slice(-2)).toEqual(['ended', 'offline']);
+    // the next start set the previous run's camera offline
+    const old = sub.messages.filter((m) => m.topic === 'e2e/oldcam/status').map((m) => JSON.parse(m.payload) as { state: string });
+    expect(old.map((m) => m.state)).toEqual(['streaming', 'offline']);
+    // (without the retained `offline` the crashed run left, which the subscription got first)
+    const online = sub.messages.filter((m) => m.topic === 'e2e/status' && !m.retain).map((m) => m.payload);
     expect(online[0]).toBe('online');
     expect(online[online.length - 1]).toBe('offline');
     expect(sub.messages.some((m) => m.topic === 'e2e/stats')).toBe(true);
@@ -166,7 +177,9 @@ describe('trt-detect run on a video file with a real mosquitto', () => {
     const why = `recording stopped: record.path ${join(blocker, 'rec')}: cannot create the recordings folder: ${blocker} is a file, not a folder (point record.path at a writable folder)`;
     const statuses = sub.messages.filter((m) => m.topic === 'badrec/cam/status').map((m) => JSON.parse(m.payload) as { state: string; error?: string });
     expect(statuses).toContainEqual(expect.objectContaining({ state: 'streaming', error: why }));
-    expect(statuses[statuses.length - 1]).toMatchObject({ state: 'error', error: why });
+    expect(statuses[statuses.length - 2]).toMatchObject({ state: 'error', error: why });
+    // the clean stop: offline, with the error the camera ended with
+    expect(statuses[statuses.length - 1]).toEqual({ state: 'offline', fps: 0, error: why });
     const errors = logLines(run.stdout).filter((l) => l.level === 'error');
     expect(errors.map((l) => l.msg)).toContain(`${why} (detection, MQTT and RTSP go on; recording is tried again by itself)`);
   });

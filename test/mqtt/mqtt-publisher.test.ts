@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MqttPublisher, type MqttPublisherOptions } from '../../daemon/sinks/mqtt-publisher.js';
+import { CONFIRM_MS, MqttPublisher, PING_TIMEOUT_MS, type MqttPublisherOptions } from '../../daemon/sinks/mqtt-publisher.js';
 import type { DetectionMessage } from '../../daemon/sinks/detection-message.js';
 import type { ObjectEvent, TrackedObject } from '../../daemon/events/types.js';
 import { ROOT } from '../support/cli.js';
@@ -95,6 +95,59 @@ describe('MqttPublisher against a real mosquitto', () => {
     expect([...new Set(frames(sub))]).toEqual([7, 8, 9]);
     expect(p.stats.dropped).toBe(7);
   });
+
+  it('finds the cameras a crashed run left "streaming" and sets them offline (retained), keeping a camera\'s last error', async () => {
+    const b = await broker();
+    // the previous run: two cameras streaming, then the process died (no clean stop)
+    const crashed = await MqttPublisher.connect({ url: b.url, topicPrefix: 't', qos: 1, queueLimit: 10 });
+    crashed.publishCameraStatus('front', { state: 'streaming', fps: 25 });
+    crashed.publishCameraStatus('gone', { state: 'streaming', fps: 12 });
+    crashed.publishRetained('t/front/car', '2'); // another retained topic of the camera: not a status
+    await until(() => crashed.stats.published >= 4, 3000, 'published');
+    await new Promise((r) => setTimeout(r, 200));
+    await crashed.close(0).catch(() => undefined);
+    const next = await publisher(b.url);
+    expect((await next.retainedCameras()).sort()).toEqual(['front', 'gone']);
+    next.markCamerasOffline(['gone']);
+    next.publishCameraStatus('front', { state: 'error', error: 'no such file' });
+    next.markCamerasOffline(next.announcedCameras);
+    await until(() => next.stats.published >= 4, 3000, 'published');
+    const late = await collector(b.url, 't/+/status');
+    await late.waitFor((ms) => ms.length >= 2, 3000);
+    const status = (cam: string) => JSON.parse(late.messages.find((m) => m.topic === `t/${cam}/status`)?.payload ?? '{}') as unknown;
+    expect(status('gone')).toEqual({ state: 'offline', fps: 0 });
+    expect(status('front')).toEqual({ state: 'offline', fps: 0, error: 'no such file' });
+  });
+
+  it.each([0, 1] as const)(
+    'QoS %i: a frozen broker (SIGSTOP) is noticed within seconds, and what was sent to it is not counted as published and lost: it goes again after the reconnect',
+    async (qos) => {
+      const b = await broker({ persistence: true });
+      const sub = await collector(b.url, 't/cam/detections', { clientId: `frozen-sub-${qos}`, clean: false, qos: 1 });
+      const p = await publisher(b.url, { queueLimit: 1000, qos });
+      for (let i = 0; i < 10; i++) p.publishDetections('cam', message(i));
+      await sub.waitFor(() => frames(sub).includes(9), 5000);
+      await until(() => p.stats.published >= 10, 5000, 'the first ten confirmed');
+      b.signal('SIGSTOP');
+      const frozenAt = Date.now();
+      // the socket still takes these: with QoS 0 the client cannot tell that nobody reads them
+      for (let i = 10; i < 60; i++) {
+        p.publishDetections('cam', message(i));
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await until(() => !p.stats.connected, PING_TIMEOUT_MS + 2 * CONFIRM_MS + 5000, 'the publisher gives up on the frozen broker');
+      const noticedAfter = Date.now() - frozenAt;
+      expect(noticedAfter).toBeLessThan(PING_TIMEOUT_MS + 2 * CONFIRM_MS + 3000);
+      expect(p.stats.published).toBeLessThan(60);
+      // the frozen broker never comes back; a new one takes its port
+      await b.restart();
+      await sub.waitFor(() => frames(sub).includes(59), 20000);
+      expect([...new Set(frames(sub))].sort((x, y) => x - y)).toEqual(Array.from({ length: 60 }, (_, i) => i));
+      await until(() => p.stats.published >= 60 && p.stats.queued === 0, 5000, 'everything confirmed');
+      expect(p.stats.dropped).toBe(0);
+    },
+    60_000,
+  );
 
   it('the broker publishes the retained offline Last Will when the process dies', async () => {
     const b = await broker();

@@ -29,6 +29,8 @@ export interface Mosquitto {
   stop(): Promise<void>;
   /** stops the broker, runs `whileDown` (if given) and starts it again on the same port */
   restart(whileDown?: () => unknown): Promise<void>;
+  /** sends a signal to the broker process (SIGSTOP freezes it: connections stay open, nothing is answered) */
+  signal(sig: NodeJS.Signals): void;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -122,6 +124,9 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
       await kill();
       if (whileDown) await whileDown();
       await launch();
+    },
+    signal(sig) {
+      child?.kill(sig);
     },
   };
 }

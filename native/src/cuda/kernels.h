@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "cuda/pixel_formats.h"
+#include "postprocess.h"
 #include "preprocess.h"
 
 namespace trtd {
@@ -42,6 +43,15 @@ struct NormalizeParams {
 // NCHW float tensor (batch 1) from `src`; xs has params.width taps, ys params.height.
 cudaError_t launchPreprocess(const DeviceImage& src, const AxisTap* devXs, const AxisTap* devYs,
                              const NormalizeParams& params, float* devOut, cudaStream_t stream);
+
+// The score filter of a scores_boxes model's decode (decodeScoresBoxes' first half) on the GPU:
+// every (box, class) with classWanted[class] != 0 and score >= threshold (NaN never) is appended to
+// devOut in any order. *devCount ends as the number that passed, which can exceed capacity (only
+// the first `capacity` are written: the caller falls back to the CPU decode then). devCount is
+// zeroed on `stream` first. devClassWanted holds numClasses bytes.
+cudaError_t launchScoreFilter(const float* devScores, int numBoxes, int numClasses, float threshold,
+                              const uint8_t* devClassWanted, ScoreCandidate* devOut, int capacity, int* devCount,
+                              cudaStream_t stream);
 
 }  // namespace cuda
 }  // namespace trtd

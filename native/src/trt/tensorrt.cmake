@@ -98,6 +98,7 @@ if(_trtd_want_cuda)
     endif()
     add_library(trt_detect_cuda STATIC
       ${CMAKE_CURRENT_SOURCE_DIR}/src/cuda/preprocess_kernels.cu
+      ${CMAKE_CURRENT_SOURCE_DIR}/src/cuda/decode_kernels.cu
       ${CMAKE_CURRENT_SOURCE_DIR}/src/cuda/gpu_preprocess.cc)
     if(NOT TRTD_CUDA_INCLUDE_DIR)
       find_path(TRTD_CUDA_INCLUDE_DIR cuda_runtime_api.h HINTS ${CMAKE_CUDA_TOOLKIT_INCLUDE_DIRECTORIES} ${_trtd_cuda_hints} PATH_SUFFIXES include)

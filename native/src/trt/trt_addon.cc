@@ -26,10 +26,13 @@ using napi::kMaxSide;
 using napi::stringArg;
 using TrtWorker = napi::PromiseWorker;
 
-// Holds an engine between JS calls; `busy` guards against a second call while a worker uses it.
+// Holds an engine between JS calls. detect() calls may overlap (the engine has Engine::kSlots
+// buffer sets); `inFlight` counts them, and close() refuses while any runs. All of these fields
+// change on the JS thread only (argument checks and Done()).
 struct EngineHolder {
   std::unique_ptr<Engine> engine;
-  std::atomic<bool> busy{false};
+  std::atomic<int> inFlight{0};
+  std::atomic<bool> closing{false};
 };
 
 // ---- deviceInfo() -------------------------------------------------------------------------------
@@ -212,7 +215,7 @@ class OpenWorker : public TrtWorker {
     o.Set("handle", Napi::External<EngineHolder>::New(env, holder, [](Napi::Env, EngineHolder* h) {
             // garbage-collected without close(): free it unless a worker still runs (then it leaks
             // rather than crashing; close() is the documented way)
-            if (!h->busy.load()) delete h;
+            if (h->inFlight.load() == 0 && !h->closing.load()) delete h;
           }));
     return o;
   }
@@ -231,89 +234,72 @@ Napi::Value OpenEngineFn(const Napi::CallbackInfo& info) {
 EngineHolder* holderArg(const Napi::Env& env, const Napi::Value& v, const char* fn) {
   if (!v.IsExternal()) fail(env, std::string(fn) + ": handle must be the handle openEngine returned");
   EngineHolder* h = v.As<Napi::External<EngineHolder>>().Data();
-  if (!h->engine) fail(env, std::string(fn) + ": the engine is closed");
-  bool expected = false;
-  if (!h->busy.compare_exchange_strong(expected, true))
-    fail(env, std::string(fn) + ": the engine is busy (calls must be serialised)");
+  if (!h->engine || h->closing.load()) fail(env, std::string(fn) + ": the engine is closed");
   return h;
 }
 
-// ---- infer(handle, frame, width, height, spec, outputs, format?) -> {scaleX..padY, preprocessMs, inferenceMs}
+// ---- detect(handle, frame, width, height, format, spec, layout, options) -------------------------
+// -> {detections, scaleX..padY, preprocessMs, inferenceMs, postprocessMs, gpuDecode, slot}
+// One call per frame: upload, pre-processing, inference, decode and NMS in the engine, only the
+// final boxes back. Up to Engine::kSlots calls overlap (double buffering); more wait for a slot.
 
-class InferWorker : public TrtWorker {
+class DetectWorker : public TrtWorker {
  public:
-  InferWorker(Napi::Env env, EngineHolder* h) : TrtWorker(env, "trt-detect:tensorrt-infer"), holder_(h) {}
+  DetectWorker(Napi::Env env, EngineHolder* h) : TrtWorker(env, "trt-detect:tensorrt-detect"), holder_(h) {
+    holder_->inFlight.fetch_add(1);
+  }
   const uint8_t* pixels = nullptr;
   int w = 0, h = 0;
   FrameFormat format = FrameFormat::Rgb24;
   PreprocessSpec spec;
-  std::vector<void*> outputs;
+  LayoutSpec layout;
+  PostprocessOptions options;
 
  protected:
-  void Run() override { transform_ = holder_->engine->infer(pixels, w, h, format, spec, outputs, &timings_); }
-  void Done() override { holder_->busy.store(false); }
+  void Run() override { result_ = holder_->engine->detect(pixels, w, h, format, spec, layout, options); }
+  void Done() override { holder_->inFlight.fetch_sub(1); }
   Napi::Value Result(Napi::Env env) override {
-    Napi::Object o = napi::transformObject(env, transform_);
-    o.Set("preprocessMs", static_cast<double>(timings_.preprocessMs));
-    o.Set("inferenceMs", static_cast<double>(timings_.inferenceMs));
+    Napi::Object o = napi::transformObject(env, result_.transform);
+    o.Set("detections", napi::detectionsArray(env, result_.detections));
+    o.Set("preprocessMs", static_cast<double>(result_.timings.preprocessMs));
+    o.Set("inferenceMs", static_cast<double>(result_.timings.inferenceMs));
+    o.Set("postprocessMs", static_cast<double>(result_.timings.postprocessMs));
+    o.Set("gpuDecode", result_.timings.gpuDecode);
+    o.Set("slot", result_.timings.slot);
     return o;
   }
 
  private:
   EngineHolder* holder_;
-  InputTransform transform_;
-  InferTimings timings_;
+  DetectResult result_;
 };
 
-Napi::Value InferFn(const Napi::CallbackInfo& info) {
+Napi::Value DetectFn(const Napi::CallbackInfo& info) {
   return napi::startWorker(info, [&](Napi::Env env) -> TrtWorker* {
-    // all checks before taking the engine, so a bad argument never leaves it marked busy
-    const napi::FrameArg frame = napi::frameArg(env, info, "infer", 1, 6);
-    const PreprocessSpec spec = napi::preprocessSpecArg(env, info[4], "infer");
-    if (!info[5].IsArray()) fail(env, "infer: outputs must be an array of typed arrays");
-    const Napi::Array outs = info[5].As<Napi::Array>();
-    // take the engine first (a close() in flight cannot free it under us), give it back on a bad argument
-    EngineHolder* holder = holderArg(env, info[0], "infer");
-    struct Release {
-      EngineHolder* h;
-      bool armed;
-      ~Release() {
-        if (armed) h->busy.store(false);
-      }
-    } release{holder, true};
-    std::vector<const TensorInfo*> wanted;
-    for (const TensorInfo& t : holder->engine->tensors()) {
-      if (!t.input) wanted.push_back(&t);
+    // every check before the worker exists, so a bad argument never counts as in flight
+    EngineHolder* holder = holderArg(env, info[0], "detect");
+    const napi::FrameArg frame = napi::frameArg(env, info, "detect", 1, 4);
+    const PreprocessSpec spec = napi::preprocessSpecArg(env, info[5], "detect");
+    const LayoutSpec layout = napi::layoutSpecArg(env, info[6], "detect: layout");
+    const PostprocessOptions options = napi::postprocessOptionsArg(env, info[7], "detect", false);
+    size_t outputs = 0;
+    for (const TensorInfo& t : holder->engine->tensors()) outputs += t.input ? 0 : 1;
+    for (int index :
+         {layout.scores, layout.boxes, layout.detections, layout.keepCount, layout.numDets, layout.classes}) {
+      if (index >= static_cast<int>(outputs))
+        fail(env, "detect: layout names output " + std::to_string(index) + " but the engine has " +
+                      std::to_string(outputs) + " outputs");
     }
-    if (outs.Length() != wanted.size())
-      fail(env, "infer: outputs must hold " + std::to_string(wanted.size()) + " typed arrays");
-    std::vector<void*> ptrs;
-    std::vector<Napi::Value> keep;
-    for (uint32_t i = 0; i < outs.Length(); ++i) {
-      const Napi::Value v = outs.Get(i);
-      const TensorInfo& t = *wanted[i];
-      const napi_typedarray_type want = t.type == ElementType::Int32 ? napi_int32_array : napi_float32_array;
-      if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != want ||
-          v.As<Napi::TypedArray>().ElementLength() != t.elements) {
-        fail(env, "infer: outputs[" + std::to_string(i) + "] must be a " +
-                      (want == napi_int32_array ? "Int32Array" : "Float32Array") + " of " + std::to_string(t.elements) +
-                      " elements (tensor " + t.name + ")");
-      }
-      const Napi::TypedArray ta = v.As<Napi::TypedArray>();
-      ptrs.push_back(static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset());
-      keep.push_back(v);
-    }
-    auto* worker = new InferWorker(env, holder);
-    release.armed = false;  // the worker gives the engine back when it is done
+    auto* worker = new DetectWorker(env, holder);
     worker->pixels = frame.data.Data();
     worker->format = frame.format;
     worker->w = frame.width;
     worker->h = frame.height;
     worker->spec = spec;
-    worker->outputs = std::move(ptrs);
+    worker->layout = layout;
+    worker->options = options;
     worker->Keep(frame.data);
     worker->Keep(info[0].As<Napi::Object>());
-    for (const Napi::Value& v : keep) worker->Keep(v);
     return worker;
   });
 }
@@ -326,7 +312,7 @@ class CloseWorker : public TrtWorker {
 
  protected:
   void Run() override { holder_->engine.reset(); }
-  void Done() override { holder_->busy.store(false); }
+  void Done() override { holder_->closing.store(false); }
   Napi::Value Result(Napi::Env env) override { return env.Undefined(); }
 
  private:
@@ -345,6 +331,9 @@ Napi::Value CloseEngineFn(const Napi::CallbackInfo& info) {
       return new Noop(env, "trt-detect:tensorrt-close");
     }
     EngineHolder* holder = holderArg(env, info[0], "closeEngine");
+    if (holder->inFlight.load() > 0)
+      fail(env, "closeEngine: detect calls are still running (wait for them before closing)");
+    holder->closing.store(true);
     auto* worker = new CloseWorker(env, holder);
     worker->Keep(info[0].As<Napi::Object>());
     return worker;
@@ -359,7 +348,7 @@ void registerTensorRt(Napi::Env env, Napi::Object exports) {
   t.Set("buildEngine", Napi::Function::New(env, BuildEngineFn, "buildEngine"));
   t.Set("inspectOnnx", Napi::Function::New(env, InspectOnnxFn, "inspectOnnx"));
   t.Set("openEngine", Napi::Function::New(env, OpenEngineFn, "openEngine"));
-  t.Set("infer", Napi::Function::New(env, InferFn, "infer"));
+  t.Set("detect", Napi::Function::New(env, DetectFn, "detect"));
   t.Set("closeEngine", Napi::Function::New(env, CloseEngineFn, "closeEngine"));
   t.Set("compiledVersion", compiledVersion());
   exports.Set("tensorrt", t);
