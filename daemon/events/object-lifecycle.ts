@@ -6,7 +6,9 @@
  *   event at all;
  * - `update` when something a user cares about changed: the top score (not while stationary), the
  *   zones it is in or has entered, stationary, loitering; at most once per `updateIntervalSeconds`
- *   of stream time per object (a change inside that second goes out when it is over);
+ *   of stream time per object: its frame is at least that long after the frame of the state shown
+ *   before (a change inside that second goes out with the next frame it is seen in after it;
+ *   one the object takes into its end goes out with the `end`);
  * - `end` once it has not been seen for `maxAgeSeconds` (or when the camera stops), with
  *   `end_time` the time of the last frame it was seen in.
  *
@@ -53,7 +55,7 @@ interface Followed {
   zones: ZonePresence;
   still: StationaryDetector;
   hasSnapshot: boolean;
-  /** the state the last event showed, and the stream time it went out */
+  /** the state the last event showed, and the stream time of the frame it is from */
   shown: TrackedObject | null;
   shownPts: number;
 }
@@ -146,12 +148,13 @@ export class ObjectLifecycle {
         if (e) events.push(e);
         continue;
       }
-      if (f.id === null || f.shown === null || pts - f.shownPts < this.interval) continue;
-      const now = this.state(f, pts, seen.has(f.trackId) ? wall : f.lastWall);
+      // the state of the last frame it was seen in, at least a second of frames after the one shown
+      if (f.id === null || f.shown === null || f.lastPts - f.shownPts < this.interval) continue;
+      const now = this.state(f, f.lastPts, f.lastWall);
       if (changed(f.shown, now)) {
         events.push({ type: 'update', before: f.shown, after: now });
         f.shown = now;
-        f.shownPts = pts;
+        f.shownPts = f.lastPts;
       }
     }
     return { events, improved, gone };

@@ -216,6 +216,7 @@ export class Daemon {
     const cfg = this.config;
     const { logger } = this.opts;
     setMediaNice(cfg.media.nice);
+    await checkZonesAgainstFiles(cfg);
     this.detector = await openConfiguredDetector(cfg, this.logger, this.opts.onEngineBuild);
     this.fair = new FairDetector(this.detector);
     const info = this.detector.info;
@@ -239,7 +240,6 @@ export class Daemon {
       const previous = await this.publisher.retainedCameras().catch((): string[] => []);
       this.publisher.markCamerasOffline([...previous, ...Object.keys(cfg.cameras)].filter((n) => !cfg.cameras[n]?.enabled));
     }
-    await checkZonesAgainstFiles(cfg);
     this.startDiscovery(cfg);
     await this.startRtspServer(cfg);
     await this.openStore(cfg);
@@ -418,6 +418,8 @@ export class Daemon {
   async reload(next: Config): Promise<ConfigDiff> {
     const diff = diffConfigs(this.config, next);
     const logger = this.logger;
+    // a zone outside its file's frames rejects the reload before anything changes
+    await checkZonesAgainstFiles(next, [...diff.added, ...diff.changed]);
     const modelChanged = diff.globalChanged.includes('model');
     const mqttChanged = diff.globalChanged.includes('mqtt');
     const newDetector = modelChanged ? await openConfiguredDetector(next, this.logger, this.opts.onEngineBuild) : null;
@@ -485,9 +487,6 @@ export class Daemon {
       this.detector = newDetector;
       if (this.fair) this.fair.target = newDetector;
     }
-    await checkZonesAgainstFiles(next, [...diff.added, ...restart]).catch((err: unknown) =>
-      logger.error({ error: errorMessage(err) }, `${errorMessage(err)} (the camera reports the error when it starts)`),
-    );
     this.config = next;
     setMediaNice(next.media.nice);
     for (const name of [...diff.added, ...restart]) {
