@@ -107,7 +107,7 @@ describe.skipIf(!ready)('object events: the daemon on a generated clip, a real m
     const exit = new Promise<number | null>((r) => proc.once('close', (code) => r(code)));
 
     // the clip plays to its end; the camera's objects end with it
-    await sub.waitFor((ms) => ms.some((m) => m.topic === `${P}/street/status` && m.payload.includes('"ended"')), 120_000);
+    await sub.waitFor((ms) => ms.some((m) => m.topic === `${P}/street/status` && m.payload.includes('"ended"')), 240_000);
     const events = () =>
       sub.messages
         .filter((m) => m.topic === `${P}/events`)
@@ -266,7 +266,7 @@ describe.skipIf(!ready)('object events: the daemon on a generated clip, a real m
       .map((l) => JSON.parse(l) as ObjectEvent);
     const key = (e: ObjectEvent) => `${e.type}:${e.after.track_id}:${e.after.label}`;
     expect(fromDetect.filter((e) => e.type !== 'update').map(key)).toEqual(ev.filter((e) => e.type !== 'update').map(key));
-  }, 300_000);
+  }, 420_000);
 
   it('a zone in pixels outside the file frames is a config error naming the key, exit 2', async () => {
     const cfgFile = join(tmp.dir, 'bad-zone.yaml');
