@@ -2,7 +2,9 @@
  * Multi-object tracking by detection, in the manner of ByteTrack (Zhang et al., 2022): each
  * track's box is predicted by a Kalman filter, detections are matched to the predictions by IoU
  * with the Hungarian algorithm, high-score detections first and then low-score ones to the tracks
- * left over, so an object that is partly hidden (and detected with a low score) keeps its track.
+ * left over, so an object that is partly hidden (and detected with a low score) keeps its track;
+ * a track lost for a few frames is taken up again at a lower IoU, so an object coming out from
+ * behind another keeps its id.
  * One tracker per camera; it only sees detections and frame numbers, never pixels.
  */
 import type { Detection } from '../core/detection.js';
@@ -22,9 +24,22 @@ export interface TrackerOptions {
   minHits: number;
   /** a track not matched for more than this many frames is removed */
   maxAgeFrames: number;
+  /**
+   * the least IoU for a lost track (not matched at the last update) to be taken up again by a
+   * high-score detection that no track took at matchIou: its predicted box drifts while the
+   * object is unseen, and without this the object would come back under a new id
+   */
+  lostMatchIou: number;
 }
 
-export const DEFAULT_TRACKER_OPTIONS: Readonly<TrackerOptions> = { matchIou: 0.3, highScore: 0.5, lowScore: 0.1, minHits: 3, maxAgeFrames: 30 };
+export const DEFAULT_TRACKER_OPTIONS: Readonly<TrackerOptions> = {
+  matchIou: 0.3,
+  highScore: 0.5,
+  lowScore: 0.1,
+  minHits: 3,
+  maxAgeFrames: 30,
+  lostMatchIou: 0.1,
+};
 
 /** A detection of this frame that belongs to a confirmed track. */
 export type TrackedDetection = Detection & { track_id: number };
@@ -126,8 +141,12 @@ export class Tracker {
       detections,
       matched,
     );
-    // 3. the high-score detections left over to the tentative tracks
-    const third = this.match(tentative, first.detections, detections, matched);
+    // 3. the high-score detections left over to the lost tracks at the lower lostMatchIou
+    //    (re-activation within maxAgeFrames: the object keeps its id after an occlusion)
+    const lost = first.tracks.filter((t) => !matched.has(t) && t.lastFrame < previous);
+    const rest = o.lostMatchIou < o.matchIou ? this.match(lost, first.detections, detections, matched, o.lostMatchIou).detections : first.detections;
+    // 4. the high-score detections left over to the tentative tracks
+    const third = this.match(tentative, rest, detections, matched);
 
     const early = this.updates <= o.minHits; // the stream's first frames: confirm at once (ByteTrack)
     const out: (TrackedDetection | undefined)[] = new Array<TrackedDetection | undefined>(detections.length);
@@ -216,10 +235,16 @@ export class Tracker {
 
   /**
    * Matches the given detections (indices) to the tracks by IoU between each track's predicted
-   * box and the detection, same class only, IoU at least matchIou; records the pairs in `matched`
+   * box and the detection, same class only, IoU at least minIou (default matchIou); records the pairs in `matched`
    * and returns what is left of both.
    */
-  private match(tracks: Track[], indices: number[], detections: readonly Detection[], matched: Map<Track, number>): { tracks: Track[]; detections: number[] } {
+  private match(
+    tracks: Track[],
+    indices: number[],
+    detections: readonly Detection[],
+    matched: Map<Track, number>,
+    minIou = this.options.matchIou,
+  ): { tracks: Track[]; detections: number[] } {
     if (tracks.length === 0 || indices.length === 0) return { tracks, detections: indices };
     const boxes = tracks.map((t) => t.kf.box());
     const cost = tracks.map((t, r) =>
@@ -230,7 +255,7 @@ export class Tracker {
     );
     const takenTracks = new Set<number>();
     const takenDets = new Set<number>();
-    for (const [r, c] of assign(cost, 1 - this.options.matchIou)) {
+    for (const [r, c] of assign(cost, 1 - minIou)) {
       matched.set(tracks[r], indices[c]);
       takenTracks.add(r);
       takenDets.add(c);

@@ -99,7 +99,7 @@ def write_sequence(seed: int, out: str, seconds: float, fps: int, W: int, H: int
     bg = render_background(rng, cam, st)
     movers = build_scene(rng, cam, st, seconds)
     zmin = max(3.5, cam.z_bottom * 0.85)
-    n = int(round(seconds * fps))
+    n = max(1, int(round(seconds * fps)))
     video = os.path.join(out, name + '.mp4')
     part = video + '.part.mp4'
     enc = subprocess.Popen([ffmpeg, '-v', 'error', '-y', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', f'{W}x{H}',

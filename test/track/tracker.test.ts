@@ -56,6 +56,26 @@ describe('Tracker', () => {
     expect(out).toEqual([undefined, undefined, 2]);
   });
 
+  it('a lost track is taken up again at lostMatchIou when its object comes back off its predicted path', () => {
+    // still for 10 frames at x = 100, then unseen for 4 frames; it comes back 24 px to the right:
+    // IoU with the predicted box (velocity ~0, still at 100) = (40 − 24)·80 / ((40 + 24)·80) = 0.25,
+    // under matchIou 0.3 but above lostMatchIou 0.1
+    const run = (lostMatchIou: number) => {
+      const tracker = new Tracker({ lostMatchIou });
+      for (let f = 0; f < 10; f++) tracker.update([person(100, 100)], f);
+      for (let f = 10; f < 14; f++) tracker.update([], f);
+      return [14, 15, 16].map((f) => tracker.update([person(124, 100)], f)[0]?.track_id);
+    };
+    expect(run(0.1)).toEqual([1, 1, 1]);
+    // without it (lostMatchIou = matchIou): a new tentative track, confirmed as id 2 after min_hits
+    expect(run(0.3)).toEqual([undefined, undefined, 2]);
+    // an active track (matched at the last update) is not matched that loosely: a detection
+    // 24 px off in the frame after is a new object
+    const tracker = new Tracker();
+    for (let f = 0; f < 10; f++) tracker.update([person(100, 100)], f);
+    expect(tracker.update([person(124, 100)], 10)).toEqual([]);
+  });
+
   it('low-score detections during an occlusion longer than maxAge keep the track alive (second pass)', () => {
     const tracker = new Tracker({ maxAgeFrames: 30 });
     const reported: (number | undefined)[] = [];
