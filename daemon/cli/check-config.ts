@@ -1,5 +1,5 @@
 import { statSync } from 'node:fs';
-import { defaultConfigPath, loadConfig, sourceFilePath } from '../config/index.js';
+import { defaultConfigPath, loadConfig, maskSecrets, registerConfigSecrets, sourceFilePath } from '../config/index.js';
 import { probeVideo } from '../media/probe.js';
 import { describeConfig } from './describe-config.js';
 import type { Config } from '../config/index.js';
@@ -67,13 +67,14 @@ export const checkConfigCommand: Command = async (argv) => {
   const file = values.config ?? defaultConfigPath();
   try {
     const config = loadConfig(file, { checkFiles: true });
+    registerConfigSecrets(config);
     await checkVideos(file, config);
     const model = await checkModel(file, config);
-    process.stdout.write(`config: ${file}\n${describeConfig(config)}${model}\nconfig OK\n`);
+    process.stdout.write(maskSecrets(`config: ${file}\n${describeConfig(config)}${model}\nconfig OK`) + '\n');
     return 0;
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`${err.message}\n`);
+    process.stderr.write(`${maskSecrets(err.message)}\n`);
     return 2;
   }
 };

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { UserError, errorMessage } from '../core/errors.js';
+import { maskSecrets } from '../core/secrets.js';
 import type { Command } from './args.js';
 import { holdSighup } from './early-sighup.js';
 
@@ -49,12 +50,15 @@ export async function main(argv: string[]): Promise<number> {
       await load()
     )(rest);
   } catch (err) {
+    // error lines may quote config values (a camera URL): masked like every other output
     if (err instanceof UserError) {
-      process.stderr.write(`${err.message}\n`);
+      process.stderr.write(`${maskSecrets(err.message)}\n`);
       return err.exitCode;
     }
     process.stderr.write(
-      `trt-detect ${name}: internal error: ${errorMessage(err)}${process.env.TRT_DETECT_DEBUG ? `\n${(err as Error).stack}` : ' (set TRT_DETECT_DEBUG=1 for details)'}\n`,
+      maskSecrets(
+        `trt-detect ${name}: internal error: ${errorMessage(err)}${process.env.TRT_DETECT_DEBUG ? `\n${(err as Error).stack}` : ' (set TRT_DETECT_DEBUG=1 for details)'}`,
+      ) + '\n',
     );
     return 1;
   }
@@ -65,7 +69,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err) => {
-    process.stderr.write(`trt-detect: ${errorMessage(err)}\n`);
+    process.stderr.write(`${maskSecrets(`trt-detect: ${errorMessage(err)}`)}\n`);
     process.exitCode = 1;
   },
 );

@@ -1,5 +1,5 @@
 import type { Config } from '../config/index.js';
-import { diffConfigs, loadConfig, defaultConfigPath } from '../config/index.js';
+import { diffConfigs, loadConfig, defaultConfigPath, registerConfigSecrets } from '../config/index.js';
 import { UserError, errorMessage } from '../core/errors.js';
 import { createAuth, type Auth } from '../service/auth.js';
 import { Daemon } from '../service/daemon.js';
@@ -78,6 +78,7 @@ export const runCommand: Command = async (argv) => {
   const configPath = values.config ?? defaultConfigPath();
   const configReadAt = Date.now();
   const config = loadConfig(configPath);
+  registerConfigSecrets(config);
   const logger = createLogger(config.log.level);
   // the notifier exists before the daemon opens the model: a first-start engine build keeps extending systemd's start timeout
   let notifier: ServiceNotifier | null = null;
@@ -118,6 +119,7 @@ export const runCommand: Command = async (argv) => {
         let next;
         try {
           next = loadConfig(configPath);
+          registerConfigSecrets(next);
         } catch (err) {
           logger.error({ err: errorMessage(err) }, `reload rejected: ${errorMessage(err).split('\n')[0]} (the running config stays)`);
           return;

@@ -68,7 +68,11 @@ export function sourceProblem(v: string): string | null {
   if (v.trim() === '') return 'empty value (write csi://0, rtsp://host/path, v4l2:///dev/video0 or a file path)';
   const m = /^([a-z][a-z0-9+.-]*):\/\/(.*)$/i.exec(v);
   if (!m) {
-    if (/^[a-z][a-z0-9+.-]*:\/(?!\/)/i.test(v)) return `malformed source "${v}" (write scheme:// with two slashes, e.g. rtsp://host/path)`;
+    if (/^[a-z][a-z0-9+.-]*:\/(?!\/)/i.test(v)) {
+      // not a URL maskSecrets recognizes (one slash): its password masked here, up to the last @
+      const shown = v.replace(/^([a-z][a-z0-9+.-]*:\/)([^:@/]*:).*@/i, '$1$2***@');
+      return `malformed source "${shown}" (write scheme:// with two slashes, e.g. rtsp://host/path)`;
+    }
     return null; // a plain path: a video file
   }
   const scheme = m[1].toLowerCase();

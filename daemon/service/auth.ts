@@ -45,6 +45,7 @@ import { ConfigError, errorMessage } from '../core/errors.js';
 import { makeDirs } from '../core/files.js';
 import type { Logger } from '../core/log.js';
 import { LoginGuard, sameSecret } from '../core/login-guard.js';
+import { addSecret } from '../core/secrets.js';
 import { RtspDigestAuth, type RtspAuthenticator } from '../sinks/rtsp-auth.js';
 
 export const REALM = 'trt-detect';
@@ -517,5 +518,7 @@ export function createAuth(settings: HttpAuthConfig, stateDir: string, logger: L
   } catch (err) {
     logger.warn(`http.auth: no bearer token (cannot write ${join(stateDir, TOKEN_FILE)}: ${errorMessage(err)}); API clients use HTTP Basic`);
   }
+  addSecret(password);
+  addSecret(token);
   return new PasswordAuth(settings.username, password, token, source, tokenFile, settings.open_metrics);
 }

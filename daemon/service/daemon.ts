@@ -4,6 +4,7 @@ import { diffConfigs, type Config, type ConfigDiff } from '../config/index.js';
 import { modelOptions, openDetector } from '../detect/open.js';
 import type { Detector } from '../detect/types.js';
 import { ConfigError, errorMessage } from '../core/errors.js';
+import { addSecret } from '../core/secrets.js';
 import { setMediaNice } from '../media/media-process.js';
 import { MqttPublisher, type MqttStats } from '../sinks/mqtt-publisher.js';
 import { CameraOutput } from '../sinks/camera-output.js';
@@ -49,6 +50,7 @@ function readSecretFile(file: string | null, what: string): Buffer | undefined {
 /** Opens the MQTT publisher from the config (password_file, TLS files). */
 export async function connectMqtt(cfg: Config['mqtt'], logger: Logger): Promise<MqttPublisher> {
   const password = cfg.password ?? readSecretFile(cfg.password_file, 'mqtt.password_file')?.toString('utf8').trim();
+  addSecret(password);
   return MqttPublisher.connect({
     url: cfg.url,
     topicPrefix: cfg.topic_prefix,

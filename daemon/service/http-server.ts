@@ -18,6 +18,7 @@ import { RuntimeFailure, errorMessage } from '../core/errors.js';
 import type { Auth } from './auth.js';
 import { CaptureRequestError, type CalibrationControl } from './calibration-capture.js';
 import type { Logger } from '../core/log.js';
+import { maskSecrets } from '../core/secrets.js';
 import { LoopDelayMonitor } from './loop-delay.js';
 import { renderMetrics, type CameraView, type ProcessFigures, type ServiceView } from './metrics.js';
 
@@ -222,7 +223,9 @@ export class HttpServer {
     }
   }
 
-  private send(req: IncomingMessage, res: ServerResponse, status: number, type: string, body: string): void {
+  /** Every answer goes out through maskSecrets (camera errors in /healthz, labels in /metrics). */
+  private send(req: IncomingMessage, res: ServerResponse, status: number, type: string, text: string): void {
+    const body = maskSecrets(text);
     res.statusCode = status;
     res.setHeader('Content-Type', type);
     res.setHeader('Cache-Control', 'no-store');

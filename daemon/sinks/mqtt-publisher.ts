@@ -363,7 +363,8 @@ export class MqttPublisher implements EventSink, CountSink {
 
   /** Retained latest state of a camera; re-published after every reconnect, never dropped. */
   publishCameraStatus(camera: string, status: CameraStatus): void {
-    const payload = JSON.stringify(status);
+    // a status reason may quote a camera URL or a program's error text: masked like every output
+    const payload = maskSecrets(JSON.stringify(status));
     this.cameraStatus.set(camera, payload);
     if (this.writable()) this.send(this.cameraTopic(camera, 'status'), payload, this.retainStatus, 1);
   }
@@ -468,7 +469,7 @@ export class MqttPublisher implements EventSink, CountSink {
   }
 
   publishStats(stats: unknown): void {
-    this.enqueue(`${this.opts.topicPrefix}/stats`, JSON.stringify(stats));
+    this.enqueue(`${this.opts.topicPrefix}/stats`, maskSecrets(JSON.stringify(stats)));
   }
 
   get stats(): MqttStats {

@@ -167,6 +167,39 @@ function rawCaps(format: string, shape: OutputShape): string {
 const quote = (v: string) => `"${v.replace(/"/g, '%22')}"`;
 
 /**
+ * An RTSP URL's credentials apart from it, for rtspsrc's `user-id`/`user-pw` properties: the
+ * password stays out of the URL (rtspsrc's own URL parser cuts a password at its first `@` or
+ * `:`), and both are percent-decoded. The user info ends at the last `@` before the query, as
+ * maskSecrets reads it (a password may hold `@`, `:` and `/`). Credentials that gst-launch cannot quote (a `"` or `\`) stay in the URL.
+ * (gst-launch takes properties on its command line too: the systemd unit hides the service's
+ * processes from other users, ProtectProc=invisible.)
+ */
+export function rtspCredentials(url: string): { location: string; user: string | null; password: string | null } {
+  const m = /^(rtsps?:\/\/)(.*)$/i.exec(url);
+  const none = { location: url, user: null, password: null };
+  if (!m) return none;
+  const rest = m[2];
+  const firstAt = rest.indexOf('@');
+  if (firstAt < 0) return none;
+  const end = rest.slice(firstAt).search(/[?#]/);
+  const at = rest.lastIndexOf('@', end < 0 ? rest.length : firstAt + end);
+  const userinfo = rest.slice(0, at);
+  if (/^[a-z0-9.\-[\]]+(:\d{1,5})?\//i.test(userinfo) && !userinfo.slice(0, userinfo.indexOf('/')).includes('@')) return none; // rtsp://host/a@b: an @ in the path
+  const colon = userinfo.indexOf(':');
+  const decode = (v: string) => {
+    try {
+      return decodeURIComponent(v);
+    } catch {
+      return v;
+    }
+  };
+  const user = decode(colon < 0 ? userinfo : userinfo.slice(0, colon));
+  const password = colon < 0 ? null : decode(userinfo.slice(colon + 1));
+  if (/["\\]/.test(user + (password ?? ''))) return none;
+  return { location: m[1] + rest.slice(at + 1), user, password };
+}
+
+/**
  * GStreamer pipeline elements for a source. On a Jetson decoding uses nvv4l2decoder, and scaling
  * and color conversion nvvidconv (the VIC engine, NVMM memory in, no CPU work) straight to the RGBA
  * frames the addon and the encoders take. Elsewhere the software decoders (decodebin) and RGBA too.
@@ -202,7 +235,9 @@ export function gstElements(s: LiveSourceSettings, shape: OutputShape, plat: Pla
       ];
     }
     case 'rtsp': {
-      const src = `rtspsrc location=${quote(s.target)} protocols=${s.rtspTransport} latency=200`;
+      const { location, user, password } = rtspCredentials(s.target);
+      const login = (user !== null ? ` user-id=${quote(user)}` : '') + (password !== null ? ` user-pw=${quote(password)}` : '');
+      const src = `rtspsrc location=${quote(location)}${login} protocols=${s.rtspTransport} latency=200`;
       const [depay, parse] = s.codec === 'hevc' ? ['rtph265depay', 'h265parse'] : ['rtph264depay', 'h264parse'];
       if (hw) return [src, depay, parse, 'nvv4l2decoder', ...fromNvmm, sink];
       return [src, 'decodebin', ...afterDecodebin, sink];

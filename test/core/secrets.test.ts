@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { maskSecrets } from '../../daemon/core/secrets.js';
+import { addSecret, clearSecrets, maskDeep, maskSecrets } from '../../daemon/core/secrets.js';
 import { maskSecrets as fromConfig } from '../../daemon/config/index.js';
 import { createLogger } from '../../daemon/core/log.js';
 
@@ -47,12 +47,51 @@ const CASES: Array<[string, string]> = [
   ["cannot open 'rtsp://a:b@c/d': 401 Unauthorized", "cannot open 'rtsp://a:***@c/d': 401 Unauthorized"],
   // already masked: unchanged
   ['rtsp://admin:***@host/live?token=***', 'rtsp://admin:***@host/live?token=***'],
+  // more tricky ones: fragments, &-lists, encoded user names, no path, other schemes
+  ['https://h/cb#access_token=abc&state=1', 'https://h/cb#access_token=***&state=1'],
+  ['https://h/cb?x=1#token=abc', 'https://h/cb?x=1#token=***'],
+  ['rtsp://us%40er:pw@host/s', 'rtsp://us%40er:***@host/s'],
+  ['rtsp://user:pass@host:554?token=abc', 'rtsp://user:***@host:554?token=***'],
+  ['rtmp://a:b@h/app/key', 'rtmp://a:***@h/app/key'],
+  ['rtsp://h/s?a=1&amp;token=x&amp;b=2', 'rtsp://h/s?a=1&amp;token=***&amp;b=2'],
+  ['rtsp://h/s?SECRET=1&Auth=2&SIGNATURE=3&Pwd=4', 'rtsp://h/s?SECRET=***&Auth=***&SIGNATURE=***&Pwd=***'],
+  ['rtsp://admin:p%25ss%2540@cam/s', 'rtsp://admin:***@cam/s'],
+  ['http://[::1]:9100/x?key=1', 'http://[::1]:9100/x?key=***'],
+  // name=value outside a URL: pipelines, command lines, env-like text, JSON
+  [
+    'rtspsrc location="rtsp://h/s" user-id="admin" user-pw="p@ss w0rd" protocols=tcp',
+    'rtspsrc location="rtsp://h/s" user-id="admin" user-pw=*** protocols=tcp',
+  ],
+  ['mosquitto_pub --password=hunter2 -u bob', 'mosquitto_pub --password=*** -u bob'],
+  ['PASSWORD=abc MQTT_TOKEN=def ./run', 'PASSWORD=*** MQTT_TOKEN=*** ./run'],
+  ['{"user":"bob","password":"hu\\"nter2","api_key":"k"}', '{"user":"bob","password":"***","api_key":"***"}'],
+  // authorization values
+  ['Authorization: Basic YWRtaW46c2VjcmV0', 'Authorization: Basic ***'],
+  ['authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.abc', 'authorization: Bearer ***'],
+  // left alone
+  ['WWW-Authenticate: Basic realm="trt-detect"', 'WWW-Authenticate: Basic realm="trt-detect"'],
+  ['tokens=5 keys=2 keyframe=1 passes=3', 'tokens=5 keys=2 keyframe=1 passes=3'],
+  ['rtsp://host/s?channel=1&subtype=0', 'rtsp://host/s?channel=1&subtype=0'],
 ];
 
 describe('maskSecrets (core/secrets.ts): the one masking function', () => {
   it.each(CASES)('%s', (input, expected) => {
     expect(maskSecrets(input)).toBe(expected);
     expect(maskSecrets(expected)).toBe(expected); // masking twice changes nothing
+  });
+
+  it("masks registered values (the MQTT password, a password file's content) anywhere, also percent-encoded; short ones are not registered", () => {
+    try {
+      addSecret('Pl4nt/ed pw');
+      addSecret('abc');
+      expect(maskSecrets('broker said: bad password Pl4nt/ed pw for bob')).toBe('broker said: bad password *** for bob');
+      expect(maskSecrets('url had Pl4nt%2Fed%20pw in it')).toBe('url had *** in it');
+      expect(maskSecrets('abc is short')).toBe('abc is short');
+      expect(maskDeep({ a: ['x Pl4nt/ed pw', 3], b: { c: 'rtsp://u:p@h/' } })).toEqual({ a: ['x ***', 3], b: { c: 'rtsp://u:***@h/' } });
+    } finally {
+      clearSecrets();
+    }
+    expect(maskSecrets('Pl4nt/ed pw')).toBe('Pl4nt/ed pw');
   });
 
   it('has at least 20 cases, and config/ exports the same function', () => {

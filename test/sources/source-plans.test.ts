@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { detectJetson, fakePlatform } from '../../daemon/media/platform.js';
 import { openSource, parseSource } from '../../daemon/sources/open-source.js';
-import { chooseBackend, ffmpegPlan, gstPlan, parseStreamInfo, streamInfoReader, type LiveSourceSettings } from '../../daemon/sources/source-plans.js';
+import {
+  chooseBackend,
+  ffmpegPlan,
+  gstPlan,
+  parseStreamInfo,
+  rtspCredentials,
+  streamInfoReader,
+  type LiveSourceSettings,
+} from '../../daemon/sources/source-plans.js';
 import { tempDir } from '../support/videos.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -56,7 +64,7 @@ describe('Jetson GStreamer pipelines', () => {
 
   it('RTSP on a Jetson: rtspsrc over TCP → depay → parse → nvv4l2decoder → nvvidconv → RGBA', () => {
     expect(elements(settings({ target: 'rtsp://admin:hunter2@192.0.2.10/s1' }))).toEqual([
-      'rtspsrc location="rtsp://admin:***@192.0.2.10/s1" protocols=tcp latency=200',
+      'rtspsrc location="rtsp://192.0.2.10/s1" user-id="admin" user-pw=*** protocols=tcp latency=200',
       'rtph264depay',
       'h264parse',
       'nvv4l2decoder',
@@ -69,9 +77,20 @@ describe('Jetson GStreamer pipelines', () => {
       'video/x-raw,format=RGBA,framerate=10/1',
       'fdsink name=out fd=3 sync=false',
     ]);
-    // the real arguments carry the password (gst-launch needs it); only the description is masked
+    // the credentials go to rtspsrc's user-id/user-pw, decoded, not in the URL; only the description is masked
     const plan = gstPlan(settings({ target: 'rtsp://admin:hunter2@192.0.2.10/s1', rtspTransport: 'udp' }), none, nano);
-    expect(plan.args).toContain('location="rtsp://admin:hunter2@192.0.2.10/s1"');
+    expect(plan.args).toContain('location="rtsp://192.0.2.10/s1"');
+    expect(plan.args).toContain('user-id="admin"');
+    expect(plan.args).toContain('user-pw="hunter2"');
+    expect(plan.describe).not.toContain('hunter2');
+    const odd = gstPlan(settings({ target: 'rtsp://ad%40min:p@ss:w/rd%25@192.0.2.10:554/s1?x=1' }), none, nano);
+    expect(odd.args).toContain('location="rtsp://192.0.2.10:554/s1?x=1"');
+    expect(odd.args).toContain('user-id="ad@min"');
+    expect(odd.args).toContain('user-pw="p@ss:w/rd%"');
+    expect(rtspCredentials('rtsp://cam/s')).toEqual({ location: 'rtsp://cam/s', user: null, password: null });
+    expect(rtspCredentials('rtsp://bob@cam/s')).toEqual({ location: 'rtsp://cam/s', user: 'bob', password: null });
+    // a quote cannot be passed through gst-launch: left in the URL as it was
+    expect(rtspCredentials('rtsp://a:b"c@cam/s').location).toBe('rtsp://a:b"c@cam/s');
     expect(plan.args).toContain('protocols=udp');
     // no -e for rtspsrc: gst-launch 1.14 with -e waits for an EOS after an error, which rtspsrc never sends
     expect(plan.args[0]).toBe('-v');
