@@ -104,7 +104,8 @@ http: {host: 127.0.0.1, port: ${httpPort}, auth: {password: ${HTTP_PASSWORD}}}
     } finally {
       proc.kill('SIGTERM');
     }
-    expect(await exited).toBe(0);
+    const code = await exited;
+    expect(code, `${stderr}\n${stdout.slice(-3000)}`).toBe(0);
     await sub.close();
 
     const good = await runCli(['check-config', '-c', cfg]);
