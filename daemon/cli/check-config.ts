@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs';
 import { defaultConfigPath, loadConfig, maskSecrets, registerConfigSecrets, sourceFilePath } from '../config/index.js';
 import { probeVideo } from '../media/probe.js';
+import { isNormalizedPolygon, polygonProblem } from '../config/zones.js';
 import { describeConfig } from './describe-config.js';
 import type { Config } from '../config/index.js';
 import { modelOptions, openDetector } from '../detect/open.js';
@@ -53,8 +54,18 @@ async function checkVideos(file: string, config: Config): Promise<void> {
     if (!cam.enabled) continue;
     const path = sourceFilePath(cam.source);
     if (path === null || /^[a-z][a-z0-9+.-]*:\/\//i.test(path)) continue; // not a file source
-    const problem = statSync(path).size === 0 ? `${path}: the file is empty (copy the video again)` : await probeVideo(path).then(() => null, errorMessage);
-    if (problem) throw new ConfigError(`${file}: cameras.${name}.source: ${problem}`);
+    if (statSync(path).size === 0) throw new ConfigError(`${file}: cameras.${name}.source: ${path}: the file is empty (copy the video again)`);
+    let info: { width: number; height: number };
+    try {
+      info = await probeVideo(path);
+    } catch (err) {
+      throw new ConfigError(`${file}: cameras.${name}.source: ${errorMessage(err)}`);
+    }
+    // zones in pixels must lie inside the file's frames (as run checks at start)
+    for (const [zone, z] of Object.entries(cam.zones)) {
+      const outside = isNormalizedPolygon(z.coordinates) ? null : polygonProblem(z.coordinates, info);
+      if (outside) throw new ConfigError(`${file}: cameras.${name}.zones.${zone}.coordinates: ${outside}`);
+    }
   }
 }
 

@@ -280,5 +280,9 @@ describe.skipIf(!ready)('object events: the daemon on a generated clip, a real m
     const r = await runCli(['run', '-c', cfgFile, '--exit-when-done'], { timeoutMs: 60_000 });
     expect(r.code).toBe(2);
     expect(r.stdout + r.stderr).toContain('cameras.street.zones.far.coordinates: corner [5000, 0] is outside the 640x360 frame');
+    // check-config finds it too
+    const c = await runCli(['check-config', '-c', cfgFile], { timeoutMs: 60_000 });
+    expect(c.code).toBe(2);
+    expect(c.stderr.trim()).toMatch(/^\S+bad-zone\.yaml: cameras\.street\.zones\.far\.coordinates: corner \[5000, 0\] is outside the 640x360 frame/);
   }, 90_000);
 });

@@ -1,0 +1,120 @@
+import { existsSync, mkdirSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { frameBytes, type Frame } from '../../daemon/core/frame.js';
+import { silentLogger } from '../../daemon/core/log.js';
+import { sweepSnapshots } from '../../daemon/events/snapshot-retention.js';
+import { Snapshotter, type SnapshotResult } from '../../daemon/events/snapshots.js';
+import { until } from '../support/mosquitto.js';
+import { tempDir } from '../support/videos.js';
+
+const { dir, cleanup } = tempDir('snapshots');
+afterAll(cleanup);
+
+const W = 320;
+const H = 180;
+
+/** An I420 frame of one grey level (the pipeline's pooled buffer: the snapshotter must copy it). */
+function frame(index: number, level: number, pool?: Buffer): Frame {
+  const data = pool ?? Buffer.alloc(frameBytes('i420', W, H));
+  data.fill(level, 0, W * H);
+  data.fill(128, W * H);
+  return { data, width: W, height: H, index, pts: index / 10, format: 'i420' };
+}
+
+describe('Snapshotter', () => {
+  it('encodes each event object once it is reported, its best frame copied (not the reused buffer); files per event id', async () => {
+    const out = join(dir, 'cam');
+    const results: SnapshotResult[] = [];
+    const s = new Snapshotter({
+      camera: 'cam',
+      dir: out,
+      logger: silentLogger(),
+      minIntervalMs: 60_000,
+      onSnapshot: (r) => results.push(r),
+    });
+    const pool = Buffer.alloc(frameBytes('i420', W, H));
+    const box = (x: number) => ({ x1: x, y1: 20, x2: x + 60, y2: 120 });
+    // three objects whose best frame is frame 0 (level 200); later frames are worse for them
+    s.offer(
+      frame(0, 200, pool),
+      [1, 2, 3].map((trackId) => ({ trackId, box: box(trackId * 80), label: 'vehicle', classId: 2, score: 0.9 })),
+    );
+    frame(1, 10, pool); // the pipeline reuses its buffer for the next frame
+    expect(s.held).toBe(3);
+    for (const id of [1, 2, 3]) s.reported(id, `100.000-obj00${id}`);
+    // an object that never becomes an event holds its frame until it is gone, makes no snapshot
+    s.offer(frame(2, 50), [{ trackId: 9, box: box(10), label: 'pedestrian', classId: 3, score: 0.5 }]);
+    s.ended(9);
+    await until(() => results.length === 3, 30_000, 'three snapshots');
+    await s.drain();
+    expect(results.map((r) => r.eventId).sort()).toEqual(['100.000-obj001', '100.000-obj002', '100.000-obj003']);
+    expect(readdirSync(out).sort()).toEqual(['100.000-obj001.jpg', '100.000-obj002.jpg', '100.000-obj003.jpg']);
+    for (const r of results) {
+      expect(r.path).toBe(join(out, `${r.eventId}.jpg`));
+      expect(r.jpeg.subarray(0, 2).toString('hex')).toBe('ffd8');
+      // the copy of frame 0 (grey 200), not the reused buffer's frame 1 (grey 10): decode one pixel far from the box
+      const px = execFileSync(
+        'ffmpeg',
+        ['-v', 'error', '-i', r.path as string, '-vf', 'format=gray,crop=2:2:2:170', '-f', 'rawvideo', '-pix_fmt', 'gray', '-'],
+        { maxBuffer: 1 << 20 },
+      );
+      // (200 in video range is about 214 in the JPEG's full range; frame 1's 10 would be about 0)
+      expect(px[0]).toBeGreaterThan(180);
+    }
+    expect(s.made).toBe(3);
+    // an ended object with a better frame since its last snapshot is encoded once more, then forgotten
+    s.offer(frame(3, 90), [{ trackId: 1, box: box(80), label: 'vehicle', classId: 2, score: 0.95 }]);
+    s.ended(1);
+    await until(() => results.length === 4, 30_000, 'the final snapshot');
+    await s.drain();
+    expect(results[3].eventId).toBe('100.000-obj001');
+    expect(s.held).toBe(2); // objects 2 and 3 still active; 1 and 9 gone
+    s.ended(2);
+    s.ended(3);
+    expect(s.held).toBe(0);
+  }, 60_000);
+
+  it('a folder that cannot be written: published without a path, one warning', async () => {
+    const blocker = join(dir, 'blocker');
+    writeFileSync(blocker, 'x');
+    const results: SnapshotResult[] = [];
+    const warnings: string[] = [];
+    const logger = { ...silentLogger(), warn: (_o: unknown, msg: string) => warnings.push(msg) } as unknown as ReturnType<typeof silentLogger>;
+    const s = new Snapshotter({ camera: 'cam', dir: join(blocker, 'cam'), logger, onSnapshot: (r) => results.push(r) });
+    s.offer(frame(0, 100), [{ trackId: 1, box: { x1: 10, y1: 10, x2: 50, y2: 50 }, label: 'vehicle', classId: 2, score: 0.8 }]);
+    s.reported(1, '1.000-aaaaaa');
+    await until(() => results.length === 1, 30_000, 'snapshot');
+    expect(results[0].path).toBeNull();
+    expect(results[0].jpeg.length).toBeGreaterThan(100);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/^snapshot .*1\.000-aaaaaa\.jpg not written \(published only\): /);
+  }, 60_000);
+});
+
+describe('snapshot retention', () => {
+  it('deletes files older than retain_days, then the oldest while over max_mb; other files stay', async () => {
+    const d = join(dir, 'ret');
+    mkdirSync(d);
+    const now = Date.now();
+    const day = 86_400_000;
+    const make = (name: string, ageDays: number, bytes: number) => {
+      const f = join(d, name);
+      writeFileSync(f, Buffer.alloc(bytes));
+      const t = (now - ageDays * day) / 1000;
+      utimesSync(f, t, t);
+    };
+    make('old.jpg', 12, 1000);
+    make('a.jpg', 3, 600_000);
+    make('b.jpg', 2, 600_000);
+    make('c.jpg', 1, 600_000);
+    make('notes.txt', 30, 10);
+    const r = await sweepSnapshots(d, 10, 1, now); // 1 MB: only the newest 600 KB file fits
+    expect(r).toMatchObject({ deleted: 3, kept: 1 });
+    expect(readdirSync(d).sort()).toEqual(['c.jpg', 'notes.txt']);
+    expect(statSync(join(d, 'c.jpg')).size).toBe(600_000);
+    expect(await sweepSnapshots(join(dir, 'missing'), 1, 1, now)).toEqual({ kept: 0, deleted: 0, bytes: 0 });
+    expect(existsSync(join(d, 'notes.txt'))).toBe(true);
+  });
+});
