@@ -4,7 +4,7 @@
  * include dir), and the CUDA kernels with nvcc (native/test-cuda builds the kernel test program).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from '../support/cli.js';
@@ -54,4 +54,74 @@ describe('TensorRT backend and CUDA kernels compile', () => {
       cleanup();
     }
   }, 300_000);
+
+  /** Stand-in headers and libraries of a TensorRT 11 (the version numbers are all that is real). */
+  function fakeTensorRT11(dir: string): string {
+    const inc = join(dir, 'include');
+    const lib = join(dir, 'lib');
+    mkdirSync(inc, { recursive: true });
+    mkdirSync(lib);
+    writeFileSync(join(inc, 'NvInferVersion.h'), '#define NV_TENSORRT_MAJOR 11\n#define NV_TENSORRT_MINOR 0\n#define NV_TENSORRT_PATCH 0\n');
+    // enough to parse, nothing the backend uses: without the version check every use would be an error
+    writeFileSync(join(inc, 'NvInfer.h'), '#pragma once\n#include "NvInferVersion.h"\nnamespace nvinfer1 { class ILogger; }\n');
+    for (const h of ['NvInferPlugin.h', 'NvOnnxParser.h']) writeFileSync(join(inc, h), '#pragma once\n#include "NvInfer.h"\n');
+    writeFileSync(join(inc, 'cuda_runtime_api.h'), '#pragma once\n');
+    for (const l of ['nvinfer', 'nvonnxparser', 'nvinfer_plugin', 'cudart']) writeFileSync(join(lib, `lib${l}.so`), '');
+    return inc;
+  }
+
+  const UNSUPPORTED = 'trt-detect supports TensorRT 8.0 to 10.x (JetPack 4.6: 8.2); these NvInferVersion.h headers are another major version';
+
+  it('TensorRT 11 headers: every backend source stops at the one #error of trt_compat.h, not a wall of template errors', () => {
+    const { dir, cleanup } = tempDir('trt11-compile');
+    try {
+      const inc = fakeTensorRT11(dir);
+      const napi = String(spawnSync(process.execPath, ['-p', "require('node-addon-api').include"], { cwd: ROOT, encoding: 'utf8' }).stdout).trim().replace(/"/g, '');
+      const sources = readdirSync(join(ROOT, 'native', 'src', 'trt')).filter((f) => f.endsWith('.cc'));
+      expect(sources.length).toBeGreaterThanOrEqual(5);
+      for (const f of sources) {
+        const r = spawnSync(
+          'g++',
+          ['-std=c++17', '-fsyntax-only', `-I${join(ROOT, 'native', 'src')}`, '-isystem', inc, '-isystem', napi, '-isystem', join(ROOT, 'node_modules', 'node-api-headers', 'include'), '-DTRT_DETECT_HAVE_TENSORRT=1', '-DTRT_DETECT_HAVE_CUDA=0', join(ROOT, 'native', 'src', 'trt', f)],
+          { encoding: 'utf8' },
+        );
+        expect(r.status, f).not.toBe(0);
+        const errors = r.stderr.split('\n').filter((l) => /\berror:/.test(l));
+        // the message, then the missing include after it that ends the compilation
+        expect(errors, `${f}:\n${r.stderr}`).toHaveLength(2);
+        expect(errors[0]).toContain(`#error "${UNSUPPORTED}`);
+        expect(errors[1]).toContain('fatal error: trt-detect-stops-here/unsupported-tensorrt-version');
+        expect(r.stderr).toContain('compilation terminated');
+      }
+    } finally {
+      cleanup();
+    }
+  });
+
+  it.skipIf(spawnSync('cmake', ['--version']).status !== 0)('TensorRT 11 at cmake time: a clear error with TRT_DETECT_TENSORRT=ON, a warning and no backend with AUTO (cmake not found)', () => {
+    const { dir, cleanup } = tempDir('trt11-cmake');
+    try {
+      fakeTensorRT11(dir);
+      const configure = (mode: string) =>
+        spawnSync('cmake', ['-S', join(ROOT, 'native'), '-B', join(dir, `build-${mode}`), `-DTRT_DETECT_TENSORRT=${mode}`, `-DTENSORRT_ROOT=${dir}`, '-DTRT_DETECT_CUDA=OFF'], {
+          encoding: 'utf8',
+          env: { ...process.env, CUDA_HOME: dir },
+          timeout: 120_000,
+        });
+      const flat = (s: string) => s.replace(/\s+/g, ' ');
+      const on = configure('ON');
+      expect(on.status).not.toBe(0);
+      expect(flat(on.stderr)).toContain(
+        `(message): TensorRT 11.0.0 (${dir}/include/NvInferVersion.h) is not supported: trt-detect's TensorRT backend is written for TensorRT 8.0 to 10.x (JetPack 4.6: 8.2).`,
+      );
+      expect(flat(on.stderr)).toMatch(/CMake Error at src\/trt\/tensorrt\.cmake:\d+ \(message\)/);
+      expect(flat(on.stderr).match(/CMake Error/g)).toHaveLength(1);
+      const auto = configure('AUTO');
+      expect(auto.status, auto.stderr).toBe(0);
+      expect(flat(auto.stderr)).toContain('TensorRT backend skipped: TensorRT 11.0.0');
+      expect(auto.stdout).not.toMatch(/TensorRT backend: TensorRT/);
+    } finally {
+      cleanup();
+    }
+  }, 180_000);
 });

@@ -6,8 +6,16 @@
 //                       engines with the NMS plugin on JetPack 4.6); they run with enqueue(1, ...)
 #pragma once
 
-#include <NvInfer.h>
+// The version first: headers of a TensorRT this code is not written for end the compilation with
+// one message (the #error, and the missing include after it stops the compiler), not with a wall
+// of template errors from the API differences. CMake (tensorrt.cmake) refuses them before that.
 #include <NvInferVersion.h>
+#if NV_TENSORRT_MAJOR < 8 || NV_TENSORRT_MAJOR >= 11
+#error "trt-detect supports TensorRT 8.0 to 10.x (JetPack 4.6: 8.2); these NvInferVersion.h headers are another major version: build against TensorRT 8-10, or without the TensorRT backend (-DTRT_DETECT_TENSORRT=OFF)"
+#include <trt-detect-stops-here/unsupported-tensorrt-version>
+#endif
+
+#include <NvInfer.h>
 
 #if NV_TENSORRT_MAJOR > 8 || (NV_TENSORRT_MAJOR == 8 && NV_TENSORRT_MINOR >= 5)
 #define TRTD_NAMED_TENSORS 1
@@ -27,10 +35,6 @@
 #else
 #define TRTD_PROGRESS 0
 #define TRTD_IMPLICIT_BATCH 1
-#endif
-
-#if NV_TENSORRT_MAJOR < 8
-#error "trt-detect needs TensorRT 8.0 or newer (JetPack 4.6+)"
 #endif
 
 // Calls to APIs deprecated in newer TensorRT that we still need for older engines/versions.
