@@ -1,0 +1,113 @@
+import { describe, expect, it } from 'vitest';
+import type { Detection } from '../../daemon/core/detection.js';
+import { ConfigError } from '../../daemon/core/errors.js';
+import { frameBytes, type Frame } from '../../daemon/core/frame.js';
+import { silentLogger } from '../../daemon/core/log.js';
+import { DEFAULT_EVENTS, DEFAULT_SNAPSHOTS } from '../../daemon/config/config-schema.js';
+import type { ZoneSettings } from '../../daemon/config/types.js';
+import { CameraEvents } from '../../daemon/events/camera-events.js';
+import type { ObjectEvent } from '../../daemon/events/types.js';
+
+const W = 640;
+const H = 360;
+
+function setup(zones: Record<string, ZoneSettings> = {}) {
+  const events: ObjectEvent[] = [];
+  const counts: Array<[string | null, string, number]> = [];
+  const ce = new CameraEvents({
+    camera: 'cam',
+    live: false,
+    track: { min_hits: 2, max_age_seconds: 0.5 },
+    events: DEFAULT_EVENTS,
+    zones,
+    filters: {},
+    snapshots: { ...DEFAULT_SNAPSHOTS, enabled: false },
+    labels: ['vehicle', 'pedestrian'],
+    sinks: () => [{ event: (e) => events.push(e), snapshot: () => undefined }],
+    counts: () => ({ count: (_camera, zone, label, value) => counts.push([zone, label, value]) }),
+    logger: silentLogger(),
+    now: () => 1000,
+  });
+  const data = Buffer.alloc(frameBytes('i420', W, H));
+  const frame = (index: number): Frame => ({ data, width: W, height: H, index, pts: index / 10, format: 'i420' });
+  return { ce, events, counts, frame };
+}
+
+const det = (track_id: number, x: number, label = 'vehicle'): Detection => ({
+  label,
+  class_id: 1,
+  score: 0.8,
+  box: { x1: x, y1: 100, x2: x + 40, y2: 140 },
+  track_id,
+});
+
+describe('CameraEvents', () => {
+  it('counts per label and zone start at 0, follow the objects, and go back to 0 when they end or the camera stops', async () => {
+    const right: ZoneSettings = {
+      coordinates: [
+        [0.5, 0],
+        [1, 0],
+        [1, 1],
+        [0.5, 1],
+      ],
+      objects: [],
+      inertia: 1,
+      loitering_seconds: 0,
+    };
+    const { ce, events, counts, frame } = setup({ right });
+    // two vehicles from frame 0 (one on the right), a pedestrian from frame 5; vehicle 1 leaves at frame 10
+    for (let f = 0; f < 20; f++) {
+      const d: Detection[] = [det(2, 400)];
+      if (f < 10) d.push(det(1, 50));
+      if (f >= 5) d.push(det(3, 100, 'pedestrian'));
+      ce.frame(frame(f), d);
+    }
+    const of = (zone: string | null, label: string) => counts.filter((c) => c[0] === zone && c[1] === label).map((c) => c[2]);
+    expect(of(null, 'vehicle')).toEqual([0, 2, 1]); // 0 at the first frame, 2 once both are events, 1 after vehicle 1 ended
+    expect(of(null, 'pedestrian')).toEqual([0, 1]);
+    expect(of('right', 'vehicle')).toEqual([0, 1]);
+    expect(of('right', 'pedestrian')).toEqual([0]);
+    expect(ce.stats()).toMatchObject({ active: 2, followed: 2 });
+    await ce.close();
+    expect(of(null, 'vehicle').at(-1)).toBe(0);
+    expect(of(null, 'pedestrian').at(-1)).toBe(0);
+    expect(of('right', 'vehicle').at(-1)).toBe(0);
+    expect(events.filter((e) => e.type === 'new')).toHaveLength(3);
+    expect(events.filter((e) => e.type === 'end')).toHaveLength(3);
+    // stopped: later frames are ignored
+    const sent = events.length;
+    for (let f = 30; f < 35; f++) ce.frame(frame(f), [det(9, 10)]);
+    expect(events).toHaveLength(sent);
+    expect(ce.stats().followed).toBe(0);
+  });
+
+  it('a zone in pixels outside the frame it sees is a ConfigError naming the key (a live camera of unknown size)', () => {
+    const { ce, frame } = setup({
+      far: {
+        coordinates: [
+          [0, 0],
+          [1000, 0],
+          [0, 200],
+        ],
+        objects: [],
+        inertia: 1,
+        loitering_seconds: 0,
+      },
+    });
+    expect(() => ce.frame(frame(0), [])).toThrow(ConfigError);
+    expect(() =>
+      setup({
+        far: {
+          coordinates: [
+            [0, 0],
+            [1000, 0],
+            [0, 200],
+          ],
+          objects: [],
+          inertia: 1,
+          loitering_seconds: 0,
+        },
+      }).ce.frame(frame(0), []),
+    ).toThrow(/^cameras\.cam\.zones\.far\.coordinates: corner \[1000, 0\] is outside the 640x360 frame/);
+  });
+});
