@@ -497,6 +497,17 @@ export function buildReport(dataDir, outDir) {
     L.push(
       `| the same with \`${threadsName(t1)}\` | ${num(t1i2.fps / t1.fps)} (${num(t1i2.fps)} / ${num(t1.fps)} FPS) | ${verdict(t1i2.fps / t1.fps >= 2.5)} |`,
     );
+  // one encode per camera (bench --outputs): CPU per frame with recording + RTSP + a live viewer against recording alone
+  for (const [label, r] of [
+    ['interval 0', base],
+    ['interval 2', i2],
+  ]) {
+    const o = r?.outputs;
+    if (!o) continue;
+    L.push(
+      `| ${label}: CPU per frame with recording + RTSP out (one client) + one live viewer ≤ 1.10 × recording alone (one encode) | ${num(o.all_vs_record)} (${num(o.all.cpu_ms_per_frame, 1)} / ${num(o.record.cpu_ms_per_frame, 1)} ms; before, a second encoder for RTSP: ${num(o.two_encodes_vs_record)}, ${num(o.two_encodes.cpu_ms_per_frame, 1)} ms) | ${verdict(o.all_vs_record == null ? null : o.all_vs_record <= 1.1)} |`,
+    );
+  }
   const tr = mem?.memory?.trend;
   const early = mem?.memory?.early_trend;
   L.push(

@@ -1,5 +1,7 @@
 import { DEFAULT_TRACK } from '../config/config-schema.js';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { statSync } from 'node:fs';
+import { createServer, connect, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { drawBoxes } from '../detect/detections.js';
@@ -11,7 +13,12 @@ import * as native from '../native.js';
 import { detectionMessage, type DetectionMessage } from '../sinks/detection-message.js';
 import type { MqttPublisher } from '../sinks/mqtt-publisher.js';
 import { Mp4Writer } from '../sinks/mp4-writer.js';
-import { CameraPipeline, type CameraOutputs } from '../service/camera-pipeline.js';
+import { CameraOutput } from '../sinks/camera-output.js';
+import { avccUnit, EncodedStream } from '../sinks/encoded-stream.js';
+import { RtspServer } from '../sinks/rtsp-server.js';
+import { StreamEncoder } from '../sinks/stream-encoder.js';
+import { ffmpegPath } from '../media/image-io.js';
+import { CameraPipeline, type CameraOutputs, type FrameSink, type PipelineSpec } from '../service/camera-pipeline.js';
 import { LoopDelayMonitor } from '../service/loop-delay.js';
 import { FairDetector } from '../service/fair-detector.js';
 import { silentLogger } from '../core/log.js';
@@ -182,6 +189,124 @@ export interface PipelinedResult {
   eventLoop: { max_ms: number; p99_ms: number; mean_ms: number };
 }
 
+/**
+ * What a bench camera's annotated frames feed, as the daemon wires it (sinks/camera-output.ts):
+ * `record`: the recorder alone (one encode, muxed into an MP4 segment); `all`: the recorder, the
+ * RTSP stream with one playing client, and one live viewer, all on the same encode; `two-encodes`:
+ * the design before it, a second encoder on the same frames for the RTSP stream (and its client).
+ */
+export type OutputMode = 'record' | 'all' | 'two-encodes';
+
+/** The live viewer of the bench: each unit as an MP4 sample (what the web UI muxes) through a loopback socket. */
+class BenchViewer {
+  private server: Server | null = null;
+  private socket: Socket | null = null;
+  bytes = 0;
+
+  async open(): Promise<void> {
+    this.server = createServer((peer) => peer.on('data', () => undefined)); // the browser's side: reads everything
+    await new Promise<void>((r) => (this.server as Server).listen(0, '127.0.0.1', r));
+    const port = (this.server.address() as { port: number }).port;
+    this.socket = connect(port, '127.0.0.1');
+    this.socket.on('error', () => undefined);
+    await new Promise<void>((r) => (this.socket as Socket).once('connect', () => r()));
+  }
+
+  send(unit: Parameters<typeof avccUnit>[0]): Promise<void> | void {
+    const sample = avccUnit(unit);
+    const head = Buffer.alloc(16); // stands for the moof/mdat headers of one fragment
+    head.writeUInt32BE(sample.length + 8, 0);
+    this.bytes += sample.length;
+    if (!(this.socket as Socket).write(Buffer.concat([head, sample]))) return new Promise((r) => (this.socket as Socket).once('drain', () => r()));
+  }
+
+  close(): void {
+    this.socket?.destroy();
+    this.server?.close();
+  }
+}
+
+interface BenchOutputs {
+  sink: (c: number, video: Parameters<NonNullable<PipelineSpec['sink']>>[0]) => FrameSink;
+  /** the RTSP clients start once every camera streams */
+  startClients(exclude: Set<number>): Promise<void>;
+  /** bytes recorded by the first camera, and its frames */
+  recorded(): { bytes: number; frames: number } | null;
+  close(): Promise<void>;
+}
+
+async function benchOutputs(ctx: BenchContext, mode: OutputMode): Promise<BenchOutputs> {
+  const server = mode === 'record' ? null : new RtspServer();
+  if (server) await server.listen(0, '127.0.0.1');
+  const viewers: BenchViewer[] = [];
+  const clients: ChildProcess[] = [];
+  const outs: CameraOutput[] = [];
+  const logger = silentLogger();
+  return {
+    sink: (c, video) => {
+      const name = `bench${c}`;
+      const stream = new EncodedStream(name);
+      const rtsp = server?.mount(name) ?? null;
+      const out = new CameraOutput({
+        camera: name,
+        stream,
+        video,
+        live: video.live,
+        record: { path: ctx.dir, segment_seconds: 86400, retain_days: 3650, min_free_percent: 0, preset: ctx.preset },
+        rtsp: mode === 'all' ? rtsp : null,
+        logger,
+      });
+      outs[c] = out;
+      if (mode === 'all') {
+        const viewer = new BenchViewer();
+        viewers.push(viewer);
+        void viewer.open().then(() => stream.subscribe((u) => viewer.send(u), { queueLimit: 64, name: 'bench viewer' }));
+      }
+      if (mode !== 'two-encodes' || !rtsp) return out;
+      // the design before one encode: the RTSP output's own encoder on the same frames
+      const second = new EncodedStream(`${name}-rtsp`);
+      second.subscribe((u) => rtsp.push(u, u.pts), { queueLimit: 32 });
+      const enc = new StreamEncoder(second, { width: video.width, height: video.height, fps: video.fpsRational, pixelFormat: video.pixelFormat, timescale: video.timescale }, logger);
+      return {
+        write: async (f, pts) => {
+          await Promise.all([out.write(f, pts), enc.write(f, pts)]);
+        },
+        close: async () => {
+          await enc.close();
+          await out.close();
+        },
+      };
+    },
+    async startClients(exclude) {
+      if (!server) return;
+      for (const name of Object.keys(server.clientCounts())) {
+        const client = spawn(ffmpegPath(), ['-v', 'error', '-rtsp_transport', 'tcp', '-i', `rtsp://127.0.0.1:${server.port}/${name}`, '-c', 'copy', '-f', 'null', '-'], {
+          stdio: 'ignore',
+        });
+        if (client.pid) exclude.add(client.pid); // the viewer's work, not the daemon's
+        clients.push(client);
+      }
+      const until = performance.now() + 20_000;
+      while (Object.values(server.clientCounts()).some((n) => n < 1) && performance.now() < until) await new Promise((r) => setTimeout(r, 50));
+    },
+    recorded() {
+      const out = outs[0];
+      const file = out?.recorder?.written[0];
+      if (!out || !file) return null;
+      try {
+        return { bytes: statSync(file).size, frames: out.encoder.frames };
+      } catch {
+        return null;
+      }
+    },
+    async close() {
+      for (const c of clients) c.kill('SIGKILL');
+      for (const v of viewers) v.close();
+      await server?.close();
+    },
+  };
+}
+
 /** Sleeps `ms`, or less when one of `runs` settles first (a camera failed or its file ended). */
 function sleepUnlessEnded(ms: number, runs: Array<Promise<unknown>>): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
@@ -194,15 +319,15 @@ function sleepUnlessEnded(ms: number, runs: Array<Promise<unknown>>): Promise<vo
  * publishing every inferred frame. `rssEvery` (seconds)
  * turns on the memory trend: RSS samples from the start, slope after a warm-up.
  */
-export async function pipelined(ctx: BenchContext, seconds: number, cameras: number, rssEvery: number | null): Promise<PipelinedResult> {
+export async function pipelined(ctx: BenchContext, seconds: number, cameras: number, rssEvery: number | null, mode: OutputMode = 'record'): Promise<PipelinedResult> {
   const publish = publishFn(ctx.publisher);
   const outputs: CameraOutputs = {
     status: (camera, status) => ctx.publisher?.publishCameraStatus(camera, status),
     detections: publish,
   };
   const pipes: CameraPipeline[] = [];
-  /** the first camera's recording, for its size per frame */
-  let firstWriter: Mp4Writer | null = null;
+  const sinks = await benchOutputs(ctx, mode);
+  const exclude = new Set(ctx.exclude);
   // as in the daemon: one detector, served to the cameras in turn
   const fair = new FairDetector(ctx.detector);
   for (let c = 0; c < cameras; c++) {
@@ -216,11 +341,8 @@ export async function pipelined(ctx: BenchContext, seconds: number, cameras: num
           // as the daemon runs a camera: tracked
           track: DEFAULT_TRACK,
           publishAll: true,
-          sink: (video) => {
-            const w = new Mp4Writer(join(ctx.dir, `bench${c}.mp4`), { width: video.width, height: video.height, fps: video.fpsRational, pixelFormat: video.pixelFormat, timescale: video.timescale, preset: ctx.preset });
-            if (c === 0) firstWriter = w;
-            return { write: (f, pts) => w.write(f, pts), close: () => w.finish() };
-          },
+          // the daemon's outputs: one encode, recorded (and, by mode, RTSP and a live viewer)
+          sink: (video) => sinks.sink(c, video),
         },
         fair.forCamera(`bench${c}`),
         outputs,
@@ -236,11 +358,12 @@ export async function pipelined(ctx: BenchContext, seconds: number, cameras: num
     const deadline = performance.now() + 120_000;
     while (!failure() && pipes.some((p) => p.stats().frames < 2) && performance.now() < deadline) await sleepUnlessEnded(50, runs);
     if (pipes.some((p) => p.stats().frames < 2) && !failure()) throw new RuntimeFailure(`${ctx.input}: no frame came through the pipeline within 120 s`);
+    await sinks.startClients(exclude);
     await sleepUnlessEnded(warmupSeconds(seconds) * 1000, runs);
     for (const p of pipes) for (const s of Object.values(p.timings)) s.reset();
     const frames0 = pipes.map((p) => p.stats().frames);
     const inferred0 = pipes.reduce((a, p) => a + p.stats().inferred, 0);
-    const cpu = new CpuMeter(ctx.exclude).start();
+    const cpu = new CpuMeter(exclude).start();
     const loop = new LoopDelayMonitor();
     const t0 = performance.now();
     if (!failure()) await sleepUnlessEnded(seconds * 1000, runs);
@@ -257,8 +380,8 @@ export async function pipelined(ctx: BenchContext, seconds: number, cameras: num
     const bad = pipes.find((p) => p.currentState === 'error');
     if (bad) throw new RuntimeFailure(bad.error ?? `${ctx.input}: the bench pipeline failed`);
     const frames = cameraFrames.reduce((a, b) => a + b, 0);
-    const recorded = firstWriter as Mp4Writer | null;
-    const recordingKbPerFrame = recorded && recorded.frames > 0 ? Number((statSync(recorded.file).size / 1024 / recorded.frames).toFixed(2)) : null;
+    const recorded = sinks.recorded();
+    const recordingKbPerFrame = recorded && recorded.frames > 0 ? Number((recorded.bytes / 1024 / recorded.frames).toFixed(2)) : null;
     const run = seconds + warmupSeconds(seconds);
     const memory =
       rss && rssEvery
@@ -269,6 +392,7 @@ export async function pipelined(ctx: BenchContext, seconds: number, cameras: num
     rss?.stop();
     await Promise.all(pipes.map((p) => p.stop()));
     await Promise.allSettled(runs);
+    await sinks.close();
   }
 }
 

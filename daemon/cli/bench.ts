@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openBenchMqtt } from '../bench/bench-broker.js';
 import { describeMachine } from '../bench/machine.js';
-import { firstFrame, InferenceOnly, pipelined, sequential, STAGES, type BenchContext, type SequentialResult } from '../bench/phases.js';
+import { firstFrame, InferenceOnly, pipelined, sequential, STAGES, type BenchContext, type PipelinedResult, type SequentialResult } from '../bench/phases.js';
 import { RssSampler } from '../bench/rss-sampler.js';
 import { ConfigError, RuntimeFailure, errorMessage } from '../core/errors.js';
 import { fileWriteProblem, packageRoot } from '../core/files.js';
@@ -15,7 +15,7 @@ import { parseCommandArgs, type Command } from './args.js';
 import { numberOption, openModelFromArgs } from './model-options.js';
 
 const HELP = `Usage: trt-detect bench -m MODEL [-i INPUT] [--seconds N] [--cameras N] [--interval N] [--sequential]
-                        [--nice N] [--preset NAME] [--mqtt URL|none] [--loop-minutes N] [--json FILE] [-c FILE]
+                        [--outputs] [--nice N] [--preset NAME] [--mqtt URL|none] [--loop-minutes N] [--json FILE] [-c FILE]
 
 Measures the pipelined engine on a video file (looped) with recording to a temporary MP4 and
 every inferred frame published over MQTT: per-stage latency (decode, preprocess, inference,
@@ -34,6 +34,10 @@ Options:
   --cameras N          cameras decoding the same file at once, sharing the detector (default 1)
   --interval N         detect.interval: run the detector on every N+1-th frame (default from -c, else 0)
   --sequential         also run the sequential baseline (both ways)
+  --outputs            also measure the video outputs, --seconds each: recording alone; recording +
+                       RTSP out (one playing client) + one live viewer on the same encode; and the
+                       design before it, a second encoder for RTSP. Reports CPU ms per frame and
+                       the ratios to recording alone (the RTSP client's own CPU is not counted)
   --nice N             media.nice: the decoders and encoders run N steps nicer than the detector
                        (0-19; default from -c, else 10); 0 measures them at equal priority
   --preset NAME        libx264 preset of the recording (record.preset: ultrafast .. veryslow;
@@ -59,6 +63,21 @@ const sequentialJson = (s: SequentialResult) => ({
   cpu_ms_per_frame: s.fps > 0 ? r2((s.cpu.total_percent * 10) / s.fps) : null,
 });
 
+const outputJson = (p: PipelinedResult) => ({
+  fps: r2(p.fps),
+  frames: p.frames,
+  cpu_percent: p.cpu.total_percent,
+  cpu_ms_per_frame: p.fps > 0 ? r2((p.cpu.total_percent * 10) / p.fps) : null,
+  cpu: p.cpu,
+  encode_ms: p.stages.encode?.mean_ms ?? null,
+});
+/** --outputs: each mode's figures, and CPU per frame against recording alone */
+function outputsJson(o: Record<'record' | 'all' | 'two-encodes', PipelinedResult>) {
+  const [record, all, two] = [outputJson(o.record), outputJson(o.all), outputJson(o['two-encodes'])];
+  const vs = (x: number | null) => (x !== null && record.cpu_ms_per_frame ? ratio(x, record.cpu_ms_per_frame) : null);
+  return { record, all, two_encodes: two, all_vs_record: vs(all.cpu_ms_per_frame), two_encodes_vs_record: vs(two.cpu_ms_per_frame) };
+}
+
 export const benchCommand: Command = async (argv) => {
   const { values } = parseCommandArgs('bench', argv, {
     model: { type: 'string', short: 'm' },
@@ -67,6 +86,7 @@ export const benchCommand: Command = async (argv) => {
     cameras: { type: 'string' },
     interval: { type: 'string' },
     sequential: { type: 'boolean' },
+    outputs: { type: 'boolean' },
     nice: { type: 'string' },
     preset: { type: 'string' },
     mqtt: { type: 'string' },
@@ -131,6 +151,17 @@ export const benchCommand: Command = async (argv) => {
       log(`sequential loop with the decoder and encoder running free, ${seconds}s ...`);
       overlapped = await sequential(ctx, seconds, { hold: false });
     }
+    let outputs: Record<'record' | 'all' | 'two-encodes', PipelinedResult> | null = null;
+    if (values.outputs) {
+      const run = async (mode: 'record' | 'all' | 'two-encodes', what: string) => {
+        log(`outputs: ${what}, ${seconds}s ...`);
+        return pipelined(ctx, seconds, cameras, null, mode);
+      };
+      const record = await run('record', 'recording alone');
+      const all = await run('all', 'recording + RTSP out (one client) + one live viewer, one encode');
+      const two = await run('two-encodes', 'recording + RTSP out with its own encoder (the design before one encode)');
+      outputs = { record, all, 'two-encodes': two };
+    }
     log(`detector alone again, ${seconds / 2}s ...`);
     await alone.measure(seconds / 2);
     const inf = alone.result();
@@ -184,6 +215,7 @@ export const benchCommand: Command = async (argv) => {
         cpu_ms_per_frame: inf.fps > 0 ? r2((inf.cpu.total_percent * 10) / inf.fps) : null,
       },
       ...(seq && overlapped ? { sequential: sequentialJson(seq), sequential_overlapped: sequentialJson(overlapped) } : {}),
+      ...(outputs ? { outputs: outputsJson(outputs) } : {}),
       ...(pipe.memory ? { memory: { minutes: loopMinutes, ...pipe.memory } } : {}),
       machine,
       date: new Date().toISOString(),
@@ -198,6 +230,14 @@ export const benchCommand: Command = async (argv) => {
         : []),
       `CPU ${pipe.cpu.total_percent}% of one core, ${result.cpu_ms_per_frame} ms per frame (process ${pipe.cpu.process_percent}%, ffmpeg children ${pipe.cpu.children_percent ?? 'n/a'}%; ${pipe.cpu.machine_percent}% of ${pipe.cpu.cores} cores)`,
       `RSS max ${result.rss_mb} MB (children ${result.children_rss_mb ?? 'n/a'} MB)`,
+      ...(outputs
+        ? (() => {
+            const o = outputsJson(outputs);
+            return [
+              `outputs, CPU ms per frame: recording alone ${o.record.cpu_ms_per_frame} (${o.record.fps} FPS); + RTSP out + live viewer on one encode ${o.all.cpu_ms_per_frame} (${o.all.fps} FPS), ratio ${o.all_vs_record}; with a second encoder for RTSP (before) ${o.two_encodes.cpu_ms_per_frame} (${o.two_encodes.fps} FPS), ratio ${o.two_encodes_vs_record}`,
+            ];
+          })()
+        : []),
       ...(pipe.memory
         ? [
             `memory run: RSS slope after ${pipe.memory.trend.warmup_s}s warm-up (the first third) ${pipe.memory.trend.slope_mb_per_min} ± ${pipe.memory.trend.slope_ci95_mb_per_min} MB/min (95%, over ${pipe.memory.trend.block_s}s means; per-minute peaks ${pipe.memory.trend.minute_peaks_mb.join(', ') || 'n/a'} MB; ${pipe.memory.trend.min_mb}..${pipe.memory.trend.max_mb} MB, ${pipe.memory.samples.length} samples); after ${pipe.memory.early_trend.warmup_s}s ${pipe.memory.early_trend.slope_mb_per_min} ± ${pipe.memory.early_trend.slope_ci95_mb_per_min} MB/min`,

@@ -154,6 +154,22 @@ describe('trt-detect bench', () => {
     },
   );
 
+  it('--outputs: CPU per frame of recording alone, + RTSP out and a live viewer on one encode, and with a second encoder; the ratios', async () => {
+    const out = join(tmp.dir, 'outputs.json');
+    const r = await runCli(['bench', '-m', MODEL, '-i', clip, '--seconds', '2', '--outputs', '--mqtt', 'none', '--json', out], { timeoutMs: 240_000 });
+    expect(r.code, r.stderr).toBe(0);
+    const o = readJson(out).outputs;
+    for (const mode of ['record', 'all', 'two_encodes']) {
+      expect(o[mode].fps, mode).toBeGreaterThan(0);
+      expect(o[mode].cpu_ms_per_frame, mode).toBeGreaterThan(0);
+      // the camera's encoder (and, with two_encodes, the second one) is counted
+      expect(o[mode].cpu.children_percent, mode).toBeGreaterThan(0);
+    }
+    expect(o.all_vs_record).toBeCloseTo(o.all.cpu_ms_per_frame / o.record.cpu_ms_per_frame, 1);
+    expect(o.two_encodes_vs_record).toBeCloseTo(o.two_encodes.cpu_ms_per_frame / o.record.cpu_ms_per_frame, 1);
+    expect(r.stdout).toMatch(/outputs, CPU ms per frame: recording alone [\d.]+ .* ratio [\d.]+; with a second encoder for RTSP \(before\) [\d.]+ .* ratio [\d.]+/);
+  });
+
   it('bad arguments and inputs: one line each, exit 2 or 1', async () => {
     const cams = await runCli(['bench', '-m', MODEL, '-i', clip, '--cameras', '0']);
     expect(cams.code).toBe(2);
