@@ -358,6 +358,9 @@ export class SegmentRecorder {
       }
     }
     for (const f of deleted) {
+      // never the folder of the segment being written: ffmpeg may not have created its file yet
+      const current = this.currentFile;
+      if (current && dirname(current) === dirname(f)) continue;
       try {
         rmdirSync(join(f, '..'));
       } catch {

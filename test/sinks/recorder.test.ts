@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, statSync, utimesSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -6,6 +7,7 @@ import { CameraOutput } from '../../daemon/sinks/camera-output.js';
 import { EncodedStream } from '../../daemon/sinks/encoded-stream.js';
 import { silentLogger } from '../../daemon/core/log.js';
 import { probeFrames, tempDir } from '../support/videos.js';
+import { until } from '../support/mosquitto.js';
 
 const { dir, cleanup } = tempDir('recorder');
 afterAll(cleanup);
@@ -179,4 +181,65 @@ describe('SegmentRecorder segments', () => {
       expect(Date.now() - t0).toBeLessThan(5000);
     }
   });
+});
+
+describe('SegmentRecorder on a full disk (a real tmpfs; needs root to mount)', () => {
+  const root = join(dir, 'tmpfs');
+  mkdirSync(root, { recursive: true });
+  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', root]).status === 0;
+  afterAll(() => {
+    if (mounted) spawnSync('umount', ['-l', root]);
+  });
+
+  it.skipIf(!mounted)(
+    'on ENOSPC deletes the oldest segments, then records again by itself (nobody frees the disk)',
+    async () => {
+      // an earlier day's segments: 3 x 400 KB, oldest first
+      const old = ['10-00-00', '10-01-00', '10-02-00'].map((t) => {
+        const d = join(root, 'cam', '2026-11-01');
+        mkdirSync(d, { recursive: true });
+        writeFileSync(join(d, `${t}.mp4`), Buffer.alloc(400 * 1024, 1));
+        return join(d, `${t}.mp4`);
+      });
+      const logger = silentLogger();
+      const errors: string[] = [];
+      const infos: string[] = [];
+      logger.error = ((_obj: unknown, msg?: string) => void errors.push(msg ?? '')) as typeof logger.error;
+      logger.info = ((_obj: unknown, msg?: string) => void infos.push(msg ?? '')) as typeof logger.info;
+      const rec = new CameraOutput({
+        camera: 'cam',
+        stream: new EncodedStream('cam'),
+        video: { width: 64, height: 48, fpsRational: '10' },
+        live: false,
+        // one long segment: retention runs at its start (60 % is free then) and after a failure
+        record: { path: root, segment_seconds: 3600, retain_days: 3650, min_free_percent: 60 },
+        rtsp: null,
+        logger,
+        recorderTiming: { retryMinMs: 200, retryMaxMs: 400, retentionIntervalMs: 3_600_000 },
+      });
+      let k = 0;
+      for (; k < 30; k++) await rec.write(frame(64, 48, k), k / 10);
+      await until(() => (rec.currentFile ? existsSync(rec.currentFile) : false), 10_000, 'the segment');
+      expect(old.every((f) => existsSync(f))).toBe(true);
+      // something else fills the disk to the last byte
+      spawnSync('sh', ['-c', `cat /dev/zero > ${join(root, 'filler')}`]);
+      const t0 = Date.now();
+      while (Date.now() - t0 < 30_000 && !infos.includes('recording resumed')) {
+        await rec.write(frame(64, 48, k), k / 10);
+        k++;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      expect(errors.filter((e) => e.startsWith('recording stopped'))).toHaveLength(1);
+      expect(errors[0]).toMatch(/No space left on device/);
+      expect(infos).toContain('old recordings deleted');
+      expect(infos).toContain('recording resumed');
+      expect(rec.recordingState()).toMatchObject({ recording: true, error: null, errors: 1 });
+      expect(existsSync(old[0])).toBe(false); // the oldest went to make room
+      expect(existsSync(join(root, 'filler'))).toBe(true);
+      await rec.close();
+      // the segments written here play (the one cut by the full disk up to its last fragment, or it was removed)
+      for (const s of listSegments(root, 'cam').filter((f) => !old.includes(f))) expect(probeFrames(s).count).toBeGreaterThan(0);
+    },
+    60_000,
+  );
 });
