@@ -34,10 +34,14 @@ Exit codes: 0 clean stop, 1 fatal runtime error, 2 bad config or arguments.
 const SOURCES_START_WAIT_MS = 20_000;
 
 /** The web UI and its API (http.ui) over the running daemon. */
-function webRoutes(daemon: Daemon, view: ServiceView, logger: Logger): WebRoutes {
-  const api = new WebApi(daemon, view, logger);
+function webRoutes(daemon: Daemon, view: ServiceView, logger: Logger, auth: Auth): WebRoutes {
+  const api = new WebApi(daemon, view, logger, auth.enabled);
   const ui = new WebStatic();
-  return { handle: (req, res, path, query) => api.handle(req, res, path, query) || ui.handle(req, res, path) };
+  return {
+    handle: (req, res, path, query) => api.handle(req, res, path, query) || ui.handle(req, res, path),
+    upgrade: (req, socket, head, path) => api.upgrade(req, socket, head, path),
+    close: () => api.live.close(),
+  };
 }
 
 function startHttp(config: Config, configPath: string, view: ServiceView, logger: Logger, daemon: Daemon, auth: Auth): Promise<HttpServer | null> {
@@ -51,7 +55,7 @@ function startHttp(config: Config, configPath: string, view: ServiceView, logger
     calibration: daemon.calibration,
     auth,
     maxConnections: config.http.max_connections,
-    web: config.http.ui ? webRoutes(daemon, view, logger) : undefined,
+    web: config.http.ui ? webRoutes(daemon, view, logger, auth) : undefined,
   }).then((server) => {
     const who = auth.enabled ? `, user "${auth.username}", password from ${auth.passwordSource}` : ', no authentication';
     const what = config.http.ui ? 'the web UI (/), /api/, /healthz, /metrics and /calibration/capture' : '/healthz, /metrics and /calibration/capture';

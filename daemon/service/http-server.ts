@@ -14,11 +14,13 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { RuntimeFailure, errorMessage } from '../core/errors.js';
 import type { Auth } from './auth.js';
 import { CaptureRequestError, type CalibrationControl } from './calibration-capture.js';
 import type { Logger } from '../core/log.js';
 import { maskSecrets } from '../core/secrets.js';
+import { refuseUpgrade } from './live-stream.js';
 import { LoopDelayMonitor } from './loop-delay.js';
 import { renderMetrics, type CameraView, type ProcessFigures, type ServiceView } from './metrics.js';
 
@@ -85,6 +87,10 @@ export interface HttpServerOptions {
 export interface WebRoutes {
   /** answers the request and returns true, or returns false when the path is not its */
   handle(req: IncomingMessage, res: ServerResponse, path: string, query: string): boolean;
+  /** takes over an authenticated WebSocket upgrade (the live view) and returns true, or returns false */
+  upgrade?(req: IncomingMessage, socket: Duplex, head: Buffer, path: string): boolean;
+  /** closes what the routes hold open (live viewers) */
+  close?(): void;
 }
 
 /** the most a request head may hold (bytes) and how many header lines */
@@ -124,6 +130,7 @@ export class HttpServer {
     const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES });
     const http = new HttpServer(server, opts);
     server.on('request', (req: IncomingMessage, res: ServerResponse) => http.handle(req, res));
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => http.upgrade(req, socket, head));
     // a scraper that never finishes its request must not hold the daemon open at shutdown
     server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
     server.headersTimeout = HEADERS_TIMEOUT_MS;
@@ -233,9 +240,36 @@ export class HttpServer {
     res.end(req.method === 'HEAD' ? undefined : body);
   }
 
+  /**
+   * A WebSocket upgrade (the web UI's live view): the same credentials as any request, and a page
+   * of another site may not open one (its Origin must be this host); then the web routes take it.
+   */
+  private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => socket.destroy());
+    try {
+      const path = (req.url ?? '/').split('?', 1)[0];
+      const check = this.opts.auth.check(req);
+      if (check !== 'ok')
+        return refuseUpgrade(socket, check === 'limited' ? 429 : 401, check === 'limited' ? 'too many failed logins' : 'authentication required');
+      const origin = req.headers.origin;
+      let sameOrigin = true;
+      try {
+        sameOrigin = origin === undefined || new URL(origin).host === req.headers.host;
+      } catch {
+        sameOrigin = false;
+      }
+      if (!sameOrigin) return refuseUpgrade(socket, 403, 'a page of another site may not open this stream');
+      if (!this.opts.web?.upgrade?.(req, socket, head, path)) refuseUpgrade(socket, 404, `no WebSocket at ${path}`);
+    } catch (err) {
+      this.opts.logger.error({ err: errorMessage(err) }, 'http upgrade failed');
+      socket.destroy();
+    }
+  }
+
   /** Stops listening and closes idle keep-alive connections; resolves within `timeoutMs`. */
   close(timeoutMs = 2000): Promise<void> {
     this.loop.stop();
+    this.opts.web?.close?.();
     return new Promise((resolve) => {
       const timer = setTimeout(resolve, timeoutMs);
       timer.unref();

@@ -19,6 +19,7 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { basename, join } from 'node:path';
 import type { Config } from '../config/index.js';
 import { errorMessage } from '../core/errors.js';
@@ -27,7 +28,9 @@ import type { Logger } from '../core/log.js';
 import type { ModelInfo } from '../detect/types.js';
 import { freePercent } from '../sinks/recorder.js';
 import { MAX_QUERY_LIMIT, type EventQuery, type EventRecord, type EventStore, type StoredObject } from '../store/event-store.js';
+import type { EncodedStream } from '../sinks/encoded-stream.js';
 import { ClipBusy, EventClips, NoRecording } from './event-clips.js';
+import { LiveStreams, refuseUpgrade } from './live-stream.js';
 import { fileInside, sendFile } from './http-files.js';
 import type { LatestJpegs } from './latest-jpeg.js';
 import type { ServiceView } from './metrics.js';
@@ -44,8 +47,8 @@ export interface WebDaemon {
   readonly latestJpegs: LatestJpegs;
   /** where an event's snapshot is: the folder it must lie in and the file; null when it has none */
   snapshotOf?(event: EventRecord): { root: string; file: string } | null;
-  /** whether the live stream endpoint serves this camera (service/live-stream.ts) */
-  liveStreamOf?(camera: string): string | null;
+  /** a camera's one H.264 encode, for the live stream (service/live-stream.ts) */
+  encodedStream(camera: string): EncodedStream | null;
 }
 
 export class ApiError extends Error {
@@ -143,6 +146,7 @@ class DiskUse {
 
 export class WebApi {
   readonly clips: EventClips;
+  readonly live: LiveStreams;
   private readonly disk = new DiskUse();
   private readonly version = version();
 
@@ -150,8 +154,22 @@ export class WebApi {
     private readonly daemon: WebDaemon,
     private readonly view: ServiceView,
     private readonly logger: Logger,
+    /** whether http.auth is on (the page shows a log-out button) */
+    private readonly authEnabled = false,
   ) {
     this.clips = new EventClips(join(daemon.activeConfig.store.path, '..', 'clips'));
+    this.live = new LiveStreams(daemon, logger);
+  }
+
+  /** The live stream's WebSocket (GET /api/cameras/<camera>/live with Upgrade); false for other paths. */
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, path: string): boolean {
+    const m = /^\/api\/cameras\/([^/]+)\/live$/.exec(path);
+    if (!m) return false;
+    const name = m[1];
+    if (!CAMERA_NAME.test(name)) refuseUpgrade(socket, 400, 'not a camera name');
+    else if (!this.daemon.activeConfig.cameras[name]?.enabled) refuseUpgrade(socket, 404, `no camera "${name}"`);
+    else this.live.upgrade(req, socket, head, name);
+    return true;
   }
 
   /** Answers a request under /api/; false when the path is not the API's. */
@@ -183,6 +201,10 @@ export class WebApi {
     if (section === 'cameras' && a === undefined) {
       onlyParams(params, []);
       return sendJson(req, res, 200, this.cameras());
+    }
+    if (section === 'cameras' && b === 'live' && c === undefined) {
+      this.camera(a);
+      throw new ApiError(426, 'the live stream is a WebSocket: connect with Upgrade: websocket');
     }
     if (section === 'cameras' && b === 'latest.jpg' && c === undefined) {
       onlyParams(params, ['t']); // t: a cache buster the page adds
@@ -259,7 +281,7 @@ export class WebApi {
         ...(c.error ? { error: c.error } : {}),
         recording: Boolean(cam?.record.enabled),
         latest_jpeg_url: `/api/cameras/${c.name}/latest.jpg`,
-        live_url: this.daemon.liveStreamOf?.(c.name) ?? null,
+        live_url: LiveStreams.path(c.name),
       };
     });
   }
@@ -353,6 +375,7 @@ export class WebApi {
     const store = this.daemon.eventStore;
     return {
       version: this.version,
+      auth: this.authEnabled,
       ...snap,
       model: info
         ? {

@@ -19,6 +19,9 @@ import { WebStatic } from '../../daemon/service/web-static.js';
 import { createAuth } from '../../daemon/service/auth.js';
 import { basicAuth, TEST_AUTH } from '../support/auth.js';
 import { MODEL } from '../support/cli.js';
+import { testAccessUnits } from '../support/h264-units.js';
+import { EncodedStream } from '../../daemon/sinks/encoded-stream.js';
+import WebSocket from 'ws';
 import { makeTestVideo, tempDir } from '../support/videos.js';
 
 const { dir, cleanup } = tempDir('web-api');
@@ -30,6 +33,7 @@ let base: string;
 let store: EventStore;
 let config: Config;
 const latest = new LatestJpegs(2, silentLogger());
+const liveStream = new EncodedStream('front');
 let withStore = true;
 
 function obj(id: string, over: Partial<StoredObject> = {}): StoredObject {
@@ -113,6 +117,7 @@ beforeAll(async () => {
       return withStore ? store : null;
     },
     latestJpegs: latest,
+    encodedStream: (camera: string) => (camera === 'front' ? liveStream : null),
     snapshotOf: (e: EventRecord) => ({ root: SNAP, file: join(SNAP, e.camera, `${e.id}.jpg`) }),
   };
   const api = new WebApi(daemon, view, silentLogger());
@@ -123,7 +128,11 @@ beforeAll(async () => {
     view,
     logger: silentLogger(),
     auth: createAuth(TEST_AUTH, join(dir, 'state'), silentLogger()),
-    web: { handle: (req, res, path, query) => api.handle(req, res, path, query) || ui.handle(req, res, path) },
+    web: {
+      handle: (req, res, path, query) => api.handle(req, res, path, query) || ui.handle(req, res, path),
+      upgrade: (req, socket, head, path) => api.upgrade(req, socket, head, path),
+      close: () => api.live.close(),
+    },
   });
   base = `http://127.0.0.1:${server.port}`;
 }, 60_000);
@@ -180,6 +189,10 @@ describe('the web API', () => {
     expect(() => parseEventQuery(new URLSearchParams('label=' + 'x'.repeat(65)))).toThrow(/at most 64/);
     expect((await json('/api/recordings/front?date=2026-02-30')).status).toBe(400);
     expect((await json('/api/stats?x=1')).status).toBe(400);
+    const stats = (await json('/api/stats')).body;
+    expect(stats.version).toMatch(/^\d+\.\d+\.\d+/);
+    expect(stats.store).toMatchObject({ available: true });
+    expect(stats.disk.recordings[0].path).toBe(REC);
   });
 
   it('answers unknown ids, cameras and paths with 404', async () => {
@@ -307,6 +320,50 @@ describe('the web API', () => {
     expect([302, 303]).toContain(page.status);
     expect(page.headers.get('location')).toMatch(/^\/login\?next=/);
     expect((await fetch(`${base}/api/recordings/front/2026-01-01/00-00-00.mp4`)).status).toBe(401);
+  });
+
+  it('streams the live view as fragmented MP4 over a WebSocket, from a keyframe, that ffmpeg decodes', async () => {
+    const aus = testAccessUnits(dir, { frames: 40 });
+    liveStream.start({ width: 320, height: 240, fps: 10, fpsRational: '10/1', timescale: 90000 });
+    const url = `ws://127.0.0.1:${server.port}/api/cameras/front/live`;
+    const ws = new WebSocket(url, { headers: basicAuth() });
+    const messages: Array<string | Buffer> = [];
+    ws.on('message', (data: Buffer, binary: boolean) => messages.push(binary ? data : data.toString()));
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    // a viewer that joins mid-stream starts at the next keyframe (the 4th unit is no keyframe)
+    for (let i = 3; i < aus.length; i++) liveStream.publish(aus[i], i / 10);
+    const t0 = Date.now();
+    while (messages.length < 2 + 30 && Date.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 20));
+    ws.close();
+    expect(messages[0]).toMatch(/^avc1\.[0-9a-f]{6}$/);
+    const file = join(dir, 'live.mp4');
+    writeFileSync(file, Buffer.concat(messages.slice(1) as Buffer[]));
+    const frames = execFileSync('ffprobe', ['-v', 'error', '-count_frames', '-show_entries', 'stream=nb_read_frames', '-of', 'csv=p=0', file])
+      .toString()
+      .trim();
+    expect(Number(frames)).toBe(30); // units 10..39: from the keyframe at 10
+    expect(execFileSync('ffmpeg', ['-v', 'error', '-i', file, '-f', 'null', '-'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })).toBe('');
+  });
+
+  it('refuses a live stream without credentials, from another site, or of an unknown camera', async () => {
+    const status = (url: string, headers: Record<string, string>) =>
+      new Promise<number>((resolve) => {
+        const ws = new WebSocket(url, { headers });
+        ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+        ws.on('open', () => {
+          ws.close();
+          resolve(101);
+        });
+        ws.on('error', () => undefined);
+      });
+    const url = `ws://127.0.0.1:${server.port}/api/cameras/front/live`;
+    expect(await status(url, {})).toBe(401);
+    expect(await status(url, { ...basicAuth(), origin: 'http://evil.example' })).toBe(403);
+    expect(await status(url.replace('front', 'garage'), basicAuth())).toBe(404);
+    expect(await status(url.replace('front', 'back'), basicAuth())).toBe(404); // no stream
+    expect(await status(`ws://127.0.0.1:${server.port}/api/elsewhere`, basicAuth())).toBe(404);
+    expect(await status(url, { ...basicAuth(), origin: `http://127.0.0.1:${server.port}` })).toBe(101);
+    expect((await json('/api/cameras/front/live')).status).toBe(426);
   });
 
   it('says when the UI is not built, and refuses other methods', async () => {

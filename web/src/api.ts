@@ -70,6 +70,8 @@ export interface CameraStats {
 
 export interface Stats {
   version: string;
+  /** http.auth is on */
+  auth: boolean;
   timestamp: string;
   uptime_s: number;
   cameras: Record<string, CameraStats>;

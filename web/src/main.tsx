@@ -1,5 +1,6 @@
 import { render } from 'preact';
-import { useRoute } from './hooks';
+import type { Stats } from './api';
+import { usePoll, useRoute } from './hooks';
 import { EventDetail, EventsPage } from './pages/events';
 import { LivePage } from './pages/live';
 import { RecordingsPage } from './pages/recordings';
@@ -15,6 +16,7 @@ const PAGES = [
 
 function App() {
   const [page = 'live', arg] = useRoute();
+  const auth = usePoll<Stats>('/api/stats', 0).data?.auth ?? false;
   const body =
     page === 'events' ? (
       arg ? (
@@ -43,11 +45,13 @@ function App() {
             </a>
           ))}
         </nav>
-        <form method="post" action="/logout" class="logout">
-          <button class="ghost small" type="submit" title="Log out">
-            Log out
-          </button>
-        </form>
+        {auth && (
+          <form method="post" action="/logout" class="logout">
+            <button class="ghost small" type="submit" title="Log out">
+              Log out
+            </button>
+          </form>
+        )}
       </header>
       <main>{body}</main>
     </>

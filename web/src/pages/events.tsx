@@ -26,10 +26,43 @@ function query(f: Filters, before?: number): string {
   return `/api/events?${p.toString()}`;
 }
 
+const THUMB_W = 128;
+const THUMB_H = 80;
+
+/** The snapshot cropped around the object's box (the whole frame shows it too small to see). */
 function Thumb({ e }: { e: EventItem }) {
   const [broken, setBroken] = useState(false);
-  if (!e.snapshot_url || broken) return <div class="thumb none">{e.label}</div>;
-  return <img class="thumb" src={e.snapshot_url} alt={`${e.label} on ${e.camera}`} loading="lazy" onError={() => setBroken(true)} />;
+  const [size, setSize] = useState<{ w: number; h: number } | null>(null);
+  if (!e.snapshot_url || broken) return <div class="thumb none">{e.label.replace(/_/g, ' ')}</div>;
+  let style: Record<string, string> = { width: '100%', height: '100%', objectFit: 'cover' };
+  if (size && e.box) {
+    const bw = Math.max(8, e.box.x2 - e.box.x1);
+    const bh = Math.max(8, e.box.y2 - e.box.y1);
+    // the box with a margin fills the thumbnail; never smaller than the whole frame
+    const scale = Math.max(Math.min(THUMB_W / (bw * 3), THUMB_H / (bh * 2.2)), THUMB_W / size.w, THUMB_H / size.h);
+    const w = size.w * scale;
+    const h = size.h * scale;
+    const cx = ((e.box.x1 + e.box.x2) / 2) * scale;
+    const cy = ((e.box.y1 + e.box.y2) / 2) * scale;
+    const left = Math.min(0, Math.max(THUMB_W - w, THUMB_W / 2 - cx));
+    const top = Math.min(0, Math.max(THUMB_H - h, THUMB_H / 2 - cy));
+    style = { position: 'absolute', width: `${w}px`, height: `${h}px`, left: `${left}px`, top: `${top}px`, maxWidth: 'none' };
+  }
+  return (
+    <div class="thumb">
+      <img
+        src={e.snapshot_url}
+        alt={`${e.label} on ${e.camera}`}
+        loading="lazy"
+        style={style}
+        onLoad={(ev) => {
+          const img = ev.currentTarget;
+          setSize({ w: img.naturalWidth, h: img.naturalHeight });
+        }}
+        onError={() => setBroken(true)}
+      />
+    </div>
+  );
 }
 
 function Zones({ zones }: { zones: string[] }) {
@@ -51,7 +84,7 @@ export function EventRow({ e }: { e: EventItem }) {
       <Thumb e={e} />
       <div class="event-body">
         <div class="event-title">
-          <strong class="label">{e.label}</strong>
+          <strong class="label">{e.label.replace(/_/g, ' ')}</strong>
           <span class="score">{percent(e.top_score)}</span>
           {e.end_time === null && <span class="live-badge">active</span>}
         </div>
@@ -76,7 +109,7 @@ export function EventDetail({ id }: { id: string }) {
         <a href="#/events">← Events</a>
       </p>
       <h2>
-        {e.label} <span class="score">{percent(e.top_score)}</span> <span class="muted">on {e.camera}</span>
+        <span class="label">{e.label.replace(/_/g, ' ')}</span> <span class="score">{percent(e.top_score)}</span> <span class="muted">on {e.camera}</span>
       </h2>
       <div class="detail-grid">
         <div>

@@ -36,6 +36,12 @@ export function Tile({ camera, alone }: { camera: Camera; alone?: boolean }) {
   const mse = typeof MediaSource !== 'undefined' && camera.live_url !== null;
   const [fallback, setFallback] = useState(!mse);
   const [seen, setSeen] = useState(false);
+  // the stream failed or restarted (a new size or rate): the still image now, the stream again later
+  useEffect(() => {
+    if (!mse || !fallback) return;
+    const t = window.setTimeout(() => setFallback(false), 15_000);
+    return () => clearTimeout(t);
+  }, [fallback, mse]);
   const streaming = camera.state === 'streaming';
   const body =
     !streaming && !seen ? (
