@@ -127,7 +127,9 @@ export class HttpServer {
    * the address and the config key to change.
    */
   static listen(opts: HttpServerOptions): Promise<HttpServer> {
-    const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES });
+    // connectionsCheckingInterval (Node 18.12+; Node 16 checks each socket itself): how often the
+    // header and request timeouts are looked at (Node's default 30 s would let a slow head linger 40 s)
+    const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES, connectionsCheckingInterval: 1000 } as Parameters<typeof createServer>[0]);
     const http = new HttpServer(server, opts);
     server.on('request', (req: IncomingMessage, res: ServerResponse) => http.handle(req, res));
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => http.upgrade(req, socket, head));

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { createServer, type Server } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -238,5 +238,84 @@ describe('trt-detect run serves /healthz and /metrics from the running pipelines
       if (child.exitCode === null) child.kill('SIGKILL');
       cleanup();
     }
+  });
+});
+
+describe('HttpServer bounds (header and body size, header and request timeouts, connections)', () => {
+  const view = mutableView([]);
+  let server: HttpServer;
+  let port: number;
+  const { dir, cleanup } = tempDir('http-bounds');
+
+  beforeAll(async () => {
+    const auth = createAuth(TEST_AUTH, join(dir, 'state'), silentLogger());
+    server = await HttpServer.listen({ host: '127.0.0.1', port: 0, view, logger: silentLogger(), auth, maxConnections: 8 });
+    port = server.port;
+  });
+  afterAll(async () => {
+    await server?.close();
+    cleanup();
+  });
+
+  /** Writes raw bytes; resolves with what came back and whether the server closed, after `waitMs` at most. */
+  function rawExchange(bytes: string, waitMs = 3000): Promise<{ text: string; closed: boolean; ms: number }> {
+    return new Promise((resolve) => {
+      const t0 = Date.now();
+      const s = connect(port, '127.0.0.1', () => s.write(bytes));
+      let text = '';
+      const done = (closed: boolean) => {
+        clearTimeout(timer);
+        s.destroy();
+        resolve({ text, closed, ms: Date.now() - t0 });
+      };
+      const timer = setTimeout(() => done(false), waitMs);
+      s.on('data', (d: Buffer) => (text += d.toString('latin1')));
+      s.on('close', () => done(true));
+      s.on('error', () => done(true));
+    });
+  }
+
+  it('a head over 16 KB is 431, a body announced over 64 KB is 413 and the connection closes', async () => {
+    const big = await rawExchange(`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+    expect(big.text).toMatch(/^HTTP\/1\.1 431 /);
+    const body = await rawExchange(`POST /calibration/capture HTTP/1.1\r\nHost: x\r\nContent-Length: 70000\r\n\r\n${'x'.repeat(1000)}`);
+    expect(body.text).toMatch(/^HTTP\/1\.1 413 /);
+    expect(body.text).toContain('{"error":"request body too large (at most 65536 bytes)"}');
+    expect(body.closed).toBe(true);
+    // a body nobody reads: answered, then the connection closes (it is not read to its end)
+    const unread = await rawExchange(`GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 60000\r\n\r\n${'x'.repeat(100)}`);
+    expect(unread.text).toMatch(/^HTTP\/1\.1 200 /);
+    expect(unread.text.toLowerCase()).toContain('connection: close');
+    expect(unread.closed).toBe(true);
+  });
+
+  it('a head that never finishes is dropped after the 10 s header timeout (slowloris)', async () => {
+    const slow = await rawExchange('GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: 1\r\n', 30_000);
+    expect(slow.closed).toBe(true);
+    expect(slow.ms).toBeGreaterThanOrEqual(9000);
+    expect(slow.ms).toBeLessThan(25_000);
+  }, 40_000);
+
+  it('at most max_connections at once: more are closed at once, and the endpoint serves again when they go', async () => {
+    const held = await Promise.all(
+      Array.from(
+        { length: 8 },
+        () =>
+          new Promise<Socket>((resolve) => {
+            const s = connect(port, '127.0.0.1', () => resolve(s));
+            s.on('error', () => undefined);
+          }),
+      ),
+    );
+    try {
+      await new Promise((r) => setTimeout(r, 200));
+      const extra = await rawExchange('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n', 3000);
+      expect(extra.closed).toBe(true);
+      expect(extra.text).toBe('');
+    } finally {
+      for (const s of held) s.destroy();
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
   });
 });
