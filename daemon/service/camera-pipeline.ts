@@ -42,6 +42,10 @@ export interface CameraStats {
   recording_errors?: number;
   /** whether the camera records (record.enabled) */
   recording_enabled?: boolean;
+  /** consumers of the camera's one encode now (recorder, RTSP stream, live viewers) */
+  video_consumers?: number;
+  /** encoded pictures those consumers dropped (each its own; a slow viewer loses only its own) */
+  video_dropped?: number;
 }
 
 /** Where annotated frames go: segmented recordings, one MP4 file, an RTSP stream. */
@@ -58,6 +62,8 @@ export interface FrameSink {
   onChange?: (() => void) | null;
   /** recording figures (/healthz, /metrics); null when the camera does not record */
   recordingState?(): { recording: boolean; error: string | null; errors: number } | null;
+  /** the encode's consumers and their drops */
+  videoStats?(): { consumers: number; dropped: number };
 }
 
 export interface PipelineSpec {
@@ -413,6 +419,8 @@ export class CameraPipeline {
       recording_error: this.sinkError ?? this.recorder?.error ?? null,
       recording_errors: (this.recorder?.recordingState?.()?.errors ?? 0) + (this.sinkError ? 1 : 0),
       recording_enabled: this.spec.records ?? false,
+      video_consumers: this.recorder?.videoStats?.().consumers ?? 0,
+      video_dropped: this.recorder?.videoStats?.().dropped ?? 0,
     };
   }
 

@@ -217,6 +217,16 @@ export function renderMetrics(view: ServiceView, proc: ProcessFigures): string {
     recording.map((c) => [{ camera: c.name }, c.stats.recording_errors ?? 0]),
   );
   t.gauge(
+    'trt_detect_video_consumers',
+    "Consumers of the camera's one H.264 encode now: the recorder, the RTSP stream, live viewers.",
+    per((c) => c.stats.video_consumers ?? 0),
+  );
+  t.counter(
+    'trt_detect_video_dropped_total',
+    'Encoded pictures consumers of the camera dropped because they fell behind (each its own; they resume at the next keyframe).',
+    per((c) => c.stats.video_dropped ?? 0),
+  );
+  t.gauge(
     'trt_detect_rtsp_clients',
     'Clients playing the annotated RTSP output of a camera.',
     Object.entries(view.rtspClients?.() ?? {}).map(([camera, n]): [Labels, number] => [{ camera }, n]),

@@ -88,6 +88,11 @@ export class CameraOutput {
     return why ? `recording stopped: ${why}` : null;
   }
 
+  /** consumers of the camera's encode now (recorder, RTSP, live viewers) and the units they dropped so far */
+  videoStats(): { consumers: number; dropped: number } {
+    return { consumers: this.encoder.stream.subscribers, dropped: this.encoder.stream.droppedTotal };
+  }
+
   /** null when the camera does not record */
   recordingState(): RecordingState | null {
     return this.recorder?.state() ?? null;

@@ -208,13 +208,22 @@ export class EncodedStream {
   private ended = false;
   /** units published */
   published = 0;
+  /** units dropped by subscribers that have left */
+  private retiredDrops = 0;
   private configWaiters: Array<() => void> = [];
 
   constructor(readonly name: string) {}
 
   /** Subscribes to the units from the next keyframe on; see the module comment. */
   subscribe(onUnit: OnUnit, opts: SubscribeOptions = {}): Subscription {
-    const sub = new Subscriber(onUnit, opts, (s) => this.subs.delete(s), opts.onEnd);
+    const sub = new Subscriber(
+      onUnit,
+      opts,
+      (s) => {
+        if (this.subs.delete(s)) this.retiredDrops += s.dropped;
+      },
+      opts.onEnd,
+    );
     if (this.ended) {
       sub.active = false;
       queueMicrotask(() => opts.onEnd?.());
@@ -247,6 +256,13 @@ export class EncodedStream {
   /** Subscribers now. */
   get subscribers(): number {
     return this.subs.size;
+  }
+
+  /** Units every subscriber so far dropped (a slow consumer's own losses), for /metrics. */
+  get droppedTotal(): number {
+    let n = this.retiredDrops;
+    for (const s of this.subs) n += s.dropped;
+    return n;
   }
 
   /** Figures per subscriber, for stats. */

@@ -73,6 +73,8 @@ describe.skipIf(!mounted)('a full recordings disk (a real tmpfs)', () => {
       await until(() => stdout.includes('recording segment finished'), 30_000, 'a first segment');
       expect(await recording()).toBe('ok');
       expect(await metric('trt_detect_recording')).toBe(1);
+      // one encode, two consumers: the recorder and the RTSP stream
+      expect(await metric('trt_detect_video_consumers')).toBe(2);
 
       // fill the disk to the last byte
       spawnSync('sh', ['-c', `cat /dev/zero > ${filler}`]);

@@ -126,6 +126,7 @@ describe('renderMetrics', () => {
     expect(s.get('trt_detect_recording_errors_total{camera="front"}')).toBe(1);
     expect(s.get('trt_detect_recording_errors_total{camera="yard"}')).toBe(3);
     expect(s.has('trt_detect_recording{camera="door"}')).toBe(false);
+    expect(s.get('trt_detect_video_consumers{camera="front"}')).toBe(0);
   });
 
   it('is valid exposition format 0.0.4 with per-camera frame counters', () => {

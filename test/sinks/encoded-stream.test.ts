@@ -97,6 +97,8 @@ describe('EncodedStream (one encode, fanned out)', () => {
     sub.unsubscribe();
     s.publish(units[0], 5);
     expect(s.subscribers).toBe(1);
+    // the drops of a subscriber that left still count
+    expect(s.droppedTotal).toBe(16);
   });
 
   it('a lossless consumer never drops: the stream says it is backlogged until there is room', async () => {
