@@ -117,6 +117,14 @@ export interface AddonInfo {
 interface Addon {
   preprocess(frame: Uint8Array, width: number, height: number, spec: PreprocessSpec, out: Float32Array, format?: PixelFormat): Promise<InputTransform>;
   postprocess(input: PostprocessInput, options: PostprocessOptions): Promise<RawDetection[]>;
+  preprocessTimed(
+    frame: Uint8Array,
+    width: number,
+    height: number,
+    spec: PreprocessSpec,
+    out: Float32Array,
+    format?: PixelFormat,
+  ): Promise<{ transform: InputTransform; ms: number }>;
   preprocessSync(frame: Uint8Array, width: number, height: number, spec: PreprocessSpec, out: Float32Array, format?: PixelFormat): InputTransform;
   decodeSync(outputs: OutputArray[], layout: NativeLayout, options: PostprocessOptions): RawDetection[];
   draw(frame: Uint8Array, width: number, height: number, boxes: DrawBox[], format?: PixelFormat): Promise<void>;
@@ -172,6 +180,21 @@ export async function preprocess(
 /** Decodes a detector's outputs, applies threshold/classes/NMS/topK, maps boxes to source pixels. */
 export async function postprocess(input: PostprocessInput, options: PostprocessOptions): Promise<RawDetection[]> {
   return addon().postprocess(input, options);
+}
+
+/**
+ * preprocess, also telling how long the work took on its worker thread (`ms`): the Promise settles
+ * only when the calling thread is free, which in a thread that runs inference can be much later.
+ */
+export async function preprocessTimed(
+  frame: Uint8Array,
+  width: number,
+  height: number,
+  spec: PreprocessSpec,
+  out: Float32Array,
+  format?: PixelFormat,
+): Promise<{ transform: InputTransform; ms: number }> {
+  return addon().preprocessTimed(frame, width, height, spec, out, format);
 }
 
 /**

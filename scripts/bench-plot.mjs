@@ -5,7 +5,7 @@
 //   node scripts/bench-plot.mjs DATA_DIR OUT_DIR
 //
 // DATA_DIR holds c1-i0.json (1 camera, interval 0, with --sequential), c1-i2.json (interval 2),
-// c<N>-i0.json (N cameras), memory.json (--loop-minutes) and meta.json (how the run was made);
+// c<N>-i0.json (N cameras), memory.json (--loop-minutes), daemon-memory.json (--daemon-memory) and meta.json (how the run was made);
 // any of them may be missing: the report then says so.
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
@@ -293,6 +293,7 @@ export function buildReport(dataDir, outDir) {
   const altI2 = altPreset ? read(dataDir, `c1-i2-${altPreset}.json`) : null;
   const presets = read(dataDir, 'presets.json');
   const mem = read(dataDir, 'memory.json');
+  const daemonMem = read(dataDir, 'daemon-memory.json');
   const multi = readdirSync(dataDir)
     .map((f) => /^c(\d+)-i0\.json$/.exec(f))
     .filter(Boolean)
@@ -661,6 +662,16 @@ export function buildReport(dataDir, outDir) {
     const e = mem.memory.early_trend;
     L.push(
       `RSS sampled every ${mem.memory.every_s} s. The first third of the run (${num(t.warmup_s, 0)} s) is warm-up: V8 sizes its heap and the allocator settles over the first minutes (below). After it the slope, a least-squares line through the means of each ${num(t.block_s, 0)} s, is **${num(t.slope_mb_per_min, 2)} ± ${num(t.slope_ci95_mb_per_min, 2)} MB/min** (95% interval, Student's t; fitted rise ${num(t.growth_mb, 1)} MB over ${num(t.span_s / 60, 1)} min). The means, not every sample, are fitted because garbage collection makes RSS saw-tooth over tens of seconds: successive samples are not independent, and a line through all of them claims an interval several times too narrow.${e && e.warmup_s < t.warmup_s ? ` After a ${num(e.warmup_s, 0)} s warm-up instead, the slope is ${num(e.slope_mb_per_min, 2)} ± ${num(e.slope_ci95_mb_per_min, 2)} MB/min.` : ''} RSS moved between ${num(t.min_mb, 1)} and ${num(t.max_mb, 1)} MB; the peak of each whole minute was ${(t.minute_peaks_mb ?? []).map((p) => num(p, 1)).join(', ')} MB. The V8 heap in use changed by ${num(t.heap_slope_mb_per_min, 2)} MB/min and the memory outside it (Buffers) by ${num(t.external_slope_mb_per_min, 2)} MB/min.${t.heap_total_settled_s != null ? ` The heap V8 reserved (which it grows as the run starts and keeps) last grew ${num(t.heap_total_settled_s, 0)} s into the run, and changed by ${num(t.heap_total_slope_mb_per_min, 2)} MB/min after the warm-up.` : ''} Maximum RSS over the whole run: ${num(mem.rss_mb, 1)} MB. The ffmpeg decoder and encoder processes held at most ${num(mem.children_rss_mb, 0)} MB on top.`,
+      '',
+    );
+  }
+  if (daemonMem?.memory) {
+    const d = daemonMem.memory;
+    const t = d.trend;
+    L.push(
+      '## Memory of the daemon itself',
+      '',
+      `\`trt-detect bench --daemon-memory\`: the real daemon (\`trt-detect run\`) with ${d.parts.join(', ')}, on \`${d.input}\` for ${num(d.minutes, 1)} min, RSS from /proc every ${d.every_s} s (${d.samples.length} samples, ${d.frames ?? 'n/a'} frames processed). After the first third: the daemon's RSS ${num(t.min_mb, 1)}..${num(t.max_mb, 1)} MB, slope **${num(t.slope_mb_per_min, 2)} ± ${num(t.slope_ci95_mb_per_min, 2)} MB/min** (95%, over ${num(t.block_s, 0)} s means), per-minute peaks ${(t.minute_peaks_mb ?? []).map((p) => num(p, 1)).join(', ') || 'n/a'} MB; maximum over the run **${num(d.max_rss_mb, 1)} MB** (${d.max_rss_mb < 400 ? 'under' : 'over'} 400 MB). Its ffmpeg decoder and encoder held at most ${num(d.max_children_rss_mb, 0)} MB on top; the RTSP viewer is not counted.`,
       '',
     );
   }

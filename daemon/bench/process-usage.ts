@@ -40,6 +40,33 @@ function readStat(pid: number | 'self'): ProcStat | null {
   };
 }
 
+/** Live child processes of `parent`. */
+export function childPidsOf(parent: number): number[] {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  const out: number[] = [];
+  for (const e of entries) {
+    if (!/^\d+$/.test(e)) continue;
+    const st = readStat(Number(e));
+    if (st && st.ppid === parent) out.push(st.pid);
+  }
+  return out;
+}
+
+/** Resident memory of one process (MB), or null when it is gone or /proc is missing. */
+export function pidRssMb(pid: number): number | null {
+  try {
+    const m = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number((Number(m[1]) / 1024).toFixed(1)) : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Live child processes of this process. */
 export function childPids(): number[] {
   let entries: string[];

@@ -1,8 +1,10 @@
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { openBenchMqtt } from '../bench/bench-broker.js';
 import { describeMachine } from '../bench/machine.js';
+import { daemonMemoryRun } from '../bench/daemon-memory.js';
+import { loadConfig } from '../config/load.js';
 import { firstFrame, InferenceOnly, pipelined, sequential, STAGES, type BenchContext, type PipelinedResult, type SequentialResult } from '../bench/phases.js';
 import { RssSampler } from '../bench/rss-sampler.js';
 import { ConfigError, RuntimeFailure, errorMessage } from '../core/errors.js';
@@ -16,6 +18,7 @@ import { numberOption, openModelFromArgs } from './model-options.js';
 
 const HELP = `Usage: trt-detect bench -m MODEL [-i INPUT] [--seconds N] [--cameras N] [--interval N] [--sequential]
                         [--outputs] [--nice N] [--preset NAME] [--mqtt URL|none] [--loop-minutes N] [--json FILE] [-c FILE]
+       trt-detect bench --daemon-memory -m MODEL -i CLIP [--loop-minutes N] [--rss-every S] [--mqtt URL|none] [--json FILE]
 
 Measures the pipelined engine on a video file (looped) with recording to a temporary MP4 and
 every inferred frame published over MQTT: per-stage latency (decode, preprocess, inference,
@@ -48,6 +51,11 @@ Options:
                        sampled every --rss-every seconds; reports the RSS slope after a warm-up of
                        the first third of the run (and after the first minute, for comparison)
   --rss-every S        seconds between RSS samples of the memory run (default 5)
+  --daemon-memory      the memory step instead: the real daemon (trt-detect run) with one camera on
+                       CLIP (looped at its own frame rate), recording, the annotated RTSP stream
+                       with one RTSP client watching, tracking, events and snapshots, MQTT; its
+                       RSS (and its ffmpeg children's) every --rss-every seconds for
+                       --loop-minutes (default 15), the slope after the first third
   --json FILE          write the results as JSON
   -c, --config FILE    use this config's model and detect sections
 `;
@@ -78,6 +86,53 @@ function outputsJson(o: Record<'record' | 'all' | 'two-encodes', PipelinedResult
   return { record, all, two_encodes: two, all_vs_record: vs(all.cpu_ms_per_frame), two_encodes_vs_record: vs(two.cpu_ms_per_frame) };
 }
 
+/** model.path of a config file (the daemon of the memory run reads the model itself). */
+function modelOfConfig(file: string): string {
+  return loadConfig(file).model.path;
+}
+
+/** `--daemon-memory`: the real daemon's RSS over time (daemon-memory.ts). */
+async function daemonMemory(
+  model: string,
+  input: string,
+  minutes: number,
+  every: number,
+  mqttArg: string | undefined,
+  json: string | undefined,
+): Promise<number> {
+  if (!model) throw new ConfigError('trt-detect bench --daemon-memory: -m MODEL is required (or -c CONFIG with model.path)');
+  if (!existsSync(model)) throw new ConfigError(`${model}: model file not found (check -m)`);
+  const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
+  const dir = mkdtempSync(join(tmpdir(), 'trt-detect-bench-memory-'));
+  const mqtt = await openBenchMqtt(mqttArg);
+  try {
+    // the bench's own publisher is not needed: the daemon connects to the broker itself
+    await mqtt.publisher?.close();
+    const r = await daemonMemoryRun({ model: resolve(model), input: resolve(input), minutes, everySeconds: every, dir, mqttUrl: mqtt.url, log });
+    const t = r.trend;
+    const lines = [
+      `memory run (the daemon: ${r.parts.join(', ')}), ${minutes} min on ${input}, MQTT ${mqtt.mode}`,
+      `daemon RSS ${t.min_mb}..${t.max_mb} MB after the first third (max ${r.max_rss_mb} MB over the run); slope ${t.slope_mb_per_min} ± ${t.slope_ci95_mb_per_min} MB/min (95%, ${t.block_s}s means), growth ${t.growth_mb} MB over ${t.span_s}s; per-minute peaks ${t.minute_peaks_mb.join(', ') || 'n/a'} MB`,
+      `ffmpeg children RSS max ${r.max_children_rss_mb} MB; frames processed ${r.frames ?? 'n/a'}; RTSP viewer ${r.viewer_running ? 'watching' : 'not watching'} at the end${r.viewer_exits.length ? `, its connection ended ${r.viewer_exits.length} time(s) (last: ${r.viewer_exits[r.viewer_exits.length - 1]})` : ', never dropped'}; ${r.samples.length} samples`,
+    ];
+    process.stdout.write(`${lines.join('\n')}\n`);
+    if (json) {
+      try {
+        writeFileSync(
+          json,
+          `${JSON.stringify({ memory: { ...r, input, model, mqtt: mqtt.mode }, machine: describeMachine('onnxruntime'), date: new Date().toISOString() }, null, 2)}\n`,
+        );
+      } catch (err) {
+        throw new RuntimeFailure(`${json}: cannot write the JSON results (${errorMessage(err)})`);
+      }
+    }
+    return 0;
+  } finally {
+    await mqtt.close().catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 export const benchCommand: Command = async (argv) => {
   const { values } = parseCommandArgs('bench', argv, {
     model: { type: 'string', short: 'm' },
@@ -92,6 +147,7 @@ export const benchCommand: Command = async (argv) => {
     mqtt: { type: 'string' },
     'loop-minutes': { type: 'string' },
     'rss-every': { type: 'string' },
+    'daemon-memory': { type: 'boolean' },
     json: { type: 'string' },
     config: { type: 'string', short: 'c' },
   });
@@ -119,6 +175,8 @@ export const benchCommand: Command = async (argv) => {
   const input = values.input ?? join(packageRoot(), 'samples', 'traffic.mp4');
   if (!existsSync(input)) throw new RuntimeFailure(`${input}: not found (check -i)`);
   const video = await probeVideo(input);
+  if (values['daemon-memory'])
+    return daemonMemory(values.model ?? (values.config ? modelOfConfig(values.config) : ''), input, loopMinutes ?? 15, rssEvery, values.mqtt, values.json);
 
   const { config, detector, options, interval: cfgInterval } = await openModelFromArgs('bench', values, { withVideo: true });
   const interval = intervalArg ?? cfgInterval;

@@ -74,11 +74,9 @@ async function detect(s: Session, msg: Extract<Request, { type: 'detect' }>): Pr
   const buffer = s.frames[msg.slot];
   if (!buffer || buffer.byteLength < msg.bytes) throw new Error(`frame slot ${msg.slot} holds no frame of ${msg.bytes} bytes`);
   const input = s.inputs[msg.slot];
-  const t0 = performance.now();
-  // on the libuv pool: overlaps the inference of the frame before this one
-  const pre = native
-    .preprocess(Buffer.from(buffer, 0, msg.bytes), msg.width, msg.height, setup.spec, input.data, msg.format)
-    .then((transform) => ({ transform, ms: performance.now() - t0 }));
+  // on the libuv pool: overlaps the inference of the frame before this one (which holds this
+  // thread, so the Promise may settle late: the work's own time is `ms`)
+  const pre = native.preprocessTimed(new Uint8Array(buffer, 0, msg.bytes), msg.width, msg.height, setup.spec, input.data, msg.format);
   const ran = s.chain.then(async () => {
     const p = await pre;
     const t1 = performance.now();

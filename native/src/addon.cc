@@ -4,6 +4,7 @@
 // every C++ exception becomes a rejected Promise with a one-line message.
 #include <napi.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <exception>
@@ -59,12 +60,29 @@ using trtd::napi::typedArrayArg;
 class PreprocessWorker : public PromiseWorker {
  public:
   PreprocessWorker(Napi::Env env, const uint8_t* src, int w, int h, FrameFormat format, const PreprocessSpec& spec,
-                   float* out)
-      : PromiseWorker(env, "trt-detect:preprocess"), src_(src), w_(w), h_(h), format_(format), spec_(spec), out_(out) {}
+                   float* out, bool timed)
+      : PromiseWorker(env, "trt-detect:preprocess"),
+        src_(src),
+        w_(w),
+        h_(h),
+        format_(format),
+        spec_(spec),
+        out_(out),
+        timed_(timed) {}
 
  protected:
-  void Run() override { transform_ = trtd::preprocessFrame(src_, w_, h_, format_, spec_, out_); }
-  Napi::Value Result(Napi::Env env) override { return trtd::napi::transformObject(env, transform_); }
+  void Run() override {
+    const auto t0 = std::chrono::steady_clock::now();
+    transform_ = trtd::preprocessFrame(src_, w_, h_, format_, spec_, out_);
+    ms_ = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  }
+  Napi::Value Result(Napi::Env env) override {
+    if (!timed_) return trtd::napi::transformObject(env, transform_);
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("transform", trtd::napi::transformObject(env, transform_));
+    o.Set("ms", ms_);
+    return o;
+  }
 
  private:
   const uint8_t* src_;
@@ -72,23 +90,31 @@ class PreprocessWorker : public PromiseWorker {
   FrameFormat format_;
   PreprocessSpec spec_;
   float* out_;
+  bool timed_;
   InputTransform transform_;
+  double ms_ = 0;
 };
 
-Napi::Value Preprocess(const Napi::CallbackInfo& info) {
+Napi::Value PreprocessWith(const Napi::CallbackInfo& info, const char* name, bool timed) {
   return startWorker(info, [&](Napi::Env env) -> PromiseWorker* {
-    const FrameArg frame = frameArg(env, info, "preprocess", 0, 5);
-    const PreprocessSpec spec = trtd::napi::preprocessSpecArg(env, info[3], "preprocess");
-    const Napi::TypedArray out = typedArrayArg(env, info[4], "preprocess: out", {napi_float32_array});
-    expectLength(env, out, "preprocess: out", static_cast<size_t>(3) * spec.width * spec.height,
+    const FrameArg frame = frameArg(env, info, name, 0, 5);
+    const PreprocessSpec spec = trtd::napi::preprocessSpecArg(env, info[3], name);
+    const Napi::TypedArray out = typedArrayArg(env, info[4], std::string(name) + ": out", {napi_float32_array});
+    expectLength(env, out, std::string(name) + ": out", static_cast<size_t>(3) * spec.width * spec.height,
                  "a 3x" + std::to_string(spec.height) + "x" + std::to_string(spec.width) + " tensor");
     auto* worker = new PreprocessWorker(env, frame.data.Data(), frame.width, frame.height, frame.format, spec,
-                                        out.As<Napi::Float32Array>().Data());
+                                        out.As<Napi::Float32Array>().Data(), timed);
     worker->Keep(frame.data);
     worker->Keep(out);
     return worker;
   });
 }
+
+Napi::Value Preprocess(const Napi::CallbackInfo& info) { return PreprocessWith(info, "preprocess", false); }
+
+// ---- preprocessTimed(...) -> Promise<{transform, ms}>: the same, with the time the work took on its
+// worker thread (the Promise settles later when the calling thread is busy).
+Napi::Value PreprocessTimed(const Napi::CallbackInfo& info) { return PreprocessWith(info, "preprocessTimed", true); }
 
 // ---- postprocess(input, options) -> Promise<RawDetection[]> --------------------------------------
 
@@ -345,6 +371,7 @@ Napi::Value DecodeSync(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("preprocess", Napi::Function::New(env, Preprocess, "preprocess"));
   exports.Set("postprocess", Napi::Function::New(env, Postprocess, "postprocess"));
+  exports.Set("preprocessTimed", Napi::Function::New(env, PreprocessTimed, "preprocessTimed"));
   exports.Set("preprocessSync", Napi::Function::New(env, PreprocessSync, "preprocessSync"));
   exports.Set("decodeSync", Napi::Function::New(env, DecodeSync, "decodeSync"));
   exports.Set("draw", Napi::Function::New(env, Draw, "draw"));

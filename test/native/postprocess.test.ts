@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { postprocess, preprocess, type PostprocessOptions, type RawDetection } from '../../daemon/native.js';
+import { decodeSync, postprocess, preprocess, preprocessTimed, type PostprocessOptions, type RawDetection } from '../../daemon/native.js';
 
 // Model input 100x100, source 200x100, stretch: src x = nx * 200, src y = ny * 100.
 function options(over: Partial<PostprocessOptions> = {}): PostprocessOptions {
@@ -277,5 +277,66 @@ describe('postprocess bad inputs reject with a clear message', () => {
     await expect(postprocess({ ...input, scores: [0, 1] } as unknown as typeof input, options())).rejects.toThrow(
       'postprocess: input.scores must be a Float32Array (got an array)',
     );
+  });
+});
+
+describe('decodeSync and preprocessTimed (the calls the ONNX Runtime thread makes)', () => {
+  it('decodeSync decodes every layout from the output tensors by role exactly as postprocess does', async () => {
+    const rng = (() => {
+      let s = 7;
+      return () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    })();
+    // scores_boxes with random scores and boxes, in both box orders, NMS groups and dropped group boxes
+    const n = 300;
+    const c = 6;
+    const scores = Float32Array.from({ length: n * c }, () => rng());
+    const boxes = Float32Array.from({ length: n * 4 }, (_, i) => (i % 4 < 2 ? 0.5 * rng() : 0.5 + 0.5 * rng()));
+    for (const boxOrder of ['xyxy', 'yxyx'] as const) {
+      const o = options({ threshold: 0.6, topK: 20, nmsGroups: [0, 1, 1, 2, 3, 3], dropGroupBoxes: true });
+      const viaPost = await postprocess({ layout: 'scores_boxes', scores, boxes, numBoxes: n, numClasses: c, boxOrder }, o);
+      // the outputs in another order than the roles: the layout names them by index
+      const viaSync = decodeSync([boxes, scores], { layout: 'scores_boxes', scores: 1, boxes: 0, numBoxes: n, numClasses: c, boxOrder }, o);
+      expect(viaPost.length).toBeGreaterThan(5);
+      expect(viaSync).toEqual(viaPost);
+    }
+    // nms7 with an int32 keep count, efficient_nms with int32 and with BigInt64 counts
+    const rows = Float32Array.from([0, 1, 0.9, 0.1, 0.1, 0.4, 0.4, 0, 2, 0.8, 0.5, 0.5, 0.9, 0.9, 0, 1, 0.7, 0.2, 0.2, 0.3, 0.3]);
+    const nms7 = await postprocess({ layout: 'nms7', detections: rows, count: 3, keepCount: 2 }, options());
+    expect(decodeSync([Int32Array.from([2]), rows], { layout: 'nms7', detections: 1, keepCount: 0, count: 3 }, options())).toEqual(nms7);
+    expect(nms7).toHaveLength(2);
+    const eb = Float32Array.from([0.1, 0.1, 0.4, 0.4, 0.5, 0.5, 0.9, 0.9]);
+    const es = Float32Array.from([0.9, 0.8]);
+    const ec = Int32Array.from([1, 2]);
+    const eff = await postprocess({ layout: 'efficient_nms', numDets: 2, boxes: eb, scores: es, classes: ec, normalized: true }, options());
+    const layout = { layout: 'efficient_nms' as const, numDets: 0, boxes: 1, scores: 2, classes: 3 };
+    expect(decodeSync([Int32Array.from([2]), eb, es, ec], layout, options())).toEqual(eff);
+    expect(decodeSync([BigInt64Array.from([2n]), eb, es, ec], layout, options())).toEqual(eff);
+    expect(eff).toHaveLength(2);
+  });
+
+  it('decodeSync names a layout that does not fit the outputs', () => {
+    const scores = new Float32Array(10 * 3);
+    expect(() => decodeSync([scores], { layout: 'scores_boxes', scores: 0, boxes: 1, numBoxes: 10, numClasses: 3, boxOrder: 'xyxy' }, options())).toThrow(
+      'decodeSync: the boxes output is missing (index 1 of 1)',
+    );
+    expect(() => decodeSync([scores, new Float32Array(39)], { layout: 'scores_boxes', scores: 0, boxes: 1, numBoxes: 10, numClasses: 3, boxOrder: 'xyxy' }, options())).toThrow(
+      'decodeSync: the boxes output has 39 elements, expected 40',
+    );
+    expect(() => decodeSync([new Uint8Array(3) as unknown as Float32Array], { layout: 'nms7', detections: 0, keepCount: null, count: 0 }, options())).toThrow(
+      'decodeSync: outputs[0] must be a Float32Array or Int32Array or BigInt64Array (got a Uint8Array)',
+    );
+  });
+
+  it('preprocessTimed writes the same tensor as preprocess and says how long the work took', async () => {
+    const frame = Buffer.from(Array.from({ length: 64 * 48 * 3 }, (_, i) => (i * 7) % 256));
+    const spec = { width: 32, height: 32, mean: [0.5, 0.5, 0.5] as [number, number, number], std: [0.5, 0.5, 0.5] as [number, number, number], color: 'rgb' as const, resize: 'letterbox' as const };
+    const a = new Float32Array(3 * 32 * 32);
+    const b = new Float32Array(3 * 32 * 32);
+    const t = await preprocess(frame, 64, 48, spec, a);
+    const timed = await preprocessTimed(frame, 64, 48, spec, b);
+    expect(timed.transform).toEqual(t);
+    expect(b).toEqual(a);
+    expect(timed.ms).toBeGreaterThanOrEqual(0);
+    expect(timed.ms).toBeLessThan(5000);
   });
 });

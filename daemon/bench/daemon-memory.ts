@@ -1,0 +1,204 @@
+/**
+ * The memory step of the bench: the real daemon (`trt-detect run`) with one camera on a looping
+ * clip played at its own frame rate like a camera, recording, the annotated RTSP stream with one
+ * client watching it, the event layer (tracks, events, snapshots) and MQTT, RSS sampled every few
+ * seconds from /proc for a set time. The figure is the daemon's own RSS (its ffmpeg children are
+ * reported beside it) and its trend after a warm-up (rss-sampler.ts rssTrend).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { get } from 'node:http';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { RuntimeFailure } from '../core/errors.js';
+import { packageRoot } from '../core/files.js';
+import { canConnect, freePort } from '../core/net.js';
+import { which } from '../media/platform.js';
+import { childPidsOf, pidRssMb } from './process-usage.js';
+import { rssTrend, type RssSample, type RssTrend } from './rss-sampler.js';
+
+export interface DaemonMemoryOptions {
+  model: string;
+  /** the camera's clip (the bench makes a 1080p one) */
+  input: string;
+  /** length of the run, minutes */
+  minutes: number;
+  /** seconds between samples */
+  everySeconds: number;
+  /** folder for the config, recordings, snapshots and state (the caller removes it) */
+  dir: string;
+  /** MQTT broker URL, or null for none */
+  mqttUrl: string | null;
+  /** ONNX Runtime threads (model.threads), 0 = auto */
+  threads?: number;
+  /** progress lines */
+  log?: (line: string) => void;
+}
+
+export interface DaemonMemorySample {
+  t_s: number;
+  /** the daemon process */
+  rss_mb: number;
+  /** its children (ffmpeg decoder and encoder) */
+  children_rss_mb: number;
+  /** the RTSP client watching the annotated stream (not part of the daemon) */
+  viewer_rss_mb: number | null;
+}
+
+export interface DaemonMemoryResult {
+  minutes: number;
+  every_s: number;
+  samples: DaemonMemorySample[];
+  /** the daemon's RSS after a warm-up of the first third of the run */
+  trend: Omit<RssTrend, 'heap_slope_mb_per_min' | 'heap_total_slope_mb_per_min' | 'heap_total_settled_s' | 'external_slope_mb_per_min'>;
+  max_rss_mb: number;
+  max_children_rss_mb: number;
+  /** frames the camera had processed at the end (/metrics) and whether the viewer was still connected */
+  frames: number | null;
+  viewer_running: boolean;
+  /** each time the viewer's connection ended (exit code: ffmpeg's last line); it connected again a second later */
+  viewer_exits: string[];
+  parts: string[];
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The daemon's config for the run (JSON is YAML). */
+export function daemonMemoryConfig(o: DaemonMemoryOptions, ports: { rtsp: number; http: number }): Record<string, unknown> {
+  return {
+    state_dir: join(o.dir, 'state'),
+    model: { path: o.model, ...(o.threads !== undefined ? { threads: o.threads } : {}) },
+    cameras: {
+      bench: {
+        source: o.input,
+        loop: true,
+        realtime: true,
+        record: { enabled: true, path: join(o.dir, 'recordings'), segment_seconds: 60, retain_days: 1 },
+        rtsp_out: true,
+        track: { enabled: true },
+        events: { enabled: true },
+        snapshots: { enabled: true, path: join(o.dir, 'snapshots') },
+      },
+    },
+    mqtt: o.mqttUrl ? { enabled: true, url: o.mqttUrl, topic_prefix: 'trt-detect-bench' } : { enabled: false },
+    rtsp_server: { enabled: true, host: '127.0.0.1', port: ports.rtsp },
+    // a private daemon on 127.0.0.1 for the length of the run: no credentials to hand the viewer
+    http: { enabled: true, host: '127.0.0.1', port: ports.http, auth: { enabled: false } },
+    log: { level: 'warn' },
+  };
+}
+
+function httpGet(port: number, path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = get({ host: '127.0.0.1', port, path, timeout: 5000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => resolve(body));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+  });
+}
+
+/** The camera's frames processed so far (trt_detect_frames_processed_total on /metrics), null when not known yet. */
+async function framesProcessed(port: number): Promise<number | null> {
+  try {
+    const m = /^trt_detect_frames_processed_total\{[^}]*camera="bench"[^}]*\} (\d+(?:\.\d+)?)/m.exec(await httpGet(port, '/metrics'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+export async function daemonMemoryRun(o: DaemonMemoryOptions): Promise<DaemonMemoryResult> {
+  const log = o.log ?? (() => undefined);
+  const ffmpeg = which('ffmpeg');
+  if (!ffmpeg) throw new RuntimeFailure('trt-detect bench: ffmpeg not found (the RTSP viewer of the memory run is ffmpeg)');
+  mkdirSync(o.dir, { recursive: true });
+  const ports = { rtsp: await freePort(), http: await freePort() };
+  const config = join(o.dir, 'memory.yaml');
+  writeFileSync(config, `${JSON.stringify(daemonMemoryConfig(o, ports), null, 2)}\n`);
+  const main = join(packageRoot(), 'dist', 'daemon', 'cli', 'main.js');
+  let stderr = '';
+  const daemon = spawn(process.execPath, [main, 'run', '-c', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+  daemon.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+  let viewer: ChildProcess | null = null;
+  let stopping = false;
+  const viewerExits: string[] = [];
+  const stop = async () => {
+    stopping = true;
+    viewer?.kill('SIGTERM');
+    if (daemon.exitCode === null) {
+      daemon.kill('SIGTERM');
+      await Promise.race([new Promise((r) => daemon.once('exit', r)), sleep(20_000)]);
+      if (daemon.exitCode === null) daemon.kill('SIGKILL');
+    }
+  };
+  try {
+    // up: the HTTP server answers and the camera has frames
+    const deadline = performance.now() + 180_000;
+    for (;;) {
+      if (daemon.exitCode !== null) throw new RuntimeFailure(`trt-detect bench: the daemon of the memory run exited (${String(daemon.exitCode)}): ${stderr.trim().split('\n').slice(-3).join(' | ')}`);
+      if (performance.now() > deadline) throw new RuntimeFailure('trt-detect bench: the daemon of the memory run did not start within 180 s');
+      if ((await canConnect(ports.http)) && ((await framesProcessed(ports.http)) ?? 0) > 0) break;
+      await sleep(500);
+    }
+    // the viewer: an RTSP client that reads the stream as a player does (and connects again when it drops)
+    const startViewer = () => {
+      const v = spawn(ffmpeg, ['-nostdin', '-loglevel', 'error', '-rtsp_transport', 'tcp', '-i', `rtsp://127.0.0.1:${ports.rtsp}/bench`, '-map', '0:v', '-c', 'copy', '-f', 'null', '-'], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let err = '';
+      v.stderr?.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-500)));
+      v.once('exit', (code) => {
+        if (stopping) return;
+        viewerExits.push(`${String(code)}: ${err.trim().split('\n').pop() ?? ''}`);
+        setTimeout(() => {
+          if (!stopping) viewer = startViewer();
+        }, 1000);
+      });
+      return v;
+    };
+    viewer = startViewer();
+    log(`memory run: daemon pid ${String(daemon.pid)}, RTSP viewer pid ${String(viewer.pid)}, ${o.minutes} min, RSS every ${o.everySeconds} s`);
+    const samples: DaemonMemorySample[] = [];
+    const t0 = performance.now();
+    const end = t0 + o.minutes * 60_000;
+    let lastLog = t0;
+    while (performance.now() < end) {
+      if (daemon.exitCode !== null) throw new RuntimeFailure(`trt-detect bench: the daemon of the memory run exited (${String(daemon.exitCode)}) after ${((performance.now() - t0) / 1000).toFixed(0)} s: ${stderr.trim().split('\n').slice(-3).join(' | ')}`);
+      const pid = daemon.pid ?? -1;
+      const rss = pidRssMb(pid);
+      if (rss !== null) {
+        const children = childPidsOf(pid).reduce((a, c) => a + (pidRssMb(c) ?? 0), 0);
+        samples.push({ t_s: Number(((performance.now() - t0) / 1000).toFixed(2)), rss_mb: rss, children_rss_mb: Number(children.toFixed(1)), viewer_rss_mb: viewer?.pid ? pidRssMb(viewer.pid) : null });
+      }
+      if (performance.now() - lastLog > 60_000) {
+        lastLog = performance.now();
+        const s = samples[samples.length - 1];
+        log(`memory run: ${((lastLog - t0) / 60_000).toFixed(1)} min, daemon RSS ${s?.rss_mb} MB, children ${s?.children_rss_mb} MB`);
+      }
+      await sleep(o.everySeconds * 1000);
+    }
+    const frames = await framesProcessed(ports.http);
+    const viewerRunning = viewer?.exitCode === null;
+    const asRss: RssSample[] = samples.map((s) => ({ t_s: s.t_s, rss_mb: s.rss_mb, heap_used_mb: 0, heap_total_mb: 0, external_mb: 0, children_rss_mb: s.children_rss_mb }));
+    const full = rssTrend(asRss, (o.minutes * 60) / 3);
+    const { heap_slope_mb_per_min: _h, heap_total_slope_mb_per_min: _t, heap_total_settled_s: _s, external_slope_mb_per_min: _e, ...trend } = full;
+    return {
+      minutes: o.minutes,
+      every_s: o.everySeconds,
+      samples,
+      trend,
+      max_rss_mb: Math.max(0, ...samples.map((s) => s.rss_mb)),
+      max_children_rss_mb: Math.max(0, ...samples.map((s) => s.children_rss_mb)),
+      frames,
+      viewer_running: viewerRunning,
+      viewer_exits: viewerExits,
+      parts: ['one camera (looping clip, realtime)', 'recording', 'RTSP out + 1 RTSP viewer', 'tracking + events + snapshots', o.mqttUrl ? 'MQTT' : 'no MQTT', 'HTTP'],
+    };
+  } finally {
+    await stop();
+  }
+}
