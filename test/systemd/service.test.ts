@@ -265,7 +265,7 @@ describe.skipIf(skipReason !== null)(`trt-detect under a real systemd${skipReaso
     await putConfig(daemonConfig(CAM_FRONT));
   }, 240_000);
 
-  it('systemctl start returns once READY=1: active, status line, online on MQTT, /healthz 200', async () => {
+  it('systemctl start returns once READY=1: active, status line, online on MQTT, /healthz 200, /metrics behind the generated password', async () => {
     const start = await inside(['systemctl', 'start', 'trt-detect.service'], 150_000);
     expect(start.code, `${start.stderr}\n${await journal()}`).toBe(0);
     const s = await show('ActiveState', 'SubState', 'StatusText', 'MainPID', 'User');
@@ -289,6 +289,22 @@ describe.skipIf(skipReason !== null)(`trt-detect under a real systemd${skipReaso
       "require('http').get('http://127.0.0.1:9100/healthz', (r) => { process.stdout.write(String(r.statusCode)); process.exit(0); })",
     ]);
     expect(health.stdout).toBe('200');
+    // the first start generated the login into the state folder (readable by the service only) and said where, once
+    const pwFile = await inside(['stat', '-c', '%a %U', '/var/lib/trt-detect/http-password', '/var/lib/trt-detect/api-token']);
+    expect(pwFile.stdout.trim().split('\n')).toEqual(['600 trt-detect', '600 trt-detect']);
+    const password = (await inside(['cat', '/var/lib/trt-detect/http-password'])).stdout.trim();
+    expect(password).toMatch(/^[A-Za-z0-9_-]{24}$/);
+    const log = await journal();
+    expect(log.split('\n').filter((l) => l.includes('generated one into /var/lib/trt-detect/http-password'))).toHaveLength(1);
+    expect(log).not.toContain(password);
+    const get = (auth: string) =>
+      inside([
+        'node',
+        '-e',
+        `require('http').get({ host: '127.0.0.1', port: 9100, path: '/metrics', auth: ${JSON.stringify(auth)} || undefined }, (r) => { process.stdout.write(String(r.statusCode)); process.exit(0); })`,
+      ]);
+    expect((await get('')).stdout).toBe('401');
+    expect((await get(`admin:${password}`)).stdout).toBe('200');
   }, 180_000);
 
   it('systemctl reload applies a valid change without restarting unchanged cameras, and rejects a broken config', async () => {
