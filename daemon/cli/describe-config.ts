@@ -103,8 +103,16 @@ export function describeConfig(cfg: Config): string {
   } else {
     out.push('mqtt: off');
   }
-  out.push(`rtsp_server: ${cfg.rtsp_server.enabled ? `port ${cfg.rtsp_server.port}` : 'off'}`);
-  out.push(`http: ${cfg.http.enabled ? `http://${cfg.http.host}:${cfg.http.port}/healthz, /metrics` : 'off'}`);
+  const a = cfg.http.auth;
+  const login = a.enabled
+    ? `login "${a.username}", password ${a.password !== null ? 'from http.auth.password' : a.password_file !== null ? `from ${a.password_file}` : `generated into ${cfg.state_dir}/http-password on the first start`}`
+    : 'no login (http.auth.enabled: false)';
+  out.push(
+    `rtsp_server: ${cfg.rtsp_server.enabled ? `${cfg.rtsp_server.host}:${cfg.rtsp_server.port}, ${a.enabled ? 'clients log in as on HTTP' : 'open'}` : 'off'}`,
+  );
+  out.push(
+    `http: ${cfg.http.enabled ? `http://${cfg.http.host}:${cfg.http.port}/healthz (open), /metrics${a.enabled && !a.open_metrics ? ' (login)' : ''}; ${login}` : 'off'}`,
+  );
   out.push(`media: decoders and encoders at ${cfg.media.nice === 0 ? "the daemon's priority" : `nice +${cfg.media.nice}`}`);
   out.push(`log: ${cfg.log.level}`);
   return `${out.join('\n')}\n`;
