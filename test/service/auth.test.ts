@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
@@ -10,7 +10,9 @@ import { createAuth, SESSION_COOKIE, type Auth } from '../../daemon/service/auth
 import { HttpServer } from '../../daemon/service/http-server.js';
 import type { ServiceView } from '../../daemon/service/metrics.js';
 import { TEST_AUTH, TEST_PASSWORD, basicAuth } from '../support/auth.js';
-import { tempDir } from '../support/videos.js';
+import { CLI, MODEL } from '../support/cli.js';
+import { freePort, until } from '../support/mosquitto.js';
+import { makeTestVideo, tempDir } from '../support/videos.js';
 
 const view: ServiceView = { cameras: () => [], mqtt: () => null };
 
@@ -276,4 +278,61 @@ describe('the password when none is configured', () => {
       cleanup();
     }
   });
+});
+
+describe('one set of credentials for HTTP and RTSP', () => {
+  it('wrong passwords over HTTP count for RTSP too: the address is blocked on both', async () => {
+    const { dir, cleanup } = tempDir('auth-shared');
+    const auth = createAuth(TEST_AUTH, join(dir, 'state'), silentLogger());
+    const server = await HttpServer.listen({ host: '127.0.0.1', port: 0, view, logger: silentLogger(), auth });
+    try {
+      const basic = (pw: string) => `Basic ${Buffer.from(`admin:${pw}`).toString('base64')}`;
+      expect(auth.rtsp?.check('DESCRIBE', 'rtsp://h/cam', basic(TEST_PASSWORD), '127.0.0.1')).toEqual({ ok: true });
+      for (let i = 0; i < 10; i++) await raw(server.port, 'GET', '/metrics', basicAuth('admin', `guess${i}`));
+      const r = auth.rtsp?.check('DESCRIBE', 'rtsp://h/cam', basic(TEST_PASSWORD), '127.0.0.1');
+      expect(r?.ok).toBe(false);
+      expect((r as { status: string }).status).toBe('403 Forbidden');
+      // another address is not affected
+      expect(auth.rtsp?.check('DESCRIBE', 'rtsp://h/cam', basic(TEST_PASSWORD), '10.9.8.7')).toEqual({ ok: true });
+    } finally {
+      await server.close();
+      cleanup();
+    }
+  });
+
+  it('a reload (SIGHUP) with a new http.auth.password takes effect on HTTP at once; the old one is refused', async () => {
+    const { dir, cleanup } = tempDir('auth-reload');
+    const port = await freePort();
+    const clip = makeTestVideo(join(dir, 'clip.mp4'), { width: 64, height: 48, frames: 20, fps: 10 });
+    const cfg = join(dir, 'config.yaml');
+    const write = (pw: string) =>
+      writeFileSync(
+        cfg,
+        `model: {path: ${MODEL}, threads: 1}\nstate_dir: ${join(dir, 'state')}\ncameras:\n  cam: {source: ${clip}, loop: true, record: {enabled: false}}\nmqtt: {enabled: false}\nrtsp_server: {enabled: false}\nhttp: {host: 127.0.0.1, port: ${port}, auth: {password: ${pw}}}\n`,
+      );
+    write('first-pw');
+    const proc = spawn(process.execPath, [CLI, 'run', '-c', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    const exited = new Promise<number | null>((r) => proc.on('exit', (code) => r(code)));
+    const status = async (pw: string) => (await raw(port, 'GET', '/metrics', basicAuth('admin', pw))).status;
+    try {
+      await until(() => stdout.includes('"msg":"running"'), 60_000, 'the daemon to run');
+      expect(await status('first-pw')).toBe(200);
+      write('second-pw');
+      proc.kill('SIGHUP');
+      await until(() => stdout.includes('config reloaded'), 30_000, 'the reload');
+      let now = 0;
+      for (let i = 0; i < 50 && now !== 200; i++) {
+        now = await status('second-pw').catch(() => 0);
+        if (now !== 200) await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(now).toBe(200);
+      expect(await status('first-pw')).toBe(401);
+    } finally {
+      proc.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      cleanup();
+    }
+  }, 120_000);
 });
