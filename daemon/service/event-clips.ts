@@ -6,12 +6,12 @@
  * events are kept in the cache folder (at most CACHE_FILES files, the oldest go); an active
  * event's clip is cut again when it is older than 10 s.
  */
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { errorMessage } from '../core/errors.js';
 import { makeDirs } from '../core/files.js';
-import { ffmpegPath } from '../media/image-io.js';
+import { ffmpegPath, ffprobePath } from '../media/image-io.js';
 import type { Segment } from './recordings-index.js';
 
 export const CLIP_BEFORE_S = 5;
@@ -79,13 +79,22 @@ export class EventClips {
     const { from, to } = EventClips.window(event);
     const list = `${file}.${process.pid}.txt`;
     const tmp = `${file}.${process.pid}.tmp.mp4`;
-    // the concat demuxer's inpoint/outpoint: from the keyframe before `from` in the first segment to `to` in the last
-    const lines = segments.map((s, i) => {
+    // the concat demuxer's inpoint/outpoint: from the keyframe before `from` in the first segment
+    // to `to` in the last. A segment's times are wall clock (its name, its last write); its video
+    // may be shorter where the camera fell behind (a file source on a busy machine): the offset
+    // is scaled by the segment's own duration.
+    const offset = async (s: Segment, t: number): Promise<number> => {
+      const wall = Math.max(0.001, s.end - s.start);
+      const media = await probeDuration(s.path);
+      return Math.max(0, Math.min(media ?? wall, ((t - s.start) * (media ?? wall)) / wall));
+    };
+    const lines: string[] = [];
+    for (const [i, s] of segments.entries()) {
       let entry = `file '${s.path.replace(/'/g, "'\\''")}'\n`;
-      if (i === 0 && from > s.start) entry += `inpoint ${(from - s.start).toFixed(3)}\n`;
-      if (i === segments.length - 1 && to < s.end) entry += `outpoint ${(to - s.start).toFixed(3)}\n`;
-      return entry;
-    });
+      if (i === 0 && from > s.start) entry += `inpoint ${(await offset(s, from)).toFixed(3)}\n`;
+      if (i === segments.length - 1 && to < s.end) entry += `outpoint ${(await offset(s, to)).toFixed(3)}\n`;
+      lines.push(entry);
+    }
     await fsp.writeFile(list, lines.join(''));
     const args = [
       '-v',
@@ -128,6 +137,16 @@ export class EventClips {
     stats.sort((a, b) => a.t - b.t);
     for (const { n } of stats.slice(0, stats.length - CACHE_FILES)) await fsp.unlink(join(this.cacheDir, n)).catch(() => undefined);
   }
+}
+
+/** A file's duration in seconds (ffprobe), null when it cannot tell. */
+function probeDuration(file: string): Promise<number | null> {
+  return new Promise((resolve) => {
+    execFile(ffprobePath(), ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', file], { timeout: 10_000 }, (err, stdout) => {
+      const d = Number(String(stdout).trim());
+      resolve(!err && d > 0 ? d : null);
+    });
+  });
 }
 
 function runFfmpeg(args: string[]): Promise<void> {

@@ -372,6 +372,8 @@ export class WebApi {
     const info = this.daemon.modelInfo;
     const roots = [...new Set(Object.values(cfg.cameras).map((c) => c.record.path))];
     const recordings = await Promise.all(roots.map(async (dir) => ({ path: dir, ...(await this.disk.of(dir)) })));
+    const snapRoots = [...new Set(Object.values(cfg.cameras).flatMap((c) => (c.snapshots.enabled && c.snapshots.path !== null ? [c.snapshots.path] : [])))];
+    const snapshots = await Promise.all(snapRoots.map(async (dir) => ({ path: dir, ...(await this.disk.of(dir)) })));
     const store = this.daemon.eventStore;
     return {
       version: this.version,
@@ -387,7 +389,7 @@ export class WebApi {
             ...(info.threads !== undefined ? { threads: info.threads } : {}),
           }
         : null,
-      disk: { recordings },
+      disk: { recordings, snapshots },
       store: store ? { available: store.available, written: store.written, dropped: store.dropped } : { available: false },
     };
   }
