@@ -22,6 +22,17 @@ describe('TensorRT backend and CUDA kernels compile', () => {
     expect(r.status, r.stdout + r.stderr).toBe(0);
   }, 600_000);
 
+  it.skipIf(!headers)('TRT_REQUIRE_VERSIONS: a version with no header set among the DIRs is a FAIL line and exit 1 (TRT_HEADERS_DIR not set)', () => {
+    const r = spawnSync('bash', [join(ROOT, 'scripts', 'check-tensorrt-build')], {
+      env: { ...process.env, TRT_HEADERS_DIR: headers, TRT_REQUIRE_VERSIONS: '8 99.9', NVCC: '/nonexistent' },
+      encoding: 'utf8',
+      timeout: 600_000,
+    });
+    expect(r.stdout).toContain('FAIL  TensorRT 99.9: no header set (TRT_REQUIRE_VERSIONS asks for it)');
+    expect(r.stdout).not.toContain('FAIL  TensorRT 8:');
+    expect(r.status).toBe(1);
+  }, 600_000);
+
   it('the check script skips with a reason when no headers are given', () => {
     const r = spawnSync('bash', [join(ROOT, 'scripts', 'check-tensorrt-build')], { env: { ...process.env, TRT_HEADERS_DIR: '' }, encoding: 'utf8' });
     expect(r.status).toBe(77);
