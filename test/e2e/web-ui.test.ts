@@ -151,7 +151,7 @@ describe.skipIf(!browser)('the web UI in chromium', () => {
     await page.click('button[type=submit]');
     await page.waitForSelector('nav a.active');
     expect(new URL(page.url()).pathname).toBe('/');
-  });
+  }, 180_000);
 
   it('plays the live view: the video of the camera advances', async () => {
     await page.goto(`${base}/#/live`);
@@ -162,7 +162,7 @@ describe.skipIf(!browser)('the web UI in chromium', () => {
     await page.click('.tile-link');
     await page.waitForSelector('.tile.alone');
     expect(page.url()).toMatch(/#\/live\/demo$/);
-  });
+  }, 180_000);
 
   it('lists events with snapshots that load, and plays an event clip', async () => {
     // an ended event whose clip (5 s after its end) is recorded already
@@ -189,7 +189,7 @@ describe.skipIf(!browser)('the web UI in chromium', () => {
       ),
     ).catch(() => undefined);
     await shot('events');
-  });
+  }, 180_000);
 
   it('plays a recording of the day', async () => {
     await page.goto(`${base}/#/recordings`);
@@ -200,7 +200,7 @@ describe.skipIf(!browser)('the web UI in chromium', () => {
     await page.waitForSelector('.now-playing video');
     await videoAdvances('.now-playing video', 0.5, 30_000);
     await shot('recordings');
-  });
+  }, 180_000);
 
   it('shows the camera frame rate and the system status', async () => {
     await page.goto(`${base}/#/system`);
@@ -216,5 +216,5 @@ describe.skipIf(!browser)('the web UI in chromium', () => {
     await page.waitForSelector('.tile video, .tile img');
     await sleep(2500);
     await shot('phone');
-  });
+  }, 180_000);
 });
