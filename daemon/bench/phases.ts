@@ -14,7 +14,8 @@ import { detectionMessage, type DetectionMessage } from '../sinks/detection-mess
 import type { MqttPublisher } from '../sinks/mqtt-publisher.js';
 import { Mp4Writer } from '../sinks/mp4-writer.js';
 import { CameraOutput } from '../sinks/camera-output.js';
-import { avccUnit, EncodedStream } from '../sinks/encoded-stream.js';
+import { avccUnit, EncodedStream, type EncodedUnit } from '../sinks/encoded-stream.js';
+import { initSegment, mediaFragment } from '../media/fmp4.js';
 import { RtspServer } from '../sinks/rtsp-server.js';
 import { StreamEncoder } from '../sinks/stream-encoder.js';
 import { ffmpegPath } from '../media/image-io.js';
@@ -197,7 +198,7 @@ export interface PipelinedResult {
  */
 export type OutputMode = 'record' | 'all' | 'two-encodes';
 
-/** The live viewer of the bench: each unit as an MP4 sample (what the web UI muxes) through a loopback socket. */
+/** The live viewer of the bench: the web UI's fragmented MP4 (media/fmp4.ts: an init segment, a fragment per picture) through a loopback socket. */
 class BenchViewer {
   private server: Server | null = null;
   private socket: Socket | null = null;
@@ -212,12 +213,24 @@ class BenchViewer {
     await new Promise<void>((r) => (this.socket as Socket).once('connect', () => r()));
   }
 
-  send(unit: Parameters<typeof avccUnit>[0]): Promise<void> | void {
-    const sample = avccUnit(unit);
-    const head = Buffer.alloc(16); // stands for the moof/mdat headers of one fragment
-    head.writeUInt32BE(sample.length + 8, 0);
-    this.bytes += sample.length;
-    if (!(this.socket as Socket).write(Buffer.concat([head, sample]))) return new Promise((r) => (this.socket as Socket).once('drain', () => r()));
+  private sequence = 0;
+  private started = false;
+
+  send(unit: EncodedUnit): Promise<void> | void {
+    const c = unit.config;
+    const socket = this.socket as Socket;
+    if (!this.started) {
+      this.started = true;
+      socket.write(initSegment({ avcC: c.avcC, width: c.width, height: c.height, timescale: c.timescale }));
+    }
+    const fragment = mediaFragment(++this.sequence, {
+      data: avccUnit(unit),
+      decodeTime: unit.pts * c.timescale,
+      duration: c.timescale / (c.fps > 0 ? c.fps : 25),
+      keyframe: unit.keyframe,
+    });
+    this.bytes += fragment.length;
+    if (!socket.write(fragment)) return new Promise((r) => socket.once('drain', () => r()));
   }
 
   close(): void {
