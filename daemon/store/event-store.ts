@@ -166,7 +166,7 @@ export interface EventStoreOptions {
 }
 
 /** One row as the API serves it: the object's last state, its duration and the snapshot file (if one was written). */
-export type EventRecord = StoredObject & { duration: number | null; snapshot_path: string | null };
+export type EventRecord = StoredObject & { duration: number | null; snapshot_path: string | null; snapshot_box?: TrackedObject['box'] };
 
 function rowToRecord(row: Record<string, unknown>): EventRecord {
   const obj = JSON.parse(String(row.data)) as StoredObject;
@@ -179,6 +179,9 @@ export class EventStore implements EventSink {
   private readonly pending = new Map<string, StoredObject>();
   /** snapshots of objects not written yet: the file, or the JPEG itself where snapshots are not kept as files */
   private readonly snapshots = new Map<string, string | Buffer>();
+  /** active objects whose snapshot's box comes with their next event, and the boxes of active objects' snapshots */
+  private readonly awaitingBox = new Set<string>();
+  private readonly snapshotBoxes = new Map<string, TrackedObject['box']>();
   private flushTimer: NodeJS.Timeout | null = null;
   private pruneTimer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> = Promise.resolve();
@@ -270,11 +273,16 @@ export class EventStore implements EventSink {
   /** EventSink: remembers the object's latest state; written within a second. Never blocks, never throws. */
   event(ev: ObjectEvent): void {
     if (this.closed || !this.db) return;
-    const obj = ev.after;
+    let obj: StoredObject = ev.after;
     if (!this.pending.has(obj.id) && this.pending.size >= MAX_PENDING) {
       this.dropped++;
       return;
     }
+    // the box of the frame the snapshot shows: the event that follows a snapshot is of that frame
+    if (this.awaitingBox.delete(obj.id)) this.snapshotBoxes.set(obj.id, obj.box);
+    const box = this.snapshotBoxes.get(obj.id);
+    if (box) obj = { ...obj, snapshot_box: box } as StoredObject & { snapshot_box: TrackedObject['box'] };
+    if (ev.type === 'end') this.snapshotBoxes.delete(obj.id);
     this.pending.set(obj.id, obj);
   }
 
@@ -286,6 +294,7 @@ export class EventStore implements EventSink {
     if (this.closed || !this.db) return;
     if (!this.snapshots.has(objectId) && this.snapshots.size >= MAX_PENDING) return;
     this.snapshots.set(objectId, path ?? Buffer.from(jpeg));
+    if (this.snapshotBoxes.size < MAX_PENDING) this.awaitingBox.add(objectId);
   }
 
   /** Writes what is pending in one transaction (also called by the timer and close()). */

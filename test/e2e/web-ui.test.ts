@@ -91,7 +91,7 @@ http: {host: 127.0.0.1, port: ${port}, auth: {username: ${TEST_USER}, password: 
   daemon.stdout?.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-20000)));
   daemon.stderr?.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-20000)));
   base = `http://127.0.0.1:${port}`;
-  await waitFor('the daemon to stream', 60_000, async () => (await fetch(`${base}/healthz`)).ok);
+  await waitFor('the daemon to stream', 150_000, async () => (await fetch(`${base}/healthz`)).ok);
   ctx = await chromium.launchPersistentContext(join(dir, 'profile'), {
     executablePath: CHROMIUM,
     headless: true,
@@ -108,7 +108,7 @@ http: {host: 127.0.0.1, port: ${port}, auth: {username: ${TEST_USER}, password: 
     viewport: { width: 1280, height: 800 },
   });
   page = ctx.pages()[0] ?? (await ctx.newPage());
-}, 120_000);
+}, 240_000);
 
 afterAll(async () => {
   await ctx?.close().catch(() => undefined);

@@ -86,8 +86,12 @@ describe('EventStore', () => {
     s.event(ev('end', object('o1', { top_score: 0.95, entered_zones: ['drive'], end_time: NOW - 90 })));
     // a snapshot comes before the event that shows it; a later, better one on its own
     s.snapshot('front', 'o2', 'pedestrian', Buffer.alloc(4), '/snaps/front/o2.jpg');
-    s.event(ev('update', object('o2', { label: 'pedestrian', start_time: NOW - 50, has_snapshot: true })));
+    s.event(ev('update', object('o2', { label: 'pedestrian', start_time: NOW - 50, has_snapshot: true, box: { x1: 5, y1: 6, x2: 7, y2: 8 } })));
     expect((await s.get('o2'))?.snapshot_path).toBe('/snaps/front/o2.jpg');
+    // the box of the snapshot's frame stays with the event while the object moves on
+    s.event(ev('update', object('o2', { label: 'pedestrian', start_time: NOW - 50, has_snapshot: true, box: { x1: 50, y1: 60, x2: 70, y2: 80 } })));
+    expect((await s.get('o2'))?.snapshot_box).toEqual({ x1: 5, y1: 6, x2: 7, y2: 8 });
+    expect((await s.get('o2'))?.box).toEqual({ x1: 50, y1: 60, x2: 70, y2: 80 });
     s.snapshot('front', 'o2', 'pedestrian', Buffer.alloc(4), '/snaps/front/o2-better.jpg');
     await s.flush();
     expect((await s.get('o2'))?.snapshot_path).toBe('/snaps/front/o2-better.jpg');

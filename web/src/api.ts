@@ -24,6 +24,8 @@ export interface EventItem {
   score: number;
   top_score: number;
   box?: Box;
+  /** the box in the snapshot's frame */
+  snapshot_box?: Box;
   start_time: number;
   end_time: number | null;
   duration: number | null;

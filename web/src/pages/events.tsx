@@ -35,15 +35,16 @@ function Thumb({ e }: { e: EventItem }) {
   const [size, setSize] = useState<{ w: number; h: number } | null>(null);
   if (!e.snapshot_url || broken) return <div class="thumb none">{e.label.replace(/_/g, ' ')}</div>;
   let style: Record<string, string> = { width: '100%', height: '100%', objectFit: 'cover' };
-  if (size && e.box) {
-    const bw = Math.max(8, e.box.x2 - e.box.x1);
-    const bh = Math.max(8, e.box.y2 - e.box.y1);
+  const box = e.snapshot_box ?? e.box;
+  if (size && box) {
+    const bw = Math.max(8, box.x2 - box.x1);
+    const bh = Math.max(8, box.y2 - box.y1);
     // the box with a margin fills the thumbnail; never smaller than the whole frame
     const scale = Math.max(Math.min(THUMB_W / (bw * 3), THUMB_H / (bh * 2.2)), THUMB_W / size.w, THUMB_H / size.h);
     const w = size.w * scale;
     const h = size.h * scale;
-    const cx = ((e.box.x1 + e.box.x2) / 2) * scale;
-    const cy = ((e.box.y1 + e.box.y2) / 2) * scale;
+    const cx = ((box.x1 + box.x2) / 2) * scale;
+    const cy = ((box.y1 + box.y2) / 2) * scale;
     const left = Math.min(0, Math.max(THUMB_W - w, THUMB_W / 2 - cx));
     const top = Math.min(0, Math.max(THUMB_H - h, THUMB_H / 2 - cy));
     style = { position: 'absolute', width: `${w}px`, height: `${h}px`, left: `${left}px`, top: `${top}px`, maxWidth: 'none' };
