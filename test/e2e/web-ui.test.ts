@@ -154,6 +154,10 @@ describe.skipIf(!browser)('the web UI in chromium', () => {
   }, 180_000);
 
   it('plays the live view: the video of the camera advances', async () => {
+    // the still image (the fallback where MSE is missing): the pipeline's annotated frame as a JPEG
+    const still = await fetch(`${base}/api/cameras/demo/latest.jpg`, { headers: basicAuth() });
+    expect(still.status).toBe(200);
+    expect(Buffer.from(await still.arrayBuffer()).subarray(0, 2)).toEqual(Buffer.from([0xff, 0xd8]));
     await page.goto(`${base}/#/live`);
     await page.waitForSelector('.tile video[data-kind=mse]', { timeout: 20_000 });
     await videoAdvances('.tile video', 1, 30_000);
