@@ -153,8 +153,18 @@ function addon(): Addon {
   } catch (err) {
     throw new RuntimeFailure(`native addon ${path} could not be loaded (${errorMessage(err).split('\n')[0]}): run npm run setup to rebuild it`);
   }
+  // an addon built from older sources (a checkout updated without npm run setup) lacks functions
+  // the TypeScript calls: one clear line now rather than "x is not a function" mid-stream
+  const missing = REQUIRED_EXPORTS.filter((name) => typeof (loaded as unknown as Record<string, unknown>)[name] !== 'function');
+  if (missing.length) {
+    loaded = null;
+    throw new RuntimeFailure(`native addon ${path} is older than this trt-detect (no ${missing.join(', ')}): run npm run setup to rebuild it`);
+  }
   return loaded;
 }
+
+/** The functions of the Addon interface above, checked when the addon loads. */
+const REQUIRED_EXPORTS = ['preprocess', 'postprocess', 'preprocessTimed', 'preprocessSync', 'decodeSync', 'draw', 'sdNotify', 'openPipe'] as const;
 
 /** The addon's whole export object (optional parts such as `tensorrt` included); loads it. */
 export function addonExports(): Record<string, unknown> {

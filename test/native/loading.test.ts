@@ -1,4 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tempDir } from '../support/videos.js';
 
 const saved = process.env.TRT_DETECT_ADDON;
 
@@ -28,5 +31,21 @@ describe('loading the addon', () => {
     expect((err as InstanceType<typeof RuntimeFailure>).message).toBe('native addon not built: run npm run setup (missing /nonexistent/trt_detect.node)');
     expect((err as InstanceType<typeof RuntimeFailure>).exitCode).toBe(1);
     expect(() => native.addonInfo.tensorrt).toThrow('native addon not built: run npm run setup');
+  });
+
+  it('an addon built from older sources (functions missing) is one line telling the user to run setup', async () => {
+    const { dir, cleanup } = tempDir('old-addon');
+    try {
+      const old = join(dir, 'old-addon.cjs');
+      // what an addon of an earlier version exports: no decodeSync, preprocessTimed, preprocessSync
+      writeFileSync(old, "module.exports = { info: { version: '0.0.1', tensorrt: false, cuda: false, gstreamer: false }, preprocess() {}, postprocess() {}, draw() {}, sdNotify() {}, openPipe() {} };\n");
+      process.env.TRT_DETECT_ADDON = old;
+      vi.resetModules();
+      const native = await import('../../daemon/native.js');
+      expect(() => native.addonInfo.version).toThrow(`native addon ${old} is older than this trt-detect (no preprocessTimed, preprocessSync, decodeSync): run npm run setup to rebuild it`);
+    } finally {
+      delete process.env.TRT_DETECT_ADDON;
+      cleanup();
+    }
   });
 });

@@ -22,8 +22,8 @@ const SEED = Number(process.env.TRT_FUZZ_SEED ?? 7);
 const PER_PROTOCOL = 1500;
 const CONCURRENCY = 24;
 
-/** Sends one request on its own connection; resolves on the first answer, a close, or after `waitMs`. */
-function sendOne(port: number, bytes: Buffer, waitMs = 150): Promise<string> {
+/** Sends one request on its own connection; resolves on the first answer, a close, or after `waitMs` (a request cut short gets no answer). */
+function sendOne(port: number, bytes: Buffer, waitMs = 500): Promise<string> {
   return new Promise((resolve) => {
     const s = connect(port, '127.0.0.1');
     let got = '';

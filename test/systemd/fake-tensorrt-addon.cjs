@@ -59,13 +59,23 @@ module.exports = {
       const tensors = list.map((t) => ({ ...t, type: 'float32', elements: t.shape.reduce((a, b) => a * b, 1) }));
       return { handle: { session, tensors }, tensors, gpuPreprocess: false, deviceMemoryBytes: 0 };
     },
-    infer: async (h, frame, width, height, spec, outs, format) => {
+    // the one call per frame of native/src/trt (daemon/detect/tensorrt-addon.ts): pre-processing and
+    // the decode + NMS are the real addon's, the network is ONNX Runtime's
+    detect: async (h, frame, width, height, format, spec, layout, options) => {
       const input = new Float32Array(3 * spec.width * spec.height);
       const t = await real.preprocess(frame, width, height, spec, input, format);
       const inName = h.tensors.find((x) => x.input).name;
       const r = await h.session.run({ [inName]: new ort.Tensor('float32', input, [1, 3, spec.height, spec.width]) });
-      h.tensors.filter((x) => !x.input).forEach((x, i) => outs[i].set(r[x.name].data));
-      return { ...t, preprocessMs: 0, inferenceMs: 1 };
+      const outs = h.tensors.filter((x) => !x.input).map((x) => r[x.name].data);
+      const detections = real.decodeSync(outs, layout, {
+        ...options,
+        inputWidth: spec.width,
+        inputHeight: spec.height,
+        srcWidth: width,
+        srcHeight: height,
+        transform: t,
+      });
+      return { ...t, detections, preprocessMs: 0, inferenceMs: 1, postprocessMs: 0, gpuDecode: false, slot: 0 };
     },
     closeEngine: async (h) => {
       await h.session.release();
