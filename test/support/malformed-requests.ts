@@ -5,18 +5,7 @@
  * huge and non-numeric Content-Length, bodies shorter or longer than announced, header floods,
  * bare LF and NUL bytes, interleaved RTP frames, binary junk, and valid requests cut short.
  */
-
-/** mulberry32: a small seeded PRNG, so a failing case can be replayed from its seed and index. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from './prng.js';
 
 type Rand = () => number;
 const pick = <T>(r: Rand, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { assign, hungarian } from '../../daemon/track/hungarian.js';
-import { prng } from './prng.js';
+import { prng } from '../support/prng.js';
 
 const total = (cost: number[][], rowToCol: number[]) => rowToCol.reduce((s, j, i) => s + (j >= 0 ? cost[i][j] : 0), 0);
 
