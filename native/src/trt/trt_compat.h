@@ -11,8 +11,11 @@
 // of template errors from the API differences. CMake (tensorrt.cmake) refuses them before that.
 #include <NvInferVersion.h>
 #if NV_TENSORRT_MAJOR < 8 || NV_TENSORRT_MAJOR >= 11
+// one line, so that the compiler prints the whole message as it is
+// clang-format off
 #error "trt-detect supports TensorRT 8.0 to 10.x (JetPack 4.6: 8.2); these NvInferVersion.h headers are another major version: build against TensorRT 8-10, or without the TensorRT backend (-DTRT_DETECT_TENSORRT=OFF)"
 #include <trt-detect-stops-here/unsupported-tensorrt-version>
+// clang-format on
 #endif
 
 #include <NvInfer.h>
