@@ -1,9 +1,9 @@
-import { spawn } from 'node:child_process';
 import { existsSync, promises as fsp, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, extname, join } from 'node:path';
 import { frameBytes, type PixelFormat } from '../core/frame.js';
 import { RuntimeFailure, errorMessage } from '../core/errors.js';
+import { spawnMedia } from './media-process.js';
 
 /** Image file extensions the project reads (lower case, with the dot). */
 export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.bmp'];
@@ -50,7 +50,8 @@ interface RunResult {
 function runFfmpeg(args: string[], input?: Buffer): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const bin = ffmpegPath();
-    const proc = spawn(bin, args, { stdio: [input ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+    // media.nice like the decoders and encoders: snapshot and latest.jpg encodes are background work too
+    const proc = spawnMedia(bin, args, { stdio: [input ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     let err = '';
     proc.stdout?.on('data', (c: Buffer) => out.push(c));

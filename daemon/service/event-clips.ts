@@ -6,12 +6,13 @@
  * events are kept in the cache folder (at most CACHE_FILES files, the oldest go); an active
  * event's clip is cut again when it is older than 10 s.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { errorMessage } from '../core/errors.js';
 import { makeDirs } from '../core/files.js';
 import { ffmpegPath, ffprobePath } from '../media/image-io.js';
+import { spawnMedia } from '../media/media-process.js';
 import type { Segment } from './recordings-index.js';
 
 export const CLIP_BEFORE_S = 5;
@@ -151,9 +152,9 @@ function probeDuration(file: string): Promise<number | null> {
 
 function runFfmpeg(args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(ffmpegPath(), args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const proc = spawnMedia(ffmpegPath(), args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
-    proc.stderr.on('data', (c: Buffer) => {
+    proc.stderr?.on('data', (c: Buffer) => {
       if (err.length < 4096) err += c.toString();
     });
     const timer = setTimeout(() => proc.kill('SIGKILL'), CUT_TIMEOUT_MS);
