@@ -59,6 +59,9 @@ export interface CameraEventsStats {
   ignored: number;
 }
 
+/** How long an object's `end` waits for its first snapshot (encodes queue one at a time per camera). */
+export const END_WAIT_MS = 10_000;
+
 const countKey = (zone: string | null, label: string) => `${zone ?? ''}\u0000${label}`;
 
 export class CameraEvents implements FrameEvents {
@@ -66,6 +69,8 @@ export class CameraEvents implements FrameEvents {
   private lifecycle: ObjectLifecycle | null = null;
   private zones: Zone[] = [];
   private readonly snapshotter: Snapshotter | null;
+  /** `end` events waiting for the object's first snapshot, by track id */
+  private readonly heldEnds = new Map<number, { ev: ObjectEvent; timer: NodeJS.Timeout }>();
   private readonly retention: SnapshotRetention | null;
   private readonly counts = new Map<string, { zone: string | null; label: string; value: number }>();
   private emitted = 0;
@@ -75,7 +80,15 @@ export class CameraEvents implements FrameEvents {
     this.clock = new StreamClock(o.live, o.now);
     const snap = o.snapshots;
     const dir = snap.enabled && snap.path ? join(snap.path, o.camera) : null;
-    this.snapshotter = snap.enabled ? new Snapshotter({ camera: o.camera, dir, logger: o.logger, onSnapshot: (s) => this.onSnapshot(s) }) : null;
+    this.snapshotter = snap.enabled
+      ? new Snapshotter({
+          camera: o.camera,
+          dir,
+          logger: o.logger,
+          onSnapshot: (s) => this.onSnapshot(s),
+          onSettled: (trackId) => this.releaseEnd(trackId, false),
+        })
+      : null;
     this.retention = dir ? new SnapshotRetention(dir, snap.retain_days, snap.max_mb, o.logger) : null;
     this.retention?.start();
   }
@@ -120,12 +133,35 @@ export class CameraEvents implements FrameEvents {
   private emit(events: readonly ObjectEvent[]): void {
     for (const ev of events) {
       if (ev.type === 'new') this.snapshotter?.reported(ev.after.track_id, ev.after.id);
-      this.emitted++;
-      for (const s of this.o.sinks()) s.event(ev);
+      // an object that ends while its first snapshot is still being made: its end waits for it
+      // (at most END_WAIT_MS), so that the end says has_snapshot as it will be
+      if (ev.type === 'end' && !ev.after.has_snapshot && this.snapshotter?.pending(ev.after.track_id)) {
+        const trackId = ev.after.track_id;
+        const timer = setTimeout(() => this.releaseEnd(trackId, false), END_WAIT_MS);
+        timer.unref();
+        this.heldEnds.set(trackId, { ev, timer });
+        continue;
+      }
+      this.deliver(ev);
     }
   }
 
+  private deliver(ev: ObjectEvent): void {
+    this.emitted++;
+    for (const s of this.o.sinks()) s.event(ev);
+  }
+
+  /** Sends an `end` held for its snapshot: with has_snapshot when the snapshot was made. */
+  private releaseEnd(trackId: number, made: boolean): void {
+    const held = this.heldEnds.get(trackId);
+    if (!held) return;
+    clearTimeout(held.timer);
+    this.heldEnds.delete(trackId);
+    this.deliver(made ? { ...held.ev, after: { ...held.ev.after, has_snapshot: true } } : held.ev);
+  }
+
   private onSnapshot(s: SnapshotResult): void {
+    this.releaseEnd(s.trackId, true);
     this.lifecycle?.markSnapshot(s.trackId);
     if (s.path) this.retention?.wrote();
     for (const sink of this.o.sinks()) sink.snapshot(this.o.camera, s.eventId, s.label, s.jpeg, s.path);
@@ -173,6 +209,7 @@ export class CameraEvents implements FrameEvents {
       this.updateCounts();
     }
     await this.snapshotter?.drain();
+    for (const id of [...this.heldEnds.keys()]) this.releaseEnd(id, false);
     await this.retention?.stop();
   }
 

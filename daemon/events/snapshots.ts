@@ -57,6 +57,8 @@ export interface SnapshotterOptions {
   logger: Logger;
   /** called on the event loop when a snapshot is ready */
   onSnapshot: (s: SnapshotResult) => void;
+  /** an encode of `trackId` finished, made or failed (after onSnapshot when made) */
+  onSettled?: (trackId: number) => void;
   /** an object's snapshot is encoded again at most this often (default 2000 ms) */
   minIntervalMs?: number;
   /** mjpeg quality 2 (best) .. 31 (default 4) */
@@ -66,6 +68,8 @@ export interface SnapshotterOptions {
 export class Snapshotter {
   private readonly entries = new Map<number, Entry>();
   private busy: Promise<void> | null = null;
+  /** the object whose snapshot is being encoded now */
+  private encoding: number | null = null;
   private timer: NodeJS.Timeout | null = null;
   private madeDir = false;
   private warnedAt = -Infinity;
@@ -128,6 +132,12 @@ export class Snapshotter {
     }
   }
 
+  /** Is a snapshot of this object waiting to be encoded, or being encoded now? */
+  pending(trackId: number): boolean {
+    const e = this.entries.get(trackId);
+    return this.encoding === trackId || (!!e && e.eventId !== null && e.dirty && e.best !== null);
+  }
+
   /** Objects that hold a frame copy now. */
   get held(): number {
     let n = 0;
@@ -178,6 +188,7 @@ export class Snapshotter {
     e.lastEncodedAt = now;
     const best = e.best as Best;
     const eventId = e.eventId as string;
+    this.encoding = trackId;
     this.busy = this.make(best, eventId)
       .then((r) => {
         this.made++;
@@ -190,6 +201,8 @@ export class Snapshotter {
       .finally(() => {
         if (e.ended && !e.dirty) this.entries.delete(trackId);
         this.busy = null;
+        this.encoding = null;
+        this.o.onSettled?.(trackId);
         this.pump();
       });
   }

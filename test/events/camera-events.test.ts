@@ -11,7 +11,7 @@ import type { ObjectEvent } from '../../daemon/events/types.js';
 const W = 640;
 const H = 360;
 
-function setup(zones: Record<string, ZoneSettings> = {}) {
+function setup(zones: Record<string, ZoneSettings> = {}, snapshots = false) {
   const events: ObjectEvent[] = [];
   const counts: Array<[string | null, string, number]> = [];
   const ce = new CameraEvents({
@@ -21,7 +21,7 @@ function setup(zones: Record<string, ZoneSettings> = {}) {
     events: DEFAULT_EVENTS,
     zones,
     filters: {},
-    snapshots: { ...DEFAULT_SNAPSHOTS, enabled: false },
+    snapshots: { ...DEFAULT_SNAPSHOTS, enabled: snapshots, path: null },
     labels: ['vehicle', 'pedestrian'],
     sinks: () => [{ event: (e) => events.push(e), snapshot: () => undefined }],
     counts: () => ({ count: (_camera, zone, label, value) => counts.push([zone, label, value]) }),
@@ -109,5 +109,18 @@ describe('CameraEvents', () => {
         },
       }).ce.frame(frame(0), []),
     ).toThrow(/^cameras\.cam\.zones\.far\.coordinates: corner \[1000, 0\] is outside the 640x360 frame/);
+  });
+
+  it('an object that ends while its first snapshot is being made: the end waits for it and says has_snapshot', async () => {
+    const { ce, events, frame } = setup({}, true);
+    // a short-lived object: confirmed after 2 frames, gone after 3, ended 0.5 s later; the JPEG
+    // encode (a real ffmpeg) is still running when the lifecycle ends it
+    for (let f = 0; f < 3; f++) ce.frame(frame(f), [det(1, 100)]);
+    for (let f = 3; f < 12; f++) ce.frame(frame(f), []);
+    await ce.close();
+    const mine = events.filter((e) => e.after.track_id === 1);
+    expect(mine.map((e) => e.type)).toEqual(['new', 'end']);
+    expect(mine[1].after.has_snapshot).toBe(true);
+    expect(mine[1].before).toEqual(mine[0].after);
   });
 });
