@@ -44,6 +44,29 @@ async function watch(src: VideoSource, enough: (frames: Frame[], states: string[
   return { frames, states, reasons };
 }
 
+/**
+ * Reads frames through an outage: after 5 frames the camera is stopped, brought back `downMs`
+ * later, and reading goes on until the source says `streaming` again and 5 more frames came.
+ */
+async function watchThroughOutage(src: VideoSource, cam: RtspCamera, downMs: number, timeoutMs: number) {
+  let beforeDrop = 0;
+  const seen = await watch(
+    src,
+    (f, s) => {
+      if (beforeDrop === 0 && f.length >= 5) {
+        beforeDrop = f.length;
+        void cam
+          .stop()
+          .then(() => new Promise((r) => setTimeout(r, downMs)))
+          .then(() => cam.start());
+      }
+      return beforeDrop > 0 && s.includes('streaming') && f.length >= beforeDrop + 5;
+    },
+    timeoutMs,
+  );
+  return { ...seen, beforeDrop };
+}
+
 describe('backoff', () => {
   it('doubles from 1 s and is capped at 30 s', () => {
     expect([0, 1, 2, 3, 4, 5, 6, 50].map((n) => backoffDelay(n))).toEqual([1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000]);
@@ -62,23 +85,7 @@ describe.skipIf(noGst !== null)(`RTSP cameras served by GStreamer's gst-rtsp-ser
       const cam = await gstRtspCamera({ width: 160, height: 120, fps: 15, user, password });
       cameras.push(cam);
       const src = await openSource(cam.url, { decoder, stall_timeout_seconds: 6, backoff: { initialMs: 200, maxMs: 1000 } });
-      let phase = 0;
-      let beforeDrop = 0;
-      const { frames, states } = await watch(
-        src,
-        (f, s) => {
-          if (phase === 0 && f.length >= 5) {
-            phase = 1;
-            beforeDrop = f.length;
-            void cam
-              .stop()
-              .then(() => new Promise((r) => setTimeout(r, 1000)))
-              .then(() => cam.start());
-          }
-          return s.includes('streaming') && f.length >= beforeDrop + 5;
-        },
-        45_000,
-      );
+      const { frames, states, beforeDrop } = await watchThroughOutage(src, cam, 1000, 45_000);
       expect(frames[0]).toMatchObject({ width: 160, height: 120 });
       expect(states[0]).toBe('reconnecting');
       expect(states).toContain('streaming');
@@ -129,23 +136,7 @@ describe('RTSP source through ffmpeg (real RTSP server)', () => {
     // ffmpeg needs about 3.5 s here from connecting to its first frame (it waits for a keyframe and
     // probes the stream): a stall timeout of 3 s killed most connections before they delivered
     const src = await openSource(cam.url, { decoder: 'ffmpeg', stall_timeout_seconds: 6, backoff: { initialMs: 200, maxMs: 1000 } });
-    let phase = 0;
-    let beforeDrop = 0;
-    const { frames, states, reasons } = await watch(
-      src,
-      (f, s) => {
-        if (phase === 0 && f.length >= 5) {
-          phase = 1;
-          beforeDrop = f.length;
-          void cam
-            .stop()
-            .then(() => new Promise((r) => setTimeout(r, 1500)))
-            .then(() => cam.start());
-        }
-        return s.includes('streaming') && f.length >= beforeDrop + 5;
-      },
-      40_000,
-    );
+    const { frames, states, reasons, beforeDrop } = await watchThroughOutage(src, cam, 1500, 40_000);
     expect(states[0]).toBe('reconnecting');
     expect(states).toContain('streaming');
     expect(reasons.length).toBeGreaterThan(0);
@@ -249,23 +240,7 @@ describe('RTSP reconnect through GStreamer', () => {
       const cam = await rtspCamera({ width: 128, height: 96 });
       cameras.push(cam);
       const src = await openSource(cam.url, { decoder: 'gstreamer', stall_timeout_seconds: 3, backoff: { initialMs: 200, maxMs: 1000 } });
-      let phase = 0;
-      let beforeDrop = 0;
-      const { frames, states, reasons } = await watch(
-        src,
-        (f, s) => {
-          if (phase === 0 && f.length >= 5) {
-            phase = 1;
-            beforeDrop = f.length;
-            void cam
-              .stop()
-              .then(() => new Promise((r) => setTimeout(r, 1500)))
-              .then(() => cam.start());
-          }
-          return s.includes('streaming') && f.length >= beforeDrop + 5;
-        },
-        40_000,
-      );
+      const { frames, states, reasons, beforeDrop } = await watchThroughOutage(src, cam, 1500, 40_000);
       expect(states[0]).toBe('reconnecting');
       expect(states).toContain('streaming');
       expect(reasons[0].length).toBeGreaterThan(0);
