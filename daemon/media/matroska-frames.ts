@@ -107,6 +107,17 @@ export function avccSample(nals: Buffer[]): Buffer {
   return Buffer.concat(parts);
 }
 
+/** ffmpeg's input arguments for the Matroska that MatroskaFrames writes to its stdin (quiet, no terminal). */
+export const MATROSKA_STDIN_INPUT = ['-nostdin', '-hide_banner', '-loglevel', 'error', '-f', 'matroska', '-i', 'pipe:0'] as const;
+
+/** ffmpeg's output arguments for a fragmented MP4 that plays up to its last fragment when cut short. */
+export const FRAGMENTED_MP4_OUTPUT = ['-movflags', '+frag_keyframe+empty_moov+default_base_moof', '-f', 'mp4'] as const;
+
+/** ffmpeg's arguments that copy the H.264 of MatroskaFrames on stdin, without re-encoding, into a fragmented MP4 `file`. */
+export function copyToFragmentedMp4Args(timescale: number, file: string): string[] {
+  return [...MATROSKA_STDIN_INPUT, '-c:v', 'copy', '-video_track_timescale', String(timescale), ...FRAGMENTED_MP4_OUTPUT, '-y', file];
+}
+
 export class MatroskaFrames {
   /** bytes of one raw picture (raw tracks) */
   readonly frameBytes: number;

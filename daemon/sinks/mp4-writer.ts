@@ -9,7 +9,7 @@ import { spawnMedia } from '../media/media-process.js';
 import { parseRational } from '../media/probe.js';
 import { keepTimestampArgs } from '../media/ffmpeg-features.js';
 import { AnnexBParser, NAL, nalType } from '../media/h264.js';
-import { avccSample, MatroskaFrames } from '../media/matroska-frames.js';
+import { avccSample, copyToFragmentedMp4Args, FRAGMENTED_MP4_OUTPUT, MATROSKA_STDIN_INPUT, MatroskaFrames } from '../media/matroska-frames.js';
 import { x264Args } from '../media/x264.js';
 
 export interface Mp4WriterOptions {
@@ -37,8 +37,6 @@ export interface Mp4WriterOptions {
   /** ticks per second of the output's timestamps: the source's time base (default 90000) */
   timescale?: number | null;
 }
-
-const FRAGMENTED = ['-movflags', '+frag_keyframe+empty_moov+default_base_moof', '-f', 'mp4'];
 
 /** Ticks per second of the output track when the source does not say: exact for 25, 30000/1001, 12.5, 50 ... fps. */
 const DEFAULT_TIMESCALE = 90000;
@@ -104,29 +102,9 @@ export class Mp4Writer {
     const opts = this.opts;
     const timescale = opts.timescale ?? DEFAULT_TIMESCALE;
     const { proc: encoder, output: encoded } = spawnStreamEncoder(enc);
-    const muxer = spawnMedia(
-      ffmpegPath(),
-      [
-        '-nostdin',
-        '-hide_banner',
-        '-loglevel',
-        'error',
-        '-f',
-        'matroska',
-        '-i',
-        'pipe:0',
-        '-c:v',
-        'copy',
-        '-video_track_timescale',
-        String(timescale),
-        ...FRAGMENTED,
-        '-y',
-        this.target,
-      ],
-      {
-        stdio: ['pipe', 'ignore', 'pipe'],
-      },
-    );
+    const muxer = spawnMedia(ffmpegPath(), copyToFragmentedMp4Args(timescale, this.target), {
+      stdio: ['pipe', 'ignore', 'pipe'],
+    });
     const out = muxer.stdin as Writable;
     out.on('error', () => undefined); // reported through exit codes
     let framing: MatroskaFrames | null = null;
@@ -160,20 +138,13 @@ export class Mp4Writer {
     const keep = await keepTimestampArgs(timescale);
     this.framing = new MatroskaFrames({ width: opts.width, height: opts.height, fps: this.fps, pixelFormat: opts.pixelFormat });
     const args = [
-      '-nostdin',
-      '-hide_banner',
-      '-loglevel',
-      'error',
-      '-f',
-      'matroska',
-      '-i',
-      'pipe:0',
+      ...MATROSKA_STDIN_INPUT,
       ...keep,
       '-an',
       ...x264Args(this.gop(), opts.preset, opts.crf),
       '-video_track_timescale',
       String(timescale),
-      ...FRAGMENTED,
+      ...FRAGMENTED_MP4_OUTPUT,
       '-y',
       this.target,
     ];

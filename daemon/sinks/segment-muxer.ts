@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { Writable } from 'node:stream';
 import { RuntimeFailure } from '../core/errors.js';
 import { ffmpegPath } from '../media/image-io.js';
-import { MatroskaFrames } from '../media/matroska-frames.js';
+import { copyToFragmentedMp4Args, MatroskaFrames } from '../media/matroska-frames.js';
 import { spawnMedia } from '../media/media-process.js';
 import { avccUnit, type CodecConfig, type EncodedUnit } from './encoded-stream.js';
 
@@ -33,26 +33,7 @@ export class SegmentMuxer {
     readonly config: CodecConfig,
   ) {
     this.framing = new MatroskaFrames({ width: config.width, height: config.height, fps: config.fps, h264: { sps: config.sps, pps: config.pps } });
-    const args = [
-      '-nostdin',
-      '-hide_banner',
-      '-loglevel',
-      'error',
-      '-f',
-      'matroska',
-      '-i',
-      'pipe:0',
-      '-c:v',
-      'copy',
-      '-video_track_timescale',
-      String(config.timescale),
-      '-movflags',
-      '+frag_keyframe+empty_moov+default_base_moof',
-      '-f',
-      'mp4',
-      '-y',
-      file,
-    ];
+    const args = copyToFragmentedMp4Args(config.timescale, file);
     this.proc = spawnMedia(ffmpegPath(), args, { stdio: ['pipe', 'ignore', 'pipe'] });
     this.input = this.proc.stdin as Writable;
     this.input.on('error', () => undefined); // reported through the exit code
