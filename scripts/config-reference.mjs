@@ -102,7 +102,8 @@ function typeText(s) {
       return s.values.map(code).join(' \\| ');
     case 'array': {
       const item = s.items.type === 'string' ? 'strings' : s.items.type === 'number' ? 'numbers' : `${s.items.type}s`;
-      return `list of ${s.length !== undefined ? `${s.length} ` : ''}${item}${orNull}`;
+      const orString = s.fromString ? ', or a string' : '';
+      return `list of ${s.length !== undefined ? `${s.length} ` : ''}${item}${orString}${orNull}`;
     }
     case 'object':
       return 'object';

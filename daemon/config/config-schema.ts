@@ -1,6 +1,7 @@
 import { DEFAULT_MEDIA_NICE } from '../media/media-process.js';
 import { DEFAULT_CRF, DEFAULT_PRESET, X264_PRESETS } from '../media/x264.js';
 import type { EventSettings, SnapshotSettings, TrackSettings } from './types.js';
+import { pointsFromString } from './zones.js';
 import type { ArraySchema, BooleanSchema, EnumSchema, NumberSchema, ObjectSchema, Schema, StringSchema } from './schema.js';
 
 /**
@@ -186,8 +187,9 @@ const cameraSchema = obj(
       values: obj({
         coordinates: {
           type: 'array',
-          example: '[[0, 0.5], [1, 0.5], [1, 1], [0, 1]]',
+          example: '[[0, 0.5], [1, 0.5], [1, 1], [0, 1]] or "0,0.5,1,0.5,1,1,0,1"',
           items: { type: 'array', length: 2, example: '[0.25, 0.5]', items: num(undefined, { min: 0 }) },
+          fromString: pointsFromString,
         },
         objects: labelList([], '[pedestrian, vehicle]'),
         inertia: int(3, { min: 1, max: 1000 }),

@@ -48,6 +48,11 @@ export interface ArraySchema extends Common {
   nullable?: boolean;
   /** what one item looks like, for the "what to do" part of a message */
   example: string;
+  /**
+   * a string that may stand for the whole list (a zone's Frigate-style "x1,y1,x2,y2,..."): returns
+   * the list, or "what is wrong (what to do)"
+   */
+  fromString?: (text: string) => unknown[] | string;
 }
 export interface ObjectSchema extends Common {
   type: 'object';
@@ -265,6 +270,10 @@ export class Validator {
   }
 
   private array(schema: ArraySchema, node: YamlNode, path: string, anchor: number): unknown {
+    if (schema.fromString && isScalar(node) && typeof node.value === 'string') {
+      const list = schema.fromString(node.value);
+      return typeof list === 'string' ? this.report(anchor, path, list) : list;
+    }
     if (!isSeq(node)) return this.report(anchor, path, `expected a list, got ${describeValue(node)} (write a list such as ${schema.example})`);
     if (schema.length !== undefined && node.items.length !== schema.length) {
       return this.report(anchor, path, `expected ${schema.length} items, got ${node.items.length} (write a list such as ${schema.example})`);

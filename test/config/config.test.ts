@@ -256,10 +256,55 @@ describe('zones, filters, events and snapshots', () => {
     expect(c.mqtt.home_assistant).toEqual({ enabled: true, discovery_prefix: 'ha', url: null });
   });
 
+  it('accepts Frigate\'s zone string "x1,y1,x2,y2,..." in pixels or fractions, quoted or not', () => {
+    const zones = (gate: string, door: string) =>
+      parseConfig(
+        `cameras:\n  front:\n    source: /x.mp4\n    zones:\n      gate: {coordinates: ${gate}}\n      door:\n        coordinates: ${door}\n`,
+        'a.yaml',
+        { cwd: dir },
+      ).cameras.front.zones;
+    const z = zones('"0,0.5, 1,0.5 ,1,1,0,1"', '10,10,200,10,200,300');
+    expect(z.gate.coordinates).toEqual([
+      [0, 0.5],
+      [1, 0.5],
+      [1, 1],
+      [0, 1],
+    ]);
+    expect(z.door.coordinates).toEqual([
+      [10, 10],
+      [200, 10],
+      [200, 300],
+    ]);
+    // the same polygon as a list gives the same config
+    expect(zones('[[0, 0.5], [1, 0.5], [1, 1], [0, 1]]', '[[10, 10], [200, 10], [200, 300]]')).toEqual(z);
+  });
+
+  it('bad zone strings are errors with the key path: odd count, not numbers, negative, too few corners, outside the frame', () => {
+    const zone = (coords: string, more = '') => problems(minimal(`source: /x.mp4${more}\n    zones:\n      gate: {coordinates: ${coords}}`));
+    expect(zone('"0,0,1,0,1"')).toEqual([
+      'a.yaml:5:14: cameras.front.zones.gate.coordinates: 5 values, an odd count: the last x has no y (write "x1,y1,x2,y2,x3,y3,..." with x,y pairs of numbers, or a list [[x, y], ...])',
+    ]);
+    expect(zone('"0,0,1,zero,1,1"')).toEqual([
+      'a.yaml:5:14: cameras.front.zones.gate.coordinates: value 4, "zero", is not a number (write "x1,y1,x2,y2,x3,y3,..." with x,y pairs of numbers, or a list [[x, y], ...])',
+    ]);
+    expect(zone('"0,0,,1,1,1"')[0]).toMatch(/cameras\.front\.zones\.gate\.coordinates: value 3, "", is not a number/);
+    expect(zone('"0;0;1;0;1;1"')[0]).toMatch(/cameras\.front\.zones\.gate\.coordinates: value 1, "0;0;1;0;1;1", is not a number/);
+    expect(zone('""')[0]).toMatch(/cameras\.front\.zones\.gate\.coordinates: empty string/);
+    expect(zone('"0,0,-1,0,0,1"')[0]).toMatch(/cameras\.front\.zones\.gate\.coordinates: value 3, -1, is negative/);
+    expect(zone('"0,0,1,1"')).toEqual([
+      'a.yaml:5:14: cameras.front.zones.gate.coordinates: a zone needs at least 3 corners, got 2 (write [[x, y], [x, y], [x, y], ...] or "x1,y1,x2,y2,x3,y3", in pixels or 0..1 fractions)',
+    ]);
+    expect(zone('"0,0,700,0,0,300"', '\n    width: 640\n    height: 360')[0]).toMatch(
+      /^a\.yaml:7:14: cameras\.front\.zones\.gate\.coordinates: corner \[700, 0\] is outside the 640x360 frame/,
+    );
+    // a number alone is neither a list nor a string of corners
+    expect(zone('5')[0]).toMatch(/cameras\.front\.zones\.gate\.coordinates: expected a list, got 5/);
+  });
+
   it('bad polygons are errors with the key path: too few corners, no area, outside a frame of known size, negative', () => {
     const zone = (coords: string, more = '') => minimal(`source: /x.mp4${more}\n    zones:\n      gate: {coordinates: ${coords}}`);
     expect(problems(zone('[[0, 0], [1, 1]]'))).toEqual([
-      'a.yaml:5:14: cameras.front.zones.gate.coordinates: a zone needs at least 3 corners, got 2 (write [[x, y], [x, y], [x, y], ...] in pixels or 0..1 fractions)',
+      'a.yaml:5:14: cameras.front.zones.gate.coordinates: a zone needs at least 3 corners, got 2 (write [[x, y], [x, y], [x, y], ...] or "x1,y1,x2,y2,x3,y3", in pixels or 0..1 fractions)',
     ]);
     expect(problems(zone('[[0, 0], [0.5, 0.5], [1, 1]]'))[0]).toMatch(/cameras\.front\.zones\.gate\.coordinates: the corners lie on one line/);
     expect(problems(zone('[[0, 0], [700, 0], [0, 300]]', '\n    width: 640\n    height: 360'))[0]).toMatch(
