@@ -69,6 +69,11 @@ export interface PostprocessOptions {
   dropGroupBoxes?: boolean;
   /** NMS group per class id (default: each class its own): classes reported under one label suppress each other */
   nmsGroups?: number[];
+  /**
+   * each detection also gets `appearance`, its colour feature for the tracker (native/src/appearance.h),
+   * computed from the frame's pixels in the same native call (decodeSync then needs the frame)
+   */
+  appearance?: boolean;
 }
 
 /** Source-frame pixels, clipped to [0,w]x[0,h], x1<x2, y1<y2, sorted by score desc, at most topK. */
@@ -79,6 +84,19 @@ export interface RawDetection {
   y1: number;
   x2: number;
   y2: number;
+  /** with options.appearance: APPEARANCE_DIMS floats, unit length (dot product = colour similarity 0..1) */
+  appearance?: Float32Array;
+}
+
+/** The length of a detection's appearance feature (kAppearanceDims of native/src/appearance.h). */
+export const APPEARANCE_DIMS = 128;
+
+/** The frame a decodeSync with options.appearance reads the boxes' pixels from. */
+export interface DecodeFrame {
+  data: Uint8Array;
+  width: number;
+  height: number;
+  format?: PixelFormat;
 }
 
 /**
@@ -126,7 +144,15 @@ interface Addon {
     format?: PixelFormat,
   ): Promise<{ transform: InputTransform; ms: number }>;
   preprocessSync(frame: Uint8Array, width: number, height: number, spec: PreprocessSpec, out: Float32Array, format?: PixelFormat): InputTransform;
-  decodeSync(outputs: OutputArray[], layout: NativeLayout, options: PostprocessOptions): RawDetection[];
+  decodeSync(
+    outputs: OutputArray[],
+    layout: NativeLayout,
+    options: PostprocessOptions,
+    frame?: Uint8Array,
+    width?: number,
+    height?: number,
+    format?: PixelFormat,
+  ): RawDetection[];
   draw(frame: Uint8Array, width: number, height: number, boxes: DrawBox[], format?: PixelFormat): Promise<void>;
   sdNotify(socketPath: string, state: string): boolean;
   openPipe(capacityBytes: number): PipeFds;
@@ -227,8 +253,10 @@ export function preprocessSync(
  * classes, NMS and topK, boxes mapped to source pixels: postprocess on the calling thread, for
  * worker threads only (the ONNX Runtime thread).
  */
-export function decodeSync(outputs: OutputArray[], layout: NativeLayout, options: PostprocessOptions): RawDetection[] {
-  return addon().decodeSync(outputs, layout, options);
+export function decodeSync(outputs: OutputArray[], layout: NativeLayout, options: PostprocessOptions, frame?: DecodeFrame): RawDetection[] {
+  if (!options.appearance) return addon().decodeSync(outputs, layout, options);
+  if (!frame) throw new Error('decodeSync: options.appearance needs the frame');
+  return addon().decodeSync(outputs, layout, options, frame.data, frame.width, frame.height, frame.format);
 }
 
 /**

@@ -41,7 +41,7 @@ export const DEFAULT_MODEL_INPUT: { color: 'rgb' | 'bgr'; mean: [number, number,
 };
 
 /** cameras.<name>.track's defaults (also what `detect` tracks a video with). */
-export const DEFAULT_TRACK: TrackSettings = { enabled: true, max_age_seconds: 1, min_hits: 3, match_iou: 0.3 };
+export const DEFAULT_TRACK: TrackSettings = { enabled: true, max_age_seconds: 2, min_hits: 3, match_iou: 0.3, appearance: true };
 
 /** cameras.<name>.events' defaults (also what `detect --events` uses). */
 export const DEFAULT_EVENTS: EventSettings = { enabled: true, stationary_seconds: 10, stationary_iou: 0.6, max_objects: 100 };
@@ -173,6 +173,7 @@ const cameraSchema = obj(
       max_age_seconds: num(DEFAULT_TRACK.max_age_seconds, { above: 0, max: 600 }),
       min_hits: int(DEFAULT_TRACK.min_hits, { min: 1, max: 100 }),
       match_iou: num(DEFAULT_TRACK.match_iou, { above: 0, max: 1 }),
+      appearance: bool(DEFAULT_TRACK.appearance),
     }),
     events: obj({
       enabled: bool(DEFAULT_EVENTS.enabled),

@@ -112,6 +112,8 @@ export interface TrackSettings {
   min_hits: number;
   /** minimum IoU between a track's predicted box and a detection to match */
   match_iou: number;
+  /** also match by the boxes' colours (a feature per box from the detector's native call) */
+  appearance: boolean;
 }
 
 export interface ModelConfig {

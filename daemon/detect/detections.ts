@@ -9,12 +9,16 @@ const round = (v: number, digits: number): number => Number(v.toFixed(digits));
 
 /** Addon output -> detections as published (labels resolved, numbers rounded for the wire). */
 export function toDetections(raw: RawDetection[], labels: string[]): Detection[] {
-  return raw.map((r) => ({
-    label: labels[r.classId] ?? `class_${r.classId}`,
-    class_id: r.classId,
-    score: round(r.score, 4),
-    box: { x1: round(r.x1, 2), y1: round(r.y1, 2), x2: round(r.x2, 2), y2: round(r.y2, 2) },
-  }));
+  return raw.map((r) => {
+    const d: Detection = {
+      label: labels[r.classId] ?? `class_${r.classId}`,
+      class_id: r.classId,
+      score: round(r.score, 4),
+      box: { x1: round(r.x1, 2), y1: round(r.y1, 2), x2: round(r.x2, 2), y2: round(r.y2, 2) },
+    };
+    if (r.appearance) d.appearance = r.appearance;
+    return d;
+  });
 }
 
 /** The `detect` settings (config keys) that become a backend's options; classes by label or id. */
@@ -50,5 +54,6 @@ export function decodeOptions(options: DetectOptions, model: { ignoreClasses: nu
     ignoreClasses: model.ignoreClasses,
     dropGroupBoxes: options.dropGroupBoxes ?? false,
     ...(model.nmsGroups ? { nmsGroups: model.nmsGroups } : {}),
+    ...(options.appearance ? { appearance: true } : {}),
   };
 }

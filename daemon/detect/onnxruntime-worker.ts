@@ -84,14 +84,20 @@ async function detect(s: Session, msg: Extract<Request, { type: 'detect' }>): Pr
     const result = s.fetches ? await s.session.run(feeds, s.fetches) : await s.session.run(feeds);
     const t2 = performance.now();
     const outputs = setup.outputNames.map((name) => outputArray(result[name], name));
-    const detections = native.decodeSync(outputs, setup.layout, {
-      ...msg.options,
-      inputWidth: setup.spec.width,
-      inputHeight: setup.spec.height,
-      srcWidth: msg.width,
-      srcHeight: msg.height,
-      transform: p.transform,
-    });
+    const detections = native.decodeSync(
+      outputs,
+      setup.layout,
+      {
+        ...msg.options,
+        inputWidth: setup.spec.width,
+        inputHeight: setup.spec.height,
+        srcWidth: msg.width,
+        srcHeight: msg.height,
+        transform: p.transform,
+      },
+      // the slot's frame is unchanged until this reply: appearance features come from its pixels
+      { data: new Uint8Array(buffer, 0, msg.bytes), width: msg.width, height: msg.height, format: msg.format },
+    );
     return { detections, transform: p.transform, preprocessMs: p.ms, inferenceMs: t2 - t1, postprocessMs: performance.now() - t2 };
   });
   s.chain = ran.catch(() => undefined);

@@ -33,6 +33,8 @@ export interface DetectOptions {
   topK: number;
   /** drop a box that holds two or more better-scored boxes of its class (default false) */
   dropGroupBoxes?: boolean;
+  /** each detection also gets its appearance feature (for the tracker; default false) */
+  appearance?: boolean;
 }
 
 export interface InferResult {

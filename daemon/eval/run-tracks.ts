@@ -13,7 +13,7 @@ import type { Detector, DetectOptions } from '../detect/types.js';
 import { ConfigError, RuntimeFailure, errorMessage } from '../core/errors.js';
 import { readImage } from '../media/image-io.js';
 import { openSource } from '../sources/open-source.js';
-import { FrameTracking, isDetectorFrame, trackingThreshold } from '../track/frame-tracking.js';
+import { FrameTracking, isDetectorFrame, trackingDetectOptions } from '../track/frame-tracking.js';
 import { dropIgnored, motMetrics, type MotBox, type MotChallengeBox, type MotMetrics } from '../track/mot-metrics.js';
 import { MOT_CLASSES, framePath, motClassOf, type MotSequence } from './mot-sequence.js';
 
@@ -52,6 +52,8 @@ export interface TrackCounts {
   id_switches: number;
   /** distinct track ids among the evaluated boxes */
   num_tracks: number;
+  /** distinct (object, track) pairs among the matches (mot-metrics.ts object_tracks) */
+  object_tracks: number;
   idtp: number;
   idfp: number;
   idfn: number;
@@ -66,6 +68,8 @@ export interface TrackFigures extends TrackCounts {
   recall: number | null;
   idp: number | null;
   idr: number | null;
+  /** object_tracks / gt_objects: how many tracks (hence events) an object got, 1 at best */
+  tracks_per_object: number | null;
 }
 
 export interface TrackEvalReport extends TrackFigures {
@@ -107,6 +111,7 @@ export function trackFigures(c: TrackCounts): TrackFigures {
     recall: ratio(c.matches, c.gt),
     idp: ratio(c.idtp, c.hyp),
     idr: ratio(c.idtp, c.gt),
+    tracks_per_object: ratio(c.object_tracks, c.gt_objects),
   };
 }
 
@@ -120,6 +125,7 @@ function countsOf(m: MotMetrics, gt: readonly MotBox[], hyp: readonly MotBox[]):
     fn: m.fn,
     id_switches: m.idsw,
     num_tracks: new Set(hyp.map((b) => b.id)).size,
+    object_tracks: m.object_tracks,
     idtp: m.idtp,
     idfp: m.idfp,
     idfn: m.idfn,
@@ -128,7 +134,21 @@ function countsOf(m: MotMetrics, gt: readonly MotBox[], hyp: readonly MotBox[]):
 }
 
 function sumCounts(list: TrackCounts[]): TrackCounts {
-  const out: TrackCounts = { gt: 0, gt_objects: 0, hyp: 0, matches: 0, fp: 0, fn: 0, id_switches: 0, num_tracks: 0, idtp: 0, idfp: 0, idfn: 0, iou_sum: 0 };
+  const out: TrackCounts = {
+    gt: 0,
+    gt_objects: 0,
+    hyp: 0,
+    matches: 0,
+    fp: 0,
+    fn: 0,
+    id_switches: 0,
+    num_tracks: 0,
+    object_tracks: 0,
+    idtp: 0,
+    idfp: 0,
+    idfn: 0,
+    iou_sum: 0,
+  };
   for (const c of list) for (const k of Object.keys(out) as (keyof TrackCounts)[]) out[k] += c[k];
   return out;
 }
@@ -157,7 +177,7 @@ export async function runTrackEval(detector: Detector, seq: MotSequence, opts: T
   const iou = opts.iou ?? 0.5;
   const minHeight = opts.minHeight ?? DEFAULT_MIN_HEIGHT;
   const minVisibility = opts.minVisibility ?? DEFAULT_MIN_VISIBILITY;
-  const detectOpts: DetectOptions = { ...opts.detect, threshold: trackingThreshold(opts.detect.threshold) };
+  const detectOpts: DetectOptions = trackingDetectOptions(opts.detect, opts.track);
   const tracking = new FrameTracking(opts.track, opts.detect.threshold, seq.frameRate);
   const hyp: (MotBox & { cls: number })[] = [];
   let frames = 0;
@@ -247,7 +267,7 @@ const fmt = (v: number | null, digits = 3): string => (v === null ? 'n/a' : v.to
 export function formatTrackReport(r: TrackEvalReport): string {
   const names = Object.keys(r.classes);
   const w = Math.max(10, ...names.map((n) => n.length));
-  const cols = ['MOTA', 'IDF1', 'IDsw', 'MOTP', 'FP', 'FN', 'prec', 'recall', 'GT', 'objects', 'tracks'];
+  const cols = ['MOTA', 'IDF1', 'IDsw', 'MOTP', 'FP', 'FN', 'prec', 'recall', 'GT', 'objects', 'tracks', 'trk/obj'];
   const row = (name: string, cells: string[]): string => `${name.padEnd(w)}  ${cells.map((c, i) => c.padStart(Math.max(6, cols[i].length))).join('  ')}`;
   const cells = (f: TrackFigures): string[] => [
     fmt(f.mota),
@@ -261,6 +281,7 @@ export function formatTrackReport(r: TrackEvalReport): string {
     String(f.gt),
     String(f.gt_objects),
     String(f.num_tracks),
+    fmt(f.tracks_per_object, 2),
   ];
   const lines = [row('class', cols)];
   for (const n of names) lines.push(row(n, cells(r.classes[n])));

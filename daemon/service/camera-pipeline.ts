@@ -12,7 +12,7 @@ import { BoundedQueue } from './bounded-queue.js';
 import type { Logger } from '../core/log.js';
 import { RateMeter, stageTimings } from './rate.js';
 import type { CameraState, CameraStatus } from '../core/status.js';
-import { FrameTracking, isDetectorFrame, trackingThreshold } from '../track/frame-tracking.js';
+import { FrameTracking, isDetectorFrame, trackingDetectOptions } from '../track/frame-tracking.js';
 import type { TrackSettings } from '../config/types.js';
 import type { FrameEvents } from '../events/camera-events.js';
 
@@ -279,10 +279,9 @@ export class CameraPipeline {
   private async detectStage(src: VideoSource): Promise<void> {
     const q1 = this.q1 as BoundedQueue<Frame>;
     const q2 = this.q2 as BoundedQueue<Work>;
-    const opts = this.detectOptions();
     // with tracking the detector also returns the low-score boxes: they carry a tracked object
     // through an occlusion (ByteTrack's second pass); only tracked ones are ever reported
-    if (this.spec.track) opts.threshold = trackingThreshold(opts.threshold);
+    const opts = this.spec.track ? trackingDetectOptions(this.detectOptions(), this.spec.track) : this.detectOptions();
     const interval = this.spec.detect.interval;
     const maxPending = Math.min(DETECT_PENDING_MAX, DETECT_DEPTH * (interval + 1));
     let last: Promise<Detection[]> = Promise.resolve([]);

@@ -8,6 +8,7 @@
  */
 import type { Detection } from '../core/detection.js';
 import type { TrackSettings } from '../config/types.js';
+import type { DetectOptions } from '../detect/types.js';
 import { DEFAULT_TRACKER_OPTIONS, Tracker } from './tracker.js';
 
 /** Whether the detector runs on frame `index` (from 0) with `detect.interval` frames skipped between. */
@@ -21,6 +22,15 @@ export function isDetectorFrame(index: number, interval: number): boolean {
  */
 export function trackingThreshold(threshold: number): number {
   return Math.min(threshold, DEFAULT_TRACKER_OPTIONS.lowScore);
+}
+
+/**
+ * The detector's options with tracking: the low-score tail (trackingThreshold) and, when the
+ * tracker matches by appearance, each box's appearance feature, computed in the detector's own
+ * native call from the frame's pixels.
+ */
+export function trackingDetectOptions(options: DetectOptions, track: Pick<TrackSettings, 'appearance'>): DetectOptions {
+  return { ...options, threshold: trackingThreshold(options.threshold), appearance: track.appearance };
 }
 
 const r2 = (v: number, hi: number): number => Number(Math.min(Math.max(v, 0), hi).toFixed(2));
@@ -43,6 +53,7 @@ export class FrameTracking {
       minHits: settings.min_hits,
       matchIou: settings.match_iou,
       highScore: threshold,
+      appearance: settings.appearance,
     });
   }
 

@@ -27,6 +27,11 @@ export interface MotMetrics {
   fn: number;
   /** matches whose hypothesis id is not the one this object was last matched to */
   idsw: number;
+  /**
+   * distinct (object, hypothesis) pairs among the matches: each object counted once per track
+   * that covered it (divided by the objects, the tracks per object: 1 when none was broken up)
+   */
+  object_tracks: number;
   /** 1 − (fn + fp + idsw) / gt; NaN without ground truth */
   mota: number;
   /** the IoU of the matched pairs, summed (for MOTP, and to add up sequences or classes) */
@@ -68,6 +73,7 @@ export function motMetrics(gt: readonly MotBox[], hyp: readonly MotBox[], minIou
   // CLEAR-MOT: the hypothesis each object was last matched to (any earlier frame), for the switches,
   // and the matches of the previous frame, which are kept while they stay valid
   const lastMatch = new Map<number, number>();
+  const pairs = new Set<string>();
   let previous = new Map<number, number>();
   // IDF1: in how many frames each (object, hypothesis) pair corresponds
   const together = new Map<number, Map<number, number>>();
@@ -114,7 +120,10 @@ export function motMetrics(gt: readonly MotBox[], hyp: readonly MotBox[], minIou
       if (last !== undefined && last !== h[j].id) idsw++;
       current.set(g[i].id, h[j].id);
     }
-    for (const [o, hid] of current) lastMatch.set(o, hid);
+    for (const [o, hid] of current) {
+      lastMatch.set(o, hid);
+      pairs.add(`${o}/${hid}`);
+    }
     for (const [i, gtBox] of g.entries()) {
       const hid = current.get(gtBox.id);
       if (hid === undefined) continue;
@@ -147,6 +156,7 @@ export function motMetrics(gt: readonly MotBox[], hyp: readonly MotBox[], minIou
     fp,
     fn,
     idsw,
+    object_tracks: pairs.size,
     mota: gt.length > 0 ? 1 - (fn + fp + idsw) / gt.length : NaN,
     iou_sum: iouSum,
     motp: matches > 0 ? iouSum / matches : NaN,

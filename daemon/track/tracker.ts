@@ -30,6 +30,24 @@ export interface TrackerOptions {
    * object is unseen, and without this the object would come back under a new id
    */
   lostMatchIou: number;
+  /**
+   * use the detections' appearance features (Detection.appearance) where both sides have one: a
+   * pair less similar than minAppearance (dot product of the features, 0..1) is never matched, and
+   * among the allowed pairs the cost is 1 − IoU + appearanceWeight · (1 − similarity)
+   */
+  appearance: boolean;
+  minAppearance: number;
+  appearanceWeight: number;
+  /** a track's feature follows its matched high-score detections: new = m · old + (1 − m) · seen */
+  featureMomentum: number;
+
+  /**
+   * re-identification: a lost track may be taken up by a high-score detection left over that
+   * overlaps its predicted box not at all, when their features are at least this similar and the
+   * detection's centre is within reidDistance box heights of the predicted one (1 = off)
+   */
+  reidAppearance: number;
+  reidDistance: number;
 }
 
 export const DEFAULT_TRACKER_OPTIONS: Readonly<TrackerOptions> = {
@@ -39,6 +57,12 @@ export const DEFAULT_TRACKER_OPTIONS: Readonly<TrackerOptions> = {
   minHits: 3,
   maxAgeFrames: 30,
   lostMatchIou: 0.1,
+  appearance: true,
+  minAppearance: 0.5,
+  appearanceWeight: 2,
+  featureMomentum: 0.9,
+  reidAppearance: 0.9,
+  reidDistance: 1.5,
 };
 
 /** A detection of this frame that belongs to a confirmed track. */
@@ -82,6 +106,18 @@ interface Track {
   streak: number;
   firstFrame: number;
   lastFrame: number;
+  /** the appearance feature (unit length), null until a detection with one was matched */
+  feature: Float32Array | null;
+  /** the last matched detection's box (re-identification looks for the object near it too) */
+  lastBox: Box;
+}
+
+/** The dot product of two appearance features: their similarity, 0..1 for unit-length histograms. */
+export function similarity(a: Float32Array, b: Float32Array): number {
+  let s = 0;
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) s += a[i] * b[i];
+  return s;
 }
 
 export class Tracker {
@@ -144,15 +180,21 @@ export class Tracker {
     // 3. the high-score detections left over to the lost tracks at the lower lostMatchIou
     //    (re-activation within maxAgeFrames: the object keeps its id after an occlusion)
     const lost = first.tracks.filter((t) => !matched.has(t) && t.lastFrame < previous);
-    const rest = o.lostMatchIou < o.matchIou ? this.match(lost, first.detections, detections, matched, o.lostMatchIou).detections : first.detections;
+    let rest =
+      o.lostMatchIou < o.matchIou ? this.match(lost, first.detections, detections, matched, o.lostMatchIou) : { tracks: lost, detections: first.detections };
+    // 3b. the lost tracks left over to the high-score detections left over by appearance, near
+    //     where they were lost (re-identification: the object was hidden longer than its
+    //     predicted box stays on it)
+    if (o.appearance && o.reidAppearance < 1) rest = this.reidentify(rest.tracks, rest.detections, detections, matched);
     // 4. the high-score detections left over to the tentative tracks
-    const third = this.match(tentative, rest, detections, matched);
+    const third = this.match(tentative, rest.detections, detections, matched);
 
     const early = this.updates <= o.minHits; // the stream's first frames: confirm at once (ByteTrack)
     const out: (TrackedDetection | undefined)[] = new Array<TrackedDetection | undefined>(detections.length);
     for (const [t, i] of matched) {
       const d = detections[i];
       t.kf.update(d.box);
+      this.observed(t, d);
       t.score = d.score;
       t.topScore = Math.max(t.topScore, d.score);
       t.hits++;
@@ -186,6 +228,8 @@ export class Tracker {
         streak: 1,
         firstFrame: frameIndex,
         lastFrame: frameIndex,
+        feature: o.appearance && d.appearance ? Float32Array.from(d.appearance) : null,
+        lastBox: d.box,
       };
       if (o.minHits <= 1 || early) {
         t.id = this.nextId++;
@@ -233,10 +277,75 @@ export class Tracker {
     };
   }
 
+  /** After a match: the box as last observed, and the feature following the detection's. */
+  private observed(t: Track, d: Detection): void {
+    const o = this.options;
+    t.lastBox = d.box;
+    // a low-score box is mostly a partly hidden one: its pixels are partly the object in front
+    if (!o.appearance || !d.appearance || d.score < o.highScore) return;
+    if (!t.feature) {
+      t.feature = Float32Array.from(d.appearance);
+      return;
+    }
+    const f = t.feature;
+    const m = o.featureMomentum;
+    let norm = 0;
+    for (let k = 0; k < f.length; k++) {
+      f[k] = m * f[k] + (1 - m) * d.appearance[k];
+      norm += f[k] * f[k];
+    }
+    if (norm > 0) {
+      const scale = 1 / Math.sqrt(norm);
+      for (let k = 0; k < f.length; k++) f[k] *= scale;
+    }
+  }
+
+  /**
+   * Re-identification (step 3b of update): lost tracks to detections by appearance alone, same
+   * class, a similar height, the detection's centre within reidDistance heights of the track's
+   * predicted or last observed box; the most similar pairs first (at least reidAppearance).
+   */
+  private reidentify(
+    tracks: Track[],
+    indices: number[],
+    detections: readonly Detection[],
+    matched: Map<Track, number>,
+  ): { tracks: Track[]; detections: number[] } {
+    const o = this.options;
+    const candidates = tracks.filter((t) => t.feature !== null);
+    if (candidates.length === 0 || indices.length === 0) return { tracks, detections: indices };
+    const centre = (b: Box): [number, number] => [(b.x1 + b.x2) / 2, (b.y1 + b.y2) / 2];
+    const cost = candidates.map((t) => {
+      const predicted = t.kf.box();
+      const h = Math.max(t.lastBox.y2 - t.lastBox.y1, 1);
+      const [px, py] = centre(predicted);
+      const [lx, ly] = centre(t.lastBox);
+      return indices.map((i) => {
+        const d = detections[i];
+        if (d.class_id !== t.class_id || !d.appearance || !t.feature) return Infinity;
+        const dh = (d.box.y2 - d.box.y1) / h;
+        if (dh < 2 / 3 || dh > 1.5) return Infinity;
+        const [x, y] = centre(d.box);
+        if (Math.min(Math.hypot(x - px, y - py), Math.hypot(x - lx, y - ly)) > o.reidDistance * h) return Infinity;
+        return 1 - similarity(t.feature, d.appearance);
+      });
+    });
+    const takenTracks = new Set<Track>();
+    const takenDets = new Set<number>();
+    for (const [r, c] of assign(cost, 1 - o.reidAppearance)) {
+      matched.set(candidates[r], indices[c]);
+      takenTracks.add(candidates[r]);
+      takenDets.add(c);
+    }
+    return { tracks: tracks.filter((t) => !takenTracks.has(t)), detections: indices.filter((_, c) => !takenDets.has(c)) };
+  }
+
   /**
    * Matches the given detections (indices) to the tracks by IoU between each track's predicted
-   * box and the detection, same class only, IoU at least minIou (default matchIou); records the pairs in `matched`
-   * and returns what is left of both.
+   * box and the detection, same class only, IoU at least minIou (default matchIou); with
+   * appearance, also a feature similarity of at least minAppearance where both have a feature,
+   * and the cost then counts the dissimilarity too. Records the pairs in `matched` and returns
+   * what is left of both.
    */
   private match(
     tracks: Track[],
@@ -246,16 +355,23 @@ export class Tracker {
     minIou = this.options.matchIou,
   ): { tracks: Track[]; detections: number[] } {
     if (tracks.length === 0 || indices.length === 0) return { tracks, detections: indices };
+    const o = this.options;
+    const w = o.appearance ? o.appearanceWeight : 0;
     const boxes = tracks.map((t) => t.kf.box());
     const cost = tracks.map((t, r) =>
       indices.map((i) => {
         const d = detections[i];
-        return d.class_id === t.class_id ? 1 - iou(boxes[r], d.box) : Infinity;
+        if (d.class_id !== t.class_id) return Infinity;
+        const overlap = iou(boxes[r], d.box);
+        if (overlap < minIou) return Infinity;
+        if (!o.appearance || !t.feature || !d.appearance) return 1 - overlap;
+        const sim = similarity(t.feature, d.appearance);
+        return sim < o.minAppearance ? Infinity : 1 - overlap + w * (1 - sim);
       }),
     );
     const takenTracks = new Set<number>();
     const takenDets = new Set<number>();
-    for (const [r, c] of assign(cost, 1 - minIou)) {
+    for (const [r, c] of assign(cost, 1 - minIou + w * (1 - o.minAppearance))) {
       matched.set(tracks[r], indices[c]);
       takenTracks.add(r);
       takenDets.add(c);

@@ -354,18 +354,30 @@ Napi::Value PreprocessSync(const Napi::CallbackInfo& info) {
   return trtd::napi::transformObject(env, t);
 }
 
-// ---- decodeSync(outputs, layout, options) -> RawDetection[] --------------------------------------
+// ---- decodeSync(outputs, layout, options, frame?, width?, height?, format?) -> RawDetection[] ------
 // Decodes a model's output tensors (typed arrays, in the order layout's indices name) on the
-// calling thread: for worker threads (the ONNX Runtime thread), never the event loop.
+// calling thread: for worker threads (the ONNX Runtime thread), never the event loop. With
+// options.appearance, the frame the outputs are of comes too, and each detection gets its
+// appearance feature (appearance.h) from the frame's pixels, in the same call.
 
 Napi::Value DecodeSync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const std::vector<trtd::OutputView> outputs = trtd::napi::outputViewsArg(env, info[0], "decodeSync: outputs");
   const trtd::LayoutSpec layout = trtd::napi::layoutSpecArg(env, info[1], "decodeSync: layout");
   const PostprocessOptions options = trtd::napi::postprocessOptionsArg(env, info[2], "decodeSync");
+  const bool appearance = trtd::napi::appearanceOptionArg(env, info[2], "decodeSync");
   const std::string problem = trtd::checkOutputs(layout, outputs);
   if (!problem.empty()) fail(env, "decodeSync: " + problem);
-  return trtd::napi::detectionsArray(env, trtd::decodeOutputs(layout, outputs, options));
+  if (!appearance) return trtd::napi::detectionsArray(env, trtd::decodeOutputs(layout, outputs, options));
+  const FrameArg frame = frameArg(env, info, "decodeSync", 3, 6);
+  if (frame.width != options.srcWidth || frame.height != options.srcHeight)
+    fail(env, "decodeSync: the frame is " + std::to_string(frame.width) + "x" + std::to_string(frame.height) +
+                  " but options.srcWidth x srcHeight is " + std::to_string(options.srcWidth) + "x" +
+                  std::to_string(options.srcHeight));
+  const std::vector<RawDetection> detections = trtd::decodeOutputs(layout, outputs, options);
+  const std::vector<float> features =
+      trtd::appearanceFeatures(frame.data.Data(), frame.width, frame.height, frame.format, detections);
+  return trtd::napi::detectionsArray(env, detections, &features);
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {

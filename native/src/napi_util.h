@@ -5,13 +5,16 @@
 
 #include <napi.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstdio>
 #include <exception>
 #include <initializer_list>
 #include <string>
 #include <vector>
 
+#include "appearance.h"
 #include "postprocess.h"
 #include "preprocess.h"
 
@@ -247,6 +250,13 @@ inline PostprocessOptions postprocessOptionsArg(const Napi::Env& env, const Napi
   return p;
 }
 
+// options.appearance of decodeSync and tensorrt.detect: whether each detection also gets its
+// appearance feature (appearance.h); absent = false.
+inline bool appearanceOptionArg(const Napi::Env& env, const Napi::Value& options, const std::string& fn) {
+  const Napi::Value v = options.As<Napi::Object>().Get("appearance");
+  return !v.IsUndefined() && boolArg(env, v, fn + ": options.appearance");
+}
+
 // A list of output tensors (Float32Array, Int32Array or BigInt64Array) as host views.
 inline std::vector<OutputView> outputViewsArg(const Napi::Env& env, const Napi::Value& v, const std::string& name) {
   if (!v.IsArray()) fail(env, name + " must be an array of typed arrays (got " + describe(v) + ")");
@@ -308,7 +318,10 @@ inline LayoutSpec layoutSpecArg(const Napi::Env& env, const Napi::Value& v, cons
 }
 
 // Detections as [{classId, score, x1, y1, x2, y2}].
-inline Napi::Array detectionsArray(Napi::Env env, const std::vector<RawDetection>& v) {
+// With `appearance` (kAppearanceDims floats per detection, appearanceFeatures), each detection
+// also gets its own Float32Array `appearance`.
+inline Napi::Array detectionsArray(Napi::Env env, const std::vector<RawDetection>& v,
+                                   const std::vector<float>* appearance = nullptr) {
   Napi::Array arr = Napi::Array::New(env, v.size());
   for (size_t i = 0; i < v.size(); ++i) {
     const RawDetection& d = v[i];
@@ -319,6 +332,12 @@ inline Napi::Array detectionsArray(Napi::Env env, const std::vector<RawDetection
     o.Set("y1", d.y1);
     o.Set("x2", d.x2);
     o.Set("y2", d.y2);
+    if (appearance && appearance->size() >= (i + 1) * kAppearanceDims) {
+      Napi::Float32Array f = Napi::Float32Array::New(env, kAppearanceDims);
+      std::copy(appearance->begin() + static_cast<std::ptrdiff_t>(i * kAppearanceDims),
+                appearance->begin() + static_cast<std::ptrdiff_t>((i + 1) * kAppearanceDims), f.Data());
+      o.Set("appearance", f);
+    }
     arr.Set(static_cast<uint32_t>(i), o);
   }
   return arr;

@@ -19,6 +19,7 @@ describe('motMetrics', () => {
     // IDF1: frames in which the pairs correspond: (1,10) 4, (2,20) 2, (2,30) 1. The best one-to-one
     //   id matching is 1↔10, 2↔20: IDTP = 6, IDFN = 8 − 6 = 2, IDFP = 8 − 6 = 2
     //   IDF1 = 2·6 / (2·6 + 2 + 2) = 12/16 = 3/4; IDP = IDR = 6/8
+    // Tracks per object: object 1 was matched to 10 only, object 2 to 20 and 30: 3 pairs
     const gt: MotBox[] = [];
     const hyp: MotBox[] = [];
     for (let f = 1; f <= 4; f++) {
@@ -27,7 +28,7 @@ describe('motMetrics', () => {
     }
     hyp.push(at(1, 20, 200), at(2, 20, 202), at(4, 30, 198), at(2, 40, 600, 400));
     const m = motMetrics(gt, hyp);
-    expect(m).toMatchObject({ gt: 8, hyp: 8, matches: 7, fp: 1, fn: 1, idsw: 1, idtp: 6, idfp: 2, idfn: 2 });
+    expect(m).toMatchObject({ gt: 8, hyp: 8, matches: 7, fp: 1, fn: 1, idsw: 1, idtp: 6, idfp: 2, idfn: 2, object_tracks: 3 });
     expect(m.mota).toBe(5 / 8);
     expect(m.idf1).toBe(3 / 4);
     expect(m.idp).toBe(6 / 8);
@@ -39,7 +40,7 @@ describe('motMetrics', () => {
     // 4–6, track 20 the other way round. GT = 12, hypotheses = 12, every box matched.
     //   IDSW = 2 (both objects change track at frame 4), MOTA = 1 − 2/12 = 5/6
     //   pairs: (1,10) 3, (1,20) 3, (2,20) 3, (2,10) 3: any one-to-one matching has IDTP = 6
-    //   IDF1 = 2·6 / (12 + 12) = 1/2
+    //   IDF1 = 2·6 / (12 + 12) = 1/2; each object was matched to both tracks: 4 pairs
     const gt: MotBox[] = [];
     const hyp: MotBox[] = [];
     for (let f = 1; f <= 6; f++) {
@@ -47,7 +48,7 @@ describe('motMetrics', () => {
       hyp.push(at(f, f <= 3 ? 10 : 20, 2), at(f, f <= 3 ? 20 : 10, 298));
     }
     const m = motMetrics(gt, hyp);
-    expect(m).toMatchObject({ gt: 12, matches: 12, fp: 0, fn: 0, idsw: 2, idtp: 6 });
+    expect(m).toMatchObject({ gt: 12, matches: 12, fp: 0, fn: 0, idsw: 2, idtp: 6, object_tracks: 4 });
     expect(m.mota).toBe(5 / 6);
     expect(m.idf1).toBe(1 / 2);
   });
@@ -55,11 +56,11 @@ describe('motMetrics', () => {
   it('one hypothesis id on two objects in turn: MOTA 1, but IDF1 counts it for one object only', () => {
     // object 1 in frames 1–3, then object 2 (elsewhere) in frames 4–6, both covered by track 10.
     // No match ever changes track for an object: IDSW = 0, MOTA = 1. But the id matching is one to
-    // one: 10 goes with 1 or with 2, IDTP = 3, IDF1 = 2·3 / (6 + 6) = 1/2
+    // one: 10 goes with 1 or with 2, IDTP = 3, IDF1 = 2·3 / (6 + 6) = 1/2. Pairs (1,10), (2,10): 2
     const gt = [1, 2, 3].map((f) => at(f, 1, 0)).concat([4, 5, 6].map((f) => at(f, 2, 300)));
     const hyp = gt.map((b) => ({ ...b, id: 10 }));
     const m = motMetrics(gt, hyp);
-    expect(m).toMatchObject({ idsw: 0, mota: 1, idtp: 3, idfp: 3, idfn: 3 });
+    expect(m).toMatchObject({ idsw: 0, mota: 1, idtp: 3, idfp: 3, idfn: 3, object_tracks: 2 });
     expect(m.idf1).toBe(1 / 2);
   });
 

@@ -1,10 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import type { Detection } from '../../daemon/core/detection.js';
 import { benchTracker } from '../../daemon/track/bench-tracker.js';
-import { Tracker, type TrackedDetection } from '../../daemon/track/tracker.js';
+import { trackingDetectOptions } from '../../daemon/track/frame-tracking.js';
+import { Tracker, similarity, type TrackedDetection } from '../../daemon/track/tracker.js';
 
 /** a 40×80 person whose top-left corner is at (x, y) */
 const person = (x: number, y: number, score = 0.9): Detection => ({ label: 'person', class_id: 1, score, box: { x1: x, y1: y, x2: x + 40, y2: y + 80 } });
+
+/** an appearance feature of one colour above and one below (bins `top` and 64 + `bottom`), unit length */
+const colours = (top: number, bottom = top): Float32Array => {
+  const f = new Float32Array(128);
+  f[top] = Math.SQRT1_2;
+  f[64 + bottom] = Math.SQRT1_2;
+  return f;
+};
+const dressed = (d: Detection, f: Float32Array): Detection => ({ ...d, appearance: f });
 
 /** the id given to the detection whose box starts at y (the tests tell objects apart by y) */
 const idAt = (out: TrackedDetection[], y: number) => out.find((d) => d.box.y1 === y)?.track_id;
@@ -74,6 +84,62 @@ describe('Tracker', () => {
     const tracker = new Tracker();
     for (let f = 0; f < 10; f++) tracker.update([person(100, 100)], f);
     expect(tracker.update([person(124, 100)], 10)).toEqual([]);
+  });
+
+  it('with appearance, a detection of other colours where a lost object was is another object', () => {
+    // A (red above, blue below) stands at x = 100 for 10 frames, is unseen for 3, then a box of
+    // other colours (no colour in common: similarity 0) is detected at the same place: the IoU
+    // alone would give it A's id
+    const run = (appearance: boolean) => {
+      const tracker = new Tracker({ appearance });
+      for (let f = 0; f < 10; f++) tracker.update([dressed(person(100, 100), colours(23, 13))], f);
+      for (let f = 10; f < 13; f++) tracker.update([], f);
+      return [13, 14, 15].map((f) => tracker.update([dressed(person(102, 100), colours(5, 40))], f)[0]?.track_id);
+    };
+    expect(similarity(colours(23, 13), colours(5, 40))).toBe(0);
+    expect(run(true)).toEqual([undefined, undefined, 2]);
+    expect(run(false)).toEqual([1, 1, 1]);
+    // the same colours come back: the same object
+    const tracker = new Tracker();
+    for (let f = 0; f < 10; f++) tracker.update([dressed(person(100, 100), colours(23, 13))], f);
+    for (let f = 10; f < 13; f++) tracker.update([], f);
+    expect(tracker.update([dressed(person(102, 100), colours(23, 13))], 13)[0]?.track_id).toBe(1);
+  });
+
+  it('re-identification: an object that stopped while hidden comes back under its id, found by its colours', () => {
+    // A walks right 10 px a frame for 10 frames (last box x = 90..130), is unseen for 10 frames
+    // while its predicted box walks on (to about x = 190 and beyond: no overlap), and reappears
+    // at x = 110, where it stopped: 20 px from its last box's centre, within 1.5 heights
+    const run = (top: number, appearance = true) => {
+      const tracker = new Tracker({ appearance });
+      for (let f = 0; f < 10; f++) tracker.update([dressed(person(10 * f, 100), colours(23, 13))], f);
+      for (let f = 10; f < 20; f++) tracker.update([], f);
+      return [20, 21, 22].map((f) => tracker.update([dressed(person(110, 100), colours(top, 13))], f)[0]?.track_id);
+    };
+    expect(run(23)).toEqual([1, 1, 1]);
+    // without appearance, or with other colours above (similarity 0.5, under reidAppearance 0.9):
+    // a new object
+    expect(run(23, false)).toEqual([undefined, undefined, 2]);
+    expect(run(5)).toEqual([undefined, undefined, 2]);
+  });
+
+  it("a track's feature follows its high-score detections, not its low-score ones", () => {
+    // momentum 0.5: after A (bins 23 above, 13 below) is seen once in bins 5/13 at a high score,
+    // its feature is (23: 0.41, 5: 0.41, 13: 0.82), similarity 0.87 with A's own colours. Had the
+    // low-score box of frame 5 (bins 5/13: partly hidden, partly another's pixels) counted too,
+    // it would be (23: 0.21, 5: 0.58, 13: 0.79), similarity 0.71. Seen through re-identification
+    // at reidAppearance 0.8: A comes back 45 px off (no overlap) after 3 frames unseen
+    const run = (lowScore: number) => {
+      const tracker = new Tracker({ featureMomentum: 0.5, minAppearance: 0.4, reidAppearance: 0.8 });
+      for (let f = 0; f < 5; f++) tracker.update([dressed(person(100, 100), colours(23, 13))], f);
+      expect(tracker.update([dressed(person(100, 100, lowScore), colours(5, 13))], 5)[0]?.track_id).toBe(1);
+      expect(tracker.update([dressed(person(100, 100), colours(5, 13))], 6)[0]?.track_id).toBe(1);
+      for (let f = 7; f < 10; f++) tracker.update([], f);
+      return tracker.update([dressed(person(145, 100), colours(23, 13))], 10)[0]?.track_id;
+    };
+    expect(run(0.3)).toBe(1);
+    // the same with the frame-5 box at a high score: it counts, and A is not recognised
+    expect(run(0.9)).toBeUndefined();
   });
 
   it('low-score detections during an occlusion longer than maxAge keep the track alive (second pass)', () => {
@@ -185,6 +251,12 @@ describe('Tracker', () => {
     expect(Tracker.fromSeconds(2, 15).options).toMatchObject({ maxAgeFrames: 30, matchIou: 0.3, highScore: 0.5, lowScore: 0.1, minHits: 3 });
     expect(Tracker.fromSeconds(1.5, 25, { minHits: 2 }).options).toMatchObject({ maxAgeFrames: 38, minHits: 2 });
     expect(() => Tracker.fromSeconds(1, 0)).toThrow(/fps/);
+  });
+
+  it('trackingDetectOptions: the low-score tail, and appearance features when track.appearance is on', () => {
+    const base = { threshold: 0.4, nmsIou: 0.45, classes: [], topK: 200 };
+    expect(trackingDetectOptions(base, { appearance: true })).toEqual({ ...base, threshold: 0.1, appearance: true });
+    expect(trackingDetectOptions({ ...base, threshold: 0.05 }, { appearance: false })).toEqual({ ...base, threshold: 0.05, appearance: false });
   });
 
   it('benchTracker returns a mean time per update (no assertion on its size)', () => {

@@ -254,13 +254,18 @@ class DetectWorker : public TrtWorker {
   PreprocessSpec spec;
   LayoutSpec layout;
   PostprocessOptions options;
+  bool appearance = false;
 
  protected:
-  void Run() override { result_ = holder_->engine->detect(pixels, w, h, format, spec, layout, options); }
+  void Run() override {
+    result_ = holder_->engine->detect(pixels, w, h, format, spec, layout, options);
+    // the final boxes' appearance features, from the host frame, on this worker thread
+    if (appearance) features_ = appearanceFeatures(pixels, w, h, format, result_.detections);
+  }
   void Done() override { holder_->inFlight.fetch_sub(1); }
   Napi::Value Result(Napi::Env env) override {
     Napi::Object o = napi::transformObject(env, result_.transform);
-    o.Set("detections", napi::detectionsArray(env, result_.detections));
+    o.Set("detections", napi::detectionsArray(env, result_.detections, appearance ? &features_ : nullptr));
     o.Set("preprocessMs", static_cast<double>(result_.timings.preprocessMs));
     o.Set("inferenceMs", static_cast<double>(result_.timings.inferenceMs));
     o.Set("postprocessMs", static_cast<double>(result_.timings.postprocessMs));
@@ -272,6 +277,7 @@ class DetectWorker : public TrtWorker {
  private:
   EngineHolder* holder_;
   DetectResult result_;
+  std::vector<float> features_;
 };
 
 Napi::Value DetectFn(const Napi::CallbackInfo& info) {
@@ -282,6 +288,7 @@ Napi::Value DetectFn(const Napi::CallbackInfo& info) {
     const PreprocessSpec spec = napi::preprocessSpecArg(env, info[5], "detect");
     const LayoutSpec layout = napi::layoutSpecArg(env, info[6], "detect: layout");
     const PostprocessOptions options = napi::postprocessOptionsArg(env, info[7], "detect", false);
+    const bool appearance = napi::appearanceOptionArg(env, info[7], "detect");
     size_t outputs = 0;
     for (const TensorInfo& t : holder->engine->tensors()) outputs += t.input ? 0 : 1;
     for (int index :
@@ -298,6 +305,7 @@ Napi::Value DetectFn(const Napi::CallbackInfo& info) {
     worker->spec = spec;
     worker->layout = layout;
     worker->options = options;
+    worker->appearance = appearance;
     worker->Keep(frame.data);
     worker->Keep(info[0].As<Napi::Object>());
     return worker;
