@@ -126,14 +126,13 @@ class StandIn implements TensorRtAddon {
       );
       await new Promise((r) => setTimeout(r, 5)); // the GPU's time: lets a second call overlap
       const outs = this.engineOutputs.map((o) => (o.type === 'int32' ? Int32Array.from(o.data) : Float32Array.from(o.data)));
-      const detections = native.decodeSync(outs, layout, {
-        ...options,
-        inputWidth: spec.width,
-        inputHeight: spec.height,
-        srcWidth: width,
-        srcHeight: height,
-        transform: t,
-      });
+      // with options.appearance the addon adds each box's appearance feature from the host frame
+      const detections = native.decodeSync(
+        outs,
+        layout,
+        { ...options, inputWidth: spec.width, inputHeight: spec.height, srcWidth: width, srcHeight: height, transform: t },
+        { data: frameData, width, height, format },
+      );
       return { ...t, detections, preprocessMs: 0.5, inferenceMs: 1.5, postprocessMs: 0.25, gpuDecode: false, slot: 0 };
     } finally {
       this.inFlight--;
@@ -211,6 +210,12 @@ describe('TensorRT backend (stand-in TensorRT, real addon pre/post-processing)',
     expect(viaTrt.detections.length).toBeGreaterThan(0);
     expect(viaTrt.detections).toEqual(viaOrt.detections);
     expect(viaTrt.timings).toEqual({ preprocess_ms: 0.5, inference_ms: 1.5, postprocess_ms: 0.25 });
+    // the tracker's appearance features (DetectOptions.appearance) through both backends: the same
+    const appTrt = await det.infer(frame(), { ...opts, appearance: true });
+    const appOrt = await ort.infer(frame(), { ...opts, appearance: true });
+    expect(appTrt.detections.every((d) => d.appearance instanceof Float32Array && d.appearance.length === 128)).toBe(true);
+    expect(appTrt.detections).toEqual(appOrt.detections);
+    expect(viaTrt.detections.some((d) => 'appearance' in d)).toBe(false);
     await ort.close();
     await det.close();
     await det.close(); // twice is harmless
