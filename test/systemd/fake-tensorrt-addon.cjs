@@ -67,14 +67,11 @@ module.exports = {
       const inName = h.tensors.find((x) => x.input).name;
       const r = await h.session.run({ [inName]: new ort.Tensor('float32', input, [1, 3, spec.height, spec.width]) });
       const outs = h.tensors.filter((x) => !x.input).map((x) => r[x.name].data);
-      const detections = real.decodeSync(outs, layout, {
-        ...options,
-        inputWidth: spec.width,
-        inputHeight: spec.height,
-        srcWidth: width,
-        srcHeight: height,
-        transform: t,
-      });
+      // with options.appearance the real addon adds each box's appearance feature from the frame
+      const decodeOptions = { ...options, inputWidth: spec.width, inputHeight: spec.height, srcWidth: width, srcHeight: height, transform: t };
+      const detections = options.appearance
+        ? real.decodeSync(outs, layout, decodeOptions, frame, width, height, format)
+        : real.decodeSync(outs, layout, decodeOptions);
       return { ...t, detections, preprocessMs: 0, inferenceMs: 1, postprocessMs: 0, gpuDecode: false, slot: 0 };
     },
     closeEngine: async (h) => {
