@@ -1,14 +1,28 @@
 /**
  * What the web UI's Recordings page and the event clips read of a camera's recording folder
- * (`<record.path>/<camera>/<YYYY-MM-DD>/<HH-MM-SS>.mp4`, local time): the days, the segments of a
- * day with their start (from the name) and end (the file's last write), and the segments that
- * cover a time window. Only names of that exact shape are ever listed or served.
+ * (`<record.path>/<camera>/<YYYY-MM-DD>/<HH-MM-SS>[-N][.raw].mp4`, local time): the days, the
+ * segments of a day with their start (from the name), end (the file's last write) and kind, and
+ * the segments that cover a time window. Only names of that exact shape are ever listed or served.
+ *
+ * Kinds (`record.mode`, docs/outputs.md#camera-stream-recordings): a segment is `annotated` (boxes
+ * drawn in), or `camera`, the camera's own stream copied, whose detections lie beside it in
+ * `<segment without .mp4>.jsonl`. `X.mp4` is a camera-stream segment when `X.jsonl` is beside it
+ * (mode raw); `X.raw.mp4` always is (mode both, beside the annotated `X.mp4`).
  */
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 
 export const DAY_PATTERN = /^\d{4}-\d{2}-\d{2}$/;
-export const SEGMENT_PATTERN = /^(\d{2})-(\d{2})-(\d{2})(?:-(\d+))?\.mp4$/;
+export const SEGMENT_PATTERN = /^(\d{2})-(\d{2})-(\d{2})(?:-(\d+))?(\.raw)?\.mp4$/;
+/** a camera-stream segment's detections: its name with .jsonl for .mp4 */
+export const DETECTIONS_PATTERN = /^(\d{2})-(\d{2})-(\d{2})(?:-(\d+))?(\.raw)?\.jsonl$/;
+
+export type SegmentKind = 'annotated' | 'camera';
+
+/** The detections file's name of a segment file name (`10-00-00.raw.mp4` -> `10-00-00.raw.jsonl`). */
+export function detectionsName(file: string): string {
+  return file.replace(/\.mp4$/, '.jsonl');
+}
 
 export interface Segment {
   /** day folder and file name, e.g. 2026-12-03 and 10-00-00.mp4 */
@@ -19,6 +33,10 @@ export interface Segment {
   start: number;
   end: number;
   size: number;
+  /** annotated (boxes drawn in) or the camera's own stream */
+  kind: SegmentKind;
+  /** the detections file beside a camera-stream segment, null when there is none */
+  detections: string | null;
 }
 
 /** Local midnight of `date` (YYYY-MM-DD) in seconds since the epoch, or null for an impossible date. */
@@ -58,6 +76,7 @@ export async function listSegmentsOfDay(root: string, camera: string, date: stri
     return [];
   }
   const [y, mo, d] = date.split('-').map(Number);
+  const present = new Set(names);
   const out: Segment[] = [];
   for (const file of names) {
     const m = SEGMENT_PATTERN.exec(file);
@@ -71,15 +90,32 @@ export async function listSegmentsOfDay(root: string, camera: string, date: stri
     }
     if (!st.isFile()) continue; // links are never listed (nor served: http-files.ts fileInside)
     const start = new Date(y, mo - 1, d, Number(m[1]), Number(m[2]), Number(m[3])).getTime() / 1000;
-    out.push({ date, file, path, start, end: Math.max(start, st.mtimeMs / 1000), size: st.size });
+    const jsonl = detectionsName(file);
+    const detections = present.has(jsonl) && (await regularFile(join(dir, jsonl))) ? join(dir, jsonl) : null;
+    const kind: SegmentKind = m[5] !== undefined || detections !== null ? 'camera' : 'annotated';
+    out.push({ date, file, path, start, end: Math.max(start, st.mtimeMs / 1000), size: st.size, kind, detections });
   }
   return out.sort((a, b) => a.start - b.start || a.file.localeCompare(b.file));
 }
 
-/** The segments that overlap [from, to] (seconds since the epoch), oldest first. */
+async function regularFile(path: string): Promise<boolean> {
+  try {
+    return (await fsp.lstat(path)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The segments that overlap [from, to] (seconds since the epoch), oldest first, all of one kind
+ * (an event clip is cut from them with -c copy, and the two kinds differ in codec and size): the
+ * annotated ones where any covers part of the window, else the camera-stream ones (mode raw).
+ */
 export async function segmentsCovering(root: string, camera: string, from: number, to: number): Promise<Segment[]> {
   const days = new Set([localDate(from - 86400), localDate(from), localDate(to)]);
   const all: Segment[] = [];
   for (const day of [...days].sort()) all.push(...(await listSegmentsOfDay(root, camera, day)));
-  return all.filter((s) => s.start <= to && s.end >= from);
+  const covering = all.filter((s) => s.start <= to && s.end >= from);
+  const annotated = covering.filter((s) => s.kind === 'annotated');
+  return annotated.length > 0 ? annotated : covering;
 }

@@ -7,8 +7,9 @@
  *   GET /api/events/<id>                              one event
  *   GET /api/events/<id>/snapshot.jpg                 its snapshot (from the snapshots folder)
  *   GET /api/events/<id>/clip.mp4                     the recording around it (service/event-clips.ts)
- *   GET /api/recordings/<camera>?date=YYYY-MM-DD      the day's segments and the hours with events
- *   GET /api/recordings/<camera>/<date>/<file>.mp4    one segment (byte ranges; ?download=1)
+ *   GET /api/recordings/<camera>?date=YYYY-MM-DD      the day's segments (with kind and detections_url) and the hours with events
+ *   GET /api/recordings/<camera>/<date>/<file>.mp4    one segment, annotated or the camera's stream (byte ranges; ?download=1)
+ *   GET /api/recordings/<camera>/<date>/<file>.jsonl  a camera-stream segment's detections (application/x-ndjson)
  *   GET /api/stats                                    per camera figures, model, MQTT, disk, version
  *   GET /api/cameras/<camera>/latest.jpg              the latest annotated frame (service/latest-jpeg.ts)
  *
@@ -34,7 +35,7 @@ import { LiveStreams, refuseUpgrade } from './live-stream.js';
 import { fileInside, sendFile } from './http-files.js';
 import type { LatestJpegs } from './latest-jpeg.js';
 import type { ServiceView } from './metrics.js';
-import { dayStart, DAY_PATTERN, listDays, listSegmentsOfDay, localDate, SEGMENT_PATTERN, segmentsCovering } from './recordings-index.js';
+import { dayStart, DAY_PATTERN, DETECTIONS_PATTERN, listDays, listSegmentsOfDay, localDate, SEGMENT_PATTERN, segmentsCovering } from './recordings-index.js';
 
 /** What the API reads of the running daemon (service/daemon.ts implements it). */
 export interface WebDaemon {
@@ -353,17 +354,25 @@ export class WebApi {
         start: s.start,
         end: s.end,
         size: s.size,
+        kind: s.kind,
         url: `/api/recordings/${camera}/${s.date}/${s.file}`,
+        detections_url: s.detections ? `/api/recordings/${camera}/${s.date}/${basename(s.detections)}` : null,
       })),
     };
   }
 
   private async segment(req: IncomingMessage, res: ServerResponse, camera: string, date: string, file: string, download: string | null): Promise<void> {
-    if (!DAY_PATTERN.test(date) || !SEGMENT_PATTERN.test(file)) throw new ApiError(400, `"${date}/${file}" is not a segment name (YYYY-MM-DD/HH-MM-SS.mp4)`);
+    const detections = DETECTIONS_PATTERN.test(file);
+    if (!DAY_PATTERN.test(date) || !(detections || SEGMENT_PATTERN.test(file)))
+      throw new ApiError(400, `"${date}/${file}" is not a segment name (YYYY-MM-DD/HH-MM-SS[-N][.raw].mp4, or .jsonl for its detections)`);
     const root = this.daemon.activeConfig.cameras[camera].record.path;
     const path = await fileInside(root, join(root, camera, date, file));
-    if (!path) throw new ApiError(404, `no segment ${camera}/${date}/${file}`);
-    await sendFile(req, res, path, { type: 'video/mp4', ...(download ? { download: `${camera}-${date}-${file}` } : {}) });
+    if (!path) throw new ApiError(404, `no ${detections ? 'detections file' : 'segment'} ${camera}/${date}/${file}`);
+    // the detections of the segment being recorded grow: streamed up to the size they had when asked
+    await sendFile(req, res, path, {
+      type: detections ? 'application/x-ndjson' : 'video/mp4',
+      ...(download ? { download: `${camera}-${date}-${file}` } : {}),
+    });
   }
 
   private async stats(): Promise<unknown> {

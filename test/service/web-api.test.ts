@@ -59,13 +59,28 @@ function obj(id: string, over: Partial<StoredObject> = {}): StoredObject {
 }
 
 /** A 10 s segment of the camera that starts at `start` (seconds since the epoch). */
-function segment(start: number): string {
-  const file = segmentPath(REC, 'front', new Date(start * 1000));
+function segment(start: number, suffix = '', size = { width: 160, height: 120 }): string {
+  const file = segmentPath(REC, 'front', new Date(start * 1000)).replace(/\.mp4$/, `${suffix}.mp4`);
   mkdirSync(join(file, '..'), { recursive: true });
-  makeTestVideo(file, { frames: 100, fps: 10, width: 160, height: 120 });
+  makeTestVideo(file, { frames: 100, fps: 10, ...size });
   utimesSync(file, start + 10, start + 10);
   return file;
 }
+
+/** A camera-stream segment (record.mode raw: X.mp4, both: X.raw.mp4) and its detections beside it. */
+function cameraSegment(start: number, suffix: '' | '.raw'): { file: string; jsonl: string; text: string } {
+  const file = segment(start, suffix, { width: 192, height: 108 });
+  const jsonl = file.replace(/\.mp4$/, '.jsonl');
+  const name = file.split('/').pop();
+  const text =
+    `{"type":"segment","camera":"front","file":"${name}","width":192,"height":108,"codec":"h264"}\n` +
+    `{"pts":0,"frame":0,"detections":[{"label":"vehicle","class_id":1,"score":0.9,"box":[10,20,60,70],"track_id":3}]}\n` +
+    `{"pts":0.1,"frame":1,"detections":[]}\n`;
+  writeFileSync(jsonl, text);
+  return { file, jsonl, text };
+}
+let rawMode: { file: string; jsonl: string; text: string };
+let bothMode: { file: string; jsonl: string; text: string };
 
 const view: ServiceView = {
   cameras: () =>
@@ -86,6 +101,9 @@ beforeAll(async () => {
   // two segments covering [NOW-50, NOW-30]; the event [NOW-40, NOW-30] plus 5 s each side lies in them
   segment(NOW - 50);
   segment(NOW - 40);
+  // record.mode both beside the first, then mode raw after them (the clip must not take it)
+  bothMode = cameraSegment(NOW - 50, '.raw');
+  rawMode = cameraSegment(NOW - 30, '');
   mkdirSync(join(SNAP, 'front'), { recursive: true });
   writeFileSync(join(SNAP, 'front', 'ev-snap.jpg'), Buffer.from([0xff, 0xd8, 0xff, 0xd9]));
   writeFileSync(join(dir, 'secret.txt'), 'not for the web');
@@ -228,9 +246,10 @@ describe('the web API', () => {
 
   it('lists a day of recordings with the hours that had events, and serves segments with byte ranges', async () => {
     const { body } = await json('/api/recordings/front');
-    expect(body.segments).toHaveLength(2);
+    expect(body.segments).toHaveLength(4);
     expect(body.segments[0].start).toBe(NOW - 50);
     expect(body.segments[0].end).toBe(NOW - 40);
+    expect(body.segments[0]).toMatchObject({ kind: 'annotated', detections_url: null });
     expect(body.event_hours).toContain(new Date((NOW - 40) * 1000).getHours());
     const url = body.segments[0].url as string;
     const whole = await get(url);
@@ -244,6 +263,53 @@ describe('the web API', () => {
     expect((await get(url, { headers: { Range: `bytes=${bytes.length}-` } })).status).toBe(416);
     const dl = await get(`${url}?download=1`);
     expect(dl.headers.get('content-disposition')).toMatch(/^attachment; filename="front-\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2}\.mp4"$/);
+  });
+
+  it('lists camera-stream segments with their detections, and serves those as ndjson', async () => {
+    const { body } = await json('/api/recordings/front');
+    const day = body.date as string;
+    const name = (f: string) => f.split('/').pop() as string;
+    const url = (f: string) => `/api/recordings/front/${day}/${name(f)}`;
+    expect(body.segments.map((s: any) => [s.file, s.kind, s.url, s.detections_url])).toEqual([
+      [name(segmentPath(REC, 'front', new Date((NOW - 50) * 1000))), 'annotated', url(segmentPath(REC, 'front', new Date((NOW - 50) * 1000))), null],
+      [name(bothMode.file), 'camera', url(bothMode.file), url(bothMode.jsonl)],
+      [name(segmentPath(REC, 'front', new Date((NOW - 40) * 1000))), 'annotated', url(segmentPath(REC, 'front', new Date((NOW - 40) * 1000))), null],
+      [name(rawMode.file), 'camera', url(rawMode.file), url(rawMode.jsonl)],
+    ]);
+    expect(name(bothMode.file)).toMatch(/^\d{2}-\d{2}-\d{2}\.raw\.mp4$/);
+    for (const seg of [bothMode, rawMode]) {
+      const res = await get(url(seg.jsonl));
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toBe('application/x-ndjson');
+      expect(res.headers.get('cache-control')).toBe('no-store');
+      expect(await res.text()).toBe(seg.text);
+      const video = await get(url(seg.file));
+      expect(video.headers.get('content-type')).toBe('video/mp4');
+      expect(Buffer.from(await video.arrayBuffer()).equals(readFileSync(seg.file))).toBe(true);
+    }
+    // HEAD, without credentials, a name of the right shape that is not there, names of the wrong shape
+    const head = await get(url(rawMode.jsonl), { method: 'HEAD' });
+    expect([head.status, head.headers.get('content-length')]).toEqual([200, String(Buffer.byteLength(rawMode.text))]);
+    expect((await fetch(base + url(rawMode.jsonl))).status).toBe(401);
+    expect((await json(`/api/recordings/front/${day}/23-59-58.raw.jsonl`)).status).toBe(404);
+    expect((await json(`/api/recordings/front/${day}/23-59-58.raw.mp4`)).status).toBe(404);
+    expect((await json(`/api/recordings/garage/${day}/23-59-58.jsonl`)).status).toBe(404);
+    for (const bad of ['10-00-00.json', '10-00-00.raw.jsonl.bak', '10-00-00.raw-2.mp4', '10-00-00.jsonl%00', '..%2F10-00-00.jsonl', 'x.jsonl']) {
+      const r = await json(`/api/recordings/front/${day}/${bad}`);
+      expect(r.status, bad).toBe(400);
+      expect(r.body.error, bad).toMatch(/not a segment name/);
+    }
+    expect((await json(`/api/recordings/front/2026-1-01/10-00-00.jsonl`)).status).toBe(400);
+    // a detections file that is a link to a file outside the folder is neither listed nor served
+    const linked = join(REC, 'front', day, '00-00-02.mp4');
+    makeTestVideo(linked, { frames: 5, fps: 10, width: 64, height: 48 });
+    writeFileSync(join(dir, 'outside.jsonl'), 'not for the web');
+    symlinkSync(join(dir, 'outside.jsonl'), join(REC, 'front', day, '00-00-02.jsonl'));
+    const listed = (await json('/api/recordings/front')).body.segments.find((s: any) => s.file === '00-00-02.mp4');
+    expect(listed).toMatchObject({ kind: 'annotated', detections_url: null });
+    const res = await get(`/api/recordings/front/${day}/00-00-02.jsonl`);
+    expect(res.status).toBe(404);
+    expect(await res.text()).not.toContain('not for the web');
   });
 
   it('never serves a file outside the recordings and snapshots folders', async () => {
