@@ -42,7 +42,11 @@ export interface Segment {
   start: number;
   end: number;
   size: number;
+  /** annotated (boxes drawn in) or the camera's own stream (record.mode raw or both) */
+  kind: 'annotated' | 'camera';
   url: string;
+  /** a camera-stream segment's detections (JSON lines), null when there are none */
+  detections_url: string | null;
 }
 
 export interface DayRecordings {
