@@ -295,10 +295,12 @@ describe.skipIf(!browser)('the web UI in chromium', () => {
   }, 180_000);
 
   it('plays a camera-stream recording with its detections drawn over it, and switches to the annotated one (record.mode raw, both)', async () => {
-    // into the recording folder of today, half an hour back (before the daemon started): a mode
-    // raw segment (X.mp4 + X.jsonl), then a mode both pair (Y.mp4 annotated, Y.raw.mp4 + Y.raw.jsonl)
+    // into the recording folder of today, half an hour back (before the daemon started; in the
+    // first half hour of a day half an hour ahead): a mode raw segment (X.mp4 + X.jsonl), then a
+    // mode both pair (Y.mp4 annotated, Y.raw.mp4 + Y.raw.jsonl), never overlapping the daemon's own
+    const now = Date.now() / 1000;
     const midnight = new Date(new Date().setHours(0, 0, 0, 0)).getTime() / 1000;
-    const startRaw = Math.floor(Math.max(midnight + 30, Date.now() / 1000 - 1800));
+    const startRaw = Math.floor(now - 1800 >= midnight ? now - 1800 : now + 1800);
     const startBoth = startRaw + 20;
     const pad = (n: number) => String(n).padStart(2, '0');
     const hms = (t: number) => {
