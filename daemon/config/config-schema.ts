@@ -166,6 +166,7 @@ const cameraSchema = obj(
       min_free_percent: num(10, { min: 0, max: 99 }),
       preset: oneOf(X264_PRESETS, DEFAULT_PRESET),
       crf: int(DEFAULT_CRF, { min: 0, max: 51 }),
+      mode: oneOf(['annotated', 'raw', 'both'], 'annotated'),
     }),
     rtsp_out: bool(false),
     track: obj({

@@ -26,6 +26,8 @@ export interface RecordConfig {
   preset: string;
   /** libx264 constant rate factor: 0 lossless .. 51 worst; +6 roughly halves the size */
   crf: number;
+  /** annotated: our encode with boxes; raw: the camera's own stream (stream copy) with detections beside it; both */
+  mode: 'annotated' | 'raw' | 'both';
 }
 
 export interface CameraConfig {

@@ -25,4 +25,9 @@ export interface Frame {
   pts: number;
   /** default rgb24 */
   format?: PixelFormat;
+  /**
+   * the frame's time on the source's copied stream (record.mode raw: media/stream-copy.ts), set
+   * only by a source that copies; the raw recorder writes the frame's detections at this time
+   */
+  streamTime?: number;
 }

@@ -14,8 +14,8 @@ import { frameBytes, type PixelFormat } from '../core/frame.js';
  * absolute timestamp and one SimpleBlock. Sizes are written as 8-byte EBML numbers.
  */
 
-/** EBML element ids used here */
-const ID = {
+/** EBML element ids (the writer here and media/matroska-reader.ts) */
+export const MATROSKA_ID = {
   EBML: 0x1a45dfa3,
   EBMLVersion: 0x4286,
   EBMLReadVersion: 0x42f7,
@@ -42,7 +42,16 @@ const ID = {
   Cluster: 0x1f43b675,
   Timestamp: 0xe7,
   SimpleBlock: 0xa3,
+  BlockGroup: 0xa0,
+  Block: 0xa1,
+  ReferenceBlock: 0xfb,
+  Cues: 0x1c53bb6b,
+  Tags: 0x1254c367,
+  Chapters: 0x1043a770,
+  Attachments: 0x1941a469,
+  SeekHead: 0x114d9b74,
 } as const;
+const ID = MATROSKA_ID;
 
 function idBytes(id: number): Buffer {
   const len = id > 0xffffff ? 4 : id > 0xffff ? 3 : id > 0xff ? 2 : 1;
@@ -88,6 +97,8 @@ export interface MatroskaVideo {
   pixelFormat?: PixelFormat;
   /** an H.264 track (`V_MPEG4/ISO/AVC`) with these parameter sets instead of raw pictures */
   h264?: { sps: Buffer; pps: Buffer };
+  /** a coded track as a camera sent it (stream copy): Matroska codec id and CodecPrivate (avcC / hvcC) */
+  coded?: { codecId: string; codecPrivate: Buffer };
 }
 
 /** ISO/IEC 14496-15 AVCDecoderConfigurationRecord for one SPS and one PPS (4-byte NAL lengths). */
@@ -114,8 +125,8 @@ export const MATROSKA_STDIN_INPUT = ['-nostdin', '-hide_banner', '-loglevel', 'e
 export const FRAGMENTED_MP4_OUTPUT = ['-movflags', '+frag_keyframe+empty_moov+default_base_moof', '-f', 'mp4'] as const;
 
 /** ffmpeg's arguments that copy the H.264 of MatroskaFrames on stdin, without re-encoding, into a fragmented MP4 `file`. */
-export function copyToFragmentedMp4Args(timescale: number, file: string): string[] {
-  return [...MATROSKA_STDIN_INPUT, '-c:v', 'copy', '-video_track_timescale', String(timescale), ...FRAGMENTED_MP4_OUTPUT, '-y', file];
+export function copyToFragmentedMp4Args(timescale: number, file: string, extra: readonly string[] = []): string[] {
+  return [...MATROSKA_STDIN_INPUT, '-c:v', 'copy', ...extra, '-video_track_timescale', String(timescale), ...FRAGMENTED_MP4_OUTPUT, '-y', file];
 }
 
 export class MatroskaFrames {
@@ -130,6 +141,7 @@ export class MatroskaFrames {
   /** Everything before the first frame. */
   header(): Buffer {
     const v = this.video;
+    const coded = v.coded ?? (v.h264 ? { codecId: 'V_MPEG4/ISO/AVC', codecPrivate: avcDecoderConfig(v.h264.sps, v.h264.pps) } : null);
     const ebml = element(
       ID.EBML,
       Buffer.concat([
@@ -150,15 +162,15 @@ export class MatroskaFrames {
         element(ID.TrackUID, uint(1)),
         element(ID.TrackType, uint(1)), // video
         ...(v.fps > 0 ? [element(ID.DefaultDuration, uint(Math.round(1e9 / v.fps)))] : []),
-        ...(v.h264
-          ? [element(ID.CodecID, Buffer.from('V_MPEG4/ISO/AVC', 'latin1')), element(ID.CodecPrivate, avcDecoderConfig(v.h264.sps, v.h264.pps))]
+        ...(coded
+          ? [element(ID.CodecID, Buffer.from(coded.codecId, 'latin1')), element(ID.CodecPrivate, coded.codecPrivate)]
           : [element(ID.CodecID, Buffer.from('V_UNCOMPRESSED', 'latin1'))]),
         element(
           ID.Video,
           Buffer.concat([
             element(ID.PixelWidth, uint(v.width)),
             element(ID.PixelHeight, uint(v.height)),
-            ...(v.h264 ? [] : [element(ID.ColourSpace, FOURCC[v.pixelFormat ?? 'rgb24'])]),
+            ...(coded ? [] : [element(ID.ColourSpace, FOURCC[v.pixelFormat ?? 'rgb24'])]),
           ]),
         ),
       ]),
@@ -169,11 +181,12 @@ export class MatroskaFrames {
   /**
    * The bytes that go before one frame's data: a Cluster at `seconds` holding one SimpleBlock of
    * `bytes` (default: one raw picture), flagged as a keyframe unless `keyframe` is false. Times
-   * must rise; one that does not is moved 1 µs after the last.
+   * must rise; one that does not is moved 1 µs after the last, unless `reordered` (a copied
+   * stream with B-frames: its blocks come in decode order, each with its own presentation time).
    */
-  frameHeader(seconds: number, bytes = this.frameBytes, keyframe = true): Buffer {
-    let ns = BigInt(Math.round(seconds * 1e9));
-    if (ns <= this.lastNs) ns = this.lastNs + 1000n;
+  frameHeader(seconds: number, bytes = this.frameBytes, keyframe = true, reordered = false): Buffer {
+    let ns = BigInt(Math.max(0, Math.round(seconds * 1e9)));
+    if (!reordered && ns <= this.lastNs) ns = this.lastNs + 1000n;
     this.lastNs = ns;
     const timestamp = element(ID.Timestamp, uint(ns));
     // SimpleBlock payload: track number 1 (EBML 0x81), relative time 0 (int16), flags: keyframe

@@ -8,6 +8,7 @@ import * as native from '../native.js';
 import { detectionMessage, type DetectionMessage } from '../sinks/detection-message.js';
 import { openSource, type SourceOptions } from '../sources/open-source.js';
 import { type VideoSource } from '../sources/types.js';
+import type { StreamCopy } from '../media/stream-copy.js';
 import { BoundedQueue } from './bounded-queue.js';
 import type { Logger } from '../core/log.js';
 import { RateMeter, stageTimings } from './rate.js';
@@ -64,6 +65,21 @@ export interface FrameSink {
   recordingState?(): { recording: boolean; error: string | null; errors: number } | null;
   /** the encode's consumers and their drops */
   videoStats?(): { consumers: number; dropped: number };
+  /** a detector frame's reported detections at its time on the source's copied stream (frames with `streamTime`) */
+  detections?(streamTime: number, frame: number, detections: Detection[]): void;
+}
+
+/** What a sink is made for: the source's video, and its copy of the camera's own stream (record.mode raw) if it has one. */
+export interface SinkVideo {
+  width: number;
+  height: number;
+  fpsRational: string;
+  pixelFormat?: PixelFormat;
+  timescale?: number | null;
+  live: boolean;
+  copy: StreamCopy | null;
+  /** the source was asked for a copy but cannot give one: why */
+  copyUnavailable: string | null;
 }
 
 export interface PipelineSpec {
@@ -87,8 +103,7 @@ export interface PipelineSpec {
    */
   publishCarried?: boolean;
   /** made once the source's size and rate are known (live: at the first frame); null = no video output */
-  sink:
-    ((video: { width: number; height: number; fpsRational: string; pixelFormat?: PixelFormat; timescale?: number | null; live: boolean }) => FrameSink) | null;
+  sink: ((video: SinkVideo) => FrameSink) | null;
   /**
    * When the sink fails (a full disk, a recording folder gone): `fail` (default) ends the camera in
    * state `error`, as `detect` wants; `continue` (the daemon) keeps detecting and publishing
@@ -345,6 +360,7 @@ export class CameraPipeline {
             this.timings.publish.add(performance.now() - t);
           }
           if (w.inferred) this.spec.events?.frame(frame, w.detections);
+          if (w.inferred && frame.streamTime !== undefined) this.recorder?.detections?.(frame.streamTime, frame.index, w.detections);
           this.spec.capture?.(frame);
           const tap = this.spec.annotated?.wants() ? this.spec.annotated : null;
           const recording = this.recorder !== null && this.recorder.wanted !== false;
@@ -377,7 +393,7 @@ export class CameraPipeline {
   /** The video sink, once the source's size and rate are known; a recording failure it survives republishes the status. */
   private openSink(src: VideoSource): void {
     if (!this.spec.sink) return;
-    const sink = this.spec.sink({ ...src.info, live: src.live });
+    const sink = this.spec.sink({ ...src.info, live: src.live, copy: src.copy ?? null, copyUnavailable: src.copyUnavailable ?? null });
     sink.onChange = () => {
       // the recorder logged the change itself: publish the status without a second line
       if (this.state !== 'streaming' || this.stopping) return;

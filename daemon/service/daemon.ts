@@ -327,6 +327,8 @@ export class Daemon {
         rtsp_transport: cam.rtsp_transport,
         decoder: cam.decoder,
         stall_timeout_seconds: cam.stall_timeout_seconds,
+        // record.mode raw / both: the source also hands over the camera's own stream
+        copy: cam.record.enabled && cam.record.mode !== 'annotated',
       },
       detect: cam.effective_detect,
       track: cam.track.enabled ? cam.track : null,
@@ -336,8 +338,12 @@ export class Daemon {
       records: cam.record.enabled,
       annotated: { wants: () => this.latestJpegs.wants(name), offer: (frame) => this.latestJpegs.offer(name, frame) },
       // one encode for the recorder, the RTSP stream and live viewers (sinks/camera-output.ts)
-      sink: (video) =>
-        new CameraOutput({ camera: name, stream, video, live: video.live, record: cam.record.enabled ? cam.record : null, rtsp: rtspStream, logger }),
+      sink: (video) => {
+        const record = cam.record.enabled ? cam.record : null;
+        if (record && record.mode !== 'annotated' && video.copyUnavailable)
+          logger.warn({ reason: video.copyUnavailable }, `record.mode ${record.mode}: ${video.copyUnavailable}; recording annotated`);
+        return new CameraOutput({ camera: name, stream, video, live: video.live, record, rtsp: rtspStream, logger, copy: video.copy });
+      },
     };
     const events =
       cam.track.enabled && cam.events.enabled

@@ -1,5 +1,18 @@
 import { NAL, nalType, profileLevelId, type AccessUnit } from '../media/h264.js';
 import { avccSample, avcDecoderConfig } from '../media/matroska-frames.js';
+import type { CopiedPacket, CopiedTrack } from '../media/stream-copy.js';
+
+/** The first SPS and PPS of an avcC record (ISO/IEC 14496-15), or null when it is cut short. */
+function avcParameterSets(avcC: Buffer): { sps: Buffer; pps: Buffer } | null {
+  if (avcC.length < 8 || (avcC[5] & 0x1f) < 1) return null;
+  const spsLen = avcC.readUInt16BE(6);
+  const sps = avcC.subarray(8, 8 + spsLen);
+  const at = 8 + spsLen;
+  if (avcC.length < at + 3 || avcC[at] < 1) return null;
+  const ppsLen = avcC.readUInt16BE(at + 1);
+  const pps = avcC.subarray(at + 3, at + 3 + ppsLen);
+  return sps.length === spsLen && pps.length === ppsLen ? { sps, pps } : null;
+}
 
 /**
  * A camera's annotated H.264 stream, encoded once (daemon/sinks/stream-encoder.ts) and fanned out
@@ -31,7 +44,8 @@ import { avccSample, avcDecoderConfig } from '../media/matroska-frames.js';
  */
 
 export interface CodecConfig {
-  codec: 'h264';
+  /** h265 only for a camera's copied stream (record.mode raw) */
+  codec: 'h264' | 'h265';
   /** RFC 6381 codec string for MSE / the `codecs` MIME parameter, e.g. "avc1.64001f" */
   codecString: string;
   /** the parameter sets, NAL units without start codes */
@@ -46,6 +60,11 @@ export interface CodecConfig {
   fpsRational: string;
   /** ticks per second of the source's time base (for an MP4 track timescale); 90000 when unknown */
   timescale: number;
+  /**
+   * a camera's own stream copied (record.mode raw), not our encode: its Matroska codec id and
+   * CodecPrivate (avcC / hvcC); its units carry `sample` and may come with B-frames (decode order)
+   */
+  copied?: { codecId: string; codecPrivate: Buffer };
 }
 
 export interface EncodedUnit {
@@ -58,6 +77,8 @@ export interface EncodedUnit {
   config: CodecConfig;
   /** 0, 1, 2 ... per stream (a gap in a subscriber's sequence = units it dropped) */
   seq: number;
+  /** a copied unit (config.copied): the picture as the camera sent it, length-prefixed; `nals` is empty */
+  sample?: Buffer;
 }
 
 /** One unit as an Annex-B byte string (start codes, for `ffmpeg -f h264`). */
@@ -68,6 +89,7 @@ export function annexB(unit: EncodedUnit): Buffer {
 
 /** One unit as an MP4/Matroska sample: 4-byte lengths, parameter sets left out (they are in avcC). */
 export function avccUnit(unit: EncodedUnit): Buffer {
+  if (unit.sample) return unit.sample;
   return avccSample(unit.nals.filter((n) => nalType(n) !== NAL.SPS && nalType(n) !== NAL.PPS));
 }
 
@@ -321,6 +343,37 @@ export class EncodedStream {
     let nals = au.nals;
     if (au.keyframe && !sps) nals = [config.sps, config.pps, ...nals.filter((n) => nalType(n) !== NAL.PPS)];
     const unit: EncodedUnit = { nals, pts, keyframe: au.keyframe, config, seq: this.seq++ };
+    this.published++;
+    for (const s of [...this.subs]) s.offer(unit);
+  }
+
+  /**
+   * One packet of a camera's own stream (record.mode raw: media/stream-copy.ts), `track` its codec:
+   * a new config object whenever the codec or its parameters change (the recorder starts a new
+   * segment then). Times may go back and forth (B-frames); subscribers start at a keyframe as usual.
+   */
+  publishCopied(track: CopiedTrack, packet: CopiedPacket, format: Pick<StreamFormat, 'fps' | 'fpsRational'>): void {
+    if (this.ended) return;
+    const c = this.config;
+    if (!c?.copied || c.copied.codecId !== track.codecId || !c.copied.codecPrivate.equals(track.codecPrivate) || c.width !== track.width) {
+      const avc = track.codec === 'h264' ? avcParameterSets(track.codecPrivate) : null;
+      this.config = {
+        codec: track.codec,
+        codecString: track.codec === 'h264' && avc ? `avc1.${profileLevelId(avc.sps)}` : 'hvc1',
+        sps: avc?.sps ?? Buffer.alloc(0),
+        pps: avc?.pps ?? Buffer.alloc(0),
+        avcC: track.codec === 'h264' ? track.codecPrivate : Buffer.alloc(0),
+        width: track.width,
+        height: track.height,
+        fps: format.fps,
+        fpsRational: format.fpsRational,
+        timescale: 90000,
+        copied: { codecId: track.codecId, codecPrivate: track.codecPrivate },
+      };
+      for (const w of this.configWaiters.splice(0)) w();
+    }
+    const config = this.config as CodecConfig;
+    const unit: EncodedUnit = { nals: [], sample: packet.data, pts: packet.pts, keyframe: packet.keyframe, config, seq: this.seq++ };
     this.published++;
     for (const s of [...this.subs]) s.offer(unit);
   }

@@ -1,10 +1,12 @@
 import { execFile } from 'node:child_process';
-import { closeSync, existsSync, openSync, readdirSync, readSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { closeSync, existsSync, fstatSync, openSync, readdirSync, readSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { errorMessage, RuntimeFailure } from '../core/errors.js';
 import { makeDirs } from '../core/files.js';
+import type { Detection } from '../core/detection.js';
 import type { Logger } from '../core/log.js';
 import type { EncodedStream, EncodedUnit, Subscription } from './encoded-stream.js';
+import { detectionsPath, SegmentDetections } from './segment-detections.js';
 import { SegmentMuxer } from './segment-muxer.js';
 
 export interface RecordSettings {
@@ -16,19 +18,26 @@ export interface RecordSettings {
   /** libx264 preset and quality of the camera's encoder (default x264.ts DEFAULT_PRESET and DEFAULT_CRF); the Jetson's hardware encoder ignores them */
   preset?: string;
   crf?: number;
+  /** what is recorded (default annotated): the annotated encode, the camera's own stream (raw), or both */
+  mode?: 'annotated' | 'raw' | 'both';
 }
 
 const pad = (n: number) => String(n).padStart(2, '0');
 
-/** `<path>/<camera>/<YYYY-MM-DD>/<HH-MM-SS>.mp4` in local time (docs/outputs.md). */
-export function segmentPath(root: string, camera: string, when: Date): string {
+/**
+ * `<path>/<camera>/<YYYY-MM-DD>/<HH-MM-SS>[-n][suffix].mp4` in local time (docs/outputs.md);
+ * `n` (1, 2 ...) for another segment that starts in the same second; suffix `.raw` for the camera
+ * stream beside the annotated one (record.mode both).
+ */
+export function segmentPath(root: string, camera: string, when: Date, suffix = '', n = 0): string {
   const day = `${when.getFullYear()}-${pad(when.getMonth() + 1)}-${pad(when.getDate())}`;
   const time = `${pad(when.getHours())}-${pad(when.getMinutes())}-${pad(when.getSeconds())}`;
-  return join(root, camera, day, `${time}.mp4`);
+  return join(root, camera, day, `${time}${n > 0 ? `-${n}` : ''}${suffix}.mp4`);
 }
 
-/** Every segment of a camera, oldest first (by the date/time in its path). */
-export function listSegments(root: string, camera: string): string[] {
+/** Every segment of a camera with this suffix ('' or '.raw'), oldest first (by the date/time in its path). */
+export function listSegments(root: string, camera: string, suffix = ''): string[] {
+  const name = new RegExp(`^\\d{2}-\\d{2}-\\d{2}(-\\d+)?${suffix.replace(/\./g, '\\.')}\\.mp4$`);
   const dir = join(root, camera);
   if (!existsSync(dir)) return [];
   const out: string[] = [];
@@ -36,7 +45,7 @@ export function listSegments(root: string, camera: string): string[] {
     .filter((d) => /^\d{4}-\d{2}-\d{2}$/.test(d))
     .sort()) {
     for (const f of readdirSync(join(dir, day))
-      .filter((f) => /^\d{2}-\d{2}-\d{2}(-\d+)?\.mp4$/.test(f))
+      .filter((f) => name.test(f))
       .sort(bySegmentName)) {
       out.push(join(dir, day, f));
     }
@@ -85,6 +94,74 @@ export function hasFragment(file: string): boolean {
     return false;
   } catch {
     return false;
+  } finally {
+    if (fd !== null) closeSync(fd);
+  }
+}
+
+/**
+ * The presentation time (seconds) of the first sample of an MP4's first fragment: the track's
+ * timescale (moov/trak/mdia/mdhd), the fragment's base decode time (moof/traf/tfdt) and the first
+ * sample's composition offset (trun). 0 for a stream without B-frames; a copied stream with
+ * B-frames starts later (ffmpeg's muxer makes the first decode time 0). Null until the file holds a
+ * complete first fragment, or when it is not such a file.
+ */
+export function firstPresentationTime(file: string): number | null {
+  let fd: number | null = null;
+  try {
+    fd = openSync(file, 'r');
+    const f = fd;
+    const read = (pos: number, len: number): Buffer | null => {
+      const b = Buffer.alloc(len);
+      return readSync(f, b, 0, len, pos) === len ? b : null;
+    };
+    /** the child boxes of [start, end): type → [payload start, box end] */
+    const children = (start: number, end: number): Map<string, [number, number]> => {
+      const out = new Map<string, [number, number]>();
+      for (let pos = start, n = 0; pos + 8 <= end && n < 64; n++) {
+        const h = read(pos, 16) ?? read(pos, 8);
+        if (!h) break;
+        let size = h.readUInt32BE(0);
+        let head = 8;
+        if (size === 1 && h.length === 16) {
+          size = Number(h.readBigUInt64BE(8));
+          head = 16;
+        }
+        if (size < head) break;
+        const type = h.toString('latin1', 4, 8);
+        if (!out.has(type)) out.set(type, [pos + head, pos + size]);
+        pos += size;
+      }
+      return out;
+    };
+    const top = children(0, Number.MAX_SAFE_INTEGER);
+    const path = (from: Map<string, [number, number]>, names: string[]): [number, number] | null => {
+      let box = from.get(names[0]) ?? null;
+      for (const n of names.slice(1)) box = box ? (children(box[0], box[1]).get(n) ?? null) : null;
+      return box;
+    };
+    const mdhd = path(top, ['moov', 'trak', 'mdia', 'mdhd']);
+    const moof = top.get('moof');
+    if (!mdhd || !moof || moof[1] > fstatSync(f).size) return null;
+    const m = read(mdhd[0], 24);
+    if (!m) return null;
+    const timescale = m[0] === 1 ? m.readUInt32BE(20) : m.readUInt32BE(12);
+    const traf = children(moof[0], moof[1]).get('traf');
+    const boxes = traf ? children(traf[0], traf[1]) : null;
+    const tfdt = boxes?.get('tfdt');
+    const trun = boxes?.get('trun');
+    if (!tfdt || !trun || !timescale) return null;
+    const t = read(tfdt[0], 12);
+    const r = read(trun[0], 32);
+    if (!t || !r) return null;
+    const decode = t[0] === 1 ? Number(t.readBigUInt64BE(4)) : t.readUInt32BE(4);
+    const flags = r.readUInt32BE(0) & 0xffffff;
+    let at = 8 + (flags & 0x1 ? 4 : 0) + (flags & 0x4 ? 4 : 0);
+    at += (flags & 0x100 ? 4 : 0) + (flags & 0x200 ? 4 : 0) + (flags & 0x400 ? 4 : 0);
+    const offset = flags & 0x800 ? (r[0] === 1 ? r.readInt32BE(at) : r.readUInt32BE(at)) : 0;
+    return (decode + offset) / timescale;
+  } catch {
+    return null;
   } finally {
     if (fd !== null) closeSync(fd);
   }
@@ -146,6 +223,9 @@ export class SegmentRecorder {
   /** called when `state()` changes between recording, failed and resumed */
   onChange: (() => void) | null = null;
   private readonly timing: Required<RecorderTiming>;
+  /** the camera's own stream (record.mode raw/both): segments get `.raw` in mode both, and their detections beside them */
+  private readonly suffix: string;
+  private readonly dets: SegmentDetections | null;
 
   constructor(
     private readonly camera: string,
@@ -154,8 +234,20 @@ export class SegmentRecorder {
     /** how full the disk is; df by default (tests simulate a filling disk) */
     private readonly diskFree: (path: string) => Promise<number | null> = freePercent,
     timing: RecorderTiming = {},
+    /** which stream this recorder writes: the annotated encode, or the camera's own copied stream */
+    stream: 'annotated' | 'camera' = 'annotated',
   ) {
     this.timing = { retentionIntervalMs: 60_000, retryMinMs: 2000, retryMaxMs: 60_000, ...timing };
+    this.suffix = stream === 'camera' && settings.mode === 'both' ? '.raw' : '';
+    this.dets = stream === 'camera' ? new SegmentDetections(logger) : null;
+  }
+
+  /**
+   * One detector frame's detections at `streamTime` (the frame's time on the copied stream): a
+   * line in the detections file of the segment that holds that time (camera-stream recorders only).
+   */
+  detections(streamTime: number, frame: number, detections: Detection[]): void {
+    this.dets?.add(streamTime, frame, detections);
   }
 
   /**
@@ -201,21 +293,31 @@ export class SegmentRecorder {
     }
     const muxer = this.muxer as SegmentMuxer;
     if (this.errorText !== null && unit.keyframe && muxer.keyframes >= 2 && !muxer.failed) this.resumed();
+    this.dets?.packet(unit.pts);
     try {
       await muxer.write(unit);
     } catch (err) {
       this.failed(muxer, err);
     }
+    // a camera stream's segment: where its video starts, once its first fragment is on disk
+    if (unit.keyframe && muxer.keyframes >= 2) this.readVideoStart(muxer.file);
+  }
+
+  /** `finished`: the segment's file is complete, its start is what it says or 0 */
+  private readVideoStart(file: string, finished = false): void {
+    if (!this.dets?.waitsForStart(file)) return;
+    const t = firstPresentationTime(file);
+    if (t !== null || finished) this.dets.videoStart(file, t ?? 0);
   }
 
   /** Starts a new segment at this keyframe; false when the folder cannot be made (failed). */
   private rotate(unit: EncodedUnit): boolean {
     if (this.muxer) this.finishInBackground(this.muxer);
     this.muxer = null;
-    const base = segmentPath(this.settings.path, this.camera, new Date());
-    let file = base;
+    const now = new Date();
+    let file = segmentPath(this.settings.path, this.camera, now, this.suffix);
     // several segments can start within one second (fast file sources): -1, -2, ...
-    for (let i = 1; existsSync(file) || this.written.includes(file); i++) file = base.replace(/\.mp4$/, `-${i}.mp4`);
+    for (let i = 1; existsSync(file) || this.written.includes(file); i++) file = segmentPath(this.settings.path, this.camera, now, this.suffix, i);
     try {
       makeDirs(dirname(file));
     } catch (err) {
@@ -232,6 +334,9 @@ export class SegmentRecorder {
     this.muxer = muxer;
     this.segmentStartPts = unit.pts;
     this.written.push(file);
+    if (this.written.length > 1000) this.written.splice(0, this.written.length - 100);
+    const c = unit.config;
+    this.dets?.segment(file, unit.pts, { camera: this.camera, file: basename(file), width: c.width, height: c.height, codec: c.codec });
     // while failing, each retry's segment is not a line of its own (the failure was one, the resume is one)
     if (this.errorText === null) this.logger.info({ file }, 'recording segment started');
     else this.logger.debug({ file }, 'recording segment started (retry)');
@@ -266,10 +371,13 @@ export class SegmentRecorder {
         await muxer.abort();
         // a segment with no complete fragment has no playable frame: it goes
         if (!hasFragment(muxer.file)) {
-          try {
-            unlinkSync(muxer.file);
-          } catch {
-            /* never created */
+          this.dets?.discard(muxer.file);
+          for (const f of [muxer.file, detectionsPath(muxer.file)]) {
+            try {
+              unlinkSync(f);
+            } catch {
+              /* never created */
+            }
           }
         }
       }
@@ -285,7 +393,10 @@ export class SegmentRecorder {
 
   private finishInBackground(m: SegmentMuxer): void {
     const p = m.finish().then(
-      () => this.logger.info({ file: m.file, frames: m.units }, 'recording segment finished'),
+      () => {
+        this.readVideoStart(m.file, true);
+        this.logger.info({ file: m.file, frames: m.units }, 'recording segment finished');
+      },
       // the segment's end is lost (its fragments before it play); the current segment fails on its own if the disk is full
       (err: Error) => this.logger.error({ file: m.file, error: errorMessage(err) }, 'recording segment failed at its end'),
     );
@@ -306,7 +417,10 @@ export class SegmentRecorder {
     this.muxer = null;
     if (m) {
       await m.finish().then(
-        () => this.logger.info({ file: m.file, frames: m.units }, 'recording segment finished'),
+        () => {
+          this.readVideoStart(m.file, true);
+          this.logger.info({ file: m.file, frames: m.units }, 'recording segment finished');
+        },
         (err: Error) => {
           this.errorText ??= errorMessage(err);
           this.logger.error({ file: m.file, err }, 'recording segment failed');
@@ -314,6 +428,7 @@ export class SegmentRecorder {
       );
     }
     await Promise.all(this.finishing.splice(0));
+    await this.dets?.close();
     await this.retention;
   }
 
@@ -333,7 +448,7 @@ export class SegmentRecorder {
   async applyRetention(now = Date.now()): Promise<string[]> {
     const deleted: string[] = [];
     const current = this.currentFile;
-    const segments = listSegments(this.settings.path, this.camera).filter((f) => f !== current);
+    const segments = listSegments(this.settings.path, this.camera, this.suffix).filter((f) => f !== current);
     const cutoff = now - this.settings.retain_days * 86_400_000;
     for (const f of segments) {
       try {
@@ -355,6 +470,13 @@ export class SegmentRecorder {
         deleted.push(f);
       } catch {
         /* already gone */
+      }
+    }
+    for (const f of deleted) {
+      try {
+        unlinkSync(detectionsPath(f)); // a camera-stream segment's detections go with it
+      } catch {
+        /* none */
       }
     }
     for (const f of deleted) {

@@ -32,8 +32,14 @@ export class SegmentMuxer {
     readonly file: string,
     readonly config: CodecConfig,
   ) {
-    this.framing = new MatroskaFrames({ width: config.width, height: config.height, fps: config.fps, h264: { sps: config.sps, pps: config.pps } });
-    const args = copyToFragmentedMp4Args(config.timescale, file);
+    this.framing = new MatroskaFrames({
+      width: config.width,
+      height: config.height,
+      fps: config.fps,
+      ...(config.copied ? { coded: config.copied } : { h264: { sps: config.sps, pps: config.pps } }),
+    });
+    // H.265 as hvc1 (parameter sets in the sample entry): what Safari and the MP4 players expect
+    const args = copyToFragmentedMp4Args(config.timescale, file, config.codec === 'h265' ? ['-tag:v', 'hvc1'] : []);
     this.proc = spawnMedia(ffmpegPath(), args, { stdio: ['pipe', 'ignore', 'pipe'] });
     this.input = this.proc.stdin as Writable;
     this.input.on('error', () => undefined); // reported through the exit code
@@ -95,7 +101,7 @@ export class SegmentMuxer {
     const sample = avccUnit(unit);
     this.units++;
     if (unit.keyframe) this.keyframes++;
-    this.input.write(this.framing.frameHeader(unit.pts - this.startPts, sample.length, unit.keyframe));
+    this.input.write(this.framing.frameHeader(unit.pts - this.startPts, sample.length, unit.keyframe, this.config.copied !== undefined));
     return new Promise((resolve, reject) => {
       this.input.write(sample, (err) => {
         if (err || this.failure) reject(this.failure ?? new RuntimeFailure(`${this.file}: ${err?.message ?? 'muxer stopped'}`));

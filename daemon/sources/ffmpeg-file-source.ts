@@ -6,6 +6,7 @@ import { passthroughArgs } from '../media/ffmpeg-features.js';
 import { ffmpegPath, ffmpegPixelFormat } from '../media/image-io.js';
 import { spawnMedia } from '../media/media-process.js';
 import type { VideoInfo } from '../media/probe.js';
+import { COPY_OUTPUT_ARGS, type StreamCopy } from '../media/stream-copy.js';
 import { frameBytes, type Frame, type PixelFormat } from '../core/frame.js';
 import { FramePool } from './frame-pool.js';
 import { PipeFrameReader } from './pipe-frame-reader.js';
@@ -37,10 +38,15 @@ export class FfmpegFileSource {
     readonly file: string,
     info: VideoInfo,
     /** realtime: frames at the file's own rate (ffmpeg -re), as a camera would deliver them */
-    private readonly opts: { loop?: boolean; realtime?: boolean; poolSize?: number } = {},
+    private readonly opts: { loop?: boolean; realtime?: boolean; poolSize?: number; copy?: StreamCopy | null } = {},
   ) {
     this.info = { ...info, pixelFormat: PIXEL_FORMAT };
     this.pool = new FramePool(frameBytes(PIXEL_FORMAT, info.width, info.height), opts.poolSize ?? 16);
+  }
+
+  /** the file's own video packets beside the frames (record.mode raw), when asked for */
+  get copy(): StreamCopy | null {
+    return this.opts.copy ?? null;
   }
 
   async *frames(): AsyncGenerator<Frame> {
@@ -83,8 +89,12 @@ export class FfmpegFileSource {
       ffmpegPixelFormat(PIXEL_FORMAT),
       'pipe:1',
     ];
+    const copy = this.opts.copy ?? null;
+    if (copy) args.push(...COPY_OUTPUT_ARGS);
     const reader = new PipeFrameReader();
-    const proc = spawnMedia(ffmpegPath(), args, { stdio: ['ignore', reader.childFd, 'pipe'] });
+    const proc = spawnMedia(ffmpegPath(), args, { stdio: copy ? ['ignore', reader.childFd, 'pipe', 'ignore', 'pipe'] : ['ignore', reader.childFd, 'pipe'] });
+    // the copy's times follow the frames' own: from the first keyframe, after this loop's offset
+    const copied = copy ? copy.connect(proc.stdio[4] as Readable, copy.baseFor(ptsOffset, 1 / this.info.fps)) : null;
     reader.start();
     reader.setFrame(this.pool);
     this.proc = proc;
@@ -134,7 +144,8 @@ export class FfmpegFileSource {
         }
         const raw = await ptsOf(index);
         if (firstPts === null) firstPts = raw;
-        const frame: Frame = { data: buf, width, height, index: this.delivered, pts: Number((raw - firstPts + ptsOffset).toFixed(6)), format: PIXEL_FORMAT };
+        const pts = Number((raw - firstPts + ptsOffset).toFixed(6));
+        const frame: Frame = { data: buf, width, height, index: this.delivered, pts, format: PIXEL_FORMAT, ...(copy ? { streamTime: pts } : {}) };
         index++;
         this.delivered++;
         yield frame;
@@ -145,6 +156,7 @@ export class FfmpegFileSource {
       this.proc = null;
     }
     const code = await exited;
+    await copied; // the last packets reach the recorder before the frames end
     if (this.stopped) return;
     if (index === 0) {
       throw new RuntimeFailure(

@@ -21,6 +21,8 @@ export class GstFileSource {
   readonly pool: FramePool;
   truncated: string | null = null;
   delivered = 0;
+  /** set when record.mode raw asked for the file's own stream: GStreamer hands over frames only */
+  copyUnavailable: string | null = null;
   private stopped = false;
   private proc: ChildProcess | null = null;
 

@@ -9,10 +9,20 @@ import { platform, type Platform } from '../media/platform.js';
 import { probeRtspCodec } from '../media/probe.js';
 import type { Logger } from '../core/log.js';
 import { maskSecrets } from '../core/secrets.js';
+import { passthroughArgs } from '../media/ffmpeg-features.js';
+import { FrameClock, type StreamCopy } from '../media/stream-copy.js';
 import { FramePool } from './frame-pool.js';
 import { PipeFrameReader } from './pipe-frame-reader.js';
 import type { VideoSource } from './types.js';
-import { chooseBackend, launchPlan, streamInfoReader, type LaunchPlan, type LiveSourceSettings, type OutputShape } from './source-plans.js';
+import {
+  chooseBackend,
+  copyUnsupported,
+  launchPlan,
+  streamInfoReader,
+  type LaunchPlan,
+  type LiveSourceSettings,
+  type OutputShape,
+} from './source-plans.js';
 
 export interface LiveSourceOptions {
   settings: LiveSourceSettings;
@@ -26,8 +36,13 @@ export interface LiveSourceOptions {
    * Builds the command of each connection attempt (default: launchPlan). Tests use it to put a
    * stand-in device element (videotestsrc) in front of the real V4L2/CSI pipeline remainder.
    */
-  planner?: (settings: LiveSourceSettings, shape: OutputShape, plat: Platform) => LaunchPlan;
+  planner?: (settings: LiveSourceSettings, shape: OutputShape, plat: Platform, copy: readonly string[] | null) => LaunchPlan;
+  /** the camera's own stream beside the frames (record.mode raw), where the source can copy it (copyUnsupported) */
+  copy?: StreamCopy | null;
 }
+
+/** one line of ffmpeg's showinfo filter: a frame's own time */
+const SHOWINFO = /\bn:\s*\d+\s+pts:\s*-?\d+\s+pts_time:\s*(-?[\d.e+-]+)/;
 
 const ERROR_LINE =
   /error|refused|failed|not found|no such|timed out|timeout|invalid|could not|unauthori[sz]ed|forbidden|unreachable|denied|end of file|no route|not supported|unsupported/i;
@@ -76,6 +91,15 @@ export class LiveSource implements VideoSource {
     this.backend = chooseBackend(opts.settings, this.plat);
     const s = opts.settings;
     this.shape = { width: s.width, height: s.height, fps: s.fps };
+    this.copyUnavailable = opts.copy ? copyUnsupported(s, this.backend) : null;
+  }
+
+  /** why this camera's stream cannot be copied (record.mode raw records annotated then), or null */
+  readonly copyUnavailable: string | null;
+
+  /** the camera's own packets (record.mode raw), null when not asked for or not possible */
+  get copy(): StreamCopy | null {
+    return this.copyUnavailable === null ? (this.opts.copy ?? null) : null;
   }
 
   /** Frame size and rate; zeros until the first connection delivered its description. */
@@ -122,9 +146,10 @@ export class LiveSource implements VideoSource {
     }
   }
 
-  private plan(): LaunchPlan {
+  private async plan(): Promise<LaunchPlan> {
     const shape = this.current ? { width: this.current.width, height: this.current.height, fps: this.shape.fps } : this.shape;
-    return (this.opts.planner ?? launchPlan)(this.opts.settings, shape, this.plat);
+    const copy = this.copy ? await passthroughArgs() : null;
+    return (this.opts.planner ?? launchPlan)(this.opts.settings, shape, this.plat, copy);
   }
 
   /**
@@ -148,14 +173,24 @@ export class LiveSource implements VideoSource {
   /** One connection: spawn, read frames until the process ends or stalls; `run.reason` says why it ended. */
   private async *runOnce(run: { frames: number; reason: string }): AsyncGenerator<Frame> {
     await this.learnRtspCodec();
-    const plan = this.plan();
+    const plan = await this.plan();
     this.describe = plan.describe;
     if (this.reconnects === 0)
       this.opts.logger?.info({ source: this.opts.settings.target, backend: plan.backend, pipeline: plan.describe }, 'camera connecting');
     const reader = new PipeFrameReader();
+    const copy = plan.copyFd ? this.copy : null;
     const proc = spawnMedia(plan.command, plan.args, {
-      stdio: plan.frameFd === 3 ? ['ignore', 'pipe', 'pipe', reader.childFd] : ['ignore', reader.childFd, 'pipe'],
+      stdio: plan.frameFd === 3 ? ['ignore', 'pipe', 'pipe', reader.childFd] : ['ignore', reader.childFd, 'pipe', ...(copy ? (['ignore', 'pipe'] as const) : [])],
     });
+    // with a copy: packets and frames share this connection's base (time since the source opened)
+    const fps = this.current?.fps ?? this.opts.settings.fps ?? 25;
+    const base = copy ? copy.baseFor(Number(((performance.now() - this.openedAt) / 1000).toFixed(6)), 1 / fps) : 0;
+    const copied = copy ? copy.connect(proc.stdio[4] as Readable, base) : null;
+    const clock = new FrameClock(base);
+    /** each frame's own time (showinfo), in frame order, while copying */
+    const frameTimes: number[] = [];
+    let timeWaiter: (() => void) | null = null;
+    let stderrClosed = false;
     reader.start();
     this.proc = proc;
     this.reader = reader;
@@ -207,8 +242,25 @@ export class LiveSource implements VideoSource {
         announced = readStreamInfo(line);
         if (announced) useAnnounced();
       }
-      if (plan.backend === 'ffmpeg') onErrorLine(line);
+      if (plan.backend === 'ffmpeg') {
+        const shown = copy ? SHOWINFO.exec(line) : null;
+        if (shown) {
+          frameTimes.push(Number(shown[1]));
+          timeWaiter?.();
+          return;
+        }
+        onErrorLine(line);
+      }
+    }).on('close', () => {
+      stderrClosed = true;
+      timeWaiter?.();
     });
+    /** the next frame's own time: its showinfo line may come just after its pixels */
+    const nextFrameTime = async (): Promise<number | null> => {
+      while (frameTimes.length === 0 && !stderrClosed) await new Promise<void>((r) => (timeWaiter = r));
+      timeWaiter = null;
+      return frameTimes.length ? (frameTimes.shift() as number) : null;
+    };
     // gst-launch reports a pipeline error as "ERROR: from element …": that connection is over, end it
     // now (whatever its version does next) and report that error, not a stall
     let gstError = '';
@@ -248,6 +300,7 @@ export class LiveSource implements VideoSource {
         const now = performance.now();
         lastFrameAt = now;
         run.frames++;
+        const own = copy ? await nextFrameTime() : null;
         yield {
           data: buf,
           width: this.info.width,
@@ -255,6 +308,7 @@ export class LiveSource implements VideoSource {
           index: this.delivered++,
           pts: Number(((now - this.openedAt) / 1000).toFixed(6)),
           format: plan.pixelFormat,
+          ...(own !== null ? { streamTime: clock.at(own) } : {}),
         };
       }
     } finally {
@@ -265,6 +319,7 @@ export class LiveSource implements VideoSource {
       if (this.proc === proc) this.proc = null;
     }
     const code = await exited;
+    await copied;
     const why =
       gstError ||
       stalled ||

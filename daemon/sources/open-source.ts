@@ -3,6 +3,7 @@ import { ConfigError } from '../core/errors.js';
 import { platform, type Platform } from '../media/platform.js';
 import type { Logger } from '../core/log.js';
 import { probeVideo } from '../media/probe.js';
+import { StreamCopy } from '../media/stream-copy.js';
 import { FfmpegFileSource } from './ffmpeg-file-source.js';
 import { GstFileSource } from './gst-file-source.js';
 import { LiveSource } from './live-source.js';
@@ -36,6 +37,11 @@ export interface SourceOptions {
   backoff?: { initialMs: number; maxMs: number };
   platform?: Platform;
   logger?: Logger;
+  /**
+   * also the camera's own coded stream, not decoded (record.mode raw): `source.copy`, or
+   * `source.copyUnavailable` saying why this source cannot (a CSI or V4L2 camera, GStreamer decoding)
+   */
+  copy?: boolean;
 }
 
 /**
@@ -48,8 +54,14 @@ export async function openSource(source: string, opts: SourceOptions = {}): Prom
     const info = await probeVideo(target);
     const plat = opts.platform ?? platform();
     const settings = { kind, target, width: null, height: null, fps: null, rtspTransport: 'tcp', decoder: opts.decoder ?? 'auto', codec: info.codec } as const;
-    if (chooseBackend(settings, plat) === 'gstreamer') return new GstFileSource(target, info, plat, { loop: opts.loop, realtime: opts.realtime });
-    return new FfmpegFileSource(target, info, { loop: opts.loop, realtime: opts.realtime });
+    // a copy comes from ffmpeg: files that would go to the Jetson's GStreamer decoder take ffmpeg's instead, unless forced
+    const gst = opts.copy && opts.decoder !== 'gstreamer' ? false : chooseBackend(settings, plat) === 'gstreamer';
+    if (gst) {
+      const source = new GstFileSource(target, info, plat, { loop: opts.loop, realtime: opts.realtime });
+      if (opts.copy) source.copyUnavailable = 'the GStreamer decoder hands over decoded frames only (decoder: ffmpeg copies the stream)';
+      return source;
+    }
+    return new FfmpegFileSource(target, info, { loop: opts.loop, realtime: opts.realtime, copy: opts.copy ? new StreamCopy() : null });
   }
   if (kind === 'csi' && !/^\d+$/.test(target)) throw new ConfigError(`source: invalid CSI sensor "${target}" (write csi://0, csi://1, ...)`);
   return new LiveSource({
@@ -66,5 +78,6 @@ export async function openSource(source: string, opts: SourceOptions = {}): Prom
     ...(opts.backoff ? { backoff: opts.backoff } : {}),
     ...(opts.platform ? { platform: opts.platform } : {}),
     ...(opts.logger ? { logger: opts.logger } : {}),
+    ...(opts.copy ? { copy: new StreamCopy() } : {}),
   });
 }

@@ -3,6 +3,7 @@ import { RuntimeFailure } from '../core/errors.js';
 import { gstFraction } from '../media/encoder.js';
 import { ffmpegPath, ffmpegPixelFormat } from '../media/image-io.js';
 import type { Platform } from '../media/platform.js';
+import { COPY_OUTPUT_ARGS } from '../media/stream-copy.js';
 import { maskSecrets } from '../core/secrets.js';
 import type { SourceKind } from './types.js';
 
@@ -22,6 +23,11 @@ export interface LaunchPlan {
   describe: string;
   /** the layout of the frames on frameFd */
   pixelFormat: PixelFormat;
+  /**
+   * with a stream copy (record.mode raw): the camera's own packets as Matroska on fd 4
+   * (media/stream-copy.ts), and each frame's own time on stderr (ffmpeg's showinfo)
+   */
+  copyFd?: 4;
 }
 
 export interface LiveSourceSettings {
@@ -95,14 +101,32 @@ export interface OutputShape {
   fps: number | null;
 }
 
-function ffmpegFilters(shape: OutputShape): string[] {
+function ffmpegFilters(shape: OutputShape, showinfo: boolean): string[] {
   const f: string[] = [];
   if (shape.width && shape.height) f.push(`scale=${shape.width}:${shape.height}`);
   if (shape.fps) f.push(`fps=${shape.fps}`);
+  if (showinfo) f.push('showinfo=checksum=0');
   return f.length ? ['-vf', f.join(',')] : [];
 }
 
-export function ffmpegPlan(s: LiveSourceSettings, shape: OutputShape): LaunchPlan {
+/**
+ * Why a source cannot give its camera's own stream to the raw recorder (record.mode raw), or null
+ * when it can: RTSP cameras decoded by ffmpeg copy it; CSI and V4L2 cameras deliver raw pictures,
+ * and the GStreamer pipelines hand over decoded frames only.
+ */
+export function copyUnsupported(s: Pick<LiveSourceSettings, 'kind'>, backend: 'ffmpeg' | 'gstreamer'): string | null {
+  if (s.kind === 'csi') return 'a CSI camera delivers raw pictures, there is no coded stream to copy';
+  if (s.kind === 'v4l2') return 'a V4L2 camera delivers raw pictures here, there is no coded stream to copy';
+  if (backend === 'gstreamer') return 'the GStreamer decoder hands over decoded frames only (decoder: ffmpeg copies the camera stream)';
+  return null;
+}
+
+/**
+ * ffmpeg's arguments for a live source. `copy` (record.mode raw), this ffmpeg's passthrough
+ * option (media/ffmpeg-features.ts passthroughArgs): also the camera's own packets on fd 4 and
+ * each frame's time (showinfo) on stderr.
+ */
+export function ffmpegPlan(s: LiveSourceSettings, shape: OutputShape, copy: readonly string[] | null = null): LaunchPlan {
   const input: string[] = [];
   if (s.kind === 'rtsp') {
     // nobuffer: the packets ffmpeg reads while probing the stream (seconds of video) are not
@@ -132,14 +156,25 @@ export function ffmpegPlan(s: LiveSourceSettings, shape: OutputShape): LaunchPla
     '-an',
     '-sn',
     '-dn',
-    ...ffmpegFilters(shape),
+    ...ffmpegFilters(shape, copy !== null),
+    // with showinfo the n-th frame on the pipe is the n-th line: no frame dropped or doubled after it
+    ...(copy ?? []),
     '-f',
     'rawvideo',
     '-pix_fmt',
     ffmpegPixelFormat(pixelFormat),
     'pipe:1',
+    ...(copy ? COPY_OUTPUT_ARGS : []),
   ];
-  return { backend: 'ffmpeg', command: ffmpegPath(), args, frameFd: 1, describe: maskSecrets(`ffmpeg ${args.join(' ')}`), pixelFormat };
+  return {
+    backend: 'ffmpeg',
+    command: ffmpegPath(),
+    args,
+    frameFd: 1,
+    describe: maskSecrets(`ffmpeg ${args.join(' ')}`),
+    pixelFormat,
+    ...(copy ? { copyFd: 4 as const } : {}),
+  };
 }
 
 /**
@@ -267,8 +302,10 @@ export function gstPlan(s: LiveSourceSettings, shape: OutputShape, plat: Platfor
   };
 }
 
-export function launchPlan(s: LiveSourceSettings, shape: OutputShape, plat: Platform): LaunchPlan {
-  return chooseBackend(s, plat) === 'gstreamer' ? gstPlan(s, shape, plat) : ffmpegPlan(s, shape);
+/** The command of one connection; `copy` as ffmpegPlan's (only sources that can copy use it: copyUnsupported). */
+export function launchPlan(s: LiveSourceSettings, shape: OutputShape, plat: Platform, copy: readonly string[] | null = null): LaunchPlan {
+  const backend = chooseBackend(s, plat);
+  return backend === 'gstreamer' ? gstPlan(s, shape, plat) : ffmpegPlan(s, shape, copy && copyUnsupported(s, backend) === null ? copy : null);
 }
 
 /**

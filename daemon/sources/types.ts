@@ -1,4 +1,5 @@
 import type { Frame, PixelFormat } from '../core/frame.js';
+import type { StreamCopy } from '../media/stream-copy.js';
 import type { FramePool } from './frame-pool.js';
 
 /** What every source (file, RTSP, CSI, V4L2; ffmpeg or GStreamer) gives the camera pipeline. */
@@ -26,6 +27,13 @@ export interface VideoSource {
   onState?: (state: 'reconnecting' | 'streaming', reason?: string) => void;
   /** reconnect attempts so far (live sources) */
   readonly reconnects?: number;
+  /**
+   * the source's own coded packets beside the frames, when openSource was asked for them (copy)
+   * and the source can; frames then carry `streamTime` (media/stream-copy.ts)
+   */
+  readonly copy?: StreamCopy | null;
+  /** why the source cannot copy its stream although asked to (record.mode raw falls back to annotated) */
+  readonly copyUnavailable?: string | null;
 }
 
 export type SourceKind = 'file' | 'rtsp' | 'csi' | 'v4l2';
