@@ -36,11 +36,15 @@ export interface CopiedPacket {
   /** presentation time, seconds on the source's timeline (B-frames: not rising in this, decode, order) */
   pts: number;
   keyframe: boolean;
+  /** its connection's codec (the same object for the whole connection) */
+  track: CopiedTrack;
 }
 
-/** Who takes the copy (the camera's raw recorder). `packet` may return a promise: reading waits for it (files). */
+/**
+ * Who takes the copy (the camera's raw recorder; it may come after the first packets, which are
+ * then not taken). `packet` may return a promise: reading waits for it (files).
+ */
 export interface CopyListener {
-  track(track: CopiedTrack): void;
   packet(packet: CopiedPacket): void | Promise<void>;
   /** a codec the recorder cannot store: said once per source */
   unsupported(why: string): void;
@@ -77,7 +81,6 @@ export class StreamCopy {
           return;
         }
         track = { codec, codecId: t.codecId, codecPrivate: t.codecPrivate, width: t.width, height: t.height };
-        this.listener?.track(track);
       },
       onBlock: (b) => {
         if (refused || !track) return;
@@ -88,7 +91,7 @@ export class StreamCopy {
         const pts = Number((base + b.time - t0).toFixed(6));
         this.lastPts = Math.max(this.lastPts, pts);
         this.packets++;
-        const r = this.listener?.packet({ data: b.data, pts, keyframe: b.keyframe });
+        const r = this.listener?.packet({ data: b.data, pts, keyframe: b.keyframe, track });
         if (r) waits.push(r);
       },
     });

@@ -2,7 +2,7 @@ import type { Detection } from '../core/detection.js';
 import type { PixelFormat } from '../core/frame.js';
 import type { Logger } from '../core/log.js';
 import { parseRational } from '../media/probe.js';
-import type { CopiedTrack, StreamCopy } from '../media/stream-copy.js';
+import type { StreamCopy } from '../media/stream-copy.js';
 import { EncodedStream, type Subscription } from './encoded-stream.js';
 import { SegmentRecorder, type RecorderTiming, type RecordingState, type RecordSettings } from './recorder.js';
 import type { RtspStream } from './rtsp-server.js';
@@ -88,12 +88,9 @@ export class CameraOutput {
     const r = new SegmentRecorder(o.camera, rec, o.logger, o.diskFree, o.recorderTiming, 'camera').attach(stream, { lossless: !o.live });
     r.onChange = () => this.onChange?.();
     const format = { fps: parseRational(o.video.fpsRational) || 25, fpsRational: o.video.fpsRational };
-    let track: CopiedTrack | null = null;
     copy.listener = {
-      track: (t) => (track = t),
       packet: (p) => {
-        if (!track) return;
-        stream.publishCopied(track, p, format);
+        stream.publishCopied(p.track, p, format);
         return stream.backlogged ? stream.whenRoom() : undefined;
       },
       unsupported: (why) => {

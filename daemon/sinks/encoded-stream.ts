@@ -352,7 +352,7 @@ export class EncodedStream {
    * a new config object whenever the codec or its parameters change (the recorder starts a new
    * segment then). Times may go back and forth (B-frames); subscribers start at a keyframe as usual.
    */
-  publishCopied(track: CopiedTrack, packet: CopiedPacket, format: Pick<StreamFormat, 'fps' | 'fpsRational'>): void {
+  publishCopied(track: CopiedTrack, packet: Omit<CopiedPacket, 'track'>, format: Pick<StreamFormat, 'fps' | 'fpsRational'>): void {
     if (this.ended) return;
     const c = this.config;
     if (!c?.copied || c.copied.codecId !== track.codecId || !c.copied.codecPrivate.equals(track.codecPrivate) || c.width !== track.width) {

@@ -4,6 +4,7 @@ python3-gi) serving a live test pattern, H.264 (x264enc, zero latency, a keyfram
 rtsp://127.0.0.1:PORT/NAME. For the live-source tests and scripts/soak.
 
   gst-rtsp-camera.py --port 8554 --name cam [--width 320 --height 240 --fps 15] [--user u --password p]
+                     [--codec h264|h265]
 
 Prints "ready" on stdout once listening; runs until SIGTERM/SIGINT.
 """
@@ -27,6 +28,7 @@ def main() -> int:
     ap.add_argument("--fps", type=int, default=15)
     ap.add_argument("--user")
     ap.add_argument("--password")
+    ap.add_argument("--codec", choices=["h264", "h265"], default="h264")
     a = ap.parse_args()
 
     Gst.init(None)
@@ -34,10 +36,15 @@ def main() -> int:
     server.set_address("127.0.0.1")
     server.set_service(str(a.port))
     factory = GstRtspServer.RTSPMediaFactory()
+    if a.codec == "h265":
+        encode = f"x265enc tune=zerolatency speed-preset=ultrafast key-int-max={a.fps} ! video/x-h265,profile=main ! rtph265pay name=pay0 pt=96 config-interval=1"
+    else:
+        encode = (
+            f"x264enc tune=zerolatency speed-preset=ultrafast key-int-max={a.fps} bframes=0 "
+            f"! video/x-h264,profile=baseline ! rtph264pay name=pay0 pt=96 config-interval=1"
+        )
     factory.set_launch(
-        f"( videotestsrc is-live=true pattern=ball ! video/x-raw,width={a.width},height={a.height},framerate={a.fps}/1 "
-        f"! x264enc tune=zerolatency speed-preset=ultrafast key-int-max={a.fps} bframes=0 "
-        f"! video/x-h264,profile=baseline ! rtph264pay name=pay0 pt=96 config-interval=1 )"
+        f"( videotestsrc is-live=true pattern=ball ! video/x-raw,width={a.width},height={a.height},framerate={a.fps}/1 ! {encode} )"
     )
     factory.set_shared(True)
     if a.user:

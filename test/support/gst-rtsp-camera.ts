@@ -31,6 +31,8 @@ export interface GstRtspCameraOptions {
   /** require RTSP Basic authentication with these credentials */
   user?: string;
   password?: string;
+  /** the camera's codec (default h264) */
+  codec?: 'h264' | 'h265';
 }
 
 export async function gstRtspCamera(opts: GstRtspCameraOptions = {}): Promise<RtspCamera & { pid: () => number | null }> {
@@ -40,6 +42,7 @@ export async function gstRtspCamera(opts: GstRtspCameraOptions = {}): Promise<Rt
   let proc: ChildProcess | null = null;
   const args = [SCRIPT, '--port', String(port), '--name', name, '--width', String(width), '--height', String(height), '--fps', String(fps)];
   if (opts.user) args.push('--user', opts.user, '--password', opts.password ?? '');
+  if (opts.codec) args.push('--codec', opts.codec);
   const cam = {
     port,
     url: `rtsp://${auth}127.0.0.1:${port}/${name}`,
