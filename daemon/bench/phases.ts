@@ -194,9 +194,11 @@ export interface PipelinedResult {
  * What a bench camera's annotated frames feed, as the daemon wires it (sinks/camera-output.ts):
  * `record`: the recorder alone (one encode, muxed into an MP4 segment); `all`: the recorder, the
  * RTSP stream with one playing client, and one live viewer, all on the same encode; `two-encodes`:
- * the design before it, a second encoder on the same frames for the RTSP stream (and its client).
+ * the design before it, a second encoder on the same frames for the RTSP stream (and its client);
+ * `raw`: record.mode raw, the file's own stream copied into the segment and the detections beside
+ * it (no drawing, no encode).
  */
-export type OutputMode = 'record' | 'all' | 'two-encodes';
+export type OutputMode = 'record' | 'all' | 'two-encodes' | 'raw';
 
 /** The live viewer of the bench: the web UI's fragmented MP4 (media/fmp4.ts: an init segment, a fragment per picture) through a loopback socket. */
 class BenchViewer {
@@ -265,9 +267,10 @@ async function benchOutputs(ctx: BenchContext, mode: OutputMode): Promise<BenchO
         stream,
         video,
         live: video.live,
-        record: { path: ctx.dir, segment_seconds: 86400, retain_days: 3650, min_free_percent: 0, preset: ctx.preset },
+        record: { path: ctx.dir, segment_seconds: 86400, retain_days: 3650, min_free_percent: 0, preset: ctx.preset, mode: mode === 'raw' ? 'raw' : 'annotated' },
         rtsp: mode === 'all' ? rtsp : null,
         logger,
+        copy: video.copy,
       });
       outs[c] = out;
       if (mode === 'all') {
@@ -305,7 +308,7 @@ async function benchOutputs(ctx: BenchContext, mode: OutputMode): Promise<BenchO
     recorded() {
       const out = outs[0];
       const file = out?.recorder?.written[0];
-      if (!out || !file) return null;
+      if (!out || !file) return null; // raw: the camera's own stream, not ours
       try {
         return { bytes: statSync(file).size, frames: out.encoder.frames };
       } catch {
@@ -354,6 +357,8 @@ export async function pipelined(ctx: BenchContext, seconds: number, cameras: num
           // as the daemon runs a camera: tracked
           track: DEFAULT_TRACK,
           publishAll: true,
+          // record.mode raw: the source also copies the file's own stream
+          ...(mode === 'raw' ? { sourceOptions: { copy: true } } : {}),
           // the daemon's outputs: one encode, recorded (and, by mode, RTSP and a live viewer)
           sink: (video) => sinks.sink(c, video),
         },

@@ -5,7 +5,7 @@ import { openBenchMqtt } from '../bench/bench-broker.js';
 import { describeMachine } from '../bench/machine.js';
 import { daemonMemoryRun } from '../bench/daemon-memory.js';
 import { loadConfig } from '../config/load.js';
-import { firstFrame, InferenceOnly, pipelined, sequential, STAGES, type BenchContext, type PipelinedResult, type SequentialResult } from '../bench/phases.js';
+import { firstFrame, InferenceOnly, pipelined, sequential, STAGES, type BenchContext, type OutputMode, type PipelinedResult, type SequentialResult } from '../bench/phases.js';
 import { RssSampler } from '../bench/rss-sampler.js';
 import { ConfigError, RuntimeFailure, errorMessage } from '../core/errors.js';
 import { fileWriteProblem, packageRoot } from '../core/files.js';
@@ -39,8 +39,9 @@ Options:
   --sequential         also run the sequential baseline (both ways)
   --outputs            also measure the video outputs, --seconds each: recording alone; recording +
                        RTSP out (one playing client) + one live viewer on the same encode; and the
-                       design before it, a second encoder for RTSP. Reports CPU ms per frame and
-                       the ratios to recording alone (the RTSP client's own CPU is not counted)
+                       design before it, a second encoder for RTSP; and record.mode raw (the
+                       file's own stream copied, detections beside it). Reports CPU ms per frame
+                       and the ratios to recording alone (the RTSP client's own CPU is not counted)
   --nice N             media.nice: the decoders and encoders run N steps nicer than the detector
                        (0-19; default from -c, else 10); 0 measures them at equal priority
   --preset NAME        libx264 preset of the recording (record.preset: ultrafast .. veryslow;
@@ -80,10 +81,19 @@ const outputJson = (p: PipelinedResult) => ({
   encode_ms: p.stages.encode?.mean_ms ?? null,
 });
 /** --outputs: each mode's figures, and CPU per frame against recording alone */
-function outputsJson(o: Record<'record' | 'all' | 'two-encodes', PipelinedResult>) {
-  const [record, all, two] = [outputJson(o.record), outputJson(o.all), outputJson(o['two-encodes'])];
+function outputsJson(o: Record<OutputMode, PipelinedResult>) {
+  const [record, all, two, raw] = [outputJson(o.record), outputJson(o.all), outputJson(o['two-encodes']), outputJson(o.raw)];
   const vs = (x: number | null) => (x !== null && record.cpu_ms_per_frame ? ratio(x, record.cpu_ms_per_frame) : null);
-  return { record, all, two_encodes: two, all_vs_record: vs(all.cpu_ms_per_frame), two_encodes_vs_record: vs(two.cpu_ms_per_frame) };
+  return {
+    record,
+    all,
+    two_encodes: two,
+    raw,
+    all_vs_record: vs(all.cpu_ms_per_frame),
+    two_encodes_vs_record: vs(two.cpu_ms_per_frame),
+    /** record.mode raw against annotated recording (recording alone) on the same clip */
+    raw_vs_annotated: vs(raw.cpu_ms_per_frame),
+  };
 }
 
 /** model.path of a config file (the daemon of the memory run reads the model itself). */
@@ -209,16 +219,17 @@ export const benchCommand: Command = async (argv) => {
       log(`sequential loop with the decoder and encoder running free, ${seconds}s ...`);
       overlapped = await sequential(ctx, seconds, { hold: false });
     }
-    let outputs: Record<'record' | 'all' | 'two-encodes', PipelinedResult> | null = null;
+    let outputs: Record<OutputMode, PipelinedResult> | null = null;
     if (values.outputs) {
-      const run = async (mode: 'record' | 'all' | 'two-encodes', what: string) => {
+      const run = async (mode: OutputMode, what: string) => {
         log(`outputs: ${what}, ${seconds}s ...`);
         return pipelined(ctx, seconds, cameras, null, mode);
       };
       const record = await run('record', 'recording alone');
       const all = await run('all', 'recording + RTSP out (one client) + one live viewer, one encode');
       const two = await run('two-encodes', 'recording + RTSP out with its own encoder (the design before one encode)');
-      outputs = { record, all, 'two-encodes': two };
+      const raw = await run('raw', "record.mode raw: the clip's own stream copied, detections beside it (no drawing, no encode)");
+      outputs = { record, all, 'two-encodes': two, raw };
     }
     log(`detector alone again, ${seconds / 2}s ...`);
     await alone.measure(seconds / 2);
@@ -293,6 +304,7 @@ export const benchCommand: Command = async (argv) => {
             const o = outputsJson(outputs);
             return [
               `outputs, CPU ms per frame: recording alone ${o.record.cpu_ms_per_frame} (${o.record.fps} FPS); + RTSP out + live viewer on one encode ${o.all.cpu_ms_per_frame} (${o.all.fps} FPS), ratio ${o.all_vs_record}; with a second encoder for RTSP (before) ${o.two_encodes.cpu_ms_per_frame} (${o.two_encodes.fps} FPS), ratio ${o.two_encodes_vs_record}`,
+              `record.mode raw ${o.raw.cpu_ms_per_frame} CPU ms per frame (${o.raw.fps} FPS), ${o.raw_vs_annotated} × annotated recording`,
             ];
           })()
         : []),

@@ -154,7 +154,7 @@ describe('trt-detect bench', () => {
     },
   );
 
-  it('--outputs: CPU per frame of recording alone, + RTSP out and a live viewer on one encode, and with a second encoder; the ratios', async () => {
+  it('--outputs: CPU per frame of recording alone, + RTSP out and a live viewer on one encode, with a second encoder, and record.mode raw; the ratios', async () => {
     const out = join(tmp.dir, 'outputs.json');
     const r = await runCli(['bench', '-m', MODEL, '-i', clip, '--seconds', '2', '--outputs', '--mqtt', 'none', '--json', out], { timeoutMs: 240_000 });
     expect(r.code, r.stderr).toBe(0);
@@ -167,6 +167,12 @@ describe('trt-detect bench', () => {
     }
     expect(o.all_vs_record).toBeCloseTo(o.all.cpu_ms_per_frame / o.record.cpu_ms_per_frame, 1);
     expect(o.two_encodes_vs_record).toBeCloseTo(o.two_encodes.cpu_ms_per_frame / o.record.cpu_ms_per_frame, 1);
+    // raw: no drawing and no encode; the decoder's copy goes to the segment
+    expect(o.raw.fps).toBeGreaterThan(0);
+    expect(o.record.encode_ms).toBeGreaterThan(0);
+    expect(o.raw.encode_ms ?? 0).toBe(0);
+    expect(o.raw_vs_annotated).toBeCloseTo(o.raw.cpu_ms_per_frame / o.record.cpu_ms_per_frame, 1);
+    expect(r.stdout).toMatch(/record\.mode raw [\d.]+ CPU ms per frame .* × annotated recording/);
     expect(r.stdout).toMatch(/outputs, CPU ms per frame: recording alone [\d.]+ .* ratio [\d.]+; with a second encoder for RTSP \(before\) [\d.]+ .* ratio [\d.]+/);
   });
 
