@@ -43,6 +43,18 @@ export interface LiveSourceOptions {
 
 /** one line of ffmpeg's showinfo filter: a frame's own time */
 const SHOWINFO = /\bn:\s*\d+\s+pts:\s*-?\d+\s+pts_time:\s*(-?[\d.e+-]+)/;
+/** one line of the GStreamer pipeline's identity (gst-launch -v): a frame's own time */
+const STAMP = /stamp: last-message = chain .*\bpts: (\d+):(\d{2}):(\d{2}(?:\.\d+)?)/;
+
+/** A frame's own time from a decoder's log line (showinfo, identity), or null. */
+function frameTimeOf(backend: 'ffmpeg' | 'gstreamer', line: string): number | null {
+  if (backend === 'ffmpeg') {
+    const m = SHOWINFO.exec(line);
+    return m ? Number(m[1]) : null;
+  }
+  const m = STAMP.exec(line);
+  return m ? Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3]) : null;
+}
 
 const ERROR_LINE =
   /error|refused|failed|not found|no such|timed out|timeout|invalid|could not|unauthori[sz]ed|forbidden|unreachable|denied|end of file|no route|not supported|unsupported/i;
@@ -180,7 +192,10 @@ export class LiveSource implements VideoSource {
     const reader = new PipeFrameReader();
     const copy = plan.copyFd ? this.copy : null;
     const proc = spawnMedia(plan.command, plan.args, {
-      stdio: plan.frameFd === 3 ? ['ignore', 'pipe', 'pipe', reader.childFd] : ['ignore', reader.childFd, 'pipe', ...(copy ? (['ignore', 'pipe'] as const) : [])],
+      stdio:
+        plan.frameFd === 3
+          ? ['ignore', 'pipe', 'pipe', reader.childFd, ...(copy ? (['pipe'] as const) : [])]
+          : ['ignore', reader.childFd, 'pipe', ...(copy ? (['ignore', 'pipe'] as const) : [])],
     });
     // with a copy: packets and frames share this connection's base (time since the source opened)
     const fps = this.current?.fps ?? this.opts.settings.fps ?? 25;
@@ -190,7 +205,7 @@ export class LiveSource implements VideoSource {
     /** each frame's own time (showinfo), in frame order, while copying */
     const frameTimes: number[] = [];
     let timeWaiter: (() => void) | null = null;
-    let stderrClosed = false;
+    let infoClosed = false;
     reader.start();
     this.proc = proc;
     this.reader = reader;
@@ -242,22 +257,20 @@ export class LiveSource implements VideoSource {
         announced = readStreamInfo(line);
         if (announced) useAnnounced();
       }
-      if (plan.backend === 'ffmpeg') {
-        const shown = copy ? SHOWINFO.exec(line) : null;
-        if (shown) {
-          frameTimes.push(Number(shown[1]));
-          timeWaiter?.();
-          return;
-        }
-        onErrorLine(line);
+      const own = copy ? frameTimeOf(plan.backend, line) : null;
+      if (own !== null) {
+        frameTimes.push(own);
+        timeWaiter?.();
+        return;
       }
+      if (plan.backend === 'ffmpeg') onErrorLine(line);
     }).on('close', () => {
-      stderrClosed = true;
+      infoClosed = true;
       timeWaiter?.();
     });
-    /** the next frame's own time: its showinfo line may come just after its pixels */
+    /** the next frame's own time: its showinfo / identity line may come just after its pixels */
     const nextFrameTime = async (): Promise<number | null> => {
-      while (frameTimes.length === 0 && !stderrClosed) await new Promise<void>((r) => (timeWaiter = r));
+      while (frameTimes.length === 0 && !infoClosed) await new Promise<void>((r) => (timeWaiter = r));
       timeWaiter = null;
       return frameTimes.length ? (frameTimes.shift() as number) : null;
     };

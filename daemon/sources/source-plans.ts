@@ -117,9 +117,22 @@ function ffmpegFilters(shape: OutputShape, showinfo: boolean): string[] {
 export function copyUnsupported(s: Pick<LiveSourceSettings, 'kind'>, backend: 'ffmpeg' | 'gstreamer'): string | null {
   if (s.kind === 'csi') return 'a CSI camera delivers raw pictures, there is no coded stream to copy';
   if (s.kind === 'v4l2') return 'a V4L2 camera delivers raw pictures here, there is no coded stream to copy';
-  if (backend === 'gstreamer') return 'the GStreamer decoder hands over decoded frames only (decoder: ffmpeg copies the camera stream)';
+  if (backend === 'gstreamer' && s.kind !== 'rtsp') return 'the GStreamer file pipeline hands over decoded frames only (decoder: ffmpeg copies the stream)';
   return null;
 }
+
+/**
+ * The GStreamer branch of a copy (record.mode raw): from the `tee name=copy` after the camera's
+ * parser, the stream as it came, length-prefixed (avc / hvc1) and whole pictures, into a live
+ * Matroska stream on fd 4 (media/stream-copy.ts). gst-launch words, after the main chain.
+ */
+export function gstCopyBranch(codec: string | undefined): string[] {
+  const [parse, caps] = codec === 'hevc' ? ['h265parse', 'video/x-h265,stream-format=hvc1,alignment=au'] : ['h264parse', 'video/x-h264,stream-format=avc,alignment=au'];
+  return ['copy.', '!', 'queue', '!', parse, '!', caps, '!', 'matroskamux', 'streamable=true', '!', 'fdsink', 'fd=4', 'sync=false'];
+}
+
+/** identity that prints each decoded frame's own time (gst-launch -v: "stamp: last-message = chain ... pts: 0:00:01.234"), with a copy */
+const STAMP = 'identity name=stamp silent=false';
 
 /**
  * ffmpeg's arguments for a live source. `copy` (record.mode raw), this ffmpeg's passthrough
@@ -239,7 +252,7 @@ export function rtspCredentials(url: string): { location: string; user: string |
  * and color conversion nvvidconv (the VIC engine, NVMM memory in, no CPU work) straight to the RGBA
  * frames the addon and the encoders take. Elsewhere the software decoders (decodebin) and RGBA too.
  */
-export function gstElements(s: LiveSourceSettings, shape: OutputShape, plat: Platform): string[] {
+export function gstElements(s: LiveSourceSettings, shape: OutputShape, plat: Platform, copy = false): string[] {
   const sink = `fdsink name=out fd=3 sync=${s.kind === 'file' && s.realtime ? 'true' : 'false'}`;
   // nvvidconv scales with nearest-neighbour unless told otherwise: bilinear (1) when it scales
   const scaling = s.kind !== 'csi' && shape.width && shape.height ? ' interpolation-method=1' : '';
@@ -274,6 +287,11 @@ export function gstElements(s: LiveSourceSettings, shape: OutputShape, plat: Pla
       const login = (user !== null ? ` user-id=${quote(user)}` : '') + (password !== null ? ` user-pw=${quote(password)}` : '');
       const src = `rtspsrc location=${quote(location)}${login} protocols=${s.rtspTransport} latency=200`;
       const [depay, parse] = s.codec === 'hevc' ? ['rtph265depay', 'h265parse'] : ['rtph264depay', 'h264parse'];
+      // with a copy (record.mode raw): the parsed stream goes to a tee, whose other branch is gstCopyBranch
+      if (copy) {
+        const decode = hw ? ['nvv4l2decoder', ...fromNvmm] : ['decodebin', ...afterDecodebin];
+        return [src, depay, parse, 'tee name=copy', 'queue', ...decode, STAMP, sink];
+      }
       if (hw) return [src, depay, parse, 'nvv4l2decoder', ...fromNvmm, sink];
       return [src, 'decodebin', ...afterDecodebin, sink];
     }
@@ -289,23 +307,28 @@ export function gstElements(s: LiveSourceSettings, shape: OutputShape, plat: Pla
   }
 }
 
-export function gstPlan(s: LiveSourceSettings, shape: OutputShape, plat: Platform): LaunchPlan {
-  const elements = gstElements(s, shape, plat);
+/** gst-launch's command for a source; `copy`: also the camera's own stream on fd 4 and each frame's time on stdout (RTSP only). */
+export function gstPlan(s: LiveSourceSettings, shape: OutputShape, plat: Platform, copy = false): LaunchPlan {
+  const withCopy = copy && s.kind === 'rtsp';
+  const elements = gstElements(s, shape, plat, withCopy);
+  const branch = withCopy ? gstCopyBranch(s.codec) : [];
   // every GStreamer pipeline ends in RGBA caps (see gstElements)
   return {
     backend: 'gstreamer',
     command: 'gst-launch-1.0',
-    args: gstLaunchArgs(elements, s.kind === 'csi'),
+    args: [...gstLaunchArgs(elements, s.kind === 'csi'), ...branch],
     frameFd: 3,
-    describe: maskSecrets(elements.join(' ! ')),
+    describe: maskSecrets([elements.join(' ! '), ...(withCopy ? [branch.join(' ')] : [])].join(' ')),
     pixelFormat: 'rgba',
+    ...(withCopy ? { copyFd: 4 as const } : {}),
   };
 }
 
 /** The command of one connection; `copy` as ffmpegPlan's (only sources that can copy use it: copyUnsupported). */
 export function launchPlan(s: LiveSourceSettings, shape: OutputShape, plat: Platform, copy: readonly string[] | null = null): LaunchPlan {
   const backend = chooseBackend(s, plat);
-  return backend === 'gstreamer' ? gstPlan(s, shape, plat) : ffmpegPlan(s, shape, copy && copyUnsupported(s, backend) === null ? copy : null);
+  const copying = copy !== null && copyUnsupported(s, backend) === null;
+  return backend === 'gstreamer' ? gstPlan(s, shape, plat, copying) : ffmpegPlan(s, shape, copying ? copy : null);
 }
 
 /**

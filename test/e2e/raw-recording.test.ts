@@ -136,11 +136,11 @@ describe('record.mode both on a file (B-frames)', () => {
 
 const noGst = whyNoGstRtspServer();
 
-describe.skipIf(noGst !== null)('record.mode raw on RTSP cameras read by ffmpeg', () => {
-  async function record(codec: 'h264' | 'h265'): Promise<{ segments: string[]; log: Array<Record<string, unknown>> }> {
+describe.skipIf(noGst !== null)('record.mode raw on RTSP cameras read by ffmpeg and by GStreamer', () => {
+  async function record(codec: 'h264' | 'h265', decoder: 'ffmpeg' | 'gstreamer'): Promise<{ segments: string[]; log: Array<Record<string, unknown>> }> {
     const cam = await gstRtspCamera({ name: 'cam', width: 320, height: 240, fps: 15, codec });
-    const rec = join(dir, `rec-rtsp-${codec}`);
-    const cfg = config(`rtsp-${codec}`, { source: cam.url, decoder: 'ffmpeg', record: { enabled: true, path: rec, mode: 'raw', segment_seconds: 2 } });
+    const rec = join(dir, `rec-rtsp-${codec}-${decoder}`);
+    const cfg = config(`rtsp-${codec}-${decoder}`, { source: cam.url, decoder, record: { enabled: true, path: rec, mode: 'raw', segment_seconds: 2 } });
     const child = spawn(process.execPath, [CLI, 'run', '-c', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -157,9 +157,14 @@ describe.skipIf(noGst !== null)('record.mode raw on RTSP cameras read by ffmpeg'
     return { segments: segmentsIn(rec, 'cam'), log: logLines(out) };
   }
 
-  for (const codec of ['h264', 'h265'] as const) {
-    it(`${codec}: the camera's stream in .mp4 segments with its detections beside them, aligned to the pictures`, async () => {
-      const { segments, log } = await record(codec);
+  for (const [codec, decoder] of [
+    ['h264', 'ffmpeg'],
+    ['h265', 'ffmpeg'],
+    ['h264', 'gstreamer'],
+    ['h265', 'gstreamer'],
+  ] as const) {
+    it(`${codec}, decoder ${decoder}: the camera's stream in .mp4 segments with its detections beside them, aligned to the pictures`, async () => {
+      const { segments, log } = await record(codec, decoder);
       const videos = segments.filter((f) => f.endsWith('.mp4'));
       expect(videos.every((f) => !f.endsWith('.raw.mp4'))).toBe(true); // mode raw: the plain names
       expect(log.some((l) => /recording annotated/.test(String(l.msg)))).toBe(false);
@@ -191,7 +196,7 @@ describe('record.mode raw where the source cannot copy', () => {
     const src = join(dir, 'plain.mp4');
     execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=15', '-frames:v', '30', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-y', src]);
     const rec = join(dir, 'rec-fallback');
-    // decoder: gstreamer hands over decoded frames only
+    // a file decoded by GStreamer: its pipeline hands over decoded frames only
     const r = await runCli(['run', '-c', config('fallback', { source: src, decoder: 'gstreamer', record: { enabled: true, path: rec, mode: 'raw' } }), '--exit-when-done'], {
       timeoutMs: 120_000,
     });

@@ -62,6 +62,31 @@ describe('Jetson GStreamer pipelines', () => {
     expect(chooseBackend(settings({}), nano)).toBe('gstreamer'); // not known yet: H.264, the common case
   });
 
+  it('RTSP on a Jetson with a copy (record.mode raw): a tee after the parser, the hardware decoder on one branch, the stream as it came to Matroska on fd 4 on the other', () => {
+    for (const [codec, parse, caps] of [
+      ['h264', 'h264parse', 'video/x-h264,stream-format=avc,alignment=au'],
+      ['hevc', 'h265parse', 'video/x-h265,stream-format=hvc1,alignment=au'],
+    ] as const) {
+      const plan = gstPlan(settings({ codec }), none, nano, true);
+      expect(plan.copyFd).toBe(4);
+      const words = plan.args.join(' ');
+      expect(words).toContain(`${parse} ! tee name=copy ! queue ! nvv4l2decoder ! nvvidconv ! video/x-raw,format=RGBA ! identity name=stamp silent=false ! fdsink name=out fd=3 sync=false copy. ! queue ! ${parse} ! ${caps} ! matroskamux streamable=true ! fdsink fd=4 sync=false`);
+      // the elements are whole words for gst-launch
+      expect(plan.args).toContain('copy.');
+    }
+    // nothing to copy from a CSI camera; without a copy the pipeline is as before
+    expect(gstPlan(settings({ kind: 'csi', target: '0' }), none, nano, true).copyFd).toBeUndefined();
+    expect(gstPlan(settings({ codec: 'h264' }), none, nano).args.join(' ')).not.toContain('tee');
+  });
+
+  it('RTSP read by ffmpeg with a copy: showinfo and passthrough on the frames, the first video stream copied as Matroska to fd 4', () => {
+    const plan = ffmpegPlan(settings({}), none, ['-fps_mode', 'passthrough']);
+    expect(plan.copyFd).toBe(4);
+    const words = plan.args.join(' ');
+    expect(words).toMatch(/-vf showinfo=checksum=0 -fps_mode passthrough -f rawvideo -pix_fmt yuv420p pipe:1 -map 0:v:0 -c:v copy -f matroska .* pipe:4$/);
+    expect(ffmpegPlan(settings({}), none).args.join(' ')).not.toMatch(/showinfo|pipe:4/);
+  });
+
   it('RTSP on a Jetson: rtspsrc over TCP → depay → parse → nvv4l2decoder → nvvidconv → RGBA', () => {
     expect(elements(settings({ target: 'rtsp://admin:hunter2@192.0.2.10/s1' }))).toEqual([
       'rtspsrc location="rtsp://192.0.2.10/s1" user-id="admin" user-pw=*** protocols=tcp latency=200',
