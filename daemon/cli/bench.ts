@@ -5,7 +5,17 @@ import { openBenchMqtt } from '../bench/bench-broker.js';
 import { describeMachine } from '../bench/machine.js';
 import { daemonMemoryRun } from '../bench/daemon-memory.js';
 import { loadConfig } from '../config/load.js';
-import { firstFrame, InferenceOnly, pipelined, sequential, STAGES, type BenchContext, type OutputMode, type PipelinedResult, type SequentialResult } from '../bench/phases.js';
+import {
+  firstFrame,
+  InferenceOnly,
+  pipelined,
+  sequential,
+  STAGES,
+  type BenchContext,
+  type OutputMode,
+  type PipelinedResult,
+  type SequentialResult,
+} from '../bench/phases.js';
 import { RssSampler } from '../bench/rss-sampler.js';
 import { ConfigError, RuntimeFailure, errorMessage } from '../core/errors.js';
 import { fileWriteProblem, packageRoot } from '../core/files.js';

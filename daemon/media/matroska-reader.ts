@@ -42,18 +42,7 @@ export interface MatroskaReaderEvents {
 /** Elements whose children are read (everything else is skipped or read whole). */
 const MASTERS = new Set<number>([ID.Segment, ID.Cluster, ID.Tracks, ID.TrackEntry, ID.Video, ID.Info, ID.BlockGroup]);
 /** Elements that end a Cluster of unknown size when they start. */
-const TOP_LEVEL = new Set<number>([
-  ID.Cluster,
-  ID.Cues,
-  ID.Tags,
-  ID.Chapters,
-  ID.Attachments,
-  ID.SeekHead,
-  ID.Info,
-  ID.Tracks,
-  ID.EBML,
-  ID.Segment,
-]);
+const TOP_LEVEL = new Set<number>([ID.Cluster, ID.Cues, ID.Tags, ID.Chapters, ID.Attachments, ID.SeekHead, ID.Info, ID.Tracks, ID.EBML, ID.Segment]);
 /** Leaf elements whose payload is read. */
 const LEAVES = new Set<number>([
   ID.TimestampScale,
@@ -168,8 +157,7 @@ export class MatroskaReader {
           this.closeMaster(this.stack.pop() as Open);
       }
       if (MASTERS.has(id.value)) {
-        if (size.unknown && id.value !== ID.Segment && id.value !== ID.Cluster)
-          throw new Error(`Matroska: element 0x${id.value.toString(16)} of unknown size`);
+        if (size.unknown && id.value !== ID.Segment && id.value !== ID.Cluster) throw new Error(`Matroska: element 0x${id.value.toString(16)} of unknown size`);
         pos += head;
         this.openMaster(id.value, size.unknown ? Infinity : this.base + pos + size.value);
         continue;

@@ -14,15 +14,7 @@ import { FrameClock, type StreamCopy } from '../media/stream-copy.js';
 import { FramePool } from './frame-pool.js';
 import { PipeFrameReader } from './pipe-frame-reader.js';
 import type { VideoSource } from './types.js';
-import {
-  chooseBackend,
-  copyUnsupported,
-  launchPlan,
-  streamInfoReader,
-  type LaunchPlan,
-  type LiveSourceSettings,
-  type OutputShape,
-} from './source-plans.js';
+import { chooseBackend, copyUnsupported, launchPlan, streamInfoReader, type LaunchPlan, type LiveSourceSettings, type OutputShape } from './source-plans.js';
 
 export interface LiveSourceOptions {
   settings: LiveSourceSettings;
@@ -252,22 +244,24 @@ export class LiveSource implements VideoSource {
     };
     reader.onPending = useAnnounced;
     const readStreamInfo = streamInfoReader(plan.backend);
-    createInterface({ input: infoStream }).on('line', (line) => {
-      if (!announced) {
-        announced = readStreamInfo(line);
-        if (announced) useAnnounced();
-      }
-      const own = copy ? frameTimeOf(plan.backend, line) : null;
-      if (own !== null) {
-        frameTimes.push(own);
+    createInterface({ input: infoStream })
+      .on('line', (line) => {
+        if (!announced) {
+          announced = readStreamInfo(line);
+          if (announced) useAnnounced();
+        }
+        const own = copy ? frameTimeOf(plan.backend, line) : null;
+        if (own !== null) {
+          frameTimes.push(own);
+          timeWaiter?.();
+          return;
+        }
+        if (plan.backend === 'ffmpeg') onErrorLine(line);
+      })
+      .on('close', () => {
+        infoClosed = true;
         timeWaiter?.();
-        return;
-      }
-      if (plan.backend === 'ffmpeg') onErrorLine(line);
-    }).on('close', () => {
-      infoClosed = true;
-      timeWaiter?.();
-    });
+      });
     /** the next frame's own time: its showinfo / identity line may come just after its pixels */
     const nextFrameTime = async (): Promise<number | null> => {
       while (frameTimes.length === 0 && !infoClosed) await new Promise<void>((r) => (timeWaiter = r));

@@ -127,7 +127,8 @@ export function copyUnsupported(s: Pick<LiveSourceSettings, 'kind'>, backend: 'f
  * Matroska stream on fd 4 (media/stream-copy.ts). gst-launch words, after the main chain.
  */
 export function gstCopyBranch(codec: string | undefined): string[] {
-  const [parse, caps] = codec === 'hevc' ? ['h265parse', 'video/x-h265,stream-format=hvc1,alignment=au'] : ['h264parse', 'video/x-h264,stream-format=avc,alignment=au'];
+  const [parse, caps] =
+    codec === 'hevc' ? ['h265parse', 'video/x-h265,stream-format=hvc1,alignment=au'] : ['h264parse', 'video/x-h264,stream-format=avc,alignment=au'];
   return ['copy.', '!', 'queue', '!', parse, '!', caps, '!', 'matroskamux', 'streamable=true', '!', 'fdsink', 'fd=4', 'sync=false'];
 }
 

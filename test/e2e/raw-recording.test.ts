@@ -24,7 +24,19 @@ interface Packet {
 
 /** The video packets of a file in decode order: presentation time, keyframe flag, md5 of the data. */
 function packets(file: string): Packet[] {
-  const out = execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_data_hash', 'md5', '-show_entries', 'packet=pts_time,flags,data_hash', '-of', 'json', file]).toString();
+  const out = execFileSync('ffprobe', [
+    '-v',
+    'error',
+    '-select_streams',
+    'v:0',
+    '-show_data_hash',
+    'md5',
+    '-show_entries',
+    'packet=pts_time,flags,data_hash',
+    '-of',
+    'json',
+    file,
+  ]).toString();
   return (JSON.parse(out) as { packets: Array<{ pts_time: string; flags: string; data_hash: string }> }).packets.map((p) => ({
     pts: Number(p.pts_time),
     key: p.flags.startsWith('K'),
@@ -33,14 +45,28 @@ function packets(file: string): Packet[] {
 }
 
 function codecOf(file: string): { codec: string; tag: string } {
-  const out = execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=codec_name,codec_tag_string', '-of', 'json', file]).toString();
+  const out = execFileSync('ffprobe', [
+    '-v',
+    'error',
+    '-select_streams',
+    'v:0',
+    '-show_entries',
+    'stream=codec_name,codec_tag_string',
+    '-of',
+    'json',
+    file,
+  ]).toString();
   const s = (JSON.parse(out) as { streams: Array<{ codec_name: string; codec_tag_string: string }> }).streams[0];
   return { codec: s.codec_name, tag: s.codec_tag_string };
 }
 
 interface Lines {
   header: { type: string; camera: string; file: string; width: number; height: number; codec: string };
-  frames: Array<{ pts: number; frame: number; detections: Array<{ label: string; box: { x1: number; y1: number; x2: number; y2: number }; track_id?: number }> }>;
+  frames: Array<{
+    pts: number;
+    frame: number;
+    detections: Array<{ label: string; box: { x1: number; y1: number; x2: number; y2: number }; track_id?: number }>;
+  }>;
 }
 
 function readLines(file: string): Lines {
@@ -94,13 +120,35 @@ function expectAligned(segment: string, lines: Lines, firstFrame: number): void 
 }
 
 describe('record.mode both on a file (B-frames)', () => {
-  it('copies every packet of the file unchanged into .raw.mp4 segments, with the detections at each frame\'s media time', async () => {
+  it("copies every packet of the file unchanged into .raw.mp4 segments, with the detections at each frame's media time", async () => {
     const src = join(dir, 'bframes.mp4');
-    execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25', '-frames:v', '100', '-c:v', 'libx264', '-g', '25', '-bf', '2', '-pix_fmt', 'yuv420p', '-y', src]);
+    execFileSync('ffmpeg', [
+      '-v',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=size=320x240:rate=25',
+      '-frames:v',
+      '100',
+      '-c:v',
+      'libx264',
+      '-g',
+      '25',
+      '-bf',
+      '2',
+      '-pix_fmt',
+      'yuv420p',
+      '-y',
+      src,
+    ]);
     const rec = join(dir, 'rec-both');
-    const r = await runCli(['run', '-c', config('both', { source: src, record: { enabled: true, path: rec, mode: 'both', segment_seconds: 1 } }), '--exit-when-done'], {
-      timeoutMs: 120_000,
-    });
+    const r = await runCli(
+      ['run', '-c', config('both', { source: src, record: { enabled: true, path: rec, mode: 'both', segment_seconds: 1 } }), '--exit-when-done'],
+      {
+        timeoutMs: 120_000,
+      },
+    );
     expect(r.code, r.stderr + r.stdout).toBe(0);
     const files = segmentsIn(rec, 'cam');
     const raw = files.filter((f) => f.endsWith('.raw.mp4'));
@@ -148,7 +196,7 @@ describe.skipIf(noGst !== null)('record.mode raw on RTSP cameras read by ffmpeg 
     const exited = new Promise((r) => child.on('exit', r));
     try {
       // three segments started: the first two are complete
-      await until(() => segmentsIn(rec, 'cam').filter((f) => f.endsWith('.mp4')).length >= 3, 90_000, () => out.slice(-2000));
+      await until(() => segmentsIn(rec, 'cam').filter((f) => f.endsWith('.mp4')).length >= 3, 90_000, 'three segments');
     } finally {
       child.kill('SIGTERM');
       await exited;
@@ -194,12 +242,30 @@ describe.skipIf(noGst !== null)('record.mode raw on RTSP cameras read by ffmpeg 
 describe('record.mode raw where the source cannot copy', () => {
   it('records annotated and says so once', async () => {
     const src = join(dir, 'plain.mp4');
-    execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=15', '-frames:v', '30', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-y', src]);
+    execFileSync('ffmpeg', [
+      '-v',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=size=320x240:rate=15',
+      '-frames:v',
+      '30',
+      '-c:v',
+      'libx264',
+      '-pix_fmt',
+      'yuv420p',
+      '-y',
+      src,
+    ]);
     const rec = join(dir, 'rec-fallback');
     // a file decoded by GStreamer: its pipeline hands over decoded frames only
-    const r = await runCli(['run', '-c', config('fallback', { source: src, decoder: 'gstreamer', record: { enabled: true, path: rec, mode: 'raw' } }), '--exit-when-done'], {
-      timeoutMs: 120_000,
-    });
+    const r = await runCli(
+      ['run', '-c', config('fallback', { source: src, decoder: 'gstreamer', record: { enabled: true, path: rec, mode: 'raw' } }), '--exit-when-done'],
+      {
+        timeoutMs: 120_000,
+      },
+    );
     expect(r.code, r.stderr + r.stdout).toBe(0);
     const said = logLines(r.stdout + r.stderr).filter((l) => /record\.mode raw: .*; recording annotated/.test(String(l.msg)));
     expect(said).toHaveLength(1);

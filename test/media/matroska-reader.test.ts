@@ -28,14 +28,52 @@ function probe(file: string): Array<{ pts: number; key: boolean; size: number }>
 describe('MatroskaReader', () => {
   // what ffmpeg writes to a pipe (unknown sizes, the copy's own arguments) and to a file (sizes known, cues)
   const src = join(dir, 'src.mp4');
-  execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=25', '-frames:v', '60', '-c:v', 'libx264', '-g', '20', '-bf', '2', '-pix_fmt', 'yuv420p', '-y', src]);
-  const live = execFileSync('ffmpeg', ['-v', 'error', '-i', src, '-map', '0:v:0', '-c:v', 'copy', '-f', 'matroska', '-cluster_time_limit', '100', '-live', '1', 'pipe:1'], {
-    maxBuffer: 1 << 26,
-  });
+  execFileSync('ffmpeg', [
+    '-v',
+    'error',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc2=size=160x120:rate=25',
+    '-frames:v',
+    '60',
+    '-c:v',
+    'libx264',
+    '-g',
+    '20',
+    '-bf',
+    '2',
+    '-pix_fmt',
+    'yuv420p',
+    '-y',
+    src,
+  ]);
+  const live = execFileSync(
+    'ffmpeg',
+    ['-v', 'error', '-i', src, '-map', '0:v:0', '-c:v', 'copy', '-f', 'matroska', '-cluster_time_limit', '100', '-live', '1', 'pipe:1'],
+    {
+      maxBuffer: 1 << 26,
+    },
+  );
   const fileMkv = join(dir, 'file.mkv');
   execFileSync('ffmpeg', ['-v', 'error', '-i', src, '-c:v', 'copy', '-y', fileMkv]);
   const hevcMkv = join(dir, 'hevc.mkv');
-  execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=25', '-frames:v', '10', '-c:v', 'libx265', '-x265-params', 'log-level=error', '-y', hevcMkv]);
+  execFileSync('ffmpeg', [
+    '-v',
+    'error',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc2=size=160x120:rate=25',
+    '-frames:v',
+    '10',
+    '-c:v',
+    'libx265',
+    '-x265-params',
+    'log-level=error',
+    '-y',
+    hevcMkv,
+  ]);
 
   it.each([1, 7, 4096, 1 << 20])('reads every block of a live stream in %i-byte pieces: times, keyframes, sizes as ffprobe sees them', (chunk) => {
     const { tracks, blocks } = read(live, chunk);
@@ -67,8 +105,17 @@ describe('MatroskaReader', () => {
     const block = (offset: number, data: string) => el([0xa1], Buffer.concat([Buffer.from([0x81, 0, offset, 0]), Buffer.from(data)]));
     const g1 = el([0xa0], block(0, 'key'));
     const g2 = el([0xa0], Buffer.concat([block(40, 'delta'), el([0xfb], Buffer.from([0xd8]))]));
-    const cluster = Buffer.concat([Buffer.from([0x1f, 0x43, 0xb6, 0x75, 0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]), el([0xe7], Buffer.from([100])), g1, g2]);
-    const next = Buffer.concat([Buffer.from([0x1f, 0x43, 0xb6, 0x75, 0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]), el([0xe7], Buffer.from([200])), block(0, 'x')]);
+    const cluster = Buffer.concat([
+      Buffer.from([0x1f, 0x43, 0xb6, 0x75, 0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]),
+      el([0xe7], Buffer.from([100])),
+      g1,
+      g2,
+    ]);
+    const next = Buffer.concat([
+      Buffer.from([0x1f, 0x43, 0xb6, 0x75, 0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]),
+      el([0xe7], Buffer.from([200])),
+      block(0, 'x'),
+    ]);
     const bytes = Buffer.concat([ebml, Buffer.from([0x18, 0x53, 0x80, 0x67, 0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]), tracks, cluster, next]);
     const { blocks } = read(bytes, 3);
     expect(blocks.map((b) => [b.data.toString(), b.keyframe, Number(b.time.toFixed(3))])).toEqual([

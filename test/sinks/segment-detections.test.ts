@@ -90,7 +90,14 @@ describe('camera-stream segments on disk', () => {
     }
     expect(listSegments(root, 'cam', '.raw').map((f) => f.split('/').pop())).toEqual(['10-00-00.raw.mp4', '10-01-00-1.raw.mp4']);
     expect(listSegments(root, 'cam').map((f) => f.split('/').pop())).toEqual(['10-00-00.mp4']);
-    const rec = new SegmentRecorder('cam', { path: root, segment_seconds: 60, retain_days: 7, min_free_percent: 0, mode: 'both' }, silentLogger(), async () => 90, {}, 'camera');
+    const rec = new SegmentRecorder(
+      'cam',
+      { path: root, segment_seconds: 60, retain_days: 7, min_free_percent: 0, mode: 'both' },
+      silentLogger(),
+      async () => 90,
+      {},
+      'camera',
+    );
     const deleted = await rec.applyRetention();
     expect(deleted.map((f) => f.split('/').pop())).toEqual(['10-00-00.raw.mp4', '10-01-00-1.raw.mp4']);
     for (const f of ['10-00-00.raw.jsonl', '10-01-00-1.raw.jsonl']) expect(existsSync(join(day, f))).toBe(false);
@@ -98,7 +105,14 @@ describe('camera-stream segments on disk', () => {
     // mode raw: plain names, and the detections go with them
     writeFileSync(join(day, '11-00-00.jsonl'), 'x');
     utimesSync(join(day, '10-00-00.mp4'), old, old);
-    const raw = new SegmentRecorder('cam', { path: root, segment_seconds: 60, retain_days: 7, min_free_percent: 0, mode: 'raw' }, silentLogger(), async () => 90, {}, 'camera');
+    const raw = new SegmentRecorder(
+      'cam',
+      { path: root, segment_seconds: 60, retain_days: 7, min_free_percent: 0, mode: 'raw' },
+      silentLogger(),
+      async () => 90,
+      {},
+      'camera',
+    );
     writeFileSync(join(day, '10-00-00.jsonl'), 'x');
     expect((await raw.applyRetention()).map((f) => f.split('/').pop())).toEqual(['10-00-00.mp4']);
     expect(existsSync(join(day, '10-00-00.jsonl'))).toBe(false);

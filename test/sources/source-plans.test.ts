@@ -70,7 +70,9 @@ describe('Jetson GStreamer pipelines', () => {
       const plan = gstPlan(settings({ codec }), none, nano, true);
       expect(plan.copyFd).toBe(4);
       const words = plan.args.join(' ');
-      expect(words).toContain(`${parse} ! tee name=copy ! queue ! nvv4l2decoder ! nvvidconv ! video/x-raw,format=RGBA ! identity name=stamp silent=false ! fdsink name=out fd=3 sync=false copy. ! queue ! ${parse} ! ${caps} ! matroskamux streamable=true ! fdsink fd=4 sync=false`);
+      expect(words).toContain(
+        `${parse} ! tee name=copy ! queue ! nvv4l2decoder ! nvvidconv ! video/x-raw,format=RGBA ! identity name=stamp silent=false ! fdsink name=out fd=3 sync=false copy. ! queue ! ${parse} ! ${caps} ! matroskamux streamable=true ! fdsink fd=4 sync=false`,
+      );
       // the elements are whole words for gst-launch
       expect(plan.args).toContain('copy.');
     }
