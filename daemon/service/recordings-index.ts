@@ -95,7 +95,12 @@ export async function listSegmentsOfDay(root: string, camera: string, date: stri
     const kind: SegmentKind = m[5] !== undefined || detections !== null ? 'camera' : 'annotated';
     out.push({ date, file, path, start, end: Math.max(start, st.mtimeMs / 1000), size: st.size, kind, detections });
   }
-  return out.sort((a, b) => a.start - b.start || a.file.localeCompare(b.file));
+  // same second: HH-MM-SS before HH-MM-SS-1, -2 ... (by the number, not the characters), annotated before .raw
+  const order = (f: string) => {
+    const m = SEGMENT_PATTERN.exec(f) as RegExpExecArray;
+    return Number(m[4] ?? 0) * 2 + (m[5] ? 1 : 0);
+  };
+  return out.sort((a, b) => a.start - b.start || order(a.file) - order(b.file));
 }
 
 async function regularFile(path: string): Promise<boolean> {

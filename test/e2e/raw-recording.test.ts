@@ -77,14 +77,19 @@ function readLines(file: string): Lines {
   return { header: rows[0] as Lines['header'], frames: rows.slice(1) as Lines['frames'] };
 }
 
+/** A camera's recording files in the order they were made: HH-MM-SS, then HH-MM-SS-1, -2 ... (segments started in the same second). */
 function segmentsIn(root: string, camera: string): string[] {
   const camDir = join(root, camera);
   if (!existsSync(camDir)) return [];
+  const key = (f: string) => {
+    const m = /^(\d{2}-\d{2}-\d{2})(?:-(\d+))?(.*)$/.exec(f) as RegExpExecArray;
+    return `${m[1]}.${(m[2] ?? '0').padStart(6, '0')}${m[3]}`;
+  };
   return readdirSync(camDir)
     .sort()
     .flatMap((day) =>
       readdirSync(join(camDir, day))
-        .sort()
+        .sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0))
         .map((f) => join(camDir, day, f)),
     );
 }

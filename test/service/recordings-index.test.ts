@@ -26,6 +26,13 @@ function put(root: string, day: string, name: string, end?: number, text = 'x'):
 const at = (day: string, hms: string) => new Date(`${day}T${hms.replace(/-/g, ':')}`).getTime() / 1000;
 
 describe('recordings-index', () => {
+  it('lists segments that started in the same second in the order they were made: -1 after the plain name, -10 after -2', async () => {
+    for (const f of ['10-00-00-10.mp4', '10-00-00-2.mp4', '10-00-00.raw.mp4', '10-00-00-1.mp4', '10-00-00.mp4', '10-00-00-1.raw.mp4'])
+      put('same-second', '2026-11-02', f);
+    const files = (await listSegmentsOfDay(join(dir, 'same-second'), 'cam', '2026-11-02')).map((s) => s.file);
+    expect(files).toEqual(['10-00-00.mp4', '10-00-00.raw.mp4', '10-00-00-1.mp4', '10-00-00-1.raw.mp4', '10-00-00-2.mp4', '10-00-00-10.mp4']);
+  });
+
   it('accepts only segment and detections names of the exact shape', () => {
     for (const ok of ['10-00-00.mp4', '10-00-00-2.mp4', '10-00-00.raw.mp4', '10-00-00-2.raw.mp4']) expect(SEGMENT_PATTERN.test(ok), ok).toBe(true);
     for (const bad of [
