@@ -34,7 +34,7 @@ function cameraLines(name: string, cam: CameraConfig, cfg: Config): string[] {
   const hw = hardwareEncoder();
   lines.push(
     r.enabled
-      ? `    record: ${r.path}/${name}/<date>/<time>.mp4, ${r.segment_seconds} s segments, kept ${r.retain_days === 0 ? 'until the disk fills' : `${r.retain_days} days`}, min free ${r.min_free_percent}%, ${hw ? `${hw} (hardware)` : `libx264 ${r.preset} crf ${r.crf}`}`
+      ? `    record: ${r.path}/${name}/<date>/<time>.mp4, ${r.segment_seconds} s segments, kept ${r.retain_days === 0 ? 'until the disk fills' : `${r.retain_days} days`}, min free ${r.min_free_percent}%, ${recordModeText(r.mode, hw ? `${hw} (hardware)` : `libx264 ${r.preset} crf ${r.crf}`)}`
       : '    record: off',
   );
   lines.push(
@@ -116,4 +116,12 @@ export function describeConfig(cfg: Config): string {
   out.push(`media: decoders and encoders at ${cfg.media.nice === 0 ? "the daemon's priority" : `nice +${cfg.media.nice}`}`);
   out.push(`log: ${cfg.log.level}`);
   return `${out.join('\n')}\n`;
+}
+
+/** What a camera records: the annotated encode (with its encoder), the camera's own stream, or both. */
+function recordModeText(mode: 'annotated' | 'raw' | 'both', encoder: string): string {
+  const copy = (files: string) => `the camera's own stream copied (${files}; CSI and V4L2 cameras record annotated)`;
+  if (mode === 'raw') return copy('<time>.mp4 with <time>.jsonl detections');
+  if (mode === 'both') return `annotated (${encoder}) and ${copy('<time>.raw.mp4 with <time>.raw.jsonl detections')}`;
+  return encoder;
 }
