@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { CLI, MODEL, logLines, runCli } from '../support/cli.js';
 import { gstRtspCamera, whyNoGstRtspServer } from '../support/gst-rtsp-camera.js';
 import { until } from '../support/mosquitto.js';
-import { tempDir } from '../support/videos.js';
+import { makeTestVideo, tempDir } from '../support/videos.js';
 
 const { dir, cleanup } = tempDir('raw');
 afterAll(cleanup);
@@ -127,26 +127,7 @@ function expectAligned(segment: string, lines: Lines, firstFrame: number): void 
 describe('record.mode both on a file (B-frames)', () => {
   it("copies every packet of the file unchanged into .raw.mp4 segments, with the detections at each frame's media time", async () => {
     const src = join(dir, 'bframes.mp4');
-    execFileSync('ffmpeg', [
-      '-v',
-      'error',
-      '-f',
-      'lavfi',
-      '-i',
-      'testsrc2=size=320x240:rate=25',
-      '-frames:v',
-      '100',
-      '-c:v',
-      'libx264',
-      '-g',
-      '25',
-      '-bf',
-      '2',
-      '-pix_fmt',
-      'yuv420p',
-      '-y',
-      src,
-    ]);
+    makeTestVideo(src, { fps: 25, frames: 100, encoder: ['-g', '25', '-bf', '2'] });
     const rec = join(dir, 'rec-both');
     const r = await runCli(
       ['run', '-c', config('both', { source: src, record: { enabled: true, path: rec, mode: 'both', segment_seconds: 1 } }), '--exit-when-done'],
@@ -247,22 +228,7 @@ describe.skipIf(noGst !== null)('record.mode raw on RTSP cameras read by ffmpeg 
 describe('record.mode raw where the source cannot copy', () => {
   it('records annotated and says so once', async () => {
     const src = join(dir, 'plain.mp4');
-    execFileSync('ffmpeg', [
-      '-v',
-      'error',
-      '-f',
-      'lavfi',
-      '-i',
-      'testsrc2=size=320x240:rate=15',
-      '-frames:v',
-      '30',
-      '-c:v',
-      'libx264',
-      '-pix_fmt',
-      'yuv420p',
-      '-y',
-      src,
-    ]);
+    makeTestVideo(src, { fps: 15, frames: 30 });
     const rec = join(dir, 'rec-fallback');
     // a file decoded by GStreamer: its pipeline hands over decoded frames only
     const r = await runCli(

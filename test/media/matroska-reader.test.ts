@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MatroskaReader, type MatroskaBlock, type MatroskaTrack } from '../../daemon/media/matroska-reader.js';
-import { tempDir } from '../support/videos.js';
+import { makeTestVideo, tempDir } from '../support/videos.js';
 
 const { dir, cleanup } = tempDir('mkv');
 afterAll(cleanup);
@@ -28,26 +28,7 @@ function probe(file: string): Array<{ pts: number; key: boolean; size: number }>
 describe('MatroskaReader', () => {
   // what ffmpeg writes to a pipe (unknown sizes, the copy's own arguments) and to a file (sizes known, cues)
   const src = join(dir, 'src.mp4');
-  execFileSync('ffmpeg', [
-    '-v',
-    'error',
-    '-f',
-    'lavfi',
-    '-i',
-    'testsrc2=size=160x120:rate=25',
-    '-frames:v',
-    '60',
-    '-c:v',
-    'libx264',
-    '-g',
-    '20',
-    '-bf',
-    '2',
-    '-pix_fmt',
-    'yuv420p',
-    '-y',
-    src,
-  ]);
+  makeTestVideo(src, { width: 160, height: 120, fps: 25, frames: 60, encoder: ['-g', '20', '-bf', '2'] });
   const live = execFileSync(
     'ffmpeg',
     ['-v', 'error', '-i', src, '-map', '0:v:0', '-c:v', 'copy', '-f', 'matroska', '-cluster_time_limit', '100', '-live', '1', 'pipe:1'],
@@ -58,22 +39,7 @@ describe('MatroskaReader', () => {
   const fileMkv = join(dir, 'file.mkv');
   execFileSync('ffmpeg', ['-v', 'error', '-i', src, '-c:v', 'copy', '-y', fileMkv]);
   const hevcMkv = join(dir, 'hevc.mkv');
-  execFileSync('ffmpeg', [
-    '-v',
-    'error',
-    '-f',
-    'lavfi',
-    '-i',
-    'testsrc2=size=160x120:rate=25',
-    '-frames:v',
-    '10',
-    '-c:v',
-    'libx265',
-    '-x265-params',
-    'log-level=error',
-    '-y',
-    hevcMkv,
-  ]);
+  makeTestVideo(hevcMkv, { width: 160, height: 120, fps: 25, frames: 10, codec: 'libx265', encoder: ['-x265-params', 'log-level=error'] });
 
   it.each([1, 7, 4096, 1 << 20])('reads every block of a live stream in %i-byte pieces: times, keyframes, sizes as ffprobe sees them', (chunk) => {
     const { tracks, blocks } = read(live, chunk);

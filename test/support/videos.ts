@@ -10,7 +10,11 @@ export function tempDir(prefix: string): { dir: string; cleanup: () => void } {
 }
 
 /** Encodes a synthetic test clip with ffmpeg's testsrc (real H.264 in a real container). */
-export function makeTestVideo(file: string, opts: { width?: number; height?: number; fps?: number | string; frames?: number; codec?: string } = {}): string {
+export function makeTestVideo(
+  file: string,
+  /** `encoder`: more encoder options, e.g. ['-g', '25', '-bf', '2'] for B-frames every 25-frame GOP */
+  opts: { width?: number; height?: number; fps?: number | string; frames?: number; codec?: string; encoder?: string[] } = {},
+): string {
   const { width = 320, height = 240, fps = 15, frames = 30, codec = 'libx264' } = opts;
   execFileSync('ffmpeg', [
     '-v',
@@ -24,6 +28,7 @@ export function makeTestVideo(file: string, opts: { width?: number; height?: num
     '-c:v',
     codec,
     ...(codec === 'libx264' ? ['-pix_fmt', 'yuv420p'] : []),
+    ...(opts.encoder ?? []),
     '-y',
     file,
   ]);
