@@ -1,11 +1,16 @@
 /**
  * The memory step of the bench: the real daemon (`trt-detect run`) with one camera on a looping
  * clip played at its own frame rate like a camera, recording, the annotated RTSP stream with one
- * client watching it, the event layer (tracks, events, snapshots) and MQTT, RSS sampled every few
- * seconds from /proc for a set time. The figure is the daemon's own RSS (its ffmpeg children are
- * reported beside it) and its trend after a warm-up (rss-sampler.ts rssTrend).
+ * client watching it, one live viewer of the web UI (live-viewer.ts: logged in like the page, the
+ * fragmented-MP4 WebSocket read for the whole run), the event layer (tracks, events, snapshots)
+ * and MQTT, RSS sampled every few seconds from /proc for a set time. HTTP authentication is on
+ * as by default (a password made for the run), so the viewers log in as a user's would. The
+ * figure is the daemon's own RSS (its ffmpeg children are reported beside it) and its trend after
+ * a warm-up (rss-sampler.ts rssTrend); the main thread's V8 heap and ArrayBuffers (/metrics) are
+ * sampled beside it, to tell the JavaScript heap from frame buffers and native memory.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { join } from 'node:path';
@@ -14,6 +19,7 @@ import { RuntimeFailure } from '../core/errors.js';
 import { packageRoot } from '../core/files.js';
 import { canConnect, freePort } from '../core/net.js';
 import { which } from '../media/platform.js';
+import { LiveViewer, type LiveViewerStats } from './live-viewer.js';
 import { childPidsOf, pidRssMb } from './process-usage.js';
 import { rssTrend, type RssSample, type RssTrend } from './rss-sampler.js';
 
@@ -43,6 +49,9 @@ export interface DaemonMemorySample {
   children_rss_mb: number;
   /** the RTSP client watching the annotated stream (not part of the daemon) */
   viewer_rss_mb: number | null;
+  /** the daemon's main thread (/metrics): V8 heap used and ArrayBuffers (frames, encoded video), MB; null when not read */
+  heap_used_mb?: number | null;
+  array_buffers_mb?: number | null;
 }
 
 export interface DaemonMemoryResult {
@@ -58,13 +67,18 @@ export interface DaemonMemoryResult {
   viewer_running: boolean;
   /** each time the viewer's connection ended (exit code: ffmpeg's last line); it connected again a second later */
   viewer_exits: string[];
+  /** the web UI's live viewer: what it read over the run (live-viewer.ts) */
+  live_viewer: LiveViewerStats;
   parts: string[];
 }
+
+/** The user the viewers log in as; the password is made for each run. */
+export const BENCH_USER = 'bench';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The daemon's config for the run (JSON is YAML). */
-export function daemonMemoryConfig(o: DaemonMemoryOptions, ports: { rtsp: number; http: number }): Record<string, unknown> {
+export function daemonMemoryConfig(o: DaemonMemoryOptions, ports: { rtsp: number; http: number }, password: string): Record<string, unknown> {
   return {
     state_dir: join(o.dir, 'state'),
     model: { path: o.model, ...(o.threads !== undefined ? { threads: o.threads } : {}) },
@@ -82,15 +96,16 @@ export function daemonMemoryConfig(o: DaemonMemoryOptions, ports: { rtsp: number
     },
     mqtt: o.mqttUrl ? { enabled: true, url: o.mqttUrl, topic_prefix: 'trt-detect-bench' } : { enabled: false },
     rtsp_server: { enabled: true, host: '127.0.0.1', port: ports.rtsp },
-    // a private daemon on 127.0.0.1 for the length of the run: no credentials to hand the viewer
-    http: { enabled: true, host: '127.0.0.1', port: ports.http, auth: { enabled: false } },
+    // authentication on, as the daemon's default: the viewers log in (the RTSP client with the same credentials)
+    http: { enabled: true, host: '127.0.0.1', port: ports.http, auth: { enabled: true, username: BENCH_USER, password } },
     log: { level: 'warn' },
   };
 }
 
-function httpGet(port: number, path: string): Promise<string> {
+function httpGet(port: number, path: string, password: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const req = get({ host: '127.0.0.1', port, path, timeout: 5000 }, (res) => {
+    const authorization = `Basic ${Buffer.from(`${BENCH_USER}:${password}`).toString('base64')}`;
+    const req = get({ host: '127.0.0.1', port, path, timeout: 5000, headers: { Authorization: authorization } }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => (body += d));
@@ -101,13 +116,25 @@ function httpGet(port: number, path: string): Promise<string> {
   });
 }
 
-/** The camera's frames processed so far (trt_detect_frames_processed_total on /metrics), null when not known yet. */
-async function framesProcessed(port: number): Promise<number | null> {
+interface Scrape {
+  /** the camera's frames processed so far (trt_detect_frames_processed_total), null when not known yet */
+  frames: number | null;
+  heapUsedMb: number | null;
+  arrayBuffersMb: number | null;
+}
+
+/** What the memory step reads from /metrics. */
+async function scrape(port: number, password: string): Promise<Scrape> {
   try {
-    const m = /^trt_detect_frames_processed_total\{[^}]*camera="bench"[^}]*\} (\d+(?:\.\d+)?)/m.exec(await httpGet(port, '/metrics'));
-    return m ? Number(m[1]) : null;
+    const text = await httpGet(port, '/metrics', password);
+    const m = /^trt_detect_frames_processed_total\{[^}]*camera="bench"[^}]*\} (\d+(?:\.\d+)?)/m.exec(text);
+    const mb = (name: string) => {
+      const g = new RegExp(`^${name} (\\d+(?:\\.\\d+)?(?:e\\+?\\d+)?)$`, 'm').exec(text);
+      return g ? Number((Number(g[1]) / 1048576).toFixed(1)) : null;
+    };
+    return { frames: m ? Number(m[1]) : null, heapUsedMb: mb('nodejs_heap_size_used_bytes'), arrayBuffersMb: mb('nodejs_array_buffers_bytes') };
   } catch {
-    return null;
+    return { frames: null, heapUsedMb: null, arrayBuffersMb: null };
   }
 }
 
@@ -117,18 +144,21 @@ export async function daemonMemoryRun(o: DaemonMemoryOptions): Promise<DaemonMem
   if (!ffmpeg) throw new RuntimeFailure('trt-detect bench: ffmpeg not found (the RTSP viewer of the memory run is ffmpeg)');
   mkdirSync(o.dir, { recursive: true });
   const ports = { rtsp: await freePort(), http: await freePort() };
+  const password = randomBytes(12).toString('hex');
   const config = join(o.dir, 'memory.yaml');
-  writeFileSync(config, `${JSON.stringify(daemonMemoryConfig(o, ports), null, 2)}\n`);
+  writeFileSync(config, `${JSON.stringify(daemonMemoryConfig(o, ports, password), null, 2)}\n`, { mode: 0o600 });
   const main = join(packageRoot(), 'dist', 'daemon', 'cli', 'main.js');
   let stderr = '';
   const daemon = spawn(process.execPath, [main, 'run', '-c', config], { stdio: ['ignore', 'ignore', 'pipe'] });
   daemon.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
   let viewer: ChildProcess | null = null;
+  const live = new LiveViewer({ port: ports.http, camera: 'bench', username: BENCH_USER, password });
   let stopping = false;
   const viewerExits: string[] = [];
   const stop = async () => {
     stopping = true;
     viewer?.kill('SIGTERM');
+    live.stop();
     if (daemon.exitCode === null) {
       daemon.kill('SIGTERM');
       await Promise.race([new Promise((r) => daemon.once('exit', r)), sleep(20_000)]);
@@ -141,12 +171,12 @@ export async function daemonMemoryRun(o: DaemonMemoryOptions): Promise<DaemonMem
     for (;;) {
       if (daemon.exitCode !== null) throw new RuntimeFailure(`trt-detect bench: the daemon of the memory run exited (${String(daemon.exitCode)}): ${stderr.trim().split('\n').slice(-3).join(' | ')}`);
       if (performance.now() > deadline) throw new RuntimeFailure('trt-detect bench: the daemon of the memory run did not start within 180 s');
-      if ((await canConnect(ports.http)) && ((await framesProcessed(ports.http)) ?? 0) > 0) break;
+      if ((await canConnect(ports.http)) && ((await scrape(ports.http, password)).frames ?? 0) > 0) break;
       await sleep(500);
     }
     // the viewer: an RTSP client that reads the stream as a player does (and connects again when it drops)
     const startViewer = () => {
-      const v = spawn(ffmpeg, ['-nostdin', '-loglevel', 'error', '-rtsp_transport', 'tcp', '-i', `rtsp://127.0.0.1:${ports.rtsp}/bench`, '-map', '0:v', '-c', 'copy', '-f', 'null', '-'], {
+      const v = spawn(ffmpeg, ['-nostdin', '-loglevel', 'error', '-rtsp_transport', 'tcp', '-i', `rtsp://${BENCH_USER}:${password}@127.0.0.1:${ports.rtsp}/bench`, '-map', '0:v', '-c', 'copy', '-f', 'null', '-'], {
         stdio: ['ignore', 'ignore', 'pipe'],
       });
       let err = '';
@@ -161,7 +191,11 @@ export async function daemonMemoryRun(o: DaemonMemoryOptions): Promise<DaemonMem
       return v;
     };
     viewer = startViewer();
-    log(`memory run: daemon pid ${String(daemon.pid)}, RTSP viewer pid ${String(viewer.pid)}, ${o.minutes} min, RSS every ${o.everySeconds} s`);
+    // the web UI's live view: logged in, the WebSocket read for the whole run (connected again when it drops)
+    await live.start().catch((err: unknown) => {
+      throw new RuntimeFailure(`trt-detect bench: the live viewer of the memory run could not connect (${err instanceof Error ? err.message : String(err)})`);
+    });
+    log(`memory run: daemon pid ${String(daemon.pid)}, RTSP viewer pid ${String(viewer.pid)}, a live viewer on the web UI's WebSocket, ${o.minutes} min, RSS every ${o.everySeconds} s`);
     const samples: DaemonMemorySample[] = [];
     const t0 = performance.now();
     const end = t0 + o.minutes * 60_000;
@@ -172,16 +206,29 @@ export async function daemonMemoryRun(o: DaemonMemoryOptions): Promise<DaemonMem
       const rss = pidRssMb(pid);
       if (rss !== null) {
         const children = childPidsOf(pid).reduce((a, c) => a + (pidRssMb(c) ?? 0), 0);
-        samples.push({ t_s: Number(((performance.now() - t0) / 1000).toFixed(2)), rss_mb: rss, children_rss_mb: Number(children.toFixed(1)), viewer_rss_mb: viewer?.pid ? pidRssMb(viewer.pid) : null });
+        const t = Number(((performance.now() - t0) / 1000).toFixed(2));
+        const m = await scrape(ports.http, password);
+        samples.push({
+          t_s: t,
+          rss_mb: rss,
+          children_rss_mb: Number(children.toFixed(1)),
+          viewer_rss_mb: viewer?.pid ? pidRssMb(viewer.pid) : null,
+          heap_used_mb: m.heapUsedMb,
+          array_buffers_mb: m.arrayBuffersMb,
+        });
       }
       if (performance.now() - lastLog > 60_000) {
         lastLog = performance.now();
         const s = samples[samples.length - 1];
-        log(`memory run: ${((lastLog - t0) / 60_000).toFixed(1)} min, daemon RSS ${s?.rss_mb} MB, children ${s?.children_rss_mb} MB`);
+        const l = live.stats;
+        log(
+          `memory run: ${((lastLog - t0) / 60_000).toFixed(1)} min, daemon RSS ${s?.rss_mb} MB (heap ${s?.heap_used_mb ?? '?'} MB, ArrayBuffers ${s?.array_buffers_mb ?? '?'} MB), children ${s?.children_rss_mb} MB; live viewer ${l.fragments} fragments, ${(l.bytes / 1048576).toFixed(1)} MB${l.connected ? '' : ' (reconnecting)'}`,
+        );
       }
       await sleep(o.everySeconds * 1000);
     }
-    const frames = await framesProcessed(ports.http);
+    const frames = (await scrape(ports.http, password)).frames;
+    const liveStats = live.stats;
     const viewerRunning = viewer?.exitCode === null;
     const asRss: RssSample[] = samples.map((s) => ({ t_s: s.t_s, rss_mb: s.rss_mb, heap_used_mb: 0, heap_total_mb: 0, external_mb: 0, children_rss_mb: s.children_rss_mb }));
     const full = rssTrend(asRss, (o.minutes * 60) / 3);
@@ -196,7 +243,16 @@ export async function daemonMemoryRun(o: DaemonMemoryOptions): Promise<DaemonMem
       frames,
       viewer_running: viewerRunning,
       viewer_exits: viewerExits,
-      parts: ['one camera (looping clip, realtime)', 'recording', 'RTSP out + 1 RTSP viewer', 'tracking + events + snapshots', o.mqttUrl ? 'MQTT' : 'no MQTT', 'HTTP'],
+      live_viewer: liveStats,
+      parts: [
+        'one camera (looping clip, realtime)',
+        'recording',
+        'RTSP out + 1 RTSP viewer',
+        '1 live viewer (web UI WebSocket)',
+        'tracking + events + snapshots',
+        o.mqttUrl ? 'MQTT' : 'no MQTT',
+        'HTTP (auth on)',
+      ],
     };
   } finally {
     await stop();

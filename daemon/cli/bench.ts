@@ -64,7 +64,8 @@ Options:
   --rss-every S        seconds between RSS samples of the memory run (default 5)
   --daemon-memory      the memory step instead: the real daemon (trt-detect run) with one camera on
                        CLIP (looped at its own frame rate), recording, the annotated RTSP stream
-                       with one RTSP client watching, tracking, events and snapshots, MQTT; its
+                       with one RTSP client watching, one live viewer of the web UI (logged in,
+                       the fMP4 WebSocket read throughout), tracking, events and snapshots, MQTT; its
                        RSS (and its ffmpeg children's) every --rss-every seconds for
                        --loop-minutes (default 15), the slope after the first third
   --json FILE          write the results as JSON
@@ -130,10 +131,17 @@ async function daemonMemory(
     await mqtt.publisher?.close();
     const r = await daemonMemoryRun({ model: resolve(model), input: resolve(input), minutes, everySeconds: every, dir, mqttUrl: mqtt.url, log });
     const t = r.trend;
+    const lv = r.live_viewer;
+    const settled = r.samples.filter((x) => x.t_s >= (minutes * 60) / 3);
+    const heap = settled.flatMap((x) => (x.heap_used_mb != null ? [x.heap_used_mb] : []));
+    const buffers = settled.flatMap((x) => (x.array_buffers_mb != null ? [x.array_buffers_mb] : []));
+    const range = (v: number[]) => `${Math.min(...v)}..${Math.max(...v)}`;
     const lines = [
       `memory run (the daemon: ${r.parts.join(', ')}), ${minutes} min on ${input}, MQTT ${mqtt.mode}`,
       `daemon RSS ${t.min_mb}..${t.max_mb} MB after the first third (max ${r.max_rss_mb} MB over the run); slope ${t.slope_mb_per_min} ± ${t.slope_ci95_mb_per_min} MB/min (95%, ${t.block_s}s means), growth ${t.growth_mb} MB over ${t.span_s}s; per-minute peaks ${t.minute_peaks_mb.join(', ') || 'n/a'} MB`,
       `ffmpeg children RSS max ${r.max_children_rss_mb} MB; frames processed ${r.frames ?? 'n/a'}; RTSP viewer ${r.viewer_running ? 'watching' : 'not watching'} at the end${r.viewer_exits.length ? `, its connection ended ${r.viewer_exits.length} time(s) (last: ${r.viewer_exits[r.viewer_exits.length - 1]})` : ', never dropped'}; ${r.samples.length} samples`,
+      `live viewer (web UI WebSocket): ${lv.fragments} fragments, ${lv.init_segments} init segment(s), ${lv.messages} messages, ${(lv.bytes / 1048576).toFixed(1)} MB in ${lv.connections} connection(s)${lv.bad_messages ? `, ${lv.bad_messages} not MP4` : ''}; ${lv.connected ? 'watching' : 'not watching'} at the end${lv.drops.length ? `, dropped ${lv.drops.length} time(s) (last: ${lv.drops[lv.drops.length - 1]})` : ', never dropped'}`,
+      ...(heap.length ? [`daemon main thread after the first third: V8 heap used ${range(heap)} MB, ArrayBuffers ${range(buffers)} MB`] : []),
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
     if (json) {

@@ -162,8 +162,10 @@ export class HttpServer {
 
   private processFigures(): ProcessFigures {
     if (this.opts.processFigures) return this.opts.processFigures();
+    const m = process.memoryUsage();
     return {
-      rssBytes: process.memoryUsage().rss,
+      rssBytes: m.rss,
+      heap: { usedBytes: m.heapUsed, totalBytes: m.heapTotal, externalBytes: m.external, arrayBuffersBytes: m.arrayBuffers },
       startTimeSeconds: Math.round(Date.now() / 1000 - process.uptime()),
       loopDelay: this.loop.window(),
     };

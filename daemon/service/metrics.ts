@@ -80,6 +80,8 @@ export function daemonView(daemon: DaemonLike): ServiceView {
 /** Process figures for /metrics (sampled by the caller so tests can pass fixed ones). */
 export interface ProcessFigures {
   rssBytes: number;
+  /** the main thread's V8 heap and the memory outside it (process.memoryUsage); absent: not reported */
+  heap?: { usedBytes: number; totalBytes: number; externalBytes: number; arrayBuffersBytes: number };
   startTimeSeconds: number;
   /** event-loop delay since the previous scrape */
   loopDelay: { p99_ms: number; max_ms: number };
@@ -240,6 +242,14 @@ export function renderMetrics(view: ServiceView, proc: ProcessFigures): string {
     t.counter('trt_detect_mqtt_reconnects_total', 'Times the MQTT connection was re-established.', [[{}, mqtt.reconnects]]);
   }
   t.gauge('process_resident_memory_bytes', 'Resident memory size in bytes.', [[{}, proc.rssBytes]]);
+  if (proc.heap) {
+    t.gauge('nodejs_heap_size_used_bytes', 'V8 heap in use (main thread).', [[{}, proc.heap.usedBytes]]);
+    t.gauge('nodejs_heap_size_total_bytes', 'V8 heap reserved (main thread).', [[{}, proc.heap.totalBytes]]);
+    t.gauge('nodejs_external_memory_bytes', 'Memory outside the V8 heap that JavaScript objects of the main thread hold (Buffers included).', [
+      [{}, proc.heap.externalBytes],
+    ]);
+    t.gauge('nodejs_array_buffers_bytes', 'ArrayBuffers and Buffers of the main thread (frame buffers among them).', [[{}, proc.heap.arrayBuffersBytes]]);
+  }
   t.gauge('process_start_time_seconds', 'Start time of the process since the Unix epoch in seconds.', [[{}, proc.startTimeSeconds]]);
   t.gauge('trt_detect_event_loop_delay_p99_seconds', 'Event-loop delay, 99th percentile since the previous scrape.', [[{}, proc.loopDelay.p99_ms / 1000]]);
   t.gauge('trt_detect_event_loop_delay_max_seconds', 'Event-loop delay, maximum since the previous scrape.', [[{}, proc.loopDelay.max_ms / 1000]]);

@@ -1,8 +1,9 @@
 /**
  * The bench's memory step on the real daemon (trt-detect bench --daemon-memory), short: the daemon
- * with recording, RTSP out and one RTSP viewer, tracking, events and snapshots and MQTT (a real
- * mosquitto when installed) on a looping clip, its RSS sampled from /proc. The 15-minute figure
- * comes from scripts/bench.
+ * with recording, RTSP out and one RTSP viewer, one live viewer of the web UI (its WebSocket,
+ * logged in), tracking, events and snapshots and MQTT (a real mosquitto when installed) on a
+ * looping clip, HTTP auth on, its RSS sampled from /proc. The 15-minute figure comes from
+ * scripts/bench.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,14 +21,26 @@ beforeAll(() => {
 afterAll(() => tmp.cleanup());
 
 describe('trt-detect bench --daemon-memory', () => {
-  it('runs the real daemon with recording, RTSP out + a viewer and events, samples its RSS, reports the trend; the daemon is gone afterwards', async () => {
+  it('runs the real daemon with recording, RTSP out + a viewer, a live viewer and events, samples its RSS, reports the trend; the daemon is gone afterwards', async () => {
     const json = join(tmp.dir, 'memory.json');
     const r = await runCli(['bench', '--daemon-memory', '-m', MODEL, '-i', clip, '--loop-minutes', '0.4', '--rss-every', '1', '--json', json], { timeoutMs: 240_000 });
     expect(r.code, `${r.stderr}\n${r.stdout}`).toBe(0);
-    expect(r.stdout).toMatch(/^memory run \(the daemon: one camera \(looping clip, realtime\), recording, RTSP out \+ 1 RTSP viewer, tracking \+ events \+ snapshots/m);
+    expect(r.stdout).toMatch(
+      /^memory run \(the daemon: one camera \(looping clip, realtime\), recording, RTSP out \+ 1 RTSP viewer, 1 live viewer \(web UI WebSocket\), tracking \+ events \+ snapshots/m,
+    );
+    expect(r.stdout).toMatch(/^live viewer \(web UI WebSocket\): \d+ fragments, \d+ init segment\(s\), \d+ messages, [\d.]+ MB in \d+ connection\(s\)/m);
     expect(r.stdout).toMatch(/daemon RSS [\d.]+\.\.[\d.]+ MB after the first third/);
     const out = JSON.parse(readFileSync(json, 'utf8')) as {
-      memory: { samples: Array<{ t_s: number; rss_mb: number; children_rss_mb: number; viewer_rss_mb: number | null }>; trend: { samples_used: number; slope_mb_per_min: number }; max_rss_mb: number; frames: number | null; viewer_running: boolean; viewer_exits: string[]; minutes: number };
+      memory: {
+        samples: Array<{ t_s: number; rss_mb: number; children_rss_mb: number; viewer_rss_mb: number | null; heap_used_mb: number | null; array_buffers_mb: number | null }>;
+        trend: { samples_used: number; slope_mb_per_min: number };
+        max_rss_mb: number;
+        frames: number | null;
+        viewer_running: boolean;
+        viewer_exits: string[];
+        minutes: number;
+        live_viewer: { connections: number; logins: number; fragments: number; init_segments: number; bytes: number; bad_messages: number; codec: string | null; connected: boolean };
+      };
     };
     const m = out.memory;
     expect(m.minutes).toBe(0.4);
@@ -43,6 +56,15 @@ describe('trt-detect bench --daemon-memory', () => {
     expect(m.frames).toBeGreaterThan(0);
     // the viewer read the stream (a dropped connection is reconnected and listed)
     expect(Array.isArray(m.viewer_exits)).toBe(true);
+    // the live viewer logged in (auth is on) and read the fMP4 stream: codec, init segment, fragments
+    expect(m.live_viewer.logins).toBeGreaterThanOrEqual(1);
+    expect(m.live_viewer.init_segments).toBeGreaterThanOrEqual(1);
+    expect(m.live_viewer.fragments).toBeGreaterThan(10);
+    expect(m.live_viewer.bytes).toBeGreaterThan(m.live_viewer.fragments * 100);
+    expect(m.live_viewer.bad_messages).toBe(0);
+    expect(m.live_viewer.codec).toMatch(/^avc1\./);
+    // the main thread's heap and ArrayBuffers come from /metrics (behind the login)
+    expect(m.samples.some((s) => (s.heap_used_mb ?? 0) > 1 && (s.array_buffers_mb ?? 0) > 0)).toBe(true);
     // stopped at the end: the daemon and the viewer are gone
     const pids = [...r.stderr.matchAll(/daemon pid (\d+), RTSP viewer pid (\d+)/g)].flatMap((x) => [Number(x[1]), Number(x[2])]);
     expect(pids).toHaveLength(2);

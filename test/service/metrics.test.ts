@@ -103,7 +103,12 @@ describe('renderMetrics', () => {
     mqtt: () => ({ connected: true, queued: 4, dropped: 9, published: 1234, reconnects: 1 }),
     rtspClients: () => ({ front: 2, yard: 0 }),
   };
-  const text = renderMetrics(view, { rssBytes: 123456789, startTimeSeconds: 1790000000, loopDelay: { p99_ms: 12, max_ms: 40 } });
+  const text = renderMetrics(view, {
+    rssBytes: 123456789,
+    heap: { usedBytes: 20e6, totalBytes: 50e6, externalBytes: 90e6, arrayBuffersBytes: 85e6 },
+    startTimeSeconds: 1790000000,
+    loopDelay: { p99_ms: 12, max_ms: 40 },
+  });
   const samples = parseExposition(text);
 
   it('reports recording per camera that records: 1 while writing, 0 while failed, with the failures counted', () => {
@@ -171,6 +176,10 @@ describe('renderMetrics', () => {
     expect(samples.get('trt_detect_mqtt_published_total')).toBe(1234);
     expect(samples.get('trt_detect_mqtt_reconnects_total')).toBe(1);
     expect(samples.get('process_resident_memory_bytes')).toBe(123456789);
+    expect(samples.get('nodejs_heap_size_used_bytes')).toBe(20e6);
+    expect(samples.get('nodejs_heap_size_total_bytes')).toBe(50e6);
+    expect(samples.get('nodejs_external_memory_bytes')).toBe(90e6);
+    expect(samples.get('nodejs_array_buffers_bytes')).toBe(85e6);
     expect(samples.get('trt_detect_event_loop_delay_p99_seconds')).toBe(0.012);
     expect(samples.get('trt_detect_event_loop_delay_max_seconds')).toBe(0.04);
   });
@@ -186,5 +195,6 @@ describe('renderMetrics', () => {
     expect(t).not.toContain('trt_detect_mqtt_');
     expect(t).not.toContain('trt_detect_rtsp_clients'); // no RTSP server: no family
     expect(parseExposition(t).get('process_resident_memory_bytes')).toBe(1);
+    expect(t).not.toContain('nodejs_heap'); // no heap figures passed: none reported
   });
 });
