@@ -1,12 +1,20 @@
 /**
  * Snapshots (cameras.<name>.snapshots): the best frame (highest score) of each object as a JPEG
- * with its box drawn. Memory is bounded: the pipeline's pooled frame is copied once per frame in
- * which some object's score rose (the objects that rose share the copy), and each followed object
- * keeps only its best one, so there is at most one frame copy per followed object (the camera's
- * events.max_objects caps those). Drawing happens in the addon (a worker thread) on a scratch
- * copy, encoding in an ffmpeg child process, one at a time per camera; an object's snapshot is
- * encoded when it becomes an event, again (at most every `minIntervalMs`) when its best frame
- * gets better, and once more when it ends if it got better since.
+ * with its box drawn. Drawing happens in the addon (a worker thread) on a scratch copy, encoding
+ * in an ffmpeg child process, one at a time per camera; an object's snapshot is encoded when it
+ * becomes an event, again (at most every `minIntervalMs`) when its best frame gets better, and
+ * once more when it ends if it got better since.
+ *
+ * Memory is bounded and reused (FrameCopies): the pipeline's pooled frame is copied once per frame
+ * in which some object's score rose (the objects that rose share the copy) into a buffer of the
+ * snapshotter's own, and an object keeps its best frame only until that frame is encoded (an
+ * object that is not an event yet keeps it until it becomes one or is gone). At most
+ * MAX_FRAME_COPIES copies (and MAX_COPY_BYTES) are held or kept for reuse at once; while they are
+ * all held, objects that are not events yet give theirs up (lowest score first, `evicted`), and
+ * when only events hold them a better frame is not taken (the object keeps the one it has,
+ * `skipped`). Before, every rise copied into a new frame-sized buffer (five a second at 1080p on a
+ * busy street, 16 MB/s of garbage) and every followed object kept its copy for its whole life (up
+ * to events.max_objects of them): the daemon's RSS grew with the number of objects in view.
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -28,6 +36,56 @@ interface Best {
   classId: number;
   score: number;
   trackId: number;
+}
+
+/** frame copies held or idle at once at most, and the bytes they may take (at least 2 copies) */
+export const MAX_FRAME_COPIES = 8;
+export const MAX_COPY_BYTES = 48 * 1024 * 1024;
+
+/**
+ * The snapshotter's frame copies: reference-counted buffers (one per frame, shared by the objects
+ * whose best it is), reused once no object holds them. Buffers and idle ones together stay within
+ * MAX_FRAME_COPIES and MAX_COPY_BYTES.
+ */
+export class FrameCopies {
+  private readonly refs = new Map<Buffer, number>();
+  private idle: Buffer[] = [];
+
+  /** copies held now (by objects) */
+  get held(): number {
+    return this.refs.size;
+  }
+
+  /** buffers allocated or kept now, held and idle */
+  get buffers(): number {
+    return this.refs.size + this.idle.length;
+  }
+
+  private limit(bytes: number): number {
+    return Math.max(2, Math.min(MAX_FRAME_COPIES, Math.floor(MAX_COPY_BYTES / Math.max(1, bytes))));
+  }
+
+  /** A copy of `src` held `holders` times, or null when the copies allowed are all held. */
+  copy(src: Uint8Array, holders: number): Buffer | null {
+    const bytes = src.byteLength;
+    if (this.idle.length && this.idle[0].length !== bytes) this.idle = []; // another frame size
+    if (this.refs.size >= this.limit(bytes)) return null;
+    const b = this.idle.pop() ?? Buffer.allocUnsafe(bytes);
+    b.set(src);
+    this.refs.set(b, holders);
+    return b;
+  }
+
+  /** One holder of `b` lets it go; the last one makes it reusable. */
+  release(b: Buffer): void {
+    const n = (this.refs.get(b) ?? 0) - 1;
+    if (n > 0) {
+      this.refs.set(b, n);
+      return;
+    }
+    if (!this.refs.delete(b)) return;
+    if (this.buffers < this.limit(b.length) && (this.idle.length === 0 || this.idle[0].length === b.length)) this.idle.push(b);
+  }
 }
 
 interface Entry {
@@ -67,6 +125,9 @@ export interface SnapshotterOptions {
 
 export class Snapshotter {
   private readonly entries = new Map<number, Entry>();
+  private readonly copies = new FrameCopies();
+  /** the frame an encode draws its box into (one encode at a time) */
+  private scratch: Buffer | null = null;
   private busy: Promise<void> | null = null;
   /** the object whose snapshot is being encoded now */
   private encoding: number | null = null;
@@ -76,6 +137,10 @@ export class Snapshotter {
   /** snapshots made, and those that failed */
   made = 0;
   failed = 0;
+  /** better frames not taken because every frame copy was held by objects that are events */
+  skipped = 0;
+  /** best frames of objects that were not events yet let go to make room (evict) */
+  evicted = 0;
 
   constructor(private readonly o: SnapshotterOptions) {}
 
@@ -90,13 +155,19 @@ export class Snapshotter {
 
   /**
    * The detections of `frame` whose object's best score rose: the frame is copied once for all of
-   * them (synchronously: the pipeline reuses its buffer) and becomes their best.
+   * them (synchronously: the pipeline reuses its buffer) and becomes their best. While every frame
+   * copy is held, the frame is not taken and the objects keep the best they have.
    */
   offer(frame: Frame, improved: ReadonlyArray<{ trackId: number; box: Box; label: string; classId: number; score: number }>): void {
     if (improved.length === 0) return;
-    const data = Buffer.from(frame.data);
+    const data = this.copies.copy(frame.data, improved.length) ?? (this.evict(improved) ? this.copies.copy(frame.data, improved.length) : null);
+    if (!data) {
+      this.skipped++;
+      return;
+    }
     for (const d of improved) {
       const e = this.entry(d.trackId);
+      if (e.best) this.copies.release(e.best.data);
       e.best = {
         data,
         width: frame.width,
@@ -113,6 +184,32 @@ export class Snapshotter {
     this.pump();
   }
 
+  /**
+   * Every frame copy is held: objects that are not events yet (they may never be: filtered, or
+   * seen too few times) let theirs go, lowest score first, until a copy is free. Objects that are
+   * events keep theirs until they are encoded. True when a copy was freed.
+   */
+  private evict(improved: ReadonlyArray<{ trackId: number }>): boolean {
+    const rising = new Set(improved.map((d) => d.trackId));
+    const candidates = [...this.entries]
+      .filter(([id, e]) => e.eventId === null && e.best && !rising.has(id))
+      .sort((a, b) => (a[1].best as Best).score - (b[1].best as Best).score);
+    const before = this.copies.held;
+    for (const [, e] of candidates) {
+      this.dropBest(e);
+      this.evicted++;
+      if (this.copies.held < before) return true;
+    }
+    return false;
+  }
+
+  /** The entry's best frame is not needed any more (encoded, or the object is gone). */
+  private dropBest(e: Entry): void {
+    if (!e.best) return;
+    this.copies.release(e.best.data);
+    e.best = null;
+  }
+
   /** The object became event `eventId`: its best frame so far is encoded now. */
   reported(trackId: number, eventId: string): void {
     const e = this.entry(trackId);
@@ -125,8 +222,11 @@ export class Snapshotter {
   ended(trackId: number): void {
     const e = this.entries.get(trackId);
     if (!e) return;
-    if (e.eventId === null || !e.dirty) this.entries.delete(trackId);
-    else {
+    if (e.eventId === null || !e.dirty) {
+      // (an encode of it that runs now copied the frame when it started)
+      this.dropBest(e);
+      this.entries.delete(trackId);
+    } else {
       e.ended = true;
       this.pump();
     }
@@ -138,11 +238,14 @@ export class Snapshotter {
     return this.encoding === trackId || (!!e && e.eventId !== null && e.dirty && e.best !== null);
   }
 
-  /** Objects that hold a frame copy now. */
+  /** Frame copies held now (each shared by the objects whose best frame it is). */
   get held(): number {
-    let n = 0;
-    for (const e of this.entries.values()) if (e.best) n++;
-    return n;
+    return this.copies.held;
+  }
+
+  /** Frame-sized buffers the snapshotter has now: copies held or kept for reuse, and the scratch frame. */
+  get buffers(): number {
+    return this.copies.buffers + (this.scratch ? 1 : 0);
   }
 
   /** Resolves once every pending snapshot is made (the camera stops). */
@@ -199,6 +302,8 @@ export class Snapshotter {
         this.warn(`snapshot of ${eventId} not made: ${errorMessage(err)}`);
       })
       .finally(() => {
+        // encoded and not better since: the frame is not needed any more
+        if (!e.dirty && e.best === best) this.dropBest(e);
         if (e.ended && !e.dirty) this.entries.delete(trackId);
         this.busy = null;
         this.encoding = null;
@@ -207,8 +312,11 @@ export class Snapshotter {
       });
   }
 
+  /** Draws and encodes `best`; its pixels are copied into the scratch frame before it returns (the caller may let the frame go). */
   private async make(best: Best, eventId: string): Promise<SnapshotResult> {
-    const scratch = Buffer.from(best.data);
+    if (!this.scratch || this.scratch.length !== best.data.length) this.scratch = Buffer.allocUnsafe(best.data.length);
+    const scratch = this.scratch;
+    scratch.set(best.data);
     const box = { label: best.label, class_id: best.classId, score: best.score, box: best.box, track_id: best.trackId };
     await native.draw(scratch, best.width, best.height, drawBoxes([box]), best.format);
     const jpeg = await encodeJpeg(scratch, best.width, best.height, best.format, this.o.quality ?? 4);

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { frameBytes, type Frame } from '../../daemon/core/frame.js';
 import { silentLogger } from '../../daemon/core/log.js';
 import { sweepSnapshots } from '../../daemon/events/snapshot-retention.js';
-import { Snapshotter, type SnapshotResult } from '../../daemon/events/snapshots.js';
+import { MAX_FRAME_COPIES, Snapshotter, type SnapshotResult } from '../../daemon/events/snapshots.js';
 import { until } from '../support/mosquitto.js';
 import { tempDir } from '../support/videos.js';
 
@@ -42,10 +42,11 @@ describe('Snapshotter', () => {
       [1, 2, 3].map((trackId) => ({ trackId, box: box(trackId * 80), label: 'vehicle', classId: 2, score: 0.9 })),
     );
     frame(1, 10, pool); // the pipeline reuses its buffer for the next frame
-    expect(s.held).toBe(3);
+    expect(s.held).toBe(1); // one copy, shared by the three objects
     for (const id of [1, 2, 3]) s.reported(id, `100.000-obj00${id}`);
     // an object that never becomes an event holds its frame until it is gone, makes no snapshot
     s.offer(frame(2, 50), [{ trackId: 9, box: box(10), label: 'pedestrian', classId: 3, score: 0.5 }]);
+    expect(s.held).toBe(2);
     s.ended(9);
     await until(() => results.length === 3, 30_000, 'three snapshots');
     await s.drain();
@@ -64,17 +65,51 @@ describe('Snapshotter', () => {
       expect(px[0]).toBeGreaterThan(180);
     }
     expect(s.made).toBe(3);
+    // encoded and not better since: the objects no longer hold a frame (the copy is kept for reuse)
+    expect(s.held).toBe(0);
+    expect(s.buffers).toBeLessThanOrEqual(3); // at most the two copies and the scratch frame
     // an ended object with a better frame since its last snapshot is encoded once more, then forgotten
     s.offer(frame(3, 90), [{ trackId: 1, box: box(80), label: 'vehicle', classId: 2, score: 0.95 }]);
     s.ended(1);
     await until(() => results.length === 4, 30_000, 'the final snapshot');
     await s.drain();
     expect(results[3].eventId).toBe('100.000-obj001');
-    expect(s.held).toBe(2); // objects 2 and 3 still active; 1 and 9 gone
+    expect(s.held).toBe(0); // objects 2 and 3 still active, their frames encoded; 1 and 9 gone
     s.ended(2);
     s.ended(3);
     expect(s.held).toBe(0);
   }, 60_000);
+
+  it('holds at most MAX_FRAME_COPIES frame copies, reused: objects not yet events give theirs up (lowest score first), a better frame while events hold all is skipped', async () => {
+    const results: SnapshotResult[] = [];
+    const s = new Snapshotter({ camera: 'cam', dir: null, logger: silentLogger(), minIntervalMs: 60_000, onSnapshot: (r) => results.push(r) });
+    const pool = Buffer.alloc(frameBytes('i420', W, H));
+    const box = { x1: 10, y1: 20, x2: 70, y2: 120 };
+    const offer = (id: number, score: number, level = 60) => s.offer(frame(id, level, pool), [{ trackId: id, box, label: 'vehicle', classId: 2, score }]);
+    // objects that are not events yet each keep their best frame: a copy each, up to the limit;
+    // then the lowest-scoring of them let theirs go (ids 1, 2, 3)
+    for (let id = 1; id <= MAX_FRAME_COPIES + 3; id++) offer(id, 0.5 + id / 100);
+    expect(s.held).toBe(MAX_FRAME_COPIES);
+    expect(s.evicted).toBe(3);
+    expect(s.skipped).toBe(0);
+    // they become events: each is encoded; while they wait, a new object finds no copy to take
+    for (let id = 4; id <= MAX_FRAME_COPIES + 3; id++) s.reported(id, `1.000-obj${String(id).padStart(3, '0')}`);
+    offer(50, 0.9);
+    expect(s.skipped).toBe(1);
+    expect(s.held).toBe(MAX_FRAME_COPIES);
+    // an evicted object became an event without a frame: no snapshot for it until a better one
+    s.reported(1, '1.000-obj001');
+    await until(() => results.length === MAX_FRAME_COPIES, 60_000, 'the snapshots');
+    await s.drain();
+    expect(results.map((r) => r.eventId)).not.toContain('1.000-obj001');
+    // encoded: the frames are let go; new frames reuse the buffers, nothing frame-sized is allocated per frame
+    expect(s.held).toBe(0);
+    for (let i = 0; i < 50; i++) offer(100 + (i % 4), 0.3 + i / 100);
+    expect(s.held).toBe(4);
+    expect(s.buffers).toBeLessThanOrEqual(MAX_FRAME_COPIES + 1); // copies and the scratch frame
+    for (let i = 0; i < 4; i++) s.ended(100 + i);
+    expect(s.held).toBe(0);
+  }, 120_000);
 
   it('a folder that cannot be written: published without a path, one warning', async () => {
     const blocker = join(dir, 'blocker');
