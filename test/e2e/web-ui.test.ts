@@ -93,7 +93,9 @@ function fixtureSegment(folder: string, name: string, start: number, annotated =
     const lines = [JSON.stringify({ type: 'segment', camera: 'demo', file: `${name}.mp4`, width, height, codec: 'h264' })];
     for (let n = 0; n < fps * seconds; n++) {
       const x = x0 + (speed * n) / fps;
-      const box = [x, y, x + w, y + h].map((v) => Number(v.toFixed(2)));
+      // as the recorder writes it (sinks/segment-detections.ts): the detection message's box
+      const [x1, y1, x2, y2] = [x, y, x + w, y + h].map((v) => Number(v.toFixed(2)));
+      const box = { x1, y1, x2, y2 };
       lines.push(JSON.stringify({ pts: n / fps, frame: n, detections: [{ label: 'vehicle', class_id: FIX.classId, score: 0.9, box, track_id: 7 }] }));
     }
     // a line cut short, as while the segment records

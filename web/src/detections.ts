@@ -42,7 +42,7 @@ function box(d: unknown): OverlayBox | null {
   if (!d || typeof d !== 'object') return null;
   const o = d as Record<string, unknown>;
   const b = o.box;
-  // [x1, y1, x2, y2] as the recorder writes it, or {x1, y1, x2, y2} as MQTT messages have it
+  // {x1, y1, x2, y2} as the recorder writes it (the MQTT detection message's shape), or [x1, y1, x2, y2]
   const o2 = b && typeof b === 'object' && !Array.isArray(b) ? (b as Record<string, unknown>) : null;
   const c: unknown[] = Array.isArray(b) ? b : o2 ? [o2.x1, o2.y1, o2.x2, o2.y2] : [];
   const [x1, y1, x2, y2] = c;
