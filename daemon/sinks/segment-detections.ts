@@ -46,6 +46,11 @@ interface Pending {
   detections: Detection[];
 }
 
+/**
+ * a frame's time and its packet's may differ by this much (Matroska keeps milliseconds, a decoder's
+ * own times are finer): a frame this close to a segment's first packet is that packet's picture
+ */
+const SAME_PICTURE = 0.004;
 /** segment files kept open for detections still on their way */
 const MAX_OPEN = 4;
 /** detections waiting for their packet at most (about 10 s at 30 FPS) */
@@ -90,6 +95,7 @@ export class SegmentDetections {
 
   /** A packet at `time` reached the current segment: detections up to it can be placed. */
   packet(time: number): void {
+    time += SAME_PICTURE;
     if (time <= this.known) return;
     this.known = time;
     if (this.pending.length === 0 || this.pending[0].time > time) return;
@@ -115,7 +121,7 @@ export class SegmentDetections {
   private place(p: Pending): void {
     let at = -1;
     for (let i = this.open.length - 1; i >= 0; i--) {
-      if (this.open[i].start <= p.time + 1e-6) {
+      if (this.open[i].start <= p.time + SAME_PICTURE) {
         at = i;
         break;
       }

@@ -48,6 +48,28 @@ describe('SegmentDetections', () => {
     expect(d.written).toBe(4);
   });
 
+  it("a frame a fraction of a millisecond before a segment's first packet is that packet's picture (Matroska rounds to ms)", async () => {
+    const d = new SegmentDetections(silentLogger());
+    const a = join(dir, 'r1.mp4');
+    const b = join(dir, 'r2.mp4');
+    d.segment(a, 0, header('r1.mp4'));
+    d.videoStart(a, 0);
+    d.packet(0);
+    d.packet(1.933);
+    d.add(1.9334, 29, det(29));
+    d.add(1.9996, 30, det(30)); // its packet is stamped 2.000
+    d.segment(b, 2.0, header('r2.mp4'));
+    d.videoStart(b, 0);
+    d.packet(2.0);
+    await d.close();
+    expect(
+      lines(join(dir, 'r1.jsonl'))
+        .slice(1)
+        .map((l) => l.frame),
+    ).toEqual([29]);
+    expect(lines(join(dir, 'r2.jsonl')).slice(1)).toEqual([expect.objectContaining({ frame: 30, pts: 0 })]);
+  });
+
   it("holds a segment's lines until its video's start is known, then writes them at the video's media times", async () => {
     const d = new SegmentDetections(silentLogger());
     const f = join(dir, 'bframes.mp4');
