@@ -213,7 +213,7 @@ export function buildFramePathReport(dataDir, outDir) {
   L.push(
     '## What changed for memory',
     '',
-    "- Snapshots kept a copy of a whole frame for every followed object (up to `events.max_objects`, 100) and made a new frame-sized copy every time an object's score rose (about five a second at 1080p with the COCO model): 40–80 MB of frames held and 16 MB/s of garbage, which RSS followed up. They now copy into at most 8 reused buffers (48 MB at most), an object keeps its frame only until it is encoded, objects that are not events yet give theirs up first (daemon/events/snapshots.ts).",
+    "- Snapshots kept a copy of a whole frame for every followed object (up to `events.max_objects`, 100) and made a new frame-sized copy every time an object's score rose (about five a second at 1080p with the COCO model): 40–80 MB of frames held and 16 MB/s of garbage, which RSS followed up. They now copy into reused buffers (25 MB at most: 8 frames at 1080p), an object keeps its frame only until it is encoded, and when all are held, events already snapshotted and then objects that are not events yet give theirs up first (daemon/events/snapshots.ts).",
     '',
   );
   writeFileSync(join(outDir, 'FRAME-PATH.md'), L.join('\n'));

@@ -9,10 +9,10 @@
  * in which some object's score rose (the objects that rose share the copy) into a buffer of the
  * snapshotter's own, and an object keeps its best frame only until that frame is encoded (an
  * object that is not an event yet keeps it until it becomes one or is gone). At most
- * MAX_FRAME_COPIES copies (and MAX_COPY_BYTES) are held or kept for reuse at once; while they are
- * all held, objects that are not events yet give theirs up (lowest score first, `evicted`), and
- * when only events hold them a better frame is not taken (the object keeps the one it has,
- * `skipped`). Before, every rise copied into a new frame-sized buffer (five a second at 1080p on a
+ * copyLimit copies (MAX_COPY_BYTES: 8 at 1080p) are held or kept for reuse at once; while they
+ * are all held, events whose snapshot is made already give up their better frame, then objects
+ * that are not events yet give theirs up (`evicted`), and when only events waiting for their
+ * first snapshot hold them a better frame is not taken (`skipped`). Before, every rise copied into a new frame-sized buffer (five a second at 1080p on a
  * busy street, 16 MB/s of garbage) and every followed object kept its copy for its whole life (up
  * to events.max_objects of them): the daemon's RSS grew with the number of objects in view.
  */
@@ -38,9 +38,16 @@ interface Best {
   trackId: number;
 }
 
-/** frame copies held or idle at once at most, and the bytes they may take (at least 2 copies) */
-export const MAX_FRAME_COPIES = 8;
-export const MAX_COPY_BYTES = 48 * 1024 * 1024;
+/** the bytes of frame copies held or idle at once at most: 8 frames at 1080p I420, more of smaller ones */
+export const MAX_COPY_BYTES = 25 * 1024 * 1024;
+/** copies at most whatever their size, and at least */
+export const MAX_FRAME_COPIES = 32;
+export const MIN_FRAME_COPIES = 2;
+
+/** How many frame copies of `bytes` each the snapshotter keeps at most. */
+export function copyLimit(bytes: number): number {
+  return Math.max(MIN_FRAME_COPIES, Math.min(MAX_FRAME_COPIES, Math.floor(MAX_COPY_BYTES / Math.max(1, bytes))));
+}
 
 /**
  * The snapshotter's frame copies: reference-counted buffers (one per frame, shared by the objects
@@ -62,7 +69,7 @@ export class FrameCopies {
   }
 
   private limit(bytes: number): number {
-    return Math.max(2, Math.min(MAX_FRAME_COPIES, Math.floor(MAX_COPY_BYTES / Math.max(1, bytes))));
+    return copyLimit(bytes);
   }
 
   /** A copy of `src` held `holders` times, or null when the copies allowed are all held. */
@@ -185,18 +192,21 @@ export class Snapshotter {
   }
 
   /**
-   * Every frame copy is held: objects that are not events yet (they may never be: filtered, or
-   * seen too few times) let theirs go, lowest score first, until a copy is free. Objects that are
-   * events keep theirs until they are encoded. True when a copy was freed.
+   * Every frame copy is held: some objects let theirs go until a copy is free. First events whose
+   * snapshot was made already and whose better frame waits for its next encode (they keep the
+   * snapshot they have), the oldest encoded first; then objects that are not events yet (they
+   * may never be: filtered, or seen too few times), lowest score first. Events still waiting for
+   * their first snapshot keep theirs. True when a copy was freed.
    */
   private evict(improved: ReadonlyArray<{ trackId: number }>): boolean {
     const rising = new Set(improved.map((d) => d.trackId));
-    const candidates = [...this.entries]
-      .filter(([id, e]) => e.eventId === null && e.best && !rising.has(id))
-      .sort((a, b) => (a[1].best as Best).score - (b[1].best as Best).score);
+    const held = [...this.entries].filter(([id, e]) => e.best && !rising.has(id) && this.encoding !== id);
+    const encoded = held.filter(([, e]) => e.eventId !== null && e.lastEncodedAt > -Infinity).sort((a, b) => a[1].lastEncodedAt - b[1].lastEncodedAt);
+    const early = held.filter(([, e]) => e.eventId === null).sort((a, b) => (a[1].best as Best).score - (b[1].best as Best).score);
     const before = this.copies.held;
-    for (const [, e] of candidates) {
+    for (const [, e] of [...encoded, ...early]) {
       this.dropBest(e);
+      e.dirty = false;
       this.evicted++;
       if (this.copies.held < before) return true;
     }

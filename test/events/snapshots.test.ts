@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { frameBytes, type Frame } from '../../daemon/core/frame.js';
 import { silentLogger } from '../../daemon/core/log.js';
 import { sweepSnapshots } from '../../daemon/events/snapshot-retention.js';
-import { MAX_FRAME_COPIES, Snapshotter, type SnapshotResult } from '../../daemon/events/snapshots.js';
+import { copyLimit, MAX_COPY_BYTES, Snapshotter, type SnapshotResult } from '../../daemon/events/snapshots.js';
 import { until } from '../support/mosquitto.js';
 import { tempDir } from '../support/videos.js';
 
@@ -80,10 +80,14 @@ describe('Snapshotter', () => {
     expect(s.held).toBe(0);
   }, 60_000);
 
-  it('holds at most MAX_FRAME_COPIES frame copies, reused: objects not yet events give theirs up (lowest score first), a better frame while events hold all is skipped', async () => {
+  it('holds at most copyLimit frame copies, reused: objects not yet events give theirs up (lowest score first), a better frame while events hold all is skipped', async () => {
     const results: SnapshotResult[] = [];
     const s = new Snapshotter({ camera: 'cam', dir: null, logger: silentLogger(), minIntervalMs: 60_000, onSnapshot: (r) => results.push(r) });
     const pool = Buffer.alloc(frameBytes('i420', W, H));
+    const MAX_FRAME_COPIES = copyLimit(pool.length);
+    expect(MAX_FRAME_COPIES).toBe(32); // small frames: many; 1080p: 8
+    expect(copyLimit(frameBytes('i420', 1920, 1080))).toBe(8);
+    expect(copyLimit(MAX_COPY_BYTES)).toBe(2);
     const box = { x1: 10, y1: 20, x2: 70, y2: 120 };
     const offer = (id: number, score: number, level = 60) => s.offer(frame(id, level, pool), [{ trackId: id, box, label: 'vehicle', classId: 2, score }]);
     // objects that are not events yet each keep their best frame: a copy each, up to the limit;
@@ -109,6 +113,19 @@ describe('Snapshotter', () => {
     expect(s.buffers).toBeLessThanOrEqual(MAX_FRAME_COPIES + 1); // copies and the scratch frame
     for (let i = 0; i < 4; i++) s.ended(100 + i);
     expect(s.held).toBe(0);
+    // events whose snapshot is made give up a better frame before objects not yet events do
+    s.reported(200, '1.000-obj200');
+    offer(200, 0.5);
+    await until(() => results.some((r) => r.eventId === '1.000-obj200'), 60_000, 'the snapshot of 200');
+    await s.drain();
+    offer(200, 0.6); // better, waits for its next encode (minIntervalMs)
+    for (let id = 300; id < 300 + MAX_FRAME_COPIES - 1; id++) offer(id, 0.9);
+    expect(s.held).toBe(MAX_FRAME_COPIES);
+    const evicted = s.evicted;
+    offer(400, 0.9);
+    expect(s.evicted).toBe(evicted + 1);
+    expect(s.pending(200)).toBe(false); // it keeps the snapshot it has
+    expect(s.held).toBe(MAX_FRAME_COPIES);
   }, 120_000);
 
   it('a folder that cannot be written: published without a path, one warning', async () => {
