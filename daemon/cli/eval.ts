@@ -27,7 +27,7 @@ Options:
                         FP, FN, precision, recall per class and in all; --json writes
                         {"mota":..,"idf1":..,"id_switches":..,..}. Detector options come from -c's
                         detect section (default threshold 0.4), the tracker's from its first camera's
-                        track section (default max_age_seconds 2, min_hits 3, match_iou 0.3,
+                        track section (default max_age_seconds 3, min_hits 3, match_iou 0.3,
                         appearance true)
   --min-height PX       --tracks: ground truth lower than this is ignored, and tracked boxes that low
                         that match none (default 25, KITTI's "moderate")

@@ -41,7 +41,7 @@ export const DEFAULT_MODEL_INPUT: { color: 'rgb' | 'bgr'; mean: [number, number,
 };
 
 /** cameras.<name>.track's defaults (also what `detect` tracks a video with). */
-export const DEFAULT_TRACK: TrackSettings = { enabled: true, max_age_seconds: 2, min_hits: 3, match_iou: 0.3, appearance: true };
+export const DEFAULT_TRACK: TrackSettings = { enabled: true, max_age_seconds: 3, min_hits: 3, match_iou: 0.3, appearance: true };
 
 /** cameras.<name>.events' defaults (also what `detect --events` uses). */
 export const DEFAULT_EVENTS: EventSettings = { enabled: true, stationary_seconds: 10, stationary_iou: 0.6, max_objects: 100 };

@@ -20,6 +20,12 @@ export interface TrackerOptions {
   highScore: number;
   /** detections from this score up to highScore only keep existing tracks going; below, ignored */
   lowScore: number;
+  /**
+   * the least IoU for a low-score detection to keep a track going (ByteTrack's second association
+   * uses 0.5): a low-score box is mostly a partly hidden object, often beside another one, and
+   * at matchIou it carries tracks over to the neighbour
+   */
+  lowMatchIou: number;
   /** consecutive matched frames before a new track is confirmed and gets an id */
   minHits: number;
   /** a track not matched for more than this many frames is removed */
@@ -53,13 +59,14 @@ export interface TrackerOptions {
 export const DEFAULT_TRACKER_OPTIONS: Readonly<TrackerOptions> = {
   matchIou: 0.3,
   highScore: 0.5,
-  lowScore: 0.1,
+  lowScore: 0.2,
+  lowMatchIou: 0.5,
   minHits: 3,
   maxAgeFrames: 30,
   lostMatchIou: 0.1,
   appearance: true,
   minAppearance: 0.5,
-  appearanceWeight: 2,
+  appearanceWeight: 5,
   featureMomentum: 0.9,
   reidAppearance: 0.9,
   reidDistance: 1.5,
@@ -169,13 +176,14 @@ export class Tracker {
     // 1. high-score detections to the confirmed tracks, lost ones included
     const first = this.match(confirmed, high, detections, matched);
     // 2. low-score detections to the confirmed tracks left over that were matched at the last
-    //    update (ByteTrack): a low score keeps a visible object's track going through an
-    //    occlusion, but is not trusted to bring back a track already lost
+    //    update (ByteTrack), at lowMatchIou: a low score keeps a visible object's track going
+    //    through an occlusion, but is not trusted to bring back a track already lost
     this.match(
       first.tracks.filter((t) => t.lastFrame === previous),
       low,
       detections,
       matched,
+      o.lowMatchIou,
     );
     // 3. the high-score detections left over to the lost tracks at the lower lostMatchIou
     //    (re-activation within maxAgeFrames: the object keeps its id after an occlusion)

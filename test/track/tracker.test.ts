@@ -66,6 +66,18 @@ describe('Tracker', () => {
     expect(out).toEqual([undefined, undefined, 2]);
   });
 
+  it('a low-score detection keeps a track going only at lowMatchIou', () => {
+    // still at x = 100, then a low-score box 16 px to the right: IoU (40 − 16) / (40 + 16) = 0.43,
+    // above matchIou 0.3 but under lowMatchIou 0.5 (the default): a neighbour's partial box
+    const run = (lowMatchIou?: number) => {
+      const tracker = new Tracker(lowMatchIou === undefined ? {} : { lowMatchIou });
+      for (let f = 0; f < 5; f++) tracker.update([person(100, 100)], f);
+      return tracker.update([person(116, 100, 0.3)], 5)[0]?.track_id;
+    };
+    expect(run()).toBeUndefined();
+    expect(run(0.3)).toBe(1);
+  });
+
   it('a lost track is taken up again at lostMatchIou when its object comes back off its predicted path', () => {
     // still for 10 frames at x = 100, then unseen for 4 frames; it comes back 24 px to the right:
     // IoU with the predicted box (velocity ~0, still at 100) = (40 − 24)·80 / ((40 + 24)·80) = 0.25,
@@ -248,14 +260,14 @@ describe('Tracker', () => {
   });
 
   it('fromSeconds: maxAgeFrames from seconds and fps', () => {
-    expect(Tracker.fromSeconds(2, 15).options).toMatchObject({ maxAgeFrames: 30, matchIou: 0.3, highScore: 0.5, lowScore: 0.1, minHits: 3 });
+    expect(Tracker.fromSeconds(2, 15).options).toMatchObject({ maxAgeFrames: 30, matchIou: 0.3, highScore: 0.5, lowScore: 0.2, lowMatchIou: 0.5, minHits: 3 });
     expect(Tracker.fromSeconds(1.5, 25, { minHits: 2 }).options).toMatchObject({ maxAgeFrames: 38, minHits: 2 });
     expect(() => Tracker.fromSeconds(1, 0)).toThrow(/fps/);
   });
 
   it('trackingDetectOptions: the low-score tail, and appearance features when track.appearance is on', () => {
     const base = { threshold: 0.4, nmsIou: 0.45, classes: [], topK: 200 };
-    expect(trackingDetectOptions(base, { appearance: true })).toEqual({ ...base, threshold: 0.1, appearance: true });
+    expect(trackingDetectOptions(base, { appearance: true })).toEqual({ ...base, threshold: 0.2, appearance: true });
     expect(trackingDetectOptions({ ...base, threshold: 0.05 }, { appearance: false })).toEqual({ ...base, threshold: 0.05, appearance: false });
   });
 
