@@ -53,14 +53,22 @@ export interface CopyListener {
 const CODECS: Record<string, CopiedTrack['codec']> = { 'V_MPEG4/ISO/AVC': 'h264', 'V_MPEGH/ISO/HEVC': 'h265' };
 
 export class StreamCopy {
-  listener: CopyListener | null = null;
-  /** packets handed on, all connections */
-  packets = 0;
+  private current: CopyListener | null = null;
   /** the last packet's time (a new connection's base never goes before it) */
   private lastPts = Number.NEGATIVE_INFINITY;
-  private warned = false;
-  /** why the last connection's copy stopped early (not Matroska, a codec that cannot be stored) */
-  error: string | null = null;
+  /** why the copy cannot be recorded (a codec segments cannot store, a stream this reader cannot follow) */
+  private refusal: string | null = null;
+  private told = false;
+
+  /** Who takes the packets; one that comes after a refusal (a live camera's sink opens at its first frame) still hears of it. */
+  get listener(): CopyListener | null {
+    return this.current;
+  }
+
+  set listener(l: CopyListener | null) {
+    this.current = l;
+    this.tell();
+  }
 
   /** The time a new connection's first packet gets: `wanted`, or just after the last packet when that is later. */
   baseFor(wanted: number, frameSeconds: number): number {
@@ -90,8 +98,7 @@ export class StreamCopy {
         }
         const pts = Number((base + b.time - t0).toFixed(6));
         this.lastPts = Math.max(this.lastPts, pts);
-        this.packets++;
-        const r = this.listener?.packet({ data: b.data, pts, keyframe: b.keyframe, track });
+        const r = this.current?.packet({ data: b.data, pts, keyframe: b.keyframe, track });
         if (r) waits.push(r);
       },
     });
@@ -103,7 +110,7 @@ export class StreamCopy {
           reader.push(chunk);
         } catch (err) {
           refused = true;
-          this.error = (err as Error).message;
+          this.refuse(`the camera's stream copy cannot be read (${(err as Error).message})`);
           return;
         }
         if (waits.length) {
@@ -123,10 +130,15 @@ export class StreamCopy {
   }
 
   private refuse(why: string): void {
-    this.error = why;
-    if (this.warned) return;
-    this.warned = true;
-    this.listener?.unsupported(why);
+    this.refusal ??= why;
+    this.tell();
+  }
+
+  /** The refusal goes to the listener once per source. */
+  private tell(): void {
+    if (this.told || !this.current || this.refusal === null) return;
+    this.told = true;
+    this.current.unsupported(this.refusal);
   }
 }
 
