@@ -129,6 +129,8 @@ export interface AddonInfo {
   tensorrt: boolean;
   cuda: boolean;
   gstreamer: boolean;
+  /** the cap on glibc's malloc arenas the addon set when it loaded (2, or MALLOC_ARENA_MAX); null on another C library */
+  mallocArenaMax: number | null;
 }
 
 /** What the .node file exports (native/src/addon.cc). */
@@ -156,6 +158,7 @@ interface Addon {
   draw(frame: Uint8Array, width: number, height: number, boxes: DrawBox[], format?: PixelFormat): Promise<void>;
   sdNotify(socketPath: string, state: string): boolean;
   openPipe(capacityBytes: number): PipeFds;
+  mallocArenas(): number | null;
   info: AddonInfo;
 }
 
@@ -190,7 +193,17 @@ function addon(): Addon {
 }
 
 /** The functions of the Addon interface above, checked when the addon loads. */
-const REQUIRED_EXPORTS = ['preprocess', 'postprocess', 'preprocessTimed', 'preprocessSync', 'decodeSync', 'draw', 'sdNotify', 'openPipe'] as const;
+const REQUIRED_EXPORTS = [
+  'preprocess',
+  'postprocess',
+  'preprocessTimed',
+  'preprocessSync',
+  'decodeSync',
+  'draw',
+  'sdNotify',
+  'openPipe',
+  'mallocArenas',
+] as const;
 
 /** The addon's whole export object (optional parts such as `tensorrt` included); loads it. */
 export function addonExports(): Record<string, unknown> {
@@ -294,6 +307,11 @@ export function sdNotify(state: string): boolean {
   return addon().sdNotify(socket, state);
 }
 
+/** How many malloc arenas the process has now (glibc's malloc_info; the cap is addonInfo.mallocArenaMax); null on another C library. */
+export function mallocArenas(): number | null {
+  return addon().mallocArenas();
+}
+
 /** What this build of the addon contains. Reading a field loads the addon (RuntimeFailure if it is missing). */
 export const addonInfo: AddonInfo = {
   get version() {
@@ -307,5 +325,8 @@ export const addonInfo: AddonInfo = {
   },
   get gstreamer() {
     return addon().info.gstreamer;
+  },
+  get mallocArenaMax() {
+    return addon().info.mallocArenaMax;
   },
 };

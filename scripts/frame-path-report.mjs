@@ -214,6 +214,7 @@ export function buildFramePathReport(dataDir, outDir) {
     '## What changed for memory',
     '',
     "- Snapshots kept a copy of a whole frame for every followed object (up to `events.max_objects`, 100) and made a new frame-sized copy every time an object's score rose (about five a second at 1080p with the COCO model): 40–80 MB of frames held and 16 MB/s of garbage, which RSS followed up. They now copy into reused buffers (25 MB at most: 8 frames at 1080p), an object keeps its frame only until it is encoded, and when all are held, events already snapshotted and then objects that are not events yet give theirs up first (daemon/events/snapshots.ts).",
+    "- glibc's malloc gave threads new arenas (up to 8 per core) that each kept their peak pages, so RSS kept creeping for tens of minutes after the snapshot fix (+1.6 ± 0.8 MB/min, 348–361 MB in a 10-minute run). Loading the addon now caps the arenas at 2 (`mallopt(M_ARENA_MAX)`, native/src/addon.cc; `MALLOC_ARENA_MAX` in the environment wins), and the daemon loads it before the detector's threads start; /metrics shows `trt_detect_malloc_arenas`.",
     '',
   );
   writeFileSync(join(outDir, 'FRAME-PATH.md'), L.join('\n'));

@@ -19,7 +19,7 @@ export interface MachineInfo {
   backend: ModelInfo['backend'];
   onnxruntime: string | null;
   ffmpeg: string | null;
-  addon: { tensorrt: boolean; cuda: boolean; gstreamer: boolean } | null;
+  addon: { tensorrt: boolean; cuda: boolean; gstreamer: boolean; malloc_arena_max: number | null } | null;
 }
 
 function readText(file: string): string | null {
@@ -58,7 +58,7 @@ export function describeMachine(backend: ModelInfo['backend']): MachineInfo {
   const list = cpus();
   let addon: MachineInfo['addon'] = null;
   try {
-    addon = { tensorrt: addonInfo.tensorrt, cuda: addonInfo.cuda, gstreamer: addonInfo.gstreamer };
+    addon = { tensorrt: addonInfo.tensorrt, cuda: addonInfo.cuda, gstreamer: addonInfo.gstreamer, malloc_arena_max: addonInfo.mallocArenaMax };
   } catch {
     addon = null;
   }

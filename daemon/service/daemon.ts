@@ -219,6 +219,9 @@ export class Daemon {
     const { logger } = this.opts;
     setMediaNice(cfg.media.nice);
     await checkZonesAgainstFiles(cfg);
+    // the addon before any thread of the detector: loading it caps glibc's malloc arenas for the
+    // threads made from then on (native/src/addon.cc), and its dlopen blocks the loop once, now
+    logger.debug({ malloc_arena_max: native.addonInfo.mallocArenaMax }, 'native addon loaded');
     this.detector = await openConfiguredDetector(cfg, this.logger, this.opts.onEngineBuild);
     this.fair = new FairDetector(this.detector);
     const info = this.detector.info;
@@ -245,7 +248,6 @@ export class Daemon {
     this.startDiscovery(cfg);
     await this.startRtspServer(cfg);
     await this.openStore(cfg);
-    void native.addonInfo.version; // load the addon now: dlopen blocks the loop once, before frames flow
     this.loop.reset(); // from here on the event loop must stay free (steady state)
     for (const [name, cam] of Object.entries(cfg.cameras)) {
       if (cam.enabled) this.startCamera(name, cam);

@@ -20,6 +20,7 @@ import type { Auth } from './auth.js';
 import { CaptureRequestError, type CalibrationControl } from './calibration-capture.js';
 import type { Logger } from '../core/log.js';
 import { maskSecrets } from '../core/secrets.js';
+import { mallocArenas } from '../native.js';
 import { refuseUpgrade } from './live-stream.js';
 import { LoopDelayMonitor } from './loop-delay.js';
 import { renderMetrics, type CameraView, type ProcessFigures, type ServiceView } from './metrics.js';
@@ -163,9 +164,16 @@ export class HttpServer {
   private processFigures(): ProcessFigures {
     if (this.opts.processFigures) return this.opts.processFigures();
     const m = process.memoryUsage();
+    let arenas: number | null = null;
+    try {
+      arenas = mallocArenas();
+    } catch {
+      // no addon (a test server): not reported
+    }
     return {
       rssBytes: m.rss,
       heap: { usedBytes: m.heapUsed, totalBytes: m.heapTotal, externalBytes: m.external, arrayBuffersBytes: m.arrayBuffers },
+      ...(arenas !== null ? { mallocArenas: arenas } : {}),
       startTimeSeconds: Math.round(Date.now() / 1000 - process.uptime()),
       loopDelay: this.loop.window(),
     };

@@ -82,6 +82,8 @@ export interface ProcessFigures {
   rssBytes: number;
   /** the main thread's V8 heap and the memory outside it (process.memoryUsage); absent: not reported */
   heap?: { usedBytes: number; totalBytes: number; externalBytes: number; arrayBuffersBytes: number };
+  /** glibc's malloc arenas (native addon); absent: not reported */
+  mallocArenas?: number;
   startTimeSeconds: number;
   /** event-loop delay since the previous scrape */
   loopDelay: { p99_ms: number; max_ms: number };
@@ -250,6 +252,8 @@ export function renderMetrics(view: ServiceView, proc: ProcessFigures): string {
     ]);
     t.gauge('nodejs_array_buffers_bytes', 'ArrayBuffers and Buffers of the main thread (frame buffers among them).', [[{}, proc.heap.arrayBuffersBytes]]);
   }
+  if (proc.mallocArenas !== undefined)
+    t.gauge('trt_detect_malloc_arenas', 'malloc arenas of the process (glibc; capped at 2 unless MALLOC_ARENA_MAX says otherwise).', [[{}, proc.mallocArenas]]);
   t.gauge('process_start_time_seconds', 'Start time of the process since the Unix epoch in seconds.', [[{}, proc.startTimeSeconds]]);
   t.gauge('trt_detect_event_loop_delay_p99_seconds', 'Event-loop delay, 99th percentile since the previous scrape.', [[{}, proc.loopDelay.p99_ms / 1000]]);
   t.gauge('trt_detect_event_loop_delay_max_seconds', 'Event-loop delay, maximum since the previous scrape.', [[{}, proc.loopDelay.max_ms / 1000]]);

@@ -18,7 +18,7 @@ describe('loading the addon', () => {
     const native = await import('../../daemon/native.js');
     expect(native.addonInfo.version).toMatch(/^\d+\.\d+\.\d+$/);
     expect(typeof native.addonInfo.tensorrt).toBe('boolean');
-    expect(JSON.parse(JSON.stringify(native.addonInfo))).toEqual({ version: native.addonInfo.version, tensorrt: false, cuda: false, gstreamer: false });
+    expect(JSON.parse(JSON.stringify(native.addonInfo))).toEqual({ version: native.addonInfo.version, tensorrt: false, cuda: false, gstreamer: false, mallocArenaMax: process.env.MALLOC_ARENA_MAX ? Number(process.env.MALLOC_ARENA_MAX) : 2 });
   });
 
   it('a missing addon is a RuntimeFailure telling the user to run setup, only when used', async () => {
@@ -37,12 +37,12 @@ describe('loading the addon', () => {
     const { dir, cleanup } = tempDir('old-addon');
     try {
       const old = join(dir, 'old-addon.cjs');
-      // what an addon of an earlier version exports: no decodeSync, preprocessTimed, preprocessSync
+      // what an addon of an earlier version exports: no decodeSync, preprocessTimed, preprocessSync, mallocArenas
       writeFileSync(old, "module.exports = { info: { version: '0.0.1', tensorrt: false, cuda: false, gstreamer: false }, preprocess() {}, postprocess() {}, draw() {}, sdNotify() {}, openPipe() {} };\n");
       process.env.TRT_DETECT_ADDON = old;
       vi.resetModules();
       const native = await import('../../daemon/native.js');
-      expect(() => native.addonInfo.version).toThrow(`native addon ${old} is older than this trt-detect (no preprocessTimed, preprocessSync, decodeSync): run npm run setup to rebuild it`);
+      expect(() => native.addonInfo.version).toThrow(`native addon ${old} is older than this trt-detect (no preprocessTimed, preprocessSync, decodeSync, mallocArenas): run npm run setup to rebuild it`);
     } finally {
       delete process.env.TRT_DETECT_ADDON;
       cleanup();
