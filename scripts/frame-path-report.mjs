@@ -7,8 +7,8 @@
 //   node scripts/frame-path-report.mjs DATA_DIR OUT_DIR
 //
 // DATA_DIR holds frame-outputs.json, frame-before-<N>.json and frame-after-<N>.json, frame-memory.json,
-// frame-revs.json, frame-load.txt, meta.json (and memory-before-fix.json, the memory step of the
-// tree before the memory fixes, when kept). Any of them may be missing: the report says so.
+// frame-revs.json, frame-load.txt, meta.json (and memory-before-fix.json and memory-before-arenas.json,
+// the memory step of the trees before the snapshot fix and before the malloc arena cap, when kept). Any of them may be missing: the report says so.
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -87,7 +87,7 @@ export function buildFramePathReport(dataDir, outDir) {
   const before = rounds(dataDir, 'before');
   const after = rounds(dataDir, 'after');
   const mem = read(dataDir, 'frame-memory.json');
-  const memBefore = read(dataDir, 'memory-before-fix.json');
+  const memBefore = ['memory-before-fix.json', 'memory-before-arenas.json'].map((f) => read(dataDir, f)).filter((m) => m?.memory);
   const revs = read(dataDir, 'frame-revs.json');
   const machine = outputs?.machine ?? after[0]?.r.machine ?? mem?.machine ?? null;
   const loadFile = join(dataDir, 'frame-load.txt');
@@ -184,10 +184,10 @@ export function buildFramePathReport(dataDir, outDir) {
       '| | RSS after the first third | max over the run | slope | per-minute peaks |',
       '|---|---|---|---|---|',
     );
-    if (memBefore?.memory) {
-      const p = memoryCells(memBefore.memory);
+    for (const b of memBefore) {
+      const p = memoryCells(b.memory);
       L.push(
-        `| before (${memBefore.label ?? 'the tree before the memory fixes'}, ${num(memBefore.memory.minutes, 0)} min) | ${p.range} | ${p.max} | ${p.slope} | ${p.peaks} |`,
+        `| before (${b.label ?? 'the tree before the memory fixes'}, ${num(b.memory.minutes, 0)} min) | ${p.range} | ${p.max} | ${p.slope} | ${p.peaks} |`,
       );
     }
     L.push(`| this run (${num(d.minutes, 0)} min) | ${c.range} | ${c.max} | ${c.slope} | ${c.peaks} |`, '');
