@@ -158,6 +158,7 @@ export class CameraEvents implements FrameEvents {
     clearTimeout(held.timer);
     this.heldEnds.delete(trackId);
     this.deliver(made ? { ...held.ev, after: { ...held.ev.after, has_snapshot: true } } : held.ev);
+    this.updateCounts();
   }
 
   private onSnapshot(s: SnapshotResult): void {
@@ -170,7 +171,9 @@ export class CameraEvents implements FrameEvents {
   /** Publishes the counts that changed (every one the first time). */
   private updateCounts(): void {
     const now = new Map<string, number>();
-    for (const obj of this.lifecycle?.active() ?? []) {
+    // an object whose end waits for its snapshot is counted until that end is sent
+    const held = [...this.heldEnds.values()].map((h) => h.ev.after);
+    for (const obj of [...(this.lifecycle?.active() ?? []), ...held]) {
       now.set(countKey(null, obj.label), (now.get(countKey(null, obj.label)) ?? 0) + 1);
       for (const zone of obj.current_zones) now.set(countKey(zone, obj.label), (now.get(countKey(zone, obj.label)) ?? 0) + 1);
     }

@@ -87,6 +87,7 @@ export class ObjectLifecycle {
    */
   update(detections: readonly Detection[], pts: number, wall: number): LifecycleStep {
     const events: ObjectEvent[] = [];
+    const ended: ObjectEvent[] = [];
     const improved: number[] = [];
     const gone: number[] = [];
     const seen = new Set<number>();
@@ -145,7 +146,7 @@ export class ObjectLifecycle {
       if (!seen.has(f.trackId) && pts - f.lastPts > this.o.maxAgeSeconds) {
         gone.push(f.trackId);
         const e = this.end(f);
-        if (e) events.push(e);
+        if (e) ended.push(e);
         continue;
       }
       // the state of the last frame it was seen in, at least a second of frames after the one shown
@@ -157,7 +158,9 @@ export class ObjectLifecycle {
         f.shownPts = f.lastPts;
       }
     }
-    return { events, improved, gone };
+    // the ends of a frame come before its news: in the order of the events, the number of active
+    // objects is the one the counts publish after the frame, never one more
+    return { events: [...ended, ...events], improved, gone };
   }
 
   /** Ends every object (the camera stops): their `end` events. */

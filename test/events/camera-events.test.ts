@@ -14,6 +14,8 @@ const H = 360;
 function setup(zones: Record<string, ZoneSettings> = {}, snapshots = false) {
   const events: ObjectEvent[] = [];
   const counts: Array<[string | null, string, number]> = [];
+  // events and counts in the order they were handed out
+  const order: string[] = [];
   const ce = new CameraEvents({
     camera: 'cam',
     live: false,
@@ -23,14 +25,27 @@ function setup(zones: Record<string, ZoneSettings> = {}, snapshots = false) {
     filters: {},
     snapshots: { ...DEFAULT_SNAPSHOTS, enabled: snapshots, path: null },
     labels: ['vehicle', 'pedestrian'],
-    sinks: () => [{ event: (e) => events.push(e), snapshot: () => undefined }],
-    counts: () => ({ count: (_camera, zone, label, value) => counts.push([zone, label, value]) }),
+    sinks: () => [
+      {
+        event: (e) => {
+          events.push(e);
+          order.push(`${e.type} ${e.after.track_id}`);
+        },
+        snapshot: () => undefined,
+      },
+    ],
+    counts: () => ({
+      count: (_camera, zone, label, value) => {
+        counts.push([zone, label, value]);
+        if (zone === null) order.push(`${label}=${value}`);
+      },
+    }),
     logger: silentLogger(),
     now: () => 1000,
   });
   const data = Buffer.alloc(frameBytes('i420', W, H));
   const frame = (index: number): Frame => ({ data, width: W, height: H, index, pts: index / 10, format: 'i420' });
-  return { ce, events, counts, frame };
+  return { ce, events, counts, order, frame };
 }
 
 const det = (track_id: number, x: number, label = 'vehicle'): Detection => ({
@@ -81,6 +96,19 @@ describe('CameraEvents', () => {
     expect(ce.stats().followed).toBe(0);
   });
 
+  it('the counts agree with the order of the events: a frame ends objects before it reports new ones', () => {
+    const { ce, order, frame } = setup();
+    // vehicle 1 is last seen at frame 4 and ends at frame 10 (max_age 0.5 s); vehicle 4 appears
+    // at frame 9 and is reported at frame 10 (min_hits 2): one end and one new in the same frame
+    for (let f = 0; f < 12; f++) {
+      const d: Detection[] = [];
+      if (f < 5) d.push(det(1, 50));
+      if (f >= 9) d.push(det(4, 300));
+      ce.frame(frame(f), d);
+    }
+    expect(order.filter((o) => !o.startsWith('pedestrian'))).toEqual(['vehicle=0', 'new 1', 'vehicle=1', 'end 1', 'new 4']);
+  });
+
   it('a zone in pixels outside the frame it sees is a ConfigError naming the key (a live camera of unknown size)', () => {
     const { ce, frame } = setup({
       far: {
@@ -112,7 +140,7 @@ describe('CameraEvents', () => {
   });
 
   it('an object that ends while its first snapshot is being made: the end waits for it and says has_snapshot', async () => {
-    const { ce, events, frame } = setup({}, true);
+    const { ce, events, order, frame } = setup({}, true);
     // a short-lived object: confirmed after 2 frames, gone after 3, ended 0.5 s later; the JPEG
     // encode (a real ffmpeg) is still running when the lifecycle ends it
     for (let f = 0; f < 3; f++) ce.frame(frame(f), [det(1, 100)]);
@@ -122,5 +150,7 @@ describe('CameraEvents', () => {
     expect(mine.map((e) => e.type)).toEqual(['new', 'end']);
     expect(mine[1].after.has_snapshot).toBe(true);
     expect(mine[1].before).toEqual(mine[0].after);
+    // it is counted until its end is sent
+    expect(order.filter((o) => !o.startsWith('pedestrian'))).toEqual(['vehicle=0', 'new 1', 'vehicle=1', 'end 1', 'vehicle=0']);
   });
 });
