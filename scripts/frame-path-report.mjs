@@ -195,6 +195,12 @@ export function buildFramePathReport(dataDir, outDir) {
     L.push(
       `Verdict: maximum ${num(d.max_rss_mb, 1)} MB, ${d.max_rss_mb < RSS_LIMIT_MB ? 'under' : '**over**'} ${RSS_LIMIT_MB} MB; slope ${flat ? 'not significantly above 0 (flat)' : '**significantly above 0 (growing)**'}. Its ffmpeg children held at most ${num(d.max_children_rss_mb, 0)} MB on top (not counted).`,
     );
+    const pt = d.parts_trend;
+    if (pt)
+      L.push(
+        '',
+        `The RSS in its two parts after the warm-up (/proc status): anonymous memory (heaps, malloc arenas, frame buffers: what a leak grows) ${num(pt.anon.min_mb, 1)}..${num(pt.anon.max_mb, 1)} MB, slope ${num(pt.anon.slope_mb_per_min, 2)} ± ${num(pt.anon.slope_ci95_mb_per_min, 2)} MB/min; file-backed pages (the program and its libraries, paged in as their code first runs) ${num(pt.file.min_mb, 1)}..${num(pt.file.max_mb, 1)} MB, slope ${num(pt.file.slope_mb_per_min, 2)} ± ${num(pt.file.slope_ci95_mb_per_min, 2)} MB/min.`,
+      );
     const settled = d.samples.filter((s) => s.t_s >= (d.minutes * 60) / 3);
     const heap = settled.map((s) => s.heap_used_mb).filter((x) => x != null);
     const ab = settled.map((s) => s.array_buffers_mb).filter((x) => x != null);

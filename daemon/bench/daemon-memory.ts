@@ -20,7 +20,7 @@ import { packageRoot } from '../core/files.js';
 import { canConnect, freePort } from '../core/net.js';
 import { which } from '../media/platform.js';
 import { LiveViewer, type LiveViewerStats } from './live-viewer.js';
-import { childPidsOf, pidRssMb } from './process-usage.js';
+import { childPidsOf, pidRssMb, pidRssPartsMb } from './process-usage.js';
 import { rssTrend, type RssSample, type RssTrend } from './rss-sampler.js';
 
 export interface DaemonMemoryOptions {
@@ -49,6 +49,9 @@ export interface DaemonMemorySample {
   children_rss_mb: number;
   /** the RTSP client watching the annotated stream (not part of the daemon) */
   viewer_rss_mb: number | null;
+  /** the two parts of the daemon's RSS (process-usage.ts pidRssPartsMb): anonymous and file-backed, MB */
+  rss_anon_mb?: number | null;
+  rss_file_mb?: number | null;
   /** the daemon's main thread (/metrics): V8 heap used and ArrayBuffers (frames, encoded video), MB; null when not read */
   heap_used_mb?: number | null;
   array_buffers_mb?: number | null;
@@ -60,6 +63,8 @@ export interface DaemonMemoryResult {
   samples: DaemonMemorySample[];
   /** the daemon's RSS after a warm-up of the first third of the run */
   trend: Omit<RssTrend, 'heap_slope_mb_per_min' | 'heap_total_slope_mb_per_min' | 'heap_total_settled_s' | 'external_slope_mb_per_min'>;
+  /** the same fit for each part of the RSS: where a slope of the whole comes from */
+  parts_trend: { anon: RssPartTrend; file: RssPartTrend } | null;
   max_rss_mb: number;
   max_children_rss_mb: number;
   /** frames the camera had processed at the end (/metrics) and whether the viewer was still connected */
@@ -70,6 +75,23 @@ export interface DaemonMemoryResult {
   /** the web UI's live viewer: what it read over the run (live-viewer.ts) */
   live_viewer: LiveViewerStats;
   parts: string[];
+}
+
+/** A part of the RSS after the warm-up: its range and the slope of the same fit as the whole's. */
+export type RssPartTrend = Pick<RssTrend, 'min_mb' | 'max_mb' | 'slope_mb_per_min' | 'slope_ci95_mb_per_min' | 'growth_mb'>;
+
+/** The trend of each part of the RSS (anonymous, file-backed) after `warmupSeconds`, or null when not sampled. */
+export function rssPartsTrend(samples: readonly DaemonMemorySample[], warmupSeconds: number): DaemonMemoryResult['parts_trend'] {
+  const sampled = samples.filter((s) => typeof s.rss_anon_mb === 'number' && typeof s.rss_file_mb === 'number');
+  if (sampled.length < 2) return null;
+  const part = (mbOf: (s: DaemonMemorySample) => number): RssPartTrend => {
+    const t = rssTrend(
+      sampled.map((s) => ({ t_s: s.t_s, rss_mb: mbOf(s), heap_used_mb: 0, heap_total_mb: 0, external_mb: 0, children_rss_mb: null })),
+      warmupSeconds,
+    );
+    return { min_mb: t.min_mb, max_mb: t.max_mb, slope_mb_per_min: t.slope_mb_per_min, slope_ci95_mb_per_min: t.slope_ci95_mb_per_min, growth_mb: t.growth_mb };
+  };
+  return { anon: part((s) => s.rss_anon_mb as number), file: part((s) => s.rss_file_mb as number) };
 }
 
 /** The user the viewers log in as; the password is made for each run. */
@@ -208,9 +230,12 @@ export async function daemonMemoryRun(o: DaemonMemoryOptions): Promise<DaemonMem
         const children = childPidsOf(pid).reduce((a, c) => a + (pidRssMb(c) ?? 0), 0);
         const t = Number(((performance.now() - t0) / 1000).toFixed(2));
         const m = await scrape(ports.http, password);
+        const parts = pidRssPartsMb(pid);
         samples.push({
           t_s: t,
           rss_mb: rss,
+          rss_anon_mb: parts?.anon_mb ?? null,
+          rss_file_mb: parts?.file_mb ?? null,
           children_rss_mb: Number(children.toFixed(1)),
           viewer_rss_mb: viewer?.pid ? pidRssMb(viewer.pid) : null,
           heap_used_mb: m.heapUsedMb,
@@ -231,13 +256,15 @@ export async function daemonMemoryRun(o: DaemonMemoryOptions): Promise<DaemonMem
     const liveStats = live.stats;
     const viewerRunning = viewer?.exitCode === null;
     const asRss: RssSample[] = samples.map((s) => ({ t_s: s.t_s, rss_mb: s.rss_mb, heap_used_mb: 0, heap_total_mb: 0, external_mb: 0, children_rss_mb: s.children_rss_mb }));
-    const full = rssTrend(asRss, (o.minutes * 60) / 3);
+    const warmup = (o.minutes * 60) / 3;
+    const full = rssTrend(asRss, warmup);
     const { heap_slope_mb_per_min: _h, heap_total_slope_mb_per_min: _t, heap_total_settled_s: _s, external_slope_mb_per_min: _e, ...trend } = full;
     return {
       minutes: o.minutes,
       every_s: o.everySeconds,
       samples,
       trend,
+      parts_trend: rssPartsTrend(samples, warmup),
       max_rss_mb: Math.max(0, ...samples.map((s) => s.rss_mb)),
       max_children_rss_mb: Math.max(0, ...samples.map((s) => s.children_rss_mb)),
       frames,

@@ -67,6 +67,24 @@ export function pidRssMb(pid: number): number | null {
   }
 }
 
+/**
+ * The two parts of a process's RSS (/proc status): anonymous memory (heaps, malloc arenas, frame
+ * buffers: what a leak grows) and file-backed pages (the program and its libraries, paged in as
+ * their code is first run), MB; null when the process is gone.
+ */
+export function pidRssPartsMb(pid: number): { anon_mb: number; file_mb: number } | null {
+  try {
+    const text = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+)\\s+kB`).exec(text)?.[1] ?? NaN);
+    const anon = kb('RssAnon');
+    const file = kb('RssFile') + (kb('RssShmem') || 0);
+    if (!Number.isFinite(anon) || !Number.isFinite(file)) return null;
+    return { anon_mb: Number((anon / 1024).toFixed(1)), file_mb: Number((file / 1024).toFixed(1)) };
+  } catch {
+    return null;
+  }
+}
+
 /** Live child processes of this process. */
 export function childPids(): number[] {
   let entries: string[];

@@ -142,6 +142,11 @@ async function daemonMemory(
       `ffmpeg children RSS max ${r.max_children_rss_mb} MB; frames processed ${r.frames ?? 'n/a'}; RTSP viewer ${r.viewer_running ? 'watching' : 'not watching'} at the end${r.viewer_exits.length ? `, its connection ended ${r.viewer_exits.length} time(s) (last: ${r.viewer_exits[r.viewer_exits.length - 1]})` : ', never dropped'}; ${r.samples.length} samples`,
       `live viewer (web UI WebSocket): ${lv.fragments} fragments, ${lv.init_segments} init segment(s), ${lv.messages} messages, ${(lv.bytes / 1048576).toFixed(1)} MB in ${lv.connections} connection(s)${lv.bad_messages ? `, ${lv.bad_messages} not MP4` : ''}; ${lv.connected ? 'watching' : 'not watching'} at the end${lv.drops.length ? `, dropped ${lv.drops.length} time(s) (last: ${lv.drops[lv.drops.length - 1]})` : ', never dropped'}`,
       ...(heap.length ? [`daemon main thread after the first third: V8 heap used ${range(heap)} MB, ArrayBuffers ${range(buffers)} MB`] : []),
+      ...(r.parts_trend
+        ? [
+            `daemon RSS by part after the first third: anonymous ${r.parts_trend.anon.min_mb}..${r.parts_trend.anon.max_mb} MB, slope ${r.parts_trend.anon.slope_mb_per_min} ± ${r.parts_trend.anon.slope_ci95_mb_per_min} MB/min; file-backed ${r.parts_trend.file.min_mb}..${r.parts_trend.file.max_mb} MB, slope ${r.parts_trend.file.slope_mb_per_min} ± ${r.parts_trend.file.slope_ci95_mb_per_min} MB/min`,
+          ]
+        : []),
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
     if (json) {

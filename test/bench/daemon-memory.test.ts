@@ -32,8 +32,9 @@ describe('trt-detect bench --daemon-memory', () => {
     expect(r.stdout).toMatch(/daemon RSS [\d.]+\.\.[\d.]+ MB after the first third/);
     const out = JSON.parse(readFileSync(json, 'utf8')) as {
       memory: {
-        samples: Array<{ t_s: number; rss_mb: number; children_rss_mb: number; viewer_rss_mb: number | null; heap_used_mb: number | null; array_buffers_mb: number | null }>;
-        trend: { samples_used: number; slope_mb_per_min: number };
+        samples: Array<{ t_s: number; rss_mb: number; children_rss_mb: number; viewer_rss_mb: number | null; heap_used_mb: number | null; array_buffers_mb: number | null; rss_anon_mb?: number | null; rss_file_mb?: number | null }>;
+        trend: { samples_used: number; slope_mb_per_min: number; warmup_s: number };
+        parts_trend: { anon: { max_mb: number; slope_mb_per_min: number }; file: { slope_mb_per_min: number } } | null;
         max_rss_mb: number;
         frames: number | null;
         viewer_running: boolean;
@@ -51,6 +52,12 @@ describe('trt-detect bench --daemon-memory', () => {
     expect(Math.max(...m.samples.map((s) => s.children_rss_mb))).toBeGreaterThan(1);
     expect(m.samples.some((s) => (s.viewer_rss_mb ?? 0) > 1)).toBe(true);
     expect(m.trend.samples_used).toBeGreaterThan(3);
+    // the RSS in its two parts: anonymous + file-backed is the RSS (read a moment apart), the program's code is file-backed
+    for (const s of m.samples) expect(Math.abs((s.rss_anon_mb ?? 0) + (s.rss_file_mb ?? 0) - s.rss_mb)).toBeLessThan(15);
+    expect(Math.min(...m.samples.map((s) => s.rss_file_mb ?? 0))).toBeGreaterThan(10);
+    expect(m.parts_trend?.anon.max_mb).toBe(Math.max(...m.samples.filter((s) => s.t_s >= m.trend.warmup_s).map((s) => s.rss_anon_mb ?? 0)));
+    expect(Number.isFinite(m.parts_trend?.file.slope_mb_per_min)).toBe(true);
+    expect(r.stdout).toMatch(/^daemon RSS by part after the first third: anonymous [\d.]+\.\.[\d.]+ MB, slope -?[\d.]+ ± [\d.]+ MB\/min; file-backed /m);
     expect(Number.isFinite(m.trend.slope_mb_per_min)).toBe(true);
     expect(m.max_rss_mb).toBe(Math.max(...m.samples.map((s) => s.rss_mb)));
     expect(m.frames).toBeGreaterThan(0);

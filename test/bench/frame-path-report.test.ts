@@ -75,7 +75,17 @@ describe('frame-path report', () => {
     w('frame-after-1.json', benchRun(50, 20));
     w('frame-before-2.json', benchRun(62, 14));
     w('frame-after-2.json', benchRun(48, 21));
-    w('frame-memory.json', memory(350, 0.1));
+    const mem = memory(350, 0.1);
+    w('frame-memory.json', {
+      ...mem,
+      memory: {
+        ...mem.memory,
+        parts_trend: {
+          anon: { min_mb: 250, max_mb: 255.5, slope_mb_per_min: 0.02, slope_ci95_mb_per_min: 0.1, growth_mb: 0.2 },
+          file: { min_mb: 90, max_mb: 94.5, slope_mb_per_min: 0.3, slope_ci95_mb_per_min: 0.05, growth_mb: 3 },
+        },
+      },
+    });
     w('memory-before-fix.json', { ...memory(401.8, 1.4), label: 'main before the snapshot fix' });
     w('frame-revs.json', { before: { commit: 'abcdef1234', subject: 'Restore things' }, after: { commit: '1234567890', subject: 'x', dirty: false } });
     w('meta.json', { runs: { 'frame-path': { command: 'scripts/bench --only frame-path', date: '2026-12-07T16:45:00Z', load_at_start: '3.1 2 1', load_at_end: '4 3 2' } } });
@@ -95,6 +105,7 @@ describe('frame-path report', () => {
     expect(md).toMatch(/\| before \(main before the snapshot fix, 15 min\) \| 391\.8\.\.401\.8 MB \| 401\.8 MB \| 1\.40 ± 0\.50 MB\/min \|/);
     expect(md).toMatch(/\| this run \(15 min\) \| 340\.0\.\.350\.0 MB \| 350\.0 MB \| 0\.10 ± 0\.50 MB\/min \|/);
     expect(md).toContain('under 400 MB; slope not significantly above 0 (flat)');
+    expect(md).toMatch(/anonymous memory \([^)]*\) 250\.0\.\.255\.5 MB, slope 0\.02 ± 0\.10 MB\/min; file-backed pages \([^)]*\) 90\.0\.\.94\.5 MB, slope 0\.30 ± 0\.05 MB\/min/);
     expect(md).toContain('read 8999 fragments (2 init segments, 9003 messages, 300.0 MB) in 2 connections, dropped 1 time(s)');
   });
 
