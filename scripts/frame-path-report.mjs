@@ -7,8 +7,8 @@
 //   node scripts/frame-path-report.mjs DATA_DIR OUT_DIR
 //
 // DATA_DIR holds frame-outputs.json, frame-before-<N>.json and frame-after-<N>.json, frame-memory.json,
-// frame-revs.json, frame-load.txt, meta.json (and memory-before-fix.json and memory-before-arenas.json,
-// the memory step of the trees before the snapshot fix and before the malloc arena cap, when kept). Any of them may be missing: the report says so.
+// frame-revs.json, frame-load.txt, meta.json (and memory-before-*.json: the memory step of the trees
+// before the memory fixes, run by hand, each with its label, when kept). Any of them may be missing: the report says so.
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -87,7 +87,12 @@ export function buildFramePathReport(dataDir, outDir) {
   const before = rounds(dataDir, 'before');
   const after = rounds(dataDir, 'after');
   const mem = read(dataDir, 'frame-memory.json');
-  const memBefore = ['memory-before-fix.json', 'memory-before-arenas.json'].map((f) => read(dataDir, f)).filter((m) => m?.memory);
+  // every memory-before-*.json kept (the trees before each memory fix), oldest run first
+  const memBefore = readdirSync(dataDir)
+    .filter((f) => /^memory-before-.*\.json$/.test(f))
+    .map((f) => read(dataDir, f))
+    .filter((m) => m?.memory)
+    .sort((a, b) => String(a.date ?? '').localeCompare(String(b.date ?? '')));
   const revs = read(dataDir, 'frame-revs.json');
   const machine = outputs?.machine ?? after[0]?.r.machine ?? mem?.machine ?? null;
   const loadFile = join(dataDir, 'frame-load.txt');
@@ -112,7 +117,7 @@ export function buildFramePathReport(dataDir, outDir) {
   if (load.length) {
     const one = load.map((v) => v[1]);
     L.push(
-      `- Load over the run (1-minute load average every 30 s, ${load.length} readings): ${num(Math.min(...one))} to ${num(Math.max(...one))}, mean ${num(mean(one))} on ${machine?.cores ?? '?'} cores. The machine was shared with other work: wall-clock figures (FPS, ms) move with it; CPU time per frame and RSS much less.`,
+      `- Load over the run (1-minute load average every 30 s, ${load.length} readings): ${num(Math.min(...one))} to ${num(Math.max(...one))}, mean ${num(mean(one))} on ${machine?.cores ?? '?'} cores. The bench's own processes (daemon, ffmpeg, viewers) count in it, and so does any other work on the machine: wall-clock figures (FPS, ms) move with the load; CPU time per frame and RSS much less.`,
     );
   }
   const model = outputs?.model ?? after[0]?.r.model ?? mem?.memory?.model ?? null;
@@ -220,7 +225,7 @@ export function buildFramePathReport(dataDir, outDir) {
     '## What changed for memory',
     '',
     "- Snapshots kept a copy of a whole frame for every followed object (up to `events.max_objects`, 100) and made a new frame-sized copy every time an object's score rose (about five a second at 1080p with the COCO model): 40–80 MB of frames held and 16 MB/s of garbage, which RSS followed up. They now copy into reused buffers (25 MB at most: 8 frames at 1080p), an object keeps its frame only until it is encoded, and when all are held, events already snapshotted and then objects that are not events yet give theirs up first (daemon/events/snapshots.ts).",
-    "- glibc's malloc gave threads new arenas (up to 8 per core) that each kept their peak pages, so RSS kept creeping for tens of minutes after the snapshot fix (+1.6 ± 0.8 MB/min, 348–361 MB in a 10-minute run). Loading the addon now caps the arenas at 2 (`mallopt(M_ARENA_MAX)`, native/src/addon.cc; `MALLOC_ARENA_MAX` in the environment wins), and the daemon loads it before the detector's threads start; /metrics shows `trt_detect_malloc_arenas`.",
+    "- glibc's malloc gave threads new arenas (up to 8 per core) that each kept their peak pages, so RSS kept creeping for tens of minutes after the snapshot fix (+1.6 ± 0.8 MB/min, 348–361 MB in a 10-minute run on a loaded machine; on this one 322–333 MB, its per-minute peaks rising from 330.9 to 333.2 MB). Loading the addon now caps the arenas at 2 (`mallopt(M_ARENA_MAX)`, native/src/addon.cc; `MALLOC_ARENA_MAX` in the environment wins), and the daemon loads it before the detector's threads start; /metrics shows `trt_detect_malloc_arenas`.",
     '',
   );
   writeFileSync(join(outDir, 'FRAME-PATH.md'), L.join('\n'));

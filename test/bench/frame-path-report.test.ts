@@ -86,7 +86,8 @@ describe('frame-path report', () => {
         },
       },
     });
-    w('memory-before-fix.json', { ...memory(401.8, 1.4), label: 'main before the snapshot fix' });
+    w('memory-before-fix.json', { ...memory(401.8, 1.4), label: 'main before the snapshot fix', date: '2026-12-07T15:00:00Z' });
+    w('memory-before-arenas.json', { ...memory(360.5, 0.9), label: 'main before the arena cap', date: '2026-12-07T20:00:00Z' });
     w('frame-revs.json', { before: { commit: 'abcdef1234', subject: 'Restore things' }, after: { commit: '1234567890', subject: 'x', dirty: false } });
     w('meta.json', { runs: { 'frame-path': { command: 'scripts/bench --only frame-path', date: '2026-12-07T16:45:00Z', load_at_start: '3.1 2 1', load_at_end: '4 3 2' } } });
     writeFileSync(join(data, 'frame-load.txt'), '1 3.5 2 1\n31 4.5 2 1\n');
@@ -103,6 +104,8 @@ describe('frame-path report', () => {
     expect(md).toContain('inference 61.0 → 49.0 ms (-20%), end-to-end 14.5 → 20.5 FPS (+41%)');
     expect(md).toContain('`abcdef1`');
     expect(md).toMatch(/\| before \(main before the snapshot fix, 15 min\) \| 391\.8\.\.401\.8 MB \| 401\.8 MB \| 1\.40 ± 0\.50 MB\/min \|/);
+    // every memory-before-*.json, oldest first
+    expect(md).toMatch(/\| before \(main before the snapshot fix, 15 min\)[^\n]*\n\| before \(main before the arena cap, 15 min\) \| 350\.5\.\.360\.5 MB[^\n]*\n\| this run/);
     expect(md).toMatch(/\| this run \(15 min\) \| 340\.0\.\.350\.0 MB \| 350\.0 MB \| 0\.10 ± 0\.50 MB\/min \|/);
     expect(md).toContain('under 400 MB; slope not significantly above 0 (flat)');
     expect(md).toMatch(/anonymous memory \([^)]*\) 250\.0\.\.255\.5 MB, slope 0\.02 ± 0\.10 MB\/min; file-backed pages \([^)]*\) 90\.0\.\.94\.5 MB, slope 0\.30 ± 0\.05 MB\/min/);
