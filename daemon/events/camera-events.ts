@@ -118,12 +118,14 @@ export class CameraEvents implements FrameEvents {
     this.lifecycle ??= this.start(frame);
     const lifecycle = this.lifecycle;
     const step = lifecycle.update(detections, frame.pts, this.clock.wall(frame.pts));
-    if (this.snapshotter && step.improved.length > 0) {
+    const snapshotter = this.snapshotter;
+    if (snapshotter) {
+      // the objects whose best score rose, and events that have no frame for their first snapshot yet
       const improved = new Set(step.improved);
       const better = detections
-        .filter((d) => d.track_id !== undefined && improved.has(d.track_id))
+        .filter((d) => d.track_id !== undefined && (improved.has(d.track_id) || snapshotter.needsFrame(d.track_id)))
         .map((d) => ({ trackId: d.track_id as number, box: d.box, label: d.label, classId: d.class_id, score: d.score }));
-      this.snapshotter.offer(frame, better);
+      snapshotter.offer(frame, better);
     }
     this.emit(step.events);
     for (const id of step.gone) this.snapshotter?.ended(id);

@@ -130,6 +130,18 @@ export interface SnapshotterOptions {
   quality?: number;
 }
 
+/**
+ * Which of two entries due for an encode goes first: never encoded before encoded (a first
+ * snapshot), among those an ended object first (its `end` event waits for the snapshot, and a busy
+ * camera may have a queue of first snapshots longer than that wait), then the longest waiting.
+ */
+function before(a: Entry, b: Entry): boolean {
+  const first = (e: Entry) => e.lastEncodedAt === -Infinity;
+  if (first(a) !== first(b)) return first(a);
+  if (a.ended !== b.ended) return a.ended;
+  return a.lastEncodedAt < b.lastEncodedAt;
+}
+
 export class Snapshotter {
   private readonly entries = new Map<number, Entry>();
   private readonly copies = new FrameCopies();
@@ -242,6 +254,17 @@ export class Snapshotter {
     }
   }
 
+  /**
+   * Is this an event with no frame to make its first snapshot from (its best frame was let go
+   * before it became an event, or never taken while every copy was held)? The camera then offers
+   * the next frame it is seen in, whatever its score: without it the event would end with no
+   * snapshot unless its score rose above its best again.
+   */
+  needsFrame(trackId: number): boolean {
+    const e = this.entries.get(trackId);
+    return !!e && e.eventId !== null && !e.ended && e.best === null && e.lastEncodedAt === -Infinity && this.encoding !== trackId;
+  }
+
   /** Is a snapshot of this object waiting to be encoded, or being encoded now? */
   pending(trackId: number): boolean {
     const e = this.entries.get(trackId);
@@ -282,8 +305,7 @@ export class Snapshotter {
       if (!e.dirty || e.eventId === null || !e.best) continue;
       const due = e.ended ? now : e.lastEncodedAt + minInterval;
       if (due <= now) {
-        // never encoded first, then ended ones, then the longest waiting
-        if (!next || e.lastEncodedAt < next[1].lastEncodedAt) next = item;
+        if (!next || before(e, next[1])) next = item;
       } else wait = Math.min(wait, due - now);
     }
     if (!next) {

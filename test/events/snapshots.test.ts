@@ -101,12 +101,21 @@ describe('Snapshotter', () => {
     offer(50, 0.9);
     expect(s.skipped).toBe(1);
     expect(s.held).toBe(MAX_FRAME_COPIES);
-    // an evicted object became an event without a frame: no snapshot for it until a better one
+    // an evicted object became an event without a frame: it asks for one (the camera offers the
+    // next frame it is seen in, whatever the score), and has no snapshot until it gets it
     s.reported(1, '1.000-obj001');
+    expect(s.needsFrame(1)).toBe(true);
+    expect(s.needsFrame(4)).toBe(false); // it has its frame
+    expect(s.needsFrame(50)).toBe(false); // not an event
     await until(() => results.length === MAX_FRAME_COPIES, 60_000, 'the snapshots');
     await s.drain();
     expect(results.map((r) => r.eventId)).not.toContain('1.000-obj001');
     // encoded: the frames are let go; new frames reuse the buffers, nothing frame-sized is allocated per frame
+    expect(s.held).toBe(0);
+    offer(1, 0.2);
+    expect(s.needsFrame(1)).toBe(false);
+    await until(() => results.some((r) => r.eventId === '1.000-obj001'), 60_000, 'the snapshot of the evicted event');
+    await s.drain();
     expect(s.held).toBe(0);
     for (let i = 0; i < 50; i++) offer(100 + (i % 4), 0.3 + i / 100);
     expect(s.held).toBe(4);
@@ -127,6 +136,19 @@ describe('Snapshotter', () => {
     expect(s.pending(200)).toBe(false); // it keeps the snapshot it has
     expect(s.held).toBe(MAX_FRAME_COPIES);
   }, 120_000);
+
+  it('first snapshots go first, and of those an ended object (its end event waits for it) before the others', async () => {
+    const results: SnapshotResult[] = [];
+    const s = new Snapshotter({ camera: 'cam', dir: null, logger: silentLogger(), minIntervalMs: 0, onSnapshot: (r) => results.push(r) });
+    const box = { x1: 10, y1: 20, x2: 70, y2: 120 };
+    for (let id = 1; id <= 5; id++) s.offer(frame(id, 60), [{ trackId: id, box, label: 'vehicle', classId: 2, score: 0.5 }]);
+    for (let id = 1; id <= 5; id++) s.reported(id, `1.000-obj00${id}`); // 1 is encoded now, 2..5 wait
+    s.offer(frame(6, 70), [{ trackId: 1, box, label: 'vehicle', classId: 2, score: 0.6 }]); // 1 better: a second snapshot, after the first ones
+    s.ended(4);
+    await until(() => results.length === 6, 60_000, 'the snapshots');
+    await s.drain();
+    expect(results.map((r) => r.eventId)).toEqual(['1.000-obj001', '1.000-obj004', '1.000-obj002', '1.000-obj003', '1.000-obj005', '1.000-obj001']);
+  }, 60_000);
 
   it('a folder that cannot be written: published without a path, one warning', async () => {
     const blocker = join(dir, 'blocker');
