@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process';
 import { ffmpegPath } from './image-io.js';
-import { getMediaNice, renice } from './media-process.js';
 
 interface Features {
   /** `-fps_mode` (ffmpeg 5.1+); before it, `-vsync` */
@@ -14,12 +13,10 @@ let features: Promise<Features> | null = null;
 /** The options this ffmpeg has, asked once (`ffmpeg -h full`, off the event loop) and cached. */
 function ffmpegFeatures(): Promise<Features> {
   features ??= new Promise((resolve) => {
-    const probe = execFile(ffmpegPath(), ['-hide_banner', '-h', 'full'], { maxBuffer: 16 << 20 }, (err, stdout) => {
+    execFile(ffmpegPath(), ['-hide_banner', '-h', 'full'], { maxBuffer: 16 << 20 }, (err, stdout) => {
       const help = err ? '' : String(stdout);
       resolve({ fpsMode: /^-fps_mode\b/m.test(help), encTimeBase: /^-enc_time_base\b/m.test(help) });
     });
-    // an ffmpeg like the decoders and encoders it starts beside: as nice as they are (media.nice)
-    if (getMediaNice() > 0 && probe.pid !== undefined) renice(probe.pid, getMediaNice());
   });
   return features;
 }
