@@ -49,7 +49,7 @@ export interface DaemonMemorySample {
   children_rss_mb: number;
   /** the RTSP client watching the annotated stream (not part of the daemon) */
   viewer_rss_mb: number | null;
-  /** the two parts of the daemon's RSS (process-usage.ts pidRssPartsMb): anonymous and file-backed, MB */
+  /** the two parts of the daemon's RSS, read with rss_mb (process-usage.ts pidRssPartsMb): anonymous and file-backed, MB */
   rss_anon_mb?: number | null;
   rss_file_mb?: number | null;
   /** the daemon's main thread (/metrics): V8 heap used and ArrayBuffers (frames, encoded video), MB; null when not read */
@@ -225,12 +225,13 @@ export async function daemonMemoryRun(o: DaemonMemoryOptions): Promise<DaemonMem
     while (performance.now() < end) {
       if (daemon.exitCode !== null) throw new RuntimeFailure(`trt-detect bench: the daemon of the memory run exited (${String(daemon.exitCode)}) after ${((performance.now() - t0) / 1000).toFixed(0)} s: ${stderr.trim().split('\n').slice(-3).join(' | ')}`);
       const pid = daemon.pid ?? -1;
-      const rss = pidRssMb(pid);
+      // the RSS and its two parts from one read of /proc status
+      const parts = pidRssPartsMb(pid);
+      const rss = parts?.rss_mb ?? null;
       if (rss !== null) {
         const children = childPidsOf(pid).reduce((a, c) => a + (pidRssMb(c) ?? 0), 0);
         const t = Number(((performance.now() - t0) / 1000).toFixed(2));
         const m = await scrape(ports.http, password);
-        const parts = pidRssPartsMb(pid);
         samples.push({
           t_s: t,
           rss_mb: rss,

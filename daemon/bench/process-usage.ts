@@ -57,11 +57,16 @@ export function childPidsOf(parent: number): number[] {
   return out;
 }
 
+/** A `Name:   N kB` line of /proc/<pid>/status, in kB (NaN when absent). */
+function statusKb(text: string, name: string): number {
+  return Number(new RegExp(`^${name}:\\s+(\\d+)\\s+kB`, 'm').exec(text)?.[1] ?? NaN);
+}
+
 /** Resident memory of one process (MB), or null when it is gone or /proc is missing. */
 export function pidRssMb(pid: number): number | null {
   try {
-    const m = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number((Number(m[1]) / 1024).toFixed(1)) : null;
+    const kb = statusKb(readFileSync(`/proc/${pid}/status`, 'utf8'), 'VmRSS');
+    return Number.isFinite(kb) ? Number((kb / 1024).toFixed(1)) : null;
   } catch {
     return null;
   }
@@ -72,14 +77,15 @@ export function pidRssMb(pid: number): number | null {
  * buffers: what a leak grows) and file-backed pages (the program and its libraries, paged in as
  * their code is first run), MB; null when the process is gone.
  */
-export function pidRssPartsMb(pid: number): { anon_mb: number; file_mb: number } | null {
+export function pidRssPartsMb(pid: number): { rss_mb: number; anon_mb: number; file_mb: number } | null {
   try {
     const text = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+)\\s+kB`).exec(text)?.[1] ?? NaN);
-    const anon = kb('RssAnon');
-    const file = kb('RssFile') + (kb('RssShmem') || 0);
-    if (!Number.isFinite(anon) || !Number.isFinite(file)) return null;
-    return { anon_mb: Number((anon / 1024).toFixed(1)), file_mb: Number((file / 1024).toFixed(1)) };
+    const rss = statusKb(text, 'VmRSS');
+    const anon = statusKb(text, 'RssAnon');
+    const file = statusKb(text, 'RssFile') + (statusKb(text, 'RssShmem') || 0);
+    if (!Number.isFinite(rss) || !Number.isFinite(anon) || !Number.isFinite(file)) return null;
+    const mb = (kb: number) => Number((kb / 1024).toFixed(1));
+    return { rss_mb: mb(rss), anon_mb: mb(anon), file_mb: mb(file) };
   } catch {
     return null;
   }

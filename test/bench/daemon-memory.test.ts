@@ -52,7 +52,7 @@ describe('trt-detect bench --daemon-memory', () => {
     expect(Math.max(...m.samples.map((s) => s.children_rss_mb))).toBeGreaterThan(1);
     expect(m.samples.some((s) => (s.viewer_rss_mb ?? 0) > 1)).toBe(true);
     expect(m.trend.samples_used).toBeGreaterThan(3);
-    // the RSS in its two parts: anonymous + file-backed is the RSS (read a moment apart), the program's code is file-backed
+    // the RSS in its two parts: anonymous + file-backed is the RSS (one read of /proc status), the program's code is file-backed
     for (const s of m.samples) expect(Math.abs((s.rss_anon_mb ?? 0) + (s.rss_file_mb ?? 0) - s.rss_mb)).toBeLessThan(15);
     expect(Math.min(...m.samples.map((s) => s.rss_file_mb ?? 0))).toBeGreaterThan(10);
     expect(m.parts_trend?.anon.max_mb).toBe(Math.max(...m.samples.filter((s) => s.t_s >= m.trend.warmup_s).map((s) => s.rss_anon_mb ?? 0)));
